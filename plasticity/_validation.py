@@ -1,0 +1,78 @@
+"""Boundary checks shared by every public constructor.
+
+Each helper raises ``ValueError``/``TypeError`` naming the parameter, the value and
+what is allowed, e.g. ``tau_m must be > 0 ms, got -5.0``.
+"""
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
+           "check_in", "check_range", "check_probability"]
+
+
+def _num(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} "
+                        f"({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_finite(name, value, unit=""):
+    """Return ``value`` as float; it must be a finite real number."""
+    return _num(name, value)
+
+
+def check_positive(name, value, unit=""):
+    """Return ``value`` as float; it must be finite and > 0."""
+    v = _num(name, value)
+    if v <= 0:
+        raise ValueError(f"{name} must be > 0{(' ' + unit) if unit else ''}, got {value}")
+    return v
+
+
+def check_nonnegative(name, value, unit=""):
+    """Return ``value`` as float; it must be finite and >= 0."""
+    v = _num(name, value)
+    if v < 0:
+        raise ValueError(f"{name} must be >= 0{(' ' + unit) if unit else ''}, got {value}")
+    return v
+
+
+def check_range(name, value, low=None, high=None, unit=""):
+    """Return ``value`` as float; it must lie in [low, high] (None = unbounded)."""
+    v = _num(name, value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be in [{lo}, {hi}]{(' ' + unit) if unit else ''}, "
+                         f"got {value}")
+    return v
+
+
+def check_probability(name, value):
+    """Return ``value`` as float in [0, 1]."""
+    return check_range(name, value, 0.0, 1.0)
+
+
+def check_int(name, value, low=None, high=None):
+    """Return ``value`` as int; it must be an integer in [low, high]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v}")
+    return v
+
+
+def check_in(name, value, allowed):
+    """Return ``value``; it must be one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+    return value

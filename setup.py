@@ -1,0 +1,47 @@
+"""Build the Cython extensions in ``_ext/`` as ``plasticity._ext.*``.
+
+``plasticity/_ext`` is a symlink to the top-level ``_ext/`` directory, so that
+``cimport plasticity._ext.synapses`` resolves for Cython and the compiled modules
+land inside the package.
+"""
+import glob
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+compile_args = ["-O3", "-fno-math-errno", "-Wno-unreachable-code",
+                "-Wno-unused-function"]
+
+extensions = []
+for pyx in sorted(glob.glob(os.path.join("_ext", "*.pyx"))):
+    name = os.path.splitext(os.path.basename(pyx))[0]
+    extensions.append(
+        Extension(
+            f"plasticity._ext.{name}",
+            [os.path.join("plasticity", "_ext", f"{name}.pyx")],
+            include_dirs=[np.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            extra_compile_args=compile_args,
+        )
+    )
+
+setup(
+    packages=find_packages(include=["plasticity", "plasticity.*"]),
+    ext_modules=cythonize(
+        extensions,
+        include_path=[HERE],
+        language_level=3,
+        compiler_directives={
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "embedsignature": True,
+        },
+    ),
+    zip_safe=False,
+)
