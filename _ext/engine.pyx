@@ -1,0 +1,724 @@
+# cython: language_level=3
+"""The compiled step loop (private; the public API is plasticity/network.py).
+
+``Engine`` holds raw pointers into NumPy arrays owned by the Python objects
+(populations, projections, monitors), so that all mutable state lives in NumPy arrays:
+``Network.store()`` / ``restore()`` copy those arrays and the run continues exactly.
+``run_segment(t0, t1)`` runs steps t0 .. t1-1 without the GIL and returns early when
+a monitor buffer is full or a state value becomes non-finite. The order of one step
+is documented in docs/internals.md.
+"""
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.math cimport exp, floor, isfinite, log
+from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport calloc, free
+from numpy.random cimport bitgen_t
+
+from plasticity._ext.neurons cimport neuron_reset, neuron_update
+from plasticity._ext.rules cimport (
+    StdpParams, unpack_stdp, trace_value, trace_bump, clip_weight,
+    dw_depress, dw_potentiate, depress, potentiate,
+)
+
+import numpy as np
+
+cdef enum:
+    POP_NEURON = 0
+    POP_POISSON = 1
+    POP_GENERATOR = 2
+
+cdef enum:
+    RULE_NONE = 0
+    RULE_STDP = 1
+    RULE_PYTHON = 2
+    RULE_MODULATED = 3
+
+cdef enum:
+    DELAY_NONE = 0
+    DELAY_HOMOGENEOUS = 1
+    DELAY_PER_SYNAPSE = 2
+
+cdef int64_t NEVER = 0x3FFFFFFFFFFFFFFF
+
+
+ctypedef struct Pop:
+    int kind
+    int model
+    Py_ssize_t n
+    double* state
+    const double* params
+    int32_t* spikes
+    Py_ssize_t n_spikes
+    # spike history ring for delayed projections: slot (t % H) holds the spikes of t
+    int H
+    int32_t* hist
+    int64_t* hist_n
+    # Poisson source: next spike step per neuron, min-heap on (step, id)
+    bitgen_t* rng
+    const double* log1m_p
+    int64_t* next_step
+    int64_t* heap_key
+    int32_t* heap_id
+    Py_ssize_t heap_size
+    # given spike trains, sorted by (step, id)
+    const int64_t* gen_steps
+    const int32_t* gen_ids
+    Py_ssize_t gen_len
+    int64_t* gen_pos
+    # injected current: piecewise constant or linear in time, sets one state row
+    int cur_var
+    int cur_linear
+    const double* cur_steps
+    const double* cur_vals
+    const int32_t* cur_ids
+    Py_ssize_t cur_nb
+    Py_ssize_t cur_nsel
+    int64_t* cur_pos
+    # spike monitor (buffer drained by Python after each segment)
+    int mon
+    int32_t* mon_ids
+    int64_t* mon_steps
+    Py_ssize_t mon_cap
+    int64_t* mon_len
+
+
+ctypedef struct Proj:
+    int pre
+    int post
+    int target
+    Py_ssize_t n_pre
+    Py_ssize_t n_post
+    const int64_t* indptr
+    const int32_t* indices
+    float* w32
+    double* w64
+    int is64
+    const int64_t* post_ptr
+    const int32_t* post_syn
+    const int32_t* post_pre
+    int delay_mode
+    int delay
+    int max_delay
+    const int32_t* dperm      # per row: synapse ids sorted by (delay, id)
+    const int32_t* dsorted    # their delays
+    int rule
+    StdpParams sp
+    int per_syn               # pre traces per synapse instead of per neuron
+    double* x1
+    double* x2
+    int64_t* xl
+    double* y1
+    double* y2
+    int64_t* yl
+    # reward modulation (eligibility per synapse, global modulator)
+    double* elig
+    double* mod_d
+    double dec_c
+    double dec_d
+    double mod_gain
+    const int64_t* rew_steps
+    const double* rew_amt
+    Py_ssize_t rew_len
+    int64_t* rew_pos
+    # arrivals recorded for Python rules
+    int32_t* arr
+    int64_t* arr_n
+
+
+ctypedef struct StateMon:
+    int pop
+    Py_ssize_t nvars
+    const int32_t* rows
+    Py_ssize_t nids
+    const int32_t* ids
+    int64_t every
+    double* buf
+    int64_t* steps
+    Py_ssize_t cap
+    int64_t* length
+
+
+# ----------------------------------------------------------------------------
+# Poisson sources: geometric inter-spike intervals and a min-heap, so the cost
+# per step is O(spikes log n), not one random number per neuron per step.
+# ----------------------------------------------------------------------------
+cdef inline bint _heap_less(const Pop* p, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    if p.heap_key[a] != p.heap_key[b]:
+        return p.heap_key[a] < p.heap_key[b]
+    return p.heap_id[a] < p.heap_id[b]
+
+
+cdef inline void _heap_swap(Pop* p, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    cdef int64_t k = p.heap_key[a]
+    cdef int32_t i = p.heap_id[a]
+    p.heap_key[a] = p.heap_key[b]
+    p.heap_id[a] = p.heap_id[b]
+    p.heap_key[b] = k
+    p.heap_id[b] = i
+
+
+cdef void _sift_down(Pop* p, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t l, r, m
+    while True:
+        l = 2 * i + 1
+        r = l + 1
+        m = i
+        if l < p.heap_size and _heap_less(p, l, m):
+            m = l
+        if r < p.heap_size and _heap_less(p, r, m):
+            m = r
+        if m == i:
+            return
+        _heap_swap(p, i, m)
+        i = m
+
+
+cdef void _sift_up(Pop* p, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t parent
+    while i > 0:
+        parent = (i - 1) // 2
+        if _heap_less(p, i, parent):
+            _heap_swap(p, i, parent)
+            i = parent
+        else:
+            return
+
+
+cdef inline int64_t _geometric_skip(bitgen_t* rng, double log1m_p) noexcept nogil:
+    """Number of silent steps before the next spike, P(m) = (1-p)^m p."""
+    cdef double u, m
+    if log1m_p == 0.0:          # p == 0: never
+        return NEVER
+    if log1m_p < -700.0:        # p >= 1: every step
+        return 0
+    u = rng.next_double(rng.state)
+    if u <= 0.0:
+        return NEVER
+    m = floor(log(u) / log1m_p)
+    if m > 1e15:
+        return NEVER
+    return <int64_t>m
+
+
+cdef void _poisson_emit(Pop* p, int64_t t) noexcept nogil:
+    cdef int32_t i
+    cdef int64_t m
+    p.n_spikes = 0
+    while p.heap_size > 0 and p.heap_key[0] == t:
+        i = p.heap_id[0]
+        p.spikes[p.n_spikes] = i
+        p.n_spikes += 1
+        m = _geometric_skip(p.rng, p.log1m_p[i])
+        if m >= NEVER:
+            p.next_step[i] = NEVER
+            p.heap_size -= 1
+            p.heap_key[0] = p.heap_key[p.heap_size]
+            p.heap_id[0] = p.heap_id[p.heap_size]
+        else:
+            p.next_step[i] = t + 1 + m
+            p.heap_key[0] = t + 1 + m
+        _sift_down(p, 0)
+
+
+cdef void _heap_build(Pop* p) noexcept nogil:
+    cdef Py_ssize_t i
+    p.heap_size = 0
+    for i in range(p.n):
+        if p.next_step[i] < NEVER:
+            p.heap_key[p.heap_size] = p.next_step[i]
+            p.heap_id[p.heap_size] = <int32_t>i
+            p.heap_size += 1
+    i = p.heap_size // 2
+    while i >= 0:
+        _sift_down(p, i)
+        i -= 1
+
+
+# ----------------------------------------------------------------------------
+# One step of a projection
+# ----------------------------------------------------------------------------
+cdef inline double _w(const Proj* pr, Py_ssize_t s) noexcept nogil:
+    return pr.w64[s] if pr.is64 else pr.w32[s]
+
+
+cdef inline void _set_w(Proj* pr, Py_ssize_t s, double w) noexcept nogil:
+    if pr.is64:
+        pr.w64[s] = w
+    else:
+        pr.w32[s] = <float>w
+
+
+cdef inline void _pre_synapse(Proj* pr, Py_ssize_t s, double r2_before,
+                              double* target, int64_t t) noexcept nogil:
+    """A presynaptic spike arrives at synapse s: deliver, then the pre-side update."""
+    cdef int32_t j = pr.indices[s]
+    cdef double w = _w(pr, s)
+    cdef double o1
+    target[j] += w
+    if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
+        o1 = trace_value(pr.y1[j], pr.yl[j], t, pr.sp.c_minus)
+        if o1 != 0.0:
+            if pr.rule == RULE_STDP:
+                _set_w(pr, s, depress(&pr.sp, w, o1, r2_before))
+            else:
+                pr.elig[s] += dw_depress(&pr.sp, w, o1, r2_before)
+
+
+cdef inline void pr_deliver(Proj* pr, Py_ssize_t s, double* target) noexcept nogil:
+    target[pr.indices[s]] += _w(pr, s)
+
+
+cdef inline void _bump_pre(Proj* pr, Py_ssize_t key, int64_t t) noexcept nogil:
+    cdef double v1 = trace_bump(pr.x1[key], pr.xl[key], t, pr.sp.c_plus, pr.sp.pre_nearest)
+    if pr.sp.triplet:
+        pr.x2[key] = trace_bump(pr.x2[key], pr.xl[key], t, pr.sp.c_x, pr.sp.pre_nearest)
+    pr.x1[key] = v1
+    pr.xl[key] = t
+
+
+cdef inline double _r2_before(Proj* pr, Py_ssize_t key, int64_t t) noexcept nogil:
+    if pr.sp.triplet:
+        return trace_value(pr.x2[key], pr.xl[key], t, pr.sp.c_x)
+    return 0.0
+
+
+cdef Py_ssize_t _lower_bound(const int32_t* a, Py_ssize_t lo, Py_ssize_t hi,
+                             int32_t value) noexcept nogil:
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef void _modulated_step(Proj* pr, int64_t t) noexcept nogil:
+    """Reward-modulated STDP: w += integral of c(t) d(t) over the step; decay c, d."""
+    cdef Py_ssize_t s, nnz = pr.indptr[pr.n_pre]
+    cdef double d, c
+    while pr.rew_pos[0] < pr.rew_len and pr.rew_steps[pr.rew_pos[0]] <= t:
+        if pr.rew_steps[pr.rew_pos[0]] == t:
+            pr.mod_d[0] += pr.rew_amt[pr.rew_pos[0]]
+        pr.rew_pos[0] += 1
+    d = pr.mod_d[0]
+    for s in range(nnz):
+        c = pr.elig[s]
+        if c != 0.0:
+            if d != 0.0:
+                _set_w(pr, s, clip_weight(&pr.sp, _w(pr, s) + c * d * pr.mod_gain))
+            pr.elig[s] = c * pr.dec_c
+    pr.mod_d[0] = d * pr.dec_d
+
+
+cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
+    cdef Pop* pre = &pops[pr.pre]
+    cdef Pop* post = &pops[pr.post]
+    cdef double* target = post.state + pr.target * post.n
+    cdef Py_ssize_t k, q, s, i, j, lo, hi, slot, key
+    cdef int64_t ts
+    cdef int d
+    cdef const int32_t* spk
+    cdef Py_ssize_t nspk
+    cdef double r1, o2, w, r2b
+    cdef int plastic = pr.rule == RULE_STDP or pr.rule == RULE_MODULATED
+
+    if pr.rule == RULE_MODULATED:
+        _modulated_step(pr, t)
+    if pr.rule == RULE_PYTHON:
+        pr.arr_n[0] = 0
+
+    # presynaptic arrivals
+    if pr.delay_mode != DELAY_PER_SYNAPSE:
+        if pr.delay_mode == DELAY_NONE:
+            spk = pre.spikes
+            nspk = pre.n_spikes
+        else:
+            ts = t - pr.delay
+            if ts < 0:
+                nspk = 0
+                spk = pre.spikes
+            else:
+                slot = ts % pre.H
+                spk = pre.hist + slot * pre.n
+                nspk = pre.hist_n[slot]
+        for k in range(nspk):
+            i = spk[k]
+            if not plastic:
+                for s in range(pr.indptr[i], pr.indptr[i + 1]):
+                    pr_deliver(pr, s, target)
+                if pr.rule == RULE_PYTHON:
+                    pr.arr[pr.arr_n[0]] = <int32_t>i
+                    pr.arr_n[0] += 1
+            elif pr.per_syn:
+                for s in range(pr.indptr[i], pr.indptr[i + 1]):
+                    _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
+                    _bump_pre(pr, s, t)
+            else:
+                r2b = _r2_before(pr, i, t)
+                for s in range(pr.indptr[i], pr.indptr[i + 1]):
+                    _pre_synapse(pr, s, r2b, target, t)
+                _bump_pre(pr, i, t)
+    else:
+        for d in range(pr.max_delay + 1):
+            ts = t - d
+            if ts < 0:
+                break
+            slot = ts % pre.H
+            spk = pre.hist + slot * pre.n
+            nspk = pre.hist_n[slot]
+            for k in range(nspk):
+                i = spk[k]
+                lo = _lower_bound(pr.dsorted, pr.indptr[i], pr.indptr[i + 1], d)
+                hi = pr.indptr[i + 1]
+                q = lo
+                while q < hi and pr.dsorted[q] == d:
+                    s = pr.dperm[q]
+                    if plastic:
+                        _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
+                        _bump_pre(pr, s, t)
+                    else:
+                        pr_deliver(pr, s, target)
+                        if pr.rule == RULE_PYTHON:
+                            pr.arr[pr.arr_n[0]] = <int32_t>s
+                            pr.arr_n[0] += 1
+                    q += 1
+
+    # postsynaptic spikes
+    if not plastic:
+        return
+    for k in range(post.n_spikes):
+        j = post.spikes[k]
+        o2 = trace_value(pr.y2[j], pr.yl[j], t, pr.sp.c_y) if pr.sp.triplet else 0.0
+        for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
+            s = pr.post_syn[q]
+            key = s if pr.per_syn else pr.post_pre[q]
+            r1 = trace_value(pr.x1[key], pr.xl[key], t, pr.sp.c_plus)
+            if r1 != 0.0:
+                w = _w(pr, s)
+                if pr.rule == RULE_STDP:
+                    _set_w(pr, s, potentiate(&pr.sp, w, r1, o2))
+                else:
+                    pr.elig[s] += dw_potentiate(&pr.sp, w, r1, o2)
+                if pr.sp.pre_reset:
+                    pr.x1[key] = 0.0
+                    pr.xl[key] = t
+        r1 = trace_bump(pr.y1[j], pr.yl[j], t, pr.sp.c_minus, pr.sp.post_nearest)
+        if pr.sp.triplet:
+            pr.y2[j] = trace_bump(pr.y2[j], pr.yl[j], t, pr.sp.c_y, pr.sp.post_nearest)
+        pr.y1[j] = r1
+        pr.yl[j] = t
+
+
+cdef void _apply_current(Pop* p, int64_t t) noexcept nogil:
+    """Set the injected-current row at step t (before the update of step t)."""
+    cdef Py_ssize_t k, pos
+    cdef double tt = <double>t, frac
+    cdef double* row = p.state + p.cur_var * p.n
+    cdef const double* a
+    cdef const double* b
+    if p.cur_nb == 0 or tt < p.cur_steps[0]:
+        return
+    pos = p.cur_pos[0]
+    while pos + 1 < p.cur_nb and p.cur_steps[pos + 1] <= tt:
+        pos += 1
+    p.cur_pos[0] = pos
+    a = p.cur_vals + pos * p.cur_nsel
+    if p.cur_linear and pos + 1 < p.cur_nb:
+        b = a + p.cur_nsel
+        frac = (tt - p.cur_steps[pos]) / (p.cur_steps[pos + 1] - p.cur_steps[pos])
+        for k in range(p.cur_nsel):
+            row[p.cur_ids[k]] = a[k] + (b[k] - a[k]) * frac
+    else:
+        for k in range(p.cur_nsel):
+            row[p.cur_ids[k]] = a[k]
+
+
+cdef class Engine:
+    """Compiled network state: arrays of population/projection/monitor descriptors.
+
+    Built by ``plasticity.network.Network``; holds references to every array it
+    points into so they stay alive.
+    """
+    cdef Pop* pops
+    cdef Proj* projs
+    cdef StateMon* smons
+    cdef Py_ssize_t n_pops, n_projs, n_smons
+    cdef list _keep
+    cdef public object error
+
+    def __cinit__(self, Py_ssize_t n_pops, Py_ssize_t n_projs, Py_ssize_t n_smons):
+        self.pops = <Pop*>calloc(max(n_pops, 1), sizeof(Pop))
+        self.projs = <Proj*>calloc(max(n_projs, 1), sizeof(Proj))
+        self.smons = <StateMon*>calloc(max(n_smons, 1), sizeof(StateMon))
+        if self.pops == NULL or self.projs == NULL or self.smons == NULL:
+            raise MemoryError("cannot allocate the engine descriptors")
+        self.n_pops = n_pops
+        self.n_projs = n_projs
+        self.n_smons = n_smons
+        self._keep = []
+
+    def __dealloc__(self):
+        free(self.pops)
+        free(self.projs)
+        free(self.smons)
+
+    # -- helpers to take pointers from NumPy arrays (kept alive in self._keep) --
+    cdef double* _d(self, a):
+        cdef double[::1] v = a
+        self._keep.append(a)
+        return &v[0] if v.shape[0] else NULL
+
+    cdef int32_t* _i32(self, a):
+        cdef int32_t[::1] v = a
+        self._keep.append(a)
+        return &v[0] if v.shape[0] else NULL
+
+    cdef int64_t* _i64(self, a):
+        cdef int64_t[::1] v = a
+        self._keep.append(a)
+        return &v[0] if v.shape[0] else NULL
+
+    def set_population(self, Py_ssize_t k, int kind, int model, Py_ssize_t n,
+                       state, params, spikes, int H, hist, hist_n):
+        """Describe population k (state (n_vars, n) float64, spike buffer int32 (n))."""
+        cdef Pop* p = &self.pops[k]
+        p.kind = kind
+        p.model = model
+        p.n = n
+        p.state = self._d(state.reshape(-1)) if state is not None else NULL
+        p.params = self._d(params) if params is not None else NULL
+        p.spikes = self._i32(spikes)
+        p.n_spikes = 0
+        p.H = H
+        p.hist = self._i32(hist)
+        p.hist_n = self._i64(hist_n)
+        p.cur_var = -1
+        p.mon = 0
+
+    def set_poisson(self, Py_ssize_t k, bit_generator, log1m_p, next_step, heap_key,
+                    heap_id):
+        """Poisson source state; the heap is rebuilt from ``next_step``."""
+        cdef Pop* p = &self.pops[k]
+        self._keep.append(bit_generator)
+        p.rng = <bitgen_t*>PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
+        p.log1m_p = self._d(log1m_p)
+        p.next_step = self._i64(next_step)
+        p.heap_key = self._i64(heap_key)
+        p.heap_id = self._i32(heap_id)
+        _heap_build(p)
+
+    def poisson_reschedule(self, Py_ssize_t k, int64_t t0):
+        """Draw every neuron's first spike at or after step t0 (after a rate change)."""
+        cdef Pop* p = &self.pops[k]
+        cdef Py_ssize_t i
+        cdef int64_t m
+        with nogil:
+            for i in range(p.n):
+                m = _geometric_skip(p.rng, p.log1m_p[i])
+                p.next_step[i] = NEVER if m >= NEVER else t0 + m
+            _heap_build(p)
+
+    def rebuild_heaps(self):
+        cdef Py_ssize_t k
+        for k in range(self.n_pops):
+            if self.pops[k].kind == POP_POISSON:
+                _heap_build(&self.pops[k])
+
+    def set_generator(self, Py_ssize_t k, steps, ids, pos):
+        cdef Pop* p = &self.pops[k]
+        p.gen_steps = self._i64(steps)
+        p.gen_ids = self._i32(ids)
+        p.gen_len = steps.shape[0]
+        p.gen_pos = self._i64(pos)
+
+    def set_current(self, Py_ssize_t k, int var, bint linear, steps, vals, ids, pos):
+        cdef Pop* p = &self.pops[k]
+        p.cur_var = var
+        p.cur_linear = linear
+        p.cur_steps = self._d(steps)
+        p.cur_vals = self._d(vals.reshape(-1))
+        p.cur_ids = self._i32(ids)
+        p.cur_nb = steps.shape[0]
+        p.cur_nsel = ids.shape[0]
+        p.cur_pos = self._i64(pos)
+
+    def set_spike_monitor(self, Py_ssize_t k, ids, steps, length):
+        cdef Pop* p = &self.pops[k]
+        p.mon = 1
+        p.mon_ids = self._i32(ids)
+        p.mon_steps = self._i64(steps)
+        p.mon_cap = ids.shape[0]
+        p.mon_len = self._i64(length)
+
+    def set_state_monitor(self, Py_ssize_t k, int pop, rows, ids, int64_t every,
+                          buf, steps, length):
+        cdef StateMon* m = &self.smons[k]
+        m.pop = pop
+        m.rows = self._i32(rows)
+        m.nvars = rows.shape[0]
+        m.ids = self._i32(ids)
+        m.nids = ids.shape[0]
+        m.every = every
+        m.buf = self._d(buf.reshape(-1))
+        m.steps = self._i64(steps)
+        m.cap = steps.shape[0]
+        m.length = self._i64(length)
+
+    def set_projection(self, Py_ssize_t k, int pre, int post, int target, syn,
+                       int delay_mode, int delay, int max_delay, dperm, dsorted):
+        """Describe projection k over a SynapseMatrix-like object ``syn``."""
+        cdef Proj* pr = &self.projs[k]
+        pr.pre = pre
+        pr.post = post
+        pr.target = target
+        pr.n_pre = syn.n_pre
+        pr.n_post = syn.n_post
+        pr.indptr = self._i64(syn.indptr)
+        pr.indices = self._i32(syn.indices)
+        pr.post_ptr = self._i64(syn.post_ptr)
+        pr.post_syn = self._i32(syn.post_syn)
+        pr.post_pre = self._i32(syn.post_pre)
+        w = syn.weights
+        if w.dtype == np.float64:
+            pr.is64 = 1
+            pr.w64 = self._d(w)
+        else:
+            pr.is64 = 0
+            self._keep.append(w)
+            pr.w32 = _f32_ptr(w)
+        pr.delay_mode = delay_mode
+        pr.delay = delay
+        pr.max_delay = max_delay
+        if delay_mode == DELAY_PER_SYNAPSE:
+            pr.dperm = self._i32(dperm)
+            pr.dsorted = self._i32(dsorted)
+        pr.rule = RULE_NONE
+
+    def set_stdp(self, Py_ssize_t k, packed, bint per_syn, x1, x2, xl, y1, y2, yl):
+        """Attach a built-in STDP rule (packed parameters + trace arrays)."""
+        cdef Proj* pr = &self.projs[k]
+        cdef double[::1] v = packed
+        pr.sp = unpack_stdp(&v[0])
+        pr.rule = RULE_STDP
+        pr.per_syn = per_syn
+        pr.x1 = self._d(x1)
+        pr.x2 = self._d(x2)
+        pr.xl = self._i64(xl)
+        pr.y1 = self._d(y1)
+        pr.y2 = self._d(y2)
+        pr.yl = self._i64(yl)
+
+    def set_modulation(self, Py_ssize_t k, elig, mod_d, double dec_c, double dec_d,
+                       double gain, rew_steps, rew_amt, rew_pos):
+        cdef Proj* pr = &self.projs[k]
+        pr.rule = RULE_MODULATED
+        pr.elig = self._d(elig)
+        pr.mod_d = self._d(mod_d)
+        pr.dec_c = dec_c
+        pr.dec_d = dec_d
+        pr.mod_gain = gain
+        pr.rew_steps = self._i64(rew_steps)
+        pr.rew_amt = self._d(rew_amt)
+        pr.rew_len = rew_steps.shape[0]
+        pr.rew_pos = self._i64(rew_pos)
+
+    def set_python_rule(self, Py_ssize_t k, arr, arr_n):
+        cdef Proj* pr = &self.projs[k]
+        pr.rule = RULE_PYTHON
+        pr.arr = self._i32(arr)
+        pr.arr_n = self._i64(arr_n)
+
+    def n_spikes(self, Py_ssize_t k):
+        """Number of spikes population k emitted in the last step."""
+        return self.pops[k].n_spikes
+
+    def run_segment(self, int64_t t0, int64_t t1):
+        """Run steps t0 .. t1-1; return the first step not run.
+
+        Stops early after a step that leaves a spike monitor without room for one
+        more step, or fills a state-monitor buffer. On a non-finite state value,
+        ``self.error`` is set to (population, flat index, step) and the step is
+        returned.
+        """
+        cdef int64_t t = t0
+        cdef Py_ssize_t k, q, v, slot, c
+        cdef Pop* p
+        cdef StateMon* m
+        cdef int stop = 0
+        cdef int err_pop = -1
+        cdef Py_ssize_t err_code = 0
+        self.error = None
+        with nogil:
+            while t < t1 and not stop:
+                # state monitors record at the start of the step (as Brian2)
+                for k in range(self.n_smons):
+                    m = &self.smons[k]
+                    if t % m.every == 0:
+                        p = &self.pops[m.pop]
+                        c = m.length[0]
+                        for v in range(m.nvars):
+                            for q in range(m.nids):
+                                m.buf[(c * m.nvars + v) * m.nids + q] = \
+                                    p.state[m.rows[v] * p.n + m.ids[q]]
+                        m.steps[c] = t
+                        m.length[0] = c + 1
+                # sources and neuron updates
+                for k in range(self.n_pops):
+                    p = &self.pops[k]
+                    if p.kind == POP_POISSON:
+                        _poisson_emit(p, t)
+                    elif p.kind == POP_GENERATOR:
+                        p.n_spikes = 0
+                        while p.gen_pos[0] < p.gen_len and p.gen_steps[p.gen_pos[0]] <= t:
+                            if p.gen_steps[p.gen_pos[0]] == t:
+                                p.spikes[p.n_spikes] = p.gen_ids[p.gen_pos[0]]
+                                p.n_spikes += 1
+                            p.gen_pos[0] += 1
+                    else:
+                        if p.cur_var >= 0:
+                            _apply_current(p, t)
+                        c = neuron_update(p.model, p.state, p.n, p.params, p.spikes)
+                        if c < 0:
+                            err_pop = <int>k
+                            err_code = -1 - c
+                            p.n_spikes = 0
+                            stop = 2
+                            break
+                        p.n_spikes = c
+                    if p.H > 0:
+                        slot = t % p.H
+                        for q in range(p.n_spikes):
+                            p.hist[slot * p.n + q] = p.spikes[q]
+                        p.hist_n[slot] = p.n_spikes
+                if stop:
+                    break
+                for k in range(self.n_projs):
+                    _projection_step(&self.projs[k], self.pops, t)
+                for k in range(self.n_pops):
+                    p = &self.pops[k]
+                    if p.kind == POP_NEURON and p.n_spikes > 0:
+                        neuron_reset(p.model, p.state, p.n, p.params, p.spikes,
+                                     p.n_spikes)
+                    if p.mon:
+                        c = p.mon_len[0]
+                        for q in range(p.n_spikes):
+                            p.mon_ids[c + q] = p.spikes[q]
+                            p.mon_steps[c + q] = t
+                        p.mon_len[0] = c + p.n_spikes
+                        if p.mon_len[0] + p.n > p.mon_cap:
+                            stop = 1
+                for k in range(self.n_smons):
+                    m = &self.smons[k]
+                    if m.length[0] >= m.cap:
+                        stop = 1
+                t += 1
+        if err_pop >= 0:
+            self.error = (err_pop, err_code, t)
+        return t
+
+
+cdef float* _f32_ptr(a):
+    cdef float[::1] v = a
+    return &v[0] if v.shape[0] else NULL
