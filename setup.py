@@ -16,9 +16,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 compile_args = ["-O3", "-fno-math-errno", "-Wno-unreachable-code",
                 "-Wno-unused-function"]
 
+# PLASTICITY_EXT=engine,rules restricts a development build to those modules.
+only = [m for m in os.environ.get("PLASTICITY_EXT", "").split(",") if m]
+
 extensions = []
 for pyx in sorted(glob.glob(os.path.join("_ext", "*.pyx"))):
     name = os.path.splitext(os.path.basename(pyx))[0]
+    if only and name not in only:
+        continue
     extensions.append(
         Extension(
             f"plasticity._ext.{name}",

@@ -1,0 +1,760 @@
+"""Networks of populations, projections and monitors, run by the compiled loop.
+
+Example
+-------
+>>> net = Network(dt=0.1, seed=1)
+>>> inp = net.add_poisson("input", 1000, rates=15.0)
+>>> out = net.add_population("out", 1, LIFCond(...))
+>>> proj = net.connect(inp, out, SynapseMatrix.all_to_all(1000, 1, weight=0.005),
+...                    target="g_e", rule=STDP(...))
+>>> spikes = net.monitor_spikes(out)
+>>> net.run(1000.0)
+
+All of a run lives in compiled code without the GIL when every part is built in; a
+Python rule (:class:`~plasticity.rules.Rule`) or a Python callback switches to a
+per-step path that calls the compiled step once per step, with identical results.
+The order of operations within a step is documented in docs/internals.md.
+"""
+import math
+
+import numpy as np
+
+from ._ext import engine as _engine
+from ._validation import check_int, check_positive
+from .errors import SimulationError
+from .neurons import NeuronModel
+from .rules.base import Rule
+from .rules.stdp import STDP, RewardModulated
+from .synapses import SynapseMatrix
+
+__all__ = ["Network", "Population", "PoissonGroup", "SpikeGeneratorGroup",
+           "Projection", "SpikeMonitor", "StateMonitor", "WeightMonitor"]
+
+_NEVER = 0x3FFFFFFFFFFFFFFF
+_SEGMENT = 20000  # steps between returns to Python (progress, monitors, checks)
+
+
+def _check_name(name, existing):
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a Python identifier, got {name!r}")
+    if name in existing:
+        raise ValueError(f"name {name!r} is already used in this network")
+    return name
+
+
+class Population:
+    """A group of ``n`` neurons of one model; ``pop['v']`` is a view of a variable.
+
+    Created by :meth:`Network.add_population`.
+    """
+
+    kind = 0
+
+    def __init__(self, name, n, model):
+        self.name = name
+        self.n = n
+        self.model = model
+        self.state = model.initial_state(n) if model is not None else None
+        self.spikes_buf = np.zeros(max(n, 1), dtype=np.int32)
+        self.H = 0
+        self.hist = np.zeros(0, dtype=np.int32)
+        self.hist_n = np.zeros(0, dtype=np.int64)
+        self.current = None
+
+    def __getitem__(self, var):
+        return self.state[self.model.var_index(var)]
+
+    def __setitem__(self, var, value):
+        row = self.state[self.model.var_index(var)]
+        value = np.broadcast_to(np.asarray(value, dtype=np.float64), row.shape)
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{self.name}.{var} must be finite")
+        row[:] = value
+
+    def __len__(self):
+        return self.n
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.name!r}, n={self.n}, model={self.model!r})"
+
+    def _ensure_history(self, H):
+        if H > self.H:
+            hist = np.zeros(H * self.n, dtype=np.int32)
+            hist_n = np.zeros(H, dtype=np.int64)
+            self.H, self.hist, self.hist_n = H, hist, hist_n
+
+    def _state_arrays(self):
+        d = {"hist": self.hist, "hist_n": self.hist_n}
+        if self.state is not None:
+            d["state"] = self.state
+        if self.current is not None:
+            d["current_pos"] = self.current["pos"]
+        return d
+
+
+class PoissonGroup(Population):
+    """``n`` independent Poisson spike sources with rates in Hz.
+
+    Spike times are drawn as geometric inter-spike intervals (the exact distribution
+    of a Bernoulli draw per step with p = rate dt), so the cost per step is
+    proportional to the number of spikes, not to ``n``.
+    """
+
+    kind = 1
+
+    def __init__(self, name, n, rates, rng):
+        super().__init__(name, n, None)
+        self.rng = rng
+        self.next_step = np.full(n, _NEVER, dtype=np.int64)
+        self.heap_key = np.zeros(max(n, 1), dtype=np.int64)
+        self.heap_id = np.zeros(max(n, 1), dtype=np.int32)
+        self._rates = np.zeros(n)
+        self.rates = rates
+
+    @property
+    def rates(self):
+        """Rates in Hz (a copy); assign to change them (takes effect at the next run)."""
+        return self._rates.copy()
+
+    @rates.setter
+    def rates(self, value):
+        r = np.broadcast_to(np.asarray(value, dtype=np.float64), (self.n,)).copy()
+        if not np.all(np.isfinite(r)) or np.any(r < 0):
+            bad = r[~(np.isfinite(r) & (r >= 0))][0]
+            raise ValueError(f"rates of {self.name!r} must be finite and >= 0 Hz, got {bad}")
+        self._rates = r
+        self._dirty = True
+
+    def _log1m_p(self, dt):
+        p = self._rates * dt / 1000.0
+        with np.errstate(divide="ignore"):
+            out = np.log1p(-np.minimum(p, 1.0))
+        out[p >= 1.0] = -1e300
+        return out
+
+    def _state_arrays(self):
+        d = super()._state_arrays()
+        d["next_step"] = self.next_step
+        return d
+
+
+class SpikeGeneratorGroup(Population):
+    """``n`` sources that emit given spikes (times in ms, rounded to the step)."""
+
+    kind = 2
+
+    def __init__(self, name, n, times, ids):
+        super().__init__(name, n, None)
+        self.set_spikes(times, ids)
+
+    def set_spikes(self, times, ids):
+        """Replace the spike trains (times in ms >= 0, neuron ids in [0, n))."""
+        t = np.asarray(times, dtype=np.float64).ravel()
+        i = np.asarray(ids).ravel()
+        if t.shape != i.shape:
+            raise ValueError(f"times and ids must have the same length, got {t.size} "
+                             f"and {i.size}")
+        if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
+            raise ValueError(f"spike times of {self.name!r} must be finite and >= 0 ms")
+        if i.size and (not np.issubdtype(i.dtype, np.integer) or i.min() < 0
+                       or i.max() >= self.n):
+            raise ValueError(f"spike ids of {self.name!r} must be integers in "
+                             f"[0, {self.n}), got values in [{i.min()}, {i.max()}]")
+        self._times = t
+        self._ids = i.astype(np.int32)
+        self._steps = None
+        self.pos = np.zeros(1, dtype=np.int64)
+
+    def _compile(self, dt):
+        steps = np.round(self._times / dt).astype(np.int64)
+        order = np.lexsort((self._ids, steps))
+        steps, ids = steps[order], self._ids[order]
+        dup = (np.diff(steps) == 0) & (np.diff(ids) == 0)
+        if np.any(dup):
+            k = int(np.argmax(dup))
+            raise ValueError(f"neuron {ids[k]} of {self.name!r} has two spikes in the same "
+                             f"time step (step {steps[k]}, dt = {dt} ms)")
+        self._steps, self._sorted_ids = steps, np.ascontiguousarray(ids)
+
+    def _state_arrays(self):
+        d = super()._state_arrays()
+        d["pos"] = self.pos
+        return d
+
+
+class Projection:
+    """Synapses from ``pre`` to ``post`` onto a receptor variable, with a rule."""
+
+    def __init__(self, name, pre, post, synapses, target, target_row, rule):
+        self.name = name
+        self.pre = pre
+        self.post = post
+        self.synapses = synapses
+        self.target = target
+        self.target_row = target_row
+        self.rule = rule
+        self._delay_index = None
+
+    @property
+    def weights(self):
+        return self.synapses.weights
+
+    def normalize(self, target):
+        """Scale the weights onto each postsynaptic neuron to sum to ``target``
+        (Diehl & Cook 2015)."""
+        self.synapses.normalize_columns(target)
+
+    def _delay_arrays(self):
+        """Per row: synapse ids sorted by (delay, id), and those delays."""
+        syn = self.synapses
+        if self._delay_index is None or self._delay_index[0] is not syn.delays:
+            d = syn.delays
+            rows = np.repeat(np.arange(syn.n_pre), np.diff(syn.indptr))
+            order = np.lexsort((np.arange(syn.nnz), d, rows)).astype(np.int32)
+            self._delay_index = (d, order, np.ascontiguousarray(d[order], dtype=np.int32))
+        return self._delay_index[1], self._delay_index[2]
+
+    def __repr__(self):
+        return (f"Projection({self.name!r}, {self.pre.name} -> {self.post.name}, "
+                f"nnz={self.synapses.nnz}, target={self.target!r}, rule={self.rule!r})")
+
+
+class SpikeMonitor:
+    """Records the spikes of a population: ``times`` (ms) and ``ids``.
+
+    With ``sink``, each chunk ``(times_ms, ids)`` is passed to ``sink`` as the run
+    goes instead of being kept in memory (e.g. a run-file writer).
+    """
+
+    def __init__(self, pop, sink=None):
+        self.pop = pop
+        self.sink = sink
+        self._t, self._i = [], []
+        cap = max(4 * pop.n, 1 << 16)
+        self.buf_ids = np.zeros(cap, dtype=np.int32)
+        self.buf_steps = np.zeros(cap, dtype=np.int64)
+        self.length = np.zeros(1, dtype=np.int64)
+
+    def _drain(self, dt):
+        n = int(self.length[0])
+        if n:
+            t = self.buf_steps[:n] * dt
+            i = self.buf_ids[:n].astype(np.int64)
+            if self.sink is not None:
+                self.sink(t, i)
+            else:
+                self._t.append(t)
+                self._i.append(i)
+        self.length[0] = 0
+
+    @property
+    def times(self):
+        """Spike times (ms), in order."""
+        return np.concatenate(self._t) if self._t else np.zeros(0)
+
+    @property
+    def ids(self):
+        """Neuron ids of the spikes."""
+        return np.concatenate(self._i) if self._i else np.zeros(0, dtype=np.int64)
+
+    @property
+    def count(self):
+        """Spikes per neuron."""
+        return np.bincount(self.ids, minlength=self.pop.n)
+
+
+class StateMonitor:
+    """Records variables of chosen neurons every ``every`` steps, at the start of the
+    step (as Brian2): ``times`` (ms) and ``values[var]`` of shape (n_times, n_ids)."""
+
+    def __init__(self, pop, variables, ids, every, sink=None):
+        self.pop = pop
+        self.variables = list(variables)
+        self.rows = np.array([pop.model.var_index(v) for v in self.variables],
+                             dtype=np.int32)
+        self.ids = ids
+        self.every = every
+        self.sink = sink
+        self._t, self._v = [], []
+        self.length = np.zeros(1, dtype=np.int64)
+
+    def _alloc(self, n_steps):
+        rows = max(1, min(n_steps // self.every + 2,
+                          (1 << 22) // max(1, len(self.rows) * len(self.ids))))
+        self.buf = np.zeros((rows, len(self.rows), len(self.ids)))
+        self.buf_steps = np.zeros(rows, dtype=np.int64)
+        self.length[0] = 0
+
+    def _drain(self, dt):
+        n = int(self.length[0])
+        if n:
+            t = self.buf_steps[:n] * dt
+            v = self.buf[:n].copy()
+            if self.sink is not None:
+                self.sink(t, {name: v[:, k] for k, name in enumerate(self.variables)})
+            else:
+                self._t.append(t)
+                self._v.append(v)
+        self.length[0] = 0
+
+    @property
+    def times(self):
+        return np.concatenate(self._t) if self._t else np.zeros(0)
+
+    @property
+    def values(self):
+        if not self._v:
+            return {v: np.zeros((0, len(self.ids))) for v in self.variables}
+        allv = np.concatenate(self._v)
+        return {name: allv[:, k] for k, name in enumerate(self.variables)}
+
+    def __getitem__(self, var):
+        return self.values[var]
+
+
+class WeightMonitor:
+    """Snapshots of a projection's weights every ``interval`` steps (taken at the
+    start of the step): ``times`` (ms) and ``snapshots`` (n_snapshots, nnz)."""
+
+    def __init__(self, proj, every, sink=None):
+        self.proj = proj
+        self.every = every
+        self.sink = sink
+        self._t, self._w = [], []
+        self._last = -1
+
+    def _take(self, step, dt):
+        if step % self.every == 0 and step != self._last:
+            w = self.proj.synapses.weights.copy()
+            if self.sink is not None:
+                self.sink(step * dt, w)
+            else:
+                self._t.append(step * dt)
+                self._w.append(w)
+            self._last = step
+
+    @property
+    def times(self):
+        return np.array(self._t)
+
+    @property
+    def snapshots(self):
+        if not self._w:
+            return np.zeros((0, self.proj.synapses.nnz), self.proj.synapses.weights.dtype)
+        return np.stack(self._w)
+
+
+class Network:
+    """A clock-driven network.
+
+    Parameters
+    ----------
+    dt : float
+        Time step (ms), > 0.
+    seed : int or None
+        Seed of every random draw during runs (Poisson sources); same seed and same
+        network give identical results, bit for bit.
+    """
+
+    def __init__(self, dt=0.1, seed=None):
+        self.dt = check_positive("dt", dt, "ms")
+        if seed is not None:
+            seed = check_int("seed", seed, 0)
+        self.seed = seed
+        self._seedseq = np.random.SeedSequence(seed)
+        self.populations = {}
+        self.projections = {}
+        self._spike_monitors = []
+        self._state_monitors = []
+        self._weight_monitors = []
+        self._callbacks = []
+        self.step = 0
+
+    # ---------------------------------------------------------------- building
+    @property
+    def t(self):
+        """Current time (ms)."""
+        return self.step * self.dt
+
+    def _names(self):
+        return set(self.populations) | set(self.projections)
+
+    def _add(self, pop):
+        self.populations[pop.name] = pop
+        return pop
+
+    def add_population(self, name, n, model, init=None):
+        """Add ``n`` neurons of ``model`` (a :class:`~plasticity.neurons.NeuronModel`);
+        ``init`` maps variable names to initial values (scalar or array)."""
+        _check_name(name, self._names())
+        n = check_int("n", n, 1)
+        if not isinstance(model, NeuronModel):
+            raise TypeError(f"model must be a plasticity.neurons model, got {model!r}")
+        pop = Population(name, n, model)
+        for var, value in (init or {}).items():
+            pop[var] = value
+        return self._add(pop)
+
+    def add_poisson(self, name, n, rates):
+        """Add ``n`` Poisson sources with ``rates`` in Hz (scalar or array of n)."""
+        _check_name(name, self._names())
+        n = check_int("n", n, 1)
+        rng = np.random.Generator(np.random.PCG64(self._seedseq.spawn(1)[0]))
+        return self._add(PoissonGroup(name, n, rates, rng))
+
+    def add_spike_generator(self, name, n, times, ids):
+        """Add ``n`` sources emitting the given spikes (``times`` in ms, ``ids``)."""
+        _check_name(name, self._names())
+        n = check_int("n", n, 1)
+        return self._add(SpikeGeneratorGroup(name, n, times, ids))
+
+    def _pop(self, pop, what):
+        if isinstance(pop, str):
+            pop = self.populations.get(pop)
+        if not isinstance(pop, Population) or self.populations.get(pop.name) is not pop:
+            raise ValueError(f"{what} must be a population of this network, got {pop!r}")
+        return pop
+
+    def connect(self, pre, post, synapses, target, rule=None, name=None):
+        """Connect ``pre`` to ``post`` through ``synapses`` (a SynapseMatrix of shape
+        (pre.n, post.n)) onto the receptor variable ``target`` of the post model,
+        with an optional plasticity ``rule``."""
+        pre = self._pop(pre, "pre")
+        post = self._pop(post, "post")
+        if post.model is None:
+            raise ValueError(f"post must be a neuron population, {post.name!r} is a source")
+        if not isinstance(synapses, SynapseMatrix):
+            raise TypeError(f"synapses must be a SynapseMatrix, got {type(synapses).__name__}")
+        if synapses.shape != (pre.n, post.n):
+            raise ValueError(f"synapses has shape {synapses.shape}, expected "
+                             f"({pre.n}, {post.n}) for {pre.name} -> {post.name}")
+        row = post.model.receptor_index(target)
+        if rule is not None and not isinstance(rule, Rule):
+            raise TypeError(f"rule must be a plasticity.rules.Rule, got {rule!r}")
+        name = name or f"{pre.name}_{post.name}"
+        _check_name(name, self._names())
+        proj = Projection(name, pre, post, synapses, target, row, rule)
+        self.projections[name] = proj
+        return proj
+
+    def add_current(self, pop, times, amplitudes, neurons=None, interpolation="previous"):
+        """Inject a current: from ``times[k]`` (ms) on, the population's current
+        variable is set to ``amplitudes[k]`` (scalar per time, or one value per
+        selected neuron); ``interpolation='linear'`` ramps between breakpoints.
+        Before the first breakpoint the variable is left as it is. One injected
+        current per population."""
+        pop = self._pop(pop, "pop")
+        if pop.model is None:
+            raise ValueError(f"{pop.name!r} is a source; currents go to neuron populations")
+        if pop.current is not None:
+            raise ValueError(f"population {pop.name!r} already has an injected current")
+        if interpolation not in ("previous", "linear"):
+            raise ValueError(f"interpolation must be 'previous' or 'linear', got "
+                             f"{interpolation!r}")
+        t = np.asarray(times, dtype=np.float64).ravel()
+        if t.size == 0 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise ValueError("times must be a non-empty, finite, strictly increasing "
+                             f"sequence (ms), got {t}")
+        ids = (np.arange(pop.n) if neurons is None else np.asarray(neurons)).astype(np.int32)
+        if ids.size and (ids.min() < 0 or ids.max() >= pop.n):
+            raise ValueError(f"neurons must be ids in [0, {pop.n})")
+        a = np.asarray(amplitudes, dtype=np.float64)
+        if a.ndim == 1:
+            a = np.repeat(a[:, None], ids.size, axis=1)
+        if a.shape != (t.size, ids.size):
+            raise ValueError(f"amplitudes must have shape ({t.size},) or ({t.size}, "
+                             f"{ids.size}), got {np.shape(amplitudes)}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError("amplitudes must be finite")
+        row = pop.model.var_index(pop.model.current_variable)
+        pop.current = dict(row=row, linear=interpolation == "linear", times=t,
+                           values=np.ascontiguousarray(a), ids=ids,
+                           pos=np.zeros(1, dtype=np.int64))
+
+    def monitor_spikes(self, pop, sink=None):
+        """Record the spikes of ``pop``; returns a :class:`SpikeMonitor`."""
+        m = SpikeMonitor(self._pop(pop, "pop"), sink)
+        self._spike_monitors.append(m)
+        return m
+
+    def monitor_state(self, pop, variables, neurons=None, interval=None, sink=None):
+        """Record ``variables`` of ``neurons`` every ``interval`` ms (default: every
+        step); returns a :class:`StateMonitor`."""
+        pop = self._pop(pop, "pop")
+        if pop.model is None:
+            raise ValueError(f"{pop.name!r} is a source and has no state")
+        if isinstance(variables, str):
+            variables = [variables]
+        ids = (np.arange(pop.n) if neurons is None
+               else np.atleast_1d(np.asarray(neurons))).astype(np.int32)
+        if ids.size == 0 or ids.min() < 0 or ids.max() >= pop.n:
+            raise ValueError(f"neurons must be non-empty ids in [0, {pop.n})")
+        every = 1 if interval is None else self._steps("interval", interval, 1)
+        m = StateMonitor(pop, variables, ids, every, sink)
+        self._state_monitors.append(m)
+        return m
+
+    def monitor_weights(self, proj, interval, sink=None):
+        """Snapshot the weights of ``proj`` every ``interval`` ms."""
+        if isinstance(proj, str):
+            proj = self.projections.get(proj)
+        if not isinstance(proj, Projection):
+            raise ValueError(f"proj must be a projection of this network, got {proj!r}")
+        m = WeightMonitor(proj, self._steps("interval", interval, 1), sink)
+        self._weight_monitors.append(m)
+        return m
+
+    def add_callback(self, fn):
+        """Call ``fn(network, step)`` after every step (switches to the per-step path)."""
+        if not callable(fn):
+            raise TypeError(f"callback must be callable, got {fn!r}")
+        self._callbacks.append(fn)
+
+    def _steps(self, what, duration, minimum=0):
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.number)):
+            raise TypeError(f"{what} must be a number of ms, got {duration!r}")
+        duration = float(duration)
+        if not math.isfinite(duration) or duration < 0:
+            raise ValueError(f"{what} must be finite and >= 0 ms, got {duration}")
+        n = round(duration / self.dt)
+        if abs(n * self.dt - duration) > 1e-6 * max(self.dt, duration):
+            raise ValueError(f"{what} must be a multiple of dt = {self.dt} ms, got {duration}")
+        if n < minimum:
+            raise ValueError(f"{what} must be at least {minimum} step(s) of {self.dt} ms, "
+                             f"got {duration}")
+        return int(n)
+
+    # ---------------------------------------------------------------- running
+    def _build(self):
+        dt = self.dt
+        pops = list(self.populations.values())
+        index = {p.name: k for k, p in enumerate(pops)}
+        projs = list(self.projections.values())
+        for proj in projs:
+            syn = proj.synapses
+            if syn.delays is not None:
+                proj._max_delay = int(syn.delays.max()) if syn.nnz else 0
+                proj._delay_mode = 2
+            elif syn.delay > 0:
+                proj._max_delay = int(syn.delay)
+                proj._delay_mode = 1
+            else:
+                proj._max_delay = 0
+                proj._delay_mode = 0
+            if proj._delay_mode:
+                proj.pre._ensure_history(proj._max_delay + 1)
+            if proj.rule is not None:
+                proj.rule.bind(proj, dt)
+        eng = _engine.Engine(len(pops), len(projs), len(self._state_monitors))
+        for k, p in enumerate(pops):
+            params = p.model.packed_params(dt) if p.model is not None else None
+            model = p.model.model_id if p.model is not None else -1
+            eng.set_population(k, p.kind, model, p.n, p.state, params, p.spikes_buf,
+                               p.H, p.hist, p.hist_n)
+            if p.kind == 1:
+                log1m = p._log1m_p(dt)
+                p._log1m = log1m
+                eng.set_poisson(k, p.rng.bit_generator, log1m, p.next_step,
+                                p.heap_key, p.heap_id)
+                if getattr(p, "_dirty", True):
+                    eng.poisson_reschedule(k, self.step)
+                    p._dirty = False
+            elif p.kind == 2:
+                p._compile(dt)
+                p.pos[0] = np.searchsorted(p._steps, self.step)
+                eng.set_generator(k, p._steps, p._sorted_ids, p.pos)
+            if p.current is not None:
+                c = p.current
+                eng.set_current(k, c["row"], c["linear"], c["times"] / dt, c["values"],
+                                c["ids"], c["pos"])
+        for k, proj in enumerate(projs):
+            syn = proj.synapses
+            dperm = dsorted = None
+            if proj._delay_mode == 2:
+                dperm, dsorted = proj._delay_arrays()
+            eng.set_projection(k, index[proj.pre.name], index[proj.post.name],
+                               proj.target_row, syn, proj._delay_mode,
+                               int(max(syn.delay, 0)), proj._max_delay, dperm, dsorted)
+            rule = proj.rule
+            if rule is None:
+                continue
+            if isinstance(rule, STDP):
+                eng.set_stdp(k, rule.pack(dt), rule.per_synapse, rule.x1, rule.x2,
+                             rule.xl, rule.y1, rule.y2, rule.yl)
+                if isinstance(rule, RewardModulated):
+                    dec_c, dec_d, gain = rule.gains(dt)
+                    steps, amounts = rule.reward_schedule(dt, self.step)
+                    eng.set_modulation(k, rule.elig, rule.modulator, dec_c, dec_d, gain,
+                                       steps, amounts, rule.reward_pos)
+                    rule.reward_pos[0] = 0
+            elif rule.compiled:
+                raise TypeError(f"unknown compiled rule {rule!r}")
+            else:
+                cap = syn.nnz if proj._delay_mode == 2 else syn.n_pre
+                proj._arr = np.zeros(max(cap, 1), dtype=np.int32)
+                proj._arr_n = np.zeros(1, dtype=np.int64)
+                eng.set_python_rule(k, proj._arr, proj._arr_n)
+        for m in self._spike_monitors:
+            m.length[0] = 0
+            eng.set_spike_monitor(index[m.pop.name], m.buf_ids, m.buf_steps, m.length)
+        self._pops, self._projs, self._eng = pops, projs, eng
+        return eng
+
+    def _per_step(self):
+        return bool(self._callbacks) or any(
+            p.rule is not None and not p.rule.compiled for p in self.projections.values())
+
+    def run(self, duration, progress=None):
+        """Advance the network by ``duration`` ms.
+
+        Parameters
+        ----------
+        duration : float
+            Multiple of dt (ms), >= 0.
+        progress : bool or None
+            Show a progress bar; None shows one for runs longer than a few seconds
+            when the output is a terminal.
+        """
+        n_steps = self._steps("duration", duration)
+        eng = self._build()
+        for k, m in enumerate(self._state_monitors):
+            m._alloc(n_steps)
+            eng.set_state_monitor(k, self._pops.index(m.pop), m.rows, m.ids, m.every,
+                                  m.buf, m.buf_steps, m.length)
+        per_step = self._per_step()
+        t_end = self.step + n_steps
+        bar = None
+        if progress is not False and n_steps > 0:
+            try:
+                from tqdm.auto import tqdm
+                bar = tqdm(total=round(n_steps * self.dt), unit="ms",
+                           disable=None if progress is None else not progress,
+                           delay=0 if progress else 3.0, leave=False)
+            except ImportError:  # pragma: no cover - tqdm is a dependency
+                bar = None
+        try:
+            while self.step < t_end:
+                for wm in self._weight_monitors:
+                    wm._take(self.step, self.dt)
+                stop = t_end if not per_step else self.step + 1
+                stop = min(stop, self.step + _SEGMENT)
+                for wm in self._weight_monitors:
+                    nxt = (self.step // wm.every + 1) * wm.every
+                    stop = min(stop, nxt)
+                t0 = self.step
+                reached = eng.run_segment(self.step, stop)
+                self.step = reached
+                self._drain()
+                if eng.error is not None:
+                    self._raise_nonfinite(eng.error)
+                if per_step and reached > t0:
+                    self._python_hooks(reached - 1)
+                self._check_weights(t0, reached)
+                if bar is not None:
+                    bar.n = round((self.step - (t_end - n_steps)) * self.dt)
+                    bar.refresh() if not bar.disable else None
+        finally:
+            if bar is not None:
+                bar.close()
+        for wm in self._weight_monitors:
+            wm._take(self.step, self.dt)
+
+    def _drain(self):
+        for m in self._spike_monitors:
+            m._drain(self.dt)
+        for m in self._state_monitors:
+            m._drain(self.dt)
+
+    def _python_hooks(self, step):
+        for k, proj in enumerate(self._projs):
+            rule = proj.rule
+            if rule is None or rule.compiled:
+                continue
+            n = int(proj._arr_n[0])
+            if n:
+                arr = proj._arr[:n]
+                if proj._delay_mode == 2:
+                    syn_ids = arr.astype(np.int64)
+                else:
+                    ip = proj.synapses.indptr
+                    starts, stops = ip[arr], ip[arr + 1]
+                    lens = stops - starts
+                    syn_ids = (np.repeat(starts - np.cumsum(lens) + lens, lens)
+                               + np.arange(lens.sum()))
+                if syn_ids.size:
+                    rule.on_pre(step, syn_ids)
+            post_k = self._pops.index(proj.post)
+            ns = self._eng.n_spikes(post_k)
+            if ns:
+                rule.on_post(step, proj.post.spikes_buf[:ns].astype(np.int64))
+            rule.on_step(step)
+        for fn in self._callbacks:
+            fn(self, step)
+
+    def _raise_nonfinite(self, error):
+        k, code, step = error
+        pop = self._pops[k]
+        var = pop.model.variables[code // pop.n]
+        raise SimulationError(
+            f"non-finite {var} in population {pop.name!r} (neuron {code % pop.n}) at step "
+            f"{step} (t = {step * self.dt:g} ms)")
+
+    def _check_weights(self, t0, t1):
+        for proj in self._projs:
+            if proj.rule is None:
+                continue
+            w = proj.synapses.weights
+            if not np.all(np.isfinite(w)):
+                s = int(np.flatnonzero(~np.isfinite(w))[0])
+                raise SimulationError(
+                    f"non-finite weight in projection {proj.name!r} (synapse {s}) between "
+                    f"steps {t0} and {t1} (t = {t0 * self.dt:g} to {t1 * self.dt:g} ms)")
+
+    # ---------------------------------------------------------------- state
+    def store(self):
+        """The full state of the network (copies): neuron state, weights, traces,
+        delayed spikes in flight, source positions and RNG states, and the step.
+        ``restore`` of it continues the run exactly."""
+        out = {"step": self.step, "populations": {}, "projections": {}}
+        for name, p in self.populations.items():
+            d = {k: v.copy() for k, v in p._state_arrays().items()}
+            if p.kind == 1:
+                d["rng"] = p.rng.bit_generator.state
+                d["rates"] = p._rates.copy()
+                d["dirty"] = getattr(p, "_dirty", True)
+            out["populations"][name] = d
+        for name, proj in self.projections.items():
+            d = {"weights": proj.synapses.weights.copy()}
+            if proj.rule is not None:
+                if hasattr(proj.rule, "x1") or not proj.rule.compiled:
+                    d["rule"] = {k: np.array(v, copy=True)
+                                 for k, v in proj.rule.get_state().items()}
+            out["projections"][name] = d
+        return out
+
+    def restore(self, state):
+        """Return to a state saved by :meth:`store` (same network structure)."""
+        if set(state.get("populations", {})) != set(self.populations) or \
+                set(state.get("projections", {})) != set(self.projections):
+            raise ValueError("state does not match this network's populations and "
+                             "projections")
+        for name, p in self.populations.items():
+            d = state["populations"][name]
+            if "hist" in d and d["hist"].shape != p.hist.shape:
+                p.H = d["hist_n"].shape[0]
+                p.hist = d["hist"].copy()
+                p.hist_n = d["hist_n"].copy()
+            for k, arr in p._state_arrays().items():
+                np.copyto(arr, d[k])
+            if p.kind == 1:
+                p.rng.bit_generator.state = d["rng"]
+                p._rates = d["rates"].copy()
+                p._dirty = d["dirty"]
+        for name, proj in self.projections.items():
+            d = state["projections"][name]
+            np.copyto(proj.synapses.weights, d["weights"])
+            if "rule" in d:
+                if proj.rule.compiled and not hasattr(proj.rule, "x1"):
+                    proj.rule.bind(proj, self.dt)
+                proj.rule.set_state(d["rule"])
+        self.step = int(state["step"])

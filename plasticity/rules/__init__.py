@@ -1,0 +1,7 @@
+"""Plasticity rules: the ``Rule`` interface and the built-in compiled rules."""
+from .base import Rule
+from .stdp import (STDP, Additive, Kheradpisheh, Multiplicative, Pair, PowerLaw,
+                   RewardModulated, Triplet)
+
+__all__ = ["Rule", "STDP", "RewardModulated", "Pair", "Triplet", "Additive",
+           "Multiplicative", "PowerLaw", "Kheradpisheh"]

@@ -1,0 +1,62 @@
+"""The ``Rule`` interface: plasticity rules written in Python.
+
+A Python rule sees the synapses of its projection (``self.synapses``, a
+:class:`~plasticity.synapses.SynapseMatrix` whose ``weights`` it may change in place)
+and is called once per step, after the compiled part of the step (docs/internals.md):
+
+1. ``on_pre(step, syn)`` with the ids of the synapses that received a presynaptic
+   spike at this step (after their delay; the weights were already delivered),
+2. ``on_post(step, post)`` with the ids of the postsynaptic neurons that spiked,
+3. ``on_step(step)``.
+
+A network with a Python rule runs one step at a time through Python: slower, same
+results. Built-in rules are compiled (``compiled = True``) and never call these hooks.
+"""
+import numpy as np
+
+__all__ = ["Rule"]
+
+
+class Rule:
+    """Base class of plasticity rules.
+
+    Subclass it and override any of ``on_pre``, ``on_post``, ``on_step``; keep all
+    rule state in NumPy arrays returned by ``get_state`` so that
+    ``Network.store()``/``restore()`` can save and continue a run exactly.
+    """
+
+    #: built-in rules run inside the compiled loop
+    compiled = False
+
+    def bind(self, projection, dt):
+        """Called when the network is built; ``projection`` gives ``synapses``,
+        ``pre`` and ``post``. Allocate per-neuron or per-synapse state here."""
+        self.projection = projection
+        self.synapses = projection.synapses
+        self.dt = dt
+
+    def on_pre(self, step, syn):
+        """Synapses ``syn`` (int array) received a presynaptic spike at ``step``."""
+
+    def on_post(self, step, post):
+        """Postsynaptic neurons ``post`` (int array) spiked at ``step``."""
+
+    def on_step(self, step):
+        """Called once per step, after ``on_pre`` and ``on_post``."""
+
+    def get_state(self):
+        """The rule's mutable state as a dict of NumPy arrays (copied by store)."""
+        return {}
+
+    def set_state(self, state):
+        """Restore what ``get_state`` returned."""
+        for k, v in state.items():
+            np.copyto(getattr(self, k), v)
+
+    def parameters(self):
+        """The rule's parameters as a flat dict (stored in run files)."""
+        return {}
+
+    @property
+    def name(self):
+        return type(self).__name__
