@@ -324,8 +324,6 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     cdef double r1, o2, w, r2b
     cdef int plastic = pr.rule == RULE_STDP or pr.rule == RULE_MODULATED
 
-    if pr.rule == RULE_MODULATED:
-        _modulated_step(pr, t)
     if pr.rule == RULE_PYTHON:
         pr.arr_n[0] = 0
 
@@ -388,6 +386,15 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     # postsynaptic spikes
     if not plastic:
         return
+    _post_spikes(pr, post, t)
+    if pr.rule == RULE_MODULATED:
+        # the weight follows c d over (t, t+1], after this step's STDP events
+        _modulated_step(pr, t)
+
+
+cdef void _post_spikes(Proj* pr, Pop* post, int64_t t) noexcept nogil:
+    cdef Py_ssize_t k, q, s, j, key
+    cdef double r1, o2, w
     for k in range(post.n_spikes):
         j = post.spikes[k]
         o2 = trace_value(pr.y2[j], pr.yl[j], t, pr.sp.c_y) if pr.sp.triplet else 0.0
