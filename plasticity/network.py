@@ -724,7 +724,9 @@ class Network:
                 d["dirty"] = getattr(p, "_dirty", True)
             out["populations"][name] = d
         for name, proj in self.projections.items():
-            d = {"weights": proj.synapses.weights.copy()}
+            syn = proj.synapses
+            d = {"weights": syn.weights.copy(), "indptr": syn.indptr.copy(),
+                 "indices": syn.indices.copy()}
             if proj.rule is not None:
                 if hasattr(proj.rule, "x1") or not proj.rule.compiled:
                     d["rule"] = {k: np.array(v, copy=True)
@@ -738,8 +740,17 @@ class Network:
                 set(state.get("projections", {})) != set(self.projections):
             raise ValueError("state does not match this network's populations and "
                              "projections")
+        for name, proj in self.projections.items():
+            d, syn = state["projections"][name], proj.synapses
+            if not (np.array_equal(d["indptr"], syn.indptr)
+                    and np.array_equal(d["indices"], syn.indices)):
+                raise ValueError(f"the connectivity of projection {name!r} differs from "
+                                 "the stored state's")
         for name, p in self.populations.items():
             d = state["populations"][name]
+            if d.get("state") is not None and d["state"].shape != p.state.shape:
+                raise ValueError(f"population {name!r} has state shape {p.state.shape}, "
+                                 f"the stored state {d['state'].shape}")
             if "hist" in d and d["hist"].shape != p.hist.shape:
                 p.H = d["hist_n"].shape[0]
                 p.hist = d["hist"].copy()

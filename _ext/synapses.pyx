@@ -1,0 +1,175 @@
+# cython: language_level=3
+"""Compiled kernels of SynapseMatrix (private; the public class is
+plasticity.synapses.SynapseMatrix, layout in docs/internals.md).
+
+All validation happens in Python before these are called. The ``_``-prefixed ``def``
+functions are thin wrappers that only release the GIL around the ``noexcept nogil``
+loops; their typed-memoryview signatures reject wrong dtypes as a last line of defence.
+"""
+from libc.math cimport isfinite
+from libc.stdint cimport int32_t, int64_t
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------------
+# nogil kernels (declared in synapses.pxd for other Cython modules)
+# ---------------------------------------------------------------------------
+cdef void build_post_index(const int64_t* indptr, const int32_t* indices,
+                           Py_ssize_t n_pre, Py_ssize_t n_post,
+                           int64_t* post_ptr, int32_t* post_syn,
+                           int32_t* post_pre) noexcept nogil:
+    cdef Py_ssize_t i, j
+    cdef int64_t s, pos, nnz = indptr[n_pre]
+    for j in range(n_post + 1):
+        post_ptr[j] = 0
+    # in-degree of each column, shifted by one
+    for s in range(nnz):
+        post_ptr[indices[s] + 1] += 1
+    for j in range(n_post):
+        post_ptr[j + 1] += post_ptr[j]
+    # scatter, using post_ptr[j] as the write cursor of column j; rows are visited in
+    # ascending order, so each column receives ascending synapse ids
+    for i in range(n_pre):
+        for s in range(indptr[i], indptr[i + 1]):
+            j = indices[s]
+            pos = post_ptr[j]
+            post_ptr[j] = pos + 1
+            post_syn[pos] = <int32_t>s
+            post_pre[pos] = <int32_t>i
+    # the cursors now hold the column ends: shift right by one
+    for j in range(n_post, 0, -1):
+        post_ptr[j] = post_ptr[j - 1]
+    post_ptr[0] = 0
+
+
+cdef void normalize_columns(const int64_t* post_ptr, const int32_t* post_syn,
+                            Py_ssize_t n_post, weight_t* weights,
+                            double target) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef int64_t k
+    cdef double total, scale
+    for j in range(n_post):
+        total = 0.0
+        for k in range(post_ptr[j], post_ptr[j + 1]):
+            total += <double>weights[post_syn[k]]
+        if total != 0.0:
+            scale = target / total
+            for k in range(post_ptr[j], post_ptr[j + 1]):
+                weights[post_syn[k]] = <weight_t>(<double>weights[post_syn[k]] * scale)
+
+
+cdef int64_t _first_unordered(const int64_t* indptr, const int32_t* indices,
+                              Py_ssize_t n_pre) noexcept nogil:
+    """First synapse s whose index is <= its predecessor's in the same row, or -1."""
+    cdef Py_ssize_t i
+    cdef int64_t s
+    for i in range(n_pre):
+        for s in range(indptr[i] + 1, indptr[i + 1]):
+            if indices[s] <= indices[s - 1]:
+                return s
+    return -1
+
+
+cdef int64_t _first_nonfinite(const weight_t* w, int64_t n) noexcept nogil:
+    cdef int64_t s
+    for s in range(n):
+        if not isfinite(w[s]):
+            return s
+    return -1
+
+
+cdef int64_t _flat_to_csr(const int64_t* flat, int64_t n_flat, int64_t n_pre,
+                          int64_t n_post, bint allow_self, int64_t* indptr,
+                          int32_t* indices) noexcept nogil:
+    """Ascending flat pair ids (i * n_post + j) -> CSR; drops i == j unless allow_self.
+
+    Returns the number of synapses written.
+    """
+    cdef int64_t k, p, i, j, nnz = 0
+    for i in range(n_pre + 1):
+        indptr[i] = 0
+    for k in range(n_flat):
+        p = flat[k]
+        i = p // n_post
+        j = p - i * n_post
+        if not allow_self and i == j:
+            continue
+        indices[nnz] = <int32_t>j
+        nnz += 1
+        indptr[i + 1] += 1
+    for i in range(n_pre):
+        indptr[i + 1] += indptr[i]
+    return nnz
+
+
+# ---------------------------------------------------------------------------
+# Python-callable wrappers (private)
+# ---------------------------------------------------------------------------
+def _build_post_index(const int64_t[::1] indptr, const int32_t[::1] indices,
+                      Py_ssize_t n_post):
+    """Return (post_ptr int64, post_syn int32, post_pre int32) by counting sort."""
+    cdef Py_ssize_t n_pre = indptr.shape[0] - 1
+    cdef Py_ssize_t nnz = indices.shape[0]
+    post_ptr = np.empty(n_post + 1, dtype=np.int64)
+    post_syn = np.empty(nnz, dtype=np.int32)
+    post_pre = np.empty(nnz, dtype=np.int32)
+    cdef int64_t[::1] pp = post_ptr
+    cdef int32_t[::1] ps = post_syn
+    cdef int32_t[::1] pr = post_pre
+    cdef int32_t dummy = 0
+    cdef const int32_t* ind = &indices[0] if nnz > 0 else &dummy
+    cdef int32_t* ps_p = &ps[0] if nnz > 0 else &dummy
+    cdef int32_t* pr_p = &pr[0] if nnz > 0 else &dummy
+    with nogil:
+        build_post_index(&indptr[0], ind, n_pre, n_post, &pp[0], ps_p, pr_p)
+    return post_ptr, post_syn, post_pre
+
+
+def _normalize_columns(const int64_t[::1] post_ptr, const int32_t[::1] post_syn,
+                       weight_t[::1] weights, double target):
+    """In place: scale each column of ``weights`` to sum to ``target``."""
+    cdef Py_ssize_t n_post = post_ptr.shape[0] - 1
+    if weights.shape[0] == 0:
+        return
+    with nogil:
+        normalize_columns(&post_ptr[0], &post_syn[0], n_post, &weights[0], target)
+
+
+def _check_order(const int64_t[::1] indptr, const int32_t[::1] indices):
+    """Position of the first index not strictly greater than its row predecessor, or -1."""
+    cdef Py_ssize_t n_pre = indptr.shape[0] - 1
+    cdef int64_t pos
+    if indices.shape[0] == 0:
+        return -1
+    with nogil:
+        pos = _first_unordered(&indptr[0], &indices[0], n_pre)
+    return pos
+
+
+def _check_finite(const weight_t[::1] weights):
+    """Position of the first non-finite weight, or -1."""
+    cdef int64_t pos, n = weights.shape[0]
+    if n == 0:
+        return -1
+    with nogil:
+        pos = _first_nonfinite(&weights[0], n)
+    return pos
+
+
+def _csr_from_flat(const int64_t[::1] flat, int64_t n_pre, int64_t n_post,
+                   bint allow_self):
+    """(indptr int64, indices int32) from ascending unique flat pair ids."""
+    cdef int64_t n_flat = flat.shape[0], nnz
+    indptr = np.empty(n_pre + 1, dtype=np.int64)
+    indices = np.empty(n_flat, dtype=np.int32)
+    cdef int64_t[::1] ip = indptr
+    cdef int32_t[::1] ind = indices
+    cdef int32_t dummy = 0
+    cdef const int64_t* fl = &flat[0] if n_flat > 0 else NULL
+    cdef int32_t* ind_p = &ind[0] if n_flat > 0 else &dummy
+    with nogil:
+        nnz = _flat_to_csr(fl, n_flat, n_pre, n_post, allow_self, &ip[0], ind_p)
+    if nnz < n_flat:
+        indices = indices[:nnz].copy()
+    return indptr, indices

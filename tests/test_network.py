@@ -1,0 +1,271 @@
+"""The compiled loop: sources, delays, currents, monitors, determinism, store/restore,
+the per-step Python path, non-finite detection and bad input."""
+import math
+
+import numpy as np
+import pytest
+
+from plasticity import (STDP, Additive, Network, Pair, SimulationError, SynapseMatrix,
+                        Triplet)
+from plasticity.neurons import LIF
+from plasticity.rules import Rule
+
+
+def poisson_net(seed, rate=15.0, n=200, rule=True, dt=0.1, net_seed=None):
+    net = Network(dt=dt, seed=seed if net_seed is None else net_seed)
+    inp = net.add_poisson("inp", n, rate)
+    out = net.add_population("out", 5, LIF(tau_m=10.0, C_m=250.0, t_ref=2.0))
+    syn = SynapseMatrix.fixed_probability(n, 5, 0.5, weight=120.0, rng=seed)
+    r = STDP(Pair(20.0, 20.0, 1.0, 1.05), Additive(0.0, 240.0)) if rule else None
+    proj = net.connect(inp, out, syn, "I_syn_ex", rule=r)
+    return net, proj, net.monitor_spikes(inp), net.monitor_spikes(out)
+
+
+# ------------------------------------------------------------- Poisson sources
+def test_poisson_counts_and_intervals_match_the_process():
+    net = Network(dt=0.1, seed=3)
+    rates = np.repeat([0.0, 5.0, 40.0, 200.0], 250)
+    inp = net.add_poisson("inp", 1000, rates)
+    mon = net.monitor_spikes(inp)
+    T = 20000.0
+    net.run(T)
+    counts = mon.count
+    assert counts[:250].sum() == 0
+    for k, r in enumerate([5.0, 40.0, 200.0]):
+        c = counts[250 * (k + 1): 250 * (k + 2)]
+        p = r * 0.1 / 1000
+        mean = 250 * T / 0.1 * p
+        sd = math.sqrt(250 * T / 0.1 * p * (1 - p))
+        assert abs(c.sum() - mean) < 5 * sd
+    # intervals of one neuron: geometric in steps, mean 1/p, CV close to 1
+    steps = np.round(mon.times[mon.ids == 999] / 0.1)
+    isi = np.diff(steps)
+    assert isi.min() >= 1
+    p = 200 * 0.1 / 1000
+    assert abs(isi.mean() - 1 / p) < 5 * math.sqrt((1 - p) / p ** 2 / isi.size)
+    assert abs(isi.std() / isi.mean() - math.sqrt(1 - p)) < 0.1
+
+
+def test_poisson_rate_of_one_per_step_fires_every_step_and_rates_can_change():
+    net = Network(dt=0.5, seed=1)
+    inp = net.add_poisson("inp", 3, [2000.0, 0.0, 0.0])
+    mon = net.monitor_spikes(inp)
+    net.run(10.0)
+    assert np.array_equal(mon.ids, np.zeros(20))
+    inp.rates = [0.0, 0.0, 5000.0]
+    net.run(5.0)
+    assert np.array_equal(mon.ids[20:], np.full(10, 2))
+    with pytest.raises(ValueError, match="rates of 'inp' must be finite and >= 0 Hz"):
+        inp.rates = [1.0, -2.0, 1.0]
+
+
+# ------------------------------------------------------------- determinism
+def test_same_seed_identical_different_seed_different():
+    results = []
+    for seed in (11, 11, 12):
+        net, proj, mi, mo = poisson_net(seed)
+        net.run(2000.0)
+        results.append((mi.times, mi.ids, mo.times, proj.weights.copy()))
+    a, b, c = results
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert a[0].size != c[0].size or not np.array_equal(a[0], c[0])
+
+
+def test_split_runs_equal_one_run():
+    net1, p1, i1, o1 = poisson_net(5)
+    net1.run(3000.0)
+    net2, p2, i2, o2 = poisson_net(5)
+    for _ in range(3):
+        net2.run(1000.0)
+    np.testing.assert_array_equal(i1.times, i2.times)
+    np.testing.assert_array_equal(o1.times, o2.times)
+    np.testing.assert_array_equal(p1.weights, p2.weights)
+
+
+def test_store_restore_continues_exactly():
+    net, proj, mi, mo = poisson_net(8)
+    net.run(1000.0)
+    state = net.store()
+    net.run(1000.0)
+    w_ref, t_ref = proj.weights.copy(), mo.times[mo.times >= 1000.0].copy()
+    net.restore(state)
+    n_before = mo.times.size
+    net.run(1000.0)
+    np.testing.assert_array_equal(proj.weights, w_ref)
+    np.testing.assert_array_equal(mo.times[n_before:], t_ref)
+    # a fresh network of the same structure continues from the stored state
+    fresh, fproj, _, fmo = poisson_net(8, net_seed=999)
+    fresh.restore(state)
+    fresh.run(1000.0)
+    np.testing.assert_array_equal(fproj.weights, w_ref)
+    np.testing.assert_array_equal(fmo.times, t_ref)
+    # a network with other connectivity refuses the state
+    other, _, _, _ = poisson_net(9)
+    with pytest.raises(ValueError, match="connectivity of projection 'inp_out' differs"):
+        other.restore(state)
+
+
+def test_store_restore_with_delays_in_flight():
+    def make():
+        net = Network(dt=0.1, seed=2)
+        inp = net.add_poisson("inp", 50, 30.0)
+        out = net.add_population("out", 3, LIF(t_ref=1.0))
+        d = np.random.default_rng(0).integers(0, 80, 150).astype(np.int32)
+        syn = SynapseMatrix.all_to_all(50, 3, weight=150.0, delay=d)
+        rule = STDP(Triplet(), Additive(0.0, 300.0))
+        proj = net.connect(inp, out, syn, "I_syn_ex", rule=rule)
+        return net, proj, net.monitor_spikes(out)
+    net, proj, mon = make()
+    net.run(503.7)
+    state = net.store()
+    net.run(500.0)
+    w_ref, n_ref = proj.weights.copy(), mon.times.size
+    other, oproj, omon = make()
+    other.restore(state)
+    other.run(500.0)
+    np.testing.assert_array_equal(oproj.weights, w_ref)
+    assert omon.times.size == n_ref - np.sum(mon.times < 503.7)
+
+
+# ------------------------------------------------------------- delays and timing
+@pytest.mark.parametrize("delay", [0, 1, 25])
+def test_spike_arrives_after_its_delay(delay):
+    net = Network(dt=0.1, seed=0)
+    gen = net.add_spike_generator("gen", 2, [1.0, 2.0], [0, 1])
+    out = net.add_population("out", 1, LIF(tau_syn_ex=5.0))
+    d = np.array([delay, delay + 3], dtype=np.int32)
+    net.connect(gen, out, SynapseMatrix.all_to_all(2, 1, weight=100.0, delay=d), "I_syn_ex")
+    mon = net.monitor_state(out, "I_syn_ex")
+    net.run(10.0)
+    I = mon["I_syn_ex"][:, 0]
+    # recorded at the start of a step: the jump shows one step after arrival
+    first = np.flatnonzero(I > 0)[0]
+    assert first == 10 + delay + 1
+    jump2 = 20 + delay + 3 + 1
+    assert I[jump2] - I[jump2 - 1] * math.exp(-0.1 / 5.0) == pytest.approx(100.0, rel=1e-6)
+
+
+def test_lif_membrane_and_first_spike_follow_closed_form():
+    net = Network(dt=0.1, seed=0)
+    m = LIF(tau_m=20.0, C_m=200.0, E_L=-65.0, V_th=-50.0, V_reset=-65.0, t_ref=2.0)
+    out = net.add_population("out", 1, m)
+    net.add_current(out, [0.0], [300.0])
+    st = net.monitor_state(out, "v")
+    sp = net.monitor_spikes(out)
+    net.run(30.0)
+    R = 20.0 / 200.0
+    t = st.times
+    v_exact = -65.0 + R * 300.0 * (1 - np.exp(-t / 20.0))
+    first = sp.times[0]
+    pre = t <= first
+    np.testing.assert_allclose(st["v"][pre, 0], v_exact[pre], rtol=0, atol=1e-10)
+    t_cross = -20.0 * math.log(1 - 15.0 / (R * 300.0))
+    # the spike is stamped with the start of the step in which v crosses threshold
+    assert first == pytest.approx(math.floor(t_cross / 0.1 + 1e-9) * 0.1 - 0.1 + 0.1, abs=1e-9) \
+        or first == pytest.approx(math.ceil(t_cross / 0.1) * 0.1 - 0.1, abs=1e-9)
+
+
+def test_ramp_current_interpolates_linearly():
+    net = Network(dt=0.1, seed=0)
+    out = net.add_population("out", 2, LIF(V_th=1e6, V_reset=-70.0))
+    net.add_current(out, [1.0, 3.0], [0.0, 100.0], neurons=[1], interpolation="linear")
+    st = net.monitor_state(out, "I_ext")
+    net.run(5.0)
+    # I_ext is set before the update of a step and recorded at the start of the next
+    I = st["I_ext"]
+    t = st.times
+    expect = np.clip((t - 0.1 - 1.0) / 2.0, 0, 1) * 100.0
+    expect[t - 0.1 < 1.0] = 0.0
+    np.testing.assert_allclose(I[1:, 1], expect[1:], atol=1e-9)
+    assert np.all(I[:, 0] == 0.0)
+
+
+# ------------------------------------------------------------- the Python path
+class NoOp(Rule):
+    def __init__(self):
+        self.calls = {"pre": 0, "post": 0, "step": 0}
+
+    def on_pre(self, step, syn):
+        self.calls["pre"] += 1
+
+    def on_post(self, step, post):
+        self.calls["post"] += 1
+
+    def on_step(self, step):
+        self.calls["step"] += 1
+
+
+def test_per_step_path_gives_identical_results():
+    net1, p1, i1, o1 = poisson_net(21)
+    net1.run(500.0)
+    net2, p2, i2, o2 = poisson_net(21)
+    seen = []
+    net2.add_callback(lambda net, step: seen.append(step))
+    net2.run(500.0)
+    assert seen == list(range(5000))
+    np.testing.assert_array_equal(o1.times, o2.times)
+    np.testing.assert_array_equal(p1.weights, p2.weights)
+
+
+def test_python_rule_hooks_are_called_with_the_events():
+    net, proj, mi, mo = poisson_net(4, rule=False)
+    rule = NoOp()
+    net.connect(net.populations["inp"], net.populations["out"],
+                SynapseMatrix.all_to_all(200, 5, weight=0.0), "I_syn_in", rule=rule,
+                name="py")
+    net.run(200.0)
+    assert rule.calls["step"] == 2000
+    assert rule.calls["pre"] == np.unique(np.round(mi.times / 0.1)).size
+    assert rule.calls["post"] == np.unique(np.round(mo.times / 0.1)).size
+
+
+# ------------------------------------------------------------- errors
+def test_nonfinite_state_names_population_variable_and_step():
+    net = Network(dt=0.1, seed=0)
+    out = net.add_population("exc", 3, LIF(V_th=1e300))
+    gen = net.add_spike_generator("gen", 1, [1.0, 1.1], [0, 0])
+    net.connect(gen, out, SynapseMatrix.from_dense(np.array([[0.0, 0.0, 1e308]])),
+                "I_syn_ex")
+    with pytest.raises(SimulationError,
+                       match=r"non-finite I_syn_ex in population 'exc' \(neuron 2\) at step 12 "):
+        net.run(5.0)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: Network(dt=0.0), "dt must be > 0 ms"),
+    (lambda: Network(dt=-0.1), "dt must be > 0 ms"),
+    (lambda: Network(dt=float("nan")), "dt must be finite"),
+    (lambda: Network(seed=-1), "seed must be an integer in"),
+    (lambda: Network().run(-1.0), "duration must be finite and >= 0 ms"),
+    (lambda: Network(dt=0.1).run(0.05), "duration must be a multiple of dt"),
+    (lambda: Network().add_poisson("x", 0, 1.0), "n must be an integer in"),
+    (lambda: Network().add_poisson("x y", 3, 1.0), "name must be a Python identifier"),
+    (lambda: Network().add_population("p", 3, "LIF"), "model must be a plasticity.neurons model"),
+    (lambda: Network().add_spike_generator("g", 2, [1.0], [2]), r"spike ids of 'g' must be integers in \[0, 2\)"),
+    (lambda: Network().add_spike_generator("g", 2, [-1.0], [0]), "must be finite and >= 0 ms"),
+    (lambda: Network().add_spike_generator("g", 2, [1.0, 2.0], [0]), "same length"),
+])
+def test_bad_input_is_rejected_with_a_message(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_connect_rejects_mismatches():
+    net = Network()
+    a = net.add_poisson("a", 3, 1.0)
+    b = net.add_population("b", 2, LIF())
+    with pytest.raises(ValueError, match=r"synapses has shape \(2, 2\), expected \(3, 2\)"):
+        net.connect(a, b, SynapseMatrix.all_to_all(2, 2, weight=1.0), "I_syn_ex")
+    with pytest.raises(ValueError, match="target must be one of"):
+        net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=1.0), "g_e")
+    with pytest.raises(ValueError, match="is a source"):
+        net.connect(b, a, SynapseMatrix.all_to_all(2, 3, weight=1.0), "I_syn_ex")
+    with pytest.raises(TypeError, match="rule must be a plasticity.rules.Rule"):
+        net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=1.0), "I_syn_ex", rule="stdp")
+    net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=1.0), "I_syn_ex", name="ab")
+    with pytest.raises(ValueError, match="name 'ab' is already used"):
+        net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=1.0), "I_syn_ex", name="ab")
+    with pytest.raises(ValueError, match="two spikes in the same time step"):
+        net.add_spike_generator("g", 1, [1.0, 1.04], [0, 0])
+        net.run(1.0)
