@@ -4,15 +4,64 @@
 Every model is a pair of ``noexcept nogil`` functions over the (n_vars, n) state block:
 ``_<model>_update`` (integrate one step, threshold) and ``_<model>_reset``. Model ids
 are the ``MODEL_*`` constants below and must agree with ``model_id`` in
-plasticity/neurons.py.
+plasticity/neurons.py; the parameter layout of each model is documented above its
+functions and must agree with its ``packed_params``.
+
+Conventions shared by all models
+--------------------------------
+* Every update computes the new values of all variables from the old ones (as Brian2's
+  state updaters), then tests the threshold on the new values.
+* Refractoriness (models with a ``refractory`` row, Brian2's semantics): the reset sets
+  the counter to R = round(t_ref/dt). Each update first decrements a positive counter;
+  while it is still > 0 the membrane is not integrated (held) and no spike is emitted.
+  So after a spike at step s, v stays at V_reset at the ends of steps s .. s+R-1 (t_ref
+  ms), the update of step s+R integrates again and may spike: the minimum inter-spike
+  interval is R steps, exactly as in Brian2 (``timestep(t - lastspike) >=
+  timestep(t_ref)``). Other variables (synaptic currents, conductances, adaptation)
+  keep evolving.
+* After updating neuron i every row is checked; the first non-finite value (lowest row
+  k) makes the update return ``-1 - (k*n + i)``.
 """
-from libc.math cimport isfinite
+from libc.math cimport isfinite, exp, expm1, fabs
 from libc.stdint cimport int32_t
 
 MODEL_LIF = 0
+MODEL_LIF_COND = 1
+MODEL_IF = 2
+MODEL_ALIF = 3
+MODEL_IZHIKEVICH = 4
+MODEL_ADEX = 5
+MODEL_HH = 6
+MODEL_RESONATE_AND_FIRE = 7
+
+# number of state rows and of packed parameters of each model (index = model id)
+cdef Py_ssize_t[8] _N_VARS
+_N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3]
+N_VARS = tuple(_N_VARS[k] for k in range(8))
+cdef Py_ssize_t[8] _N_PARAMS
+_N_PARAMS[:] = [10, 11, 4, 12, 10, 14, 11, 7]
+N_PARAMS = tuple(_N_PARAMS[k] for k in range(8))
+
+
+cdef inline Py_ssize_t _nonfinite(const double* s, Py_ssize_t n, Py_ssize_t i,
+                                  Py_ssize_t n_rows) noexcept nogil:
+    """0 if all rows of neuron i are finite, else -1 - (k*n + i) for the first bad k."""
+    cdef Py_ssize_t k
+    for k in range(n_rows):
+        if not isfinite(s[k * n + i]):
+            return -1 - (k * n + i)
+    return 0
+
+
+cdef inline bint _refractory_step(double* ref) noexcept nogil:
+    """Count down the refractory counter; True while the membrane is held."""
+    if ref[0] > 0.0:
+        ref[0] -= 1.0
+    return ref[0] > 0.0
+
 
 # ---------------------------------------------------------------------------
-# Current-based LIF with exponential synaptic currents (exact integration,
+# 0. Current-based LIF with exponential synaptic currents (exact integration,
 # Rotter & Diesmann 1999).
 # vars:   0 v (mV), 1 I_syn_ex (pA), 2 I_syn_in (pA), 3 I_ext (pA), 4 refractory (steps left)
 # params: 0 E_L, 1 V_th, 2 V_reset, 3 ref_steps, 4 P_vv = exp(-dt/tau_m),
@@ -28,21 +77,19 @@ cdef Py_ssize_t _lif_update(double* s, Py_ssize_t n, const double* p,
     cdef double* ref = s + 4 * n
     cdef double E_L = p[0], V_th = p[1], P_vv = p[4], P_vext = p[5]
     cdef double P_ex = p[6], P_vex = p[7], P_in = p[8], P_vin = p[9]
-    cdef Py_ssize_t i, count = 0
-    cdef double vi
+    cdef Py_ssize_t i, bad, count = 0
+    cdef bint held
     for i in range(n):
-        if ref[i] > 0.0:
-            ref[i] -= 1.0
-            vi = v[i]
-        else:
-            vi = E_L + (v[i] - E_L) * P_vv + i_ext[i] * P_vext \
+        held = _refractory_step(&ref[i])
+        if not held:
+            v[i] = E_L + (v[i] - E_L) * P_vv + i_ext[i] * P_vext \
                 + i_ex[i] * P_vex + i_in[i] * P_vin
-            v[i] = vi
         i_ex[i] *= P_ex
         i_in[i] *= P_in
-        if not isfinite(vi):
-            return -1 - i
-        if vi >= V_th and ref[i] <= 0.0:
+        bad = _nonfinite(s, n, i, 4)
+        if bad:
+            return bad
+        if not held and v[i] >= V_th:
             spikes[count] = <int32_t>i
             count += 1
     return count
@@ -57,10 +104,355 @@ cdef void _lif_reset(double* s, Py_ssize_t n, const double* p,
         s[4 * n + i] = p[3]
 
 
+# ---------------------------------------------------------------------------
+# 1. Conductance-based LIF, conductances in units of the leak conductance, optional
+# adaptive threshold theta (Diehl & Cook 2015). Exponential Euler as Brian2's
+# ``exponential_euler``: v is linear in v with g_e, g_i, I_ext frozen over the step.
+# vars:   0 v (mV), 1 g_e (1), 2 g_i (1), 3 theta (mV), 4 I_ext (mV), 5 refractory
+# params: 0 E_L, 1 V_th, 2 V_reset, 3 ref_steps, 4 dt/tau_m, 5 E_e, 6 E_i,
+#         7 P_e = exp(-dt/tau_e), 8 P_i = exp(-dt/tau_i), 9 P_theta = exp(-dt/tau_theta),
+#         10 theta_plus
+# ---------------------------------------------------------------------------
+cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, const double* p,
+                                int32_t* spikes) noexcept nogil:
+    cdef double* v = s
+    cdef double* ge = s + n
+    cdef double* gi = s + 2 * n
+    cdef double* theta = s + 3 * n
+    cdef double* i_ext = s + 4 * n
+    cdef double* ref = s + 5 * n
+    cdef double E_L = p[0], V_th = p[1], dt_tau = p[4], E_e = p[5], E_i = p[6]
+    cdef double P_e = p[7], P_i = p[8], P_th = p[9]
+    cdef double g, v_inf
+    cdef Py_ssize_t i, bad, count = 0
+    cdef bint held
+    for i in range(n):
+        held = _refractory_step(&ref[i])
+        if not held:
+            g = 1.0 + ge[i] + gi[i]
+            v_inf = (E_L + ge[i] * E_e + gi[i] * E_i + i_ext[i]) / g
+            v[i] = v_inf + (v[i] - v_inf) * exp(-dt_tau * g)
+        ge[i] *= P_e
+        gi[i] *= P_i
+        theta[i] *= P_th
+        bad = _nonfinite(s, n, i, 5)
+        if bad:
+            return bad
+        if not held and v[i] > V_th + theta[i]:
+            spikes[count] = <int32_t>i
+            count += 1
+    return count
+
+
+cdef void _lifcond_reset(double* s, Py_ssize_t n, const double* p,
+                         const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    cdef Py_ssize_t k, i
+    for k in range(n_spikes):
+        i = spikes[k]
+        s[i] = p[2]
+        s[3 * n + i] += p[10]
+        s[5 * n + i] = p[3]
+
+
+# ---------------------------------------------------------------------------
+# 2. Non-leaky integrate-and-fire (exact for piecewise-constant I_ext).
+# vars:   0 v (mV), 1 I_ext (pA), 2 refractory
+# params: 0 V_th, 1 V_reset, 2 ref_steps, 3 dt/C_m
+# ---------------------------------------------------------------------------
+cdef Py_ssize_t _if_update(double* s, Py_ssize_t n, const double* p,
+                           int32_t* spikes) noexcept nogil:
+    cdef double* v = s
+    cdef double* i_ext = s + n
+    cdef double* ref = s + 2 * n
+    cdef double V_th = p[0], dt_C = p[3]
+    cdef Py_ssize_t i, bad, count = 0
+    cdef bint held
+    for i in range(n):
+        held = _refractory_step(&ref[i])
+        if not held:
+            v[i] += i_ext[i] * dt_C
+        bad = _nonfinite(s, n, i, 2)
+        if bad:
+            return bad
+        if not held and v[i] >= V_th:
+            spikes[count] = <int32_t>i
+            count += 1
+    return count
+
+
+cdef void _if_reset(double* s, Py_ssize_t n, const double* p,
+                    const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    cdef Py_ssize_t k, i
+    for k in range(n_spikes):
+        i = spikes[k]
+        s[i] = p[1]
+        s[2 * n + i] = p[2]
+
+
+# ---------------------------------------------------------------------------
+# 3. Adaptive-threshold LIF (ALIF, Bellec et al. 2018): the LIF above plus a threshold
+# A = V_th + beta * a, a decays exactly with tau_a and jumps by 1 at each spike.
+# vars:   0 v, 1 a (1), 2 I_syn_ex, 3 I_syn_in, 4 I_ext, 5 refractory
+# params: 0..9 as the LIF, 10 beta (mV), 11 P_a = exp(-dt/tau_a)
+# ---------------------------------------------------------------------------
+cdef Py_ssize_t _alif_update(double* s, Py_ssize_t n, const double* p,
+                             int32_t* spikes) noexcept nogil:
+    cdef double* v = s
+    cdef double* a = s + n
+    cdef double* i_ex = s + 2 * n
+    cdef double* i_in = s + 3 * n
+    cdef double* i_ext = s + 4 * n
+    cdef double* ref = s + 5 * n
+    cdef double E_L = p[0], V_th = p[1], P_vv = p[4], P_vext = p[5]
+    cdef double P_ex = p[6], P_vex = p[7], P_in = p[8], P_vin = p[9]
+    cdef double beta = p[10], P_a = p[11]
+    cdef Py_ssize_t i, bad, count = 0
+    cdef bint held
+    for i in range(n):
+        held = _refractory_step(&ref[i])
+        if not held:
+            v[i] = E_L + (v[i] - E_L) * P_vv + i_ext[i] * P_vext \
+                + i_ex[i] * P_vex + i_in[i] * P_vin
+        a[i] *= P_a
+        i_ex[i] *= P_ex
+        i_in[i] *= P_in
+        bad = _nonfinite(s, n, i, 5)
+        if bad:
+            return bad
+        if not held and v[i] >= V_th + beta * a[i]:
+            spikes[count] = <int32_t>i
+            count += 1
+    return count
+
+
+cdef void _alif_reset(double* s, Py_ssize_t n, const double* p,
+                      const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    cdef Py_ssize_t k, i
+    for k in range(n_spikes):
+        i = spikes[k]
+        s[i] = p[2]
+        s[n + i] += 1.0
+        s[5 * n + i] = p[3]
+
+
+# ---------------------------------------------------------------------------
+# 4. Izhikevich (2003), forward Euler from the old values.
+# vars:   0 v (mV), 1 u, 2 I_syn, 3 I_ext (model units, mV/ms)
+# params: 0 dt, 1 a, 2 b, 3 c, 4 d, 5 k1 (0.04), 6 k2 (5), 7 k3 (140), 8 v_peak,
+#         9 P_syn (exp(-dt/tau_syn), 0 for a one-step pulse)
+# ---------------------------------------------------------------------------
+cdef Py_ssize_t _izh_update(double* s, Py_ssize_t n, const double* p,
+                            int32_t* spikes) noexcept nogil:
+    cdef double* v = s
+    cdef double* u = s + n
+    cdef double* i_syn = s + 2 * n
+    cdef double* i_ext = s + 3 * n
+    cdef double dt = p[0], a = p[1], b = p[2], k1 = p[5], k2 = p[6], k3 = p[7]
+    cdef double v_peak = p[8], P_syn = p[9]
+    cdef double vo, uo
+    cdef Py_ssize_t i, bad, count = 0
+    for i in range(n):
+        vo = v[i]
+        uo = u[i]
+        v[i] = vo + dt * (k1 * vo * vo + k2 * vo + k3 - uo + i_syn[i] + i_ext[i])
+        u[i] = uo + dt * (a * (b * vo - uo))
+        i_syn[i] *= P_syn
+        bad = _nonfinite(s, n, i, 4)
+        if bad:
+            return bad
+        if v[i] >= v_peak:
+            spikes[count] = <int32_t>i
+            count += 1
+    return count
+
+
+cdef void _izh_reset(double* s, Py_ssize_t n, const double* p,
+                     const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    cdef Py_ssize_t k, i
+    for k in range(n_spikes):
+        i = spikes[k]
+        s[i] = p[3]
+        s[n + i] += p[4]
+
+
+# ---------------------------------------------------------------------------
+# 5. AdEx (Brette & Gerstner 2005), forward Euler from the old values, the exponential
+# evaluated at min(v, V_peak) (as NEST); exponential synaptic currents decay exactly.
+# vars:   0 v (mV), 1 w (pA), 2 I_syn_ex, 3 I_syn_in, 4 I_ext (pA), 5 refractory
+# params: 0 dt, 1 C_m, 2 g_L, 3 E_L, 4 V_T, 5 Delta_T, 6 tau_w, 7 a, 8 b, 9 V_reset,
+#         10 V_peak, 11 ref_steps, 12 P_ex, 13 P_in
+# ---------------------------------------------------------------------------
+cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, const double* p,
+                             int32_t* spikes) noexcept nogil:
+    cdef double* v = s
+    cdef double* w = s + n
+    cdef double* i_ex = s + 2 * n
+    cdef double* i_in = s + 3 * n
+    cdef double* i_ext = s + 4 * n
+    cdef double* ref = s + 5 * n
+    cdef double dt = p[0], C_m = p[1], g_L = p[2], E_L = p[3], V_T = p[4]
+    cdef double D_T = p[5], tau_w = p[6], a = p[7], V_peak = p[10]
+    cdef double P_ex = p[12], P_in = p[13]
+    cdef double vo, wo, ve
+    cdef Py_ssize_t i, bad, count = 0
+    cdef bint held
+    for i in range(n):
+        held = _refractory_step(&ref[i])
+        vo = v[i]
+        wo = w[i]
+        if not held:
+            ve = vo if vo < V_peak else V_peak
+            v[i] = vo + dt * ((-g_L * (vo - E_L) + g_L * D_T * exp((ve - V_T) / D_T)
+                               - wo + i_ex[i] + i_in[i] + i_ext[i]) / C_m)
+        w[i] = wo + dt * ((a * (vo - E_L) - wo) / tau_w)
+        i_ex[i] *= P_ex
+        i_in[i] *= P_in
+        bad = _nonfinite(s, n, i, 5)
+        if bad:
+            return bad
+        if not held and v[i] >= V_peak:
+            spikes[count] = <int32_t>i
+            count += 1
+    return count
+
+
+cdef void _adex_reset(double* s, Py_ssize_t n, const double* p,
+                      const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    cdef Py_ssize_t k, i
+    for k in range(n_spikes):
+        i = spikes[k]
+        s[i] = p[9]
+        s[n + i] += p[8]
+        s[5 * n + i] = p[11]
+
+
+# ---------------------------------------------------------------------------
+# 6. Hodgkin-Huxley (1952), squid-axon constants, rest near -65 mV (as NEST
+# hh_psc_alpha). Gating variables: Rush-Larsen (exact for frozen v); v: exponential
+# Euler with the conductances and currents frozen over the step (Brian2's
+# exponential_euler). Spike = upward crossing of V_spike; no reset.
+# vars:   0 v (mV), 1 m, 2 h, 3 n, 4 I_syn_ex, 5 I_syn_in, 6 I_ext (pA)
+# params: 0 dt, 1 C_m, 2 g_Na, 3 g_K, 4 g_L, 5 E_Na, 6 E_K, 7 E_L, 8 V_spike,
+#         9 P_ex, 10 P_in
+# ---------------------------------------------------------------------------
+cdef inline double _vtrap(double x, double y) noexcept nogil:
+    """x / (exp(x/y) - 1), continuous at x = 0 (value y)."""
+    if fabs(x) < 1e-9 * y:
+        return y - 0.5 * x
+    return x / expm1(x / y)
+
+
+cdef inline double _rush_larsen(double x, double alpha, double beta,
+                                double dt) noexcept nogil:
+    cdef double r = alpha + beta
+    cdef double x_inf = alpha / r
+    return x_inf + (x - x_inf) * exp(-dt * r)
+
+
+cdef Py_ssize_t _hh_update(double* s, Py_ssize_t n, const double* p,
+                           int32_t* spikes) noexcept nogil:
+    cdef double* v = s
+    cdef double* m = s + n
+    cdef double* h = s + 2 * n
+    cdef double* nn = s + 3 * n
+    cdef double* i_ex = s + 4 * n
+    cdef double* i_in = s + 5 * n
+    cdef double* i_ext = s + 6 * n
+    cdef double dt = p[0], C_m = p[1], g_Na = p[2], g_K = p[3], g_L = p[4]
+    cdef double E_Na = p[5], E_K = p[6], E_L = p[7], V_spike = p[8]
+    cdef double P_ex = p[9], P_in = p[10]
+    cdef double vo, mo, ho, no, gna, gk, g, v_inf
+    cdef Py_ssize_t i, bad, count = 0
+    for i in range(n):
+        vo = v[i]
+        mo = m[i]
+        ho = h[i]
+        no = nn[i]
+        gna = g_Na * mo * mo * mo * ho
+        gk = g_K * no * no * no * no
+        g = gna + gk + g_L
+        v_inf = (gna * E_Na + gk * E_K + g_L * E_L + i_ex[i] + i_in[i] + i_ext[i]) / g
+        v[i] = v_inf + (vo - v_inf) * exp(-dt * g / C_m)
+        m[i] = _rush_larsen(mo, 0.1 * _vtrap(-(vo + 40.0), 10.0),
+                            4.0 * exp(-(vo + 65.0) / 18.0), dt)
+        h[i] = _rush_larsen(ho, 0.07 * exp(-(vo + 65.0) / 20.0),
+                            1.0 / (1.0 + exp(-(vo + 35.0) / 10.0)), dt)
+        nn[i] = _rush_larsen(no, 0.01 * _vtrap(-(vo + 55.0), 10.0),
+                             0.125 * exp(-(vo + 65.0) / 80.0), dt)
+        i_ex[i] *= P_ex
+        i_in[i] *= P_in
+        bad = _nonfinite(s, n, i, 7)
+        if bad:
+            return bad
+        if vo < V_spike and v[i] >= V_spike:
+            spikes[count] = <int32_t>i
+            count += 1
+    return count
+
+
+cdef void _hh_reset(double* s, Py_ssize_t n, const double* p,
+                    const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    pass  # no reset: the spike is the upward crossing of V_spike
+
+
+# ---------------------------------------------------------------------------
+# 7. Resonate-and-fire (Izhikevich 2001): dz/dt = (b + i omega) z + I_ext, exact for
+# piecewise-constant I_ext: z' = P z + Q I_ext, P = exp(lambda dt), Q = (P - 1)/lambda.
+# vars:   0 x, 1 y, 2 I_ext
+# params: 0 Re P, 1 Im P, 2 Re Q, 3 Im Q, 4 a_thresh, 5 x_reset, 6 y_reset
+# ---------------------------------------------------------------------------
+cdef Py_ssize_t _rf_update(double* s, Py_ssize_t n, const double* p,
+                           int32_t* spikes) noexcept nogil:
+    cdef double* x = s
+    cdef double* y = s + n
+    cdef double* i_ext = s + 2 * n
+    cdef double Pr = p[0], Pi = p[1], Qr = p[2], Qi = p[3], a_thresh = p[4]
+    cdef double xo, yo
+    cdef Py_ssize_t i, bad, count = 0
+    for i in range(n):
+        xo = x[i]
+        yo = y[i]
+        x[i] = Pr * xo - Pi * yo + Qr * i_ext[i]
+        y[i] = Pi * xo + Pr * yo + Qi * i_ext[i]
+        bad = _nonfinite(s, n, i, 3)
+        if bad:
+            return bad
+        if y[i] >= a_thresh:
+            spikes[count] = <int32_t>i
+            count += 1
+    return count
+
+
+cdef void _rf_reset(double* s, Py_ssize_t n, const double* p,
+                    const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    cdef Py_ssize_t k, i
+    for k in range(n_spikes):
+        i = spikes[k]
+        s[i] = p[5]
+        s[n + i] = p[6]
+
+
+# ---------------------------------------------------------------------------
+# Dispatch
+# ---------------------------------------------------------------------------
 cdef Py_ssize_t neuron_update(int model, double* state, Py_ssize_t n,
                               const double* params, int32_t* spikes) noexcept nogil:
     if model == 0:
         return _lif_update(state, n, params, spikes)
+    elif model == 1:
+        return _lifcond_update(state, n, params, spikes)
+    elif model == 2:
+        return _if_update(state, n, params, spikes)
+    elif model == 3:
+        return _alif_update(state, n, params, spikes)
+    elif model == 4:
+        return _izh_update(state, n, params, spikes)
+    elif model == 5:
+        return _adex_update(state, n, params, spikes)
+    elif model == 6:
+        return _hh_update(state, n, params, spikes)
+    elif model == 7:
+        return _rf_update(state, n, params, spikes)
     return 0
 
 
@@ -68,17 +460,46 @@ cdef void neuron_reset(int model, double* state, Py_ssize_t n, const double* par
                        const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
     if model == 0:
         _lif_reset(state, n, params, spikes, n_spikes)
+    elif model == 1:
+        _lifcond_reset(state, n, params, spikes, n_spikes)
+    elif model == 2:
+        _if_reset(state, n, params, spikes, n_spikes)
+    elif model == 3:
+        _alif_reset(state, n, params, spikes, n_spikes)
+    elif model == 4:
+        _izh_reset(state, n, params, spikes, n_spikes)
+    elif model == 5:
+        _adex_reset(state, n, params, spikes, n_spikes)
+    elif model == 6:
+        _hh_reset(state, n, params, spikes, n_spikes)
+    elif model == 7:
+        _rf_reset(state, n, params, spikes, n_spikes)
+
+
+def _check(int model, double[:, ::1] state, const double[::1] params):
+    if model < 0 or model >= 8:
+        raise ValueError(f"unknown neuron model id {model}")
+    if state.shape[0] != _N_VARS[model]:
+        raise ValueError(f"state must have {_N_VARS[model]} rows for model {model}, "
+                         f"got {state.shape[0]}")
+    if params.shape[0] != _N_PARAMS[model]:
+        raise ValueError(f"params must have {_N_PARAMS[model]} values for model "
+                         f"{model}, got {params.shape[0]}")
 
 
 def update(int model, double[:, ::1] state, const double[::1] params):
     """Advance a population by one step (Python entry point, for tests).
 
-    Returns the ids of the neurons that crossed threshold.
+    Returns the ids of the neurons that crossed threshold; raises FloatingPointError
+    naming the flat index ``k*n + i`` of the first non-finite value.
     """
     import numpy as np
+    _check(model, state, params)
     cdef Py_ssize_t n = state.shape[1]
     cdef int32_t[::1] buf = np.empty(max(n, 1), dtype=np.int32)
     cdef Py_ssize_t c
+    if n == 0:
+        return np.empty(0, dtype=np.int32)
     with nogil:
         c = neuron_update(model, &state[0, 0], n, &params[0], &buf[0])
     if c < 0:
@@ -86,9 +507,24 @@ def update(int model, double[:, ::1] state, const double[::1] params):
     return np.asarray(buf[:c]).copy()
 
 
+def update_raw(int model, double[:, ::1] state, const double[::1] params):
+    """As :func:`update` but return the raw count / negative error code."""
+    import numpy as np
+    _check(model, state, params)
+    cdef Py_ssize_t n = state.shape[1]
+    cdef int32_t[::1] buf = np.empty(max(n, 1), dtype=np.int32)
+    cdef Py_ssize_t c
+    if n == 0:
+        return 0
+    with nogil:
+        c = neuron_update(model, &state[0, 0], n, &params[0], &buf[0])
+    return c
+
+
 def reset(int model, double[:, ::1] state, const double[::1] params,
           const int32_t[::1] spikes):
     """Apply the after-spike reset to ``spikes`` (Python entry point, for tests)."""
+    _check(model, state, params)
     if spikes.shape[0] == 0:
         return
     with nogil:

@@ -5,6 +5,16 @@ Each model class validates its parameters at construction, names its state varia
 its parameters, including the dt-dependent propagators, into the float64 vector the
 compiled update reads (``packed_params(dt)``). Times in ms, potentials in mV,
 currents in pA, capacitances in pF, conductances in nS.
+
+Models (``model_id``: class, integrator):
+0 :class:`LIF` exact; 1 :class:`LIFCond` exponential Euler (Brian2's); 2 :class:`IF`
+exact; 3 :class:`ALIF` exact; 4 :class:`Izhikevich` forward Euler; 5 :class:`AdEx`
+forward Euler; 6 :class:`HodgkinHuxley` exponential Euler (Rush-Larsen); 7
+:class:`ResonateAndFire` exact.
+
+Refractoriness follows Brian2: after a spike at step s, v stays at ``V_reset`` at the
+ends of steps s .. s+R-1 (R = round(t_ref/dt), i.e. t_ref ms), the update of step s+R
+integrates again; the shortest inter-spike interval is R steps.
 """
 import math
 
@@ -12,7 +22,8 @@ import numpy as np
 
 from ._validation import check_nonnegative, check_positive, check_finite
 
-__all__ = ["NeuronModel", "LIF"]
+__all__ = ["NeuronModel", "LIF", "LIFCond", "IF", "ALIF", "Izhikevich", "AdEx",
+           "HodgkinHuxley", "ResonateAndFire", "MODELS"]
 
 
 class NeuronModel:
@@ -70,40 +81,88 @@ class NeuronModel:
 
 
 def _ref_steps(t_ref, dt):
+    """R = round(t_ref / dt), the refractory steps (stored as float in the params)."""
     return float(int(round(t_ref / dt)))
 
 
+def _check_dt(dt):
+    return check_positive("dt", dt, "ms")
+
+
+def _check_tau_or_inf(name, value, unit="ms"):
+    """A time constant > 0, or ``math.inf`` (no decay)."""
+    if isinstance(value, (int, float, np.floating, np.integer)) and \
+            not isinstance(value, (bool, np.bool_)) and value == math.inf:
+        return math.inf
+    return check_positive(name, value, unit)
+
+
+def _decay(dt, tau):
+    return 0.0 if tau == 0 else math.exp(-dt / tau)
+
+
 def _psc_propagator(dt, tau_m, tau_s, C_m):
-    """Contribution of an exponential current I(0) to v(dt) (Rotter & Diesmann 1999)."""
+    """Contribution of an exponential current I(0) to v(dt) (Rotter & Diesmann 1999).
+
+    ``tau_m tau_s / (C_m (tau_s - tau_m)) (exp(-dt/tau_s) - exp(-dt/tau_m))``, written as
+    ``exp(-dt/tau_m) expm1(r dt) / (r C_m)`` with ``r = 1/tau_m - 1/tau_s`` so that it
+    stays accurate when ``tau_s`` is close to ``tau_m`` (limit ``dt exp(-dt/tau_m) / C_m``).
+    """
     if tau_s <= 0:
         return 0.0
-    if abs(tau_m - tau_s) < 1e-12 * tau_m:
+    r = 1.0 / tau_m - 1.0 / tau_s
+    if r == 0.0:
         return dt / C_m * math.exp(-dt / tau_m)
-    return (tau_m * tau_s / (C_m * (tau_s - tau_m))
-            * (math.exp(-dt / tau_s) - math.exp(-dt / tau_m)))
+    return math.exp(-dt / tau_m) * math.expm1(r * dt) / (r * C_m)
+
+
+def _check_below(name, value, other_name, other, unit="mV"):
+    """``value`` (already validated) must be < ``other``."""
+    if not value < other:
+        raise ValueError(f"{name} must be < {other_name} ({other} {unit}), got {value}")
+    return value
+
+
 
 
 class LIF(NeuronModel):
     """Current-based leaky integrate-and-fire neuron with exponential synaptic currents.
 
-    ``C_m dv/dt = -(C_m / tau_m)(v - E_L) + I_syn_ex + I_syn_in + I_ext``,
-    ``dI_syn_x/dt = -I_syn_x / tau_syn_x``; integrated exactly (Rotter & Diesmann 1999).
-    A spike is emitted when ``v >= V_th``; then ``v = V_reset`` and v is clamped for
-    ``t_ref`` ms. Synaptic weights are current jumps in pA onto ``I_syn_ex`` /
-    ``I_syn_in``.
+    .. math::
+
+        C_m \\frac{dv}{dt} = -\\frac{C_m}{\\tau_m}(v - E_L) + I_{syn,ex} + I_{syn,in}
+                            + I_{ext}, \\qquad
+        \\frac{dI_{syn,x}}{dt} = -\\frac{I_{syn,x}}{\\tau_{syn,x}}
+
+    Integrated exactly for piecewise-constant ``I_ext`` (Rotter & Diesmann 1999;
+    ``integrator = "exact"``). A spike is emitted when ``v >= V_th``; then
+    ``v = V_reset``. Synaptic weights are current jumps in pA onto ``I_syn_ex`` /
+    ``I_syn_in``; ``I_ext`` (pA) is the injected current.
+
+    Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
+    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
+    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
+    integrates again, so the shortest inter-spike interval is R steps. The other
+    variables keep evolving.
 
     Parameters
     ----------
-    tau_m : float, membrane time constant (ms), > 0
-    C_m : float, membrane capacitance (pF), > 0
-    E_L, V_th, V_reset : float, resting, threshold and reset potentials (mV)
-    t_ref : float, refractory period (ms), >= 0
-    tau_syn_ex, tau_syn_in : float, synaptic current time constants (ms), > 0
+    tau_m : float
+        Membrane time constant (ms), > 0.
+    C_m : float
+        Membrane capacitance (pF), > 0.
+    E_L, V_th, V_reset : float
+        Resting, threshold and reset potentials (mV), ``V_reset < V_th``.
+    t_ref : float
+        Refractory period (ms), >= 0.
+    tau_syn_ex, tau_syn_in : float
+        Synaptic current time constants (ms), > 0.
     """
 
     model_id = 0
     variables = ("v", "I_syn_ex", "I_syn_in", "I_ext", "refractory")
     receptors = ("I_syn_ex", "I_syn_in")
+    integrator = "exact"
 
     def __init__(self, tau_m=10.0, C_m=250.0, E_L=-70.0, V_th=-55.0, V_reset=-70.0,
                  t_ref=2.0, tau_syn_ex=2.0, tau_syn_in=2.0):
@@ -116,21 +175,512 @@ class LIF(NeuronModel):
             tau_syn_ex=check_positive("tau_syn_ex", tau_syn_ex, "ms"),
             tau_syn_in=check_positive("tau_syn_in", tau_syn_in, "ms"),
         )
-        if self._params["V_reset"] >= self._params["V_th"]:
-            raise ValueError(f"V_reset must be < V_th ({V_th} mV), got {V_reset}")
+        _check_below("V_reset", self._params["V_reset"], "V_th", self._params["V_th"])
+
+    def initial(self):
+        return {"v": self._params["E_L"]}
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        P_vv = math.exp(-dt / p["tau_m"])
+        R = p["tau_m"] / p["C_m"]
+        return np.array([
+            p["E_L"], p["V_th"], p["V_reset"], _ref_steps(p["t_ref"], dt),
+            P_vv, -R * math.expm1(-dt / p["tau_m"]),
+            math.exp(-dt / p["tau_syn_ex"]),
+            _psc_propagator(dt, p["tau_m"], p["tau_syn_ex"], p["C_m"]),
+            math.exp(-dt / p["tau_syn_in"]),
+            _psc_propagator(dt, p["tau_m"], p["tau_syn_in"], p["C_m"]),
+        ], dtype=np.float64)
+
+
+class LIFCond(NeuronModel):
+    """Conductance-based LIF neuron, conductances relative to the leak conductance.
+
+    As Brian2's ``examples/synapses/STDP.py`` (Song, Miller & Abbott 2000) and Diehl &
+    Cook (2015) write it:
+
+    .. math::
+
+        \\tau_m \\frac{dv}{dt} = (E_L - v) + g_e (E_e - v) + g_i (E_i - v) + I_{ext},
+        \\qquad \\frac{dg_e}{dt} = -\\frac{g_e}{\\tau_e}, \\quad
+        \\frac{dg_i}{dt} = -\\frac{g_i}{\\tau_i}, \\quad
+        \\frac{d\\theta}{dt} = -\\frac{\\theta}{\\tau_\\theta}
+
+    ``g_e``, ``g_i`` are dimensionless (units of the leak conductance) and are the
+    receptors (weights are dimensionless conductance jumps); ``I_ext`` is in mV (the
+    injected current times the membrane resistance, ``R I``).
+
+    Integrator ``"exponential_euler"``, exactly as Brian2's ``exponential_euler``: with
+    ``g_e, g_i, I_ext`` frozen at their old values, v's equation is ``dv/dt = A + B v``
+    and ``v_new = -A/B + (v + A/B) exp(B dt)``, i.e. ``v_new = v_inf + (v - v_inf)
+    exp(-(1 + g_e + g_i) dt / tau_m)`` with ``v_inf = (E_L + g_e E_e + g_i E_i +
+    I_ext) / (1 + g_e + g_i)``; the conductances and theta decay exactly. This is exact
+    between input events while the conductances are constant and first order (local
+    error O(dt^2)) while they decay.
+
+    Spike when ``v > V_th + theta`` (strict, as Brian2's ``v > vt``); reset
+    ``v = V_reset``, ``theta += theta_plus`` (Diehl & Cook's homeostatic adaptive
+    threshold; ``theta_plus = 0`` disables it).
+
+    Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
+    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
+    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
+    integrates again, so the shortest inter-spike interval is R steps. The other
+    variables keep evolving.
+
+    Parameters
+    ----------
+    tau_m : float
+        Membrane time constant (ms), > 0.
+    E_L, V_th, V_reset : float
+        Resting potential, base threshold and reset potential (mV);
+        ``V_reset < V_th + theta_init``.
+    E_e, E_i : float
+        Excitatory and inhibitory reversal potentials (mV).
+    tau_e, tau_i : float
+        Conductance time constants (ms), > 0.
+    t_ref : float
+        Refractory period (ms), >= 0.
+    theta_plus : float
+        Threshold increment at each spike (mV), >= 0.
+    tau_theta : float
+        Decay time constant of theta (ms), > 0, or ``math.inf`` (no decay).
+    theta_init : float
+        Initial value of theta (mV), >= 0.
+    """
+
+    model_id = 1
+    variables = ("v", "g_e", "g_i", "theta", "I_ext", "refractory")
+    receptors = ("g_e", "g_i")
+    integrator = "exponential_euler"
+
+    def __init__(self, tau_m=10.0, E_L=-74.0, V_th=-54.0, V_reset=-60.0, E_e=0.0,
+                 E_i=-70.0, tau_e=5.0, tau_i=5.0, t_ref=0.0, theta_plus=0.0,
+                 tau_theta=math.inf, theta_init=0.0):
+        self._params = dict(
+            tau_m=check_positive("tau_m", tau_m, "ms"),
+            E_L=check_finite("E_L", E_L), V_th=check_finite("V_th", V_th),
+            V_reset=check_finite("V_reset", V_reset),
+            E_e=check_finite("E_e", E_e), E_i=check_finite("E_i", E_i),
+            tau_e=check_positive("tau_e", tau_e, "ms"),
+            tau_i=check_positive("tau_i", tau_i, "ms"),
+            t_ref=check_nonnegative("t_ref", t_ref, "ms"),
+            theta_plus=check_nonnegative("theta_plus", theta_plus, "mV"),
+            tau_theta=_check_tau_or_inf("tau_theta", tau_theta),
+            theta_init=check_nonnegative("theta_init", theta_init, "mV"),
+        )
+        p = self._params
+        _check_below("V_reset", p["V_reset"], "V_th + theta_init",
+                     p["V_th"] + p["theta_init"])
+
+    def initial(self):
+        return {"v": self._params["E_L"], "theta": self._params["theta_init"]}
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        return np.array([
+            p["E_L"], p["V_th"], p["V_reset"], _ref_steps(p["t_ref"], dt),
+            dt / p["tau_m"], p["E_e"], p["E_i"],
+            math.exp(-dt / p["tau_e"]), math.exp(-dt / p["tau_i"]),
+            math.exp(-dt / p["tau_theta"]), p["theta_plus"],
+        ], dtype=np.float64)
+
+
+class IF(NeuronModel):
+    """Non-leaky (perfect) integrate-and-fire neuron.
+
+    .. math:: C_m \\frac{dv}{dt} = I_{ext}
+
+    integrated exactly for piecewise-constant ``I_ext`` (pA): ``v += I_ext dt / C_m``
+    (``integrator = "exact"``). Synaptic input is an instantaneous jump of ``v`` (the
+    receptor ``v``, weights in mV). A spike is emitted when ``v >= V_th``; then
+    ``v = V_reset``. The initial potential is ``V_reset``.
+
+    Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
+    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
+    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
+    integrates again, so the shortest inter-spike interval is R steps. The other
+    variables keep evolving.
+
+    Parameters
+    ----------
+    C_m : float
+        Membrane capacitance (pF), > 0.
+    V_th, V_reset : float
+        Threshold and reset potentials (mV), ``V_reset < V_th``.
+    t_ref : float
+        Refractory period (ms), >= 0.
+    """
+
+    model_id = 2
+    variables = ("v", "I_ext", "refractory")
+    receptors = ("v",)
+    integrator = "exact"
+
+    def __init__(self, C_m=250.0, V_th=10.0, V_reset=0.0, t_ref=0.0):
+        self._params = dict(
+            C_m=check_positive("C_m", C_m, "pF"),
+            V_th=check_finite("V_th", V_th), V_reset=check_finite("V_reset", V_reset),
+            t_ref=check_nonnegative("t_ref", t_ref, "ms"),
+        )
+        _check_below("V_reset", self._params["V_reset"], "V_th", self._params["V_th"])
+
+    def initial(self):
+        return {"v": self._params["V_reset"]}
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        return np.array([p["V_th"], p["V_reset"], _ref_steps(p["t_ref"], dt),
+                         dt / p["C_m"]], dtype=np.float64)
+
+
+class ALIF(NeuronModel):
+    """LIF neuron with an adaptive threshold (Bellec et al. 2018, LSNN).
+
+    The membrane is the current-based :class:`LIF` (exponential synaptic currents,
+    exact integration); the threshold is
+
+    .. math::
+
+        A = V_{th} + \\beta a, \\qquad \\frac{da}{dt} = -\\frac{a}{\\tau_a},
+        \\qquad a \\leftarrow a + 1 \\text{ at each spike}
+
+    with ``a`` decaying exactly (``integrator = "exact"``). Jump convention: ``a``
+    increases by 1 at each spike (as e-prop, Bellec et al. 2020: a^{t+1} = rho a^t +
+    z^t), so the threshold rises by ``beta`` mV; the LSNN 2018 convention
+    ``a += (1 - rho)`` corresponds to ``beta_2018 (1 - rho)`` here. A spike is emitted
+    when ``v >= V_th + beta a`` (``a`` after this step's decay); then
+    ``v = V_reset`` and ``a += 1``. Receptors: the currents ``I_syn_ex``,
+    ``I_syn_in`` (pA) or an instantaneous jump of ``v`` (mV).
+
+    Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
+    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
+    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
+    integrates again, so the shortest inter-spike interval is R steps. The other
+    variables keep evolving.
+
+    Parameters
+    ----------
+    tau_m, C_m, E_L, V_th, V_reset, t_ref, tau_syn_ex, tau_syn_in : float
+        As :class:`LIF`.
+    beta : float
+        Threshold increase per unit of ``a`` (mV), >= 0.
+    tau_a : float
+        Adaptation time constant (ms), > 0.
+    """
+
+    model_id = 3
+    variables = ("v", "a", "I_syn_ex", "I_syn_in", "I_ext", "refractory")
+    receptors = ("I_syn_ex", "I_syn_in", "v")
+    integrator = "exact"
+
+    def __init__(self, tau_m=20.0, C_m=250.0, E_L=-70.0, V_th=-60.0, V_reset=-70.0,
+                 t_ref=2.0, tau_syn_ex=2.0, tau_syn_in=2.0, beta=1.8, tau_a=700.0):
+        self._lif = LIF(tau_m=tau_m, C_m=C_m, E_L=E_L, V_th=V_th, V_reset=V_reset,
+                        t_ref=t_ref, tau_syn_ex=tau_syn_ex, tau_syn_in=tau_syn_in)
+        self._params = dict(self._lif._params,
+                            beta=check_nonnegative("beta", beta, "mV"),
+                            tau_a=check_positive("tau_a", tau_a, "ms"))
 
     def initial(self):
         return {"v": self._params["E_L"]}
 
     def packed_params(self, dt):
         p = self._params
-        P_vv = math.exp(-dt / p["tau_m"])
-        R = p["tau_m"] / p["C_m"]
-        return np.array([
-            p["E_L"], p["V_th"], p["V_reset"], _ref_steps(p["t_ref"], dt),
-            P_vv, R * (1.0 - P_vv),
-            math.exp(-dt / p["tau_syn_ex"]),
-            _psc_propagator(dt, p["tau_m"], p["tau_syn_ex"], p["C_m"]),
-            math.exp(-dt / p["tau_syn_in"]),
-            _psc_propagator(dt, p["tau_m"], p["tau_syn_in"], p["C_m"]),
-        ], dtype=np.float64)
+        return np.concatenate([self._lif.packed_params(dt),
+                               [p["beta"], math.exp(-dt / p["tau_a"])]])
+
+
+class Izhikevich(NeuronModel):
+    """Izhikevich (2003) simple model.
+
+    .. math::
+
+        \\frac{dv}{dt} = k_1 v^2 + k_2 v + k_3 - u + I_{syn} + I_{ext}, \\qquad
+        \\frac{du}{dt} = a (b v - u)
+
+    (``k1, k2, k3 = 0.04, 5, 140`` in the paper; Izhikevich's figure1.m uses 0.04, 4.1,
+    108 for Class 1 excitability and the integrator). A spike is emitted when
+    ``v >= v_peak`` (30 mV); then ``v = c``, ``u += d``. No refractory period.
+
+    Integrator ``"euler"``: forward Euler with the step dt, all right-hand sides from
+    the old values (as Brian2's ``euler``); local error O(dt^2), global error O(dt).
+    Izhikevich's figure1.m uses the same step but updates u with the new v, so its
+    traces differ from these by O(dt).
+
+    Currents are in the model's units (mV/ms, ``C = 1``). ``I_ext`` is the injected
+    current; the receptor ``I_syn`` is a synaptic current that enters the next update
+    and then decays by ``exp(-dt/tau_syn)``, or is cleared after that one update when
+    ``tau_syn = 0`` (a one-step pulse, as the 2003 network code); the receptor ``v``
+    is an instantaneous jump (mV).
+
+    Parameters
+    ----------
+    a, b, c, d : float
+        The model's parameters (regular spiking: 0.02, 0.2, -65, 8); a > 0.
+    k1, k2, k3 : float
+        Coefficients of the quadratic (0.04, 5, 140); k1 > 0.
+    v_peak : float
+        Spike cut-off (mV), > c.
+    tau_syn : float
+        Decay time constant of ``I_syn`` (ms), >= 0 (0 = one-step pulse).
+    v_init : float
+        Initial v (mV); u starts at ``b v_init``.
+    """
+
+    model_id = 4
+    variables = ("v", "u", "I_syn", "I_ext")
+    receptors = ("I_syn", "v")
+    integrator = "euler"
+
+    def __init__(self, a=0.02, b=0.2, c=-65.0, d=8.0, k1=0.04, k2=5.0, k3=140.0,
+                 v_peak=30.0, tau_syn=0.0, v_init=-65.0):
+        self._params = dict(
+            a=check_positive("a", a, "1/ms"), b=check_finite("b", b),
+            c=check_finite("c", c), d=check_finite("d", d),
+            k1=check_positive("k1", k1, "1/(mV ms)"), k2=check_finite("k2", k2),
+            k3=check_finite("k3", k3), v_peak=check_finite("v_peak", v_peak),
+            tau_syn=check_nonnegative("tau_syn", tau_syn, "ms"),
+            v_init=check_finite("v_init", v_init),
+        )
+        _check_below("c", self._params["c"], "v_peak", self._params["v_peak"])
+
+    def initial(self):
+        p = self._params
+        return {"v": p["v_init"], "u": p["b"] * p["v_init"]}
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        return np.array([dt, p["a"], p["b"], p["c"], p["d"], p["k1"], p["k2"], p["k3"],
+                         p["v_peak"], _decay(dt, p["tau_syn"])], dtype=np.float64)
+
+
+class AdEx(NeuronModel):
+    """Adaptive exponential integrate-and-fire neuron (Brette & Gerstner 2005).
+
+    .. math::
+
+        C_m \\frac{dv}{dt} = -g_L (v - E_L) + g_L \\Delta_T
+            e^{(\\min(v, V_{peak}) - V_T)/\\Delta_T} - w + I_{syn,ex} + I_{syn,in}
+            + I_{ext}, \\qquad
+        \\tau_w \\frac{dw}{dt} = a (v - E_L) - w
+
+    with exponential synaptic currents ``dI_syn_x/dt = -I_syn_x / tau_syn_x`` (the
+    receptors, weights in pA). A spike is emitted when ``v >= V_peak``; then
+    ``v = V_reset``, ``w += b``.
+
+    Integrator ``"euler"``: forward Euler with the step dt, all right-hand sides from
+    the old values (local error O(dt^2), global O(dt)); the synaptic currents decay
+    exactly. The exponential is evaluated at ``min(v, V_peak)`` (as NEST's aeif models)
+    so it cannot overflow; below ``V_peak`` this is the plain equation. dt = 0.1 ms is
+    coarse for the spike upstroke; use a smaller dt where spike timing matters.
+
+    Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
+    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
+    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
+    integrates again, so the shortest inter-spike interval is R steps. The other
+    variables keep evolving.
+
+    Parameters
+    ----------
+    C_m : float
+        Membrane capacitance (pF), > 0.
+    g_L : float
+        Leak conductance (nS), > 0.
+    E_L, V_T, V_reset : float
+        Leak reversal, threshold slope factor midpoint and reset potentials (mV).
+    Delta_T : float
+        Slope factor (mV), > 0.
+    tau_w : float
+        Adaptation time constant (ms), > 0.
+    a : float
+        Subthreshold adaptation (nS).
+    b : float
+        Spike-triggered adaptation (pA).
+    V_peak : float
+        Spike cut-off (mV), > V_T and > V_reset.
+    t_ref : float
+        Refractory period (ms), >= 0.
+    tau_syn_ex, tau_syn_in : float
+        Synaptic current time constants (ms), > 0.
+    """
+
+    model_id = 5
+    variables = ("v", "w", "I_syn_ex", "I_syn_in", "I_ext", "refractory")
+    receptors = ("I_syn_ex", "I_syn_in")
+    integrator = "euler"
+
+    def __init__(self, C_m=281.0, g_L=30.0, E_L=-70.6, V_T=-50.4, Delta_T=2.0,
+                 tau_w=144.0, a=4.0, b=80.5, V_reset=-70.6, V_peak=0.0, t_ref=0.0,
+                 tau_syn_ex=5.0, tau_syn_in=5.0):
+        self._params = dict(
+            C_m=check_positive("C_m", C_m, "pF"), g_L=check_positive("g_L", g_L, "nS"),
+            E_L=check_finite("E_L", E_L), V_T=check_finite("V_T", V_T),
+            Delta_T=check_positive("Delta_T", Delta_T, "mV"),
+            tau_w=check_positive("tau_w", tau_w, "ms"),
+            a=check_finite("a", a), b=check_finite("b", b),
+            V_reset=check_finite("V_reset", V_reset),
+            V_peak=check_finite("V_peak", V_peak),
+            t_ref=check_nonnegative("t_ref", t_ref, "ms"),
+            tau_syn_ex=check_positive("tau_syn_ex", tau_syn_ex, "ms"),
+            tau_syn_in=check_positive("tau_syn_in", tau_syn_in, "ms"),
+        )
+        p = self._params
+        _check_below("V_T", p["V_T"], "V_peak", p["V_peak"])
+        _check_below("V_reset", p["V_reset"], "V_peak", p["V_peak"])
+
+    def initial(self):
+        return {"v": self._params["E_L"]}
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        return np.array([dt, p["C_m"], p["g_L"], p["E_L"], p["V_T"], p["Delta_T"],
+                         p["tau_w"], p["a"], p["b"], p["V_reset"], p["V_peak"],
+                         _ref_steps(p["t_ref"], dt), math.exp(-dt / p["tau_syn_ex"]),
+                         math.exp(-dt / p["tau_syn_in"])], dtype=np.float64)
+
+
+def _hh_rates(v):
+    """(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n) in 1/ms at v (mV)."""
+    def vtrap(x, y):
+        return y - 0.5 * x if abs(x) < 1e-9 * y else x / math.expm1(x / y)
+    return (0.1 * vtrap(-(v + 40.0), 10.0), 4.0 * math.exp(-(v + 65.0) / 18.0),
+            0.07 * math.exp(-(v + 65.0) / 20.0), 1.0 / (1.0 + math.exp(-(v + 35.0) / 10.0)),
+            0.01 * vtrap(-(v + 55.0), 10.0), 0.125 * math.exp(-(v + 65.0) / 80.0))
+
+
+class HodgkinHuxley(NeuronModel):
+    """Hodgkin-Huxley (1952) squid-axon neuron, rest near -65 mV.
+
+    .. math::
+
+        C_m \\frac{dv}{dt} = -g_{Na} m^3 h (v - E_{Na}) - g_K n^4 (v - E_K)
+            - g_L (v - E_L) + I_{syn,ex} + I_{syn,in} + I_{ext}, \\qquad
+        \\frac{dx}{dt} = \\alpha_x(v)(1 - x) - \\beta_x(v) x, \\; x \\in \\{m, h, n\\}
+
+    with (v in mV, rates in 1/ms; as NEST's ``hh_psc_alpha`` and Brian2's HH examples)
+    ``alpha_m = 0.1 (v+40) / (1 - exp(-(v+40)/10))``, ``beta_m = 4 exp(-(v+65)/18)``,
+    ``alpha_h = 0.07 exp(-(v+65)/20)``, ``beta_h = 1 / (1 + exp(-(v+35)/10))``,
+    ``alpha_n = 0.01 (v+55) / (1 - exp(-(v+55)/10))``, ``beta_n = 0.125
+    exp(-(v+65)/80)``. Exponential synaptic currents (pA) are the receptors.
+
+    Integrator ``"exponential_euler"`` (Rush-Larsen): each gating variable is advanced
+    exactly with its rates frozen at the old v, ``x_new = x_inf + (x - x_inf)
+    exp(-(alpha + beta) dt)``; v is advanced exactly with the conductances and currents
+    frozen at their old values (Brian2's ``exponential_euler``). Local error O(dt^2),
+    global error O(dt); unconditionally stable.
+
+    A spike is the upward crossing of ``V_spike`` (0 mV) during a step
+    (``v_old < V_spike <= v_new``); there is no reset and no refractory clamp: the
+    action potential itself provides the refractoriness.
+
+    Parameters
+    ----------
+    C_m : float
+        Membrane capacitance (pF), > 0.
+    g_Na, g_K, g_L : float
+        Peak sodium, potassium and leak conductances (nS), > 0.
+    E_Na, E_K, E_L : float
+        Reversal potentials (mV).
+    V_spike : float
+        Spike-detection potential (mV).
+    tau_syn_ex, tau_syn_in : float
+        Synaptic current time constants (ms), > 0.
+    """
+
+    model_id = 6
+    variables = ("v", "m", "h", "n", "I_syn_ex", "I_syn_in", "I_ext")
+    receptors = ("I_syn_ex", "I_syn_in")
+    integrator = "exponential_euler"
+
+    def __init__(self, C_m=100.0, g_Na=12000.0, g_K=3600.0, g_L=30.0, E_Na=50.0,
+                 E_K=-77.0, E_L=-54.402, V_spike=0.0, tau_syn_ex=0.2, tau_syn_in=2.0):
+        self._params = dict(
+            C_m=check_positive("C_m", C_m, "pF"),
+            g_Na=check_positive("g_Na", g_Na, "nS"), g_K=check_positive("g_K", g_K, "nS"),
+            g_L=check_positive("g_L", g_L, "nS"),
+            E_Na=check_finite("E_Na", E_Na), E_K=check_finite("E_K", E_K),
+            E_L=check_finite("E_L", E_L), V_spike=check_finite("V_spike", V_spike),
+            tau_syn_ex=check_positive("tau_syn_ex", tau_syn_ex, "ms"),
+            tau_syn_in=check_positive("tau_syn_in", tau_syn_in, "ms"),
+        )
+
+    def initial(self):
+        v = -65.0
+        am, bm, ah, bh, an, bn = _hh_rates(v)
+        return {"v": v, "m": am / (am + bm), "h": ah / (ah + bh), "n": an / (an + bn)}
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        return np.array([dt, p["C_m"], p["g_Na"], p["g_K"], p["g_L"], p["E_Na"],
+                         p["E_K"], p["E_L"], p["V_spike"],
+                         math.exp(-dt / p["tau_syn_ex"]),
+                         math.exp(-dt / p["tau_syn_in"])], dtype=np.float64)
+
+
+class ResonateAndFire(NeuronModel):
+    """Resonate-and-fire neuron (Izhikevich 2001).
+
+    .. math:: \\frac{dz}{dt} = (b + i\\omega) z + I_{ext}, \\qquad z = x + i y
+
+    integrated exactly for piecewise-constant real ``I_ext`` (``integrator =
+    "exact"``): ``z_new = P z + Q I_ext`` with ``P = exp(lambda dt)``,
+    ``Q = (P - 1) / lambda``, ``lambda = b + i omega``. A spike is emitted when
+    ``y >= a_thresh``; then ``z = x_reset + i y_reset``. Receptors: instantaneous jumps
+    of ``x`` (a brief input pulse, as in the paper) or ``y``. Units are the model's
+    (x, y dimensionless, I_ext in 1/ms); omega is the angular frequency (rad/ms), so
+    the resonant inter-pulse interval is ``2 pi / omega``.
+
+    Parameters
+    ----------
+    b : float
+        Damping rate (1/ms), < 0.
+    omega : float
+        Angular frequency (rad/ms), > 0.
+    a_thresh : float
+        Spike threshold on y, > y_reset.
+    x_reset, y_reset : float
+        The reset point z_reset.
+    """
+
+    model_id = 7
+    variables = ("x", "y", "I_ext")
+    receptors = ("x", "y")
+    integrator = "exact"
+
+    def __init__(self, b=-0.1, omega=2 * math.pi * 0.01, a_thresh=1.0, x_reset=0.0,
+                 y_reset=0.0):
+        self._params = dict(
+            b=check_finite("b", b), omega=check_positive("omega", omega, "rad/ms"),
+            a_thresh=check_finite("a_thresh", a_thresh),
+            x_reset=check_finite("x_reset", x_reset),
+            y_reset=check_finite("y_reset", y_reset),
+        )
+        if not self._params["b"] < 0:
+            raise ValueError(f"b must be < 0 1/ms, got {b}")
+        _check_below("y_reset", self._params["y_reset"], "a_thresh",
+                     self._params["a_thresh"], unit="")
+
+    def initial(self):
+        return {}
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        lam = complex(p["b"], p["omega"])
+        P = np.exp(lam * dt)
+        Q = np.expm1(lam * dt) / lam
+        return np.array([P.real, P.imag, Q.real, Q.imag, p["a_thresh"], p["x_reset"],
+                         p["y_reset"]], dtype=np.float64)
+
+
+#: the built-in models by name
+MODELS = {cls.__name__: cls for cls in (LIF, LIFCond, IF, ALIF, Izhikevich, AdEx,
+                                        HodgkinHuxley, ResonateAndFire)}

@@ -1,0 +1,161 @@
+"""The compiled neuron updates against Brian2 2.9 (numpy target, float64, dt 0.1 ms).
+
+Each test drives the same neurons with the same injected-current time course (and the
+same input spikes) in Brian2 and in a Python loop over ``neurons.update`` /
+``neurons.reset`` in the engine's order (docs/internals.md: set I_ext for step t,
+update, deliver step-t input spikes to the receptor, reset; Brian2's schedule
+``start`` (run_regularly sets I_ext) -> ``groups`` -> ``thresholds`` -> ``synapses`` ->
+``resets`` -> ``end`` (StateMonitor)). Spike steps must be identical and the v traces
+equal to 1e-9 mV. Skipped when Brian2 is not installed.
+"""
+import numpy as np
+import pytest
+
+b2 = pytest.importorskip("brian2")
+
+from plasticity import neurons as N  # noqa: E402
+from plasticity._ext import neurons as ext  # noqa: E402
+
+DT = 0.1
+STEPS = 3000  # 300 ms
+N_NEURONS = 3
+
+
+@pytest.fixture(autouse=True)
+def _brian2_prefs():
+    b2.prefs.codegen.target = "numpy"
+    b2.prefs.core.default_float_dtype = np.float64
+    b2.defaultclock.dt = DT * b2.ms
+    yield
+
+
+def current_course(rng, low, high, steps=STEPS, n=N_NEURONS, block=50):
+    """Piecewise-constant random current, a new level every ``block`` steps."""
+    levels = rng.uniform(low, high, (steps // block + 1, n))
+    return np.repeat(levels, block, axis=0)[:steps] * np.linspace(0.8, 1.2, n)
+
+
+def input_spikes(rng, steps=STEPS, rate_per_step=0.01):
+    return np.flatnonzero(rng.random(steps) < rate_per_step)
+
+
+def ours(model, I, in_steps, receptor, w):
+    """Our loop: returns spike (step, id) pairs and v after each step's reset."""
+    p = model.packed_params(DT)
+    s = model.initial_state(I.shape[1])
+    ci = model.var_index(model.current_variable)
+    ri = model.receptor_index(receptor)
+    vi = model.var_index(model.variables[0])
+    in_set = set(in_steps.tolist())
+    v = np.empty_like(I)
+    spikes = []
+    for t in range(I.shape[0]):
+        s[ci] = I[t]
+        sp = ext.update(model.model_id, s, p)
+        if t in in_set:
+            s[ri] += w
+        ext.reset(model.model_id, s, p, sp)
+        spikes.extend((t, int(i)) for i in sp)
+        v[t] = s[vi]
+    return sorted(spikes), v
+
+
+def brian(eqs, I, I_unit, in_steps, on_pre, w, threshold, reset, refractory, method,
+          init, namespace, v_unit):
+    G = b2.NeuronGroup(I.shape[1], eqs, threshold=threshold, reset=reset,
+                       refractory=refractory, method=method, namespace=namespace)
+    for name, value in init.items():
+        setattr(G, name, value)
+    I_t = b2.TimedArray(I * I_unit, dt=DT * b2.ms)
+    G.run_regularly("I_ext = I_t(t, i)", when="start")
+    gen = b2.SpikeGeneratorGroup(1, np.zeros(len(in_steps), dtype=int),
+                                 in_steps * DT * b2.ms)
+    S = b2.Synapses(gen, G, on_pre=on_pre, namespace=dict(w=w))
+    S.connect()
+    M = b2.StateMonitor(G, "v", record=True, when="end")
+    sm = b2.SpikeMonitor(G)
+    net = b2.Network(G, gen, S, M, sm)
+    net.run(I.shape[0] * DT * b2.ms, namespace=dict(namespace, I_t=I_t))
+    steps = np.round(np.asarray(sm.t / b2.ms) / DT).astype(int)
+    spikes = sorted(zip(steps.tolist(), np.asarray(sm.i).tolist()))
+    return spikes, np.asarray(M.v / v_unit).T
+
+
+def check(ours_out, brian_out):
+    (s1, v1), (s2, v2) = ours_out, brian_out
+    assert len(s1) > 10, "the test drive should make the neurons fire"
+    assert s1 == s2
+    np.testing.assert_allclose(v1, v2, rtol=0, atol=1e-9)
+
+
+def test_lif_matches_brian2_exact():
+    ms, mV, pA, pF = b2.ms, b2.mV, b2.pA, b2.pF
+    m = N.LIF(tau_m=10.0, C_m=250.0, E_L=-70.0, V_th=-55.0, V_reset=-70.0, t_ref=2.0,
+              tau_syn_ex=2.0, tau_syn_in=5.0)
+    rng = np.random.default_rng(10)
+    I = current_course(rng, 0.0, 600.0)
+    ins = input_spikes(rng)
+    w = 300.0
+    eqs = """
+    dv/dt = -(v - E_L)/tau_m + (I_ex + I_in + I_ext)/C_m : volt (unless refractory)
+    dI_ex/dt = -I_ex/tau_ex : amp
+    dI_in/dt = -I_in/tau_in : amp
+    I_ext : amp
+    """
+    ns = dict(E_L=-70.0 * mV, tau_m=10.0 * ms, C_m=250.0 * pF, tau_ex=2.0 * ms,
+              tau_in=5.0 * ms, V_th=-55.0 * mV, V_reset=-70.0 * mV)
+    check(ours(m, I, ins, "I_syn_ex", w),
+          brian(eqs, I, pA, ins, "I_ex_post += w", w * pA, "v >= V_th", "v = V_reset",
+                2.0 * ms, "exact", dict(v=-70.0 * mV), ns, mV))
+
+
+@pytest.mark.parametrize("t_ref,theta_plus", [(0.0, 0.0), (5.0, 2.0)])
+def test_lifcond_matches_brian2_exponential_euler(t_ref, theta_plus):
+    ms, mV = b2.ms, b2.mV
+    m = N.LIFCond(tau_m=10.0, E_L=-74.0, V_th=-54.0, V_reset=-60.0, E_e=0.0, E_i=-70.0,
+                  tau_e=5.0, tau_i=5.0, t_ref=t_ref, theta_plus=theta_plus,
+                  tau_theta=50.0)
+    rng = np.random.default_rng(11)
+    I = current_course(rng, 5.0, 35.0)
+    ins = input_spikes(rng, rate_per_step=0.02)
+    w = 0.3
+    eqs = """
+    dv/dt = ((E_L - v) + g_e*(E_e - v) + g_i*(E_i - v) + I_ext)/tau_m : volt (unless refractory)
+    dg_e/dt = -g_e/tau_e : 1
+    dg_i/dt = -g_i/tau_i : 1
+    dtheta/dt = -theta/tau_theta : volt
+    I_ext : volt
+    """
+    ns = dict(E_L=-74.0 * mV, E_e=0.0 * mV, E_i=-70.0 * mV, tau_m=10.0 * ms,
+              tau_e=5.0 * ms, tau_i=5.0 * ms, tau_theta=50.0 * ms, V_th=-54.0 * mV,
+              V_reset=-60.0 * mV, theta_plus=theta_plus * mV)
+    check(ours(m, I, ins, "g_e", w),
+          brian(eqs, I, mV, ins, "g_e_post += w", w, "v > V_th + theta",
+                "v = V_reset; theta += theta_plus", t_ref * ms, "exponential_euler",
+                dict(v=-74.0 * mV), ns, mV))
+
+
+@pytest.mark.parametrize("pattern", ["RS", "class1"])
+def test_izhikevich_matches_brian2_euler(pattern):
+    if pattern == "RS":
+        k = (0.04, 5.0, 140.0)
+        pars = dict(a=0.02, b=0.2, c=-65.0, d=8.0)
+        lo, hi = 0.0, 15.0
+    else:  # figure1.m's Class 1 excitability
+        k = (0.04, 4.1, 108.0)
+        pars = dict(a=0.02, b=-0.1, c=-55.0, d=6.0)
+        lo, hi = 20.0, 40.0
+    m = N.Izhikevich(k1=k[0], k2=k[1], k3=k[2], v_init=-65.0, **pars)
+    rng = np.random.default_rng(12)
+    I = current_course(rng, lo, hi)
+    ins = input_spikes(rng)
+    w = 4.0
+    eqs = """
+    dv/dt = (k1*v**2 + k2*v + k3 - u + I_ext)/ms : 1
+    du/dt = a*(b*v - u)/ms : 1
+    I_ext : 1
+    """
+    ns = dict(k1=k[0], k2=k[1], k3=k[2], **pars)
+    check(ours(m, I, ins, "v", w),
+          brian(eqs, I, 1.0, ins, "v_post += w", w, "v >= 30", "v = c; u += d", False,
+                "euler", dict(v=-65.0, u=pars["b"] * -65.0), ns, 1.0))
