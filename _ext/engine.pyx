@@ -16,7 +16,7 @@ from numpy.random cimport bitgen_t
 
 from plasticity._ext.neurons cimport neuron_reset, neuron_update
 from plasticity._ext.rules cimport (
-    StdpParams, unpack_stdp, trace_value, trace_bump, clip_weight,
+    CustomRule, StdpParams, unpack_stdp, trace_value, trace_bump, clip_weight,
     dw_depress, dw_potentiate, depress, potentiate,
 )
 
@@ -32,6 +32,7 @@ cdef enum:
     RULE_STDP = 1
     RULE_PYTHON = 2
     RULE_MODULATED = 3
+    RULE_CUSTOM = 4
 
 cdef enum:
     DELAY_NONE = 0
@@ -123,6 +124,8 @@ ctypedef struct Proj:
     # arrivals recorded for Python rules
     int32_t* arr
     int64_t* arr_n
+    # a user's compiled rule
+    CustomRule* custom
 
 
 ctypedef struct StateMon:
@@ -312,6 +315,27 @@ cdef void _modulated_step(Proj* pr, int64_t t) noexcept nogil:
     pr.mod_d[0] = d * pr.dec_d
 
 
+cdef void _custom_step(Proj* pr, Pop* pre, Pop* post, const int32_t* spk,
+                       Py_ssize_t nspk, double* target, int64_t t) noexcept nogil:
+    cdef CustomRule* c = pr.custom
+    cdef Py_ssize_t k, q, s, i, j
+    for k in range(nspk):
+        i = spk[k]
+        for s in range(pr.indptr[i], pr.indptr[i + 1]):
+            j = pr.indices[s]
+            target[j] += _w(pr, s)
+            _set_w(pr, s, c.on_pre_synapse(c.data, s, i, j, _w(pr, s), t))
+        c.after_pre(c.data, i, t)
+    for k in range(post.n_spikes):
+        j = post.spikes[k]
+        for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
+            s = pr.post_syn[q]
+            _set_w(pr, s, c.on_post_synapse(c.data, s, pr.post_pre[q], j, _w(pr, s), t))
+        c.after_post(c.data, j, t)
+    if c.on_step != NULL:
+        c.on_step(c.data, t)
+
+
 cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     cdef Pop* pre = &pops[pr.pre]
     cdef Pop* post = &pops[pr.post]
@@ -341,6 +365,9 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                 slot = ts % pre.H
                 spk = pre.hist + slot * pre.n
                 nspk = pre.hist_n[slot]
+        if pr.rule == RULE_CUSTOM:
+            _custom_step(pr, pre, post, spk, nspk, target, t)
+            return
         for k in range(nspk):
             i = spk[k]
             if not plastic:
@@ -630,6 +657,22 @@ cdef class Engine:
         pr.rew_amt = self._d(rew_amt)
         pr.rew_len = rew_steps.shape[0]
         pr.rew_pos = self._i64(rew_pos)
+
+    def set_custom_rule(self, Py_ssize_t k, capsule):
+        """Attach a user's compiled rule (a PyCapsule "plasticity.CustomRule")."""
+        cdef Proj* pr = &self.projs[k]
+        cdef CustomRule* c = <CustomRule*>PyCapsule_GetPointer(capsule,
+                                                               "plasticity.CustomRule")
+        if c.on_pre_synapse == NULL or c.on_post_synapse == NULL or \
+                c.after_pre == NULL or c.after_post == NULL:
+            raise ValueError("a CustomRule needs on_pre_synapse, after_pre, "
+                             "on_post_synapse and after_post")
+        if pr.delay_mode == DELAY_PER_SYNAPSE:
+            raise ValueError("compiled custom rules do not support per-synapse delays "
+                             "(use a homogeneous delay, or a built-in or Python rule)")
+        self._keep.append(capsule)
+        pr.custom = c
+        pr.rule = RULE_CUSTOM
 
     def set_python_rule(self, Py_ssize_t k, arr, arr_n):
         cdef Proj* pr = &self.projs[k]

@@ -129,3 +129,23 @@ cdef inline double potentiate(const StdpParams* p, double w, double pre_r1,
 
 
 cdef StdpParams unpack_stdp(const double* v) noexcept nogil
+
+
+# ----------------------------------------------------------------------------
+# User rules written in Cython (docs/writing-rules.md). A rule module fills a
+# CustomRule with its functions and hands it over in a PyCapsule named
+# "plasticity.CustomRule"; the engine calls the functions inside its nogil loop.
+# ----------------------------------------------------------------------------
+ctypedef double (*synapse_fn)(void* data, Py_ssize_t syn, Py_ssize_t pre,
+                              Py_ssize_t post, double w, int64_t t) noexcept nogil
+ctypedef void (*neuron_fn)(void* data, Py_ssize_t neuron, int64_t t) noexcept nogil
+ctypedef void (*step_fn)(void* data, int64_t t) noexcept nogil
+
+ctypedef struct CustomRule:
+    void* data                  # the rule's own state (owned by the rule object)
+    synapse_fn on_pre_synapse   # a presynaptic spike reached synapse syn (after the
+                                # weight was delivered): return the new weight
+    neuron_fn after_pre         # once per arriving presynaptic neuron, after its synapses
+    synapse_fn on_post_synapse  # postsynaptic neuron spiked: return the new weight
+    neuron_fn after_post        # once per postsynaptic spike, after its synapses
+    step_fn on_step             # once per step, after the events (may be NULL)

@@ -11,6 +11,21 @@ from .rules import (STDP, Additive, Kheradpisheh, Multiplicative, Pair, PowerLaw
                     RewardModulated, Rule, Triplet)
 from .synapses import SynapseMatrix
 
+
+def get_include():
+    """Directory to put on Cython's include path to ``cimport plasticity._ext.rules``
+    (for rules written in Cython; see docs/writing-rules.md)."""
+    import os
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 __all__ = ["Network", "SynapseMatrix", "SimulationError", "LIF", "Rule", "STDP",
            "RewardModulated", "Pair", "Triplet", "Additive", "Multiplicative",
            "PowerLaw", "Kheradpisheh"]
+
+
+def __getattr__(name):
+    # plasticity.load(path) -> Run, without importing h5py at package import
+    if name == "load":
+        from .results import load
+        return load
+    raise AttributeError(f"module 'plasticity' has no attribute {name!r}")

@@ -23,7 +23,7 @@ from ._ext import engine as _engine
 from ._validation import check_int, check_positive
 from .errors import SimulationError
 from .neurons import NeuronModel
-from .rules.base import Rule
+from .rules.base import CythonRule, Rule
 from .rules.stdp import STDP, RewardModulated
 from .synapses import SynapseMatrix
 
@@ -587,6 +587,8 @@ class Network:
                     eng.set_modulation(k, rule.elig, rule.modulator, dec_c, dec_d, gain,
                                        steps, amounts, rule.reward_pos)
                     rule.reward_pos[0] = 0
+            elif isinstance(rule, CythonRule):
+                eng.set_custom_rule(k, rule.capsule())
             elif rule.compiled:
                 raise TypeError(f"unknown compiled rule {rule!r}")
             else:
@@ -727,10 +729,9 @@ class Network:
             syn = proj.synapses
             d = {"weights": syn.weights.copy(), "indptr": syn.indptr.copy(),
                  "indices": syn.indices.copy()}
-            if proj.rule is not None:
-                if hasattr(proj.rule, "x1") or not proj.rule.compiled:
-                    d["rule"] = {k: np.array(v, copy=True)
-                                 for k, v in proj.rule.get_state().items()}
+            if proj.rule is not None and hasattr(proj.rule, "projection"):
+                d["rule"] = {k: np.array(v, copy=True)
+                             for k, v in proj.rule.get_state().items()}
             out["projections"][name] = d
         return out
 
@@ -765,7 +766,7 @@ class Network:
             d = state["projections"][name]
             np.copyto(proj.synapses.weights, d["weights"])
             if "rule" in d:
-                if proj.rule.compiled and not hasattr(proj.rule, "x1"):
+                if not hasattr(proj.rule, "projection"):
                     proj.rule.bind(proj, self.dt)
                 proj.rule.set_state(d["rule"])
         self.step = int(state["step"])

@@ -1,7 +1,7 @@
 """Plasticity rules: the ``Rule`` interface and the built-in compiled rules."""
-from .base import Rule
+from .base import CythonRule, Rule
 from .stdp import (STDP, Additive, Kheradpisheh, Multiplicative, Pair, PowerLaw,
                    RewardModulated, Triplet)
 
-__all__ = ["Rule", "STDP", "RewardModulated", "Pair", "Triplet", "Additive",
+__all__ = ["Rule", "CythonRule", "STDP", "RewardModulated", "Pair", "Triplet", "Additive",
            "Multiplicative", "PowerLaw", "Kheradpisheh"]

@@ -14,7 +14,7 @@ results. Built-in rules are compiled (``compiled = True``) and never call these 
 """
 import numpy as np
 
-__all__ = ["Rule"]
+__all__ = ["Rule", "CythonRule"]
 
 
 class Rule:
@@ -60,3 +60,18 @@ class Rule:
     @property
     def name(self):
         return type(self).__name__
+
+
+class CythonRule(Rule):
+    """Base class of rules compiled by the user in Cython (docs/writing-rules.md).
+
+    A subclass allocates its state in ``bind`` and returns from ``capsule()`` a
+    ``PyCapsule`` named ``"plasticity.CustomRule"`` pointing to a filled
+    ``CustomRule`` struct (``plasticity/_ext/rules.pxd``) whose memory it keeps alive.
+    The engine calls those functions inside its compiled loop, without the GIL.
+    """
+
+    compiled = True
+
+    def capsule(self):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement capsule()")

@@ -1,0 +1,139 @@
+"""The experiments: one module per experiment (``experiments/<name>.py``).
+
+This directory is the package ``plasticity.experiments``. An experiment module defines
+
+- ``Config``: a dataclass whose defaults are the paper's values (fields may carry
+  ``help``, ``units``, ``min``, ``max``, ``gt``, ``lt``, ``choices`` metadata via
+  :func:`plasticity.config.field`);
+- ``SMALL`` (a dict of overrides) or ``Config.small()`` (a classmethod returning a
+  config) for a quick run (``plasticity run NAME --small``);
+- ``run(config, recorder) -> dict`` of headline metrics, writing everything else
+  through the :class:`plasticity.results.Recorder`; long experiments call
+  ``recorder.checkpoint(step, state)`` at safe points and start from
+  ``recorder.resume_state()`` when it is not None;
+- a module docstring whose first line describes it (``plasticity list``).
+
+Its default TOML lives next to it as ``experiments/<name>.toml``.
+
+:func:`available` lists the experiments (modules in this package, plus those in the
+directories of the ``PLASTICITY_EXPERIMENT_PATH`` environment variable);
+:func:`load` returns one as an :class:`Experiment`; ``load`` also accepts the path of
+a ``.py`` file, so your own experiments need not live here.
+"""
+import dataclasses
+import importlib
+import importlib.util
+import os
+import pkgutil
+import sys
+
+__all__ = ["Experiment", "ExperimentError", "available", "load"]
+
+
+class ExperimentError(ValueError):
+    """An unknown experiment, or a module that is not a valid experiment."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A loaded experiment module."""
+    name: str
+    module: object
+    source: str  # module name or file path
+
+    @property
+    def Config(self):
+        return self.module.Config
+
+    @property
+    def summary(self):
+        doc = (self.module.__doc__ or "").strip()
+        return doc.splitlines()[0].strip() if doc else ""
+
+    def small_overrides(self):
+        """The overrides of a quick run, as a dict ({} if the experiment has none)."""
+        small = getattr(self.module, "SMALL", None)
+        if small is not None:
+            return dict(small)
+        fn = getattr(self.Config, "small", None)
+        if fn is not None:
+            from plasticity.config import to_dict
+            return to_dict(fn())
+        return {}
+
+    def run(self, config, recorder):
+        return self.module.run(config, recorder)
+
+
+def _extra_dirs():
+    raw = os.environ.get("PLASTICITY_EXPERIMENT_PATH", "")
+    return [d for d in raw.split(os.pathsep) if d and os.path.isdir(d)]
+
+
+def _names():
+    names = {}
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            names.setdefault(info.name, f"{__name__}.{info.name}")
+    for d in _extra_dirs():
+        for fn in sorted(os.listdir(d)):
+            if fn.endswith(".py") and not fn.startswith("_"):
+                names.setdefault(fn[:-3], os.path.join(d, fn))
+    return names
+
+
+def available():
+    """Sorted names of the registered experiments."""
+    return sorted(_names())
+
+
+def _check(mod, name):
+    missing = [a for a in ("Config", "run") if not hasattr(mod, a)]
+    if missing:
+        raise ExperimentError(f"module {name!r} is not an experiment: it lacks "
+                              f"{' and '.join(missing)}")
+    if not dataclasses.is_dataclass(mod.Config):
+        raise ExperimentError(f"experiment {name!r}: Config must be a dataclass")
+
+
+def _from_file(path):
+    path = os.path.abspath(path)
+    if not os.path.isfile(path):
+        raise ExperimentError(f"experiment file {path!r} does not exist")
+    name = os.path.splitext(os.path.basename(path))[0]
+    modname = f"_plasticity_user_experiment_{name}"
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod  # dataclasses need the module registered
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as e:
+        sys.modules.pop(modname, None)
+        raise ExperimentError(f"cannot import experiment file {path!r}: "
+                              f"{type(e).__name__}: {e}") from e
+    _check(mod, name)
+    return Experiment(name=name, module=mod, source=path)
+
+
+def load(name):
+    """The experiment ``name`` (registered name, or path of a ``.py`` file)."""
+    if name.endswith(".py") or os.sep in name or "/" in name:
+        return _from_file(name)
+    names = _names()
+    if name not in names:
+        import difflib
+        close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ExperimentError(f"unknown experiment {name!r}{hint} (available: "
+                              f"{', '.join(sorted(names)) or 'none'}; `plasticity list`)")
+    src = names[name]
+    if src.endswith(".py"):
+        exp = _from_file(src)
+        return Experiment(name=name, module=exp.module, source=src)
+    try:
+        mod = importlib.import_module(src)
+    except Exception as e:
+        raise ExperimentError(f"cannot import experiment {name!r}: {type(e).__name__}: "
+                              f"{e}") from e
+    _check(mod, name)
+    return Experiment(name=name, module=mod, source=src)

@@ -1,0 +1,262 @@
+"""The ``plasticity`` command (also ``python -m plasticity``).
+
+Exit status: 0 on success, 2 for usage and config errors (one message, no
+traceback), 1 when a run fails (the message says where its partial output is),
+130 when interrupted.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+__all__ = ["main", "PLOT_KINDS"]
+
+PLOT_KINDS = ("raster", "rates", "weights", "receptive-fields", "stdp-window",
+              "convergence", "accuracy", "confusion")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _err(msg):
+    print(f"plasticity: error: {msg}", file=sys.stderr)
+
+
+def _fmt(v):
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
+    if isinstance(v, np.ndarray):
+        if v.ndim == 0:
+            return _fmt(v[()])
+        last = f", last {_fmt(v.ravel()[-1])}" if v.size and v.dtype.kind in "biuf" else ""
+        return f"array {v.shape} {v.dtype}{last}"
+    return str(v)
+
+
+# ------------------------------------------------------------------------ commands
+
+def _cmd_list(args):
+    from . import experiments
+    names = experiments.available()
+    if not names:
+        print("no experiments found (add modules to experiments/, or set "
+              "PLASTICITY_EXPERIMENT_PATH)")
+        return 0
+    width = max(len(n) for n in names)
+    for n in names:
+        try:
+            summary = experiments.load(n).summary
+        except Exception as e:  # one broken module must not hide the others
+            summary = f"(cannot be imported: {type(e).__name__}: {e})"
+        print(f"{n:<{width}}  {summary}")
+    return 0
+
+
+def _prepare(args):
+    from . import runner
+    return runner.prepare(args.name, config=args.config, sets=args.set or (), seed=args.seed,
+                          out=args.out, filename=args.file_name, small=args.small)
+
+
+def _cmd_config(args):
+    from . import config
+    spec = _prepare(args)
+    sys.stdout.write(f"# {spec.experiment.name}: {spec.experiment.summary}\n")
+    sys.stdout.write(config.to_toml(spec.config))
+    return 0
+
+
+def _cmd_run(args):
+    from . import runner
+    spec = _prepare(args)
+    if args.checkpoint_every is not None and args.checkpoint_every < 0:
+        raise _UsageError(f"--checkpoint-every must be >= 0 s, got {args.checkpoint_every}")
+    try:
+        out = runner.execute(spec, resume=args.resume, quiet=args.quiet,
+                             checkpoint_every=args.checkpoint_every, overwrite=args.force)
+    except FileExistsError as e:
+        raise _UsageError(str(e)) from None
+    except runner.RunFailed as e:
+        _err(f"run of {spec.experiment.name!r} failed: {e}")
+        print(f"partial output: {e.partial} (status 'failed'; the traceback is in its "
+              f"'error_traceback' attribute)", file=sys.stderr)
+        if e.checkpoint:
+            print(f"checkpoint: {e.checkpoint} (`plasticity run ... --resume` continues "
+                  f"from it)", file=sys.stderr)
+        return 1
+    if out.already_complete:
+        print(f"{out.path} is already complete", file=sys.stderr)
+    print(out.path)
+    for k, v in out.metrics.items():
+        print(f"  {k} = {_fmt(v)}")
+    return 0
+
+
+def _cmd_inspect(args):
+    from . import results
+    from .config import to_flat
+    with results.load(args.run, allow_partial=True) as run:
+        a = run.attrs
+        print(run.path)
+        print(f"  experiment  {run.experiment} (seed {run.seed})")
+        extra = f", wall time {a['wall_time_s']:.1f} s" if "wall_time_s" in a else ""
+        resumed = f", resumed {a['resumed']}x" if a.get("resumed") else ""
+        print(f"  status      {run.status} (created {a.get('created', '?')}{extra}{resumed})")
+        if "error" in a:
+            print(f"  error       {a['error']}")
+        git = f", git {str(a['git_commit'])[:10]}" if "git_commit" in a else ""
+        print(f"  format      {a.get('format')} v{a.get('format_version')}, plasticity "
+              f"{a.get('plasticity_version', '?')}{git}")
+        print("config")
+        for k, v in to_flat(run.config).items():
+            print(f"  {k} = {v!r}")
+        pops = run.populations
+        print("populations" + ("" if pops else " (none)"))
+        for name, p in pops.items():
+            g = run._f["spikes"].get(name)
+            count = g["node_ids"].shape[0] if g is not None and "node_ids" in g else 0
+            t0, t1 = run.time_range(name) if g is not None else (0.0, 0.0)
+            dur = (t1 - t0) / 1000.0
+            rate = f"{count / (p['n'] * dur):.3g} Hz" if dur > 0 and p["n"] else "n/a"
+            print(f"  {name}  {p['model']}  n={p['n']}  spikes={count}  mean rate={rate}  "
+                  f"[{t0:g}, {t1:g}] ms")
+        projs = run.projections
+        print("projections" + ("" if projs else " (none)"))
+        for name, p in projs.items():
+            w = run.weights(name, snapshot=None).data
+            stats = (f"w min={w.min():.4g} mean={w.mean():.4g} max={w.max():.4g} "
+                     f"std={w.std():.4g}") if w.size else "no synapses"
+            rule = f"  rule={p['rule']}" if p["rule"] else ""
+            print(f"  {name}  {p['pre']} -> {p['post']}  {p['shape'][0]}x{p['shape'][1]} "
+                  f"nnz={p['nnz']}{rule}  {stats}  snapshots={p['n_snapshots']}")
+        mons = run.monitors
+        if mons:
+            print("state")
+            for m, vars_ in mons.items():
+                n = run._f["state"][m]["times"].shape[0] if "times" in run._f["state"][m] \
+                    else 0
+                print(f"  {m}  {', '.join(vars_)}  ({n} samples)")
+        metrics = run.metrics
+        print("metrics" + ("" if metrics else " (none)"))
+        head = set(run.headline)
+        for k, v in metrics.items():
+            print(f"  {'*' if k in head else ' '} {k} = {_fmt(v)}")
+        feats = list(run.features)
+        if feats:
+            print("features")
+            for k in feats:
+                ds = run._f["features"][k]
+                print(f"  {k}  {ds.shape} {ds.dtype}")
+    return 0
+
+
+def _cmd_plot(args):
+    import matplotlib
+    matplotlib.use("Agg")
+    from . import plots, results
+    kind = args.kind
+    with results.load(args.run, allow_partial=True) as run:
+        fig = plots.plot(run, kind, select=args.select)
+        out = args.out
+        if out is None:
+            base = args.run[:-len(".partial")] if args.run.endswith(".partial") else args.run
+            base = base[:-3] if base.endswith(".h5") else base
+            out = f"{base}_{kind}.png"
+        d = os.path.dirname(os.path.abspath(out))
+        os.makedirs(d, exist_ok=True)
+        try:
+            fig.savefig(out, dpi=args.dpi)
+        except ValueError as e:  # unknown extension
+            raise _UsageError(f"cannot write {out}: {e}") from None
+    print(out)
+    return 0
+
+
+# ------------------------------------------------------------------------ parser
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="plasticity",
+        description="Run STDP experiments, inspect their run files, make figures.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("list", help="list the experiments")
+    s.set_defaults(func=_cmd_list)
+
+    def config_args(s):
+        s.add_argument("name", metavar="NAME",
+                       help="experiment name (see `plasticity list`) or path of a .py file")
+        s.add_argument("--config", metavar="FILE",
+                       help="TOML file of overrides, or a run file (.h5) to rerun its config")
+        s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override one setting, e.g. --set stdp.tau_plus=20 (repeatable)")
+        s.add_argument("--small", action="store_true",
+                       help="the experiment's quick configuration (for a first try)")
+        s.add_argument("--seed", type=int, default=None, metavar="N",
+                       help="random seed (default 0, or the seed of --config RUN.h5)")
+        s.add_argument("--out", default="runs", metavar="DIR",
+                       help="output directory (default: runs)")
+        s.add_argument("--name", dest="file_name", metavar="FILE",
+                       help="run file name (default NAME_seedN_CONFIGHASH.h5)")
+
+    s = sub.add_parser("run", help="run an experiment and write its run file")
+    config_args(s)
+    s.add_argument("--resume", action="store_true",
+                   help="continue from the last checkpoint (a complete run is kept)")
+    s.add_argument("--force", action="store_true", help="overwrite an existing run file")
+    s.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    s.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="minimum wall-clock time between checkpoints (default 60)")
+    s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("config", help="print an experiment's resolved config as TOML")
+    config_args(s)
+    s.set_defaults(func=_cmd_config)
+
+    s = sub.add_parser("inspect", help="summarise a run file")
+    s.add_argument("run", metavar="RUN.h5")
+    s.set_defaults(func=_cmd_inspect)
+
+    s = sub.add_parser("plot", help="draw a figure from a run file")
+    s.add_argument("run", metavar="RUN.h5")
+    s.add_argument("kind", choices=PLOT_KINDS, metavar="KIND",
+                   help="one of: " + ", ".join(PLOT_KINDS))
+    s.add_argument("--out", metavar="FILE", help="image file (default RUN_KIND.png)")
+    s.add_argument("--select", metavar="NAME",
+                   help="the population or projection to draw (default: all / the only one)")
+    s.add_argument("--dpi", type=int, default=120)
+    s.set_defaults(func=_cmd_plot)
+    return p
+
+
+def main(argv=None):
+    """Entry point of the ``plasticity`` command; returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return int(e.code or 0)
+    from .config import ConfigError
+    from .experiments import ExperimentError
+    from .results import RunFileError
+    try:
+        from .plots import PlotError
+    except Exception:  # pragma: no cover - matplotlib missing
+        PlotError = _UsageError
+    try:
+        return args.func(args)
+    except (_UsageError, ConfigError, ExperimentError, RunFileError, PlotError) as e:
+        _err(str(e))
+        return 2
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:  # e.g. `plasticity inspect RUN | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
