@@ -978,6 +978,13 @@ def _open_checked(path, allow_partial):
             if g not in f:
                 raise RunFileError(f"{path}: group /{g} is missing; the file is damaged or "
                                    f"was not written by plasticity")
+    except RunFileError:
+        f.close()
+        raise
+    except (OSError, KeyError, RuntimeError, ValueError) as e:
+        # h5py reports damaged object headers (e.g. a file killed mid-write) this way
+        f.close()
+        raise RunFileError(f"{path} is damaged and cannot be read ({e})") from None
     except BaseException:
         f.close()
         raise
