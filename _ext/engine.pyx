@@ -104,6 +104,11 @@ ctypedef struct Proj:
     const int32_t* dsorted    # their delays
     int rule
     StdpParams sp
+    # exp(-k c) for k < K, the hot trace decays as a table lookup (same values as exp)
+    const double* tab_plus
+    const double* tab_minus
+    int64_t K_plus
+    int64_t K_minus
     int per_syn               # pre traces per synapse instead of per neuron
     double* x1
     double* x2
@@ -194,9 +199,7 @@ cdef inline int64_t _geometric_skip(bitgen_t* rng, double log1m_p) noexcept nogi
         return NEVER
     if log1m_p < -700.0:        # p >= 1: every step
         return 0
-    u = rng.next_double(rng.state)
-    if u <= 0.0:
-        return NEVER
+    u = 1.0 - rng.next_double(rng.state)   # uniform in (0, 1]
     m = floor(log(u) / log1m_p)
     if m > 1e15:
         return NEVER
@@ -240,6 +243,27 @@ cdef void _heap_build(Pop* p) noexcept nogil:
 # ----------------------------------------------------------------------------
 # One step of a projection
 # ----------------------------------------------------------------------------
+cdef inline double _tv(double v, int64_t last, int64_t t, double c, const double* tab,
+                       int64_t K) noexcept nogil:
+    """trace_value (rules.pxd) with exp(-k c) looked up for k < K: same numbers."""
+    cdef int64_t k = t - last
+    if k == 0 or v == 0.0:
+        return v
+    if k < K:
+        return v * tab[k]
+    return v * exp(-(<double>k) * c)
+
+
+def decay_table(double c, int64_t K):
+    """exp(-k c) for k = 0 .. K-1, computed as the kernels compute it."""
+    out = np.empty(max(K, 1))
+    cdef double[::1] v = out
+    cdef int64_t k
+    for k in range(K):
+        v[k] = exp(-(<double>k) * c)
+    return out
+
+
 cdef inline double _w(const Proj* pr, Py_ssize_t s) noexcept nogil:
     return pr.w64[s] if pr.is64 else pr.w32[s]
 
@@ -259,7 +283,7 @@ cdef inline void _pre_synapse(Proj* pr, Py_ssize_t s, double r2_before,
     cdef double o1
     target[j] += w
     if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
-        o1 = trace_value(pr.y1[j], pr.yl[j], t, pr.sp.c_minus)
+        o1 = _tv(pr.y1[j], pr.yl[j], t, pr.sp.c_minus, pr.tab_minus, pr.K_minus)
         if o1 != 0.0:
             if pr.rule == RULE_STDP:
                 _set_w(pr, s, depress(&pr.sp, w, o1, r2_before))
@@ -428,7 +452,7 @@ cdef void _post_spikes(Proj* pr, Pop* post, int64_t t) noexcept nogil:
         for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
             s = pr.post_syn[q]
             key = s if pr.per_syn else pr.post_pre[q]
-            r1 = trace_value(pr.x1[key], pr.xl[key], t, pr.sp.c_plus)
+            r1 = _tv(pr.x1[key], pr.xl[key], t, pr.sp.c_plus, pr.tab_plus, pr.K_plus)
             if r1 != 0.0:
                 w = _w(pr, s)
                 if pr.rule == RULE_STDP:
@@ -630,11 +654,17 @@ cdef class Engine:
             pr.dsorted = self._i32(dsorted)
         pr.rule = RULE_NONE
 
-    def set_stdp(self, Py_ssize_t k, packed, bint per_syn, x1, x2, xl, y1, y2, yl):
-        """Attach a built-in STDP rule (packed parameters + trace arrays)."""
+    def set_stdp(self, Py_ssize_t k, packed, bint per_syn, x1, x2, xl, y1, y2, yl,
+                 tab_plus, tab_minus):
+        """Attach a built-in STDP rule (packed parameters, trace arrays, decay tables
+        from ``decay_table``)."""
         cdef Proj* pr = &self.projs[k]
         cdef double[::1] v = packed
         pr.sp = unpack_stdp(&v[0])
+        pr.tab_plus = self._d(tab_plus)
+        pr.tab_minus = self._d(tab_minus)
+        pr.K_plus = tab_plus.shape[0]
+        pr.K_minus = tab_minus.shape[0]
         pr.rule = RULE_STDP
         pr.per_syn = per_syn
         pr.x1 = self._d(x1)

@@ -42,6 +42,19 @@ def _check_name(name, existing):
     return name
 
 
+def _decay_table(c):
+    """exp(-k c) for the lags k that matter (down to about 1e-9), cached."""
+    K = int(min(math.ceil(20.0 / c) + 1, 1 << 16)) if c > 0 else 1
+    key = (c, K)
+    tab = _DECAY_TABLES.get(key)
+    if tab is None:
+        tab = _DECAY_TABLES[key] = _engine.decay_table(c, K)
+    return tab
+
+
+_DECAY_TABLES = {}
+
+
 class Population:
     """A group of ``n`` neurons of one model; ``pop['v']`` is a view of a variable.
 
@@ -579,8 +592,10 @@ class Network:
             if rule is None:
                 continue
             if isinstance(rule, STDP):
-                eng.set_stdp(k, rule.pack(dt), rule.per_synapse, rule.x1, rule.x2,
-                             rule.xl, rule.y1, rule.y2, rule.yl)
+                packed = rule.pack(dt)
+                eng.set_stdp(k, packed, rule.per_synapse, rule.x1, rule.x2,
+                             rule.xl, rule.y1, rule.y2, rule.yl,
+                             _decay_table(packed[6]), _decay_table(packed[7]))
                 if isinstance(rule, RewardModulated):
                     dec_c, dec_d, gain = rule.gains(dt)
                     steps, amounts = rule.reward_schedule(dt, self.step)
