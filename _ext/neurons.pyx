@@ -39,7 +39,7 @@ cdef Py_ssize_t[8] _N_VARS
 _N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3]
 N_VARS = tuple(_N_VARS[k] for k in range(8))
 cdef Py_ssize_t[8] _N_PARAMS
-_N_PARAMS[:] = [10, 11, 4, 12, 10, 14, 11, 7]
+_N_PARAMS[:] = [10, 11, 4, 12, 11, 14, 11, 7]
 N_PARAMS = tuple(_N_PARAMS[k] for k in range(8))
 
 
@@ -249,13 +249,17 @@ cdef Py_ssize_t _izh_update(double* s, Py_ssize_t n, const double* p,
     cdef double* i_ext = s + 3 * n
     cdef double dt = p[0], a = p[1], b = p[2], k1 = p[5], k2 = p[6], k3 = p[7]
     cdef double v_peak = p[8], P_syn = p[9]
+    cdef bint semi_implicit = p[10] != 0.0
     cdef double vo, uo
     cdef Py_ssize_t i, bad, count = 0
     for i in range(n):
         vo = v[i]
         uo = u[i]
         v[i] = vo + dt * (k1 * vo * vo + k2 * vo + k3 - uo + i_syn[i] + i_ext[i])
-        u[i] = uo + dt * (a * (b * vo - uo))
+        if semi_implicit:   # u from the new v, as Izhikevich's figure1.m
+            u[i] = uo + dt * (a * (b * v[i] - uo))
+        else:
+            u[i] = uo + dt * (a * (b * vo - uo))
         i_syn[i] *= P_syn
         bad = _nonfinite(s, n, i, 4)
         if bad:

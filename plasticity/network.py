@@ -42,6 +42,15 @@ def _check_name(name, existing):
     return name
 
 
+def _time_to_steps(times, dt):
+    """Times (ms) in steps, snapped to the nearest step when within rounding error
+    (so that a breakpoint at k*dt takes effect at step k, not k+1)."""
+    steps = np.asarray(times, dtype=np.float64) / dt
+    near = np.round(steps)
+    snap = np.abs(steps - near) <= 1e-9 * np.maximum(1.0, np.abs(steps))
+    return np.where(snap, near, steps)
+
+
 def _decay_table(c):
     """exp(-k c) for the lags k that matter (down to about 1e-9), cached."""
     K = int(min(math.ceil(20.0 / c) + 1, 1 << 16)) if c > 0 else 1
@@ -578,8 +587,8 @@ class Network:
                 eng.set_generator(k, p._steps, p._sorted_ids, p.pos)
             if p.current is not None:
                 c = p.current
-                eng.set_current(k, c["row"], c["linear"], c["times"] / dt, c["values"],
-                                c["ids"], c["pos"])
+                eng.set_current(k, c["row"], c["linear"], _time_to_steps(c["times"], dt),
+                                c["values"], c["ids"], c["pos"])
         for k, proj in enumerate(projs):
             syn = proj.synapses
             dperm = dsorted = None

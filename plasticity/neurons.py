@@ -407,10 +407,12 @@ class Izhikevich(NeuronModel):
     108 for Class 1 excitability and the integrator). A spike is emitted when
     ``v >= v_peak`` (30 mV); then ``v = c``, ``u += d``. No refractory period.
 
-    Integrator ``"euler"``: forward Euler with the step dt, all right-hand sides from
-    the old values (as Brian2's ``euler``); local error O(dt^2), global error O(dt).
-    Izhikevich's figure1.m uses the same step but updates u with the new v, so its
-    traces differ from these by O(dt).
+    Integrator ``"euler"`` (default): forward Euler with the step dt, all right-hand
+    sides from the old values (as Brian2's ``euler``); local error O(dt^2), global
+    error O(dt). ``"semi_implicit_euler"``: the same step for v, then u from the new v,
+    as Izhikevich's own figure1.m (2004) does; several of its 20 firing patterns
+    (rebound spike and burst, bistability, DAP, inhibition-induced spiking and
+    bursting) depend on that ordering at the published step sizes.
 
     Currents are in the model's units (mV/ms, ``C = 1``). ``I_ext`` is the injected
     current; the receptor ``I_syn`` is a synaptic current that enters the next update
@@ -421,7 +423,8 @@ class Izhikevich(NeuronModel):
     Parameters
     ----------
     a, b, c, d : float
-        The model's parameters (regular spiking: 0.02, 0.2, -65, 8); a > 0.
+        The model's parameters (regular spiking: 0.02, 0.2, -65, 8); a may be
+        negative (inhibition-induced spiking in Izhikevich 2004 uses a = -0.02).
     k1, k2, k3 : float
         Coefficients of the quadratic (0.04, 5, 140); k1 > 0.
     v_peak : float
@@ -430,6 +433,8 @@ class Izhikevich(NeuronModel):
         Decay time constant of ``I_syn`` (ms), >= 0 (0 = one-step pulse).
     v_init : float
         Initial v (mV); u starts at ``b v_init``.
+    integrator : {"euler", "semi_implicit_euler"}
+        See above.
     """
 
     model_id = 4
@@ -438,9 +443,13 @@ class Izhikevich(NeuronModel):
     integrator = "euler"
 
     def __init__(self, a=0.02, b=0.2, c=-65.0, d=8.0, k1=0.04, k2=5.0, k3=140.0,
-                 v_peak=30.0, tau_syn=0.0, v_init=-65.0):
+                 v_peak=30.0, tau_syn=0.0, v_init=-65.0, integrator="euler"):
+        if integrator not in ("euler", "semi_implicit_euler"):
+            raise ValueError("integrator must be 'euler' or 'semi_implicit_euler', got "
+                             f"{integrator!r}")
+        self.integrator = integrator
         self._params = dict(
-            a=check_positive("a", a, "1/ms"), b=check_finite("b", b),
+            a=check_finite("a", a), b=check_finite("b", b),
             c=check_finite("c", c), d=check_finite("d", d),
             k1=check_positive("k1", k1, "1/(mV ms)"), k2=check_finite("k2", k2),
             k3=check_finite("k3", k3), v_peak=check_finite("v_peak", v_peak),
@@ -457,7 +466,12 @@ class Izhikevich(NeuronModel):
         dt = _check_dt(dt)
         p = self._params
         return np.array([dt, p["a"], p["b"], p["c"], p["d"], p["k1"], p["k2"], p["k3"],
-                         p["v_peak"], _decay(dt, p["tau_syn"])], dtype=np.float64)
+                         p["v_peak"], _decay(dt, p["tau_syn"]),
+                         float(self.integrator == "semi_implicit_euler")],
+                        dtype=np.float64)
+
+    def parameters(self):
+        return dict(self._params, integrator=self.integrator)
 
 
 class AdEx(NeuronModel):

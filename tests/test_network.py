@@ -269,3 +269,19 @@ def test_connect_rejects_mismatches():
     with pytest.raises(ValueError, match="two spikes in the same time step"):
         net.add_spike_generator("g", 1, [1.0, 1.04], [0, 0])
         net.run(1.0)
+
+
+def test_current_breakpoints_on_the_step_grid_take_effect_at_that_step():
+    """Breakpoints at k*dt apply from step k even when k*dt/dt rounds above k."""
+    dt = 0.2
+    net = Network(dt=dt, seed=0)
+    out = net.add_population("out", 1, LIF(V_th=1e6))
+    t = np.arange(200) * dt
+    amp = np.where(t > 20.0, 50.0, 0.0)
+    net.add_current(out, t, amp)
+    st = net.monitor_state(out, "I_ext")
+    net.run(40.0)
+    I = st["I_ext"][:, 0]
+    first = np.flatnonzero(I > 0)[0]
+    # set before the update of step 101 (t = 20.2 ms), seen at the start of step 102
+    assert first == 102

@@ -323,12 +323,13 @@ def test_resonate_and_fire_resonance():
 # Izhikevich and AdEx: plain NumPy forward Euler references
 # ---------------------------------------------------------------------------
 def izh_reference(p, state, I, inputs_v):
-    dt, a, b, c, d, k1, k2, k3, vp, Psyn = p
+    dt, a, b, c, d, k1, k2, k3, vp, Psyn, semi_implicit = p
     v, u, isyn = state[0].copy(), state[1].copy(), state[2].copy()
     spikes, trace = [], []
     for t in range(I.shape[0]):
         vn = v + dt * (k1 * v * v + k2 * v + k3 - u + isyn + I[t])
-        un = u + dt * (a * (b * v - u))
+        # figure1.m (semi-implicit): u from the new v
+        un = u + dt * (a * (b * (vn if semi_implicit else v) - u))
         isyn = isyn * Psyn
         v, u = vn, un
         fired = np.flatnonzero(v >= vp)
@@ -340,10 +341,11 @@ def izh_reference(p, state, I, inputs_v):
     return spikes, np.array(trace)
 
 
+@pytest.mark.parametrize("integrator", ["euler", "semi_implicit_euler"])
 @pytest.mark.parametrize("coeffs", [(0.04, 5.0, 140.0), (0.04, 4.1, 108.0)])
-def test_izhikevich_equals_numpy_forward_euler(coeffs):
+def test_izhikevich_equals_numpy_forward_euler(coeffs, integrator):
     m = N.Izhikevich(a=0.02, b=0.2, c=-65.0, d=8.0, k1=coeffs[0], k2=coeffs[1],
-                     k3=coeffs[2])
+                     k3=coeffs[2], integrator=integrator)
     rng = np.random.default_rng(3)
     n, steps = 10, 2000
     I = rng.uniform(0, 15, (steps, n))
@@ -605,7 +607,8 @@ BAD = [
     (N.ALIF, dict(tau_a=0.0), r"tau_a must be > 0 ms, got 0.0"),
     (N.ALIF, dict(beta=-1.0), r"beta must be >= 0 mV, got -1.0"),
     (N.ALIF, dict(tau_m=-3.0), r"tau_m must be > 0 ms, got -3.0"),
-    (N.Izhikevich, dict(a=0.0), r"a must be > 0 1/ms, got 0.0"),
+    (N.Izhikevich, dict(a=float("nan")), r"a must be finite, got nan"),
+    (N.Izhikevich, dict(integrator="rk4"), r"integrator must be 'euler' or"),
     (N.Izhikevich, dict(k1=-0.04), r"k1 must be > 0"),
     (N.Izhikevich, dict(c=40.0), r"c must be < v_peak \(30.0 mV\), got 40.0"),
     (N.Izhikevich, dict(tau_syn=-1.0), r"tau_syn must be >= 0 ms, got -1.0"),
