@@ -10,10 +10,12 @@ import sys
 
 import numpy as np
 
-__all__ = ["main", "PLOT_KINDS"]
+__all__ = ["main", "PLOT_KINDS", "SWEEP_PLOT_KINDS"]
 
 PLOT_KINDS = ("raster", "rates", "weights", "receptive-fields", "stdp-window",
               "convergence", "accuracy", "confusion")
+#: figures of a sweep file (``plasticity plot sweep.h5 KIND``)
+SWEEP_PLOT_KINDS = ("effect",)
 
 
 class _UsageError(Exception):
@@ -94,9 +96,54 @@ def _cmd_run(args):
     return 0
 
 
+def _cmd_sweep(args):
+    from . import sweep
+    if args.workers is not None and args.workers < 1:
+        raise _UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.scheduler and args.workers is not None:
+        raise _UsageError("--workers sets up a local cluster; with --scheduler the "
+                          "scheduler's workers are used (leave --workers out)")
+    if args.seeds < 1:
+        raise _UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if not args.grid:
+        raise _UsageError("give at least one --grid key=v1,v2,...")
+    if not args.checkpoint_every >= 0:
+        raise _UsageError(f"--checkpoint-every must be >= 0 s, got {args.checkpoint_every}")
+    res = sweep.run_sweep(args.name, args.grid, seeds=args.seeds, out=args.out,
+                          sets=args.set or (), config=args.config, small=args.small,
+                          workers=args.workers, scheduler=args.scheduler,
+                          quiet=args.quiet, checkpoint_every=args.checkpoint_every)
+    print(res.path)
+    print(f"  {len(res.points)} runs: {res.n_complete} complete "
+          f"({res.n_skipped} already done before), {res.n_failed} failed")
+    for p in res.points:
+        if p.status == "failed":
+            print(f"  failed: {p.run} {p.params} seed {p.seed}: {p.error}", file=sys.stderr)
+    return 1 if res.n_failed else 0
+
+
+def _cmd_inspect_sweep(path):
+    from . import sweep
+    t = sweep.load_table(path)
+    a = t.attrs
+    print(path)
+    print(f"  experiment  {a.get('experiment')} ({a.get('experiment_source', '?')})")
+    print(f"  grid        {a.get('grid')}  seeds {a.get('seeds')}")
+    print(f"  runs        {a.get('n_runs')}: {a.get('n_complete')} complete, "
+          f"{a.get('n_failed')} failed, {a.get('n_pending')} pending (updated "
+          f"{a.get('updated', '?')})")
+    print(f"  format      {a.get('format')} v{a.get('format_version')}")
+    print("table")
+    for line in sweep.format_table(t).splitlines():
+        print("  " + line)
+    return 0
+
+
 def _cmd_inspect(args):
-    from . import results
+    from . import results, sweep
     from .config import to_flat
+    if sweep.is_sweep_file(args.run):
+        return _cmd_inspect_sweep(args.run)
     with results.load(args.run, allow_partial=True) as run:
         a = run.attrs
         print(run.path)
@@ -155,8 +202,28 @@ def _cmd_inspect(args):
 def _cmd_plot(args):
     import matplotlib
     matplotlib.use("Agg")
-    from . import plots, results
+    from . import plots, results, sweep
     kind = args.kind
+    if kind in SWEEP_PLOT_KINDS or sweep.is_sweep_file(args.run):
+        if not sweep.is_sweep_file(args.run):
+            raise _UsageError(f"plot {kind!r} needs a sweep file (sweep.h5); {args.run} "
+                              f"is not one")
+        if kind not in SWEEP_PLOT_KINDS:
+            raise _UsageError(f"{args.run} is a sweep file; its plot kinds are "
+                              f"{', '.join(SWEEP_PLOT_KINDS)} (plot a run with "
+                              f"`plasticity plot RUNS/<run>.h5 {kind}`)")
+        if not args.x or not args.y:
+            raise _UsageError("plot effect needs --x KEY (a grid parameter) and --y METRIC")
+        fig = plots.effect(sweep.load_table(args.run), args.x, args.y)
+        out = args.out or f"{args.run[:-3] if args.run.endswith('.h5') else args.run}" \
+            f"_{kind}_{args.y.replace('/', '.')}.png"
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        try:
+            fig.savefig(out, dpi=args.dpi)
+        except ValueError as e:
+            raise _UsageError(f"cannot write {out}: {e}") from None
+        print(out)
+        return 0
     with results.load(args.run, allow_partial=True) as run:
         fig = plots.plot(run, kind, select=args.select)
         out = args.out
@@ -216,14 +283,42 @@ def _parser():
     config_args(s)
     s.set_defaults(func=_cmd_config)
 
-    s = sub.add_parser("inspect", help="summarise a run file")
+    s = sub.add_parser("sweep", help="run an experiment over a grid of parameters x seeds "
+                                     "(on Dask)")
+    s.add_argument("name", metavar="NAME",
+                   help="experiment name (see `plasticity list`) or path of a .py file")
+    s.add_argument("--grid", action="append", metavar="KEY=V1,V2,...",
+                   help="a config key and its values (repeatable: the grid is the product)")
+    s.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help="seeds 0..N-1 for every grid point (default 1)")
+    s.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (default: one per core; 1: serial, "
+                        "no Dask needed)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a running Dask scheduler, e.g. tcp://host:8786 (docs/sweeps.md)")
+    s.add_argument("--out", default=None, metavar="DIR",
+                   help="sweep directory: sweep.h5 and runs/ (default sweeps/NAME)")
+    s.add_argument("--config", metavar="FILE", help="TOML file of base overrides")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a base override for every run (repeatable)")
+    s.add_argument("--small", action="store_true",
+                   help="the experiment's quick configuration")
+    s.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="minimum wall-clock time between checkpoints of a run (default 60)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_sweep)
+
+    s = sub.add_parser("inspect", help="summarise a run file or a sweep file")
     s.add_argument("run", metavar="RUN.h5")
     s.set_defaults(func=_cmd_inspect)
 
-    s = sub.add_parser("plot", help="draw a figure from a run file")
+    s = sub.add_parser("plot", help="draw a figure from a run file (or a sweep file)")
     s.add_argument("run", metavar="RUN.h5")
-    s.add_argument("kind", choices=PLOT_KINDS, metavar="KIND",
-                   help="one of: " + ", ".join(PLOT_KINDS))
+    s.add_argument("kind", choices=PLOT_KINDS + SWEEP_PLOT_KINDS, metavar="KIND",
+                   help="one of: " + ", ".join(PLOT_KINDS) + "; for sweep.h5: "
+                        + ", ".join(SWEEP_PLOT_KINDS))
+    s.add_argument("--x", metavar="KEY", help="effect: the grid parameter on the x axis")
+    s.add_argument("--y", metavar="METRIC", help="effect: the metric on the y axis")
     s.add_argument("--out", metavar="FILE", help="image file (default RUN_KIND.png)")
     s.add_argument("--select", metavar="NAME",
                    help="the population or projection to draw (default: all / the only one)")

@@ -11,7 +11,8 @@ stdp-window, convergence, accuracy, confusion.
 import numpy as np
 
 __all__ = ["PlotError", "plot", "raster", "rates", "weights", "receptive_fields",
-           "stdp_window", "measure_stdp_window", "convergence", "accuracy", "confusion"]
+           "stdp_window", "measure_stdp_window", "convergence", "accuracy", "confusion",
+           "effect"]
 
 
 class PlotError(ValueError):
@@ -403,6 +404,87 @@ def confusion(source, *, labels=None, normalize=False, ax=None):
     a.set_xlabel("predicted")
     a.set_ylabel("true")
     a.set_title("confusion matrix")
+    return fig
+
+
+# ------------------------------------------------------------------------ sweeps
+
+def effect(table, x, y, *, ax=None, spread="std"):
+    """A metric against a sweep parameter: mean over seeds, with the spread.
+
+    ``table`` is a :class:`plasticity.sweep.SweepTable` (``sweep.load_table``) or the
+    path of a ``sweep.h5``. One line per combination of the other grid parameters;
+    the band/error bars are the standard deviation over seeds (``spread="std"``) or
+    the min..max range (``spread="range"``); single runs are drawn as dots. Only
+    complete runs count.
+    """
+    from . import sweep as _sweep
+    if isinstance(table, (str, bytes)) or hasattr(table, "__fspath__"):
+        table = _sweep.load_table(table)
+    params, metrics = table.param_columns, table.metric_columns
+    if x not in params:
+        raise PlotError(f"{table.path}: --x {x!r} is not a grid parameter; grid parameters: "
+                        f"{', '.join(params) or 'none'}")
+    ycol = y if y in metrics else y.replace("/", ".")
+    if ycol not in metrics:
+        raise PlotError(f"{table.path}: --y {y!r} is not a numeric headline metric; "
+                        f"metrics: {', '.join(metrics) or 'none'}")
+    if spread not in ("std", "range"):
+        raise PlotError(f"spread must be 'std' or 'range', got {spread!r}")
+    d = table.data
+    yv = np.asarray(d[ycol])
+    if yv.dtype.kind not in "biuf":
+        raise PlotError(f"{table.path}: metric {y!r} is not numeric")
+    ok = (np.asarray(d["status"]) == "complete") & np.isfinite(yv.astype(float))
+    if not ok.any():
+        raise PlotError(f"{table.path}: no complete run has a value of {y!r}")
+    xv = np.asarray(d[x])
+    if xv.dtype.kind not in "biuf":
+        xlabels = sorted({str(v) for v in xv[ok]})
+        xnum = np.array([xlabels.index(str(v)) if str(v) in xlabels else -1 for v in xv],
+                        dtype=float)
+    else:
+        xlabels, xnum = None, xv.astype(float)
+    others = [p for p in params if p != x]
+    groups = {}
+    for i in np.flatnonzero(ok):
+        key = tuple(_sweep._plain(d[p][i]) for p in others)
+        groups.setdefault(key, []).append(i)
+    fig, axes = _figure(ax=ax)
+    a = axes[0, 0]
+    for key, idx in groups.items():
+        idx = np.asarray(idx)
+        xs = np.unique(xnum[idx])
+        mean, lo, hi, n = [], [], [], []
+        for xx in xs:
+            vals = yv[idx][xnum[idx] == xx].astype(float)
+            m = vals.mean()
+            mean.append(m)
+            n.append(vals.size)
+            if spread == "std":
+                sd = vals.std(ddof=1) if vals.size > 1 else 0.0
+                lo.append(m - sd)
+                hi.append(m + sd)
+            else:
+                lo.append(vals.min())
+                hi.append(vals.max())
+        label = ", ".join(f"{p}={v}" for p, v in zip(others, key)) or None
+        line, = a.plot(xs, mean, "o-", label=label)
+        if max(n) > 1:
+            a.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.25, linewidth=0)
+        a.plot(xnum[idx], yv[idx].astype(float), ".", color=line.get_color(), alpha=0.5,
+               markersize=4)
+    if xlabels is not None:
+        a.set_xticks(np.arange(len(xlabels)))
+        a.set_xticklabels(xlabels)
+    a.set_xlabel(x)
+    a.set_ylabel(y)
+    seeds = len(np.unique(np.asarray(d["seed"])[ok]))
+    a.set_title(f"{table.attrs.get('experiment', '')}: {y} vs {x} (mean "
+                f"{'± sd' if spread == 'std' else 'and range'} over {seeds} seed"
+                f"{'s' if seeds != 1 else ''})")
+    if len(groups) > 1:
+        a.legend(fontsize="small")
     return fig
 
 
