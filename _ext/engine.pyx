@@ -101,7 +101,7 @@ ctypedef struct Proj:
     int delay
     int max_delay
     const int32_t* dperm      # per row: synapse ids sorted by (delay, id)
-    const int32_t* dsorted    # their delays
+    const int64_t* dstart     # (n_pre, max_delay + 2): where delay d starts in dperm
     int rule
     StdpParams sp
     # exp(-k c) for k < K, the hot trace decays as a table lookup (same values as exp)
@@ -109,6 +109,9 @@ ctypedef struct Proj:
     const double* tab_minus
     int64_t K_plus
     int64_t K_minus
+    # slow triplet traces only where their amplitude is non-zero (else never read)
+    int use_x2
+    int use_y2
     int per_syn               # pre traces per synapse instead of per neuron
     double* x1
     double* x2
@@ -296,29 +299,19 @@ cdef inline void pr_deliver(Proj* pr, Py_ssize_t s, double* target) noexcept nog
 
 
 cdef inline void _bump_pre(Proj* pr, Py_ssize_t key, int64_t t) noexcept nogil:
-    cdef double v1 = trace_bump(pr.x1[key], pr.xl[key], t, pr.sp.c_plus, pr.sp.pre_nearest)
-    if pr.sp.triplet:
+    cdef double v1 = 1.0
+    if not pr.sp.pre_nearest:
+        v1 = _tv(pr.x1[key], pr.xl[key], t, pr.sp.c_plus, pr.tab_plus, pr.K_plus) + 1.0
+    if pr.use_x2:
         pr.x2[key] = trace_bump(pr.x2[key], pr.xl[key], t, pr.sp.c_x, pr.sp.pre_nearest)
     pr.x1[key] = v1
     pr.xl[key] = t
 
 
 cdef inline double _r2_before(Proj* pr, Py_ssize_t key, int64_t t) noexcept nogil:
-    if pr.sp.triplet:
+    if pr.use_x2:
         return trace_value(pr.x2[key], pr.xl[key], t, pr.sp.c_x)
     return 0.0
-
-
-cdef Py_ssize_t _lower_bound(const int32_t* a, Py_ssize_t lo, Py_ssize_t hi,
-                             int32_t value) noexcept nogil:
-    cdef Py_ssize_t mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if a[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 cdef void _modulated_step(Proj* pr, int64_t t) noexcept nogil:
@@ -419,10 +412,9 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
             nspk = pre.hist_n[slot]
             for k in range(nspk):
                 i = spk[k]
-                lo = _lower_bound(pr.dsorted, pr.indptr[i], pr.indptr[i + 1], d)
-                hi = pr.indptr[i + 1]
-                q = lo
-                while q < hi and pr.dsorted[q] == d:
+                lo = pr.dstart[i * (pr.max_delay + 2) + d]
+                hi = pr.dstart[i * (pr.max_delay + 2) + d + 1]
+                for q in range(lo, hi):
                     s = pr.dperm[q]
                     if plastic:
                         _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
@@ -432,7 +424,6 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                         if pr.rule == RULE_PYTHON:
                             pr.arr[pr.arr_n[0]] = <int32_t>s
                             pr.arr_n[0] += 1
-                    q += 1
 
     # postsynaptic spikes
     if not plastic:
@@ -448,7 +439,7 @@ cdef void _post_spikes(Proj* pr, Pop* post, int64_t t) noexcept nogil:
     cdef double r1, o2, w
     for k in range(post.n_spikes):
         j = post.spikes[k]
-        o2 = trace_value(pr.y2[j], pr.yl[j], t, pr.sp.c_y) if pr.sp.triplet else 0.0
+        o2 = trace_value(pr.y2[j], pr.yl[j], t, pr.sp.c_y) if pr.use_y2 else 0.0
         for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
             s = pr.post_syn[q]
             key = s if pr.per_syn else pr.post_pre[q]
@@ -462,8 +453,11 @@ cdef void _post_spikes(Proj* pr, Pop* post, int64_t t) noexcept nogil:
                 if pr.sp.pre_reset:
                     pr.x1[key] = 0.0
                     pr.xl[key] = t
-        r1 = trace_bump(pr.y1[j], pr.yl[j], t, pr.sp.c_minus, pr.sp.post_nearest)
-        if pr.sp.triplet:
+        if pr.sp.post_nearest:
+            r1 = 1.0
+        else:
+            r1 = _tv(pr.y1[j], pr.yl[j], t, pr.sp.c_minus, pr.tab_minus, pr.K_minus) + 1.0
+        if pr.use_y2:
             pr.y2[j] = trace_bump(pr.y2[j], pr.yl[j], t, pr.sp.c_y, pr.sp.post_nearest)
         pr.y1[j] = r1
         pr.yl[j] = t
@@ -625,7 +619,7 @@ cdef class Engine:
         m.length = self._i64(length)
 
     def set_projection(self, Py_ssize_t k, int pre, int post, int target, syn,
-                       int delay_mode, int delay, int max_delay, dperm, dsorted):
+                       int delay_mode, int delay, int max_delay, dperm, dstart):
         """Describe projection k over a SynapseMatrix-like object ``syn``."""
         cdef Proj* pr = &self.projs[k]
         pr.pre = pre
@@ -651,7 +645,7 @@ cdef class Engine:
         pr.max_delay = max_delay
         if delay_mode == DELAY_PER_SYNAPSE:
             pr.dperm = self._i32(dperm)
-            pr.dsorted = self._i32(dsorted)
+            pr.dstart = self._i64(dstart)
         pr.rule = RULE_NONE
 
     def set_stdp(self, Py_ssize_t k, packed, bint per_syn, x1, x2, xl, y1, y2, yl,
@@ -665,6 +659,8 @@ cdef class Engine:
         pr.tab_minus = self._d(tab_minus)
         pr.K_plus = tab_plus.shape[0]
         pr.K_minus = tab_minus.shape[0]
+        pr.use_x2 = pr.sp.triplet and pr.sp.a3_minus != 0.0
+        pr.use_y2 = pr.sp.triplet and pr.sp.a3_plus != 0.0
         pr.rule = RULE_STDP
         pr.per_syn = per_syn
         pr.x1 = self._d(x1)

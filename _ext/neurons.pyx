@@ -135,9 +135,11 @@ cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, const double* p,
         ge[i] *= P_e
         gi[i] *= P_i
         theta[i] *= P_th
-        bad = _nonfinite(s, n, i, 5)
-        if bad:
-            return bad
+        # one test for the common case; search the rows only when it fails
+        if not isfinite(v[i] + ge[i] + gi[i] + theta[i] + i_ext[i]):
+            bad = _nonfinite(s, n, i, 5)
+            if bad:
+                return bad
         if not held and v[i] > V_th + theta[i]:
             spikes[count] = <int32_t>i
             count += 1

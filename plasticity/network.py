@@ -227,13 +227,22 @@ class Projection:
         self.synapses.normalize_columns(target)
 
     def _delay_arrays(self):
-        """Per row: synapse ids sorted by (delay, id), and those delays."""
+        """Per row: synapse ids sorted by (delay, id), and for each row i and delay d
+        the start of that delay's run in it (``dstart[i, d]``, ``dstart[i, D+1]`` = row
+        end): an arriving spike finds its synapses without a search. Memory:
+        4 bytes per synapse + 8 (n_pre (max_delay + 2)) bytes."""
         syn = self.synapses
         if self._delay_index is None or self._delay_index[0] is not syn.delays:
             d = syn.delays
+            D = int(d.max()) if d.size else 0
             rows = np.repeat(np.arange(syn.n_pre), np.diff(syn.indptr))
             order = np.lexsort((np.arange(syn.nnz), d, rows)).astype(np.int32)
-            self._delay_index = (d, order, np.ascontiguousarray(d[order], dtype=np.int32))
+            counts = np.zeros((syn.n_pre, D + 1), dtype=np.int64)
+            np.add.at(counts, (rows, d), 1)
+            dstart = np.empty((syn.n_pre, D + 2), dtype=np.int64)
+            dstart[:, 0] = syn.indptr[:-1]
+            dstart[:, 1:] = syn.indptr[:-1, None] + np.cumsum(counts, axis=1)
+            self._delay_index = (d, order, np.ascontiguousarray(dstart.reshape(-1)))
         return self._delay_index[1], self._delay_index[2]
 
     def __repr__(self):
@@ -591,12 +600,12 @@ class Network:
                                 c["values"], c["ids"], c["pos"])
         for k, proj in enumerate(projs):
             syn = proj.synapses
-            dperm = dsorted = None
+            dperm = dstart = None
             if proj._delay_mode == 2:
-                dperm, dsorted = proj._delay_arrays()
+                dperm, dstart = proj._delay_arrays()
             eng.set_projection(k, index[proj.pre.name], index[proj.post.name],
                                proj.target_row, syn, proj._delay_mode,
-                               int(max(syn.delay, 0)), proj._max_delay, dperm, dsorted)
+                               int(max(syn.delay, 0)), proj._max_delay, dperm, dstart)
             rule = proj.rule
             if rule is None:
                 continue

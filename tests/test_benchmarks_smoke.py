@@ -1,0 +1,51 @@
+"""Smoke test of the benchmark scripts: our side of each, in quick mode, in-process.
+
+No timing assertions (benchmarks are never timed tests) and no Brian2: this only
+checks that the benchmark models build, run and behave (B1's neuron fires, B2's
+outputs fire at 20-60 Hz at gmax 0.015, B3's excitatory neurons spike and learn).
+"""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+b1 = pytest.importorskip("benchmarks.b1_song")
+b2 = pytest.importorskip("benchmarks.b2_scaled")
+b3 = pytest.importorskip("benchmarks.b3_diehl_cook")
+
+
+def test_b1_song_quick_output_fires_and_weights_move():
+    c = dict(b1.CONFIG, **b1.QUICK)
+    r = b1.ours_run(c)
+    assert r["nnz"] == 1000
+    assert 5.0 < r["out_rate_hz"] < 150.0
+    assert r["sim_cpu_s"] >= 0.0 and r["build_s"] >= 0.0
+    # initial U[0, gmax): about 10% in each edge bin; STDP has started to move them
+    assert 0.0 < r["frac_near_0"] < 1.0 and 0.0 < r["frac_near_gmax"] < 1.0
+
+
+def test_b2_scaled_quick_outputs_fire_near_40_hz():
+    c = dict(b2.CONFIG, **b2.QUICK)
+    r = b2.ours_run(c)
+    assert abs(r["nnz"] - 1_000_000) < 5_000
+    assert 20.0 <= r["out_rate_hz"] <= 60.0
+
+
+def test_b3_diehl_cook_quick_excitatory_neurons_spike():
+    c = dict(b3.CONFIG, n_samples=1, n_warmup=1)
+    r = b3.ours_run(c)
+    assert r["exc_spikes_per_sample"] > 0
+    assert r["theta_mean_mV"] > 0.0          # the adaptive threshold moved
+    # weights were normalised to column sums 78 (mean 78/784) before the sample
+    assert r["w_mean"] == pytest.approx(78.0 / 784, rel=0.05)
+
+
+def test_b3_images_are_digit_like():
+    imgs, source = b3.load_images(3)
+    assert imgs.shape == (3, 784) and imgs.dtype == np.uint8
+    assert source in ("MNIST", "random strokes")
+    assert imgs.max() > 200 and (imgs == 0).mean() > 0.5
