@@ -14,9 +14,12 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport calloc, free
 from numpy.random cimport bitgen_t
 
+cdef extern from *:
+    void __builtin_prefetch(const void* addr) noexcept nogil
+
 from plasticity._ext.neurons cimport neuron_reset, neuron_update
 from plasticity._ext.rules cimport (
-    CustomRule, StdpParams, unpack_stdp, trace_value, trace_bump, clip_weight,
+    CustomRule, StdpParams, unpack_stdp, trace_value, trace_bump, clip_weight, f_plus,
     dw_depress, dw_potentiate, depress, potentiate,
 )
 
@@ -94,6 +97,14 @@ ctypedef struct Proj:
     float* w32
     double* w64
     int is64
+    # optional private copy of the weights in post-synaptic order (wp[q] is the
+    # weight of post_syn[q]; pos[s] is where synapse s sits in it): the post-spike
+    # loop, the hot one when postsynaptic neurons have many synapses, then reads
+    # and writes memory sequentially. Python gathers/scatters it around a run.
+    int wpost
+    float* wp32
+    double* wp64
+    const int32_t* pos
     const int64_t* post_ptr
     const int32_t* post_syn
     const int32_t* post_pre
@@ -267,12 +278,27 @@ def decay_table(double c, int64_t K):
     return out
 
 
+cdef inline double _wq(const Proj* pr, Py_ssize_t q) noexcept nogil:
+    return pr.wp64[q] if pr.is64 else pr.wp32[q]
+
+
+cdef inline void _set_wq(Proj* pr, Py_ssize_t q, double w) noexcept nogil:
+    if pr.is64:
+        pr.wp64[q] = w
+    else:
+        pr.wp32[q] = <float>w
+
+
 cdef inline double _w(const Proj* pr, Py_ssize_t s) noexcept nogil:
+    if pr.wpost:
+        return _wq(pr, pr.pos[s])
     return pr.w64[s] if pr.is64 else pr.w32[s]
 
 
 cdef inline void _set_w(Proj* pr, Py_ssize_t s, double w) noexcept nogil:
-    if pr.is64:
+    if pr.wpost:
+        _set_wq(pr, pr.pos[s], w)
+    elif pr.is64:
         pr.w64[s] = w
     else:
         pr.w32[s] = <float>w
@@ -397,6 +423,12 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                 for s in range(pr.indptr[i], pr.indptr[i + 1]):
                     _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
                     _bump_pre(pr, s, t)
+            elif pr.wpost and pr.rule == RULE_STDP:
+                if pr.is64:
+                    _pre_row_ordered[double](pr, i, target, t, pr.wp64)
+                else:
+                    _pre_row_ordered[float](pr, i, target, t, pr.wp32)
+                _bump_pre(pr, i, t)
             else:
                 r2b = _r2_before(pr, i, t)
                 for s in range(pr.indptr[i], pr.indptr[i + 1]):
@@ -428,10 +460,85 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     # postsynaptic spikes
     if not plastic:
         return
-    _post_spikes(pr, post, t)
+    if pr.wpost and not pr.per_syn and not pr.sp.pre_reset:
+        if pr.is64:
+            _post_spikes_ordered[double](pr, post, t, pr.wp64)
+        else:
+            _post_spikes_ordered[float](pr, post, t, pr.wp32)
+    else:
+        _post_spikes(pr, post, t)
     if pr.rule == RULE_MODULATED:
         # the weight follows c d over (t, t+1], after this step's STDP events
         _modulated_step(pr, t)
+
+
+ctypedef fused real_t:
+    float
+    double
+
+
+cdef enum:
+    PREFETCH_AHEAD = 16
+
+
+cdef void _pre_row_ordered(Proj* pr, Py_ssize_t i, double* target, int64_t t,
+                           real_t* wp) noexcept nogil:
+    """Delivery and depression for presynaptic neuron i over post-ordered weights:
+    the weights of a row are scattered there, so they are prefetched ahead. The same
+    arithmetic as _pre_synapse."""
+    cdef StdpParams sp = pr.sp
+    cdef const int32_t* pos = pr.pos
+    cdef const int32_t* indices = pr.indices
+    cdef Py_ssize_t lo = pr.indptr[i], hi = pr.indptr[i + 1], s, q, j
+    cdef double r2b = _r2_before(pr, i, t), w, o1
+    for s in range(lo, min(lo + PREFETCH_AHEAD, hi)):
+        __builtin_prefetch(&wp[pos[s]])
+    for s in range(lo, hi):
+        if s + PREFETCH_AHEAD < hi:
+            __builtin_prefetch(&wp[pos[s + PREFETCH_AHEAD]])
+        q = pos[s]
+        j = indices[s]
+        w = wp[q]
+        target[j] += w
+        o1 = _tv(pr.y1[j], pr.yl[j], t, sp.c_minus, pr.tab_minus, pr.K_minus)
+        if o1 != 0.0:
+            wp[q] = <real_t>clip_weight(&sp, w + dw_depress(&sp, w, o1, r2b))
+
+
+cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp) noexcept nogil:
+    """The post-spike updates of a built-in STDP rule over post-ordered weights, with
+    the loop invariants in locals: the same arithmetic as _post_spikes."""
+    cdef StdpParams sp = pr.sp
+    cdef const int32_t* post_pre = pr.post_pre
+    cdef const double* x1 = pr.x1
+    cdef const int64_t* xl = pr.xl
+    cdef const double* tab = pr.tab_plus
+    cdef int64_t K = pr.K_plus, lag
+    cdef double c = sp.c_plus, o2, gain, v, r1, w
+    cdef Py_ssize_t k, q, j, i
+    for k in range(post.n_spikes):
+        j = post.spikes[k]
+        o2 = trace_value(pr.y2[j], pr.yl[j], t, sp.c_y) if pr.use_y2 else 0.0
+        gain = sp.a_plus + sp.a3_plus * o2
+        for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
+            i = post_pre[q]
+            v = x1[i]
+            if v == 0.0:
+                continue
+            lag = t - xl[i]
+            r1 = v * tab[lag] if lag < K else v * exp(-(<double>lag) * c)
+            if r1 == 0.0:
+                continue
+            w = wp[q]
+            wp[q] = <real_t>clip_weight(&sp, w + f_plus(&sp, w) * r1 * gain)
+        if sp.post_nearest:
+            r1 = 1.0
+        else:
+            r1 = _tv(pr.y1[j], pr.yl[j], t, sp.c_minus, pr.tab_minus, pr.K_minus) + 1.0
+        if pr.use_y2:
+            pr.y2[j] = trace_bump(pr.y2[j], pr.yl[j], t, sp.c_y, sp.post_nearest)
+        pr.y1[j] = r1
+        pr.yl[j] = t
 
 
 cdef void _post_spikes(Proj* pr, Pop* post, int64_t t) noexcept nogil:
@@ -445,6 +552,12 @@ cdef void _post_spikes(Proj* pr, Pop* post, int64_t t) noexcept nogil:
             key = s if pr.per_syn else pr.post_pre[q]
             r1 = _tv(pr.x1[key], pr.xl[key], t, pr.sp.c_plus, pr.tab_plus, pr.K_plus)
             if r1 != 0.0:
+                if pr.wpost:
+                    _set_wq(pr, q, potentiate(&pr.sp, _wq(pr, q), r1, o2))
+                    if pr.sp.pre_reset:
+                        pr.x1[key] = 0.0
+                        pr.xl[key] = t
+                    continue
                 w = _w(pr, s)
                 if pr.rule == RULE_STDP:
                     _set_w(pr, s, potentiate(&pr.sp, w, r1, o2))
@@ -683,6 +796,21 @@ cdef class Engine:
         pr.rew_amt = self._d(rew_amt)
         pr.rew_len = rew_steps.shape[0]
         pr.rew_pos = self._i64(rew_pos)
+
+    def set_post_order(self, Py_ssize_t k, wp, pos):
+        """Use ``wp`` (weights gathered in post order) and ``pos`` for projection k."""
+        cdef Proj* pr = &self.projs[k]
+        if pr.rule != RULE_STDP:
+            raise ValueError("post-ordered weights are for built-in STDP rules only")
+        if wp.dtype != (np.float64 if pr.is64 else np.float32):
+            raise TypeError("wp must have the dtype of the weights")
+        if pr.is64:
+            pr.wp64 = self._d(wp)
+        else:
+            self._keep.append(wp)
+            pr.wp32 = _f32_ptr(wp)
+        pr.pos = self._i32(pos)
+        pr.wpost = 1
 
     def set_custom_rule(self, Py_ssize_t k, capsule):
         """Attach a user's compiled rule (a PyCapsule "plasticity.CustomRule")."""

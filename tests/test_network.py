@@ -285,3 +285,24 @@ def test_current_breakpoints_on_the_step_grid_take_effect_at_that_step():
     first = np.flatnonzero(I > 0)[0]
     # set before the update of step 101 (t = 20.2 ms), seen at the start of step 102
     assert first == 102
+
+
+def test_post_ordered_weights_give_identical_results():
+    """Long runs keep STDP weights in post-synaptic order while they run; short runs
+    do not: the numbers, snapshots included, are the same bit for bit."""
+    from plasticity import network as network_module
+    assert 1000 < network_module._POST_ORDER_MIN_STEPS <= 10000
+
+    def make():
+        net, proj, mi, mo = poisson_net(31, n=300)
+        wm = net.monitor_weights(proj, 100.0)
+        return net, proj, mo, wm
+    long_net, long_proj, long_mo, long_wm = make()
+    long_net.run(1000.0)                  # 10,000 steps: post-ordered
+    short_net, short_proj, short_mo, short_wm = make()
+    for _ in range(10):
+        short_net.run(100.0)              # 1,000 steps each: CSR order
+    np.testing.assert_array_equal(long_mo.times, short_mo.times)
+    np.testing.assert_array_equal(long_proj.weights, short_proj.weights)
+    np.testing.assert_array_equal(long_wm.snapshots, short_wm.snapshots)
+    assert long_wm.snapshots.shape[0] == 11
