@@ -1,0 +1,174 @@
+"""e-prop pattern generation (Bellec et al. 2020, Fig. S7): 100 LIF neurons learn a sum of sines.
+
+100 LIF neurons (tau_m 30 ms, threshold 0.03, no refractoriness), 100 frozen Poisson
+inputs at 50 Hz, one leaky readout (tau_out 30 ms) trained to produce over 1 s a sum of
+four sines (periods 1000, 500, 333, 200 ms; amplitudes U(0.5, 2), random phases,
+normalised to a maximum of 1). Loss 0.5 sum_t (y - target)^2 plus the firing-rate
+regulariser (reg / 2) sum_j (f_j - 10 Hz)^2 (rates in kHz, reg = 300). Plain gradient
+descent, 2000 iterations, learning rate 1e-4; all input, recurrent and readout
+weights are trained, by e-prop with symmetric feedback (B = W_out), e-prop with random
+feedback (a fixed B), and BPTT; every method starts from the same weights.
+
+Constants are those of the reference implementation (IGITUGraz/eligibility_propagation,
+``tutorial_pattern_generation.py``; see shared/references.md section 6). That code's
+neuron multiplies its input by (1 - alpha) and its readout filter by (1 - kappa); our
+network (the paper's equations) has no such factors, so the weights here are the
+reference weights times (1 - alpha) (input, recurrent) and (1 - kappa) (readout,
+random feedback), initialised as N(0, 1/n) times those factors, and the learning
+rate of each matrix is lr times the factor squared: the learning dynamics are the
+reference ones, exactly. NMSE = mean squared error / variance of the target.
+"""
+import dataclasses
+import sys
+import time
+
+import numpy as np
+
+from plasticity.config import field
+from plasticity.rsnn.util import single_threaded_blas
+from plasticity.rsnn import (RSNN, SGD, EProp, RSNNParams, bptt, frozen_poisson,
+                             mse_loss, rate_regularization, sum_of_sines_target)
+
+METHODS = ("eprop_symmetric", "eprop_random", "bptt")
+
+
+@dataclasses.dataclass
+class Config:
+    n_in: int = field(100, help="number of frozen Poisson inputs", min=1)
+    n_rec: int = field(100, help="number of LIF neurons", min=1)
+    input_rate: float = field(50.0, help="input rate", units="Hz", min=0.0, max=1000.0)
+    duration: int = field(1000, help="length of the pattern (1 ms steps)", min=1)
+    periods: list = field([1000, 500, 333, 200], help="periods of the sines", units="ms")
+    tau_m: float = field(30.0, help="membrane time constant", units="ms", gt=0.0)
+    tau_out: float = field(30.0, help="readout time constant", units="ms", gt=0.0)
+    v_th: float = field(0.03, help="threshold", gt=0.0)
+    gamma: float = field(0.3, help="pseudo-derivative dampening", gt=0.0)
+    reg_rate: float = field(10.0, help="target rate of the regulariser", units="Hz", min=0.0)
+    reg: float = field(300.0, help="regulariser coefficient (rates in kHz)", min=0.0)
+    lr: float = field(1e-4, help="SGD learning rate (reference units)", min=0.0)
+    n_iter: int = field(2000, help="training iterations per method", min=0)
+    methods: list = field(list(METHODS), help="learning rules to compare (eprop_symmetric, "
+                                              "eprop_random, bptt)")
+
+
+#: a quick run: each method 400 iterations (about a minute in all on one core)
+SMALL = {"n_iter": 400}
+
+
+def _setup(c, seed):
+    """Network (initial weights), inputs, target and random feedback of a seed."""
+    p = RSNNParams(n_in=c.n_in, n_lif=c.n_rec, n_alif=0, n_out=1, tau_m=c.tau_m,
+                   tau_out=c.tau_out, v_th=c.v_th, gamma=c.gamma, n_ref=0)
+    ss = np.random.SeedSequence(seed)
+    r_w, r_x, r_tgt, r_fb = (np.random.default_rng(s) for s in ss.spawn(4))
+    fa, fk = 1 - p.alpha, 1 - p.kappa
+    net = RSNN(p, seed=r_w, scale_in=fa, scale_rec=fa, scale_out=fk)
+    x = frozen_poisson(c.duration, c.n_in, c.input_rate, rng=r_x)
+    target = sum_of_sines_target(c.duration, c.periods, rng=r_tgt)[:, None, None]
+    return p, net, x, target, r_fb
+
+
+def train(c, seed, method, *, start=None, on_iter=None):
+    """Train one method; returns (net, nmse curve (n_iter + 1), rate curve in Hz)."""
+    p, net, x, target, r_fb = _setup(c, seed)
+    fa, fk = 1 - p.alpha, 1 - p.kappa
+    rule = None
+    if method != "bptt":
+        rule = EProp(net, "random" if method == "eprop_random" else "symmetric",
+                     seed=r_fb, feedback_scale=fk)
+    opt = SGD(c.lr, {"w_in": fa ** 2, "w_rec": fa ** 2, "w_out": fk ** 2})
+    var = float(np.var(target))
+    nmse, rates = [], []
+    it0 = 0
+    if start is not None:
+        it0 = int(start["iteration"])
+        for k in ("w_in", "w_rec", "w_out"):
+            net.weights[k][...] = start[k]
+        nmse, rates = list(start["nmse"]), list(start["rate"])
+    for it in range(it0, c.n_iter + 1):
+        if on_iter is not None:
+            on_iter(it, net, nmse, rates)
+        tr = net.forward(x)
+        _, dy = mse_loss(tr.y, target)
+        _, dz = rate_regularization(tr.z, c.reg_rate, c.reg)
+        nmse.append(float(np.mean((tr.y - target) ** 2)) / var)
+        rates.append(float(tr.z.mean()) * 1000.0)
+        if it == c.n_iter:
+            break
+        g = bptt(net, tr, dy, dz) if rule is None else rule.gradients(tr, dy, dz)
+        opt.step(net.weights, g)
+    return net, np.array(nmse), np.array(rates), tr, target
+
+
+def run(config, recorder=None, seed=1, progress=None):
+    """Train every method from the same initial weights; returns headline metrics."""
+    with single_threaded_blas():
+        return _run(config, recorder, seed)
+
+
+def _run(c, recorder, seed):
+    for m in c.methods:
+        if m not in METHODS:
+            raise ValueError(f"methods must be a list of {', '.join(METHODS)}, got {m!r}")
+    if recorder is not None:
+        seed = recorder.seed
+    state = recorder.resume_state() if recorder is not None else None
+    done = {} if state is None else dict(state.get("done", {}))
+    metrics = {}
+    bar = recorder.progress(total=len(c.methods) * c.n_iter, desc="e-prop patterns") \
+        if recorder is not None else None
+    for mi, method in enumerate(c.methods):
+        start = None
+        if state is not None and int(state["method_index"]) == mi:
+            start = state["current"]
+        if method in done:
+            res = done[method]
+            nmse, rates, wall = np.asarray(res["nmse"]), np.asarray(res["rate"]), res["wall"]
+        else:
+            t0 = time.perf_counter()
+
+            def on_iter(it, net, nmse_, rates_, _mi=mi, _method=method):
+                if bar is not None and it > 0:
+                    bar.update(1)
+                if recorder is not None and it > 0:
+                    recorder.checkpoint(it, lambda: {
+                        "method_index": _mi, "done": done,
+                        "current": {"iteration": it, "nmse": np.array(nmse_),
+                                    "rate": np.array(rates_), **{k: v.copy() for k, v in
+                                                                 net.weights.items()}}})
+            net, nmse, rates, tr, target = train(c, seed, method, start=start,
+                                                 on_iter=on_iter)
+            wall = time.perf_counter() - t0
+            done[method] = {"nmse": nmse, "rate": rates, "wall": wall}
+            if recorder is not None:
+                recorder.metric(f"output/{method}", tr.y[:, 0, 0], units="a.u.")
+                recorder.metric("target", target[:, 0, 0])
+        metrics[f"final_nmse_{method}"] = float(nmse[-1])
+        metrics[f"initial_nmse_{method}"] = float(nmse[0])
+        metrics[f"min_nmse_{method}"] = float(nmse.min())
+        metrics[f"rate_hz_{method}"] = float(rates[-1])
+        metrics[f"wall_s_{method}"] = float(wall)
+        if recorder is not None:
+            recorder.metric(f"nmse/{method}", nmse, x=np.arange(nmse.size),
+                            xlabel="iteration", ylabel="NMSE")
+            recorder.metric(f"rate_hz/{method}", rates, x=np.arange(rates.size),
+                            xlabel="iteration", ylabel="mean rate (Hz)")
+    if bar is not None:
+        bar.close()
+    return metrics
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-iter", type=int, default=Config.n_iter)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    m = run(Config(n_iter=args.n_iter), seed=args.seed)
+    for k in sorted(m):
+        print(f"{k:28s} {m[k]:.4g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""Discrete-time recurrent networks of LIF and ALIF neurons (Bellec et al. 2020).
+
+Equations (dt = 1 step; neuron j, time step t = 0 .. T-1; all states start at 0 and
+z^{-1} = 0)::
+
+    v_j^t = alpha v_j^{t-1} + sum_i W^rec_ij z_i^{t-1} + sum_i W^in_ij x_i^t - v_th z_j^{t-1}
+    a_j^t = rho a_j^{t-1} + z_j^{t-1}                (ALIF; LIF neurons have beta = 0)
+    A_j^t = v_th + beta_j a_j^t
+    z_j^t = H(v_j^t - A_j^t)          (0 while refractory)
+    psi_j^t = (gamma / v_th) max(0, 1 - |v_j^t - A_j^t| / v_th)   (0 while refractory)
+    y_k^t = kappa y_k^{t-1} + sum_j W^out_jk z_j^t
+
+with alpha = exp(-dt / tau_m), rho = exp(-dt / tau_a), kappa = exp(-dt / tau_out).
+Weight matrices are stored (pre, post) as the rest of the library (CSR by presynaptic
+neuron): ``w_in`` (n_in, n_rec), ``w_rec`` (n_rec, n_rec), ``w_out`` (n_rec, n_out).
+The LIF neurons come first (indices 0 .. n_lif-1), then the ALIF neurons.
+
+Refractoriness as in the reference implementation of Bellec et al.: after a spike at
+step t the neuron cannot spike at steps t+1 .. t+n_ref-1, so the shortest interval
+between two spikes is ``n_ref`` steps (``n_ref`` 0 or 1: no refractoriness).
+
+Arrays are time-major: inputs ``x`` (T, batch, n_in), recorded variables
+(T, batch, n).
+
+The small step functions (:func:`neuron_step`, :func:`readout_step`) are pure:
+``(state, input, constants) -> new state`` (the Norse style); :class:`RSNN` wraps them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from .._validation import check_int, check_in, check_positive, check_nonnegative
+
+__all__ = ["RSNNParams", "RSNN", "RSNNState", "Trace", "neuron_step", "readout_step",
+           "spike_function", "pseudo_derivative"]
+
+SPIKE_FUNCTIONS = ("heaviside", "smooth")
+
+
+@dataclasses.dataclass(frozen=True)
+class RSNNParams:
+    """Parameters of an RSNN of ``n_lif`` LIF and ``n_alif`` ALIF neurons.
+
+    Parameters
+    ----------
+    n_in, n_lif, n_alif, n_out : int
+        Input channels, LIF neurons, ALIF neurons (after the LIF ones), readouts.
+    tau_m : float
+        Membrane time constant (ms).
+    tau_a : float
+        Threshold-adaptation time constant of the ALIF neurons (ms).
+    beta : float
+        Threshold-adaptation strength of the ALIF neurons (LIF: 0).
+    v_th : float
+        Baseline threshold (also the reset by subtraction and the psi width).
+    n_ref : int
+        Refractory period in steps (shortest inter-spike interval; 0 = none).
+    gamma : float
+        Dampening factor of the pseudo-derivative (0.3 in Bellec et al. 2020).
+    tau_out : float
+        Readout time constant (ms).
+    dt : float
+        Time step (ms).
+    autapses : bool
+        Whether the diagonal of ``w_rec`` may be non-zero (default: no self-connection).
+    """
+    n_in: int
+    n_lif: int
+    n_alif: int = 0
+    n_out: int = 1
+    tau_m: float = 20.0
+    tau_a: float = 2000.0
+    beta: float = 1.8
+    v_th: float = 0.6
+    n_ref: int = 0
+    gamma: float = 0.3
+    tau_out: float = 20.0
+    dt: float = 1.0
+    autapses: bool = False
+
+    def __post_init__(self):
+        check_int("n_in", self.n_in, 1)
+        check_int("n_lif", self.n_lif, 0)
+        check_int("n_alif", self.n_alif, 0)
+        if self.n_lif + self.n_alif < 1:
+            raise ValueError(f"n_lif + n_alif must be >= 1, got {self.n_lif} + {self.n_alif}")
+        check_int("n_out", self.n_out, 1)
+        check_positive("tau_m", self.tau_m, "ms")
+        check_positive("tau_a", self.tau_a, "ms")
+        check_nonnegative("beta", self.beta)
+        check_positive("v_th", self.v_th)
+        check_int("n_ref", self.n_ref, 0)
+        check_positive("gamma", self.gamma)
+        check_positive("tau_out", self.tau_out, "ms")
+        check_positive("dt", self.dt, "ms")
+        check_in("autapses", self.autapses, (True, False))
+
+    @property
+    def n_rec(self):
+        return self.n_lif + self.n_alif
+
+    @property
+    def alpha(self):
+        return math.exp(-self.dt / self.tau_m)
+
+    @property
+    def rho(self):
+        return math.exp(-self.dt / self.tau_a)
+
+    @property
+    def kappa(self):
+        return math.exp(-self.dt / self.tau_out)
+
+    @property
+    def beta_vec(self):
+        """beta per neuron: 0 for the LIF neurons, ``beta`` for the ALIF neurons."""
+        b = np.zeros(self.n_rec)
+        b[self.n_lif:] = self.beta
+        return b
+
+    @property
+    def rec_mask(self):
+        """1 where a recurrent synapse may exist (0 on the diagonal without autapses)."""
+        m = np.ones((self.n_rec, self.n_rec))
+        if not self.autapses:
+            np.fill_diagonal(m, 0.0)
+        return m
+
+
+class RSNNState(NamedTuple):
+    """State of the recurrent layer at one step (arrays of shape (batch, n_rec))."""
+    v: np.ndarray
+    a: np.ndarray
+    z: np.ndarray
+    ref: np.ndarray  # int: remaining refractory steps
+
+
+class Trace(NamedTuple):
+    """A forward pass: everything BPTT and e-prop need, time-major (T, batch, ...)."""
+    x: np.ndarray          # inputs (T, B, n_in)
+    z: np.ndarray          # spikes (T, B, n_rec)
+    psi: np.ndarray        # pseudo-derivatives (T, B, n_rec)
+    y: np.ndarray          # readout (T, B, n_out)
+    v: Optional[np.ndarray] = None   # membrane (T, B, n_rec) if recorded
+    a: Optional[np.ndarray] = None   # adaptation (T, B, n_rec) if recorded
+
+
+def _smooth_q(u):
+    """Integral of max(0, 1 - |s|) from -inf to u (0 .. 1, C^1)."""
+    u = np.clip(u, -1.0, 1.0)
+    return np.where(u < 0, 0.5 * (1 + u) ** 2, 1 - 0.5 * (1 - u) ** 2)
+
+
+def pseudo_derivative(v_minus_thr, v_th, gamma):
+    """psi = (gamma / v_th) max(0, 1 - |v - A| / v_th)."""
+    return (gamma / v_th) * np.maximum(0.0, 1.0 - np.abs(v_minus_thr) / v_th)
+
+
+def spike_function(v_minus_thr, v_th, gamma, kind="heaviside"):
+    """Spikes H(v - A) (``"heaviside"``), or, as a test aid, the smooth function
+    gamma Q((v - A) / v_th) whose derivative is exactly the pseudo-derivative
+    (``"smooth"``), so that finite differences of the smooth network check BPTT."""
+    if kind == "heaviside":
+        return (v_minus_thr > 0).astype(np.float64)
+    return gamma * _smooth_q(v_minus_thr / v_th)
+
+
+def neuron_step(state, i_in, w_rec, p, beta_vec, spike_fn="heaviside"):
+    """One step of the recurrent layer (pure function).
+
+    ``state`` holds v, a, z, ref of step t-1; ``i_in`` = x^t W^in (batch, n_rec).
+    Returns (new state, psi^t).
+    """
+    v = p.alpha * state.v + i_in + state.z @ w_rec - p.v_th * state.z
+    a = p.rho * state.a + state.z
+    dist = v - (p.v_th + beta_vec * a)
+    refractory = state.ref > 0
+    z = spike_function(dist, p.v_th, p.gamma, spike_fn)
+    z[refractory] = 0.0
+    psi = pseudo_derivative(dist, p.v_th, p.gamma)
+    psi[refractory] = 0.0
+    # the refractory counter follows the hard threshold crossing (also in smooth mode)
+    fired = (dist > 0) & ~refractory
+    ref = np.where(fired, max(p.n_ref - 1, 0), np.maximum(state.ref - 1, 0))
+    return RSNNState(v, a, z, ref), psi
+
+
+def readout_step(y, z, w_out, kappa):
+    """y^t = kappa y^{t-1} + z^t W^out (pure function)."""
+    return kappa * y + z @ w_out
+
+
+def _as_params(p):
+    if not isinstance(p, RSNNParams):
+        raise TypeError(f"params must be an RSNNParams, got {type(p).__name__}")
+    return p
+
+
+class RSNN:
+    """A recurrent spiking network with a leaky readout.
+
+    Parameters
+    ----------
+    params : RSNNParams
+    w_in, w_rec, w_out : array, optional
+        Initial weights ((pre, post) layout). Missing ones are drawn from
+        N(0, 1 / n_pre) times ``scale_in`` / ``scale_rec`` / ``scale_out``.
+    seed : int or numpy Generator
+        Random state of the weight initialisation.
+    """
+
+    def __init__(self, params, w_in=None, w_rec=None, w_out=None, *, seed=None,
+                 scale_in=1.0, scale_rec=1.0, scale_out=1.0):
+        self.params = p = _as_params(params)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        for name, val in (("scale_in", scale_in), ("scale_rec", scale_rec),
+                          ("scale_out", scale_out)):
+            check_nonnegative(name, val)
+        n = p.n_rec
+        if w_in is None:
+            w_in = rng.standard_normal((p.n_in, n)) * scale_in / math.sqrt(p.n_in)
+        if w_rec is None:
+            w_rec = rng.standard_normal((n, n)) * scale_rec / math.sqrt(n)
+        if w_out is None:
+            w_out = rng.standard_normal((n, p.n_out)) * scale_out / math.sqrt(n)
+        self.w_in = self._check_w("w_in", w_in, (p.n_in, n))
+        self.w_rec = self._check_w("w_rec", w_rec, (n, n)) * p.rec_mask
+        self.w_out = self._check_w("w_out", w_out, (n, p.n_out))
+
+    @staticmethod
+    def _check_w(name, w, shape):
+        w = np.array(w, dtype=np.float64, copy=True)
+        if w.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {w.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"{name} must be finite")
+        return w
+
+    @property
+    def weights(self):
+        """The trainable weights as a dict name -> array (the arrays themselves)."""
+        return {"w_in": self.w_in, "w_rec": self.w_rec, "w_out": self.w_out}
+
+    def copy(self):
+        return RSNN(self.params, self.w_in, self.w_rec, self.w_out)
+
+    def initial_state(self, batch):
+        n = self.params.n_rec
+        zeros = np.zeros((batch, n))
+        return RSNNState(zeros, zeros.copy(), zeros.copy(), np.zeros((batch, n), np.int64))
+
+    def check_input(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 2:
+            x = x[:, None, :]
+        if x.ndim != 3 or x.shape[2] != self.params.n_in:
+            raise ValueError(f"x must have shape (T, batch, n_in={self.params.n_in}), "
+                             f"got {x.shape}")
+        if x.shape[0] < 1:
+            raise ValueError("x must have at least one time step")
+        return x
+
+    def forward(self, x, *, record_state=False, spike_fn="heaviside"):
+        """Simulate the network on inputs ``x`` (T, batch, n_in); returns a Trace."""
+        check_in("spike_fn", spike_fn, SPIKE_FUNCTIONS)
+        x = self.check_input(x)
+        p = self.params
+        T, B, _ = x.shape
+        n = p.n_rec
+        i_in = (x.reshape(T * B, p.n_in) @ self.w_in).reshape(T, B, n)
+        z_rec = np.empty((T, B, n))
+        psi_rec = np.empty((T, B, n))
+        v_rec = np.empty((T, B, n)) if record_state else None
+        a_rec = np.empty((T, B, n)) if record_state else None
+        beta_vec = p.beta_vec
+        state = self.initial_state(B)
+        w_rec = self.w_rec
+        for t in range(T):
+            state, psi = neuron_step(state, i_in[t], w_rec, p, beta_vec, spike_fn)
+            z_rec[t] = state.z
+            psi_rec[t] = psi
+            if record_state:
+                v_rec[t] = state.v
+                a_rec[t] = state.a
+        if not np.all(np.isfinite(psi_rec)):
+            from ..errors import SimulationError
+            raise SimulationError("RSNN: non-finite membrane potential (weights too large?)")
+        y = filter_forward(
+            (z_rec.reshape(T * B, n) @ self.w_out).reshape(T, B, p.n_out), p.kappa)
+        return Trace(x, z_rec, psi_rec, y, v_rec, a_rec)
+
+
+def filter_forward(u, decay):
+    """F^t = decay F^{t-1} + u^t along axis 0."""
+    out = np.empty_like(u)
+    acc = np.zeros_like(u[0])
+    for t in range(u.shape[0]):
+        acc = decay * acc + u[t]
+        out[t] = acc
+    return out
+
+
+def filter_backward(u, decay):
+    """G^t = u^t + decay G^{t+1} along axis 0 (the adjoint of :func:`filter_forward`)."""
+    out = np.empty_like(u)
+    acc = np.zeros_like(u[0])
+    for t in range(u.shape[0] - 1, -1, -1):
+        acc = decay * acc + u[t]
+        out[t] = acc
+    return out
+
+
+def shift_prev(z):
+    """z^{t-1} along axis 0 (zeros at t = 0)."""
+    out = np.zeros_like(z)
+    out[1:] = z[:-1]
+    return out
