@@ -85,6 +85,9 @@ def spawn_child(script, side, config, timeout=None):
     cmd = [sys.executable, script, "--child", side, "--config", json.dumps(config)]
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    # the simulation uses no BLAS; idle OpenBLAS threads spinning after an earlier
+    # NumPy call would otherwise be counted in the process CPU time
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     t0 = time.perf_counter()
     proc = measured_popen(cmd, stdout=subprocess.PIPE, cwd=ROOT, env=env, text=True)
     out = proc.stdout.read()
