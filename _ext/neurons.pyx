@@ -533,6 +533,11 @@ def reset(int model, double[:, ::1] state, const double[::1] params,
     _check(model, state, params)
     if spikes.shape[0] == 0:
         return
+    cdef Py_ssize_t k
+    for k in range(spikes.shape[0]):
+        if spikes[k] < 0 or spikes[k] >= state.shape[1]:
+            raise ValueError(f"spikes must be neuron ids in [0, {state.shape[1]}), got "
+                             f"{spikes[k]} at position {k}")
     with nogil:
         neuron_reset(model, &state[0, 0], state.shape[1], &params[0],
                      &spikes[0], spikes.shape[0])

@@ -31,9 +31,19 @@ cdef StdpParams unpack_stdp(const double* v) noexcept nogil:
     return p
 
 
+def _check_packed(const double[::1] packed):
+    if packed.shape[0] != STDP_NPARAMS:
+        raise ValueError(f"packed must hold the {STDP_NPARAMS} values of STDP.pack(dt), "
+                         f"got {packed.shape[0]}")
+    if packed[1] < 0 or packed[1] > 3 or packed[0] < 0 or packed[0] > 4:
+        raise ValueError(f"packed has an unknown timing ({packed[0]}) or weight "
+                         f"dependence ({packed[1]}) id")
+
+
 def weight_dependence(const double[::1] packed, const double[::1] w):
     """f+(w) and f-(w) of a packed rule for each weight (test entry point)."""
     import numpy as np
+    _check_packed(packed)
     cdef StdpParams p = unpack_stdp(&packed[0])
     cdef Py_ssize_t i, n = w.shape[0]
     fp = np.empty(n)
@@ -47,12 +57,14 @@ def weight_dependence(const double[::1] packed, const double[::1] w):
 
 def apply_depress(const double[::1] packed, double w, double post_o1, double pre_r2):
     """One presynaptic-spike weight update (test entry point)."""
+    _check_packed(packed)
     cdef StdpParams p = unpack_stdp(&packed[0])
     return depress(&p, w, post_o1, pre_r2)
 
 
 def apply_potentiate(const double[::1] packed, double w, double pre_r1, double post_o2):
     """One postsynaptic-spike weight update (test entry point)."""
+    _check_packed(packed)
     cdef StdpParams p = unpack_stdp(&packed[0])
     return potentiate(&p, w, pre_r1, post_o2)
 

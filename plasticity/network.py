@@ -92,7 +92,11 @@ class Population:
 
     def __setitem__(self, var, value):
         row = self.state[self.model.var_index(var)]
-        value = np.broadcast_to(np.asarray(value, dtype=np.float64), row.shape)
+        value = np.asarray(value, dtype=np.float64)
+        if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != self.n):
+            raise ValueError(f"{self.name}.{var} must be a scalar or an array of length "
+                             f"n = {self.n}, got shape {value.shape}")
+        value = np.broadcast_to(value, row.shape)
         if not np.all(np.isfinite(value)):
             raise ValueError(f"{self.name}.{var} must be finite")
         row[:] = value
@@ -144,7 +148,11 @@ class PoissonGroup(Population):
 
     @rates.setter
     def rates(self, value):
-        r = np.broadcast_to(np.asarray(value, dtype=np.float64), (self.n,)).copy()
+        r = np.asarray(value, dtype=np.float64)
+        if r.ndim > 1 or (r.ndim == 1 and r.shape[0] != self.n):
+            raise ValueError(f"rates of {self.name!r} must be a scalar or an array of "
+                             f"length n = {self.n} (Hz), got shape {r.shape}")
+        r = np.broadcast_to(r, (self.n,)).copy()
         if not np.all(np.isfinite(r)) or np.any(r < 0):
             bad = r[~(np.isfinite(r) & (r >= 0))][0]
             raise ValueError(f"rates of {self.name!r} must be finite and >= 0 Hz, got {bad}")
@@ -175,8 +183,11 @@ class SpikeGeneratorGroup(Population):
 
     def set_spikes(self, times, ids):
         """Replace the spike trains (times in ms >= 0, neuron ids in [0, n))."""
-        t = np.asarray(times, dtype=np.float64).ravel()
-        i = np.asarray(ids).ravel()
+        t = np.asarray(times, dtype=np.float64)
+        i = np.asarray(ids)
+        if t.ndim != 1 or i.ndim != 1:
+            raise ValueError(f"times and ids of {self.name!r} must be 1-D arrays, got "
+                             f"shapes {t.shape} and {i.shape}")
         if t.shape != i.shape:
             raise ValueError(f"times and ids must have the same length, got {t.size} "
                              f"and {i.size}")

@@ -1,0 +1,660 @@
+"""Parameter sweeps: every combination of a grid of config values x seeds, on Dask.
+
+Each run is an ordinary run (:func:`plasticity.runner.prepare` + :func:`execute`)
+written to ``OUT/runs/<hash>.h5``, where ``<hash>`` is the hash of the experiment,
+the resolved config and the seed; so a run is found again by what it computes, not by
+when it was started. ``OUT/sweep.h5`` holds the table of the sweep (one row per run:
+parameters, seed, headline metrics, status, error) and HDF5 external links to the run
+files; it is rewritten atomically (temporary file + ``os.replace``) as runs finish,
+so it is always whole. Rerunning a sweep skips the runs whose complete file exists,
+and a failed run is recorded with its error without stopping the others.
+
+Runs execute on a ``dask.distributed`` cluster: by default a ``LocalCluster`` with one
+single-threaded worker process per core, or any running scheduler (``scheduler=``,
+``plasticity sweep --scheduler tcp://host:8786``; see ``docs/sweeps.md``). Dask is an
+optional dependency (``pip install "plasticity[dask]"``); without it ``workers=1``
+runs the sweep serially in this process.
+
+Python::
+
+    from plasticity import sweep
+    res = sweep.run_sweep("song_abbott_2000", {"rate": [10.0, 15.0, 20.0]}, seeds=3,
+                          out="sweeps/song", sets=["duration=5000"])
+    table = sweep.load_table("sweeps/song/sweep.h5")      # dict of columns (NumPy)
+
+The layout of ``sweep.h5`` (format ``"plasticity-sweep"``, version 1)::
+
+    /                 attrs: format, format_version, experiment, experiment_source,
+                      grid (JSON {key: [values]}), seeds (JSON list), base_sets (JSON),
+                      small, config_file, created, updated, n_runs, n_complete,
+                      n_failed, n_pending
+    /table/<column>   one dataset per column, one row per run; attribute ``columns``
+                      (JSON list of {"name", "kind": meta|param|metric, "key"}) gives
+                      their order. meta columns: run (the hash), seed, status
+                      ("complete", "failed", "pending"), error, file (relative path of
+                      the run file), skipped (true if it was complete before this
+                      invocation). param columns: one per grid key (named by the
+                      dotted key). metric columns: one per numeric or string headline
+                      metric (float64, NaN where missing; '/' in a name becomes '.').
+    /runs/<run>       external link to the root of ``runs/<run>.h5`` (complete runs)
+"""
+import dataclasses
+import datetime
+import itertools
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from . import config as _config
+from . import runner as _runner
+
+__all__ = ["SWEEP_FORMAT", "SWEEP_FORMAT_VERSION", "SweepError", "DaskMissing",
+           "SweepPoint", "SweepResult", "parse_grid", "plan", "run_sweep", "load_table",
+           "is_sweep_file", "DASK_INSTALL_HINT"]
+
+SWEEP_FORMAT = "plasticity-sweep"
+SWEEP_FORMAT_VERSION = 1
+DASK_INSTALL_HINT = 'pip install "plasticity[dask]"'
+
+#: metrics that measure the machine, not the model: kept in the table, but they are
+#: expected to differ between two runs of the same config
+VOLATILE_METRICS = frozenset({"cpu_seconds", "wall_seconds", "wall_time_s"})
+
+
+class SweepError(_config.ConfigError):
+    """An invalid sweep (bad grid, seeds, workers, or sweep file)."""
+
+
+class DaskMissing(SweepError):
+    """Dask is needed (more than one worker, or a scheduler) but not installed."""
+
+
+# ------------------------------------------------------------------------ grid
+
+def _split_values(text):
+    """Split ``'1,2,[3,4],"a,b"'`` on the commas outside brackets and quotes."""
+    out, depth, quote, cur = [], 0, None, []
+    for ch in text:
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    out.append("".join(cur).strip())
+    return out
+
+
+def parse_grid(items):
+    """``['rate=10,15', 'tau=20']`` -> ``{'rate': [10, 15], 'tau': [20]}``.
+
+    Accepts a dict ``{key: values}`` too (values a list, or one value). Each value is
+    read as a TOML literal (as ``--set``): ``10`` is an integer, ``1e4`` a float,
+    ``[1, 2]`` a list, ``additive`` a string.
+    """
+    grid = {}
+    if isinstance(items, dict):
+        for k, vs in items.items():
+            if not isinstance(k, str) or not k:
+                raise SweepError(f"grid keys must be non-empty strings, got {k!r}")
+            if isinstance(vs, (str, bytes)) or not hasattr(vs, "__iter__"):
+                vs = [vs]
+            vs = list(vs)
+            if not vs:
+                raise SweepError(f"grid key {k!r} has no values")
+            grid[k] = vs
+        return grid
+    if isinstance(items, str):
+        items = [items]
+    for item in items:
+        if not isinstance(item, str) or "=" not in item:
+            raise SweepError(f"--grid expects key=v1,v2,..., got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise SweepError(f"--grid expects key=v1,v2,..., got {item!r}")
+        if key in grid:
+            raise SweepError(f"--grid {key} is given twice")
+        parts = _split_values(raw)
+        if not raw.strip() or any(p == "" for p in parts):
+            raise SweepError(f"--grid {key}= has an empty value in {raw!r}")
+        grid[key] = [_config.parse_assignment(f"{key}={p}")[1] for p in parts]
+    return grid
+
+
+def _toml_literal(v):
+    if isinstance(v, str):
+        return json.dumps(v)
+    return _config._toml_value(v)
+
+
+def _seeds(seeds):
+    if isinstance(seeds, bool):
+        raise SweepError(f"seeds must be a count >= 1 or a list of seeds, got {seeds!r}")
+    if isinstance(seeds, (int, np.integer)):
+        if seeds < 1:
+            raise SweepError(f"--seeds must be >= 1, got {seeds}")
+        return list(range(int(seeds)))
+    try:
+        out = [int(s) if not isinstance(s, bool) and float(s) == int(s) else None
+               for s in seeds]
+    except (TypeError, ValueError):
+        raise SweepError(f"seeds must be a count >= 1 or a list of integers, got "
+                         f"{seeds!r}") from None
+    if not out or any(s is None or s < 0 for s in out) or len(set(out)) != len(out):
+        raise SweepError(f"seeds must be distinct integers >= 0, got {seeds!r}")
+    return out
+
+
+@dataclasses.dataclass
+class SweepPoint:
+    """One run of a sweep."""
+    run: str             # the hash (file name without .h5)
+    params: dict         # grid key -> resolved value
+    seed: int
+    sets: list           # the --set strings of this run (base sets, then grid values)
+    path: str            # absolute path of the run file
+    status: str = "pending"
+    error: str = ""
+    metrics: dict = dataclasses.field(default_factory=dict)
+    skipped: bool = False
+
+    @property
+    def file(self):
+        return os.path.join("runs", os.path.basename(self.path))
+
+
+@dataclasses.dataclass
+class SweepResult:
+    path: str            # sweep.h5
+    points: list         # SweepPoint, in grid order
+
+    @property
+    def n_complete(self):
+        return sum(p.status == "complete" for p in self.points)
+
+    @property
+    def n_failed(self):
+        return sum(p.status == "failed" for p in self.points)
+
+    @property
+    def n_skipped(self):
+        return sum(p.skipped for p in self.points)
+
+
+def run_hash(experiment, cfg, seed, n=16):
+    """The name of a sweep run: hash of the experiment, resolved config and seed."""
+    return _config.config_hash({"experiment": experiment, "config": _config.to_dict(cfg),
+                                "seed": int(seed)}, n=n)
+
+
+def plan(name, grid, *, seeds=1, out, sets=(), config=None, small=False):
+    """Resolve every point of the sweep (before any work); returns
+    ``(experiment, [SweepPoint], first config)``. Every mistake is a ConfigError."""
+    from . import experiments
+    grid = parse_grid(grid)
+    seeds = _seeds(seeds)
+    if isinstance(sets, str):
+        sets = [sets]
+    sets = list(sets or ())
+    exp = experiments.load(name)
+    known = {k for k, _, _, _ in _config.describe(exp.Config)}
+    for key in grid:
+        if key not in known:
+            import difflib
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SweepError(f"--grid: unknown config key {key!r} of experiment "
+                             f"{exp.name!r}{hint} (see `plasticity config {exp.name}`)")
+    runs_dir = os.path.join(os.path.abspath(os.fspath(out)), "runs")
+    points, seen, first = [], {}, None
+    keys = list(grid)
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        grid_sets = [f"{k}={_toml_literal(v)}" for k, v in zip(keys, combo)]
+        for seed in seeds:
+            spec = _runner.prepare(name, config=config, sets=sets + grid_sets, seed=seed,
+                                   out=runs_dir, filename="x.h5", small=small)
+            if first is None:
+                first = spec.config
+            h = run_hash(exp.name, spec.config, seed)
+            if h in seen:
+                raise SweepError(f"--grid values {dict(zip(keys, combo))} and "
+                                 f"{seen[h]} give the same config; remove the duplicate")
+            seen[h] = dict(zip(keys, combo))
+            flat = _config.to_flat(spec.config)
+            points.append(SweepPoint(run=h, params={k: flat[k] for k in keys}, seed=seed,
+                                     sets=sets + grid_sets,
+                                     path=os.path.join(runs_dir, h + ".h5")))
+    return exp, points, first
+
+
+# ------------------------------------------------------------------------ one run
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist() if v.size <= 16 else None
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v if isinstance(v, (bool, int, float, str)) or v is None else str(v)
+
+
+def run_point(name, sets, seed, path, config=None, small=False, checkpoint_every=60.0):
+    """Run one point (in a worker); returns ``{status, metrics, error}``, never raises
+    for a failing experiment. An existing complete run file is kept and reused."""
+    try:
+        spec = _runner.prepare(name, config=config, sets=sets, seed=seed,
+                               out=os.path.dirname(path), filename=os.path.basename(path),
+                               small=small)
+        out = _runner.execute(spec, resume=True, quiet=True,
+                              checkpoint_every=checkpoint_every)
+        return {"status": "complete", "error": "",
+                "metrics": {k: _plain(v) for k, v in out.metrics.items()},
+                "skipped": bool(out.already_complete)}
+    except _runner.RunFailed as e:
+        return {"status": "failed", "error": str(e), "metrics": {}, "skipped": False,
+                "traceback": "".join(traceback.format_exception(e.cause))
+                if e.cause is not None else ""}
+    except Exception as e:  # a broken setup must not stop the other runs
+        return {"status": "failed", "error": f"{type(e).__name__}: {e}", "metrics": {},
+                "skipped": False, "traceback": traceback.format_exc()}
+
+
+def _existing(point):
+    """Metrics of a complete run file, or None if there is none (or it is unusable)."""
+    from . import results
+    if not os.path.exists(point.path):
+        return None
+    try:
+        with results.load(point.path) as run:
+            m = run.metrics
+            return {k: _plain(m[k]) for k in run.headline if k in m}
+    except Exception:
+        return None
+
+
+# ------------------------------------------------------------------------ table
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _column(values):
+    """A NumPy array (or list of str) for a column of Python values."""
+    vals = [v for v in values if v is not None]
+    if vals and all(isinstance(v, bool) for v in vals) and len(vals) == len(values):
+        return np.array(values, dtype=bool)
+    if vals and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                    for v in vals) and len(vals) == len(values):
+        return np.array(values, dtype=np.int64)
+    if vals and all(isinstance(v, (int, float, np.integer, np.floating)) for v in vals):
+        return np.array([np.nan if v is None else float(v) for v in values])
+    return [("" if v is None else v if isinstance(v, str) else json.dumps(v))
+            for v in values]
+
+
+def _write_table(path, exp, points, grid_keys, meta):
+    """Write ``sweep.h5`` atomically."""
+    import h5py
+    metric_names = []
+    for p in points:
+        for k, v in p.metrics.items():
+            if k not in metric_names and isinstance(v, (bool, int, float, str)):
+                metric_names.append(k)
+    columns = [("run", "meta", None), ("seed", "meta", None), ("status", "meta", None),
+               ("error", "meta", None), ("file", "meta", None), ("skipped", "meta", None)]
+    taken = {c[0] for c in columns}
+    for k in grid_keys:
+        col = k if k not in taken else f"param.{k}"
+        taken.add(col)
+        columns.append((col, "param", k))
+    for m in metric_names:
+        col = m.replace("/", ".")
+        if col in taken:
+            col = f"metric.{col}"
+        taken.add(col)
+        columns.append((col, "metric", m))
+    data = {
+        "run": [p.run for p in points],
+        "seed": np.array([p.seed for p in points], dtype=np.int64),
+        "status": [p.status for p in points],
+        "error": [p.error for p in points],
+        "file": [p.file for p in points],
+        "skipped": np.array([p.skipped for p in points], dtype=bool),
+    }
+    for col, kind, key in columns:
+        if kind == "param":
+            data[col] = _column([p.params[key] for p in points])
+        elif kind == "metric":
+            vals = [p.metrics.get(key) if p.status == "complete" else None for p in points]
+            if all(isinstance(v, str) for v in vals if v is not None):
+                data[col] = [v or "" for v in vals]
+            else:
+                data[col] = np.array([np.nan if not isinstance(v, (bool, int, float))
+                                      else float(v) for v in vals])
+    tmp = f"{path}.tmp{os.getpid()}"
+    str_dt = h5py.string_dtype("utf-8")
+    with h5py.File(tmp, "w", track_order=True) as f:
+        a = f.attrs
+        a["format"] = SWEEP_FORMAT
+        a["format_version"] = SWEEP_FORMAT_VERSION
+        for k, v in meta.items():
+            a[k] = v
+        a["updated"] = _now()
+        a["n_runs"] = len(points)
+        a["n_complete"] = sum(p.status == "complete" for p in points)
+        a["n_failed"] = sum(p.status == "failed" for p in points)
+        a["n_pending"] = sum(p.status == "pending" for p in points)
+        t = f.create_group("table", track_order=True)
+        t.attrs["columns"] = json.dumps([{"name": c, "kind": k, "key": key or c}
+                                         for c, k, key in columns])
+        for col, _, _ in columns:
+            v = data[col]
+            if isinstance(v, list):
+                t.create_dataset(col, data=np.array(v, dtype=object), dtype=str_dt)
+            else:
+                t.create_dataset(col, data=v)
+        r = f.create_group("runs", track_order=True)
+        for p in points:
+            if p.status == "complete":
+                r[p.run] = h5py.ExternalLink(p.file, "/")
+        f.flush()
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------ executing
+
+def _have_dask():
+    try:
+        import dask.distributed  # noqa: F401
+        return True
+    except Exception:
+        return False
+
+
+def _client(workers, scheduler):
+    """``(client, cluster or None)``; raises DaskMissing without dask."""
+    if not _have_dask():
+        what = f"--scheduler {scheduler}" if scheduler else f"--workers {workers}"
+        raise DaskMissing(f"{what} needs Dask, which is not installed: {DASK_INSTALL_HINT} "
+                          f"(or run serially with --workers 1)")
+    from dask.distributed import Client, LocalCluster
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError) as e:
+            raise SweepError(f"cannot connect to the Dask scheduler at {scheduler!r}: "
+                             f"{e}") from None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=":0")
+    return Client(cluster), cluster
+
+
+def run_sweep(name, grid, *, seeds=1, out=None, sets=(), config=None, small=False,
+              workers=None, scheduler=None, client=None, quiet=True,
+              checkpoint_every=60.0, write_every=1.0):
+    """Run every point of the grid x seeds; returns a :class:`SweepResult`.
+
+    Parameters
+    ----------
+    name : str
+        Experiment name (``plasticity list``) or path of an experiment ``.py`` file.
+    grid : dict or list of str
+        ``{key: [values]}`` or ``["key=v1,v2", ...]`` (dotted config keys).
+    seeds : int or list of int
+        ``N`` means seeds ``0 .. N-1``.
+    out : path
+        The sweep directory (``sweep.h5`` and ``runs/``); default ``sweeps/NAME``.
+    sets, config, small
+        The base config of every run, as for ``plasticity run``.
+    workers : int, optional
+        Worker processes of the local cluster (default: one per core). ``1`` without
+        a scheduler runs the sweep serially in this process (no Dask needed).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); workers must see
+        ``out`` at the same path (a shared file system).
+    client : dask.distributed.Client, optional
+        Use this client instead (its cluster is left running).
+    write_every : float
+        Minimum seconds between two rewrites of ``sweep.h5`` while runs finish (it is
+        always written at the start and at the end).
+    """
+    if workers is not None and (isinstance(workers, bool) or
+                                not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise SweepError(f"--workers must be an integer >= 1, got {workers!r}")
+    if out is None:
+        base = os.path.splitext(os.path.basename(name))[0]
+        out = os.path.join("sweeps", base)
+    out = os.path.abspath(os.fspath(out))
+    if config is not None:
+        config = os.path.abspath(os.fspath(config))
+    exp, points, first = plan(name, grid, seeds=seeds, out=out, sets=sets, config=config,
+                              small=small)
+    grid_keys = list(parse_grid(grid))
+    sweep_path = os.path.join(out, "sweep.h5")
+    if os.path.exists(sweep_path):
+        try:
+            old = load_table(sweep_path)
+        except SweepError:
+            raise
+        if old.attrs.get("experiment") != exp.name:
+            raise SweepError(f"{sweep_path} is a sweep of experiment "
+                             f"{old.attrs.get('experiment')!r}, not {exp.name!r}; choose "
+                             f"another --out")
+    os.makedirs(os.path.join(out, "runs"), exist_ok=True)
+    meta = {
+        "experiment": exp.name, "experiment_source": str(exp.source),
+        "grid": json.dumps({k: [_plain(v) for v in vs]
+                            for k, vs in parse_grid(grid).items()}),
+        "seeds": json.dumps(sorted({p.seed for p in points})),
+        "base_sets": json.dumps(list(sets or ())), "small": bool(small),
+        "config_file": os.fspath(config) if config is not None else "",
+        "created": _now(),
+    }
+    # skip what is already complete
+    todo = []
+    for p in points:
+        m = _existing(p)
+        if m is not None:
+            p.status, p.metrics, p.skipped = "complete", m, True
+        else:
+            todo.append(p)
+
+    def write():
+        _write_table(sweep_path, exp, points, grid_keys, meta)
+    write()
+
+    def finish(p, res):
+        p.status = res["status"]
+        p.error = res.get("error", "")
+        p.metrics = res.get("metrics", {})
+        p.skipped = bool(res.get("skipped", False))
+
+    bar = None
+    if not quiet and todo:
+        try:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(todo), unit="run", disable=not sys.stderr.isatty())
+        except Exception:
+            bar = None
+    last = time.monotonic()
+    serial = client is None and scheduler is None and (workers == 1 or not todo)
+    own = None
+    try:
+        if serial:
+            for p in todo:
+                finish(p, run_point(name, p.sets, p.seed, p.path, config, small,
+                                    checkpoint_every))
+                if bar is not None:
+                    bar.update(1)
+                if time.monotonic() - last >= write_every:
+                    write()
+                    last = time.monotonic()
+        else:
+            if client is None:
+                client, own = _client(workers or os.cpu_count() or 1, scheduler)
+                own = (client, own)
+                if not quiet:
+                    print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
+            from dask.distributed import as_completed
+            futs = {}
+            for p in todo:
+                fut = client.submit(run_point, name, p.sets, p.seed, p.path, config, small,
+                                    checkpoint_every, key=f"plasticity-run-{p.run}",
+                                    pure=False)
+                futs[fut] = p
+            for fut in as_completed(list(futs)):
+                p = futs[fut]
+                try:
+                    res = fut.result()
+                except Exception as e:  # e.g. KilledWorker: the run crashed its workers
+                    res = {"status": "failed", "error": f"{type(e).__name__}: {e}",
+                           "metrics": {}}
+                finish(p, res)
+                if bar is not None:
+                    bar.update(1)
+                if time.monotonic() - last >= write_every:
+                    write()
+                    last = time.monotonic()
+    finally:
+        if bar is not None:
+            bar.close()
+        write()
+        if own is not None:
+            c, cluster = own
+            c.close()
+            if cluster is not None:
+                cluster.close()
+    return SweepResult(sweep_path, points)
+
+
+# ------------------------------------------------------------------------ reading
+
+def is_sweep_file(path):
+    """True if ``path`` is an HDF5 file with ``format = "plasticity-sweep"``."""
+    try:
+        import h5py
+        if not os.path.isfile(path) or not h5py.is_hdf5(path):
+            return False
+        with h5py.File(path, "r") as f:
+            fmt = f.attrs.get("format")
+            return (fmt.decode() if isinstance(fmt, bytes) else fmt) == SWEEP_FORMAT
+    except Exception:
+        return False
+
+
+@dataclasses.dataclass
+class SweepTable:
+    path: str
+    attrs: dict
+    columns: list        # [{"name", "kind", "key"}] in order
+    data: dict           # column name -> ndarray
+
+    def __len__(self):
+        return len(self.data["run"]) if "run" in self.data else 0
+
+    @property
+    def param_columns(self):
+        return [c["name"] for c in self.columns if c["kind"] == "param"]
+
+    @property
+    def metric_columns(self):
+        return [c["name"] for c in self.columns if c["kind"] == "metric"]
+
+    def rows(self):
+        names = [c["name"] for c in self.columns]
+        return [{n: _plain(self.data[n][i]) for n in names} for i in range(len(self))]
+
+    def to_pandas(self):
+        import pandas as pd
+        return pd.DataFrame({c["name"]: self.data[c["name"]] for c in self.columns})
+
+
+def load_table(path):
+    """Read ``sweep.h5`` into a :class:`SweepTable` (raises SweepError if it is not one)."""
+    import h5py
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise SweepError(f"{path}: no such sweep file")
+    try:
+        ok = h5py.is_hdf5(path)
+    except OSError:
+        ok = False
+    if not ok:
+        raise SweepError(f"{path} is not an HDF5 file, so not a sweep file")
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {}
+            for k, v in f.attrs.items():
+                attrs[k] = _plain(v)
+            if attrs.get("format") != SWEEP_FORMAT:
+                raise SweepError(f"{path} is not a plasticity sweep file (format "
+                                 f"{attrs.get('format')!r})")
+            v = attrs.get("format_version")
+            if not isinstance(v, int) or v > SWEEP_FORMAT_VERSION or v < 1:
+                raise SweepError(f"{path} has sweep format version {v!r}; this plasticity "
+                                 f"reads version {SWEEP_FORMAT_VERSION}")
+            if "table" not in f:
+                raise SweepError(f"{path}: /table is missing; the file is damaged")
+            t = f["table"]
+            try:
+                columns = json.loads(t.attrs["columns"])
+            except (KeyError, ValueError):
+                raise SweepError(f"{path}: /table has no valid 'columns' attribute") from None
+            data = {}
+            for c in columns:
+                n = c["name"]
+                if n not in t:
+                    raise SweepError(f"{path}: column /table/{n} is missing")
+                x = t[n][()]
+                if x.dtype.kind == "O":
+                    x = np.array([s.decode() if isinstance(s, bytes) else s for s in x],
+                                 dtype=object)
+                data[n] = x
+    except OSError as e:
+        raise SweepError(f"{path} is damaged and cannot be read ({e})") from None
+    return SweepTable(path, attrs, columns, data)
+
+
+def format_table(table, *, max_error=60):
+    """The table as aligned text (``plasticity inspect sweep.h5``)."""
+    names = [c["name"] for c in table.columns if c["name"] not in ("file", "skipped")]
+    rows = []
+    for r in table.rows():
+        row = []
+        for n in names:
+            v = r[n]
+            if isinstance(v, float):
+                s = "nan" if math.isnan(v) else f"{v:.6g}"
+            else:
+                s = str(v)
+            if n == "error" and len(s) > max_error:
+                s = s[:max_error - 3] + "..."
+            row.append(s)
+        rows.append(row)
+    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
+    lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths)).rstrip()]
+    for r in rows:
+        lines.append("  ".join(s.ljust(w) for s, w in zip(r, widths)).rstrip())
+    return "\n".join(lines)

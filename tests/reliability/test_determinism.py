@@ -1,0 +1,79 @@
+"""Determinism: every experiment of `plasticity list`, at its small config, run twice
+with the same seed (in two separate processes) gives identical run files, object by
+object: the same groups, datasets (dtype, shape, every value) and attributes.
+
+Excepted: the root attributes that record when and where it ran (_runfile_utils.
+VOLATILE) and the metrics that measure the machine (VOLATILE_METRICS).
+"""
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from plasticity import experiments
+
+from _runfile_utils import dump, env, plasticity_cmd
+
+#: metrics that measure the machine, not the model
+VOLATILE_METRICS = {"cpu_seconds", "wall_seconds", "wall_time_s", "seconds_per_image"}
+#: extra --set overrides keeping a run well under 20 s (on one core of a laptop)
+SHORTEN = {
+    "song_abbott_2000": ["duration=5000"],
+    "eprop_pattern_generation": ["n_iter=10"],
+    "eprop_evidence_accumulation": ["n_iter=2", "batch=8", "validate_every=1"],
+}
+LIMIT_S = 20.0
+SEED = 7
+
+
+def _compare(a, b):
+    da, db = dump(a), dump(b)
+    skip = {k for k in set(da) | set(db)
+            if k.startswith("metrics/") and (k.split("/")[-1] in VOLATILE_METRICS or
+                                             k.split("/")[-1].startswith(("wall_", "cpu_")))}
+    ka, kb = set(da) - skip, set(db) - skip
+    assert ka == kb, f"objects differ: {sorted(ka ^ kb)}"
+    n = 0
+    for k in sorted(ka):
+        kind_a, dt_a, va, aa = da[k]
+        kind_b, dt_b, vb, ab = db[k]
+        assert (kind_a, dt_a) == (kind_b, dt_b), k
+        assert aa == ab, (k, aa, ab)
+        if kind_a == "dataset":
+            if isinstance(va, np.ndarray):
+                assert va.shape == vb.shape, k
+                assert np.array_equal(va, vb, equal_nan=va.dtype.kind == "f"), k
+            else:
+                assert va == vb or (va != va and vb != vb), k
+            n += 1
+    return n
+
+
+@pytest.mark.parametrize("name", experiments.available())
+def test_same_seed_same_datasets(name, tmp_path):
+    runs = []
+    for i in (1, 2):
+        out = tmp_path / f"run{i}"
+        cmd = plasticity_cmd("run", name, "--small", "--seed", str(SEED), "--out", str(out),
+                             "--name", "run.h5", "--quiet",
+                             *[a for s in SHORTEN.get(name, []) for a in ("--set", s)])
+        runs.append((out, subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True,
+                                           cwd=str(tmp_path))))
+    t0 = time.monotonic()
+    results = []
+    for out, p in runs:
+        stdout, stderr = p.communicate(timeout=120)
+        results.append((out, p.returncode, stderr))
+    elapsed = time.monotonic() - t0
+    for out, rc, stderr in results:
+        if rc != 0 and ("DatasetError" in stderr or "not found" in stderr):
+            pytest.skip(f"{name} needs a dataset that is not installed: "
+                        f"{stderr.strip().splitlines()[0][:200]}")
+        assert rc == 0, stderr
+    n = _compare(str(results[0][0] / "run.h5"), str(results[1][0] / "run.h5"))
+    print(f"\n{name}: {n} datasets identical ({elapsed:.1f} s for both runs in parallel)")
+    assert n > 0
+    assert elapsed < 2 * LIMIT_S, f"{name} --small took {elapsed:.1f} s; shorten it in SHORTEN"
