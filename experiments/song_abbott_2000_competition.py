@@ -204,21 +204,8 @@ def figure(source):
 
 
 def main(argv=None):
-    import argparse
-
-    from plasticity import runner
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--figure", nargs=2, metavar=("RUN", "OUT"),
-                    help="draw the figure of a run file and exit")
-    ap.add_argument("--out", default="runs")
-    args = ap.parse_args(argv)
-    if args.figure:
-        figure(args.figure[0]).savefig(args.figure[1], dpi=120)
-        return 0
-    outcome = runner.run_experiment("song_abbott_2000_competition", out=args.out,
-                                    overwrite=True)
-    print(f"run file: {outcome.path}")
-    return 0
+    from plasticity.runner import script_main
+    return script_main("song_abbott_2000_competition", __doc__.splitlines()[0], figure, argv)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,22 @@ def run_experiment(name, *, config=None, sets=(), seed=None, out="runs", filenam
                    small=small)
     return execute(spec, resume=resume, quiet=quiet, checkpoint_every=checkpoint_every,
                    overwrite=overwrite)
+
+
+def script_main(name, description, figure=None, argv=None):
+    """The ``python experiments/NAME.py`` entry point shared by experiment scripts:
+    run the experiment into ``--out`` (default ``runs``) and print the run file, or
+    with ``--figure RUN OUT`` draw ``figure(RUN)`` into OUT and exit."""
+    import argparse
+    ap = argparse.ArgumentParser(description=description)
+    if figure is not None:
+        ap.add_argument("--figure", nargs=2, metavar=("RUN", "OUT"),
+                        help="draw the figure of a run file and exit")
+    ap.add_argument("--out", default="runs", help="directory of the run file")
+    args = ap.parse_args(argv)
+    if figure is not None and args.figure:
+        figure(args.figure[0]).savefig(args.figure[1], dpi=120)
+        return 0
+    outcome = run_experiment(name, out=args.out, overwrite=True)
+    print(f"run file: {outcome.path}")
+    return 0
