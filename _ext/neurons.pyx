@@ -39,7 +39,7 @@ cdef Py_ssize_t[8] _N_VARS
 _N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3]
 N_VARS = tuple(_N_VARS[k] for k in range(8))
 cdef Py_ssize_t[8] _N_PARAMS
-_N_PARAMS[:] = [10, 11, 4, 12, 11, 14, 11, 7]
+_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7]
 N_PARAMS = tuple(_N_PARAMS[k] for k in range(8))
 
 
@@ -122,16 +122,20 @@ cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, const double* p,
     cdef double* i_ext = s + 4 * n
     cdef double* ref = s + 5 * n
     cdef double E_L = p[0], V_th = p[1], dt_tau = p[4], E_e = p[5], E_i = p[6]
-    cdef double P_e = p[7], P_i = p[8], P_th = p[9]
+    cdef double P_e = p[7], P_i = p[8], P_th = p[9], P_leak = p[11]
     cdef double g, v_inf
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
     for i in range(n):
         held = _refractory_step(&ref[i])
         if not held:
-            g = 1.0 + ge[i] + gi[i]
-            v_inf = (E_L + ge[i] * E_e + gi[i] * E_i + i_ext[i]) / g
-            v[i] = v_inf + (v[i] - v_inf) * exp(-dt_tau * g)
+            if ge[i] == 0.0 and gi[i] == 0.0 and i_ext[i] == 0.0:
+                # the same numbers without the exp: g = 1, v_inf = E_L
+                v[i] = E_L + (v[i] - E_L) * P_leak
+            else:
+                g = 1.0 + ge[i] + gi[i]
+                v_inf = (E_L + ge[i] * E_e + gi[i] * E_i + i_ext[i]) / g
+                v[i] = v_inf + (v[i] - v_inf) * exp(-dt_tau * g)
         ge[i] *= P_e
         gi[i] *= P_i
         theta[i] *= P_th

@@ -286,6 +286,9 @@ class LIFCond(NeuronModel):
             dt / p["tau_m"], p["E_e"], p["E_i"],
             math.exp(-dt / p["tau_e"]), math.exp(-dt / p["tau_i"]),
             math.exp(-dt / p["tau_theta"]), p["theta_plus"],
+            # exp(-(dt/tau_m) * 1.0): the membrane factor without input, as the kernel
+            # would compute it
+            math.exp(-(dt / p["tau_m"]) * 1.0),
         ], dtype=np.float64)
 
 

@@ -581,7 +581,7 @@ def test_nonfinite_injected_current_propagates_to_v():
 def test_wrong_state_or_params_shape_rejected():
     with pytest.raises(ValueError, match="state must have 5 rows"):
         ext.update(0, np.zeros((4, 2)), N.LIF().packed_params(DT))
-    with pytest.raises(ValueError, match="params must have 11 values"):
+    with pytest.raises(ValueError, match="params must have 12 values"):
         ext.update(1, np.zeros((6, 2)), N.LIF().packed_params(DT))
     with pytest.raises(ValueError, match="unknown neuron model id 8"):
         ext.update(8, np.zeros((6, 2)), N.LIF().packed_params(DT))
