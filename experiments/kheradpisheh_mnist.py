@@ -1,0 +1,156 @@
+"""Kheradpisheh et al. 2018 on MNIST: STDP-trained spiking conv net + linear SVM.
+
+Kheradpisheh, Ganjtabesh, Thorpe & Masquelier, "STDP-based spiking deep convolutional
+neural networks for object recognition", Neural Networks 99 (2018) 56-67. Paper: 98.4 %
+on the 10,000 test images.
+
+Architecture (the paper's): ON- and OFF-centre DoG (sigma 1 and 2 px), latency coding
+into T = 30 packets; conv1 30 maps 5x5, threshold 15; first-spike pooling 2x2 stride
+2; conv2 100 maps 5x5, threshold 10 (for training; infinite at feature extraction);
+global max of conv2's final potentials -> 100 features; LinearSVC(C=2.4).
+
+Choices where the paper leaves them open (see docs/conv.md for their measured effect):
+- DoG kernel 7x7 normalised to zero mean and peak 1 on images in [0, 1]; responses
+  <= dog_threshold (0.05; measured: 0.2 gives 85.1 % and 0.05 87.4 % with global max,
+  97.2 % vs 97.4 % with a 2x2 grid, 10,000 images per layer, SVM on 20,000).
+- "same" zero padding (2 px) for both conv layers (28x28 -> 28x28 -> 14x14 -> 14x14);
+  padding never fires, so it depresses the weights that see it.
+- k winners per image and inhibition radius: conv1 k = 5, r = 3; conv2 k = 8, r = 1
+  (SpykeTorch's choices).
+- Learning rate: a+ = 0.004, a- = -0.003 (ratio -0.75), a+ doubled every
+  `lr_double_every` training images up to `a_plus_max`.
+- Ties in lateral inhibition and winner selection: the highest potential at the spike
+  step, then the lowest index.
+- Training budget per layer (`images1`, `images2`), stopping earlier once
+  C_l < 0.01 (with this schedule after about 4,000 and 3,500 images).
+
+Measured (seed 1, full size, 2-core machine shared with other jobs, 5-6 minutes wall
+each): the paper's readout (100 global maxima) gives 87.7 % on the 10,000 test
+images; `--set feature_grid=3` (maximum of each map over a 3 x 3 grid of positions,
+900 features, same network) gives 98.35 %, and with `--set svm_C=0.1` 98.40 % (paper:
+98.4 %). The small config (SMALL) gives 83.4 % in about 45 s.
+
+Run the full size: ``plasticity run kheradpisheh_mnist`` (or ``python
+experiments/kheradpisheh_mnist.py``); quick: ``plasticity run kheradpisheh_mnist --small``.
+Data: the four MNIST IDX .gz files in $PLASTICITY_DATA/mnist (or ./data/mnist, or
+``--set data_dir=...``).
+"""
+import dataclasses
+import sys
+
+import numpy as np
+
+from plasticity.config import field
+
+
+@dataclasses.dataclass
+class Config:
+    T: int = field(30, help="time steps (spike packets) of the latency code", min=1,
+                   max=32000)
+    dog_size: int = field(7, help="DoG kernel size", units="px", min=1)
+    dog_sigma_center: float = field(1.0, help="DoG centre sigma", units="px", gt=0.0)
+    dog_sigma_surround: float = field(2.0, help="DoG surround sigma", units="px", gt=0.0)
+    dog_threshold: float = field(0.05, help="DoG responses at or below it do not spike",
+                                 min=0.0)
+    maps1: int = field(30, help="conv1 maps", min=1)
+    size1: int = field(5, help="conv1 kernel size", min=1)
+    threshold1: float = field(15.0, help="conv1 threshold", gt=0.0)
+    k1: int = field(5, help="conv1 winners per image", min=0)
+    radius1: int = field(3, help="conv1 inhibition radius", min=0)
+    pad1: int = field(2, help="conv1 zero padding", min=0)
+    images1: int = field(60000, help="conv1 training budget (images presented)", min=0)
+    pool_size: int = field(2, help="pool1 window", min=1)
+    pool_stride: int = field(2, help="pool1 stride", min=1)
+    maps2: int = field(100, help="conv2 maps", min=1)
+    size2: int = field(5, help="conv2 kernel size", min=1)
+    threshold2: float = field(10.0, help="conv2 threshold (training)", gt=0.0)
+    k2: int = field(8, help="conv2 winners per image", min=0)
+    radius2: int = field(1, help="conv2 inhibition radius", min=0)
+    pad2: int = field(2, help="conv2 zero padding", min=0)
+    images2: int = field(60000, help="conv2 training budget (images presented)", min=0)
+    a_plus: float = field(0.004, help="initial STDP potentiation amplitude", min=0.0)
+    a_minus: float = field(-0.003, help="initial STDP depression amplitude (< 0)", max=0.0)
+    a_plus_max: float = field(0.15, help="largest a+ of the schedule", min=0.0)
+    lr_double_every: int = field(500, help="a+ doubles every this many images", min=1)
+    convergence: float = field(0.01, help="stop training a layer when C_l < this", gt=0.0)
+    feature_grid: int = field(1, help="features per map: 1 = global max of the potentials "
+                                      "(paper); g = max over each cell of a g x g grid",
+                              min=1)
+    n_svm_train: int = field(60000, help="training images for the SVM", min=1, max=60000)
+    n_test: int = field(10000, help="test images", min=1, max=10000)
+    svm_C: float = field(2.4, help="LinearSVC C", gt=0.0)
+    n_jobs: int = field(0, help="threads for feature extraction (0: all CPUs)", min=0)
+    data_dir: str = field("", help="MNIST directory (empty: $PLASTICITY_DATA/mnist or "
+                                   "./data/mnist)")
+
+
+#: about a minute on 2 cores: 3000 images per layer, SVM on 10,000, all 10,000 tests
+SMALL = {"images1": 3000, "images2": 3000, "n_svm_train": 10000}
+
+
+def build(config, seed=1):
+    from plasticity.conv import SpikingConvNet
+    c = config
+    layers = (
+        {"type": "conv", "maps": c.maps1, "size": c.size1, "threshold": c.threshold1,
+         "k": c.k1, "radius": c.radius1, "pad": c.pad1, "n_images": c.images1},
+        {"type": "pool", "size": c.pool_size, "stride": c.pool_stride, "pad": 0},
+        {"type": "conv", "maps": c.maps2, "size": c.size2, "threshold": c.threshold2,
+         "k": c.k2, "radius": c.radius2, "pad": c.pad2, "n_images": c.images2},
+    )
+    return SpikingConvNet(layers=layers, T=c.T, dog_size=c.dog_size,
+                          dog_sigmas=(c.dog_sigma_center, c.dog_sigma_surround),
+                          dog_threshold=c.dog_threshold, a_plus=c.a_plus,
+                          a_minus=c.a_minus, a_plus_max=c.a_plus_max,
+                          lr_double_every=c.lr_double_every, convergence=c.convergence,
+                          feature_grid=c.feature_grid, n_jobs=c.n_jobs or None,
+                          random_state=seed)
+
+
+def run(config, recorder=None, seed=1, log=None):
+    """Run the experiment; returns the headline metrics."""
+    from plasticity.conv.experiment import fit_and_evaluate
+    from plasticity.datasets import load_mnist
+    if recorder is not None:
+        seed = recorder.seed
+    if log is None:
+        log = (lambda *a: None) if recorder is not None and recorder.quiet else \
+            (lambda *a: print(*a, file=sys.stderr, flush=True))
+    d = config.data_dir or None
+    X, y = load_mnist(d, "train")
+    Xt, yt = load_mnist(d, "test")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(X))
+    X, y = X[perm], y[perm]
+    net = build(config, seed)
+    n = config.n_svm_train
+    m = fit_and_evaluate(net, X, X[:n], y[:n], Xt[:config.n_test], yt[:config.n_test],
+                         config.svm_C, recorder=recorder, log=log)
+    m.pop("confusion")
+    return m
+
+
+def main(argv=None):
+    import argparse
+    import time
+
+    from plasticity import runner
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--small", action="store_true", help="the quick configuration")
+    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE overrides")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default="runs")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    outcome = runner.run_experiment("kheradpisheh_mnist", sets=args.set, seed=args.seed,
+                                    out=args.out, small=args.small, overwrite=True,
+                                    quiet=False)
+    from plasticity import results
+    m = results.load(outcome.path).metrics
+    print(f"test accuracy {100 * float(m['accuracy_test']):.2f} % (paper 98.4 %), "
+          f"{time.time() - t0:.0f} s; run file {outcome.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Shared driver of the Kheradpisheh experiments: fit the spiking network without
+labels, extract features, train a LinearSVC, record everything in the run file."""
+import time
+
+import numpy as np
+
+__all__ = ["fit_and_evaluate", "record_kernels"]
+
+
+def _dense_projection(recorder, name, w, pre, post, rule, params):
+    F = w.shape[0]
+    n_pre = int(np.prod(w.shape[1:]))
+    data = np.ascontiguousarray(w.reshape(F, n_pre).T, dtype=np.float32).ravel()
+    indptr = np.arange(n_pre + 1, dtype=np.int64) * F
+    indices = np.tile(np.arange(F, dtype=np.int32), n_pre)
+    recorder.set_synapses(name, indptr, indices, data, (n_pre, F), pre, post, rule, params,
+                          pre_shape=w.shape[1:])
+
+
+def record_kernels(recorder, net):
+    """Each conv layer's kernels as a dense projection ``conv<i>`` (rows = the C*kh*kw
+    kernel inputs, columns = maps) with pre_shape (C, kh, kw) for receptive-field plots,
+    and for deeper layers their preferred stimuli back-projected to the input channels
+    as ``conv<i>_preferred`` (pre_shape (C_in, h, w))."""
+    for i, w in enumerate(net.weights_):
+        if i > 0:
+            p = net.preferred_stimuli(i)
+            p = p / max(float(p.max()), 1e-12)
+            _dense_projection(recorder, f"conv{i + 1}_preferred", p, "input",
+                              f"conv{i + 1}", "back-projection", {})
+        F = w.shape[0]
+        n_pre = int(np.prod(w.shape[1:]))
+        data = np.ascontiguousarray(w.reshape(F, n_pre).T, dtype=np.float32).ravel()
+        indptr = np.arange(n_pre + 1, dtype=np.int64) * F
+        indices = np.tile(np.arange(F, dtype=np.int32), n_pre)
+        pre = "input" if i == 0 else f"conv{i}"
+        recorder.set_synapses(f"conv{i + 1}", indptr, indices, data, (n_pre, F), pre,
+                              f"conv{i + 1}", "STDP w(1-w) (Kheradpisheh)",
+                              dict(a_plus=net.a_plus, a_minus=net.a_minus,
+                                   a_plus_max=net.a_plus_max), pre_shape=w.shape[1:])
+
+
+def fit_and_evaluate(net, X_unsup, X_train, y_train, X_test, y_test, svm_C, *,
+                     recorder=None, labels=None, log=print):
+    """Fit ``net`` on ``X_unsup``, features of the train/test images, LinearSVC(C).
+    Returns the metrics dict (accuracies, confusion, timings, images/s per stage)."""
+    from sklearn.metrics import confusion_matrix
+    from sklearn.svm import LinearSVC
+    t0 = time.perf_counter()
+    net.fit(X_unsup)
+    t_fit = time.perf_counter() - t0
+    for i, (c, n, s) in enumerate(zip(net.convergence_, net.n_train_images_,
+                                      net.train_seconds_)):
+        log(f"conv{i + 1}: {n} images in {s:.1f} s ({n / max(s, 1e-9):.0f} img/s), "
+            f"C_l {c[0, 1]:.4f} -> {c[-1, 1]:.4f}")
+    t1 = time.perf_counter()
+    F_train = net.transform(X_train)
+    F_test = net.transform(X_test)
+    t_feat = time.perf_counter() - t1
+    n_feat = len(X_train) + len(X_test)
+    log(f"features of {n_feat} images in {t_feat:.1f} s ({n_feat / t_feat:.0f} img/s)")
+    t2 = time.perf_counter()
+    svm = LinearSVC(C=svm_C, max_iter=20000).fit(F_train, y_train)
+    t_svm = time.perf_counter() - t2
+    pred = svm.predict(F_test)
+    acc = float(np.mean(pred == y_test))
+    acc_train = float(svm.score(F_train, y_train))
+    classes = np.unique(np.concatenate([y_train, y_test]))
+    cm = confusion_matrix(y_test, pred, labels=classes)
+    log(f"LinearSVC(C={svm_C}): train {100 * acc_train:.2f} %, test {100 * acc:.2f} % "
+        f"({t_svm:.1f} s)")
+    metrics = {
+        "accuracy_test": acc,
+        "accuracy_train": acc_train,
+        "fit_seconds": t_fit,
+        "features_seconds": t_feat,
+        "svm_seconds": t_svm,
+        "features_images_per_s": n_feat / t_feat,
+    }
+    for i, (n, s) in enumerate(zip(net.n_train_images_, net.train_seconds_)):
+        metrics[f"train_images_per_s_conv{i + 1}"] = n / max(s, 1e-9)
+        metrics[f"train_images_conv{i + 1}"] = int(n)
+        metrics[f"final_convergence_conv{i + 1}"] = float(net.convergence_[i][-1, 1])
+    if recorder is not None:
+        names = [str(labels[c]) for c in classes] if labels is not None \
+            else [str(c) for c in classes]
+        recorder.metric("confusion", cm, labels=names)
+        for i, c in enumerate(net.convergence_):
+            recorder.metric(f"convergence/conv{i + 1}", c[:, 1], x=c[:, 0],
+                            xlabel="training images")
+        record_kernels(recorder, net)
+        recorder.features("train", F_train.astype(np.float32))
+        recorder.features("train_labels", np.asarray(y_train))
+        recorder.features("test", F_test.astype(np.float32))
+        recorder.features("test_labels", np.asarray(y_test))
+        recorder.features("test_predictions", np.asarray(pred))
+        recorder.headline({k: v for k, v in metrics.items()
+                           if k in ("accuracy_test", "accuracy_train", "fit_seconds")})
+        for k, v in metrics.items():
+            recorder.metric(k, v)
+    metrics["confusion"] = cm
+    return metrics

@@ -1,0 +1,391 @@
+"""``SpikingConvNet``: the STDP-trained spiking deep convolutional network of
+Kheradpisheh, Ganjtabesh, Thorpe & Masquelier (2018) as a scikit-learn transformer.
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+    from plasticity.conv import SpikingConvNet, MNIST_LAYERS
+
+    clf = make_pipeline(SpikingConvNet(layers=MNIST_LAYERS, random_state=0),
+                        LinearSVC(C=2.4))
+    clf.fit(X_train, y_train)          # X: (n, H, W) or (n, H*W) grayscale images
+    clf.score(X_test, y_test)
+
+Layers are dicts: ``{"type": "conv", "maps": F, "size": k, "threshold": th, "k": n_winners,
+"radius": r, "pad": p, "n_images": budget}`` and ``{"type": "pool", "size": s, "stride":
+st, "pad": p}``. Conv layers are trained one after the other with STDP until the
+convergence C_l = mean w(1-w) falls below ``convergence`` or ``n_images`` images have
+been presented. The features of an image are, for each map of the last conv layer,
+the maximum over positions of its potential at the last time step (that layer's
+threshold is infinite at feature extraction; its ``threshold`` is used for training).
+"""
+import numbers
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ..encoding import dog_filter, latency_code
+from . import ops
+
+__all__ = ["SpikingConvNet", "MNIST_LAYERS", "CALTECH_LAYERS", "ETH80_LAYERS"]
+
+#: the paper's MNIST architecture (k, radius, padding and budgets are our choices)
+MNIST_LAYERS = (
+    {"type": "conv", "maps": 30, "size": 5, "threshold": 15.0, "k": 5, "radius": 3,
+     "pad": 2, "n_images": 60000},
+    {"type": "pool", "size": 2, "stride": 2, "pad": 0},
+    {"type": "conv", "maps": 100, "size": 5, "threshold": 10.0, "k": 8, "radius": 1,
+     "pad": 2, "n_images": 60000},
+)
+
+#: Caltech Faces/Motorbikes architecture of the paper
+CALTECH_LAYERS = (
+    {"type": "conv", "maps": 4, "size": 5, "threshold": 10.0, "k": 1, "radius": 0,
+     "pad": 2, "n_images": 2000},
+    {"type": "pool", "size": 7, "stride": 6, "pad": 0},
+    {"type": "conv", "maps": 20, "size": 16, "threshold": 60.0, "k": 1, "radius": 0,
+     "pad": 0, "n_images": 4000},
+    {"type": "pool", "size": 2, "stride": 2, "pad": 0},
+    {"type": "conv", "maps": 10, "size": 5, "threshold": 2.0, "k": 1, "radius": 0,
+     "pad": 2, "n_images": 4000},
+)
+
+#: ETH-80: as Caltech with 400 maps in conv2 and conv3
+ETH80_LAYERS = tuple(dict(l, maps=400) if i in (2, 4) else dict(l)
+                     for i, l in enumerate(CALTECH_LAYERS))
+
+_CONV_KEYS = {"type", "maps", "size", "threshold", "k", "radius", "pad", "n_images"}
+_POOL_KEYS = {"type", "size", "stride", "pad"}
+
+
+def _check_layers(layers):
+    if layers is None:
+        layers = MNIST_LAYERS
+    if isinstance(layers, dict) or not hasattr(layers, "__iter__"):
+        raise ValueError(f"layers must be a sequence of dicts, got {layers!r}")
+    out = []
+    for i, l in enumerate(layers):
+        if not isinstance(l, dict) or l.get("type") not in ("conv", "pool"):
+            raise ValueError(f"layer {i}: must be a dict with type 'conv' or 'pool', "
+                             f"got {l!r}")
+        l = dict(l)
+        if l["type"] == "conv":
+            bad = set(l) - _CONV_KEYS
+            if bad:
+                raise ValueError(f"layer {i}: unknown keys {sorted(bad)} (allowed: "
+                                 f"{sorted(_CONV_KEYS)})")
+            for key in ("maps", "size"):
+                if not isinstance(l.get(key), numbers.Integral) or l[key] < 1:
+                    raise ValueError(f"layer {i}: {key} must be an integer >= 1, got "
+                                     f"{l.get(key)!r}")
+            l.setdefault("threshold", 10.0)
+            l.setdefault("k", 1)
+            l.setdefault("radius", 0)
+            l.setdefault("pad", 0)
+            l.setdefault("n_images", None)
+            if not float(l["threshold"]) > 0:
+                raise ValueError(f"layer {i}: threshold must be > 0")
+            if int(l["k"]) < 0 or int(l["radius"]) < 0 or int(l["pad"]) < 0:
+                raise ValueError(f"layer {i}: k, radius and pad must be >= 0")
+        else:
+            bad = set(l) - _POOL_KEYS
+            if bad:
+                raise ValueError(f"layer {i}: unknown keys {sorted(bad)} (allowed: "
+                                 f"{sorted(_POOL_KEYS)})")
+            if not isinstance(l.get("size"), numbers.Integral) or l["size"] < 1:
+                raise ValueError(f"layer {i}: pool size must be an integer >= 1")
+            l.setdefault("stride", l["size"])
+            l.setdefault("pad", 0)
+        out.append(l)
+    if not any(l["type"] == "conv" for l in out):
+        raise ValueError("layers need at least one conv layer")
+    return out
+
+
+class SpikingConvNet(TransformerMixin, BaseEstimator):
+    """STDP-trained spiking convolutional network (Kheradpisheh et al. 2018).
+
+    Parameters
+    ----------
+    layers : sequence of dict, default MNIST_LAYERS
+        The architecture (see the module docstring).
+    T : int
+        Number of time steps (spike packets) of the latency code.
+    dog_size, dog_sigmas : int, (float, float)
+        DoG kernel size and (centre, surround) sigmas in pixels.
+    dog_on, dog_off : bool
+        Use the ON-centre / OFF-centre channels.
+    dog_threshold : float
+        DoG responses at or below it do not spike (images scaled to [0, 1], DoG kernel
+        with peak 1).
+    image_shape : (int, int) or None
+        Shape of one image when X is given flat (n, H*W); None: square images when the
+        number of features is a square, else one row of pixels (1, n_features).
+    a_plus, a_minus : float
+        Initial STDP amplitudes (a_minus < 0, the paper's sign).
+    a_plus_max, lr_double_every : float, int
+        Every ``lr_double_every`` training images a_plus doubles (a_minus keeps its
+        ratio), up to ``a_plus_max``.
+    convergence : float
+        Training of a layer stops when C_l = mean w(1-w) < convergence.
+    w_mean, w_std : float
+        Initial weights ~ N(w_mean, w_std), clipped to [0, 1].
+    feature_grid : int
+        1 (the paper): each feature is a map's global maximum potential. g > 1: the
+        maximum over each cell of a g x g grid of positions (F g^2 features).
+    batch_size : int
+        Images encoded / propagated at once.
+    n_jobs : int or None
+        Threads for feature extraction (None: all CPUs).
+    random_state : int or None
+    verbose : int
+
+    Attributes
+    ----------
+    weights_ : list of ndarray (F, C, kh, kw), one per conv layer
+    convergence_ : list of ndarray (n_points, 2): (images presented, C_l) per conv layer
+    n_train_images_ : list of int, images presented per conv layer
+    train_seconds_, train_cpu_seconds_ : list of float, wall and CPU time per conv layer
+    layers_ : the validated layer dicts
+    image_shape_ : (H, W); n_features_in_ : H * W; n_features_out_ : maps of the last conv
+    """
+
+    def __init__(self, layers=None, T=30, dog_size=7, dog_sigmas=(1.0, 2.0), dog_on=True,
+                 dog_off=True, dog_threshold=0.2, image_shape=None, a_plus=0.004,
+                 a_minus=-0.003, a_plus_max=0.15, lr_double_every=500, convergence=0.01,
+                 w_mean=0.8, w_std=0.05, feature_grid=1, batch_size=1000, n_jobs=None,
+                 random_state=None, verbose=0):
+        self.layers = layers
+        self.T = T
+        self.dog_size = dog_size
+        self.dog_sigmas = dog_sigmas
+        self.dog_on = dog_on
+        self.dog_off = dog_off
+        self.dog_threshold = dog_threshold
+        self.image_shape = image_shape
+        self.a_plus = a_plus
+        self.a_minus = a_minus
+        self.a_plus_max = a_plus_max
+        self.lr_double_every = lr_double_every
+        self.convergence = convergence
+        self.w_mean = w_mean
+        self.w_std = w_std
+        self.feature_grid = feature_grid
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self):
+        if not isinstance(self.T, numbers.Integral) or not 1 <= self.T <= 32000:
+            raise ValueError(f"T must be an integer in [1, 32000], got {self.T!r}")
+        if not self.a_plus >= 0:
+            raise ValueError(f"a_plus must be >= 0, got {self.a_plus!r}")
+        if not self.a_minus <= 0:
+            raise ValueError(f"a_minus must be <= 0 (the paper's sign), got {self.a_minus!r}")
+        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        if not isinstance(self.feature_grid, numbers.Integral) or self.feature_grid < 1:
+            raise ValueError(f"feature_grid must be an integer >= 1, got {self.feature_grid!r}")
+        if not isinstance(self.lr_double_every, numbers.Integral) or self.lr_double_every < 1:
+            raise ValueError("lr_double_every must be an integer >= 1")
+        return _check_layers(self.layers)
+
+    def _images(self, X, reset):
+        X = check_array(X, allow_nd=True, dtype=None, ensure_min_samples=1,
+                        ensure_all_finite=True)
+        if X.dtype.kind not in "uif":
+            X = X.astype(np.float64)
+        if X.ndim == 2:
+            if not reset and X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
+                                 f"is expecting {self.n_features_in_} features as input")
+            shape = self.image_shape if reset else self.image_shape_
+            if shape is None:
+                side = int(round(np.sqrt(X.shape[1])))
+                shape = (side, side) if side * side == X.shape[1] else (1, X.shape[1])
+            shape = tuple(int(s) for s in shape)
+            if len(shape) != 2 or shape[0] * shape[1] != X.shape[1]:
+                raise ValueError(f"image_shape {shape} does not match {X.shape[1]} features")
+            X = X.reshape((X.shape[0],) + shape)
+        elif X.ndim != 3:
+            raise ValueError(f"X must be (n, H, W) images or (n, H*W), got shape {X.shape}")
+        if reset:
+            self.image_shape_ = X.shape[1:]
+            self.n_features_in_ = int(X.shape[1] * X.shape[2])
+        elif X.shape[1:] != tuple(self.image_shape_):
+            raise ValueError(f"X has images of shape {X.shape[1:]}, but this network was "
+                             f"fitted on {tuple(self.image_shape_)}")
+        return X
+
+    # ------------------------------------------------------------------ pipeline
+    def encode(self, X):
+        """DoG + latency coding of images (n, H, W) -> spike times (n, C, H, W) int16."""
+        s1, s2 = self.dog_sigmas
+        out = []
+        for a in range(0, X.shape[0], self.batch_size):
+            r = dog_filter(X[a:a + self.batch_size], self.dog_size, s1, s2, self.dog_on,
+                           self.dog_off, self.dog_threshold)
+            out.append(latency_code(r, self.T, threshold=self.dog_threshold))
+        return np.concatenate(out)
+
+    def _propagate(self, times, layers, weights):
+        """Spike times after ``layers`` (inference: thresholds, inhibition, pooling)."""
+        ci = 0
+        for l in layers:
+            if l["type"] == "conv":
+                times, _ = ops.conv_forward(times, weights[ci], l["threshold"], self.T,
+                                            l["pad"], True, self.n_jobs, internal=True)
+                ci += 1
+            else:
+                times = ops.pool_first(times, l["size"], l["stride"], l["pad"])
+        return times
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None):
+        """Train the conv layers one after the other with STDP on images X."""
+        layers = self._check_params()
+        X = self._images(X, reset=True)
+        rng = np.random.default_rng(self.random_state)
+        n = X.shape[0]
+        enc = self.encode(X)
+        C = enc.shape[1]
+        wts = []
+        self.convergence_, self.n_train_images_, self.train_seconds_ = [], [], []
+        self.train_cpu_seconds_ = []
+        for li, l in enumerate(layers):
+            if l["type"] != "conv":
+                continue
+            F, ks = int(l["maps"]), int(l["size"])
+            w = np.clip(rng.normal(self.w_mean, self.w_std, (C, ks, ks, F)), 0, 1)
+            wt = np.ascontiguousarray(w, dtype=np.float32)
+            budget = n if l["n_images"] is None else int(l["n_images"])
+            ap, am = float(self.a_plus), float(self.a_minus)
+            ratio = am / ap if ap > 0 else 0.0
+            seen, curve = 0, [(0, float(np.mean(w * (1 - w))))]
+            prev = layers[:li]
+            t0, c0 = time.perf_counter(), time.process_time()
+            order = np.empty(0, dtype=np.int64)
+            since = 0                          # images since a+ last doubled
+            while seen < budget and curve[-1][1] >= self.convergence:
+                if order.size == 0:
+                    order = rng.permutation(n)
+                m = min(self.lr_double_every - since, budget - seen, order.size)
+                idx, order = order[:m], order[m:]
+                tin = self._propagate(enc[idx], prev, wts) if prev else enc[idx]
+                ops.train_layer(tin, wt, l["threshold"], self.T, l["pad"], l["k"],
+                                l["radius"], ap, am)
+                seen += m
+                since += m
+                cl = float(np.mean(wt.astype(np.float64) * (1 - wt)))
+                curve.append((seen, cl))
+                if since == self.lr_double_every:
+                    since = 0
+                    ap = min(2 * ap, float(self.a_plus_max))
+                    am = ratio * ap
+                if self.verbose:
+                    print(f"  layer {li} ({F} maps): {seen} images, C_l = {cl:.4f}, "
+                          f"a+ = {ap:.4g}, {seen / (time.perf_counter() - t0):.0f} img/s",
+                          flush=True)
+            self.train_seconds_.append(time.perf_counter() - t0)
+            self.train_cpu_seconds_.append(time.process_time() - c0)
+            self.convergence_.append(np.array(curve, dtype=np.float64))
+            self.n_train_images_.append(seen)
+            wts.append(wt)
+            C = F
+        self._wt = wts
+        self.layers_ = layers
+        self.weights_ = [ops.kernels_external(w) for w in wts]
+        self.n_features_out_ = int(self.weights_[-1].shape[0]) * self.feature_grid ** 2
+        return self
+
+    # ------------------------------------------------------------------ transform
+    def _last_conv(self):
+        return max(i for i, l in enumerate(self.layers_) if l["type"] == "conv")
+
+    def _internal(self):
+        w = getattr(self, "_wt", None)
+        if w is None or len(w) != len(self.weights_):
+            w = [ops.kernels_internal(x) for x in self.weights_]
+            self._wt = w
+        return w
+
+    def transform(self, X):
+        """Features (n, maps of the last conv layer): global max of its potentials."""
+        check_is_fitted(self, "weights_")
+        X = self._images(X, reset=False)
+        wts = self._internal()
+        last = self._last_conv()
+        out = np.empty((X.shape[0], self.weights_[-1].shape[0] * self.feature_grid ** 2))
+        for a in range(0, X.shape[0], self.batch_size):
+            t = self.encode(X[a:a + self.batch_size])
+            t = self._propagate(t, self.layers_[:last], wts[:-1])
+            l = self.layers_[last]
+            _, v = ops.conv_forward(t, wts[-1], np.inf, self.T, l["pad"], False,
+                                    self.n_jobs, internal=True)
+            g = self.feature_grid
+            if g == 1:
+                out[a:a + self.batch_size] = ops.global_max(v)
+            else:
+                ey = [c[0] for c in np.array_split(np.arange(v.shape[2]), g)]
+                ex = [c[0] for c in np.array_split(np.arange(v.shape[3]), g)]
+                m = np.maximum.reduceat(np.maximum.reduceat(v, ey, axis=2), ex, axis=3)
+                out[a:a + self.batch_size] = m.reshape(m.shape[0], -1)
+        return out
+
+    def spike_times(self, X, upto=None):
+        """Spike times (n, C, H, W) after the first ``upto`` layers (0: the encoded
+        input; None: all layers), with training thresholds and inhibition."""
+        check_is_fitted(self, "weights_")
+        X = self._images(X, reset=False)
+        upto = len(self.layers_) if upto is None else int(upto)
+        layers = self.layers_[:upto]
+        n_conv = sum(l["type"] == "conv" for l in layers)
+        return self._propagate(self.encode(X), layers, self._internal()[:n_conv])
+
+    def preferred_stimuli(self, layer=-1, maps=None):
+        """Preferred stimulus of each map of conv layer ``layer`` (index among the conv
+        layers), back-projected to the input channels: (n_maps, C_in, h, w).
+
+        The map's kernel is carried back through the layers below: through a pooling
+        layer each value spreads (maximum) over its window; through a conv layer each
+        value weights that layer's kernels (a transposed convolution). For the first
+        conv layer it is the kernel itself. Channels are the DoG channels (ON, OFF)."""
+        check_is_fitted(self, "weights_")
+        conv_pos = [i for i, l in enumerate(self.layers_) if l["type"] == "conv"]
+        li = conv_pos[layer]
+        ci = conv_pos.index(li)
+        W = self.weights_[ci]
+        sel = range(W.shape[0]) if maps is None else maps
+        out = []
+        for f in sel:
+            P = W[f].astype(np.float64)
+            for l, lay in reversed(list(enumerate(self.layers_[:li]))):
+                if lay["type"] == "pool":
+                    s, st = lay["size"], lay["stride"]
+                    C, h, w = P.shape
+                    Q = np.zeros((C, (h - 1) * st + s, (w - 1) * st + s))
+                    for i in range(s):
+                        for j in range(s):
+                            blk = Q[:, i:i + (h - 1) * st + 1:st, j:j + (w - 1) * st + 1:st]
+                            np.maximum(blk, P, out=blk)
+                    P = Q
+                else:
+                    K = self.weights_[conv_pos.index(l)].astype(np.float64)
+                    _, C, k, _ = K.shape
+                    F, h, w = P.shape
+                    Q = np.zeros((C, h + k - 1, w + k - 1))
+                    for dy in range(k):
+                        for dx in range(k):
+                            Q[:, dy:dy + h, dx:dx + w] += np.einsum("fyx,fc->cyx", P,
+                                                                    K[:, :, dy, dx])
+                    P = Q
+            out.append(P)
+        return np.stack(out)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags

@@ -1,0 +1,135 @@
+"""Batch operations of convolutional spiking layers, on first-spike-time arrays.
+
+Thin wrappers over the GIL-free kernels in ``plasticity._ext.conv``: they allocate the
+outputs, convert layouts and split batches over threads. Kernels are given in the
+usual (F, C, kh, kw) layout; times are int16 (N, C, H, W), ``T`` meaning no spike.
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .._ext import conv as _k
+
+__all__ = ["conv_forward", "pool_first", "winners", "stdp_update", "train_layer",
+           "global_max", "stdp_params", "n_threads", "kernels_internal",
+           "kernels_external"]
+
+
+def n_threads(n_jobs=None):
+    """Threads to use: ``n_jobs`` (None or -1: all CPUs)."""
+    if n_jobs is None or n_jobs == -1 or n_jobs == 0:
+        return os.cpu_count() or 1
+    return max(1, int(n_jobs))
+
+
+def kernels_internal(weights):
+    """(F, C, kh, kw) -> the kernels' layout (C, kh, kw, F) float32 C-contiguous."""
+    return np.ascontiguousarray(np.transpose(np.asarray(weights, np.float32), (1, 2, 3, 0)))
+
+
+def kernels_external(wt):
+    """(C, kh, kw, F) -> (F, C, kh, kw)."""
+    return np.ascontiguousarray(np.transpose(wt, (3, 0, 1, 2)))
+
+
+def stdp_params(a_plus, a_minus):
+    """The rule library's packed STDP parameters for the w(1-w) rule on [0, 1].
+
+    ``a_minus`` is the paper's signed depression amplitude (< 0); the rule library
+    takes magnitudes: dw = +a_plus w(1-w) (input before or with the winner) or
+    -|a_minus| w(1-w)."""
+    from ..rules.stdp import STDP, Kheradpisheh, Pair
+    rule = STDP(Pair(1.0, 1.0, float(a_plus), abs(float(a_minus))), Kheradpisheh(0.0, 1.0))
+    return rule.pack(1.0)
+
+
+def _as_times(times):
+    t = np.asarray(times)
+    if t.ndim == 3:
+        t = t[None]
+    return np.ascontiguousarray(t, dtype=np.int16)
+
+
+def _chunks(n, k):
+    k = max(1, min(k, n))
+    edges = np.linspace(0, n, k + 1).astype(int)
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def conv_forward(times, weights, threshold, T, pad=0, inhibit=True, n_jobs=None,
+                 internal=False):
+    """A conv layer of non-leaky IF neurons over all T steps, for a batch.
+
+    Returns ``(times_out, potentials)`` of shape (N, F, Ho, Wo): first-spike steps
+    (T = none; after pointwise lateral inhibition if ``inhibit``) and potentials (at
+    the spike step for neurons that fired, otherwise the final potential V(T-1)).
+    ``threshold=np.inf`` gives the final potentials of all neurons."""
+    tin = _as_times(times)
+    wt = np.ascontiguousarray(weights, np.float32) if internal else kernels_internal(weights)
+    N, C, H, W = tin.shape
+    _, kh, kw, F = wt.shape
+    Ho, Wo = _k.out_shape(H, W, kh, kw, pad)
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"a {kh}x{kw} kernel with padding {pad} does not fit an input of "
+                         f"{H}x{W}: the images are too small for this architecture")
+    tout = np.empty((N, F, Ho, Wo), np.int16)
+    vout = np.empty((N, F, Ho, Wo), np.float32)
+    parts = _chunks(N, n_threads(n_jobs))
+    if len(parts) <= 1:
+        _k.forward(tin, wt, float(threshold), int(T), int(pad), bool(inhibit), tout, vout)
+    else:
+        with ThreadPoolExecutor(len(parts)) as ex:
+            list(ex.map(lambda ab: _k.forward(tin[ab[0]:ab[1]], wt, float(threshold), int(T),
+                                              int(pad), bool(inhibit), tout[ab[0]:ab[1]],
+                                              vout[ab[0]:ab[1]]), parts))
+    return tout, vout
+
+
+def pool_first(times, size, stride=None, pad=0):
+    """First-spike pooling (earliest spike in each window), (N, C, H, W) -> (N, C, Ho, Wo)."""
+    tin = _as_times(times)
+    stride = size if stride is None else stride
+    N, C, H, W = tin.shape
+    Ho = (H + 2 * pad - size) // stride + 1
+    Wo = (W + 2 * pad - size) // stride + 1
+    out = np.empty((N, C, max(Ho, 0), max(Wo, 0)), np.int16)
+    _k.pool_first(tin, int(size), int(stride), int(pad), out)
+    return out
+
+
+def winners(times, potentials, T, k, r):
+    """k winners of one image's layer output (F, Ho, Wo): (n, 4) int32 rows
+    (map, y, x, t), earliest spike first (ties: highest potential, then lowest flat
+    index); each winner inhibits its map and a (2r+1)^2 neighbourhood in all maps."""
+    return _k.winners(np.ascontiguousarray(times, np.int16),
+                      np.ascontiguousarray(potentials, np.float32), int(T), int(k), int(r))
+
+
+def stdp_update(times_in, weights, win, pad, T, a_plus, a_minus):
+    """New kernels (F, C, kh, kw) after the STDP update of winners ``win`` for one
+    image's input times (C, H, W) (winners applied one after the other)."""
+    wt = kernels_internal(weights)
+    _k.stdp_update(np.ascontiguousarray(times_in, np.int16), wt,
+                   np.ascontiguousarray(win, np.int32).reshape(-1, 4), int(pad), int(T),
+                   stdp_params(a_plus, a_minus))
+    return kernels_external(wt)
+
+
+def train_layer(times, wt, threshold, T, pad, k, r, a_plus, a_minus):
+    """Present a batch of images (N, C, H, W) one after the other to a conv layer with
+    kernels ``wt`` in the internal (C, kh, kw, F) float32 layout, updated in place.
+    Returns the number of winners per image."""
+    tin = _as_times(times)
+    nw = np.zeros(tin.shape[0], np.int32)
+    _k.train(tin, wt, float(threshold), int(T), int(pad), int(k), int(r),
+             stdp_params(a_plus, a_minus), nw)
+    return nw
+
+
+def global_max(potentials):
+    """Global max pooling of potentials (N, F, H, W) -> (N, F) float32."""
+    v = np.ascontiguousarray(potentials, np.float32)
+    out = np.empty(v.shape[:2], np.float32)
+    _k.global_max(v, out)
+    return out
