@@ -25,6 +25,11 @@ SHORTEN = {
     "eprop_evidence_accumulation": ["n_iter=2", "batch=8", "validate_every=1"],
     "diehl_cook_2015": ["n_e=10", "n_train=20", "n_assign=20", "n_assign_online=20",
                         "n_test=20"],
+    "kheradpisheh_mnist": ["images1=200", "images2=200", "n_svm_train=500", "n_test=200"],
+    "kheradpisheh_caltech": ["images1=100", "images2=100", "images3=100",
+                             "n_train_per_class=20"],
+    "kheradpisheh_eth80": ["images1=100", "images2=100", "images3=100", "maps2=20",
+                           "maps3=20"],
 }
 #: the shared datasets beside the checkout (tests and CI may use them; data/README.md)
 SHARED_DATA = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
