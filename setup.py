@@ -37,7 +37,7 @@ for pyx in sorted(glob.glob(os.path.join("_ext", "*.pyx"))):
 setup(
     packages=find_packages(include=["plasticity", "plasticity.*"]),
     # the .pxd files let users cimport the rule API for their own Cython rules
-    package_data={"plasticity._ext": ["*.pxd"]},
+    package_data={"plasticity._ext": ["*.pxd"], "plasticity.experiments": ["*.toml"]},
     ext_modules=cythonize(
         extensions,
         include_path=[HERE],
