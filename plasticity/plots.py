@@ -293,13 +293,20 @@ def stdp_window(source, *, ax=None):
                             f"experiment, or measure one with "
                             f"plasticity.plots.measure_stdp_window")
         dts, dw = np.asarray(m["stdp_window/dt"]), np.asarray(m["stdp_window/dw"])
+        # an experiment may store a published fit evaluated at the same dts
+        fit = np.asarray(m["stdp_window/bi_poo_fit"]) if "stdp_window/bi_poo_fit" in m \
+            else None
     else:
         dts, dw = (np.asarray(x, dtype=float) for x in source)
+        fit = None
     fig, axes = _figure(ax=ax)
     a = axes[0, 0]
     a.axhline(0, color="0.7", lw=0.8)
     a.axvline(0, color="0.7", lw=0.8)
-    a.plot(dts, dw, "o-", ms=3)
+    a.plot(dts, dw, "o-", ms=3, label="measured")
+    if fit is not None and fit.shape == dts.shape:
+        a.plot(dts, fit, "k--", lw=1, label="Bi & Poo fit")
+        a.legend(fontsize="small")
     a.set_xlabel(r"$\Delta t = t_{post} - t_{pre}$ (ms)")
     a.set_ylabel("relative weight change")
     a.set_title("STDP window")
