@@ -34,37 +34,19 @@ import numpy as np
 
 from plasticity import STDP, Additive, Network, Pair, SynapseMatrix
 from plasticity.config import field
+from plasticity.experiments.song_abbott_2000 import Config as SongConfig
 from plasticity.neurons import LIFCond
 
 
 @dataclasses.dataclass
-class Config:
-    n_inputs: int = field(1000, help="number of inputs", min=2)
+class Config(SongConfig):
+    """``song_abbott_2000``'s parameters plus the correlated group."""
     n_correlated: int = field(500, help="inputs of the correlated group (ids 0..n-1)",
                               min=1)
     correlation: float = field(0.2, help="shared-source correlation c of the correlated "
                                "group", min=0.0, max=1.0)
     jitter: float = field(0.0, help="s.d. of the jitter of copied mother spikes",
                           units="ms", min=0.0)
-    rate: float = field(15.0, help="input rate (both groups)", units="Hz", min=0.0)
-    duration: float = field(100_000.0, help="simulated time", units="ms", gt=0.0)
-    dt: float = field(0.1, help="time step", units="ms", gt=0.0)
-    tau_m: float = field(10.0, help="membrane time constant", units="ms", gt=0.0)
-    tau_e: float = field(5.0, help="excitatory conductance time constant", units="ms",
-                         gt=0.0)
-    E_e: float = field(0.0, help="excitatory reversal potential", units="mV")
-    V_th: float = field(-54.0, help="threshold", units="mV")
-    V_reset: float = field(-60.0, help="reset", units="mV")
-    E_L: float = field(-74.0, help="leak reversal potential", units="mV")
-    gmax: float = field(0.01, help="maximum weight (units of the leak conductance)",
-                        gt=0.0)
-    tau_plus: float = field(20.0, help="pre trace time constant", units="ms", gt=0.0)
-    tau_minus: float = field(20.0, help="post trace time constant", units="ms", gt=0.0)
-    a_plus: float = field(0.01, help="potentiation amplitude, in units of gmax", min=0.0)
-    depression_ratio: float = field(1.05, help="A- / A+ (times tau_plus / tau_minus)",
-                                    min=0.0)
-    snapshot_interval: float = field(1000.0, help="weight snapshot interval", units="ms",
-                                     gt=0.0)
 
 
 #: a quick run: the separation is already clear after 30 s
