@@ -320,7 +320,7 @@ cdef inline void _pre_synapse(Proj* pr, Py_ssize_t s, double r2_before,
                 pr.elig[s] += dw_depress(&pr.sp, w, o1, r2_before)
 
 
-cdef inline void pr_deliver(Proj* pr, Py_ssize_t s, double* target) noexcept nogil:
+cdef inline void _deliver(Proj* pr, Py_ssize_t s, double* target) noexcept nogil:
     target[pr.indices[s]] += _w(pr, s)
 
 
@@ -415,7 +415,7 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
             i = spk[k]
             if not plastic:
                 for s in range(pr.indptr[i], pr.indptr[i + 1]):
-                    pr_deliver(pr, s, target)
+                    _deliver(pr, s, target)
                 if pr.rule == RULE_PYTHON:
                     pr.arr[pr.arr_n[0]] = <int32_t>i
                     pr.arr_n[0] += 1
@@ -452,7 +452,7 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                         _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
                         _bump_pre(pr, s, t)
                     else:
-                        pr_deliver(pr, s, target)
+                        _deliver(pr, s, target)
                         if pr.rule == RULE_PYTHON:
                             pr.arr[pr.arr_n[0]] = <int32_t>s
                             pr.arr_n[0] += 1

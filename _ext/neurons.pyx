@@ -53,6 +53,21 @@ cdef inline Py_ssize_t _nonfinite(const double* s, Py_ssize_t n, Py_ssize_t i,
     return 0
 
 
+cdef inline void _reset(double* s, Py_ssize_t n, const int32_t* spikes,
+                        Py_ssize_t n_spikes, double v_reset, Py_ssize_t jump_row,
+                        double jump, Py_ssize_t ref_row, double ref_steps) noexcept nogil:
+    """The common after-spike reset: v (row 0) = v_reset, row ``jump_row`` += jump
+    (adaptation, threshold), row ``ref_row`` = refractory steps; -1 skips a row."""
+    cdef Py_ssize_t k, i
+    for k in range(n_spikes):
+        i = spikes[k]
+        s[i] = v_reset
+        if jump_row >= 0:
+            s[jump_row * n + i] += jump
+        if ref_row >= 0:
+            s[ref_row * n + i] = ref_steps
+
+
 cdef inline bint _refractory_step(double* ref) noexcept nogil:
     """Count down the refractory counter; True while the membrane is held."""
     if ref[0] > 0.0:
@@ -97,11 +112,7 @@ cdef Py_ssize_t _lif_update(double* s, Py_ssize_t n, const double* p,
 
 cdef void _lif_reset(double* s, Py_ssize_t n, const double* p,
                      const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
-    cdef Py_ssize_t k, i
-    for k in range(n_spikes):
-        i = spikes[k]
-        s[i] = p[2]
-        s[4 * n + i] = p[3]
+    _reset(s, n, spikes, n_spikes, p[2], -1, 0.0, 4, p[3])
 
 
 # ---------------------------------------------------------------------------
@@ -152,12 +163,7 @@ cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, const double* p,
 
 cdef void _lifcond_reset(double* s, Py_ssize_t n, const double* p,
                          const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
-    cdef Py_ssize_t k, i
-    for k in range(n_spikes):
-        i = spikes[k]
-        s[i] = p[2]
-        s[3 * n + i] += p[10]
-        s[5 * n + i] = p[3]
+    _reset(s, n, spikes, n_spikes, p[2], 3, p[10], 5, p[3])
 
 
 # ---------------------------------------------------------------------------
@@ -188,11 +194,7 @@ cdef Py_ssize_t _if_update(double* s, Py_ssize_t n, const double* p,
 
 cdef void _if_reset(double* s, Py_ssize_t n, const double* p,
                     const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
-    cdef Py_ssize_t k, i
-    for k in range(n_spikes):
-        i = spikes[k]
-        s[i] = p[1]
-        s[2 * n + i] = p[2]
+    _reset(s, n, spikes, n_spikes, p[1], -1, 0.0, 2, p[2])
 
 
 # ---------------------------------------------------------------------------
@@ -233,12 +235,7 @@ cdef Py_ssize_t _alif_update(double* s, Py_ssize_t n, const double* p,
 
 cdef void _alif_reset(double* s, Py_ssize_t n, const double* p,
                       const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
-    cdef Py_ssize_t k, i
-    for k in range(n_spikes):
-        i = spikes[k]
-        s[i] = p[2]
-        s[n + i] += 1.0
-        s[5 * n + i] = p[3]
+    _reset(s, n, spikes, n_spikes, p[2], 1, 1.0, 5, p[3])
 
 
 # ---------------------------------------------------------------------------
@@ -278,11 +275,7 @@ cdef Py_ssize_t _izh_update(double* s, Py_ssize_t n, const double* p,
 
 cdef void _izh_reset(double* s, Py_ssize_t n, const double* p,
                      const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
-    cdef Py_ssize_t k, i
-    for k in range(n_spikes):
-        i = spikes[k]
-        s[i] = p[3]
-        s[n + i] += p[4]
+    _reset(s, n, spikes, n_spikes, p[3], 1, p[4], -1, 0.0)
 
 
 # ---------------------------------------------------------------------------
@@ -328,12 +321,7 @@ cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, const double* p,
 
 cdef void _adex_reset(double* s, Py_ssize_t n, const double* p,
                       const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
-    cdef Py_ssize_t k, i
-    for k in range(n_spikes):
-        i = spikes[k]
-        s[i] = p[9]
-        s[n + i] += p[8]
-        s[5 * n + i] = p[11]
+    _reset(s, n, spikes, n_spikes, p[9], 1, p[8], 5, p[11])
 
 
 # ---------------------------------------------------------------------------

@@ -64,15 +64,21 @@ cdef inline double trace_bump(double value, int64_t last, int64_t t, double c,
     return trace_value(value, last, t, c) + 1.0
 
 
+cdef inline double unit_weight(const StdpParams* p, double w) noexcept nogil:
+    """u = (w - w_min) / (w_max - w_min), clipped to [0, 1]."""
+    cdef double u = (w - p.w_min) / (p.w_max - p.w_min)
+    if u < 0.0:
+        return 0.0
+    if u > 1.0:
+        return 1.0
+    return u
+
+
 cdef inline double f_plus(const StdpParams* p, double w) noexcept nogil:
     cdef double u
     if p.wdep == WDEP_ADDITIVE:
         return 1.0
-    u = (w - p.w_min) / (p.w_max - p.w_min)
-    if u < 0.0:
-        u = 0.0
-    elif u > 1.0:
-        u = 1.0
+    u = unit_weight(p, w)
     if p.wdep == WDEP_MULTIPLICATIVE:
         return 1.0 - u
     if p.wdep == WDEP_POWER_LAW:
@@ -84,11 +90,7 @@ cdef inline double f_minus(const StdpParams* p, double w) noexcept nogil:
     cdef double u
     if p.wdep == WDEP_ADDITIVE:
         return 1.0
-    u = (w - p.w_min) / (p.w_max - p.w_min)
-    if u < 0.0:
-        u = 0.0
-    elif u > 1.0:
-        u = 1.0
+    u = unit_weight(p, w)
     if p.wdep == WDEP_MULTIPLICATIVE:
         return u
     if p.wdep == WDEP_POWER_LAW:
