@@ -54,24 +54,58 @@ SMALL = {"duration": 20_000.0}
 
 def build(config, seed=1):
     """The network of the experiment: (network, projection, output population)."""
+    net = Network(dt=config.dt, seed=seed)
+    inputs = net.add_poisson("inputs", config.n_inputs, config.rate)
+    proj, neuron = add_plastic_neuron(net, inputs, config, weight_seed=seed)
+    return net, proj, neuron
+
+
+def add_plastic_neuron(net, inputs, config, weight_seed):
+    """The conductance-based LIF neuron and its STDP projection from ``inputs``
+    (weights uniform in [0, gmax] drawn with ``weight_seed``): (projection, neuron)."""
     c = config
-    net = Network(dt=c.dt, seed=seed)
-    inputs = net.add_poisson("inputs", c.n_inputs, c.rate)
     neuron = net.add_population(
         "neuron", 1, LIFCond(tau_m=c.tau_m, E_L=c.E_L, V_th=c.V_th, V_reset=c.V_reset,
                              E_e=c.E_e, tau_e=c.tau_e, t_ref=0.0))
     weights = SynapseMatrix.all_to_all(
-        c.n_inputs, 1, weight=lambda rng, n: rng.uniform(0.0, c.gmax, n), rng=seed,
+        inputs.n, 1, weight=lambda rng, n: rng.uniform(0.0, c.gmax, n), rng=weight_seed,
         dtype=np.float64)
     a_plus = c.a_plus * c.gmax
     a_minus = a_plus * c.depression_ratio * c.tau_plus / c.tau_minus
     rule = STDP(Pair(c.tau_plus, c.tau_minus, a_plus, a_minus, "all-to-all"),
                 Additive(0.0, c.gmax))
     proj = net.connect(inputs, neuron, weights, target="g_e", rule=rule, name="input")
-    return net, proj, neuron
+    return proj, neuron
 
 
-def _record_synapses(recorder, proj):
+def simulate(net, proj, neuron, config, recorder, inputs_model, inputs_parameters,
+             progress=None):
+    """Run ``config.duration`` streaming the neuron's spikes and the weight snapshots
+    to ``recorder`` (if any); returns (output spike count, CPU seconds)."""
+    n_out = [0]
+
+    def spikes_sink(t, i):
+        n_out[0] += t.size
+        if recorder is not None:
+            recorder.append_spikes("neuron", t, i)
+    net.monitor_spikes(neuron, sink=spikes_sink)
+    net.monitor_weights(proj, config.snapshot_interval,
+                        sink=(lambda t, w: recorder.append_weight_snapshot("input", t, w))
+                        if recorder is not None else None)
+    if recorder is not None:
+        recorder.add_population("inputs", inputs_model, proj.pre.n, inputs_parameters)
+        recorder.add_population("neuron", "LIFCond", 1, neuron.model.parameters())
+        record_synapses(recorder, proj)
+    t0 = time.process_time()
+    net.run(config.duration, progress=progress)
+    cpu = time.process_time() - t0
+    if recorder is not None:
+        record_synapses(recorder, proj)
+    return n_out[0], cpu
+
+
+def record_synapses(recorder, proj):
+    """The input projection's structure and current weights in the run file."""
     syn = proj.synapses
     recorder.set_synapses("input", syn.indptr, syn.indices, syn.weights, syn.shape,
                           "inputs", "neuron", "STDP", proj.rule.parameters())
@@ -92,28 +126,10 @@ def run(config, recorder=None, seed=1, progress=None):
     if recorder is not None:
         seed = recorder.seed
     net, proj, neuron = build(config, seed)
-    n_out_spikes = [0]
-
-    def spikes_sink(t, i):
-        n_out_spikes[0] += t.size
-        if recorder is not None:
-            recorder.append_spikes("neuron", t, i)
-    net.monitor_spikes(neuron, sink=spikes_sink)
-    snaps = net.monitor_weights(
-        proj, config.snapshot_interval,
-        sink=(lambda t, w: recorder.append_weight_snapshot("input", t, w))
-        if recorder is not None else None)
-    if recorder is not None:
-        recorder.add_population("inputs", "PoissonGroup", config.n_inputs,
-                                {"rate_hz": config.rate})
-        recorder.add_population("neuron", "LIFCond", 1, neuron.model.parameters())
-        _record_synapses(recorder, proj)
-    t0 = time.process_time()
-    net.run(config.duration, progress=progress)
-    cpu = time.process_time() - t0
+    n_out, cpu = simulate(net, proj, neuron, config, recorder, "PoissonGroup",
+                          {"rate_hz": config.rate}, progress)
     w = proj.weights
     hist, edges, (r_low, r_high) = bimodality(w, config.gmax)
-    n_out = n_out_spikes[0]
     metrics = {
         "edge_ratio_low": float(r_low),
         "edge_ratio_high": float(r_high),
@@ -125,7 +141,6 @@ def run(config, recorder=None, seed=1, progress=None):
     }
     metrics["output_rate_hz"] = n_out / (config.duration / 1000.0)
     if recorder is not None:
-        _record_synapses(recorder, proj)
         recorder.metric("weight_histogram", hist)
         recorder.metric("weight_histogram_edges", edges)
         for k, v in metrics.items():

@@ -28,14 +28,13 @@ UNVERIFIED (shared/references.md section 4); the shared-source model, c = 0.2, t
 """
 import dataclasses
 import sys
-import time
 
 import numpy as np
 
-from plasticity import STDP, Additive, Network, Pair, SynapseMatrix
+from plasticity import Network
 from plasticity.config import field
+from plasticity.experiments import song_abbott_2000 as song
 from plasticity.experiments.song_abbott_2000 import Config as SongConfig
-from plasticity.neurons import LIFCond
 
 
 @dataclasses.dataclass
@@ -93,17 +92,7 @@ def build(config, seed=1):
                              c.duration, c.dt, rng, c.jitter)
     net = Network(dt=c.dt, seed=seed)
     inputs = net.add_spike_generator("inputs", c.n_inputs, t, i)
-    neuron = net.add_population(
-        "neuron", 1, LIFCond(tau_m=c.tau_m, E_L=c.E_L, V_th=c.V_th, V_reset=c.V_reset,
-                             E_e=c.E_e, tau_e=c.tau_e, t_ref=0.0))
-    weights = SynapseMatrix.all_to_all(
-        c.n_inputs, 1, weight=lambda r, n: r.uniform(0.0, c.gmax, n), rng=seed + 1,
-        dtype=np.float64)
-    a_plus = c.a_plus * c.gmax
-    a_minus = a_plus * c.depression_ratio * c.tau_plus / c.tau_minus
-    rule = STDP(Pair(c.tau_plus, c.tau_minus, a_plus, a_minus, "all-to-all"),
-                Additive(0.0, c.gmax))
-    proj = net.connect(inputs, neuron, weights, target="g_e", rule=rule, name="input")
+    proj, neuron = song.add_plastic_neuron(net, inputs, c, weight_seed=seed + 1)
     return net, proj, neuron
 
 
@@ -112,30 +101,10 @@ def run(config, recorder=None, seed=1, progress=None):
     if recorder is not None:
         seed = recorder.seed
     net, proj, neuron = build(c, seed)
-    n_out = [0]
-
-    def sink(t, i):
-        n_out[0] += t.size
-        if recorder is not None:
-            recorder.append_spikes("neuron", t, i)
-    net.monitor_spikes(neuron, sink=sink)
-    net.monitor_weights(proj, c.snapshot_interval,
-                        sink=(lambda t, w: recorder.append_weight_snapshot("input", t, w))
-                        if recorder is not None else None)
-    syn = proj.synapses
-
-    def record_syn():
-        recorder.set_synapses("input", syn.indptr, syn.indices, syn.weights, syn.shape,
-                              "inputs", "neuron", "STDP", proj.rule.parameters())
-    if recorder is not None:
-        recorder.add_population("inputs", "SpikeGeneratorGroup (shared-source correlated)",
-                                c.n_inputs, {"rate_hz": c.rate, "n_correlated": c.n_correlated,
-                                             "correlation": c.correlation})
-        recorder.add_population("neuron", "LIFCond", 1, neuron.model.parameters())
-        record_syn()
-    t0 = time.process_time()
-    net.run(c.duration, progress=progress)
-    cpu = time.process_time() - t0
+    n_out, cpu = song.simulate(
+        net, proj, neuron, c, recorder, "SpikeGeneratorGroup (shared-source correlated)",
+        {"rate_hz": c.rate, "n_correlated": c.n_correlated, "correlation": c.correlation},
+        progress)
     w = proj.weights / c.gmax  # all-to-all onto one neuron: synapse k = input k
     wc, wu = w[:c.n_correlated], w[c.n_correlated:]
     metrics = {
@@ -144,11 +113,10 @@ def run(config, recorder=None, seed=1, progress=None):
         "fraction_near_gmax_correlated": float(np.mean(wc > 0.9)),
         "fraction_near_gmax_uncorrelated": float(np.mean(wu > 0.9)),
         "fraction_near_zero_uncorrelated": float(np.mean(wu < 0.1)),
-        "output_rate_hz": n_out[0] / (c.duration / 1000.0),
+        "output_rate_hz": n_out / (c.duration / 1000.0),
         "cpu_seconds": cpu,
     }
     if recorder is not None:
-        record_syn()
         recorder.metric("final_weights_over_gmax", w)
         recorder.metric("is_correlated", (np.arange(c.n_inputs) < c.n_correlated)
                         .astype(np.int8))
