@@ -657,6 +657,7 @@ class Network:
             m.length[0] = 0
             eng.set_spike_monitor(index[m.pop.name], m.buf_ids, m.buf_steps, m.length)
         self._pops, self._projs, self._eng = pops, projs, eng
+        self._pop_index = index
         return eng
 
     def _per_step(self):
@@ -678,7 +679,7 @@ class Network:
         eng = self._build()
         for k, m in enumerate(self._state_monitors):
             m._alloc(n_steps)
-            eng.set_state_monitor(k, self._pops.index(m.pop), m.rows, m.ids, m.every,
+            eng.set_state_monitor(k, self._pop_index[m.pop.name], m.rows, m.ids, m.every,
                                   m.buf, m.buf_steps, m.length)
         per_step = self._per_step()
         post_ordered = [] if per_step or n_steps < _POST_ORDER_MIN_STEPS else [
@@ -723,7 +724,8 @@ class Network:
                 self._check_weights(t0, reached, {id(p): p._wp for _, p in post_ordered})
                 if bar is not None:
                     bar.n = round((self.step - (t_end - n_steps)) * self.dt)
-                    bar.refresh() if not bar.disable else None
+                    if not bar.disable:
+                        bar.refresh()
         finally:
             scatter()
             for _, proj in post_ordered:
@@ -757,8 +759,7 @@ class Network:
                                + np.arange(lens.sum()))
                 if syn_ids.size:
                     rule.on_pre(step, syn_ids)
-            post_k = self._pops.index(proj.post)
-            ns = self._eng.n_spikes(post_k)
+            ns = self._eng.n_spikes(self._pop_index[proj.post.name])
             if ns:
                 rule.on_post(step, proj.post.spikes_buf[:ns].astype(np.int64))
             rule.on_step(step)
