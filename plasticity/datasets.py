@@ -23,7 +23,8 @@ import zipfile
 import numpy as np
 
 __all__ = ["DatasetError", "load_mnist", "mnist_directory", "MNIST_FILES", "load_caltech",
-           "load_eth80", "load_omniglot", "dataset_directory", "ETH80_CATEGORIES"]
+           "load_eth80", "load_omniglot", "load_omniglot_runs", "dataset_directory",
+           "ETH80_CATEGORIES"]
 
 #: MNIST file names per kind, with their published MD5 (yann.lecun.com / the PyTorch
 #: and TensorFlow mirrors) and SHA-256 checksums, number of items and IDX magic.
@@ -276,3 +277,75 @@ def load_omniglot(directory=None, which="images_background_small1"):
             imgs.append(255 - a)   # strokes are black on white in the files
             labels.append(index[key])
     return np.stack(imgs), np.asarray(labels, dtype=np.int64), names
+
+
+_RUN_LINE = re.compile(r"^run(\d+)/test/item(\d+)\.png\s+run(\d+)/training/class(\d+)\.png$")
+
+
+def load_omniglot_runs(directory=None, which="all_runs"):
+    """Lake et al.'s 20 official 20-way one-shot classification runs (``all_runs.zip``).
+
+    Each run has 20 training images (one per class, ``runNN/training/classKK.png``),
+    20 test images (``runNN/test/itemKK.png``) and the answer key
+    ``runNN/class_labels.txt`` (lines "runNN/test/itemKK.png runNN/training/classJJ.png").
+    The images come from the Omniglot *evaluation* alphabets, not the background ones.
+
+    Parameters
+    ----------
+    directory : str or path-like, optional
+        Where ``all_runs.zip`` is (or its ``omniglot/`` subdirectory); default
+        ``$PLASTICITY_DATA/omniglot`` (or ``$PLASTICITY_DATA``), else ``./data/omniglot``.
+    which : str
+        The zip's name without ``.zip``.
+
+    Returns
+    -------
+    train : ndarray, shape (n_runs, 20, 105, 105), uint8
+        Training images (strokes = 255), ``train[r, k]`` = ``class{k+1:02d}.png``.
+    test : ndarray, shape (n_runs, 20, 105, 105), uint8
+        Test images, ``test[r, i]`` = ``item{i+1:02d}.png``.
+    labels : ndarray, shape (n_runs, 20), int64
+        ``labels[r, i]`` = the index k of the training image of test item i's class.
+    """
+    d = dataset_directory("omniglot", directory,
+                          probe=lambda p: os.path.isfile(os.path.join(p, which + ".zip")))
+    path = os.path.join(d, which + ".zip")
+    try:
+        z = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise DatasetError(f"cannot read {path}: {e}") from None
+    with z:
+        names = set(z.namelist())
+        runs = sorted({n.split("/")[0] for n in names
+                       if re.match(r"^run\d+/class_labels\.txt$", n)})
+        if not runs:
+            raise DatasetError(f"{path} holds no runNN/class_labels.txt")
+
+        def img(n):
+            if n not in names:
+                raise DatasetError(f"{path}: {n} is missing")
+            with z.open(n) as fh:
+                return 255 - _resize_gray(io.BytesIO(fh.read()), None)
+
+        train, test, labels = [], [], []
+        for run in runs:
+            lines = [ln.strip() for ln in
+                     z.read(run + "/class_labels.txt").decode("ascii").splitlines()
+                     if ln.strip()]
+            lab = {}
+            for ln in lines:
+                m = _RUN_LINE.match(ln)
+                if not m or "run" + m.group(1) != run or m.group(1) != m.group(3):
+                    raise DatasetError(f"{path}: {run}/class_labels.txt: unexpected "
+                                       f"line {ln!r}")
+                lab[int(m.group(2)) - 1] = int(m.group(4)) - 1
+            n = len(lab)
+            if sorted(lab) != list(range(n)) or not all(0 <= v < n for v in lab.values()):
+                raise DatasetError(f"{path}: {run}/class_labels.txt does not list items "
+                                   f"1..{n} with classes 1..{n}")
+            train.append(np.stack([img(f"{run}/training/class{k + 1:02d}.png")
+                                   for k in range(n)]))
+            test.append(np.stack([img(f"{run}/test/item{i + 1:02d}.png")
+                                  for i in range(n)]))
+            labels.append([lab[i] for i in range(n)])
+    return np.stack(train), np.stack(test), np.asarray(labels, dtype=np.int64)
