@@ -21,7 +21,8 @@ cdef void build_post_index(const int64_t* indptr, const int32_t* indices,
 
 # Diehl & Cook (2015) normalisation: scale the weights onto each post neuron j so that
 # they sum to `target` (sums accumulated in double, ascending synapse id); columns
-# whose sum is exactly 0 are left untouched.
-cdef void normalize_columns(const int64_t* post_ptr, const int32_t* post_syn,
-                            Py_ssize_t n_post, weight_t* weights,
-                            double target) noexcept nogil
+# whose sum is exactly 0 are left untouched. Walks the CSR rows sequentially; `sums` is
+# scratch space for n_post doubles.
+cdef void normalize_columns(const int64_t* indptr, const int32_t* indices,
+                            Py_ssize_t n_pre, Py_ssize_t n_post, weight_t* weights,
+                            double target, double* sums) noexcept nogil

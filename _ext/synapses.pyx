@@ -43,20 +43,27 @@ cdef void build_post_index(const int64_t* indptr, const int32_t* indices,
     post_ptr[0] = 0
 
 
-cdef void normalize_columns(const int64_t* post_ptr, const int32_t* post_syn,
-                            Py_ssize_t n_post, weight_t* weights,
-                            double target) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef int64_t k
-    cdef double total, scale
+cdef void normalize_columns(const int64_t* indptr, const int32_t* indices,
+                            Py_ssize_t n_pre, Py_ssize_t n_post, weight_t* weights,
+                            double target, double* sums) noexcept nogil:
+    # Two sequential passes over the CSR rows (the weights are in row order, so the
+    # column-wise walk through post_syn would be scattered). Rows are visited in
+    # ascending order, so every column sum is accumulated over ascending synapse ids,
+    # the order of the definition: the same numbers as a column-by-column walk.
+    cdef Py_ssize_t i, j
+    cdef int64_t s
     for j in range(n_post):
-        total = 0.0
-        for k in range(post_ptr[j], post_ptr[j + 1]):
-            total += <double>weights[post_syn[k]]
-        if total != 0.0:
-            scale = target / total
-            for k in range(post_ptr[j], post_ptr[j + 1]):
-                weights[post_syn[k]] = <weight_t>(<double>weights[post_syn[k]] * scale)
+        sums[j] = 0.0
+    for i in range(n_pre):
+        for s in range(indptr[i], indptr[i + 1]):
+            sums[indices[s]] += <double>weights[s]
+    for j in range(n_post):
+        sums[j] = target / sums[j] if sums[j] != 0.0 else 0.0
+    for i in range(n_pre):
+        for s in range(indptr[i], indptr[i + 1]):
+            j = indices[s]
+            if sums[j] != 0.0:
+                weights[s] = <weight_t>(<double>weights[s] * sums[j])
 
 
 cdef int64_t _first_unordered(const int64_t* indptr, const int32_t* indices,
@@ -126,14 +133,16 @@ def _build_post_index(const int64_t[::1] indptr, const int32_t[::1] indices,
     return post_ptr, post_syn, post_pre
 
 
-def _normalize_columns(const int64_t[::1] post_ptr, const int32_t[::1] post_syn,
-                       weight_t[::1] weights, double target):
+def _normalize_columns(const int64_t[::1] indptr, const int32_t[::1] indices,
+                       Py_ssize_t n_post, weight_t[::1] weights, double target):
     """In place: scale each column of ``weights`` to sum to ``target``."""
-    cdef Py_ssize_t n_post = post_ptr.shape[0] - 1
+    cdef Py_ssize_t n_pre = indptr.shape[0] - 1
     if weights.shape[0] == 0:
         return
+    cdef double[::1] sums = np.empty(max(n_post, 1))
     with nogil:
-        normalize_columns(&post_ptr[0], &post_syn[0], n_post, &weights[0], target)
+        normalize_columns(&indptr[0], &indices[0], n_pre, n_post, &weights[0], target,
+                          &sums[0])
 
 
 def _check_order(const int64_t[::1] indptr, const int32_t[::1] indices):

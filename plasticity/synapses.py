@@ -470,7 +470,8 @@ class SynapseMatrix:
         is responsible for such columns.
         """
         target = check_finite("target", target)
-        _k._normalize_columns(self.post_ptr, self.post_syn, self.weights, target)
+        _k._normalize_columns(self.indptr, self.indices, self.n_post, self.weights,
+                              target)
 
     # -- builders -------------------------------------------------------------------------
     @classmethod
