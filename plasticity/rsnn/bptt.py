@@ -15,6 +15,12 @@ regulariser), going backward from t = T-1 with delta_v^T = delta_a^T = 0::
 eq. 1): the derivative of E with respect to the spike z_j^t through every path except
 the neuron's own threshold adaptation, which e-prop carries in the eligibility trace.
 
+Two optional extras serve the outer loop of one-shot learning (where E depends on a
+first trial's pseudo-derivatives through a weight update, and on the network's input
+through a second network): ``dE_dpsi`` (T, B, n_rec), a direct derivative with respect
+to psi^t, enters as psi'(v - A) dE/dpsi^t beside psi^t g^t in delta_v and delta_a; and
+``return_input_grad`` returns dE/dx^t = delta_v^t W_in^T.
+
 ``detach`` removes paths from the backward pass, as tf.stop_gradient in the reference
 implementation: ``"reset"`` drops the reset term (-v_th z^{t-1}), ``"z"`` drops both
 the reset and the recurrent term (then BPTT equals e-prop with symmetric feedback).
@@ -22,32 +28,66 @@ the reset and the recurrent term (then BPTT equals e-prop with symmetric feedbac
 import numpy as np
 
 from .._validation import check_in
-from .network import filter_backward, shift_prev
+from .network import filter_backward, matvec, pseudo_derivative_slope, shift_prev
 
 __all__ = ["bptt"]
 
 
-def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False):
+def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False,
+         weights=None, per_episode=False, dE_dpsi=None, return_input_grad=False):
     """Gradients of E with respect to ``net``'s weights.
+
+    Parameters
+    ----------
+    net : RSNN
+        Gives the parameters, and the weights unless ``weights`` is given.
+    trace : Trace
+        The forward pass (with ``record_state=True`` when ``dE_dpsi`` is given).
+    dE_dy, dE_dz : arrays
+        Direct derivatives with respect to the readout and the spikes.
+    weights : dict, optional
+        The weights the trace was simulated with (shared 2-D or per batch element 3-D,
+        as :meth:`RSNN.forward`).
+    per_episode : bool
+        Return the gradients per batch element (batch first) instead of their sum.
+    dE_dpsi : array (T, B, n_rec), optional
+        Direct derivative with respect to the pseudo-derivatives.
+    return_input_grad : bool
+        Also return ``dE_dx`` (T, B, n_in).
 
     Returns a dict w_in, w_rec, w_out; with ``return_signals`` also ``L`` (the
     learning signal above, (T, B, n_rec)) and ``dE_dz_total`` (g^t).
     """
     check_in("detach", detach, ("none", "reset", "z"))
     p = net.params
+    w = net.weights if weights is None else net._check_batched(weights, trace.z.shape[1])
+    w_in, w_rec, w_out = w["w_in"], w["w_rec"], w["w_out"]
     x, z, psi = trace.x, trace.z, trace.psi
     T, B, n = z.shape
     dE_dy = np.asarray(dE_dy, dtype=np.float64)
     if dE_dy.shape != trace.y.shape:
         raise ValueError(f"dE_dy must have shape {trace.y.shape}, got {dE_dy.shape}")
+    extra = None
+    if dE_dpsi is not None:
+        dE_dpsi = np.asarray(dE_dpsi, dtype=np.float64)
+        if dE_dpsi.shape != z.shape:
+            raise ValueError(f"dE_dpsi must have shape {z.shape}, got {dE_dpsi.shape}")
+        if trace.v is None:
+            raise ValueError("dE_dpsi needs the membrane potentials: simulate with "
+                             "record_state=True")
+        dist = trace.v - (p.v_th + p.beta_vec * trace.a)
+        extra = dE_dpsi * pseudo_derivative_slope(psi, dist, p.v_th, p.gamma)
     Y = filter_backward(dE_dy, p.kappa)
-    direct = (Y.reshape(T * B, p.n_out) @ net.w_out.T).reshape(T, B, n)
+    if w_out.ndim == 2:
+        direct = (Y.reshape(T * B, p.n_out) @ w_out.T).reshape(T, B, n)
+    else:
+        direct = np.einsum("tbk,bjk->tbj", Y, w_out)
     if dE_dz is not None:
         direct = direct + dE_dz
     alpha, rho, v_th = p.alpha, p.rho, p.v_th
     beta = p.beta_vec
     has_alif = p.n_alif > 0
-    w_rec_T = net.w_rec.T
+    w_rec_T = np.swapaxes(w_rec * p.rec_mask, -1, -2)
     dv_next = np.zeros((B, n))
     da_next = np.zeros((B, n))
     delta_v = np.empty((T, B, n))
@@ -58,11 +98,13 @@ def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False):
         L = direct[t]
         if t < T - 1:
             if detach == "none":
-                L = L + dv_next @ w_rec_T - v_th * dv_next
+                L = L + matvec(dv_next, w_rec_T) - v_th * dv_next
             elif detach == "reset":
-                L = L + dv_next @ w_rec_T
+                L = L + matvec(dv_next, w_rec_T)
         g = L + da_next if has_alif else L
         pg = psi[t] * g
+        if extra is not None:
+            pg = pg + extra[t]
         dv = pg + alpha * dv_next
         if has_alif:
             da_next = -beta * pg + rho * da_next
@@ -71,13 +113,25 @@ def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False):
         if return_signals:
             L_all[t] = L
             g_all[t] = g
-    dv2 = delta_v.reshape(T * B, n)
-    grads = {
-        "w_in": x.reshape(T * B, p.n_in).T @ dv2,
-        "w_rec": (shift_prev(z).reshape(T * B, n).T @ dv2) * p.rec_mask,
-        "w_out": z.reshape(T * B, n).T @ Y.reshape(T * B, p.n_out),
-    }
+    if per_episode:
+        grads = {
+            "w_in": np.einsum("tbi,tbj->bij", x, delta_v),
+            "w_rec": np.einsum("tbi,tbj->bij", shift_prev(z), delta_v) * p.rec_mask,
+            "w_out": np.einsum("tbj,tbk->bjk", z, Y),
+        }
+    else:
+        dv2 = delta_v.reshape(T * B, n)
+        grads = {
+            "w_in": x.reshape(T * B, p.n_in).T @ dv2,
+            "w_rec": (shift_prev(z).reshape(T * B, n).T @ dv2) * p.rec_mask,
+            "w_out": z.reshape(T * B, n).T @ Y.reshape(T * B, p.n_out),
+        }
     if return_signals:
         grads["L"] = L_all
         grads["dE_dz_total"] = g_all
+    if return_input_grad:
+        if w_in.ndim == 2:
+            grads["dE_dx"] = (delta_v.reshape(T * B, n) @ w_in.T).reshape(T, B, p.n_in)
+        else:
+            grads["dE_dx"] = np.einsum("tbj,bij->tbi", delta_v, w_in)
     return grads

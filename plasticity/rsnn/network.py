@@ -36,7 +36,8 @@ import numpy as np
 from .._validation import check_int, check_in, check_positive, check_nonnegative
 
 __all__ = ["RSNNParams", "RSNN", "RSNNState", "Trace", "neuron_step", "readout_step",
-           "spike_function", "pseudo_derivative"]
+           "spike_function", "pseudo_derivative", "pseudo_derivative_slope", "simulate",
+           "matvec"]
 
 SPIKE_FUNCTIONS = ("heaviside", "smooth")
 
@@ -160,6 +161,21 @@ def pseudo_derivative(v_minus_thr, v_th, gamma):
     return (gamma / v_th) * np.maximum(0.0, 1.0 - np.abs(v_minus_thr) / v_th)
 
 
+def pseudo_derivative_slope(psi, v_minus_thr, v_th, gamma):
+    """d psi / d(v - A): -(gamma / v_th^2) sign(v - A) where psi > 0, else 0 (outside
+    the window and while refractory, where psi is held at 0)."""
+    return np.where(psi > 0, -(gamma / v_th ** 2) * np.sign(v_minus_thr), 0.0)
+
+
+def matvec(u, w):
+    """u (batch, n_pre) times the weights: ``w`` (n_pre, n_post) shared by the batch,
+    or (batch, n_pre, n_post), one matrix per batch element (an episode's own weights
+    after a one-shot update)."""
+    if w.ndim == 2:
+        return u @ w
+    return np.matmul(u[:, None, :], w)[:, 0, :]
+
+
 def spike_function(v_minus_thr, v_th, gamma, kind="heaviside"):
     """Spikes H(v - A) (``"heaviside"``), or, as a test aid, the smooth function
     gamma Q((v - A) / v_th) whose derivative is exactly the pseudo-derivative
@@ -172,10 +188,11 @@ def spike_function(v_minus_thr, v_th, gamma, kind="heaviside"):
 def neuron_step(state, i_in, w_rec, p, beta_vec, spike_fn="heaviside"):
     """One step of the recurrent layer (pure function).
 
-    ``state`` holds v, a, z, ref of step t-1; ``i_in`` = x^t W^in (batch, n_rec).
+    ``state`` holds v, a, z, ref of step t-1; ``i_in`` = x^t W^in (batch, n_rec);
+    ``w_rec`` (n, n) or one matrix per batch element (batch, n, n).
     Returns (new state, psi^t).
     """
-    v = p.alpha * state.v + i_in + state.z @ w_rec - p.v_th * state.z
+    v = p.alpha * state.v + i_in + matvec(state.z, w_rec) - p.v_th * state.z
     a = p.rho * state.a + state.z
     dist = v - (p.v_th + beta_vec * a)
     refractory = state.ref > 0
@@ -264,34 +281,66 @@ class RSNN:
             raise ValueError("x must have at least one time step")
         return x
 
-    def forward(self, x, *, record_state=False, spike_fn="heaviside"):
-        """Simulate the network on inputs ``x`` (T, batch, n_in); returns a Trace."""
+    def forward(self, x, *, record_state=False, spike_fn="heaviside", weights=None):
+        """Simulate the network on inputs ``x`` (T, batch, n_in); returns a Trace.
+
+        ``weights`` (dict w_in / w_rec / w_out) replaces the network's own; each may
+        be shared (2-D) or one matrix per batch element (3-D, batch first)."""
         check_in("spike_fn", spike_fn, SPIKE_FUNCTIONS)
         x = self.check_input(x)
+        w = self.weights if weights is None else self._check_batched(weights, x.shape[1])
+        return simulate(self.params, w["w_in"], w["w_rec"], w["w_out"], x,
+                        record_state=record_state, spike_fn=spike_fn)
+
+    def _check_batched(self, weights, batch):
         p = self.params
-        T, B, _ = x.shape
-        n = p.n_rec
-        i_in = (x.reshape(T * B, p.n_in) @ self.w_in).reshape(T, B, n)
-        z_rec = np.empty((T, B, n))
-        psi_rec = np.empty((T, B, n))
-        v_rec = np.empty((T, B, n)) if record_state else None
-        a_rec = np.empty((T, B, n)) if record_state else None
-        beta_vec = p.beta_vec
-        state = self.initial_state(B)
-        w_rec = self.w_rec
-        for t in range(T):
-            state, psi = neuron_step(state, i_in[t], w_rec, p, beta_vec, spike_fn)
-            z_rec[t] = state.z
-            psi_rec[t] = psi
-            if record_state:
-                v_rec[t] = state.v
-                a_rec[t] = state.a
-        if not np.all(np.isfinite(psi_rec)):
-            from ..errors import SimulationError
-            raise SimulationError("RSNN: non-finite membrane potential (weights too large?)")
-        y = filter_forward(
-            (z_rec.reshape(T * B, n) @ self.w_out).reshape(T, B, p.n_out), p.kappa)
-        return Trace(x, z_rec, psi_rec, y, v_rec, a_rec)
+        out = dict(self.weights)
+        shapes = {"w_in": (p.n_in, p.n_rec), "w_rec": (p.n_rec, p.n_rec),
+                  "w_out": (p.n_rec, p.n_out)}
+        for k, v in weights.items():
+            if k not in shapes:
+                raise ValueError(f"weights: unknown key {k!r}; allowed: {sorted(shapes)}")
+            v = np.asarray(v, dtype=np.float64)
+            if v.shape not in (shapes[k], (batch,) + shapes[k]):
+                raise ValueError(f"weights[{k!r}] must have shape {shapes[k]} or "
+                                 f"{(batch,) + shapes[k]}, got {v.shape}")
+            out[k] = v
+        return out
+
+
+def simulate(p, w_in, w_rec, w_out, x, *, record_state=False, spike_fn="heaviside"):
+    """The forward pass of :class:`RSNN` as a function of the parameters and weights
+    (each weight shared, 2-D, or per batch element, 3-D); returns a :class:`Trace`."""
+    T, B, _ = x.shape
+    n = p.n_rec
+    if w_in.ndim == 2:
+        i_in = (x.reshape(T * B, p.n_in) @ w_in).reshape(T, B, n)
+    else:
+        i_in = np.einsum("tbi,bij->tbj", x, w_in)
+    if w_rec.ndim == 3:
+        w_rec = w_rec * p.rec_mask
+    z_rec = np.empty((T, B, n))
+    psi_rec = np.empty((T, B, n))
+    v_rec = np.empty((T, B, n)) if record_state else None
+    a_rec = np.empty((T, B, n)) if record_state else None
+    beta_vec = p.beta_vec
+    zeros = np.zeros((B, n))
+    state = RSNNState(zeros, zeros.copy(), zeros.copy(), np.zeros((B, n), np.int64))
+    for t in range(T):
+        state, psi = neuron_step(state, i_in[t], w_rec, p, beta_vec, spike_fn)
+        z_rec[t] = state.z
+        psi_rec[t] = psi
+        if record_state:
+            v_rec[t] = state.v
+            a_rec[t] = state.a
+    if not np.all(np.isfinite(psi_rec)):
+        from ..errors import SimulationError
+        raise SimulationError("RSNN: non-finite membrane potential (weights too large?)")
+    if w_out.ndim == 2:
+        u = (z_rec.reshape(T * B, n) @ w_out).reshape(T, B, p.n_out)
+    else:
+        u = np.einsum("tbj,bjk->tbk", z_rec, w_out)
+    return Trace(x, z_rec, psi_rec, filter_forward(u, p.kappa), v_rec, a_rec)
 
 
 def filter_forward(u, decay):

@@ -1,0 +1,128 @@
+"""The one-shot learning episode (learner + LSG, one update, test trial) and its outer
+gradient through the inner update, against central finite differences."""
+import numpy as np
+import pytest
+
+from plasticity.rsnn import RSNN, RSNNParams, mse_loss
+from plasticity.rsnn.oneshot import OneShotLearning, one_shot_update
+
+
+def _setup(seed=0, T=14, B=2, plastic=("w_in", "w_rec"), sees=("input", "task", "activity"),
+           reg=0.0):
+    rng = np.random.default_rng(seed)
+    pl = RSNNParams(n_in=3, n_lif=4, n_out=2, v_th=0.5, tau_m=10.0, tau_out=5.0)
+    n_task = 2
+    n_lsg_in = {"input": 3, "task": n_task, "activity": 4}
+    pg = RSNNParams(n_in=sum(n_lsg_in[k] for k in sees), n_lif=3, n_alif=2, n_out=4,
+                    v_th=0.5, tau_m=10.0, tau_a=30.0, beta=0.5, tau_out=5.0)
+    learner = RSNN(pl, seed=rng, scale_in=1.0, scale_rec=0.8, scale_out=1.0)
+    lsg = RSNN(pg, seed=rng, scale_in=1.5, scale_rec=0.8, scale_out=2.0)
+    osl = OneShotLearning(learner, lsg, eta=0.15, plastic=plastic, lsg_sees=sees,
+                          reg_rate=20.0, reg_coeff=reg)
+    x1 = rng.uniform(0, 1, (T, B, 3))
+    x2 = rng.uniform(0, 1, (T, B, 3))
+    s1 = rng.uniform(-1, 1, (T, B, n_task))
+    target = rng.uniform(-0.5, 0.5, (T, B, 2))
+    return osl, x1, s1, x2, target
+
+
+def _total(osl, x1, s1, x2, target, **kw):
+    out = osl.episode(x1, s1, x2, lambda y: mse_loss(y, target), **kw)
+    return out["loss"] + sum(out["reg"].values()), out
+
+
+@pytest.mark.parametrize("plastic", [("w_in", "w_rec"), ("w_in",), ("w_rec",)])
+@pytest.mark.parametrize("reg", [0.0, 0.3])
+def test_full_outer_gradient_matches_finite_differences(plastic, reg):
+    osl, x1, s1, x2, target = _setup(plastic=plastic, reg=reg)
+    _, out = _total(osl, x1, s1, x2, target, order="full", spike_fn="smooth")
+    grads = out["grads"]
+    rng = np.random.default_rng(5)
+    params = osl.parameters()
+    h = 1e-6
+    checked = 0
+    for key, w in params.items():
+        idx = list(zip(*np.nonzero(np.ones_like(w))))
+        for i in rng.permutation(len(idx))[:6]:
+            ij = idx[i]
+            if key.endswith("w_rec") and ij[0] == ij[1]:
+                continue          # no autapses: the diagonal is not a parameter
+            old = w[ij]
+            w[ij] = old + h
+            ep, _ = _total(osl, x1, s1, x2, target, grad=False, spike_fn="smooth")
+            w[ij] = old - h
+            em, _ = _total(osl, x1, s1, x2, target, grad=False, spike_fn="smooth")
+            w[ij] = old
+            fd = (ep - em) / (2 * h)
+            g = grads[key][ij]
+            assert abs(g - fd) <= 1e-6 + 1e-5 * abs(fd), (key, ij, g, fd)
+            checked += 1
+    assert checked > 30
+    # the inner update matters: the gradient through it is not negligible
+    assert np.abs(grads["lsg.w_out"]).max() > 1e-4
+
+
+def test_first_order_drops_only_the_training_trial_paths():
+    osl, x1, s1, x2, target = _setup(seed=3)
+    _, full = _total(osl, x1, s1, x2, target, order="full", spike_fn="smooth")
+    _, first = _total(osl, x1, s1, x2, target, order="first", spike_fn="smooth")
+    for k in ("lsg.w_in", "lsg.w_rec", "lsg.w_out", "learner.w_out"):
+        np.testing.assert_allclose(first["grads"][k], full["grads"][k], rtol=1e-12,
+                                   atol=1e-15)
+    d = np.abs(first["grads"]["learner.w_in"] - full["grads"]["learner.w_in"]).max()
+    assert d > 1e-6
+
+
+def test_inner_update_equals_eprop_with_given_learning_signal():
+    """dW of one episode = e-prop's gradient with the learning signal L on the
+    unfiltered trace (plasticity.rsnn.eprop_gradients), times -eta."""
+    from plasticity.rsnn import eprop_gradients
+    osl, x1, s1, x2, target = _setup(seed=4, B=1)
+    net = osl.learner
+    tr = net.forward(x1)
+    L = np.random.default_rng(1).standard_normal(tr.z.shape)
+    dW = one_shot_update(net.params, tr, L, 0.7)
+    g = eprop_gradients(net, tr, np.zeros_like(tr.y), learning_signal=L)
+    np.testing.assert_allclose(dW["w_in"][0], -0.7 * g["w_in"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dW["w_rec"][0], -0.7 * g["w_rec"], rtol=1e-12, atol=1e-15)
+
+
+def test_eprop_signal_is_eprop():
+    """The inner update with eprop_signal = -eta x e-prop's gradient of the training
+    trial's own loss (kappa-filtered traces, feedback B)."""
+    from plasticity.rsnn import eprop_gradients
+    osl, x1, s1, x2, target = _setup(seed=6, B=1)
+    net = osl.learner
+    tr = net.forward(x1)
+    _, dE = mse_loss(tr.y, target[:, :1])
+    Bfb = np.random.default_rng(2).standard_normal((4, 2))
+    dW = one_shot_update(net.params, tr, osl.eprop_signal(tr, dE, Bfb), 0.3)
+    g = eprop_gradients(net, tr, dE, feedback=Bfb)
+    np.testing.assert_allclose(dW["w_in"][0], -0.3 * g["w_in"], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(dW["w_rec"][0], -0.3 * g["w_rec"], rtol=1e-10, atol=1e-14)
+
+
+def test_per_episode_weights_equal_separate_runs():
+    osl, x1, s1, x2, target = _setup(seed=7, B=3)
+    out = osl.episode(x1, s1, x2, lambda y: mse_loss(y, target), grad=False)
+    for b in range(3):
+        net = osl.learner.copy()
+        net.w_in += out["dW"]["w_in"][b]
+        net.w_rec += out["dW"]["w_rec"][b]
+        tr = net.forward(x2[:, b:b + 1])
+        np.testing.assert_array_equal(tr.z[:, 0], out["trace2"].z[:, b])
+        np.testing.assert_allclose(tr.y[:, 0], out["trace2"].y[:, b], rtol=1e-12)
+
+
+def test_errors():
+    osl, x1, s1, x2, target = _setup()
+    with pytest.raises(ValueError, match="n_alif"):
+        OneShotLearning(RSNN(RSNNParams(n_in=2, n_lif=2, n_alif=1), seed=0))
+    with pytest.raises(ValueError, match="plastic"):
+        OneShotLearning(osl.learner, plastic=("w_out",))
+    with pytest.raises(ValueError, match="n_out"):
+        OneShotLearning(osl.learner, RSNN(RSNNParams(n_in=9, n_lif=2, n_out=3), seed=0))
+    with pytest.raises(ValueError, match="order"):
+        osl.episode(x1, s1, x2, lambda y: mse_loss(y, target), order="second")
+    with pytest.raises(ValueError, match="LSG sees"):
+        osl.episode(x1, s1[:, :, :1], x2, lambda y: mse_loss(y, target))
