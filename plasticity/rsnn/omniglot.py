@@ -38,6 +38,12 @@ _SPLITS = ("train", "test")
 _RAW_CACHE = {}       # (zip paths + mtimes) -> (raw uint8 (C, 20, 105, 105), names)
 
 
+def _check_normalize(normalize):
+    if normalize not in (None, "max"):
+        raise ValueError(f"normalize must be None or 'max', got {normalize!r}")
+    return normalize
+
+
 def _rng(rng):
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
@@ -124,7 +130,7 @@ def preprocess_images(images, size=28, center=False, normalize=None):
     images = np.asarray(images)
     if images.ndim != 3:
         raise ValueError(f"images must have shape (n, H, W), got {images.shape}")
-    check_in("normalize", normalize, (None, "max"))
+    _check_normalize(normalize)
     x = images.astype(np.float64) / 255.0
     if center:
         x = _center(x)
@@ -237,7 +243,7 @@ class OmniglotTasks:
                  n_test_alphabets=2, split_seed=0, test_alphabets=None, rotations=False,
                  zips=BACKGROUND_ZIPS):
         size = check_int("size", size, 1, 105)
-        check_in("normalize", normalize, (None, "max"))
+        _check_normalize(normalize)
         if isinstance(zips, str) or len(zips) == 0:
             raise ValueError(f"zips must be a non-empty sequence of zip names, got "
                              f"{zips!r}")
