@@ -18,7 +18,7 @@ firing-rate regulariser's dE/dz, or a given learning signal: the hook of a
 learning-signal generator, or BPTT's L for the exact factorisation check).
 The readout weights get their exact gradient sum_t z^t (x) Y^t.
 
-Two implementations give the same numbers (to rounding; tested):
+Three implementations give the same numbers (to rounding; tested):
 
 - ``method="online"``: forward in time, per-synapse eligibility state, O(batch x
   synapses) per step; what a neuromorphic or online implementation does.
@@ -26,6 +26,8 @@ Two implementations give the same numbers (to rounding; tested):
   recursion over O(n_rec) per step (the adjoint of the eligibility-vector dynamics)
   and one matrix product per weight matrix. No information flows from the network's
   future into a weight update that the online form would not also use.
+- ``method="compiled"``: the online form in compiled code (``_ext/eprop.pyx``, via
+  :mod:`plasticity.rsnn._compiled`), same numbers to rounding.
 """
 import numpy as np
 
@@ -33,6 +35,8 @@ from .._validation import check_in, check_nonnegative
 from .network import filter_backward, shift_prev
 
 __all__ = ["EProp", "eprop_gradients", "eligibility_traces"]
+
+METHODS = ("adjoint", "online", "compiled")
 
 
 def _signals(net, trace, dE_dy, dE_dz, feedback, learning_signal):
@@ -143,16 +147,20 @@ def eprop_gradients(net, trace, dE_dy, dE_dz=None, *, feedback=None,
     learning_signal : array (T, B, n_rec), optional
         Use this learning signal (on the unfiltered trace) instead of the feedback
         of the output errors: the hook of a learning-signal generator.
-    method : "adjoint" or "online"
+    method : "adjoint", "online" or "compiled"
+        "compiled" is the online form in compiled code.
     """
-    check_in("method", method, ("adjoint", "online"))
+    check_in("method", method, METHODS)
     dE_dy = np.asarray(dE_dy, dtype=np.float64)
     if dE_dy.shape != trace.y.shape:
         raise ValueError(f"dE_dy must have shape {trace.y.shape}, got {dE_dy.shape}")
     if feedback is None:
         feedback = net.w_out
     L_task, L_raw = _signals(net, trace, dE_dy, dE_dz, feedback, learning_signal)
-    fn = _adjoint if method == "adjoint" else _online
+    if method == "compiled":
+        from ._compiled import eprop_online_compiled as fn
+    else:
+        fn = _adjoint if method == "adjoint" else _online
     g_in, g_rec = fn(net, trace, L_task, L_raw)
     return {"w_in": g_in, "w_rec": g_rec, "w_out": _readout_grad(net, trace, dE_dy)}
 
@@ -191,7 +199,7 @@ class EProp:
     def __init__(self, net, feedback="symmetric", *, seed=None, feedback_scale=1.0,
                  learning_signal=None, method="adjoint"):
         self.net = net
-        self.method = check_in("method", method, ("adjoint", "online"))
+        self.method = check_in("method", method, METHODS)
         n, k = net.params.n_rec, net.params.n_out
         if isinstance(feedback, str):
             check_in("feedback", feedback, ("symmetric", "random"))
