@@ -162,8 +162,9 @@ def _load_background(directory, zips):
     """Deduplicated raw images (C, n_drawers, 105, 105) uint8 and names, cached."""
     paths = []
     for z in zips:
-        d = dataset_directory("omniglot", directory,
-                              probe=lambda p, z=z: os.path.isfile(os.path.join(p, z + ".zip")))
+        d = dataset_directory(
+            "omniglot", directory,
+            probe=lambda p, z=z: os.path.isfile(os.path.join(p, z + ".zip")))
         p = os.path.abspath(os.path.join(d, z + ".zip"))
         paths.append((p, os.stat(p).st_mtime_ns))
     key = tuple(paths)
