@@ -31,6 +31,10 @@ for pyx in sorted(glob.glob(os.path.join("_ext", "*.pyx"))):
             include_dirs=[np.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=compile_args,
+            # link libm explicitly: without it the modules bind the unversioned
+            # (oldest, SVID-compatible) exp/log wrappers, whose underflow path goes
+            # through __kernel_standard; the values are the same either way
+            libraries=["m"],
         )
     )
 

@@ -257,6 +257,15 @@ cdef void _heap_build(Pop* p) noexcept nogil:
 # ----------------------------------------------------------------------------
 # One step of a projection
 # ----------------------------------------------------------------------------
+cdef inline double _exp_neg(int64_t k, double c) noexcept nogil:
+    """exp(-k c); 0 without calling exp where it underflows to 0 (-k c < -746, far
+    below -745.14, the smallest argument with a non-zero result): the same numbers."""
+    cdef double x = -(<double>k) * c
+    if x < -746.0:
+        return 0.0
+    return exp(x)
+
+
 cdef inline double _tv(double v, int64_t last, int64_t t, double c, const double* tab,
                        int64_t K) noexcept nogil:
     """trace_value (rules.pxd) with exp(-k c) looked up for k < K: same numbers."""
@@ -265,7 +274,9 @@ cdef inline double _tv(double v, int64_t last, int64_t t, double c, const double
         return v
     if k < K:
         return v * tab[k]
-    return v * exp(-(<double>k) * c)
+    return v * _exp_neg(k, c)
+
+
 
 
 def decay_table(double c, int64_t K):
@@ -434,6 +445,11 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                 for s in range(pr.indptr[i], pr.indptr[i + 1]):
                     _pre_synapse(pr, s, r2b, target, t)
                 _bump_pre(pr, i, t)
+    elif pr.rule == RULE_STDP and pr.per_syn and not pr.wpost and not pr.use_x2:
+        if pr.is64:
+            _pre_delayed_stdp[double](pr, pre, target, t, pr.w64)
+        else:
+            _pre_delayed_stdp[float](pr, pre, target, t, pr.w32)
     else:
         for d in range(pr.max_delay + 1):
             ts = t - d
@@ -505,6 +521,59 @@ cdef void _pre_row_ordered(Proj* pr, Py_ssize_t i, double* target, int64_t t,
             wp[q] = <real_t>clip_weight(&sp, w + dw_depress(&sp, w, o1, r2b))
 
 
+cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
+                            real_t* w) noexcept nogil:
+    """Arrivals over per-synapse delays for a built-in STDP rule with per-synapse pre
+    traces and no slow pre trace, the invariants in locals: the same arithmetic and
+    order as the generic loop (_pre_synapse, then _bump_pre, per synapse)."""
+    cdef StdpParams sp = pr.sp
+    cdef const int32_t* dperm = pr.dperm
+    cdef const int64_t* dstart = pr.dstart
+    cdef const int32_t* indices = pr.indices
+    cdef double* x1 = pr.x1
+    cdef int64_t* xl = pr.xl
+    cdef const double* y1 = pr.y1
+    cdef const int64_t* yl = pr.yl
+    cdef const double* tab = pr.tab_minus
+    cdef int64_t K = pr.K_minus, lag, ts
+    cdef Py_ssize_t D2 = pr.max_delay + 2, k, q, s, i, j, lo, hi, slot, nspk
+    cdef const int32_t* spk
+    cdef int d
+    cdef double wv, v, o1
+    for d in range(pr.max_delay + 1):
+        ts = t - d
+        if ts < 0:
+            break
+        slot = ts % pre.H
+        spk = pre.hist + slot * pre.n
+        nspk = pre.hist_n[slot]
+        for k in range(nspk):
+            i = spk[k]
+            lo = dstart[i * D2 + d]
+            hi = dstart[i * D2 + d + 1]
+            for q in range(lo, hi):
+                s = dperm[q]
+                j = indices[s]
+                wv = w[s]
+                target[j] += wv
+                v = y1[j]
+                if v != 0.0:
+                    lag = t - yl[j]
+                    if lag == 0:
+                        o1 = v
+                    elif lag < K:
+                        o1 = v * tab[lag]
+                    else:
+                        o1 = v * _exp_neg(lag, sp.c_minus)
+                    if o1 != 0.0:
+                        w[s] = <real_t>clip_weight(&sp, wv + dw_depress(&sp, wv, o1, 0.0))
+                if sp.pre_nearest:
+                    x1[s] = 1.0
+                else:
+                    x1[s] = _tv(x1[s], xl[s], t, sp.c_plus, pr.tab_plus, pr.K_plus) + 1.0
+                xl[s] = t
+
+
 cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp) noexcept nogil:
     """The post-spike updates of a built-in STDP rule over post-ordered weights, with
     the loop invariants in locals: the same arithmetic as _post_spikes."""
@@ -526,7 +595,7 @@ cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp) noexc
             if v == 0.0:
                 continue
             lag = t - xl[i]
-            r1 = v * tab[lag] if lag < K else v * exp(-(<double>lag) * c)
+            r1 = v * tab[lag] if lag < K else v * _exp_neg(lag, c)
             if r1 == 0.0:
                 continue
             w = wp[q]

@@ -56,8 +56,11 @@ def _time_to_steps(times, dt):
 
 
 def _decay_table(c):
-    """exp(-k c) for the lags k that matter (down to about 1e-9), cached."""
-    K = int(min(math.ceil(20.0 / c) + 1, 1 << 16)) if c > 0 else 1
+    """exp(-k c) for the lags k until it underflows to 0 (k c > 746), at most 2**15
+    entries, cached. Traces of neurons that spiked long ago are read at such lags at
+    every event, so a lookup there saves an ``exp`` (the engine returns 0 beyond
+    k c > 746 without one)."""
+    K = int(min(math.ceil(746.0 / c) + 1, 1 << 15)) if c > 0 else 1
     key = (c, K)
     tab = _DECAY_TABLES.get(key)
     if tab is None:
