@@ -9,7 +9,8 @@ from plasticity.datasets import load_omniglot_runs
 from plasticity.rsnn.omniglot import (Episode, OmniglotTasks, downsample_area,
                                       encode_episode, encode_images, evaluate_episodes,
                                       lake_runs, mean_confidence_interval,
-                                      nearest_neighbour, preprocess_images)
+                                      nearest_neighbour, preprocess_images,
+                                      stack_episodes)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ZIPS = ("images_background_small1.zip", "images_background_small2.zip", "all_runs.zip")
@@ -242,6 +243,14 @@ def test_pixel_nn_above_chance(tasks):
                                                       e.query_x), eps)
     assert r.ci_low > 0.30 and r.accuracy < 0.7          # chance 0.2
     assert r.ci_low < r.accuracy < r.ci_high
+    # batched episodes: each row counts as one episode, same result
+    batches = stack_episodes(eps, batch_size=64)
+    assert len(batches) == 4 and batches[-1].support_x.shape == (8, 5, 196)
+    rb = evaluate_episodes(lambda b: np.stack([nearest_neighbour(*a) for a in zip(
+        b.support_x, b.support_y, b.query_x)]), batches)
+    np.testing.assert_array_equal(rb.per_episode, r.per_episode)
+    with pytest.raises(ValueError, match="same shapes"):
+        stack_episodes([eps[0], tasks.sample_episode("test", 6, rng=0)])
 
 
 @needs_omniglot

@@ -10,6 +10,7 @@ compared with (pixel nearest neighbour; Lake's 20 official 20-way runs).
   ``images_background_small2.zip`` (the 8 distinct alphabets, 242 characters x 20
   drawers; Greek and Latin are in both zips and are kept once), downsamples once by
   area averaging, splits alphabets, samples :class:`Episode` s.
+- :func:`stack_episodes`: batches of episodes.
 - :func:`encode_images`, :func:`encode_episode`: time-major (T, batch, n) inputs.
 - :func:`nearest_neighbour`, :func:`evaluate_episodes`, :func:`mean_confidence_interval`,
   :func:`lake_runs`, :func:`pixel_baselines`.
@@ -28,6 +29,7 @@ from .._validation import check_in, check_int, check_nonnegative, check_positive
 from ..datasets import DatasetError, dataset_directory, load_omniglot, load_omniglot_runs
 
 __all__ = ["OmniglotTasks", "Episode", "EncodedEpisode", "EvalResult", "BACKGROUND_ZIPS",
+           "stack_episodes",
            "downsample_area", "preprocess_images", "encode_images", "encode_episode",
            "nearest_neighbour", "evaluate_episodes", "mean_confidence_interval",
            "lake_runs", "pixel_baselines"]
@@ -406,6 +408,32 @@ class OmniglotTasks:
         return Episode(*(np.stack(f) for f in zip(*eps)))
 
 
+def stack_episodes(episodes, batch_size=None):
+    """Stack unbatched episodes into batched ones (leading axis B).
+
+    Parameters
+    ----------
+    episodes : sequence of Episode
+        All with the same N, Q and D.
+    batch_size : int, optional
+        Episodes per batch (the last batch may be smaller); default: all in one.
+
+    Returns
+    -------
+    list of Episode
+        Each with support_x (B, N, D), support_y (B, N), query_x (B, N*Q, D), ...
+    """
+    episodes = list(episodes)
+    if not episodes:
+        raise ValueError("episodes must not be empty")
+    bs = len(episodes) if batch_size is None else check_int("batch_size", batch_size, 1)
+    shapes = {tuple(np.shape(f) for f in e) for e in episodes}
+    if len(shapes) != 1:
+        raise ValueError(f"episodes must all have the same shapes, got {sorted(shapes)}")
+    return [Episode(*(np.stack(f) for f in zip(*episodes[i:i + bs])))
+            for i in range(0, len(episodes), bs)]
+
+
 # -------------------------------------------------------------------------- encoding
 def encode_images(images, t_present=50, t_gap=0, mode="poisson", max_rate=200.0,
                   amplitude=1.0, dt=1.0, rng=None, dtype=np.float32):
@@ -614,9 +642,12 @@ def evaluate_episodes(predict_fn, episodes, level=0.95):
     Parameters
     ----------
     predict_fn : callable
-        ``predict_fn(episode) -> predicted query labels`` (shape (N*Q,)); sees the
-        whole :class:`Episode` but must not use ``query_y`` (nor ``classes``).
+        ``predict_fn(episode) -> predicted query labels`` (shape of ``query_y``); sees
+        the whole :class:`Episode` but must not use ``query_y`` (nor ``classes``).
     episodes : iterable of Episode
+        Single episodes, or batched ones (``query_y`` (B, N*Q), e.g. from
+        :meth:`OmniglotTasks.sample_batch` or :func:`stack_episodes`), each row
+        counting as one episode.
     level : float
         Of the confidence interval (the field is called ``ci95`` whatever the level).
 
@@ -631,7 +662,10 @@ def evaluate_episodes(predict_fn, episodes, level=0.95):
         if pred.shape != qy.shape:
             raise ValueError(f"predict_fn must return one label per query, shape "
                              f"{qy.shape}, got {pred.shape}")
-        acc.append(float(np.mean(pred == qy)))
+        if qy.ndim == 1:
+            acc.append(float(np.mean(pred == qy)))
+        else:
+            acc.extend(np.mean(pred == qy, axis=-1).astype(np.float64).ravel().tolist())
     if not acc:
         raise ValueError("episodes must not be empty")
     acc = np.asarray(acc)
@@ -655,8 +689,8 @@ def lake_runs(directory=None, size=28, center=False, normalize=None):
     """
     train, test, labels = load_omniglot_runs(directory)
     R, N = train.shape[:2]
-    tr = preprocess_images(train.reshape(R * N, 105, 105), size, center, normalize)
-    te = preprocess_images(test.reshape(R * N, 105, 105), size, center, normalize)
+    tr = preprocess_images(train.reshape(R * N, *train.shape[2:]), size, center, normalize)
+    te = preprocess_images(test.reshape(R * N, *test.shape[2:]), size, center, normalize)
     tr, te = tr.reshape(R, N, -1), te.reshape(R, N, -1)
     y = np.arange(N, dtype=np.int64)
     return [Episode(tr[r], y.copy(), te[r], labels[r].copy(), y.copy()) for r in range(R)]
