@@ -126,3 +126,52 @@ def test_errors():
         osl.episode(x1, s1, x2, lambda y: mse_loss(y, target), order="second")
     with pytest.raises(ValueError, match="LSG sees"):
         osl.episode(x1, s1[:, :, :1], x2, lambda y: mse_loss(y, target))
+
+
+# ---------------------------------------------------------------- the arm task
+from plasticity.rsnn.arm import Arm, clock_input, random_movements  # noqa: E402
+
+
+def test_arm_loss_gradient_matches_finite_differences():
+    arm = Arm()
+    rng = np.random.default_rng(0)
+    om_t, pos_t = random_movements(40, 3, rng)
+    om = om_t + rng.normal(0, 1.0, om_t.shape)
+    E, g = arm.loss(om, om_t, pos_t)
+    h = 1e-6
+    for idx in [(0, 0, 0), (5, 1, 1), (39, 2, 0), (20, 0, 1)]:
+        o = om.copy()
+        o[idx] += h
+        ep = arm.loss(o, om_t, pos_t)[0]
+        o[idx] -= 2 * h
+        em = arm.loss(o, om_t, pos_t)[0]
+        assert abs(g[idx] - (ep - em) / (2 * h)) < 1e-7 + 1e-6 * abs(g[idx])
+    ev, ep_ = arm.errors(om, om_t, pos_t)
+    assert E == pytest.approx(np.mean(arm.w_vel * ev + arm.w_pos * ep_), rel=1e-12)
+
+
+def test_arm_kinematics_and_movements():
+    arm = Arm()
+    p0 = arm.positions(np.array(arm.phi0))
+    np.testing.assert_allclose(p0, [0.5, 0.5], atol=1e-15)
+    om, pos = random_movements(250, 16, 3, omega_rms=2.0)
+    np.testing.assert_allclose(np.sqrt(np.mean(om ** 2, axis=0)), 2.0, rtol=1e-12)
+    # smooth: the velocity changes by far less per ms than its RMS
+    assert np.abs(np.diff(om, axis=0)).max() < 0.2
+    om2, _ = random_movements(250, 16, 3, omega_rms=2.0)
+    np.testing.assert_array_equal(om, om2)
+    # the hand stays within reach and starts next to the start position
+    assert np.all(np.linalg.norm(pos, axis=-1) <= 1.0 + 1e-12)
+    assert np.abs(pos[0] - p0).max() < 0.01
+    with pytest.raises(ValueError, match="omega_rms"):
+        random_movements(10, 1, 0, omega_rms=0)
+
+
+def test_clock_input_windows():
+    x = clock_input(100, 4, 3, 500.0, 0)
+    assert x.shape == (100, 12)
+    for g in range(4):
+        inside = x[g * 25:(g + 1) * 25, g * 3:(g + 1) * 3]
+        outside = np.delete(x[g * 25:(g + 1) * 25], np.s_[g * 3:(g + 1) * 3], axis=1)
+        assert inside.mean() == pytest.approx(0.5, abs=0.2)
+        assert outside.sum() == 0

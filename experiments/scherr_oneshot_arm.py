@@ -1,0 +1,325 @@
+"""One-shot learning of new arm movements (Scherr, Stoeckl & Maass 2020): a learning-signal generator gates one e-prop update.
+
+Task (one episode = one new movement): a planar two-joint arm (links 0.5 m, starting
+angles (0, pi/2)) must follow a smooth random target movement of ``T`` = 250 ms
+(joint angular velocities: random sums of 3 half-wave sines, RMS ``omega_rms`` rad/s;
+the hand moves ~0.3 m). The learner (``n_learner`` LIF neurons, threshold 0.6, 5
+refractory steps, tau_m 20 ms) sees only a frozen clock input (``clock_groups``
+groups of ``clock_per_group`` Poisson channels at ``clock_rate``, one group per
+window) and its two leaky readouts (tau_out 20 ms) are the joint angular velocities.
+In the training trial the learning-signal generator (LSG: ``n_lsg`` neurons, a
+fraction ``lsg_alif`` of them ALIF) sees the clock, the target (hand position
+relative to the start, times 4, and angular velocities / omega_rms: 4 analog
+channels) and the learner's spikes, and emits a learning signal for every learner
+neuron; the learner's input and recurrent weights change once,
+dW_ji = -eta sum_t L_j^t psi_j^t zbar_i^t (:mod:`plasticity.rsnn.oneshot`); the test
+trial runs the same clock with the new weights. Loss (Ortner et al. 2025):
+0.5 MSE(joint velocities) + 0.5 MSE(hand position).
+
+Outer loop: Adam (lr 1.5e-3) on the LSG's weights and the learner's initial weights
+(input, recurrent, readout), batches of ``batch`` fresh movements, gradient by BPTT
+through the inner update (``order="full"``) or its first-order approximation
+(``order="first"``). Held-out movements come from a separate random stream; the
+validation stream picks the baselines' learning rates.
+
+Measured on held-out movements (test-trial loss, mean over ``n_test`` movements):
+the LSG's one-shot update; no update (the meta-learned initial weights alone); the
+LSG with the target removed from its input (zeros: what it can do without knowing the
+task); the mean target movement (the best any fixed output can do on average);
+one-shot e-prop with symmetric (B = W_out) and random feedback, each at its
+best inner learning rate on the validation movements (grid ``eprop_etas``), from the
+same meta-learned initial weights.
+
+Choices where the paper leaves things open, scaled down from the follow-up's 250
+learner and 800 LSG neurons so that the outer loop trains on 2 CPU cores within an
+hour: 100 learner neurons, 200 LSG neurons (30% ALIF, tau_a 500 ms, beta 1), clock of
+10 x 5 channels at 100 Hz, eta 1e-3 (the LSG's readout scale is learned, so eta only
+sets the units of L), rate regularisation towards 20 Hz, initial weights N(0, 1/n_pre)
+times ``scale_in`` 2 (learner ~30 Hz), ``scale_rec`` 0.5, learner readout times 5.
+"""
+import dataclasses
+import math
+import sys
+import time
+
+import numpy as np
+
+from plasticity.config import field
+from plasticity.rsnn import RSNN, Adam, RSNNParams
+from plasticity.rsnn.arm import Arm, clock_input, random_movements
+from plasticity.rsnn.oneshot import OneShotLearning
+from plasticity.rsnn.util import single_threaded_blas
+
+
+@dataclasses.dataclass
+class Config:
+    order: str = field("full", help="outer gradient through the inner update",
+                       choices=("full", "first"))
+    n_learner: int = field(100, help="learner LIF neurons", min=1)
+    n_lsg: int = field(200, help="LSG neurons", min=1)
+    lsg_alif: float = field(0.3, help="fraction of ALIF neurons in the LSG", min=0.0,
+                            max=1.0)
+    lsg_tau_a: float = field(500.0, help="LSG adaptation time constant", units="ms", gt=0.0)
+    lsg_beta: float = field(1.0, help="LSG adaptation strength", min=0.0)
+    v_th: float = field(0.6, help="threshold (learner and LSG)", gt=0.0)
+    n_ref: int = field(5, help="refractory period (steps)", min=0)
+    tau_m: float = field(20.0, help="membrane time constant", units="ms", gt=0.0)
+    tau_out: float = field(20.0, help="readout time constant", units="ms", gt=0.0)
+    T: int = field(250, help="movement duration (1 ms steps)", min=10)
+    omega_rms: float = field(2.0, help="RMS joint angular velocity of targets",
+                             units="rad/s", gt=0.0)
+    n_components: int = field(3, help="half-wave sines per joint", min=1)
+    clock_groups: int = field(10, help="clock groups", min=1)
+    clock_per_group: int = field(5, help="channels per clock group", min=1)
+    clock_rate: float = field(100.0, help="clock rate", units="Hz", min=0.0, max=1000.0)
+    eta: float = field(1e-3, help="inner learning rate", min=0.0)
+    scale_in: float = field(2.0, help="learner input weight scale", min=0.0)
+    scale_rec: float = field(0.5, help="recurrent weight scale", min=0.0)
+    scale_out: float = field(5.0, help="learner readout weight scale", min=0.0)
+    lsg_scale_in: float = field(1.0, help="LSG input weight scale", min=0.0)
+    lsg_scale_out: float = field(0.1, help="LSG readout weight scale", min=0.0)
+    reg_rate: float = field(20.0, help="rate regulariser target", units="Hz", min=0.0)
+    reg_coeff: float = field(1.0, help="rate regulariser coefficient", min=0.0)
+    lr: float = field(1.5e-3, help="Adam learning rate of the outer loop", min=0.0)
+    batch: int = field(8, help="movements per outer iteration", min=1)
+    n_iter: int = field(2000, help="outer iterations", min=0)
+    eval_every: int = field(100, help="validation interval (iterations)", min=1)
+    n_val: int = field(32, help="validation movements", min=1)
+    n_test: int = field(128, help="held-out test movements", min=1)
+    eprop_etas: list = field([1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
+                             help="inner learning rates tried for the e-prop baselines")
+
+
+#: a quick run (about a minute): small networks, 30 outer iterations
+SMALL = {"n_learner": 30, "n_lsg": 40, "T": 100, "n_iter": 30, "eval_every": 10,
+         "batch": 4, "n_val": 8, "n_test": 16, "eprop_etas": [1e-3, 1e-2]}
+
+
+def build(c, seed):
+    ss = np.random.SeedSequence(seed)
+    r_clock, r_learner, r_lsg, r_fb = (np.random.default_rng(s) for s in ss.spawn(4))
+    pl = RSNNParams(n_in=c.clock_groups * c.clock_per_group, n_lif=c.n_learner, n_out=2,
+                    v_th=c.v_th, n_ref=c.n_ref, tau_m=c.tau_m, tau_out=c.tau_out)
+    n_alif = int(round(c.lsg_alif * c.n_lsg))
+    pg = RSNNParams(n_in=pl.n_in + 4 + c.n_learner, n_lif=c.n_lsg - n_alif, n_alif=n_alif,
+                    n_out=c.n_learner, tau_m=c.tau_m, tau_a=c.lsg_tau_a, beta=c.lsg_beta,
+                    v_th=c.v_th, n_ref=c.n_ref, tau_out=c.tau_out)
+    learner = RSNN(pl, seed=r_learner, scale_in=c.scale_in, scale_rec=c.scale_rec,
+                   scale_out=c.scale_out)
+    lsg = RSNN(pg, seed=r_lsg, scale_in=c.lsg_scale_in, scale_rec=c.scale_rec,
+               scale_out=c.lsg_scale_out)
+    osl = OneShotLearning(learner, lsg, eta=c.eta, reg_rate=c.reg_rate,
+                          reg_coeff=c.reg_coeff)
+    clock = clock_input(c.T, c.clock_groups, c.clock_per_group, c.clock_rate, r_clock)
+    random_B = r_fb.standard_normal((c.n_learner, 2)) * c.scale_out / math.sqrt(c.n_learner)
+    return osl, clock, random_B
+
+
+STREAMS = {"train": 0, "val": 1, "test": 2, "mean": 3}
+
+
+def movements(c, seed, kind, index, batch):
+    rng = np.random.default_rng([seed, STREAMS[kind], index])
+    return random_movements(c.T, batch, rng, Arm(), n_components=c.n_components,
+                            omega_rms=c.omega_rms)
+
+
+def task_signal(c, omega, pos):
+    p0 = Arm().positions(np.asarray(Arm().phi0))
+    return np.concatenate([(pos - p0) * 4.0, omega / c.omega_rms], axis=2)
+
+
+def episode_losses(osl, c, clock, omega, pos, *, mode="lsg", eta=None, feedback=None,
+                   chunk=32):
+    """Per-movement test-trial losses (B,) of one-shot learning in ``mode``: "lsg",
+    "lsg_no_task" (the LSG sees zeros instead of the target), "none" (no update) or
+    "eprop" (feedback matrix ``feedback``, inner rate ``eta``)."""
+    arm = Arm()
+    out_all, traj = [], []
+    old_eta = osl.eta
+    for s in range(0, omega.shape[1], chunk):
+        om, po = omega[:, s:s + chunk], pos[:, s:s + chunk]
+        B = om.shape[1]
+        x = np.repeat(clock[:, None, :], B, axis=1)
+        s1 = task_signal(c, om, po)
+        ls = None
+        if mode == "lsg_no_task":
+            s1 = np.zeros_like(s1)
+        elif mode == "none":
+            osl.eta = 0.0
+        elif mode == "eprop":
+            osl.eta = eta
+
+            def ls(tr1, om=om, po=po):
+                _, dE = arm.loss(tr1.y, om, po)
+                return osl.eprop_signal(tr1, dE, feedback)
+        try:
+            r = osl.episode(x, s1, x, lambda y: arm.loss(y, om, po), learning_signal=ls,
+                            grad=False)
+        finally:
+            osl.eta = old_eta
+        ev, ep = arm.errors(r["trace2"].y, om, po)
+        out_all.append(arm.w_vel * ev + arm.w_pos * ep)
+        traj.append(r["trace2"].y)
+    return np.concatenate(out_all), np.concatenate(traj, axis=1)
+
+
+def run(config, recorder=None, seed=1, progress=None, log=None):
+    """Meta-train, then measure one-shot learning on held-out movements."""
+    with single_threaded_blas():
+        return _run(config, recorder, seed, log)
+
+
+def _run(c, recorder, seed, log):
+    if recorder is not None:
+        seed = recorder.seed
+    osl, clock, random_B = build(c, seed)
+    arm = Arm()
+    params = osl.parameters()
+    opt = Adam(c.lr)
+    curves = {"iteration": [], "val_loss": [], "val_loss_no_update": [], "train_loss": []}
+    it0, wall0 = 0, 0.0
+    state = recorder.resume_state() if recorder is not None else None
+    if state is not None:
+        it0, wall0 = int(state["iteration"]), float(state["wall"])
+        for k in params:
+            params[k][...] = state["params"][k]
+        opt.load_state(state["adam"])
+        curves = {k: list(v) for k, v in state["curves"].items()}
+    val = movements(c, seed, "val", 0, c.n_val)
+    t0 = time.perf_counter() - wall0
+    bar = recorder.progress(total=c.n_iter, initial=it0, desc="outer loop") \
+        if recorder is not None else None
+    for it in range(it0, c.n_iter + 1):
+        if recorder is not None and it > it0:
+            recorder.checkpoint(it, lambda: {
+                "iteration": it, "wall": time.perf_counter() - t0, "adam": opt.state(),
+                "curves": {k: np.array(v) for k, v in curves.items()},
+                "params": {k: v.copy() for k, v in params.items()}})
+        if it % c.eval_every == 0 or it == c.n_iter:
+            lv, _ = episode_losses(osl, c, clock, *val)
+            l0, _ = episode_losses(osl, c, clock, *val, mode="none")
+            curves["iteration"].append(it)
+            curves["val_loss"].append(float(lv.mean()))
+            curves["val_loss_no_update"].append(float(l0.mean()))
+            if log:
+                print(f"iter {it:5d}  val loss {lv.mean():.4f} (no update {l0.mean():.4f})"
+                      f"  {time.perf_counter() - t0:.0f} s", file=log, flush=True)
+        if it == c.n_iter:
+            break
+        om, po = movements(c, seed, "train", it, c.batch)
+        x = np.repeat(clock[:, None, :], c.batch, axis=1)
+        r = osl.episode(x, task_signal(c, om, po), x, lambda y: arm.loss(y, om, po),
+                        order=c.order)
+        curves["train_loss"].append(r["loss"])
+        opt.step(params, r["grads"])
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - t0
+
+    # ---- evaluation on held-out movements -------------------------------------------
+    test = movements(c, seed, "test", 0, c.n_test)
+    res = {}
+    res["lsg"], traj_lsg = episode_losses(osl, c, clock, *test)
+    res["no_update"], traj_none = episode_losses(osl, c, clock, *test, mode="none")
+    res["lsg_no_task"], _ = episode_losses(osl, c, clock, *test, mode="lsg_no_task")
+    # the best movement without learning: the mean target movement (1024 samples)
+    mean_om = movements(c, seed, "mean", 0, 1024)[0].mean(axis=1, keepdims=True)
+    ev, ep = arm.errors(np.broadcast_to(mean_om, test[0].shape), *test)
+    res["mean_movement"] = arm.w_vel * ev + arm.w_pos * ep
+    best = {}
+    for name, fb in (("eprop_symmetric", osl.learner.w_out), ("eprop_random", random_B)):
+        scores = []
+        for eta in c.eprop_etas:
+            try:
+                lv, _ = episode_losses(osl, c, clock, *val, mode="eprop", eta=eta,
+                                       feedback=fb)
+                scores.append(float(lv.mean()))
+            except Exception:      # a too large rate can blow the network up
+                scores.append(float("inf"))
+        k = int(np.argmin(scores))
+        best[name] = (c.eprop_etas[k], scores)
+        res[name], _ = episode_losses(osl, c, clock, *test, mode="eprop",
+                                      eta=c.eprop_etas[k], feedback=fb)
+    metrics = {f"test_loss/{k}": float(v.mean()) for k, v in res.items()}
+    for k, v in res.items():
+        metrics[f"test_loss_sem/{k}"] = float(v.std(ddof=1) / math.sqrt(len(v)))
+    metrics["ratio_update_to_no_update"] = metrics["test_loss/lsg"] / metrics["test_loss/no_update"]
+    metrics["halved"] = bool(metrics["ratio_update_to_no_update"] <= 0.5)
+    for name in ("eprop_symmetric", "eprop_random"):
+        metrics[f"best_eta/{name}"] = float(best[name][0])
+    metrics["wall_s"] = float(wall)
+    metrics["iterations"] = int(c.n_iter)
+    if recorder is not None:
+        x = np.asarray(curves["iteration"])
+        recorder.metric("curves/val_loss", np.asarray(curves["val_loss"]), x=x,
+                        xlabel="outer iteration", ylabel="validation test-trial loss")
+        recorder.metric("curves/val_loss_no_update",
+                        np.asarray(curves["val_loss_no_update"]), x=x,
+                        xlabel="outer iteration", ylabel="validation loss, no update")
+        recorder.metric("curves/train_loss", np.asarray(curves["train_loss"]),
+                        xlabel="outer iteration", ylabel="training test-trial loss")
+        for k, v in res.items():
+            recorder.metric(f"per_movement/{k}", v)
+        for name in ("eprop_symmetric", "eprop_random"):
+            recorder.metric(f"eprop_eta_scan/{name}", np.asarray(best[name][1]),
+                            x=np.asarray(c.eprop_etas), xlabel="eta",
+                            ylabel="validation loss")
+        n_ex = min(4, c.n_test)
+        recorder.metric("examples/target_position", test[1][:, :n_ex])
+        recorder.metric("examples/position_after_update",
+                        arm.positions(arm.angles(traj_lsg[:, :n_ex])))
+        recorder.metric("examples/position_no_update",
+                        arm.positions(arm.angles(traj_none[:, :n_ex])))
+        for k, v in osl.parameters().items():
+            recorder.features(f"weights/{k}", v)
+    else:
+        metrics["curves"] = curves
+    return metrics
+
+
+def figure(source):
+    """Outer-loop learning curve, held-out losses of every method, example movements."""
+    from matplotlib.figure import Figure
+
+    from plasticity import results
+    run_ = results.load(source) if isinstance(source, str) else source
+    m = run_.metrics
+    fig = Figure(figsize=(13, 4), layout="constrained")
+    a1, a2, a3 = fig.subplots(1, 3)
+    x = np.arange(len(np.asarray(m["curves/val_loss"])))
+    it = run_.metric_attrs("curves/val_loss").get("x", x)
+    a1.plot(it, m["curves/val_loss"], label="after the one-shot update")
+    a1.plot(it, m["curves/val_loss_no_update"], label="no update")
+    a1.set_xlabel("outer iteration")
+    a1.set_ylabel("validation loss")
+    a1.set_yscale("log")
+    a1.legend(fontsize="small")
+    names = ["mean_movement", "no_update", "lsg_no_task", "eprop_random", "eprop_symmetric", "lsg"]
+    vals = [float(m[f"test_loss/{k}"]) for k in names]
+    errs = [float(m[f"test_loss_sem/{k}"]) for k in names]
+    a2.bar(range(len(names)), vals, yerr=errs, color=["0.8", "0.6", "0.6", "C1", "C2", "C0"])
+    a2.set_xticks(range(len(names)), ["mean movement", "no update", "LSG, no target", "e-prop random",
+                                      "e-prop symm.", "LSG"], rotation=30, fontsize="small")
+    a2.set_ylabel("held-out test-trial loss")
+    tgt = np.asarray(m["examples/target_position"])
+    aft = np.asarray(m["examples/position_after_update"])
+    non = np.asarray(m["examples/position_no_update"])
+    for k in range(tgt.shape[1]):
+        a3.plot(tgt[:, k, 0], tgt[:, k, 1], color=f"C{k}", lw=2, alpha=0.4)
+        a3.plot(aft[:, k, 0], aft[:, k, 1], color=f"C{k}", lw=1)
+        a3.plot(non[:, k, 0], non[:, k, 1], color="0.5", lw=0.8, ls=":")
+    a3.set_aspect("equal")
+    a3.set_title("target (thick), after update, no update (dotted)", fontsize="small")
+    return fig
+
+
+def main(argv=None):
+    from plasticity.runner import script_main
+    return script_main("scherr_oneshot_arm", __doc__.splitlines()[0], figure, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
