@@ -137,17 +137,22 @@ def rsnn_forward(const double[:, :, ::1] i_in, const double[:, ::1] w_rec,
 # ---------------------------------------------------------------------------
 cdef void _online_step(const double* pre, Py_ssize_t B, Py_ssize_t n_pre, Py_ssize_t n,
                        const double* psi, const double* lt, const double* lr,
-                       const double* beta, double alpha, double rho, double kappa,
-                       double* ev, double* eps_a, double* filt,
-                       double* grad) noexcept nogil:
+                       const double* beta, const Py_ssize_t* alif, Py_ssize_t n_alif,
+                       double alpha, double rho, double kappa,
+                       double* ev, double* eps_a, double* filt, double* grad,
+                       double* e) noexcept nogil:
     """One step of one weight matrix: pre (B, n_pre), psi/lt/lr (B, n) (lt, lr may be
-    NULL), ev (B, n_pre), eps_a, filt (B, n_pre, n) (NULL when unused), grad (n_pre, n)."""
-    cdef Py_ssize_t b, i, j, o
-    cdef double evi, ps, e, ea, f, bj
+    NULL), ev (B, n_pre), eps_a (B, n_pre, n_alif) over the ALIF neurons ``alif``,
+    filt (B, n_pre, n) (NULL without lt), grad (n_pre, n), e (n) scratch.
+    Branch-free inner loops (vectorised by the compiler); per element the operations
+    of the NumPy form, in its order."""
+    cdef Py_ssize_t b, i, j, k, o, oa
+    cdef double evi, ps, ea, f
     cdef const double* psb
     cdef const double* ltb
     cdef const double* lrb
     cdef double* g
+    cdef double* fr
     for b in range(B):
         psb = psi + b * n
         ltb = lt + b * n if lt != NULL else NULL
@@ -155,23 +160,26 @@ cdef void _online_step(const double* pre, Py_ssize_t B, Py_ssize_t n_pre, Py_ssi
         for i in range(n_pre):
             evi = alpha * ev[b * n_pre + i] + pre[b * n_pre + i]
             ev[b * n_pre + i] = evi
-            o = (b * n_pre + i) * n
             g = grad + i * n
             for j in range(n):
-                ps = psb[j]
-                bj = beta[j]
-                if bj != 0.0:
-                    ea = eps_a[o + j]
-                    e = ps * (evi - bj * ea)
-                    eps_a[o + j] = ps * evi + (rho - bj * ps) * ea
-                else:
-                    e = ps * evi
-                if ltb != NULL:
-                    f = kappa * filt[o + j] + e
-                    filt[o + j] = f
+                e[j] = psb[j] * evi
+            if n_alif:
+                oa = (b * n_pre + i) * n_alif
+                for k in range(n_alif):
+                    j = alif[k]
+                    ps = psb[j]
+                    ea = eps_a[oa + k]
+                    e[j] = ps * (evi - beta[j] * ea)
+                    eps_a[oa + k] = ps * evi + (rho - beta[j] * ps) * ea
+            if ltb != NULL:
+                fr = filt + (b * n_pre + i) * n
+                for j in range(n):
+                    f = kappa * fr[j] + e[j]
+                    fr[j] = f
                     g[j] += ltb[j] * f
-                if lrb != NULL:
-                    g[j] += lrb[j] * e
+            if lrb != NULL:
+                for j in range(n):
+                    g[j] += lrb[j] * e[j]
 
 
 def eprop_online(const double[:, :, ::1] x, const double[:, :, ::1] z,
@@ -203,11 +211,12 @@ def eprop_online(const double[:, :, ::1] x, const double[:, :, ::1] z,
         if lr_v.shape[0] != T or lr_v.shape[1] != B or lr_v.shape[2] != n:
             raise ValueError(f"L_raw must have shape ({T}, {B}, {n})")
         lr0 = &lr_v[0, 0, 0]
-    cdef bint alif = False
     cdef Py_ssize_t j
-    for j in range(n):
-        if beta[j] != 0.0:
-            alif = True
+    alif_idx = np.flatnonzero(np.asarray(beta) != 0.0).astype(np.intp)
+    cdef Py_ssize_t na = alif_idx.shape[0]
+    cdef Py_ssize_t[::1] alif_v = np.concatenate([alif_idx, np.zeros(1, np.intp)])
+    cdef bint alif = na > 0
+    cdef double[::1] ebuf = np.zeros(n)
     cdef double[::1] ev_in = np.zeros(max(B * n_in, 1))
     cdef double[::1] ev_rec = np.zeros(max(B * n, 1))
     cdef double[::1] zprev = np.zeros(max(B * n, 1))
@@ -217,8 +226,8 @@ def eprop_online(const double[:, :, ::1] x, const double[:, :, ::1] z,
     cdef double* f_in_p = NULL
     cdef double* f_rec_p = NULL
     if alif:
-        ea_in = np.zeros(max(B * n_in * n, 1))
-        ea_rec = np.zeros(max(B * n * n, 1))
+        ea_in = np.zeros(max(B * n_in * na, 1))
+        ea_rec = np.zeros(max(B * n * na, 1))
         ea_in_p = &ea_in[0]
         ea_rec_p = &ea_rec[0]
     if lt0 != NULL:
@@ -237,9 +246,11 @@ def eprop_online(const double[:, :, ::1] x, const double[:, :, ::1] z,
             ltt = lt0 + t * step if lt0 != NULL else NULL
             lrt = lr0 + t * step if lr0 != NULL else NULL
             _online_step(&x[t, 0, 0], B, n_in, n, &psi[t, 0, 0], ltt, lrt, &beta[0],
-                         alpha, rho, kappa, &ev_in[0], ea_in_p, f_in_p, &g_in[0, 0])
+                         &alif_v[0], na, alpha, rho, kappa, &ev_in[0], ea_in_p, f_in_p,
+                         &g_in[0, 0], &ebuf[0])
             _online_step(&zprev[0], B, n, n, &psi[t, 0, 0], ltt, lrt, &beta[0],
-                         alpha, rho, kappa, &ev_rec[0], ea_rec_p, f_rec_p, &g_rec[0, 0])
+                         &alif_v[0], na, alpha, rho, kappa, &ev_rec[0], ea_rec_p, f_rec_p,
+                         &g_rec[0, 0], &ebuf[0])
             zt = &z[t, 0, 0]
             for j in range(step):
                 zprev[j] = zt[j]
