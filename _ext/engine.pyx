@@ -130,6 +130,9 @@ ctypedef struct Proj:
     double* y1
     double* y2
     int64_t* yl
+    # scratch: the post trace o1 of every post neuron at the current step, filled at
+    # the first per-synapse-delay arrival of a step (_pre_delayed_stdp)
+    double* o1_step
     # reward modulation (eligibility per synapse, global modulator)
     double* elig
     double* mod_d
@@ -445,7 +448,8 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                 for s in range(pr.indptr[i], pr.indptr[i + 1]):
                     _pre_synapse(pr, s, r2b, target, t)
                 _bump_pre(pr, i, t)
-    elif pr.rule == RULE_STDP and pr.per_syn and not pr.wpost and not pr.use_x2:
+    elif pr.rule == RULE_STDP and pr.per_syn and not pr.wpost and not pr.use_x2 \
+            and pr.o1_step != NULL:
         if pr.is64:
             _pre_delayed_stdp[double](pr, pre, target, t, pr.w64)
         else:
@@ -525,21 +529,21 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
                             real_t* w) noexcept nogil:
     """Arrivals over per-synapse delays for a built-in STDP rule with per-synapse pre
     traces and no slow pre trace, the invariants in locals: the same arithmetic and
-    order as the generic loop (_pre_synapse, then _bump_pre, per synapse)."""
+    order as the generic loop (_pre_synapse, then _bump_pre, per synapse). The post
+    trace o1 depends only on the post neuron and the step, so it is computed once per
+    post neuron at the first arrival of the step (the same expression)."""
     cdef StdpParams sp = pr.sp
     cdef const int32_t* dperm = pr.dperm
     cdef const int64_t* dstart = pr.dstart
     cdef const int32_t* indices = pr.indices
     cdef double* x1 = pr.x1
     cdef int64_t* xl = pr.xl
-    cdef const double* y1 = pr.y1
-    cdef const int64_t* yl = pr.yl
-    cdef const double* tab = pr.tab_minus
-    cdef int64_t K = pr.K_minus, lag, ts
+    cdef double* o1s = pr.o1_step
+    cdef int64_t ts
     cdef Py_ssize_t D2 = pr.max_delay + 2, k, q, s, i, j, lo, hi, slot, nspk
     cdef const int32_t* spk
-    cdef int d
-    cdef double wv, v, o1
+    cdef int d, ready = 0
+    cdef double wv, o1
     for d in range(pr.max_delay + 1):
         ts = t - d
         if ts < 0:
@@ -551,22 +555,19 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
             i = spk[k]
             lo = dstart[i * D2 + d]
             hi = dstart[i * D2 + d + 1]
+            if lo < hi and not ready:
+                for j in range(pr.n_post):
+                    o1s[j] = _tv(pr.y1[j], pr.yl[j], t, sp.c_minus, pr.tab_minus,
+                                 pr.K_minus)
+                ready = 1
             for q in range(lo, hi):
                 s = dperm[q]
                 j = indices[s]
                 wv = w[s]
                 target[j] += wv
-                v = y1[j]
-                if v != 0.0:
-                    lag = t - yl[j]
-                    if lag == 0:
-                        o1 = v
-                    elif lag < K:
-                        o1 = v * tab[lag]
-                    else:
-                        o1 = v * _exp_neg(lag, sp.c_minus)
-                    if o1 != 0.0:
-                        w[s] = <real_t>clip_weight(&sp, wv + dw_depress(&sp, wv, o1, 0.0))
+                o1 = o1s[j]
+                if o1 != 0.0:
+                    w[s] = <real_t>clip_weight(&sp, wv + dw_depress(&sp, wv, o1, 0.0))
                 if sp.pre_nearest:
                     x1[s] = 1.0
                 else:
@@ -694,6 +695,10 @@ cdef class Engine:
         self._keep = []
 
     def __dealloc__(self):
+        cdef Py_ssize_t k
+        if self.projs != NULL:
+            for k in range(self.n_projs):
+                free(self.projs[k].o1_step)
         free(self.pops)
         free(self.projs)
         free(self.smons)
@@ -845,6 +850,10 @@ cdef class Engine:
         pr.use_y2 = pr.sp.triplet and pr.sp.a3_plus != 0.0
         pr.rule = RULE_STDP
         pr.per_syn = per_syn
+        if per_syn and pr.delay_mode == DELAY_PER_SYNAPSE and pr.o1_step == NULL:
+            pr.o1_step = <double*>calloc(max(pr.n_post, 1), sizeof(double))
+            if pr.o1_step == NULL:
+                raise MemoryError("cannot allocate the engine's trace scratch")
         pr.x1 = self._d(x1)
         pr.x2 = self._d(x2)
         pr.xl = self._i64(xl)
