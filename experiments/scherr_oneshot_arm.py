@@ -247,6 +247,8 @@ def _run(c, recorder, seed, log):
     for k, v in res.items():
         metrics[f"test_loss_sem/{k}"] = float(v.std(ddof=1) / math.sqrt(len(v)))
     metrics["ratio_update_to_no_update"] = metrics["test_loss/lsg"] / metrics["test_loss/no_update"]
+    metrics["ratio_update_to_mean_movement"] = (metrics["test_loss/lsg"]
+                                                / metrics["test_loss/mean_movement"])
     metrics["halved"] = bool(metrics["ratio_update_to_no_update"] <= 0.5)
     for name in ("eprop_symmetric", "eprop_random"):
         metrics[f"best_eta/{name}"] = float(best[name][0])
