@@ -289,8 +289,11 @@ def test_errors():
         EPropRule(L, update="end")
     with pytest.raises(ValueError, match="tau_out must be > 0 ms"):
         EPropRule(L, tau_out=0.0)
-    with pytest.raises(ValueError, match="w_min and w_max"):
+    with pytest.raises(ValueError, match="w_min <= w_max"):
         EPropRule(L, w_min=1.0, w_max=0.0)
+    with pytest.raises(TypeError, match="w_min and w_max must be real"):
+        EPropRule(L, w_min="0")
+    assert EPropRule(L, w_min=np.float32(0.0), w_max=np.inf).w_max == np.inf
     with pytest.raises(RuntimeError, match="not bound"):
         EPropRule(L).apply()
 

@@ -49,6 +49,8 @@ Per-step cost: O(n_pre + n_post) for the neuron traces, plus, per synapse, O(1) 
 ALIF neurons or with the kappa filter, and otherwise only for the synapses onto
 neurons with a non-zero psi and signal.
 """
+import numbers
+
 import numpy as np
 
 from .._validation import check_finite, check_in, check_nonnegative, check_positive
@@ -102,12 +104,14 @@ class EPropRule(CythonRule):
         self.psi_width = None if psi_width is None else check_positive(
             "psi_width", psi_width, "mV")
         self.tau_out = None if tau_out is None else check_positive("tau_out", tau_out, "ms")
-        if isinstance(w_min, (int, float)) and isinstance(w_max, (int, float)) \
-                and not (np.isnan(w_min) or np.isnan(w_max)) and w_min <= w_max:
-            self.w_min, self.w_max = float(w_min), float(w_max)
-        else:
-            raise ValueError(f"w_min and w_max must be numbers with w_min <= w_max, got "
+        if not all(isinstance(w, numbers.Real) and not isinstance(w, bool)
+                   for w in (w_min, w_max)):
+            raise TypeError(f"w_min and w_max must be real numbers, got {w_min!r}, "
+                            f"{w_max!r}")
+        if not float(w_min) <= float(w_max):   # also rejects NaN
+            raise ValueError(f"w_min and w_max must satisfy w_min <= w_max, got "
                              f"{w_min!r}, {w_max!r}")
+        self.w_min, self.w_max = float(w_min), float(w_max)
         self._spikes = np.zeros(0, dtype=np.int64)
 
     # ------------------------------------------------------------------ binding
