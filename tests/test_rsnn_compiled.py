@@ -126,3 +126,19 @@ def test_bad_inputs():
         k.rsnn_forward(np.zeros((3, 1, 6)), np.zeros((6, 6)), np.zeros((6, 1)),
                        np.zeros(6), 0.9, 0.9, 0.9, 1.0, 0.3, 0, z, z.copy(),
                        np.zeros((3, 1, 2)))
+
+
+def test_speed_benchmark_quick_run():
+    import os
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, root)
+    try:
+        from benchmarks import eprop_speed
+    finally:
+        sys.path.remove(root)
+    rows = eprop_speed.main(["--quick", "--repeats", "1"])
+    grads = [r for r in rows if r["what"] == "e-prop gradients"]
+    assert len(grads) == 3 and all(r["rel_err"] < 1e-12 for r in grads)
+    assert {r["what"] for r in rows if r["config"].startswith("engine")} == {
+        "no rule", "EPropRule", "EPropRule + kappa filter"}
