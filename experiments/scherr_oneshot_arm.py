@@ -86,7 +86,7 @@ class Config:
     eval_every: int = field(100, help="validation interval (iterations)", min=1)
     n_val: int = field(32, help="validation movements", min=1)
     n_test: int = field(128, help="held-out test movements", min=1)
-    eprop_etas: list = field([1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
+    eprop_etas: list = field([1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0],
                              help="inner learning rates tried for the e-prop baselines")
 
 

@@ -175,3 +175,27 @@ def test_clock_input_windows():
         outside = np.delete(x[g * 25:(g + 1) * 25], np.s_[g * 3:(g + 1) * 3], axis=1)
         assert inside.mean() == pytest.approx(0.5, abs=0.2)
         assert outside.sum() == 0
+
+
+# ---------------------------------------------------------------- the experiments
+def _load(name):
+    from plasticity import experiments
+    return experiments.load(name).module
+
+
+def test_arm_experiment_learns_one_shot_from_the_target():
+    """Reduced scherr_oneshot_arm (30 learner, 40 LSG neurons, 100 ms movements, 200
+    outer iterations): after meta-training, the LSG's one update brings held-out
+    movements well below the best fixed movement, and it needs the target (without
+    it the same update is no better than the mean movement); it beats one-shot e-prop
+    at its best rate. Measured: LSG 1.39, mean movement 2.02, LSG without target 2.44,
+    e-prop symmetric 2.53, random 4.88."""
+    mod = _load("scherr_oneshot_arm")
+    c = mod.Config(n_learner=30, n_lsg=40, T=100, n_iter=200, eval_every=100, batch=4,
+                   n_val=8, n_test=16, eprop_etas=[1e-3, 1e-2, 0.1, 1.0])
+    m = mod.run(c, seed=1)
+    lsg = m["test_loss/lsg"]
+    assert lsg < 0.85 * m["test_loss/mean_movement"], m
+    assert lsg < 0.85 * m["test_loss/lsg_no_task"], m
+    assert lsg < m["test_loss/eprop_symmetric"] and lsg < m["test_loss/eprop_random"], m
+    assert m["curves"]["val_loss"][-1] < 0.5 * m["curves"]["val_loss"][0]
