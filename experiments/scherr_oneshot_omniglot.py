@@ -57,7 +57,10 @@ class Config:
     size: int = field(14, help="image side after downsampling", units="px", min=4)
     t_present: int = field(20, help="presentation of each image", units="ms", min=1)
     t_gap: int = field(5, help="blank after each image", units="ms", min=0)
-    amplitude: float = field(1.0, help="input current of a full-intensity pixel", min=0.0)
+    amplitude: float = field(1.0, help="input current scale", min=0.0)
+    input_norm: str = field("standardize", help="image -> current: 'standardize' (zero "
+                            "mean, unit RMS per image: a signed current) or 'none' "
+                            "(intensity in [0, 1])", choices=("standardize", "none"))
     n_learner: int = field(100, help="learner LIF neurons", min=1)
     n_lsg: int = field(200, help="LSG neurons", min=1)
     lsg_alif: float = field(0.3, help="fraction of ALIF neurons in the LSG", min=0.0,
@@ -140,7 +143,27 @@ def episodes(tasks, c, seed, kind, index, batch):
     ep = tasks.sample_batch(split, batch, n_way=c.n_way, n_query=1, rng=rng)
     enc = encode_episode(ep, t_present=c.t_present, t_gap=c.t_gap, mode="current",
                          amplitude=c.amplitude, dtype=np.float64)
+    if c.input_norm == "standardize":
+        enc = enc._replace(
+            x_support=_fill(enc.x_support, enc.support_windows, ep.support_x, c.amplitude),
+            x_query=_fill(enc.x_query, enc.query_windows, ep.query_x, c.amplitude))
     return ep, enc
+
+
+def standardize(images):
+    """Zero mean and unit RMS per image (last axis): what a Hebbian, outer-product
+    update needs so that the shared positive component of all images (most pixels
+    are background) does not dominate the association."""
+    a = images - images.mean(axis=-1, keepdims=True)
+    return a / np.maximum(np.sqrt(np.mean(a ** 2, axis=-1, keepdims=True)), 1e-12)
+
+
+def _fill(x, windows, images, amplitude):
+    out = np.zeros_like(x)
+    z = standardize(np.asarray(images, dtype=np.float64)) * amplitude   # (B, K, D)
+    for k, (a, b) in enumerate(windows):
+        out[a:b] = z[:, k][None]
+    return out
 
 
 def run_episodes(osl, c, enc, *, mode="lsg", eta=None, feedback=None, grad=False,
