@@ -82,7 +82,7 @@ class Config:
     reg_coeff: float = field(1.0, help="rate regulariser coefficient", min=0.0)
     lr: float = field(1.5e-3, help="Adam learning rate of the outer loop", min=0.0)
     batch: int = field(8, help="movements per outer iteration", min=1)
-    n_iter: int = field(2000, help="outer iterations", min=0)
+    n_iter: int = field(1500, help="outer iterations", min=0)
     eval_every: int = field(100, help="validation interval (iterations)", min=1)
     n_val: int = field(32, help="validation movements", min=1)
     n_test: int = field(128, help="held-out test movements", min=1)
