@@ -649,6 +649,10 @@ class Network:
                     rule.reward_pos[0] = 0
             elif isinstance(rule, CythonRule):
                 eng.set_custom_rule(k, rule.capsule())
+                # a CythonRule with Python hooks too (compiled=False) sees its arrivals
+                # in compiled code: the per-step path gets an always-empty list
+                proj._arr = np.zeros(1, dtype=np.int32)
+                proj._arr_n = np.zeros(1, dtype=np.int64)
             elif rule.compiled:
                 raise TypeError(f"unknown compiled rule {rule!r}")
             else:

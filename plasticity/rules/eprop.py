@@ -159,12 +159,6 @@ class EPropRule(CythonRule):
             self.eps_a if alif else None, self.filt if self.tau_out else None, kappa,
             self.psi, self.signal, None if self.compiled else self.pending, self.eta,
             self.update == "accumulate", self.grad, self.w_min, self.w_max)
-        if not self.compiled:
-            # the engine's per-step path reads, for every rule it calls from Python,
-            # the presynaptic arrivals it recorded; this rule gets them in compiled
-            # code, so it hands the per-step path an always-empty list
-            projection._arr = np.zeros(1, dtype=np.int32)
-            projection._arr_n = np.zeros(1, dtype=np.int64)
 
     def capsule(self):
         return self._kernel.capsule()
