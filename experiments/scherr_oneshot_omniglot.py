@@ -61,6 +61,8 @@ class Config:
     input_norm: str = field("standardize", help="image -> current: 'standardize' (zero "
                             "mean, unit RMS per image: a signed current) or 'none' "
                             "(intensity in [0, 1])", choices=("standardize", "none"))
+    label_amplitude: float = field(1.0, help="current of the one-hot label the LSG sees",
+                                   min=0.0)
     n_learner: int = field(100, help="learner LIF neurons", min=1)
     n_lsg: int = field(200, help="LSG neurons", min=1)
     lsg_alif: float = field(0.3, help="fraction of ALIF neurons in the LSG", min=0.0,
@@ -172,7 +174,7 @@ def run_episodes(osl, c, enc, *, mode="lsg", eta=None, feedback=None, grad=False
     returns (loss, predictions (B, K), episode output)."""
     labels_q = enc.query_y
     ls = None
-    s1 = enc.label_support
+    s1 = enc.label_support * c.label_amplitude
     old_eta = osl.eta
     if mode == "lsg_no_labels":
         s1 = np.zeros_like(s1)
