@@ -24,17 +24,27 @@ to psi^t, enters as psi'(v - A) dE/dpsi^t beside psi^t g^t in delta_v and delta_
 ``detach`` removes paths from the backward pass, as tf.stop_gradient in the reference
 implementation: ``"reset"`` drops the reset term (-v_th z^{t-1}), ``"z"`` drops both
 the reset and the recurrent term (then BPTT equals e-prop with symmetric feedback).
+
+Two implementations (``method``): ``"numpy"`` (a Python loop over the steps) and
+``"compiled"`` (``_ext/rsnn_kernels.pyx``: the recursion in a ``nogil`` loop with
+one BLAS product per step for delta_v W_rec^T; Y W_out^T, x^T delta_v and
+delta_v W_in^T by BLAS; the spike-side outer products z^T delta_v and z^T Y summed
+over the spikes). The default (``"auto"``, see ``network.set_default_method``) is the
+compiled one for spike trains (z in {0, 1}) and NumPy for the smooth test network.
+Equal to rounding (tests/test_rsnn_compiled_bptt.py).
 """
 import numpy as np
 
 from .._validation import check_in
-from .network import filter_backward, matvec, pseudo_derivative_slope, shift_prev
+from .network import (_c64, _kernels, _stack, batched_matmul, filter_backward, matvec,
+                      pseudo_derivative_slope, resolve_method, shift_prev)
 
 __all__ = ["bptt"]
 
 
 def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False,
-         weights=None, per_episode=False, dE_dpsi=None, return_input_grad=False):
+         weights=None, per_episode=False, dE_dpsi=None, return_input_grad=False,
+         method=None):
     """Gradients of E with respect to ``net``'s weights.
 
     Parameters
@@ -54,6 +64,9 @@ def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False,
         Direct derivative with respect to the pseudo-derivatives.
     return_input_grad : bool
         Also return ``dE_dx`` (T, B, n_in).
+    method : "numpy", "compiled", "auto" or None
+        None: the default (``network.set_default_method``, initially "auto": compiled
+        when the trace's spikes are 0/1, else NumPy).
 
     Returns a dict w_in, w_rec, w_out; with ``return_signals`` also ``L`` (the
     learning signal above, (T, B, n_rec)) and ``dE_dz_total`` (g^t).
@@ -75,6 +88,10 @@ def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False,
         if trace.v is None:
             raise ValueError("dE_dpsi needs the membrane potentials: simulate with "
                              "record_state=True")
+    if _use_compiled(method, trace, p):
+        return _bptt_compiled(p, trace, w_in, w_rec, w_out, dE_dy, dE_dz, dE_dpsi, detach,
+                              return_signals, per_episode, return_input_grad)
+    if dE_dpsi is not None:
         dist = trace.v - (p.v_th + p.beta_vec * trace.a)
         extra = dE_dpsi * pseudo_derivative_slope(psi, dist, p.v_th, p.gamma)
     Y = filter_backward(dE_dy, p.kappa)
@@ -134,4 +151,67 @@ def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False,
             grads["dE_dx"] = (delta_v.reshape(T * B, n) @ w_in.T).reshape(T, B, p.n_in)
         else:
             grads["dE_dx"] = np.einsum("tbj,bij->tbi", delta_v, w_in)
+    return grads
+
+
+def _use_compiled(method, trace, p):
+    """Validate the trace's shapes and resolve ``method`` to compiled or not."""
+    z = trace.z
+    if np.ndim(z) != 3 or z.shape[2] != p.n_rec:
+        raise ValueError(f"trace.z must have shape (T, B, n_rec={p.n_rec}), got "
+                         f"{np.shape(z)}")
+    T, B, n = z.shape
+    for name, arr, shape in (("x", trace.x, (T, B, p.n_in)), ("psi", trace.psi, z.shape),
+                             ("y", trace.y, (T, B, p.n_out))):
+        if np.shape(arr) != shape:
+            raise ValueError(f"trace.{name} must have shape {shape}, got {np.shape(arr)}")
+    if resolve_method(method) != "compiled":
+        return False
+    if method == "compiled":
+        return True
+    # a default choice: the compiled kernels for spike trains, NumPy for the smooth
+    # spike function of the gradient tests
+    return bool(_kernels().is_binary(np.ascontiguousarray(z, dtype=np.float64).reshape(-1)))
+
+
+def _bptt_compiled(p, trace, w_in, w_rec, w_out, dE_dy, dE_dz, dE_dpsi, detach,
+                   return_signals, per_episode, return_input_grad):
+    k = _kernels()
+    x, z, psi = _c64(trace.x), _c64(trace.z), _c64(trace.psi)
+    T, B, n = z.shape
+    if dE_dz is not None:
+        dE_dz = _c64(dE_dz)
+        if dE_dz.shape != z.shape:
+            raise ValueError(f"dE_dz must have shape {z.shape}, got {dE_dz.shape}")
+    v = a = None
+    if dE_dpsi is not None:
+        dE_dpsi, v, a = _c64(dE_dpsi), _c64(trace.v), _c64(trace.a)
+        if v.shape != z.shape or a.shape != z.shape:
+            raise ValueError(f"trace.v and trace.a must have shape {z.shape}")
+    w_in = np.asarray(w_in, dtype=np.float64)
+    Y = filter_backward(_c64(dE_dy), p.kappa)
+    direct = _c64(batched_matmul(Y, np.swapaxes(np.asarray(w_out, dtype=np.float64), -1, -2)))
+    wm = _c64(_stack(w_rec) * p.rec_mask)
+    delta_v = np.empty((T, B, n))
+    L_all = np.empty((T, B, n)) if return_signals else None
+    g_all = np.empty((T, B, n)) if return_signals else None
+    k.bptt_recursion(direct, dE_dz, psi, dE_dpsi, v, a, wm, _c64(p.beta_vec), p.alpha,
+                     p.rho, p.v_th, -(p.gamma / p.v_th ** 2),
+                     ("none", "reset", "z").index(detach), delta_v, L_all, g_all)
+    Bo = B if per_episode else 1
+    g_rec = np.zeros((Bo, n, n))
+    g_out = np.zeros((Bo, n, p.n_out))
+    k.spike_outer(z, delta_v, 1, g_rec)
+    k.spike_outer(z, Y, 0, g_out)
+    if per_episode:
+        g_in = np.matmul(x.transpose(1, 2, 0), delta_v.transpose(1, 0, 2))
+        grads = {"w_in": g_in, "w_rec": g_rec * p.rec_mask, "w_out": g_out}
+    else:
+        g_in = x.reshape(T * B, p.n_in).T @ delta_v.reshape(T * B, n)
+        grads = {"w_in": g_in, "w_rec": g_rec[0] * p.rec_mask, "w_out": g_out[0]}
+    if return_signals:
+        grads["L"] = L_all
+        grads["dE_dz_total"] = g_all
+    if return_input_grad:
+        grads["dE_dx"] = batched_matmul(delta_v, np.swapaxes(w_in, -1, -2))
     return grads

@@ -27,6 +27,7 @@ The small step functions (:func:`neuron_step`, :func:`readout_step`) are pure:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from typing import NamedTuple, Optional
@@ -37,9 +38,58 @@ from .._validation import check_int, check_in, check_positive, check_nonnegative
 
 __all__ = ["RSNNParams", "RSNN", "RSNNState", "Trace", "neuron_step", "readout_step",
            "spike_function", "pseudo_derivative", "pseudo_derivative_slope", "simulate",
-           "matvec"]
+           "matvec", "default_method", "set_default_method"]
 
 SPIKE_FUNCTIONS = ("heaviside", "smooth")
+
+#: ``method`` of :func:`simulate` and :func:`~plasticity.rsnn.bptt`: "auto" (compiled
+#: kernels where they apply: heaviside spikes; else NumPy), "numpy", "compiled"
+METHODS = ("auto", "numpy", "compiled")
+_DEFAULT_METHOD = ["auto"]
+
+
+def set_default_method(method):
+    """Set the method :func:`simulate`, ``RSNN.forward`` and ``bptt`` use when called
+    without ``method`` (initially ``"auto"``); returns the previous one."""
+    check_in("method", method, METHODS)
+    old = _DEFAULT_METHOD[0]
+    _DEFAULT_METHOD[0] = method
+    return old
+
+
+@contextlib.contextmanager
+def default_method(method):
+    """Context manager: :func:`set_default_method` inside the block (e.g. to run
+    code that does not pass ``method``, such as ``OneShotLearning.episode``, on the
+    NumPy kernels)."""
+    old = set_default_method(method)
+    try:
+        yield
+    finally:
+        _DEFAULT_METHOD[0] = old
+
+
+def _kernels():
+    """The compiled module ``plasticity._ext.rsnn_kernels``, or None if not built."""
+    try:
+        from .._ext import rsnn_kernels
+    except ImportError:  # pragma: no cover
+        return None
+    return rsnn_kernels
+
+
+def resolve_method(method, spike_fn="heaviside"):
+    """"numpy" or "compiled" for a call with ``method`` (None: the default)."""
+    if method is None:
+        method = _DEFAULT_METHOD[0]
+    check_in("method", method, METHODS)
+    if method == "auto":
+        ok = spike_fn == "heaviside" and _kernels() is not None
+        return "compiled" if ok else "numpy"
+    if method == "compiled" and spike_fn != "heaviside":
+        raise ValueError("method='compiled' supports spike_fn='heaviside' only (the "
+                         "smooth spike function is NumPy-only)")
+    return method
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,16 +331,18 @@ class RSNN:
             raise ValueError("x must have at least one time step")
         return x
 
-    def forward(self, x, *, record_state=False, spike_fn="heaviside", weights=None):
+    def forward(self, x, *, record_state=False, spike_fn="heaviside", weights=None,
+                method=None):
         """Simulate the network on inputs ``x`` (T, batch, n_in); returns a Trace.
 
         ``weights`` (dict w_in / w_rec / w_out) replaces the network's own; each may
-        be shared (2-D) or one matrix per batch element (3-D, batch first)."""
+        be shared (2-D) or one matrix per batch element (3-D, batch first).
+        ``method``: as :func:`simulate` (default: compiled for heaviside spikes)."""
         check_in("spike_fn", spike_fn, SPIKE_FUNCTIONS)
         x = self.check_input(x)
         w = self.weights if weights is None else self._check_batched(weights, x.shape[1])
         return simulate(self.params, w["w_in"], w["w_rec"], w["w_out"], x,
-                        record_state=record_state, spike_fn=spike_fn)
+                        record_state=record_state, spike_fn=spike_fn, method=method)
 
     def _check_batched(self, weights, batch):
         p = self.params
@@ -308,9 +360,54 @@ class RSNN:
         return out
 
 
-def simulate(p, w_in, w_rec, w_out, x, *, record_state=False, spike_fn="heaviside"):
+def _check_sim_args(p, w_in, w_rec, w_out, x):
+    """Shapes of simulate's arguments (ValueError before any work)."""
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[2] != p.n_in:
+        raise ValueError(f"x must have shape (T, batch, n_in={p.n_in}), got {x.shape}")
+    B = x.shape[1]
+    for name, w, shape in (("w_in", w_in, (p.n_in, p.n_rec)),
+                           ("w_rec", w_rec, (p.n_rec, p.n_rec)),
+                           ("w_out", w_out, (p.n_rec, p.n_out))):
+        if np.shape(w) not in (shape, (B,) + shape):
+            raise ValueError(f"{name} must have shape {shape} or {(B,) + shape}, got "
+                             f"{np.shape(w)}")
+
+
+def _c64(a):
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _stack(w):
+    """A weight as (Bw, pre, post) float64 C-contiguous: Bw = 1 for a shared matrix."""
+    w = _c64(w)
+    return w[None] if w.ndim == 2 else w
+
+
+def batched_matmul(x, w):
+    """x (T, B, n_pre) times w (n_pre, n_post) or (B, n_pre, n_post) -> (T, B, n_post),
+    by BLAS (one product for a shared matrix, one per batch element otherwise)."""
+    T, B, k = x.shape
+    if w.ndim == 2:
+        return (x.reshape(T * B, k) @ w).reshape(T, B, w.shape[1])
+    return _c64(np.matmul(x.transpose(1, 0, 2), w).transpose(1, 0, 2))
+
+
+def simulate(p, w_in, w_rec, w_out, x, *, record_state=False, spike_fn="heaviside",
+             method=None):
     """The forward pass of :class:`RSNN` as a function of the parameters and weights
-    (each weight shared, 2-D, or per batch element, 3-D); returns a :class:`Trace`."""
+    (each weight shared, 2-D, or per batch element, 3-D); returns a :class:`Trace`.
+
+    ``method``: ``"numpy"`` (a Python loop over the steps of :func:`neuron_step`),
+    ``"compiled"`` (``_ext/rsnn_kernels.pyx``: x W_in by BLAS, then a ``nogil`` loop
+    with spike-driven recurrent input and readout; heaviside spikes only), ``"auto"``
+    (compiled for heaviside spikes, else NumPy) or None (the default set by
+    :func:`set_default_method`, initially ``"auto"``). Both give the same spikes and
+    floats to rounding (tests/test_rsnn_compiled_bptt.py)."""
+    check_in("spike_fn", spike_fn, SPIKE_FUNCTIONS)
+    _check_sim_args(p, w_in, w_rec, w_out, x)
+    if resolve_method(method, spike_fn) == "compiled":
+        return _simulate_compiled(p, w_in, w_rec, w_out, x, record_state)
     T, B, _ = x.shape
     n = p.n_rec
     if w_in.ndim == 2:
@@ -343,8 +440,56 @@ def simulate(p, w_in, w_rec, w_out, x, *, record_state=False, spike_fn="heavisid
     return Trace(x, z_rec, psi_rec, filter_forward(u, p.kappa), v_rec, a_rec)
 
 
+def _simulate_compiled(p, w_in, w_rec, w_out, x, record_state):
+    from .._ext import rsnn_kernels as _k
+    x = np.asarray(x, dtype=np.float64)
+    T, B, _ = x.shape
+    n = p.n_rec
+    i_in = _c64(batched_matmul(x, np.asarray(w_in, dtype=np.float64)))
+    w_rec = np.asarray(w_rec, dtype=np.float64)
+    if w_rec.ndim == 3:
+        w_rec = w_rec * p.rec_mask
+    z = np.empty((T, B, n))
+    psi = np.empty((T, B, n))
+    y = np.empty((T, B, p.n_out))
+    v = np.empty((T, B, n)) if record_state else None
+    a = np.empty((T, B, n)) if record_state else None
+    wr, wo = _stack(w_rec), _stack(w_out)
+    if wr.shape[0] != wo.shape[0]:          # one shared, the other per episode
+        wr = np.ascontiguousarray(np.broadcast_to(wr, (B,) + wr.shape[1:]))
+        wo = np.ascontiguousarray(np.broadcast_to(wo, (B,) + wo.shape[1:]))
+    _k.simulate(i_in, wr, wo, _c64(p.beta_vec), p.alpha, p.rho, p.kappa, p.v_th,
+                p.gamma, p.n_ref, z, psi, y, v, a)
+    if not np.all(np.isfinite(psi)):
+        from ..errors import SimulationError
+        raise SimulationError("RSNN: non-finite membrane potential (weights too large?)")
+    return Trace(x, z, psi, y, v, a)
+
+
+def _filter_compiled(u, decay, backward):
+    """The compiled filter for a float64 C-contiguous u with at least one step (bit
+    for bit the loop below), else None."""
+    if not (isinstance(u, np.ndarray) and u.dtype == np.float64 and u.ndim >= 1
+            and u.shape[0] > 0 and u.flags.c_contiguous and u.size > 0):
+        return None
+    try:
+        decay = float(decay)
+    except TypeError:
+        return None
+    _k = _kernels()
+    if _k is None:  # pragma: no cover
+        return None
+    out = np.empty_like(u)
+    T = u.shape[0]
+    _k.filter_time(u.reshape(T, -1), decay, out.reshape(T, -1), backward)
+    return out
+
+
 def filter_forward(u, decay):
     """F^t = decay F^{t-1} + u^t along axis 0."""
+    out = _filter_compiled(u, decay, False)
+    if out is not None:
+        return out
     out = np.empty_like(u)
     acc = np.zeros_like(u[0])
     for t in range(u.shape[0]):
@@ -355,6 +500,9 @@ def filter_forward(u, decay):
 
 def filter_backward(u, decay):
     """G^t = u^t + decay G^{t+1} along axis 0 (the adjoint of :func:`filter_forward`)."""
+    out = _filter_compiled(u, decay, True)
+    if out is not None:
+        return out
     out = np.empty_like(u)
     acc = np.zeros_like(u[0])
     for t in range(u.shape[0] - 1, -1, -1):
