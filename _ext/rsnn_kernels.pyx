@@ -14,9 +14,8 @@ Weights are passed as (Bw, n_pre, n_post) with Bw = 1 (shared) or B (one matrix 
 batch element).
 """
 from libc.math cimport fabs
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 from libc.stdint cimport int32_t, int64_t
-from scipy.linalg.cython_blas cimport dgemm, dgemv
 
 import numpy as np
 
@@ -171,7 +170,7 @@ def simulate(const double[:, :, ::1] i_in, const double[:, :, ::1] w_rec,
 # BPTT: the backward recursion (bptt.py)
 # ---------------------------------------------------------------------------
 def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1] psi,
-                   dE_dpsi, v, a, const double[:, :, ::1] w_rec,
+                   dE_dpsi, v, a, const double[:, :, ::1] w_rec_T,
                    const double[::1] beta, double alpha, double rho, double v_th,
                    double c_slope, int detach, double[:, :, ::1] delta_v,
                    L_out=None, g_out=None):
@@ -182,16 +181,20 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
         g^t = L^t + delta_a^{t+1};  pg = psi^t g^t [+ dE_dpsi^t slope^t]
         delta_v^t = pg + alpha delta_v^{t+1};  delta_a^t = -beta pg + rho delta_a^{t+1}
 
-    slope^t = c_slope sign(v^t - v_th - beta a^t) where psi^t > 0, else 0. ``w_rec``
-    (Bw, n, n) already masked, Bw 1 (one dgemm per step) or B (one dgemv per episode
-    and step). Writes delta_v and, if given, L_out and g_out (all (T, B, n))."""
+    slope^t = c_slope sign(v^t - v_th - beta a^t) where psi^t > 0, else 0.
+    ``w_rec_T`` (Bw, n, n): the masked W_rec transposed (row k: the weights onto
+    neuron k), Bw 1 or B. The recurrent term r^t = delta_v^{t+1} W_rec^T
+    is carried as r^{t-1} = alpha r^t + pg^t W_rec^T, a sum over the non-zero pg
+    (pg = 0 wherever psi = 0: outside the window and while refractory), so a step
+    costs O(nnz(pg) x n) instead of O(B n^2). Writes delta_v and, if given, L_out
+    and g_out (all (T, B, n))."""
     cdef Py_ssize_t T = psi.shape[0], B = psi.shape[1], n = psi.shape[2]
-    cdef Py_ssize_t Bw = w_rec.shape[0]
+    cdef Py_ssize_t Bw = w_rec_T.shape[0]
     _shape3("direct", direct, T, B, n)
     _shape3("delta_v", delta_v, T, B, n)
     if Bw != 1 and Bw != B:
-        raise ValueError(f"w_rec must hold 1 or {B} matrices, got {Bw}")
-    _shape3("w_rec", w_rec, Bw, n, n)
+        raise ValueError(f"w_rec_T must hold 1 or {B} matrices, got {Bw}")
+    _shape3("w_rec_T", w_rec_T, Bw, n, n)
     if beta.shape[0] != n:
         raise ValueError(f"beta must have length {n}, got {beta.shape[0]}")
     if detach < 0 or detach > 2:
@@ -225,42 +228,30 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
     for j in range(n):
         if beta[j] != 0.0:
             has_alif = True
-    cdef double[:, ::1] Lbuf = np.zeros((B, n))
+    cdef double[:, ::1] r = np.zeros((B, n))
     cdef double[:, ::1] da = np.zeros((B, n))
-    cdef Py_ssize_t t, b, wb, k
-    cdef double Lj, gj, pg, dist, s, dvn, nvth = -v_th
-    cdef double* Lp
-    cdef const double* dvn_p
-    cdef int bn = <int>n, bB = <int>B, inc = 1
-    cdef double one = 1.0
-    cdef char tr = b'T'
-    cdef char nt = b'N'
+    cdef double[::1] pgb = np.zeros(n)
+    cdef Py_ssize_t t, b, k
+    cdef double Lj, gj, pg, dist, s, dvn, q
+    cdef const double* wr
+    cdef double* rb
+    cdef bint rec = detach != 2
     with nogil:
         for t in range(T - 1, -1, -1):
-            Lp = &L_v[t, 0, 0] if ret_L else &Lbuf[0, 0]
-            # direct part
-            if has_dz:
-                for b in range(B):
-                    for j in range(n):
-                        Lp[b * n + j] = direct[t, b, j] + dz_v[t, b, j]
-            else:
-                memcpy(Lp, &direct[t, 0, 0], B * n * sizeof(double))
-            if t < T - 1 and detach != 2:
-                dvn_p = &delta_v[t + 1, 0, 0]
-                # L[b, j] += sum_k W_rec[j, k] delta_v^{t+1}[b, k]
-                if Bw == 1:
-                    dgemm(&tr, &nt, &bn, &bB, &bn, &one, <double*>&w_rec[0, 0, 0], &bn,
-                          <double*>dvn_p, &bn, &one, Lp, &bn)
-                else:
-                    for b in range(B):
-                        dgemv(&tr, &bn, &bn, &one, <double*>&w_rec[b, 0, 0], &bn,
-                              <double*>(dvn_p + b * n), &inc, &one, Lp + b * n, &inc)
-                if detach == 0:
-                    for k in range(B * n):
-                        Lp[k] = Lp[k] - v_th * dvn_p[k]
             for b in range(B):
+                rb = &r[b, 0]
                 for j in range(n):
-                    Lj = Lp[b * n + j]
+                    Lj = direct[t, b, j]
+                    if has_dz:
+                        Lj = Lj + dz_v[t, b, j]
+                    if t < T - 1:
+                        dvn = delta_v[t + 1, b, j]
+                        if rec:
+                            Lj = Lj + rb[j]
+                            if detach == 0:
+                                Lj = Lj - v_th * dvn
+                    else:
+                        dvn = 0.0
                     if has_alif:
                         gj = Lj + da[b, j]
                     else:
@@ -273,15 +264,24 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
                             pg = pg + dpsi_v[t, b, j] * (c_slope * s)
                         else:
                             pg = pg + dpsi_v[t, b, j] * 0.0
-                    if t < T - 1:
-                        dvn = delta_v[t + 1, b, j]
-                    else:
-                        dvn = 0.0
+                    pgb[j] = pg
                     delta_v[t, b, j] = pg + alpha * dvn
                     if has_alif:
                         da[b, j] = -beta[j] * pg + rho * da[b, j]
+                    if ret_L:
+                        L_v[t, b, j] = Lj
                     if ret_g:
                         g_v[t, b, j] = gj
+                # r for step t-1: alpha r + pg^t W_rec^T, over the non-zero pg
+                if rec and t > 0:
+                    for j in range(n):
+                        rb[j] = alpha * rb[j]
+                    for k in range(n):
+                        q = pgb[k]
+                        if q != 0.0:
+                            wr = &w_rec_T[b if Bw > 1 else 0, k, 0]
+                            for j in range(n):
+                                rb[j] += q * wr[j]
 
 
 def spike_outer(const double[:, :, ::1] z, const double[:, :, ::1] d, int shift,

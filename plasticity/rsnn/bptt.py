@@ -26,10 +26,11 @@ implementation: ``"reset"`` drops the reset term (-v_th z^{t-1}), ``"z"`` drops 
 the reset and the recurrent term (then BPTT equals e-prop with symmetric feedback).
 
 Two implementations (``method``): ``"numpy"`` (a Python loop over the steps) and
-``"compiled"`` (``_ext/rsnn_kernels.pyx``: the recursion in a ``nogil`` loop with
-one BLAS product per step for delta_v W_rec^T; Y W_out^T, x^T delta_v and
-delta_v W_in^T by BLAS; the spike-side outer products z^T delta_v and z^T Y summed
-over the spikes). The default (``"auto"``, see ``network.set_default_method``) is the
+``"compiled"`` (``_ext/rsnn_kernels.pyx``: the recursion in a ``nogil`` loop, with
+the recurrent term delta_v^{t+1} W_rec^T carried as r^{t-1} = alpha r^t + (psi^t
+g^t) W_rec^T, a sum over the neurons inside the psi window; Y W_out^T, x^T delta_v
+and delta_v W_in^T by BLAS (NumPy's); the spike-side outer products z^T delta_v and
+z^T Y summed over the spikes). The default (``"auto"``, see ``network.set_default_method``) is the
 compiled one for spike trains (z in {0, 1}) and NumPy for the smooth test network.
 Equal to rounding (tests/test_rsnn_compiled_bptt.py).
 """
@@ -191,11 +192,11 @@ def _bptt_compiled(p, trace, w_in, w_rec, w_out, dE_dy, dE_dz, dE_dpsi, detach,
     w_in = np.asarray(w_in, dtype=np.float64)
     Y = filter_backward(_c64(dE_dy), p.kappa)
     direct = _c64(batched_matmul(Y, np.swapaxes(np.asarray(w_out, dtype=np.float64), -1, -2)))
-    wm = _c64(_stack(w_rec) * p.rec_mask)
+    wm_T = _c64(np.swapaxes(_stack(w_rec) * p.rec_mask, -1, -2))
     delta_v = np.empty((T, B, n))
     L_all = np.empty((T, B, n)) if return_signals else None
     g_all = np.empty((T, B, n)) if return_signals else None
-    k.bptt_recursion(direct, dE_dz, psi, dE_dpsi, v, a, wm, _c64(p.beta_vec), p.alpha,
+    k.bptt_recursion(direct, dE_dz, psi, dE_dpsi, v, a, wm_T, _c64(p.beta_vec), p.alpha,
                      p.rho, p.v_th, -(p.gamma / p.v_th ** 2),
                      ("none", "reset", "z").index(detach), delta_v, L_all, g_all)
     Bo = B if per_episode else 1

@@ -468,8 +468,8 @@ def _simulate_compiled(p, w_in, w_rec, w_out, x, record_state):
 
 def _filter_compiled(u, decay, backward):
     """The compiled filter for a float64 C-contiguous u with at least one step (bit
-    for bit the loop below), else None."""
-    if not (isinstance(u, np.ndarray) and u.dtype == np.float64 and u.ndim >= 1
+    for bit the loop below), else None (also under ``default_method("numpy")``)."""
+    if _DEFAULT_METHOD[0] == "numpy" or not (isinstance(u, np.ndarray) and u.dtype == np.float64 and u.ndim >= 1
             and u.shape[0] > 0 and u.flags.c_contiguous and u.size > 0):
         return None
     try:
