@@ -80,10 +80,11 @@ def _kernels():
 
 def resolve_method(method, spike_fn="heaviside"):
     """"numpy" or "compiled" for a call with ``method`` (None: the default)."""
+    explicit = method is not None
     if method is None:
         method = _DEFAULT_METHOD[0]
     check_in("method", method, METHODS)
-    if method == "auto":
+    if method == "auto" or (method == "compiled" and not explicit):   # a default
         ok = spike_fn == "heaviside" and _kernels() is not None
         return "compiled" if ok else "numpy"
     if method == "compiled" and spike_fn != "heaviside":
