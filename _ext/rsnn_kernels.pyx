@@ -173,7 +173,7 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
                    dE_dpsi, v, a, const double[:, :, ::1] w_rec_T,
                    const double[::1] beta, double alpha, double rho, double v_th,
                    double c_slope, int detach, double[:, :, ::1] delta_v,
-                   L_out=None, g_out=None):
+                   L_out=None, g_out=None, pg_out=None):
     """Backward from t = T-1 (see bptt.py)::
 
         L^t = direct^t [+ dE_dz^t] + delta_v^{t+1} (W_rec^T - v_th I)   (by ``detach``:
@@ -186,8 +186,8 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
     neuron k), Bw 1 or B. The recurrent term r^t = delta_v^{t+1} W_rec^T
     is carried as r^{t-1} = alpha r^t + pg^t W_rec^T, a sum over the non-zero pg
     (pg = 0 wherever psi = 0: outside the window and while refractory), so a step
-    costs O(nnz(pg) x n) instead of O(B n^2). Writes delta_v and, if given, L_out
-    and g_out (all (T, B, n))."""
+    costs O(nnz(pg) x n) instead of O(B n^2). Writes delta_v and, if given, L_out,
+    g_out and pg_out (all (T, B, n)); returns the number of non-zero pg."""
     cdef Py_ssize_t T = psi.shape[0], B = psi.shape[1], n = psi.shape[2]
     cdef Py_ssize_t Bw = w_rec_T.shape[0]
     _shape3("direct", direct, T, B, n)
@@ -200,7 +200,8 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
     if detach < 0 or detach > 2:
         raise ValueError("detach must be 0, 1 or 2")
     cdef const double[:, :, ::1] dz_v, dpsi_v, v_v, a_v
-    cdef double[:, :, ::1] L_v, g_v
+    cdef double[:, :, ::1] L_v, g_v, pg_v
+    cdef bint ret_pg = pg_out is not None
     cdef bint has_dz = dE_dz is not None
     cdef bint has_dpsi = dE_dpsi is not None
     cdef bint ret_L = L_out is not None
@@ -221,8 +222,12 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
     if ret_g:
         g_v = g_out
         _shape3("g_out", g_v, T, B, n)
+    if ret_pg:
+        pg_v = pg_out
+        _shape3("pg_out", pg_v, T, B, n)
     if T == 0 or B == 0 or n == 0:
-        return
+        return 0
+    cdef Py_ssize_t nnz = 0
     cdef bint has_alif = False
     cdef Py_ssize_t j
     for j in range(n):
@@ -265,6 +270,10 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
                         else:
                             pg = pg + dpsi_v[t, b, j] * 0.0
                     pgb[j] = pg
+                    if pg != 0.0:
+                        nnz += 1
+                    if ret_pg:
+                        pg_v[t, b, j] = pg
                     delta_v[t, b, j] = pg + alpha * dvn
                     if has_alif:
                         da[b, j] = -beta[j] * pg + rho * da[b, j]
@@ -282,6 +291,70 @@ def bptt_recursion(const double[:, :, ::1] direct, dE_dz, const double[:, :, ::1
                             wr = &w_rec_T[b if Bw > 1 else 0, k, 0]
                             for j in range(n):
                                 rb[j] += q * wr[j]
+    return nnz
+
+
+def pg_input_products(const double[:, :, ::1] pg, const double[:, :, ::1] xbar,
+                      const double[:, :, ::1] w_in_T, double alpha, g_in_T=None,
+                      dE_dx=None):
+    """The input-side products of BPTT over the non-zero pg = delta_v^t -
+    alpha delta_v^{t+1} (T, B, n), O(nnz(pg) x n_in) instead of O(T B n n_in):
+
+        g_in_T[b', j, :] += sum_t pg[t, b, j] xbar[t, b, :]   (= sum_t delta_v x^T, with
+                            xbar the alpha-filtered input; b' = b or 0 as for spike_outer)
+        dE_dx[t, b, :] = q^t = alpha q^{t+1} + sum_j pg[t, b, j] W_in^T[j, :]  (= delta_v^t W_in^T)
+
+    ``w_in_T`` (Bw, n, n_in): W_in transposed, Bw 1 or B."""
+    cdef Py_ssize_t T = pg.shape[0], B = pg.shape[1], n = pg.shape[2]
+    cdef Py_ssize_t n_in = xbar.shape[2], Bw = w_in_T.shape[0]
+    _shape3("xbar", xbar, T, B, n_in)
+    if Bw != 1 and Bw != B:
+        raise ValueError(f"w_in_T must hold 1 or {B} matrices, got {Bw}")
+    _shape3("w_in_T", w_in_T, Bw, n, n_in)
+    cdef double[:, :, ::1] g_v, dx_v
+    cdef bint do_g = g_in_T is not None
+    cdef bint do_x = dE_dx is not None
+    cdef Py_ssize_t Bo = 1
+    if do_g:
+        g_v = g_in_T
+        Bo = g_v.shape[0]
+        if Bo != 1 and Bo != B:
+            raise ValueError(f"g_in_T must hold 1 or {B} matrices, got {Bo}")
+        _shape3("g_in_T", g_v, Bo, n, n_in)
+    if do_x:
+        dx_v = dE_dx
+        _shape3("dE_dx", dx_v, T, B, n_in)
+    if T == 0 or B == 0 or n == 0 or n_in == 0:
+        return
+    cdef double[:, ::1] qv = np.zeros((B, n_in))
+    cdef Py_ssize_t t, b, j, i
+    cdef double q
+    cdef const double* src
+    cdef double* dst
+    cdef double* qb
+    with nogil:
+        for t in range(T - 1, -1, -1):
+            for b in range(B):
+                qb = &qv[b, 0]
+                if do_x:
+                    for i in range(n_in):
+                        qb[i] = alpha * qb[i]
+                for j in range(n):
+                    q = pg[t, b, j]
+                    if q == 0.0:
+                        continue
+                    if do_g:
+                        src = &xbar[t, b, 0]
+                        dst = &g_v[b if Bo > 1 else 0, j, 0]
+                        for i in range(n_in):
+                            dst[i] += q * src[i]
+                    if do_x:
+                        src = &w_in_T[b if Bw > 1 else 0, j, 0]
+                        for i in range(n_in):
+                            qb[i] += q * src[i]
+                if do_x:
+                    for i in range(n_in):
+                        dx_v[t, b, i] = qb[i]
 
 
 def spike_outer(const double[:, :, ::1] z, const double[:, :, ::1] d, int shift,

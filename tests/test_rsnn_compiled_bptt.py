@@ -1,6 +1,8 @@
 """Compiled simulate (2-D and per-episode 3-D weights) and compiled BPTT
 (_ext/rsnn_kernels.pyx, ``method="compiled"``) against the NumPy versions: spikes
 identical, floats within 1e-12 relative, for every option."""
+import importlib
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,8 @@ from plasticity.rsnn.network import (default_method, filter_backward, filter_for
                                      resolve_method, set_default_method, simulate)
 
 TOL = 1e-12
+bptt_module = importlib.import_module("plasticity.rsnn.bptt")   # (the package exports
+                                                                 # the function as bptt)
 
 
 def rel(a, b):
@@ -121,7 +125,10 @@ def test_default_method_switch():
 @pytest.mark.parametrize("n_lif,n_alif", CASES)
 @pytest.mark.parametrize("wdim", [2, 3])
 @pytest.mark.parametrize("detach", ["none", "reset", "z"])
-def test_bptt_equals_numpy(n_lif, n_alif, n_ref, B, wdim, detach):
+@pytest.mark.parametrize("route", ["blas", "window"])
+def test_bptt_equals_numpy(n_lif, n_alif, n_ref, B, wdim, detach, route, monkeypatch):
+    # the input-side products by BLAS, or summed over the neurons in the psi window
+    monkeypatch.setattr(bptt_module, "PG_DENSITY_MAX", -1.0 if route == "blas" else 1.0)
     net, x, rng = make(n_lif, n_alif, n_ref, B, seed=2 * n_ref + n_lif + B)
     w = None if wdim == 2 else episode_weights(net, B, rng)
     tr = net.forward(x, record_state=True, weights=w)

@@ -37,10 +37,17 @@ Equal to rounding (tests/test_rsnn_compiled_bptt.py).
 import numpy as np
 
 from .._validation import check_in
-from .network import (_c64, _kernels, _stack, batched_matmul, filter_backward, matvec,
-                      pseudo_derivative_slope, resolve_method, shift_prev)
+from .network import (_c64, _kernels, _stack, batched_matmul, filter_backward,
+                      filter_forward, matvec, pseudo_derivative_slope, resolve_method,
+                      shift_prev)
 
 __all__ = ["bptt"]
+
+#: the compiled BPTT forms x^T delta_v and delta_v W_in^T over the non-zero
+#: pg^t = delta_v^t - alpha delta_v^{t+1} (= psi^t g^t [+ dE/dpsi^t psi'^t]: zero
+#: outside the psi window) when at most this fraction is non-zero (then
+#: x^T delta_v = xbar^T pg, xbar the alpha-filtered input), else by BLAS
+PG_DENSITY_MAX = 0.1
 
 
 def bptt(net, trace, dE_dy, dE_dz=None, *, detach="none", return_signals=False,
@@ -194,25 +201,41 @@ def _bptt_compiled(p, trace, w_in, w_rec, w_out, dE_dy, dE_dz, dE_dpsi, detach,
     direct = _c64(batched_matmul(Y, np.swapaxes(np.asarray(w_out, dtype=np.float64), -1, -2)))
     wm_T = _c64(np.swapaxes(_stack(w_rec) * p.rec_mask, -1, -2))
     delta_v = np.empty((T, B, n))
+    pg = np.empty((T, B, n))
     L_all = np.empty((T, B, n)) if return_signals else None
     g_all = np.empty((T, B, n)) if return_signals else None
-    k.bptt_recursion(direct, dE_dz, psi, dE_dpsi, v, a, wm_T, _c64(p.beta_vec), p.alpha,
-                     p.rho, p.v_th, -(p.gamma / p.v_th ** 2),
-                     ("none", "reset", "z").index(detach), delta_v, L_all, g_all)
+    nnz = k.bptt_recursion(direct, dE_dz, psi, dE_dpsi, v, a, wm_T, _c64(p.beta_vec),
+                           p.alpha, p.rho, p.v_th, -(p.gamma / p.v_th ** 2),
+                           ("none", "reset", "z").index(detach), delta_v, L_all, g_all, pg)
     Bo = B if per_episode else 1
     g_rec = np.zeros((Bo, n, n))
     g_out = np.zeros((Bo, n, p.n_out))
     k.spike_outer(z, delta_v, 1, g_rec)
     k.spike_outer(z, Y, 0, g_out)
-    if per_episode:
+    dE_dx = None
+    if nnz <= PG_DENSITY_MAX * pg.size:
+        # few neurons inside the psi window: the input-side products over them
+        g_in_T = np.zeros((Bo, n, p.n_in))
+        if return_input_grad:
+            dE_dx = np.empty((T, B, p.n_in))
+        k.pg_input_products(pg, filter_forward(x, p.alpha),
+                            _c64(np.swapaxes(_stack(w_in), -1, -2)), p.alpha, g_in_T, dE_dx)
+        g_in = np.ascontiguousarray(np.swapaxes(g_in_T, -1, -2))
+        if not per_episode:
+            g_in = g_in[0]
+    elif per_episode:
         g_in = np.matmul(x.transpose(1, 2, 0), delta_v.transpose(1, 0, 2))
-        grads = {"w_in": g_in, "w_rec": g_rec * p.rec_mask, "w_out": g_out}
     else:
         g_in = x.reshape(T * B, p.n_in).T @ delta_v.reshape(T * B, n)
+    if per_episode:
+        grads = {"w_in": g_in, "w_rec": g_rec * p.rec_mask, "w_out": g_out}
+    else:
         grads = {"w_in": g_in, "w_rec": g_rec[0] * p.rec_mask, "w_out": g_out[0]}
     if return_signals:
         grads["L"] = L_all
         grads["dE_dz_total"] = g_all
     if return_input_grad:
-        grads["dE_dx"] = batched_matmul(delta_v, np.swapaxes(w_in, -1, -2))
+        if dE_dx is None:
+            dE_dx = batched_matmul(delta_v, np.swapaxes(w_in, -1, -2))
+        grads["dE_dx"] = dE_dx
     return grads
