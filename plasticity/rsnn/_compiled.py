@@ -6,6 +6,11 @@ accumulates, forward in time with per-synapse state, O(batch x synapses) per ste
 Both are checked against the NumPy versions (tests/test_rsnn_compiled.py: spikes
 identical, floats to 1e-12 relative); summation orders differ (spike-driven sums
 instead of dense products), so the last bits may.
+
+The general compiled forward pass (per-episode 3-D weights too) and compiled BPTT are
+``simulate(..., method="compiled")`` / ``bptt(..., method="compiled")`` (kernels in
+``_ext/rsnn_kernels.pyx``; the default for spike trains, see
+``network.set_default_method``).
 """
 import numpy as np
 
