@@ -63,6 +63,9 @@ class Config:
                             "(intensity in [0, 1])", choices=("standardize", "none"))
     label_amplitude: float = field(1.0, help="current of the one-hot label the LSG sees",
                                    min=0.0)
+    lsg_sees: list = field(["input", "task", "activity"], help="what the LSG sees: the "
+                           "images ('input'), the labels ('task'), the learner's spikes "
+                           "('activity')")
     n_learner: int = field(100, help="learner LIF neurons", min=1)
     n_lsg: int = field(200, help="LSG neurons", min=1)
     lsg_alif: float = field(0.3, help="fraction of ALIF neurons in the LSG", min=0.0,
@@ -74,6 +77,7 @@ class Config:
     tau_m: float = field(20.0, help="membrane time constant", units="ms", gt=0.0)
     tau_out: float = field(10.0, help="readout time constant", units="ms", gt=0.0)
     eta: float = field(1e-3, help="inner learning rate", min=0.0)
+    train_readout: bool = field(False, help="meta-learn the learner's readout weights too")
     scale_in: float = field(2.0, help="learner input weight scale", min=0.0)
     scale_rec: float = field(0.5, help="recurrent weight scale", min=0.0)
     scale_out: float = field(1.0, help="learner readout weight scale", min=0.0)
@@ -104,7 +108,8 @@ def build(c, seed, n_in):
     pl = RSNNParams(n_in=n_in, n_lif=c.n_learner, n_out=c.n_way, v_th=c.v_th,
                     n_ref=c.n_ref, tau_m=c.tau_m, tau_out=c.tau_out)
     n_alif = int(round(c.lsg_alif * c.n_lsg))
-    pg = RSNNParams(n_in=n_in + c.n_way + c.n_learner, n_lif=c.n_lsg - n_alif,
+    sizes = {"input": n_in, "task": c.n_way, "activity": c.n_learner}
+    pg = RSNNParams(n_in=sum(sizes[k] for k in c.lsg_sees), n_lif=c.n_lsg - n_alif,
                     n_alif=n_alif, n_out=c.n_learner, tau_m=c.tau_m, tau_a=c.lsg_tau_a,
                     beta=c.lsg_beta, v_th=c.v_th, n_ref=c.n_ref, tau_out=c.tau_out)
     learner = RSNN(pl, seed=r_learner, scale_in=c.scale_in, scale_rec=c.scale_rec,
@@ -112,7 +117,7 @@ def build(c, seed, n_in):
     lsg = RSNN(pg, seed=r_lsg, scale_in=c.lsg_scale_in, scale_rec=c.scale_rec,
                scale_out=c.lsg_scale_out)
     osl = OneShotLearning(learner, lsg, eta=c.eta, reg_rate=c.reg_rate,
-                          reg_coeff=c.reg_coeff)
+                          reg_coeff=c.reg_coeff, lsg_sees=tuple(c.lsg_sees))
     random_B = r_fb.standard_normal((c.n_learner, c.n_way)) * c.scale_out \
         / math.sqrt(c.n_learner)
     return osl, random_B
@@ -222,6 +227,12 @@ def _run(c, recorder, seed, log):
     tasks = OmniglotTasks(c.data_dir or None, size=c.size)
     osl, random_B = build(c, seed, tasks.n_inputs)
     params = osl.parameters()
+    if not c.train_readout:
+        # the labels are a new random permutation in every episode, so without an
+        # update the best readout is silent (uniform answers: loss ln N); meta-learning
+        # W_out drives it to 0 within a few hundred iterations, and with it every path
+        # from the update to the answer: the readout stays fixed
+        del params["learner.w_out"]
     opt = Adam(c.lr)
     curves = {"iteration": [], "val_accuracy": [], "train_loss": []}
     it0, wall0 = 0, 0.0

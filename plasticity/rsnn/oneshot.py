@@ -45,6 +45,16 @@ from .network import RSNN, filter_backward, filter_forward, shift_prev
 
 __all__ = ["OneShotLearning", "one_shot_update"]
 
+
+def _outer(a, b):
+    """sum_t a[t, b, i] b[t, b, j] -> (B, i, j), as a batched BLAS product."""
+    return np.matmul(a.transpose(1, 2, 0), b.transpose(1, 0, 2))
+
+
+def _apply(a, w):
+    """a[t, b, i] w[b, i, j] -> (T, B, j), as a batched BLAS product."""
+    return np.matmul(a.transpose(1, 0, 2), w).transpose(1, 0, 2)
+
 PLASTIC = ("w_in", "w_rec")
 
 
@@ -72,10 +82,10 @@ def one_shot_update(params, trace, L, eta, plastic=PLASTIC):
     out = {}
     if "w_in" in plastic:
         xbar = filter_forward(trace.x, params.alpha)
-        out["w_in"] = -eta * np.einsum("tbi,tbj->bij", xbar, M)
+        out["w_in"] = -eta * _outer(xbar, M)
     if "w_rec" in plastic:
         zbar = filter_forward(shift_prev(trace.z), params.alpha)
-        out["w_rec"] = -eta * np.einsum("tbi,tbj->bij", zbar, M) * params.rec_mask
+        out["w_rec"] = -eta * _outer(zbar, M) * params.rec_mask
     return out
 
 
@@ -195,7 +205,8 @@ class OneShotLearning:
         dict
             ``loss`` (test loss E), ``reg`` (regulariser values), ``trace1``,
             ``trace2``, ``L``, ``dW`` and, with ``grad``, ``grads`` (keys as
-            :meth:`parameters`).
+            :meth:`parameters`) and ``dE_dL`` (the gradient with respect to the
+            learning signals, also for a given ``learning_signal``).
         """
         check_in("order", order, ("full", "first", "none"))
         learner, lsg = self.learner, self.lsg
@@ -249,11 +260,12 @@ class OneShotLearning:
         xbar = zbar = None
         if "w_in" in self.plastic:
             xbar = filter_forward(tr1.x, p.alpha)
-            dM += -self.eta * np.einsum("tbi,bij->tbj", xbar, G2["w_in"])
+            dM += -self.eta * _apply(xbar, G2["w_in"])
         if "w_rec" in self.plastic:
             zbar = filter_forward(shift_prev(tr1.z), p.alpha)
-            dM += -self.eta * np.einsum("tbi,bij->tbj", zbar, G2["w_rec"])
+            dM += -self.eta * _apply(zbar, G2["w_rec"])
         dz1 = None
+        out["dE_dL"] = dM * tr1.psi
         if trL is not None and order != "none":
             dL = dM * tr1.psi
             GL = bptt(lsg, trL, dL, drL, detach=self.detach,
@@ -272,7 +284,7 @@ class OneShotLearning:
             if dz1 is None:
                 dz1 = np.zeros_like(tr1.z)
             if "w_rec" in self.plastic:
-                dzbar = -self.eta * np.einsum("tbj,bij->tbi", M, G2["w_rec"] * p.rec_mask)
+                dzbar = -self.eta * _apply(M, np.swapaxes(G2["w_rec"] * p.rec_mask, 1, 2))
                 dzprev = filter_backward(dzbar, p.alpha)   # dE/dz^{t-1} at index t
                 dz1[:-1] += dzprev[1:]
             if dr1 is not None:
