@@ -77,6 +77,8 @@ class Config:
     tau_m: float = field(20.0, help="membrane time constant", units="ms", gt=0.0)
     tau_out: float = field(10.0, help="readout time constant", units="ms", gt=0.0)
     eta: float = field(1e-3, help="inner learning rate", min=0.0)
+    train_learner: bool = field(False, help="meta-learn the learner's initial input and "
+                                "recurrent weights too")
     train_readout: bool = field(False, help="meta-learn the learner's readout weights too")
     scale_in: float = field(2.0, help="learner input weight scale", min=0.0)
     scale_rec: float = field(0.5, help="recurrent weight scale", min=0.0)
@@ -233,6 +235,10 @@ def _run(c, recorder, seed, log):
         # W_out drives it to 0 within a few hundred iterations, and with it every path
         # from the update to the answer: the readout stays fixed
         del params["learner.w_out"]
+    if not c.train_learner:
+        # measured: with them free, the outer loop first lowers the loss by quieting
+        # the learner (psi -> 0), which also removes the update, and stays at chance
+        del params["learner.w_in"], params["learner.w_rec"]
     opt = Adam(c.lr)
     curves = {"iteration": [], "val_accuracy": [], "train_loss": []}
     it0, wall0 = 0, 0.0
