@@ -77,8 +77,14 @@ class Config:
     tau_m: float = field(20.0, help="membrane time constant", units="ms", gt=0.0)
     tau_out: float = field(10.0, help="readout time constant", units="ms", gt=0.0)
     eta: float = field(1e-3, help="inner learning rate", min=0.0)
+    plastic: list = field(["w_in", "w_rec"], help="learner weights changed by the update")
     train_learner: bool = field(False, help="meta-learn the learner's initial input and "
                                 "recurrent weights too")
+    train_learner_after: int = field(-1, help="with train_learner: iteration from which "
+                                     "the learner's weights join (-1: from the start)",
+                                     min=-1)
+    learner_lr_scale: float = field(1.0, help="factor on the outer learning rate of the "
+                                    "learner's weights", min=0.0)
     train_readout: bool = field(False, help="meta-learn the learner's readout weights too")
     scale_in: float = field(2.0, help="learner input weight scale", min=0.0)
     scale_rec: float = field(0.5, help="recurrent weight scale", min=0.0)
@@ -119,7 +125,8 @@ def build(c, seed, n_in):
     lsg = RSNN(pg, seed=r_lsg, scale_in=c.lsg_scale_in, scale_rec=c.scale_rec,
                scale_out=c.lsg_scale_out)
     osl = OneShotLearning(learner, lsg, eta=c.eta, reg_rate=c.reg_rate,
-                          reg_coeff=c.reg_coeff, lsg_sees=tuple(c.lsg_sees))
+                          reg_coeff=c.reg_coeff, lsg_sees=tuple(c.lsg_sees),
+                          plastic=tuple(c.plastic))
     random_B = r_fb.standard_normal((c.n_learner, c.n_way)) * c.scale_out \
         / math.sqrt(c.n_learner)
     return osl, random_B
@@ -229,6 +236,7 @@ def _run(c, recorder, seed, log):
     tasks = OmniglotTasks(c.data_dir or None, size=c.size)
     osl, random_B = build(c, seed, tasks.n_inputs)
     params = osl.parameters()
+    learner_keys = ("learner.w_in", "learner.w_rec")
     if not c.train_readout:
         # the labels are a new random permutation in every episode, so without an
         # update the best readout is silent (uniform answers: loss ln N); meta-learning
@@ -239,7 +247,7 @@ def _run(c, recorder, seed, log):
         # measured: with them free, the outer loop first lowers the loss by quieting
         # the learner (psi -> 0), which also removes the update, and stays at chance
         del params["learner.w_in"], params["learner.w_rec"]
-    opt = Adam(c.lr)
+    opt = Adam(c.lr, lr_scale={k: c.learner_lr_scale for k in learner_keys})
     curves = {"iteration": [], "val_accuracy": [], "train_loss": []}
     it0, wall0 = 0, 0.0
     state = recorder.resume_state() if recorder is not None else None
@@ -272,7 +280,10 @@ def _run(c, recorder, seed, log):
         _, enc = episodes(tasks, c, seed, "train", it, c.batch)
         E, _, out = run_episodes(osl, c, enc, grad=True, order=c.order)
         curves["train_loss"].append(E)
-        opt.step(params, out["grads"])
+        grads = out["grads"]
+        if c.train_learner and it < c.train_learner_after:
+            grads = {k: v for k, v in grads.items() if k not in learner_keys}
+        opt.step(params, grads)
         if bar is not None:
             bar.update(1)
     if bar is not None:
