@@ -251,7 +251,8 @@ def test_omniglot_lsg_learns_to_use_the_label():
     """Reduced scherr_oneshot_omniglot (300 outer iterations, default networks): on
     held-out alphabets, the LSG's one-shot update classifies above chance, and only
     because it sees the labels (the same LSG with the labels zeroed is at chance), and
-    above one-shot e-prop with random feedback at its best rate."""
+    above one-shot e-prop with random feedback at its best rate. Measured: LSG 0.286,
+    no update 0.197, no labels 0.189, e-prop random 0.199, symmetric 0.217."""
     import os
     here = os.path.dirname(os.path.abspath(__file__))
     data = os.path.join(here, "..", "..", "shared", "data")
