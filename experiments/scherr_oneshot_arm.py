@@ -40,13 +40,13 @@ times ``scale_in`` 2 (learner ~30 Hz), ``scale_rec`` 0.5, learner readout times 
 import dataclasses
 import math
 import sys
-import time
 
 import numpy as np
 
 from plasticity.config import field
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.arm import Arm, clock_input, random_movements
+from plasticity.rsnn.metalearn import best_learning_rate, meta_train
 from plasticity.rsnn.oneshot import OneShotLearning
 from plasticity.rsnn.util import single_threaded_blas
 
@@ -176,48 +176,21 @@ def _run(c, recorder, seed, log):
     osl, clock, random_B = build(c, seed)
     arm = Arm()
     params = osl.parameters()
-    opt = Adam(c.lr)
-    curves = {"iteration": [], "val_loss": [], "val_loss_no_update": [], "train_loss": []}
-    it0, wall0 = 0, 0.0
-    state = recorder.resume_state() if recorder is not None else None
-    if state is not None:
-        it0, wall0 = int(state["iteration"]), float(state["wall"])
-        for k in params:
-            params[k][...] = state["params"][k]
-        opt.load_state(state["adam"])
-        curves = {k: list(v) for k, v in state["curves"].items()}
     val = movements(c, seed, "val", 0, c.n_val)
-    t0 = time.perf_counter() - wall0
-    bar = recorder.progress(total=c.n_iter, initial=it0, desc="outer loop") \
-        if recorder is not None else None
-    for it in range(it0, c.n_iter + 1):
-        if recorder is not None and it > it0:
-            recorder.checkpoint(it, lambda: {
-                "iteration": it, "wall": time.perf_counter() - t0, "adam": opt.state(),
-                "curves": {k: np.array(v) for k, v in curves.items()},
-                "params": {k: v.copy() for k, v in params.items()}})
-        if it % c.eval_every == 0 or it == c.n_iter:
-            lv, _ = episode_losses(osl, c, clock, *val)
-            l0, _ = episode_losses(osl, c, clock, *val, mode="none")
-            curves["iteration"].append(it)
-            curves["val_loss"].append(float(lv.mean()))
-            curves["val_loss_no_update"].append(float(l0.mean()))
-            if log:
-                print(f"iter {it:5d}  val loss {lv.mean():.4f} (no update {l0.mean():.4f})"
-                      f"  {time.perf_counter() - t0:.0f} s", file=log, flush=True)
-        if it == c.n_iter:
-            break
+
+    def train_step(it):
         om, po = movements(c, seed, "train", it, c.batch)
         x = np.repeat(clock[:, None, :], c.batch, axis=1)
         r = osl.episode(x, task_signal(c, om, po), x, lambda y: arm.loss(y, om, po),
                         order=c.order)
-        curves["train_loss"].append(r["loss"])
-        opt.step(params, r["grads"])
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    wall = time.perf_counter() - t0
+        return r["loss"], r["grads"]
+
+    def evaluate(it):
+        return {"val_loss": episode_losses(osl, c, clock, *val)[0].mean(),
+                "val_loss_no_update": episode_losses(osl, c, clock, *val, mode="none")[0].mean()}
+
+    curves, wall = meta_train(params, Adam(c.lr), c.n_iter, train_step, evaluate,
+                              eval_every=c.eval_every, recorder=recorder, log=log)
 
     # ---- evaluation on held-out movements -------------------------------------------
     test = movements(c, seed, "test", 0, c.n_test)
@@ -231,18 +204,11 @@ def _run(c, recorder, seed, log):
     res["mean_movement"] = arm.w_vel * ev + arm.w_pos * ep
     best = {}
     for name, fb in (("eprop_symmetric", osl.learner.w_out), ("eprop_random", random_B)):
-        scores = []
-        for eta in c.eprop_etas:
-            try:
-                lv, _ = episode_losses(osl, c, clock, *val, mode="eprop", eta=eta,
-                                       feedback=fb)
-                scores.append(float(lv.mean()))
-            except Exception:      # a too large rate can blow the network up
-                scores.append(float("inf"))
-        k = int(np.argmin(scores))
-        best[name] = (c.eprop_etas[k], scores)
+        best[name] = best_learning_rate(
+            c.eprop_etas, lambda eta, fb=fb: episode_losses(
+                osl, c, clock, *val, mode="eprop", eta=eta, feedback=fb)[0].mean())
         res[name], _ = episode_losses(osl, c, clock, *test, mode="eprop",
-                                      eta=c.eprop_etas[k], feedback=fb)
+                                      eta=best[name][0], feedback=fb)
     metrics = {f"test_loss/{k}": float(v.mean()) for k, v in res.items()}
     for k, v in res.items():
         metrics[f"test_loss_sem/{k}"] = float(v.std(ddof=1) / math.sqrt(len(v)))

@@ -51,13 +51,13 @@ available; 5-way, held-out accuracy after 3000 outer iterations, seed 1):
 import dataclasses
 import math
 import sys
-import time
 
 import numpy as np
 
 from plasticity.config import field
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
+from plasticity.rsnn.metalearn import best_learning_rate, meta_train
 from plasticity.rsnn.omniglot import (OmniglotTasks, encode_episode, mean_confidence_interval,
                                       nearest_neighbour)
 from plasticity.rsnn.oneshot import OneShotLearning
@@ -263,47 +263,20 @@ def _run(c, recorder, seed, log):
         # the learner (psi -> 0), which also removes the update, and stays at chance
         del params["learner.w_in"], params["learner.w_rec"]
     opt = Adam(c.lr, lr_scale={k: c.learner_lr_scale for k in learner_keys})
-    curves = {"iteration": [], "val_accuracy": [], "train_loss": []}
-    it0, wall0 = 0, 0.0
-    state = recorder.resume_state() if recorder is not None else None
-    if state is not None:
-        it0, wall0 = int(state["iteration"]), float(state["wall"])
-        for k in params:
-            params[k][...] = state["params"][k]
-        opt.load_state(state["adam"])
-        curves = {k: list(v) for k, v in state["curves"].items()}
-    t0 = time.perf_counter() - wall0
-    bar = recorder.progress(total=c.n_iter, initial=it0, desc="outer loop") \
-        if recorder is not None else None
-    for it in range(it0, c.n_iter + 1):
-        if recorder is not None and it > it0:
-            recorder.checkpoint(it, lambda: {
-                "iteration": it, "wall": time.perf_counter() - t0, "adam": opt.state(),
-                "curves": {k: np.array(v) for k, v in curves.items()},
-                "params": {k: v.copy() for k, v in params.items()}})
-        if it % c.eval_every == 0 or it == c.n_iter:
-            acc = accuracy(osl, c, tasks, seed, "val", c.n_val)
-            curves["iteration"].append(it)
-            curves["val_accuracy"].append(float(acc.mean()))
-            if log:
-                tl = np.mean(curves["train_loss"][-c.eval_every:]) if curves["train_loss"] \
-                    else float("nan")
-                print(f"iter {it:5d}  val accuracy {acc.mean():.3f}  train loss {tl:.3f}  "
-                      f"{time.perf_counter() - t0:.0f} s", file=log, flush=True)
-        if it == c.n_iter:
-            break
+
+    def train_step(it):
         _, enc = episodes(tasks, c, seed, "train", it, c.batch)
         E, _, out = run_episodes(osl, c, enc, grad=True, order=c.order)
-        curves["train_loss"].append(E)
         grads = out["grads"]
         if c.train_learner and it < c.train_learner_after:
             grads = {k: v for k, v in grads.items() if k not in learner_keys}
-        opt.step(params, grads)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    wall = time.perf_counter() - t0
+        return E, grads
+
+    def evaluate(it):
+        return {"val_accuracy": accuracy(osl, c, tasks, seed, "val", c.n_val).mean()}
+
+    curves, wall = meta_train(params, opt, c.n_iter, train_step, evaluate,
+                              eval_every=c.eval_every, recorder=recorder, log=log)
 
     # ---- held-out evaluation ----------------------------------------------------------
     res = {"lsg": accuracy(osl, c, tasks, seed, "test", c.n_test),
@@ -312,17 +285,13 @@ def _run(c, recorder, seed, log):
                                      mode="lsg_no_labels")}
     best = {}
     for name, fb in (("eprop_random", random_B), ("eprop_symmetric", osl.learner.w_out)):
-        scores = []
-        for eta in c.eprop_etas:
-            try:
-                scores.append(float(accuracy(osl, c, tasks, seed, "val", c.n_val,
-                                             mode="eprop", eta=eta, feedback=fb).mean()))
-            except Exception:      # a too large rate can blow the network up
-                scores.append(-1.0)
-        k = int(np.argmax(scores))
-        best[name] = (c.eprop_etas[k], scores)
+        best[name] = best_learning_rate(
+            c.eprop_etas, lambda eta, fb=fb: accuracy(osl, c, tasks, seed, "val", c.n_val,
+                                                      mode="eprop", eta=eta,
+                                                      feedback=fb).mean(),
+            higher_is_better=True)
         res[name] = accuracy(osl, c, tasks, seed, "test", c.n_test, mode="eprop",
-                             eta=c.eprop_etas[k], feedback=fb)
+                             eta=best[name][0], feedback=fb)
     pix = []
     for i, s in enumerate(range(0, c.n_test, 50)):
         ep, _ = episodes(tasks, c, seed, "test", i, min(50, c.n_test - s))

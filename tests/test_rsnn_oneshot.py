@@ -269,3 +269,70 @@ def test_omniglot_lsg_learns_to_use_the_label():
     assert lsg > m["accuracy/lsg_no_labels"] + 0.03, m
     assert lsg > m["accuracy/no_update"] + 0.03, m
     assert lsg > m["accuracy/eprop_random"] + 0.02, m
+
+
+# ---------------------------------------------------------------- the shared outer loop
+class _FakeRecorder:
+    """Keeps the latest checkpoint in memory; resumes from a given one."""
+
+    def __init__(self, resume=None):
+        self._resume = resume
+        self.saved = {}
+
+    def resume_state(self):
+        return self._resume
+
+    def progress(self, total=None, initial=0, desc=None):
+        class _Bar:
+            def update(self, n):
+                pass
+
+            def close(self):
+                pass
+        return _Bar()
+
+    def checkpoint(self, step, state):
+        import copy
+        self.saved[step] = copy.deepcopy(state() if callable(state) else state)
+
+
+def test_meta_train_resumes_exactly_and_best_learning_rate():
+    from plasticity.rsnn import Adam
+    from plasticity.rsnn.metalearn import best_learning_rate, meta_train
+
+    def problem():
+        params = {"w": np.zeros(3)}
+        target = np.array([1.0, -2.0, 0.5])
+
+        def step(it):
+            noise = np.random.default_rng(it).normal(0, 0.1, 3)
+            g = params["w"] - target + noise
+            return float(np.sum(g ** 2)), {"w": g}
+
+        def evaluate(it):
+            return {"dist": float(np.linalg.norm(params["w"] - target))}
+        return params, step, evaluate
+
+    p1, s1, e1 = problem()
+    curves1, _ = meta_train(p1, Adam(0.05), 40, s1, e1, eval_every=10)
+    assert curves1["iteration"] == [0, 10, 20, 30, 40]
+    assert curves1["dist"][-1] < 0.5 * curves1["dist"][0]
+    rec = _FakeRecorder()
+    p2, s2, e2 = problem()
+    meta_train(p2, Adam(0.05), 40, s2, e2, eval_every=10, recorder=rec)
+    np.testing.assert_array_equal(p1["w"], p2["w"])
+    p3, s3, e3 = problem()
+    curves3, _ = meta_train(p3, Adam(0.05), 40, s3, e3, eval_every=10,
+                            recorder=_FakeRecorder(resume=rec.saved[17]))
+    np.testing.assert_array_equal(p1["w"], p3["w"])
+    assert curves3["dist"] == curves1["dist"]
+    assert curves3["train_loss"] == curves1["train_loss"]
+
+    def score(r):
+        if r > 1:
+            raise FloatingPointError("diverged")
+        return (r - 0.1) ** 2
+    best, scores = best_learning_rate([0.01, 0.1, 0.5, 10.0], score)
+    assert best == 0.1 and scores[-1] == np.inf
+    best, _ = best_learning_rate([0.01, 0.1, 0.5], score, higher_is_better=True)
+    assert best == 0.5
