@@ -201,6 +201,19 @@ def test_arm_experiment_learns_one_shot_from_the_target():
     assert m["curves"]["val_loss"][-1] < 0.5 * m["curves"]["val_loss"][0]
 
 
+def _omniglot_dir():
+    """"" when $PLASTICITY_DATA is set (the loader looks there), else ../shared/data's
+    copy beside the checkout (as in CI); skips when neither has Omniglot."""
+    import os
+    if os.environ.get("PLASTICITY_DATA"):
+        return ""
+    here = os.path.dirname(os.path.abspath(__file__))
+    d = os.path.join(here, "..", "..", "shared", "data", "omniglot")
+    if not os.path.isdir(d):
+        pytest.skip("Omniglot data not installed")
+    return d
+
+
 def test_window_cross_entropy_gradient():
     mod = _load("scherr_oneshot_omniglot")
     rng = np.random.default_rng(0)
@@ -229,14 +242,8 @@ def test_omniglot_experiment_runs_with_its_controls():
     """Reduced scherr_oneshot_omniglot: the pipeline runs end to end on the held-out
     alphabets; without an update the learner cannot know the episode's label
     permutation (chance), and the pixel baseline is far above chance."""
-    import os
-    here = os.path.dirname(os.path.abspath(__file__))
-    data = os.path.join(here, "..", "..", "shared", "data")
-    if not os.path.isdir(os.path.join(data, "omniglot")) and \
-            not os.environ.get("PLASTICITY_DATA"):
-        pytest.skip("Omniglot data not installed")
+    data_dir = _omniglot_dir()
     mod = _load("scherr_oneshot_omniglot")
-    data_dir = "" if os.environ.get("PLASTICITY_DATA") else os.path.join(data, "omniglot")
     c = mod.Config(**{**mod.SMALL, "n_test": 200, "data_dir": data_dir})
     m = mod.run(c, seed=1)
     assert abs(m["accuracy/no_update"] - 0.2) < 0.07, m
@@ -253,14 +260,8 @@ def test_omniglot_lsg_learns_to_use_the_label():
     because it sees the labels (the same LSG with the labels zeroed is at chance), and
     above one-shot e-prop with random feedback at its best rate. Measured: LSG 0.286,
     no update 0.197, no labels 0.189, e-prop random 0.199, symmetric 0.217."""
-    import os
-    here = os.path.dirname(os.path.abspath(__file__))
-    data = os.path.join(here, "..", "..", "shared", "data")
-    if not os.path.isdir(os.path.join(data, "omniglot")) and \
-            not os.environ.get("PLASTICITY_DATA"):
-        pytest.skip("Omniglot data not installed")
+    data_dir = _omniglot_dir()
     mod = _load("scherr_oneshot_omniglot")
-    data_dir = "" if os.environ.get("PLASTICITY_DATA") else os.path.join(data, "omniglot")
     c = mod.Config(n_iter=300, eval_every=300, n_val=50, n_test=400,
                    eprop_etas=[1e-2, 1e-1, 1.0], data_dir=data_dir)
     m = mod.run(c, seed=1)
