@@ -20,6 +20,9 @@ the meta-training alphabets. Data split (plasticity.rsnn.omniglot, docs/omniglot
 characters). Validation episodes (monitoring; the e-prop baselines' learning rate) come
 from the meta-training characters; held-out numbers only from the held-out alphabets.
 
+With ``n_way`` = 20 the run also reports Lake et al.'s 20 official 20-way one-shot runs
+(``all_runs.zip``, evaluation alphabets): the LSG and the pixel 1-NN, per run.
+
 Measured on ``n_test`` held-out episodes (accuracy with a 95% t-interval over
 episodes): the LSG's one-shot update; no update; the LSG with the labels removed
 (zeros); one-shot e-prop with random feedback (the support trial's own cross-entropy
@@ -58,8 +61,9 @@ from plasticity.config import field
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
 from plasticity.rsnn.metalearn import best_learning_rate, meta_train
-from plasticity.rsnn.omniglot import (OmniglotTasks, encode_episode, mean_confidence_interval,
-                                      nearest_neighbour)
+from plasticity.rsnn.omniglot import (OmniglotTasks, encode_episode, lake_runs,
+                                      mean_confidence_interval, nearest_neighbour,
+                                      stack_episodes)
 from plasticity.rsnn.oneshot import OneShotLearning
 from plasticity.rsnn.util import single_threaded_blas
 
@@ -165,20 +169,45 @@ def window_cross_entropy(y, windows, labels):
     return E, grad, np.argmax(means, axis=2)
 
 
-STREAMS = {"train": 0, "val": 1, "test": 2, "spikes": 3}
+STREAMS = {"train": 0, "val": 1, "test": 2, "spikes": 3, "lake": 4}
 
 
 def episodes(tasks, c, seed, kind, index, batch):
     rng = np.random.default_rng([seed, STREAMS[kind], index])
     split = "test" if kind == "test" else "train"
     ep = tasks.sample_batch(split, batch, n_way=c.n_way, n_query=1, rng=rng)
+    return ep, encode(c, ep)
+
+
+def encode(c, ep):
+    """The input currents of a batch of episodes (presentations, windows, labels)."""
     enc = encode_episode(ep, t_present=c.t_present, t_gap=c.t_gap, mode="current",
                          amplitude=c.amplitude, dtype=np.float64)
     if c.input_norm == "standardize":
         enc = enc._replace(
             x_support=_fill(enc.x_support, enc.support_windows, ep.support_x, c.amplitude),
             x_query=_fill(enc.x_query, enc.query_windows, ep.query_x, c.amplitude))
-    return ep, enc
+    return enc
+
+
+def lake_accuracies(osl, c, seed):
+    """Per-run accuracies (20,) of the LSG's one-shot update and of the pixel 1-NN on
+    Lake's 20 official 20-way runs (evaluation alphabets). The runs list the support
+    images in label order; they are shown in a random order (seeded), as in training."""
+    runs = lake_runs(c.data_dir or None, size=c.size)
+    rng = np.random.default_rng([seed, STREAMS["lake"]])
+    shuffled = []
+    for ep in runs:
+        o = rng.permutation(len(ep.support_y))
+        shuffled.append(ep._replace(support_x=ep.support_x[o], support_y=ep.support_y[o]))
+    batch = stack_episodes(shuffled)[0]
+    enc = encode(c, batch)
+    _, pred, _ = run_episodes(osl, c, enc)
+    lsg = np.mean(pred == enc.query_y, axis=1)
+    pix = np.array([np.mean(nearest_neighbour(e.support_x, e.support_y, e.query_x,
+                                              metric="cosine") == e.query_y)
+                    for e in shuffled])
+    return lsg, pix
 
 
 def standardize(images):
@@ -305,6 +334,13 @@ def _run(c, recorder, seed, log):
         m, h = mean_confidence_interval(v)
         metrics[f"accuracy/{k}"] = float(m)
         metrics[f"accuracy_ci95/{k}"] = float(h)
+    lake = None
+    if c.n_way == 20:
+        lake = dict(zip(("lsg", "pixel_nn"), lake_accuracies(osl, c, seed)))
+        for k, v in lake.items():
+            m, h = mean_confidence_interval(v)
+            metrics[f"lake20_accuracy/{k}"] = float(m)
+            metrics[f"lake20_accuracy_ci95/{k}"] = float(h)
     for name in best:
         metrics[f"best_eta/{name}"] = float(best[name][0])
     metrics["chance"] = 1.0 / c.n_way
@@ -318,6 +354,8 @@ def _run(c, recorder, seed, log):
                         xlabel="outer iteration", ylabel="training cross-entropy")
         for k, v in res.items():
             recorder.metric(f"per_episode/{k}", v)
+        for k, v in (lake or {}).items():
+            recorder.metric(f"lake20_per_run/{k}", v)
         for name in best:
             recorder.metric(f"eprop_eta_scan/{name}", np.asarray(best[name][1]),
                             x=np.asarray(c.eprop_etas), xlabel="eta",
