@@ -337,3 +337,15 @@ def test_meta_train_resumes_exactly_and_best_learning_rate():
     assert best == 0.1 and scores[-1] == np.inf
     best, _ = best_learning_rate([0.01, 0.1, 0.5], score, higher_is_better=True)
     assert best == 0.5
+
+
+def test_omniglot_20_way_reports_lakes_runs():
+    data_dir = _omniglot_dir()
+    mod = _load("scherr_oneshot_omniglot")
+    c = mod.Config(**{**mod.SMALL, "n_way": 20, "n_iter": 2, "eval_every": 2,
+                      "n_val": 4, "n_test": 4, "data_dir": data_dir})
+    m = mod.run(c, seed=1)
+    assert m["chance"] == 0.05
+    # pixel 1-NN on Lake's 20 runs at 10 px: 26% (chance 5%)
+    assert 0.15 < m["lake20_accuracy/pixel_nn"] < 0.4, m
+    assert 0.0 <= m["lake20_accuracy/lsg"] <= 1.0 and m["lake20_accuracy_ci95/lsg"] >= 0
