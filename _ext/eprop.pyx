@@ -3,14 +3,13 @@
 
 Two groups of kernels:
 
-1. The discrete-time RSNN of ``plasticity.rsnn`` (``rsnn_forward``) and its online
-   e-prop accumulation (``eprop_online``): the same equations, in the same order of
-   floating-point operations where it matters, as ``RSNN.forward`` and
-   ``eprop_gradients(..., method="online")``; the Python wrappers are in
-   ``plasticity/rsnn/_compiled.py`` and validate everything before the kernels run.
-   Recurrent input and readout are driven by the spikes (O(spikes x n) per step, not a
-   dense product); the e-prop state is per synapse and per batch element:
-   O(batch x synapses) per step.
+1. The online e-prop accumulation of the discrete-time RSNN of ``plasticity.rsnn``
+   (``eprop_online``): the same equations, in the same order of floating-point
+   operations where it matters, as ``eprop_gradients(..., method="online")``; the
+   Python wrapper is in ``plasticity/rsnn/_compiled.py`` and validates everything
+   before the kernel runs. The e-prop state is per synapse and per batch element:
+   O(batch x synapses) per step. (The RSNN's compiled forward pass is in
+   ``rsnn_kernels.pyx``.)
 
 2. The kernel of ``plasticity.rules.EPropRule``, an e-prop rule of the core engine: a
    ``CustomRule`` (``rules.pxd``) whose ``on_step`` keeps, per presynaptic neuron, the
@@ -36,104 +35,7 @@ cdef _check3(str name, double[:, :, ::1] arr, Py_ssize_t T, Py_ssize_t B, Py_ssi
 
 
 # ---------------------------------------------------------------------------
-# 1a. RSNN forward pass (plasticity/rsnn/network.py, heaviside spikes)
-# ---------------------------------------------------------------------------
-def rsnn_forward(const double[:, :, ::1] i_in, const double[:, ::1] w_rec,
-                 const double[:, ::1] w_out, const double[::1] beta,
-                 double alpha, double rho, double kappa, double v_th, double gamma,
-                 int n_ref, double[:, :, ::1] z, double[:, :, ::1] psi,
-                 double[:, :, ::1] y, double[:, :, ::1] v_rec=None,
-                 double[:, :, ::1] a_rec=None):
-    """Simulate T steps of B independent copies; i_in = x W_in (T, B, n) is given.
-
-    Writes z, psi (T, B, n), y (T, B, n_out) and, if given, v_rec, a_rec (T, B, n).
-    """
-    cdef Py_ssize_t T = i_in.shape[0], B = i_in.shape[1], n = i_in.shape[2]
-    cdef Py_ssize_t n_out = w_out.shape[1]
-    if w_rec.shape[0] != n or w_rec.shape[1] != n:
-        raise ValueError(f"w_rec must have shape ({n}, {n}), got "
-                         f"({w_rec.shape[0]}, {w_rec.shape[1]})")
-    if w_out.shape[0] != n:
-        raise ValueError(f"w_out must have {n} rows, got {w_out.shape[0]}")
-    if beta.shape[0] != n:
-        raise ValueError(f"beta must have length {n}, got {beta.shape[0]}")
-    _check3("z", z, T, B, n)
-    _check3("psi", psi, T, B, n)
-    _check3("y", y, T, B, n_out)
-    if v_rec is not None:
-        _check3("v_rec", v_rec, T, B, n)
-    if a_rec is not None:
-        _check3("a_rec", a_rec, T, B, n)
-    if n_ref < 0:
-        raise ValueError(f"n_ref must be >= 0, got {n_ref}")
-    cdef bint rec_state = v_rec is not None and a_rec is not None
-    cdef double[:, ::1] v = np.zeros((B, n))
-    cdef double[:, ::1] a = np.zeros((B, n))
-    cdef double[:, ::1] zp = np.zeros((B, n))
-    cdef int64_t[:, ::1] ref = np.zeros((B, n), dtype=np.int64)
-    cdef int32_t[:, ::1] spk = np.zeros((B, max(n, 1)), dtype=np.int32)
-    cdef int64_t[::1] nspk = np.zeros(B, dtype=np.int64)
-    cdef double[::1] rec = np.zeros(max(n, 1))
-    cdef double[::1] u = np.zeros(max(n_out, 1))
-    cdef double[:, ::1] yp = np.zeros((B, max(n_out, 1)))
-    cdef double c_psi = gamma / v_th
-    cdef int64_t ref_after = n_ref - 1 if n_ref > 1 else 0
-    cdef Py_ssize_t t, b, i, j, k, q, m
-    cdef double vj, aj, dist, zj, ps, r
-    cdef bint refr
-    with nogil:
-        for t in range(T):
-            for b in range(B):
-                # recurrent input z^{t-1} W_rec from the spikes of the last step
-                memset(&rec[0], 0, n * sizeof(double))
-                for q in range(nspk[b]):
-                    i = spk[b, q]
-                    for j in range(n):
-                        rec[j] += w_rec[i, j]
-                m = 0
-                for j in range(n):
-                    vj = alpha * v[b, j] + i_in[t, b, j]
-                    vj = vj + rec[j]
-                    vj = vj - v_th * zp[b, j]
-                    aj = rho * a[b, j] + zp[b, j]
-                    dist = vj - (v_th + beta[j] * aj)
-                    refr = ref[b, j] > 0
-                    if refr:
-                        zj = 0.0
-                        ps = 0.0
-                    else:
-                        zj = 1.0 if dist > 0 else 0.0
-                        r = 1.0 - fabs(dist) / v_th
-                        ps = c_psi * (0.0 if r < 0.0 else r)   # NaN stays NaN
-                    if zj != 0.0:
-                        ref[b, j] = ref_after
-                        spk[b, m] = <int32_t>j
-                        m += 1
-                    elif ref[b, j] > 0:
-                        ref[b, j] -= 1
-                    v[b, j] = vj
-                    a[b, j] = aj
-                    zp[b, j] = zj
-                    z[t, b, j] = zj
-                    psi[t, b, j] = ps
-                    if rec_state:
-                        v_rec[t, b, j] = vj
-                        a_rec[t, b, j] = aj
-                nspk[b] = m
-                # readout y^t = kappa y^{t-1} + z^t W_out
-                for k in range(n_out):
-                    u[k] = 0.0
-                for q in range(m):
-                    j = spk[b, q]
-                    for k in range(n_out):
-                        u[k] += w_out[j, k]
-                for k in range(n_out):
-                    yp[b, k] = kappa * yp[b, k] + u[k]
-                    y[t, b, k] = yp[b, k]
-
-
-# ---------------------------------------------------------------------------
-# 1b. Online e-prop accumulation (plasticity/rsnn/eprop.py, _OnlineTraces)
+# 1. Online e-prop accumulation (plasticity/rsnn/eprop.py, _OnlineTraces)
 # ---------------------------------------------------------------------------
 cdef void _online_step(const double* pre, Py_ssize_t B, Py_ssize_t n_pre, Py_ssize_t n,
                        const double* psi, const double* lt, const double* lr,

@@ -115,17 +115,7 @@ def test_bad_inputs():
     big.w_in[:, 0] = np.nan
     with pytest.raises(SimulationError, match="non-finite"):
         forward_compiled(big, np.ones_like(x))
-    # the kernels themselves reject inconsistent shapes before running
-    from plasticity._ext import eprop as k
-    z = np.zeros((3, 1, 6))
-    with pytest.raises(ValueError, match="w_rec must have shape"):
-        k.rsnn_forward(np.zeros((3, 1, 6)), np.zeros((5, 5)), np.zeros((6, 1)),
-                       np.zeros(6), 0.9, 0.9, 0.9, 1.0, 0.3, 0, z, z.copy(),
-                       np.zeros((3, 1, 1)))
-    with pytest.raises(ValueError, match="y must have shape"):
-        k.rsnn_forward(np.zeros((3, 1, 6)), np.zeros((6, 6)), np.zeros((6, 1)),
-                       np.zeros(6), 0.9, 0.9, 0.9, 1.0, 0.3, 0, z, z.copy(),
-                       np.zeros((3, 1, 2)))
+    # (the compiled forward kernel's own shape checks: tests/test_rsnn_compiled_bptt.py)
 
 
 def test_speed_benchmark_quick_run():

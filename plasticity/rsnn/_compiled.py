@@ -1,22 +1,18 @@
-"""Compiled forward pass and online e-prop of the RSNN (kernels in ``_ext/eprop.pyx``).
+"""Compiled forward pass and online e-prop of the RSNN.
 
-:func:`forward_compiled` returns what ``RSNN.forward`` returns (heaviside spikes only);
-:func:`eprop_online_compiled` what the online e-prop of :mod:`plasticity.rsnn.eprop`
-accumulates, forward in time with per-synapse state, O(batch x synapses) per step.
-Both are checked against the NumPy versions (tests/test_rsnn_compiled.py: spikes
-identical, floats to 1e-12 relative); summation orders differ (spike-driven sums
-instead of dense products), so the last bits may.
-
-The general compiled forward pass (per-episode 3-D weights too) and compiled BPTT are
-``simulate(..., method="compiled")`` / ``bptt(..., method="compiled")`` (kernels in
-``_ext/rsnn_kernels.pyx``; the default for spike trains, see
-``network.set_default_method``).
+:func:`forward_compiled` returns what ``RSNN.forward`` returns (heaviside spikes only),
+through the compiled kernel of ``simulate`` (``_ext/rsnn_kernels.pyx``; also per-episode
+3-D weights, and the compiled ``bptt``: the default for spike trains, see
+``network.set_default_method``). :func:`eprop_online_compiled` (``_ext/eprop.pyx``)
+accumulates what the online e-prop of :mod:`plasticity.rsnn.eprop` accumulates,
+forward in time with per-synapse state, O(batch x synapses) per step. Both are checked
+against the NumPy versions (tests/test_rsnn_compiled.py: spikes identical, floats to
+1e-12 relative); summation orders differ, so the last bits may.
 """
 import numpy as np
 
 from .._ext import eprop as _k
-from ..errors import SimulationError
-from .network import RSNN, Trace
+from .network import RSNN, simulate
 
 __all__ = ["forward_compiled", "eprop_online_compiled"]
 
@@ -31,29 +27,14 @@ def _check_net(net):
 
 
 def forward_compiled(net, x, *, record_state=False):
-    """Simulate ``net`` on inputs ``x`` (T, batch, n_in) in compiled code.
-
-    The same equations and the same :class:`~plasticity.rsnn.Trace` as
-    ``net.forward(x, record_state=record_state)`` (heaviside spikes; the smooth spike
-    function of the gradient tests is NumPy-only). The input current x W_in is one
-    matrix product; the recurrent input and the readout are summed over the spikes.
-    """
+    """Simulate ``net`` on inputs ``x`` (T, batch, n_in) in compiled code: the same
+    :class:`~plasticity.rsnn.Trace` as ``net.forward(x, record_state=record_state)``
+    (heaviside spikes), always through the compiled kernel of ``simulate`` whatever
+    the default method."""
     _check_net(net)
     x = net.check_input(x)
-    p = net.params
-    T, B, _ = x.shape
-    n = p.n_rec
-    i_in = _c64((x.reshape(T * B, p.n_in) @ net.w_in).reshape(T, B, n))
-    z = np.empty((T, B, n))
-    psi = np.empty((T, B, n))
-    y = np.empty((T, B, p.n_out))
-    v = np.empty((T, B, n)) if record_state else None
-    a = np.empty((T, B, n)) if record_state else None
-    _k.rsnn_forward(i_in, _c64(net.w_rec), _c64(net.w_out), _c64(p.beta_vec),
-                    p.alpha, p.rho, p.kappa, p.v_th, p.gamma, p.n_ref, z, psi, y, v, a)
-    if not np.all(np.isfinite(psi)):
-        raise SimulationError("RSNN: non-finite membrane potential (weights too large?)")
-    return Trace(x, z, psi, y, v, a)
+    return simulate(net.params, net.w_in, net.w_rec, net.w_out, x,
+                    record_state=record_state, method="compiled")
 
 
 def eprop_online_compiled(net, trace, L_task, L_raw):
