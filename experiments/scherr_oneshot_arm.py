@@ -136,28 +136,24 @@ def episode_losses(osl, c, clock, omega, pos, *, mode="lsg", eta=None, feedback=
     "eprop" (feedback matrix ``feedback``, inner rate ``eta``)."""
     arm = Arm()
     out_all, traj = [], []
-    old_eta = osl.eta
     for s in range(0, omega.shape[1], chunk):
         om, po = omega[:, s:s + chunk], pos[:, s:s + chunk]
         B = om.shape[1]
         x = np.repeat(clock[:, None, :], B, axis=1)
         s1 = task_signal(c, om, po)
-        ls = None
+        ls, eta_now = None, None
         if mode == "lsg_no_task":
             s1 = np.zeros_like(s1)
         elif mode == "none":
-            osl.eta = 0.0
+            eta_now = 0.0
         elif mode == "eprop":
-            osl.eta = eta
+            eta_now = eta
 
             def ls(tr1, om=om, po=po):
                 _, dE = arm.loss(tr1.y, om, po)
                 return osl.eprop_signal(tr1, dE, feedback)
-        try:
-            r = osl.episode(x, s1, x, lambda y: arm.loss(y, om, po), learning_signal=ls,
-                            grad=False)
-        finally:
-            osl.eta = old_eta
+        r = osl.episode(x, s1, x, lambda y: arm.loss(y, om, po), learning_signal=ls,
+                        grad=False, eta=eta_now)
         ev, ep = arm.errors(r["trace2"].y, om, po)
         out_all.append(arm.w_vel * ev + arm.w_pos * ep)
         traj.append(r["trace2"].y)

@@ -231,15 +231,14 @@ def run_episodes(osl, c, enc, *, mode="lsg", eta=None, feedback=None, grad=False
     """One batch of episodes in ``mode`` ("lsg", "lsg_no_labels", "none", "eprop");
     returns (loss, predictions (B, K), episode output)."""
     labels_q = enc.query_y
-    ls = None
+    ls, eta_now = None, None
     s1 = enc.label_support * c.label_amplitude
-    old_eta = osl.eta
     if mode == "lsg_no_labels":
         s1 = np.zeros_like(s1)
     elif mode == "none":
-        osl.eta = 0.0
+        eta_now = 0.0
     elif mode == "eprop":
-        osl.eta = eta
+        eta_now = eta
 
         def ls(tr1):
             _, dE, _ = window_cross_entropy(tr1.y, enc.support_windows, enc.support_y)
@@ -250,11 +249,8 @@ def run_episodes(osl, c, enc, *, mode="lsg", eta=None, feedback=None, grad=False
         E, d, pred = window_cross_entropy(y, enc.query_windows, labels_q)
         holder["pred"] = pred
         return E, d
-    try:
-        out = osl.episode(enc.x_support, s1, enc.x_query, loss_fn, learning_signal=ls,
-                          grad=grad, order=order)
-    finally:
-        osl.eta = old_eta
+    out = osl.episode(enc.x_support, s1, enc.x_query, loss_fn, learning_signal=ls,
+                      grad=grad, order=order, eta=eta_now)
     return out["loss"], holder["pred"], out
 
 

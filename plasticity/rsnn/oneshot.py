@@ -180,7 +180,7 @@ class OneShotLearning:
 
     # ---- one episode ------------------------------------------------------------
     def episode(self, x1, s1, x2, loss_fn, *, learning_signal=None, order="full",
-                grad=True, spike_fn="heaviside"):
+                grad=True, spike_fn="heaviside", eta=None):
         """Run a batch of episodes (training trial, one update, test trial).
 
         Parameters
@@ -199,6 +199,9 @@ class OneShotLearning:
             direct dependence (none: the update's signals treated as constants).
         grad : bool
             Compute the outer gradient.
+        eta : float, optional
+            Inner learning rate of this call (default: the instance's ``eta``; 0 gives
+            the test trial without an update).
 
         Returns
         -------
@@ -209,6 +212,7 @@ class OneShotLearning:
             learning signals, also for a given ``learning_signal``).
         """
         check_in("order", order, ("full", "first", "none"))
+        eta = self.eta if eta is None else check_nonnegative("eta", eta)
         learner, lsg = self.learner, self.lsg
         p = learner.params
         x1 = learner.check_input(x1)
@@ -226,7 +230,7 @@ class OneShotLearning:
             u = self.lsg_input(x1, s1, tr1.z)
             trL = lsg.forward(u, spike_fn=spike_fn)
             L = trL.y
-        dW = one_shot_update(p, tr1, L, self.eta, self.plastic)
+        dW = one_shot_update(p, tr1, L, eta, self.plastic)
         w2 = {k: learner.weights[k] + dW[k] for k in dW}
         tr2 = learner.forward(x2, weights=w2, spike_fn=spike_fn)
         E, dE_dy2 = loss_fn(tr2.y)
@@ -260,10 +264,10 @@ class OneShotLearning:
         xbar = zbar = None
         if "w_in" in self.plastic:
             xbar = filter_forward(tr1.x, p.alpha)
-            dM += -self.eta * _apply(xbar, G2["w_in"])
+            dM += -eta * _apply(xbar, G2["w_in"])
         if "w_rec" in self.plastic:
             zbar = filter_forward(shift_prev(tr1.z), p.alpha)
-            dM += -self.eta * _apply(zbar, G2["w_rec"])
+            dM += -eta * _apply(zbar, G2["w_rec"])
         dz1 = None
         out["dE_dL"] = dM * tr1.psi
         if trL is not None and order != "none":
@@ -284,7 +288,7 @@ class OneShotLearning:
             if dz1 is None:
                 dz1 = np.zeros_like(tr1.z)
             if "w_rec" in self.plastic:
-                dzbar = -self.eta * _apply(M, np.swapaxes(G2["w_rec"] * p.rec_mask, 1, 2))
+                dzbar = -eta * _apply(M, np.swapaxes(G2["w_rec"] * p.rec_mask, 1, 2))
                 dzprev = filter_backward(dzbar, p.alpha)   # dE/dz^{t-1} at index t
                 dz1[:-1] += dzprev[1:]
             if dr1 is not None:
