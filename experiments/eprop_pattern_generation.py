@@ -30,6 +30,8 @@ from plasticity.rsnn import (RSNN, SGD, EProp, RSNNParams, bptt, frozen_poisson,
                              mse_loss, rate_regularization, sum_of_sines_target)
 
 METHODS = ("eprop_symmetric", "eprop_random", "bptt")
+#: also accepted in ``methods``: adaptive e-prop (B learned with W_out's update)
+ALL_METHODS = METHODS + ("eprop_adaptive",)
 
 
 @dataclasses.dataclass
@@ -48,7 +50,9 @@ class Config:
     lr: float = field(1e-4, help="SGD learning rate (reference units)", min=0.0)
     n_iter: int = field(2000, help="training iterations per method", min=0)
     methods: list = field(list(METHODS), help="learning rules to compare (eprop_symmetric, "
-                                              "eprop_random, bptt)")
+                                              "eprop_random, bptt; also eprop_adaptive)")
+    adaptive_decay: float = field(0.0, help="weight decay of W_out and B (eprop_adaptive)",
+                                  min=0.0)
 
 
 #: a quick run: each method 400 iterations (about a minute in all on one core)
@@ -74,20 +78,22 @@ def train(c, seed, method, *, start=None, on_iter=None):
     fa, fk = 1 - p.alpha, 1 - p.kappa
     rule = None
     if method != "bptt":
-        rule = EProp(net, "random" if method == "eprop_random" else "symmetric",
-                     seed=r_fb, feedback_scale=fk)
-    opt = SGD(c.lr, {"w_in": fa ** 2, "w_rec": fa ** 2, "w_out": fk ** 2})
+        rule = EProp(net, method[len("eprop_"):], seed=r_fb, feedback_scale=fk,
+                     decay=c.adaptive_decay)
+    params = {**net.weights, **(rule.parameters() if rule is not None else {})}
+    opt = SGD(c.lr, {"w_in": fa ** 2, "w_rec": fa ** 2, "w_out": fk ** 2,
+                     "feedback": fk ** 2})
     var = float(np.var(target))
     nmse, rates = [], []
     it0 = 0
     if start is not None:
         it0 = int(start["iteration"])
-        for k in ("w_in", "w_rec", "w_out"):
-            net.weights[k][...] = start[k]
+        for k in params:
+            params[k][...] = start[k]
         nmse, rates = list(start["nmse"]), list(start["rate"])
     for it in range(it0, c.n_iter + 1):
         if on_iter is not None:
-            on_iter(it, net, nmse, rates)
+            on_iter(it, params, nmse, rates)
         tr = net.forward(x)
         _, dy = mse_loss(tr.y, target)
         _, dz = rate_regularization(tr.z, c.reg_rate, c.reg)
@@ -96,7 +102,7 @@ def train(c, seed, method, *, start=None, on_iter=None):
         if it == c.n_iter:
             break
         g = bptt(net, tr, dy, dz) if rule is None else rule.gradients(tr, dy, dz)
-        opt.step(net.weights, g)
+        opt.step(params, g)
     return net, np.array(nmse), np.array(rates), tr, target
 
 
@@ -108,8 +114,9 @@ def run(config, recorder=None, seed=1, progress=None):
 
 def _run(c, recorder, seed):
     for m in c.methods:
-        if m not in METHODS:
-            raise ValueError(f"methods must be a list of {', '.join(METHODS)}, got {m!r}")
+        if m not in ALL_METHODS:
+            raise ValueError(f"methods must be a list of {', '.join(ALL_METHODS)}, "
+                             f"got {m!r}")
     if recorder is not None:
         seed = recorder.seed
     state = recorder.resume_state() if recorder is not None else None
@@ -127,7 +134,7 @@ def _run(c, recorder, seed):
         else:
             t0 = time.perf_counter()
 
-            def on_iter(it, net, nmse_, rates_, _mi=mi, _method=method):
+            def on_iter(it, params_, nmse_, rates_, _mi=mi, _method=method):
                 if bar is not None and it > 0:
                     bar.update(1)
                 if recorder is not None and it > 0:
@@ -135,7 +142,7 @@ def _run(c, recorder, seed):
                         "method_index": _mi, "done": done,
                         "current": {"iteration": it, "nmse": np.array(nmse_),
                                     "rate": np.array(rates_), **{k: v.copy() for k, v in
-                                                                 net.weights.items()}}})
+                                                                 params_.items()}}})
             net, nmse, rates, tr, target = train(c, seed, method, start=start,
                                                  on_iter=on_iter)
             wall = time.perf_counter() - t0

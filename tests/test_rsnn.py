@@ -249,3 +249,34 @@ def test_evidence_accumulation_experiment_runs():
     m = mod.run(c, seed=1)
     assert m["iterations"] == 2 and 0 <= m["test_error"] <= 1
     assert len(m["curves"]["val_error"]) == 3
+
+
+def test_adaptive_feedback_follows_the_readout():
+    """Adaptive e-prop: B gets W_out's update; with weight decay lambda and SGD rate
+    lr, B - W_out shrinks by exactly (1 - lr lambda) per step; without decay it stays
+    constant; the first update equals random e-prop's with the same B."""
+    from plasticity.rsnn import SGD
+    p = RSNNParams(n_in=5, n_lif=6, n_out=2, v_th=0.5)
+    rng = np.random.default_rng(0)
+    x = (rng.random((40, 2, 5)) < 0.3).astype(float)
+    target = rng.normal(size=(40, 2, 2))
+    for decay in (0.0, 20.0):
+        net = RSNN(p, seed=1, scale_in=3.0)
+        rule = EProp(net, "adaptive", seed=2, decay=decay)
+        twin = EProp(net.copy(), "random", seed=2)
+        np.testing.assert_array_equal(rule.B, twin.B)
+        tr = net.forward(x)
+        _, dy = mse_loss(tr.y, target)
+        g, g_random = rule.gradients(tr, dy), twin.gradients(tr, dy)
+        np.testing.assert_allclose(g["w_in"], g_random["w_in"], rtol=1e-12, atol=1e-15)
+        opt, lr = SGD(1e-3), 1e-3
+        diff0 = rule.B - net.w_out
+        for it in range(5):
+            tr = net.forward(x)
+            _, dy = mse_loss(tr.y, target)
+            opt.step({**net.weights, **rule.parameters()}, rule.gradients(tr, dy))
+        np.testing.assert_allclose(rule.B - net.w_out, diff0 * (1 - lr * decay) ** 5,
+                                   rtol=1e-10, atol=1e-14)
+    assert EProp(net, "random").parameters() == {}
+    with pytest.raises(ValueError, match="decay"):
+        EProp(net, "adaptive", decay=-1)

@@ -188,23 +188,31 @@ class EProp:
     Parameters
     ----------
     net : RSNN
-    feedback : "symmetric", "random" or an array (n_rec, n_out)
+    feedback : "symmetric", "random", "adaptive" or an array (n_rec, n_out)
         Symmetric: B = W_out (its current value at each update); random: a fixed
-        B ~ N(0, feedback_scale^2 / n_rec), drawn once from ``seed``.
+        B ~ N(0, feedback_scale^2 / n_rec), drawn once from ``seed``; adaptive
+        (Bellec et al. 2020, "adaptive e-prop"): B starts as the random one and is
+        learned with the readout's own update, dB = dW_out, both with the weight decay
+        ``decay`` (dE/dB = dE/dW_out + decay B, dE/dW_out += decay W_out), so that
+        B - W_out shrinks by (1 - lr decay) per SGD step: include :meth:`parameters`
+        in what the optimiser updates.
     learning_signal : callable, optional
         ``learning_signal(net, trace, dE_dy) -> (T, B, n_rec)``: a learning-signal
         generator that replaces the feedback of the output errors.
+    decay : float
+        Weight decay of W_out and B in adaptive e-prop (ignored otherwise).
     """
 
     def __init__(self, net, feedback="symmetric", *, seed=None, feedback_scale=1.0,
-                 learning_signal=None, method="adjoint"):
+                 learning_signal=None, method="adjoint", decay=0.0):
         self.net = net
         self.method = check_in("method", method, METHODS)
+        self.decay = check_nonnegative("decay", decay)
         n, k = net.params.n_rec, net.params.n_out
         if isinstance(feedback, str):
-            check_in("feedback", feedback, ("symmetric", "random"))
+            check_in("feedback", feedback, ("symmetric", "random", "adaptive"))
             self.kind = feedback
-            if feedback == "random":
+            if feedback in ("random", "adaptive"):
                 check_nonnegative("feedback_scale", feedback_scale)
                 rng = seed if isinstance(seed, np.random.Generator) \
                     else np.random.default_rng(seed)
@@ -223,10 +231,19 @@ class EProp:
     def feedback_matrix(self):
         return self.net.w_out if self.B is None else self.B
 
+    def parameters(self):
+        """What the optimiser must update besides the network's weights: the learned
+        feedback matrix of adaptive e-prop (``{"feedback": B}``), else nothing."""
+        return {"feedback": self.B} if self.kind == "adaptive" else {}
+
     def gradients(self, trace, dE_dy, dE_dz=None):
         ls = None
         if self.learning_signal is not None:
             ls = self.learning_signal(self.net, trace, dE_dy)
-        return eprop_gradients(self.net, trace, dE_dy, dE_dz,
-                               feedback=self.feedback_matrix(), learning_signal=ls,
-                               method=self.method)
+        g = eprop_gradients(self.net, trace, dE_dy, dE_dz,
+                            feedback=self.feedback_matrix(), learning_signal=ls,
+                            method=self.method)
+        if self.kind == "adaptive":
+            g["feedback"] = g["w_out"] + self.decay * self.B
+            g["w_out"] = g["w_out"] + self.decay * self.net.w_out
+        return g
