@@ -55,7 +55,7 @@ def rsnn_rows(name, c, repeats):
                scale_out=1 - p.kappa)
     x = frozen_poisson(c["T"], c["n_in"], 50.0, batch=c["B"], rng=2)
     rows = []
-    t_np, tr = timed(lambda: net.forward(x), repeats)
+    t_np, tr = timed(lambda: net.forward(x, method="numpy"), repeats)
     t_c, tc = timed(lambda: forward_compiled(net, x), repeats)
     assert np.array_equal(tr.z, tc.z)
     rows.append(dict(config=name, what="forward", numpy_s=t_np, compiled_s=t_c,
