@@ -46,7 +46,7 @@ import numpy as np
 from plasticity.config import field
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.arm import Arm, clock_input, random_movements
-from plasticity.rsnn.metalearn import best_learning_rate, meta_train
+from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
 from plasticity.rsnn.oneshot import OneShotLearning
 from plasticity.rsnn.util import single_threaded_blas
 
@@ -217,28 +217,18 @@ def _run(c, recorder, seed, log):
     metrics["wall_s"] = float(wall)
     metrics["iterations"] = int(c.n_iter)
     if recorder is not None:
-        x = np.asarray(curves["iteration"])
-        recorder.metric("curves/val_loss", np.asarray(curves["val_loss"]), x=x,
-                        xlabel="outer iteration", ylabel="validation test-trial loss")
-        recorder.metric("curves/val_loss_no_update",
-                        np.asarray(curves["val_loss_no_update"]), x=x,
-                        xlabel="outer iteration", ylabel="validation loss, no update")
-        recorder.metric("curves/train_loss", np.asarray(curves["train_loss"]),
-                        xlabel="outer iteration", ylabel="training test-trial loss")
-        for k, v in res.items():
-            recorder.metric(f"per_movement/{k}", v)
-        for name in ("eprop_symmetric", "eprop_random"):
-            recorder.metric(f"eprop_eta_scan/{name}", np.asarray(best[name][1]),
-                            x=np.asarray(c.eprop_etas), xlabel="eta",
-                            ylabel="validation loss")
+        record_outer_loop(
+            recorder, curves, {"val_loss": "validation test-trial loss",
+                               "val_loss_no_update": "validation loss, no update",
+                               "train_loss": "training test-trial loss"},
+            osl.parameters(), per_item=[("per_movement", res)], scans=best,
+            rates=c.eprop_etas, scan_label="validation loss")
         n_ex = min(4, c.n_test)
         recorder.metric("examples/target_position", test[1][:, :n_ex])
         recorder.metric("examples/position_after_update",
                         arm.positions(arm.angles(traj_lsg[:, :n_ex])))
         recorder.metric("examples/position_no_update",
                         arm.positions(arm.angles(traj_none[:, :n_ex])))
-        for k, v in osl.parameters().items():
-            recorder.features(f"weights/{k}", v)
     else:
         metrics["curves"] = curves
     return metrics

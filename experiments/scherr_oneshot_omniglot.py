@@ -60,7 +60,7 @@ import numpy as np
 from plasticity.config import field
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
-from plasticity.rsnn.metalearn import best_learning_rate, meta_train
+from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
 from plasticity.rsnn.omniglot import (OmniglotTasks, encode_episode, lake_runs,
                                       mean_confidence_interval, nearest_neighbour,
                                       stack_episodes)
@@ -343,21 +343,11 @@ def _run(c, recorder, seed, log):
     metrics["wall_s"] = float(wall)
     metrics["iterations"] = int(c.n_iter)
     if recorder is not None:
-        x = np.asarray(curves["iteration"])
-        recorder.metric("curves/val_accuracy", np.asarray(curves["val_accuracy"]), x=x,
-                        xlabel="outer iteration", ylabel="validation accuracy")
-        recorder.metric("curves/train_loss", np.asarray(curves["train_loss"]),
-                        xlabel="outer iteration", ylabel="training cross-entropy")
-        for k, v in res.items():
-            recorder.metric(f"per_episode/{k}", v)
-        for k, v in (lake or {}).items():
-            recorder.metric(f"lake20_per_run/{k}", v)
-        for name in best:
-            recorder.metric(f"eprop_eta_scan/{name}", np.asarray(best[name][1]),
-                            x=np.asarray(c.eprop_etas), xlabel="eta",
-                            ylabel="validation accuracy")
-        for k, v in osl.parameters().items():
-            recorder.features(f"weights/{k}", v)
+        record_outer_loop(
+            recorder, curves, {"val_accuracy": "validation accuracy",
+                               "train_loss": "training cross-entropy"},
+            osl.parameters(), per_item=[("per_episode", res), ("lake20_per_run", lake or {})],
+            scans=best, rates=c.eprop_etas, scan_label="validation accuracy")
     else:
         metrics["curves"] = curves
     return metrics

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validation import check_int
 
-__all__ = ["meta_train", "best_learning_rate"]
+__all__ = ["meta_train", "best_learning_rate", "record_outer_loop"]
 
 
 def meta_train(params, opt, n_iter, train_step, evaluate, *, eval_every, recorder=None,
@@ -98,3 +98,27 @@ def best_learning_rate(rates, score, *, higher_is_better=False):
             scores.append(bad)
     k = int(np.argmax(scores) if higher_is_better else np.argmin(scores))
     return rates[k], scores
+
+
+def record_outer_loop(recorder, curves, labels, params, *, per_item=(), scans=None,
+                      rates=(), scan_label=""):
+    """Store what every one-shot experiment stores in its run file.
+
+    ``labels``: curve name -> y label (``curves/<name>``, against the evaluation
+    iterations; ``train_loss`` against every iteration); ``per_item``: (group, dict of
+    name -> per-episode values) pairs; ``scans``: name -> (best rate, scores over
+    ``rates``) of :func:`best_learning_rate` (``eprop_eta_scan/<name>``); ``params``:
+    the final parameters (``/features/weights/<name>``)."""
+    x = np.asarray(curves["iteration"])
+    for k, label in labels.items():
+        kw = {} if k == "train_loss" else {"x": x}
+        recorder.metric(f"curves/{k}", np.asarray(curves[k]), xlabel="outer iteration",
+                        ylabel=label, **kw)
+    for group, values in per_item:
+        for k, v in values.items():
+            recorder.metric(f"{group}/{k}", v)
+    for name, (_, scores) in (scans or {}).items():
+        recorder.metric(f"eprop_eta_scan/{name}", np.asarray(scores), x=np.asarray(rates),
+                        xlabel="eta", ylabel=scan_label)
+    for k, v in params.items():
+        recorder.features(f"weights/{k}", v)
