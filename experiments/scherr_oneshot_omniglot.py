@@ -169,7 +169,7 @@ def window_cross_entropy(y, windows, labels):
     return E, grad, np.argmax(means, axis=2)
 
 
-STREAMS = {"train": 0, "val": 1, "test": 2, "spikes": 3, "lake": 4}
+STREAMS = {"train": 0, "val": 1, "test": 2, "lake": 4}
 
 
 def episodes(tasks, c, seed, kind, index, batch):

@@ -10,22 +10,15 @@ import pytest
 from plasticity import datasets
 from plasticity.datasets import DatasetError, load_mnist
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from _data import find_dataset  # noqa: E402
+
 FILES = [spec[part][0] for spec in datasets.MNIST_FILES.values()
          for part in ("images", "labels")]
 
 
 def find_mnist():
     """A directory with the real MNIST files, or None."""
-    cands = [os.environ.get("PLASTICITY_DATA"), os.path.join(HERE, "..", "data"),
-             os.path.join(HERE, "..", "..", "shared", "data")]
-    for c in cands:
-        if not c:
-            continue
-        for d in (os.path.join(c, "mnist"), c):
-            if all(os.path.isfile(os.path.join(d, f)) for f in FILES):
-                return os.path.abspath(d)
-    return None
+    return find_dataset("mnist", FILES)
 
 
 MNIST = find_mnist()

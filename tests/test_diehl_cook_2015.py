@@ -15,18 +15,15 @@ import pytest
 
 from plasticity import results
 
+from _data import find_dataset  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
 def find_mnist():
-    for c in (os.environ.get("PLASTICITY_DATA"), os.path.join(HERE, "..", "data"),
-              os.path.join(HERE, "..", "..", "shared", "data")):
-        for d in ((os.path.join(c, "mnist"), c) if c else ()):
-            if all(os.path.isfile(os.path.join(d, f)) for f in FILES):
-                return os.path.abspath(d)
-    return None
+    return find_dataset("mnist", FILES)
 
 
 MNIST = find_mnist()

@@ -1,9 +1,8 @@
 """plasticity.rsnn.omniglot: alphabet split, episodes, encodings, baselines, and the
 all_runs.zip loader, on the real Omniglot files (skipped when they are absent)."""
-import os
-
 import numpy as np
 import pytest
+from _data import find_dataset
 
 from plasticity.datasets import load_omniglot_runs
 from plasticity.rsnn.omniglot import (Episode, OmniglotTasks, downsample_area,
@@ -12,21 +11,13 @@ from plasticity.rsnn.omniglot import (Episode, OmniglotTasks, downsample_area,
                                       nearest_neighbour, preprocess_images,
                                       stack_episodes)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+
 ZIPS = ("images_background_small1.zip", "images_background_small2.zip", "all_runs.zip")
 
 
 def find_omniglot():
     """A directory with the Omniglot zips, or None."""
-    cands = [os.environ.get("PLASTICITY_DATA"), os.path.join(HERE, "..", "data"),
-             os.path.join(HERE, "..", "..", "shared", "data")]
-    for c in cands:
-        if not c:
-            continue
-        for d in (os.path.join(c, "omniglot"), c):
-            if all(os.path.isfile(os.path.join(d, f)) for f in ZIPS):
-                return os.path.abspath(d)
-    return None
+    return find_dataset("omniglot", ZIPS)
 
 
 OMNIGLOT = find_omniglot()

@@ -202,14 +202,12 @@ def test_arm_experiment_learns_one_shot_from_the_target():
 
 
 def _omniglot_dir():
-    """"" when $PLASTICITY_DATA is set (the loader looks there), else ../shared/data's
-    copy beside the checkout (as in CI); skips when neither has Omniglot."""
-    import os
-    if os.environ.get("PLASTICITY_DATA"):
-        return ""
-    here = os.path.dirname(os.path.abspath(__file__))
-    d = os.path.join(here, "..", "..", "shared", "data", "omniglot")
-    if not os.path.isdir(d):
+    """The Omniglot directory the tests use (as tests/_data.py finds it); skips when
+    there is none."""
+    from _data import find_dataset
+    d = find_dataset("omniglot", ("images_background_small1.zip",
+                                  "images_background_small2.zip", "all_runs.zip"))
+    if d is None:
         pytest.skip("Omniglot data not installed")
     return d
 
@@ -335,6 +333,8 @@ def test_meta_train_resumes_exactly_and_best_learning_rate():
         return (r - 0.1) ** 2
     best, scores = best_learning_rate([0.01, 0.1, 0.5, 10.0], score)
     assert best == 0.1 and scores[-1] == np.inf
+    with pytest.raises(ValueError):       # a bug is not a diverging run
+        best_learning_rate([0.1], lambda r: int("x"))
     best, _ = best_learning_rate([0.01, 0.1, 0.5], score, higher_is_better=True)
     assert best == 0.5
 

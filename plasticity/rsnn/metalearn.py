@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from .._validation import check_int
+from ..errors import SimulationError
 
 __all__ = ["meta_train", "best_learning_rate", "record_outer_loop"]
 
@@ -86,15 +87,16 @@ def meta_train(params, opt, n_iter, train_step, evaluate, *, eval_every, recorde
 
 
 def best_learning_rate(rates, score, *, higher_is_better=False):
-    """The rate of ``rates`` with the best ``score(rate)``; a rate whose run fails
-    (a too large rate can make the network diverge) scores worst.
+    """The rate of ``rates`` with the best ``score(rate)``; a rate whose run diverges
+    (SimulationError: non-finite state, or an arithmetic error) scores worst; any
+    other error propagates.
     Returns (best rate, list of scores)."""
     bad = -np.inf if higher_is_better else np.inf
     scores = []
     for r in rates:
         try:
             scores.append(float(score(r)))
-        except (FloatingPointError, ArithmeticError, RuntimeError, ValueError):
+        except (SimulationError, ArithmeticError):
             scores.append(bad)
     k = int(np.argmax(scores) if higher_is_better else np.argmin(scores))
     return rates[k], scores

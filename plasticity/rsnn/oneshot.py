@@ -43,7 +43,7 @@ from .bptt import bptt
 from .losses import rate_regularization
 from .network import RSNN, filter_backward, filter_forward, shift_prev
 
-__all__ = ["OneShotLearning", "one_shot_update"]
+__all__ = ["OneShotLearning", "one_shot_update", "presynaptic_traces"]
 
 
 def _outer(a, b):
@@ -58,7 +58,18 @@ def _apply(a, w):
 PLASTIC = ("w_in", "w_rec")
 
 
-def one_shot_update(params, trace, L, eta, plastic=PLASTIC):
+def presynaptic_traces(params, trace, plastic=PLASTIC):
+    """zbar of the plastic weights' presynaptic side: the alpha-filtered input
+    (``"w_in"``) and the alpha-filtered z^{t-1} (``"w_rec"``), each (T, B, n_pre)."""
+    out = {}
+    if "w_in" in plastic:
+        out["w_in"] = filter_forward(trace.x, params.alpha)
+    if "w_rec" in plastic:
+        out["w_rec"] = filter_forward(shift_prev(trace.z), params.alpha)
+    return out
+
+
+def one_shot_update(params, trace, L, eta, plastic=PLASTIC, pre=None):
     """The inner update dW = -eta sum_t L^t e^t for each episode of the batch.
 
     Parameters
@@ -72,20 +83,20 @@ def one_shot_update(params, trace, L, eta, plastic=PLASTIC):
     eta : float
         Learning rate of the inner update.
     plastic : tuple of "w_in", "w_rec"
+    pre : dict, optional
+        :func:`presynaptic_traces` of ``trace``, if already computed.
 
     Returns
     -------
     dict
         ``"w_in"`` (B, n_in, n_rec) and/or ``"w_rec"`` (B, n_rec, n_rec).
     """
+    if pre is None:
+        pre = presynaptic_traces(params, trace, plastic)
     M = L * trace.psi
-    out = {}
-    if "w_in" in plastic:
-        xbar = filter_forward(trace.x, params.alpha)
-        out["w_in"] = -eta * _outer(xbar, M)
-    if "w_rec" in plastic:
-        zbar = filter_forward(shift_prev(trace.z), params.alpha)
-        out["w_rec"] = -eta * _outer(zbar, M) * params.rec_mask
+    out = {k: -eta * _outer(pre[k], M) for k in plastic}
+    if "w_rec" in out:
+        out["w_rec"] *= params.rec_mask
     return out
 
 
@@ -193,10 +204,9 @@ class OneShotLearning:
             ``loss_fn(y2) -> (E, dE/dy2)`` of the test trial's readout.
         learning_signal : callable, optional
             ``learning_signal(trace1) -> L`` (T, B, n_rec) replaces the LSG (baselines).
-        order : "full", "first" or "none"
+        order : "full" or "first"
             Outer gradient through the inner update and the training trial (full),
-            without the training trial's activity (first), or only the test trial's
-            direct dependence (none: the update's signals treated as constants).
+            or without the training trial's activity (first).
         grad : bool
             Compute the outer gradient.
         eta : float, optional
@@ -211,7 +221,7 @@ class OneShotLearning:
             :meth:`parameters`) and ``dE_dL`` (the gradient with respect to the
             learning signals, also for a given ``learning_signal``).
         """
-        check_in("order", order, ("full", "first", "none"))
+        check_in("order", order, ("full", "first"))
         eta = self.eta if eta is None else check_nonnegative("eta", eta)
         learner, lsg = self.learner, self.lsg
         p = learner.params
@@ -230,7 +240,8 @@ class OneShotLearning:
             u = self.lsg_input(x1, s1, tr1.z)
             trL = lsg.forward(u, spike_fn=spike_fn)
             L = trL.y
-        dW = one_shot_update(p, tr1, L, eta, self.plastic)
+        pre = presynaptic_traces(p, tr1, self.plastic)
+        dW = one_shot_update(p, tr1, L, eta, self.plastic, pre)
         w2 = {k: learner.weights[k] + dW[k] for k in dW}
         tr2 = learner.forward(x2, weights=w2, spike_fn=spike_fn)
         E, dE_dy2 = loss_fn(tr2.y)
@@ -256,45 +267,30 @@ class OneShotLearning:
                   per_episode=True)
         for k in ("w_in", "w_rec", "w_out"):
             grads[f"learner.{k}"] += G2[k].sum(axis=0)
-        if order == "none" and drL is None:
-            out["grads"] = grads
-            return out
-        # dE/dM, M = L psi1: the update is dW_in[b] = -eta xbar^T M, dW_rec likewise
+        # dE/dM, M = L psi1: the update is dW[b] = -eta zbar^T M for each plastic W
         dM = np.zeros_like(L)
-        xbar = zbar = None
-        if "w_in" in self.plastic:
-            xbar = filter_forward(tr1.x, p.alpha)
-            dM += -eta * _apply(xbar, G2["w_in"])
-        if "w_rec" in self.plastic:
-            zbar = filter_forward(shift_prev(tr1.z), p.alpha)
-            dM += -eta * _apply(zbar, G2["w_rec"])
+        for k in self.plastic:
+            dM += -eta * _apply(pre[k], G2[k])
+        out["dE_dL"] = dL = dM * tr1.psi
         dz1 = None
-        out["dE_dL"] = dM * tr1.psi
-        if trL is not None and order != "none":
-            dL = dM * tr1.psi
+        if trL is not None:
             GL = bptt(lsg, trL, dL, drL, detach=self.detach,
                       return_input_grad=order == "full" and "activity" in self.lsg_sees)
             for k in ("w_in", "w_rec", "w_out"):
                 grads[f"lsg.{k}"] += GL[k]
             if "dE_dx" in GL:
                 dz1 = GL["dE_dx"][:, :, -p.n_rec:].copy()
-        elif trL is not None:
-            GL = bptt(lsg, trL, np.zeros_like(trL.y), drL, detach=self.detach)
-            for k in ("w_in", "w_rec", "w_out"):
-                grads[f"lsg.{k}"] += GL[k]
         if order == "full":
-            M = L * tr1.psi
-            dpsi1 = dM * L
-            if dz1 is None:
-                dz1 = np.zeros_like(tr1.z)
+            dz1 = np.zeros_like(tr1.z) if dz1 is None else dz1
             if "w_rec" in self.plastic:
+                M = L * tr1.psi
                 dzbar = -eta * _apply(M, np.swapaxes(G2["w_rec"] * p.rec_mask, 1, 2))
                 dzprev = filter_backward(dzbar, p.alpha)   # dE/dz^{t-1} at index t
                 dz1[:-1] += dzprev[1:]
             if dr1 is not None:
                 dz1 += dr1
             G1 = bptt(learner, tr1, np.zeros_like(tr1.y), dz1, detach=self.detach,
-                      dE_dpsi=dpsi1)
+                      dE_dpsi=dM * L)
             for k in ("w_in", "w_rec", "w_out"):
                 grads[f"learner.{k}"] += G1[k]
         out["grads"] = grads
