@@ -58,6 +58,7 @@ the exploratory runs had eval_every / n_val / n_test that do not change training
 import dataclasses
 import math
 import sys
+import time
 
 import numpy as np
 
@@ -65,9 +66,9 @@ from plasticity.config import field
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
 from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
-from plasticity.rsnn.omniglot import (OmniglotTasks, encode_episode, lake_runs,
-                                      mean_confidence_interval, nearest_neighbour,
-                                      stack_episodes)
+from plasticity.rsnn.omniglot import (OmniglotTasks, encode_episode, fit_stdp_features,
+                                      lake_runs, mean_confidence_interval,
+                                      nearest_neighbour, stack_episodes)
 from plasticity.rsnn.oneshot import OneShotLearning
 from plasticity.rsnn.util import single_threaded_blas
 
@@ -77,7 +78,17 @@ class Config:
     order: str = field("first", help="outer gradient through the inner update",
                        choices=("full", "first"))
     n_way: int = field(5, help="classes per episode", min=2)
-    size: int = field(10, help="image side after downsampling", units="px", min=4)
+    features: str = field("stdp_conv", help="what the learner sees of an image: "
+                          "'pixels' (size x size) or 'stdp_conv' (the features of an "
+                          "STDP-trained spiking conv net fitted without labels on the "
+                          "meta-train images)", choices=("pixels", "stdp_conv"))
+    size: int = field(10, help="image side after downsampling (the pixels the learner "
+                      "sees with features='pixels'; the pixel 1-NN baseline)", units="px",
+                      min=4)
+    conv_size: int = field(28, help="image side given to the conv net", units="px", min=8)
+    conv_grid: int = field(2, help="grid of maxima per conv map (100 grid^2 features)",
+                           min=1)
+    conv_images: int = field(6000, help="STDP budget of each conv layer (images)", min=1)
     t_present: int = field(20, help="presentation of each image", units="ms", min=1)
     t_gap: int = field(5, help="blank after each image", units="ms", min=0)
     amplitude: float = field(1.0, help="input current scale", min=0.0)
@@ -130,7 +141,8 @@ class Config:
 
 #: a quick run (about a minute): small networks, 20 outer iterations
 SMALL = {"n_learner": 30, "n_lsg": 40, "size": 10, "n_iter": 20, "eval_every": 10,
-         "batch": 4, "n_val": 20, "n_test": 40, "eprop_etas": [1e-2, 1e-1]}
+         "batch": 4, "n_val": 20, "n_test": 40, "eprop_etas": [1e-2, 1e-1],
+         "conv_images": 300}
 
 
 def build(c, seed, n_in):
@@ -177,10 +189,43 @@ STREAMS = {"train": 0, "val": 1, "test": 2, "lake": 4}
 
 
 def episodes(tasks, c, seed, kind, index, batch):
+    """Episodes ``index`` of stream ``kind`` (the same ones for every ``tasks`` view:
+    pixels or features) and their encoding."""
     rng = np.random.default_rng([seed, STREAMS[kind], index])
     split = "test" if kind == "test" else "train"
     ep = tasks.sample_batch(split, batch, n_way=c.n_way, n_query=1, rng=rng)
     return ep, encode(c, ep)
+
+
+def learner_inputs(c, seed, log=None):
+    """(pixel tasks, the tasks the learner sees, images -> input vectors or None).
+
+    With ``features='stdp_conv'`` the conv net is fitted on the meta-train images only
+    (no labels, nothing of the held-out alphabets) and every image is replaced by its
+    features; the pixel tasks stay for the pixel baseline."""
+    pixels = OmniglotTasks(c.data_dir or None, size=c.size)
+    if c.features == "pixels":
+        return pixels, pixels, None
+    big = OmniglotTasks(c.data_dir or None, size=c.conv_size)
+    t0 = time.perf_counter()
+    net = fit_stdp_features(big.class_images("train").reshape(-1, c.conv_size,
+                                                              c.conv_size),
+                            grid=c.conv_grid, n_images=c.conv_images,
+                            random_state=seed, n_jobs=1)
+    # potentials -> [0, 1] by one constant (the meta-train maximum; held-out values
+    # above it are clipped): the encoder takes intensities, and the standardisation
+    # of every input vector removes the scale again
+    scale = float(net.transform(big.class_images("train").reshape(
+        -1, c.conv_size, c.conv_size)).max())
+
+    def features(images):
+        return np.clip(net.transform(images) / max(scale, 1e-12), 0.0, 1.0)
+    tasks = big.transformed(features)
+    if log:
+        print(f"STDP conv features: {tasks.n_inputs} per image, fitted on "
+              f"{big.class_images('train').shape[0] * big.n_drawers} meta-train images, "
+              f"{time.perf_counter() - t0:.1f} s", file=log, flush=True)
+    return pixels, tasks, features
 
 
 def encode(c, ep):
@@ -194,17 +239,24 @@ def encode(c, ep):
     return enc
 
 
-def lake_accuracies(osl, c, seed):
+def lake_accuracies(osl, c, seed, features=None):
     """Per-run accuracies (20,) of the LSG's one-shot update and of the pixel 1-NN on
     Lake's 20 official 20-way runs (evaluation alphabets). The runs list the support
     images in label order; they are shown in a random order (seeded), as in training."""
     runs = lake_runs(c.data_dir or None, size=c.size)
     rng = np.random.default_rng([seed, STREAMS["lake"]])
-    shuffled = []
-    for ep in runs:
-        o = rng.permutation(len(ep.support_y))
-        shuffled.append(ep._replace(support_x=ep.support_x[o], support_y=ep.support_y[o]))
-    batch = stack_episodes(shuffled)[0]
+    orders = [rng.permutation(len(ep.support_y)) for ep in runs]
+    shuffled = [ep._replace(support_x=ep.support_x[o], support_y=ep.support_y[o])
+                for ep, o in zip(runs, orders)]
+    seen = shuffled
+    if features is not None:
+        big = lake_runs(c.data_dir or None, size=c.conv_size)
+        side = (c.conv_size, c.conv_size)
+        seen = [ep._replace(support_x=features(ep.support_x[o].reshape(-1, *side)),
+                            support_y=ep.support_y[o],
+                            query_x=features(ep.query_x.reshape(-1, *side)))
+                for ep, o in zip(big, orders)]
+    batch = stack_episodes(seen)[0]
     enc = encode(c, batch)
     _, pred, _ = run_episodes(osl, c, enc)
     lsg = np.mean(pred == enc.query_y, axis=1)
@@ -268,6 +320,21 @@ def accuracy(osl, c, tasks, seed, kind, n, *, chunk=50, **kw):
     return np.concatenate(accs)
 
 
+def nn_accuracy(tasks, c, seed, transform=None):
+    """Per-episode accuracies of the cosine 1-NN on the test episodes (the same
+    episodes as the learner's)."""
+    acc = []
+    for i, s in enumerate(range(0, c.n_test, 50)):
+        ep, _ = episodes(tasks, c, seed, "test", i, min(50, c.n_test - s))
+        for b in range(ep.support_x.shape[0]):
+            sx, qx = ep.support_x[b], ep.query_x[b]
+            if transform is not None:
+                sx, qx = transform(sx), transform(qx)
+            pred = nearest_neighbour(sx, ep.support_y[b], qx, metric="cosine")
+            acc.append(np.mean(pred == ep.query_y[b]))
+    return np.asarray(acc)
+
+
 def run(config, recorder=None, seed=1, progress=None, log=None):
     """Meta-train on the background alphabets, then measure held-out N-way accuracy."""
     with single_threaded_blas():
@@ -277,7 +344,7 @@ def run(config, recorder=None, seed=1, progress=None, log=None):
 def _run(c, recorder, seed, log):
     if recorder is not None:
         seed = recorder.seed
-    tasks = OmniglotTasks(c.data_dir or None, size=c.size)
+    pixels, tasks, features = learner_inputs(c, seed, log)
     osl, random_B = build(c, seed, tasks.n_inputs)
     params = osl.parameters()
     learner_keys = ("learner.w_in", "learner.w_rec")
@@ -321,14 +388,11 @@ def _run(c, recorder, seed, log):
             higher_is_better=True)
         res[name] = accuracy(osl, c, tasks, seed, "test", c.n_test, mode="eprop",
                              eta=best[name][0], feedback=fb)
-    pix = []
-    for i, s in enumerate(range(0, c.n_test, 50)):
-        ep, _ = episodes(tasks, c, seed, "test", i, min(50, c.n_test - s))
-        for b in range(ep.support_x.shape[0]):
-            pred = nearest_neighbour(ep.support_x[b], ep.support_y[b], ep.query_x[b],
-                                     metric="cosine")
-            pix.append(np.mean(pred == ep.query_y[b]))
-    res["pixel_nn"] = np.asarray(pix)
+    res["pixel_nn"] = nn_accuracy(pixels, c, seed)
+    if features is not None:
+        # the learner's own input (standardised features): what a memory of the
+        # support vectors with the same similarity would reach
+        res["feature_nn"] = nn_accuracy(tasks, c, seed, standardize)
     metrics = {}
     for k, v in res.items():
         m, h = mean_confidence_interval(v)
@@ -336,7 +400,7 @@ def _run(c, recorder, seed, log):
         metrics[f"accuracy_ci95/{k}"] = float(h)
     lake = None
     if c.n_way == 20:
-        lake = dict(zip(("lsg", "pixel_nn"), lake_accuracies(osl, c, seed)))
+        lake = dict(zip(("lsg", "pixel_nn"), lake_accuracies(osl, c, seed, features)))
         for k, v in lake.items():
             m, h = mean_confidence_interval(v)
             metrics[f"lake20_accuracy/{k}"] = float(m)

@@ -260,3 +260,57 @@ def test_lake_runs():
     r = evaluate_episodes(lambda e: nearest_neighbour(e.support_x, e.support_y,
                                                       e.query_x), eps)
     assert r.accuracy > 0.1                               # chance 0.05
+
+
+@needs_omniglot
+def test_transformed_tasks_keep_the_episodes(tasks):
+    """A feature view of the tasks draws the same episodes (classes, drawers, order)
+    with the same generator state; only the vectors differ."""
+    def fn(images):                     # a deterministic map to 3 features per image
+        return np.stack([images.mean((1, 2)), images.max((1, 2)),
+                         images[:, :7].sum((1, 2))], axis=1)
+    ft = tasks.transformed(fn)
+    assert ft.n_inputs == 3 and tasks.n_inputs == 196
+    assert ft.class_images("test").shape == tasks.class_images("test").shape[:2] + (3,)
+    a = tasks.sample_episode("test", 5, n_query=2, rng=7)
+    b = ft.sample_episode("test", 5, n_query=2, rng=7)
+    np.testing.assert_array_equal(a.support_y, b.support_y)
+    np.testing.assert_array_equal(a.query_y, b.query_y)
+    np.testing.assert_array_equal(a.classes, b.classes)
+    side = (tasks.size, tasks.size)
+    np.testing.assert_allclose(b.support_x, fn(a.support_x.reshape(-1, *side)), rtol=1e-6)
+    np.testing.assert_allclose(b.query_x, fn(a.query_x.reshape(-1, *side)), rtol=1e-6)
+    with pytest.raises(ValueError, match="2-d"):
+        tasks.transformed(lambda im: im)
+
+
+@needs_omniglot
+def test_stdp_features_separate_new_characters_better_than_pixels():
+    """The unsupervised STDP conv features, fitted on meta-train images only, make the
+    held-out characters more separable for a cosine 1-NN than the pixels are: the
+    reason the one-shot learner sees them (measured with the full budget: 5-way 1-NN
+    79.5% vs 46.8% on 10 px pixels; here half the characters and 3000 images per
+    layer, 78%: the learning rate reaches its maximum after ~2500 images, and with
+    2000 the layers have not converged and the features are no better than pixels)."""
+    from plasticity.rsnn.omniglot import fit_stdp_features
+    t = OmniglotTasks(OMNIGLOT, size=28)
+    train = t.class_images("train")[::2].reshape(-1, 28, 28)       # 89 characters
+    net = fit_stdp_features(train, grid=2, n_images=3000, random_state=0)
+    net2 = fit_stdp_features(train[:40], grid=2, n_images=50, random_state=3)
+    net3 = fit_stdp_features(train[:40], grid=2, n_images=50, random_state=3)
+    for w, w3 in zip(net2.weights_, net3.weights_):                # same seed, same net
+        np.testing.assert_array_equal(w, w3)
+    ft = t.transformed(net.transform)
+    assert ft.n_inputs == 400
+    rng = np.random.default_rng(0)
+    acc_f, acc_p = [], []
+    for _ in range(300):
+        s = rng.integers(1 << 30)
+        e, p = ft.sample_episode("test", 5, rng=s), t.sample_episode("test", 5, rng=s)
+        acc_f.append(np.mean(nearest_neighbour(e.support_x, e.support_y, e.query_x,
+                                               "cosine") == e.query_y))
+        acc_p.append(np.mean(nearest_neighbour(p.support_x, p.support_y, p.query_x,
+                                               "cosine") == p.query_y))
+    assert np.mean(acc_f) > np.mean(acc_p) + 0.2, (np.mean(acc_f), np.mean(acc_p))
+    with pytest.raises(ValueError, match="images must be"):
+        fit_stdp_features(np.zeros(10))

@@ -14,6 +14,9 @@ compared with (pixel nearest neighbour; Lake's 20 official 20-way runs).
 - :func:`encode_images`, :func:`encode_episode`: time-major (T, batch, n) inputs.
 - :func:`nearest_neighbour`, :func:`evaluate_episodes`, :func:`mean_confidence_interval`,
   :func:`lake_runs`, :func:`pixel_baselines`.
+- :func:`fit_stdp_features` and :meth:`OmniglotTasks.transformed`: the images replaced
+  by the features of an STDP-trained spiking conv net (Kheradpisheh et al. 2018,
+  :mod:`plasticity.conv`) fitted without labels on the meta-train images only.
 
 Measure the baselines with ``python -m plasticity.rsnn.omniglot --baselines``.
 See docs/omniglot.md.
@@ -32,7 +35,7 @@ __all__ = ["OmniglotTasks", "Episode", "EncodedEpisode", "EvalResult", "BACKGROU
            "stack_episodes",
            "downsample_area", "preprocess_images", "encode_images", "encode_episode",
            "nearest_neighbour", "evaluate_episodes", "mean_confidence_interval",
-           "lake_runs", "pixel_baselines"]
+           "lake_runs", "pixel_baselines", "OMNIGLOT_CONV_LAYERS", "fit_stdp_features"]
 
 #: The two background zips read by default (the "minimal" background sets).
 BACKGROUND_ZIPS = ("images_background_small1", "images_background_small2")
@@ -300,8 +303,31 @@ class OmniglotTasks:
     # ------------------------------------------------------------------ inspection
     @property
     def n_inputs(self):
-        """D = size**2, the length of an image vector."""
-        return self.size * self.size
+        """D, the length of an input vector: size**2 for images, the number of
+        features after :meth:`transformed`."""
+        return int(self._split["train"]["x"].shape[-1])
+
+    def transformed(self, fn):
+        """A copy whose input vectors are ``fn(images)`` instead of the pixels.
+
+        ``fn`` maps images (n, size, size) float32 to features (n, D'); it is applied
+        to each split's images (rotated copies included). Episodes drawn from the
+        copy with the same generator state are the same episodes (classes, drawers,
+        order), so a baseline on the pixels and a learner on the features see the
+        same tasks. ``images`` stays the pixels."""
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out._split = {}
+        for split, s in self._split.items():
+            x = s["x"]
+            C, R = x.shape[:2]
+            f = np.asarray(fn(x.reshape(C * R, self.size, self.size)))
+            if f.ndim != 2 or f.shape[0] != C * R:
+                raise ValueError(f"fn must map ({C * R}, {self.size}, {self.size}) images "
+                                 f"to a 2-d (n, D) array, got shape {f.shape}")
+            out._split[split] = dict(s, x=np.ascontiguousarray(
+                f.reshape(C, R, -1), dtype=np.float32))
+        return out
 
     def _get(self, split):
         check_in("split", split, _SPLITS)
@@ -694,6 +720,56 @@ def lake_runs(directory=None, size=28, center=False, normalize=None):
     tr, te = tr.reshape(R, N, -1), te.reshape(R, N, -1)
     y = np.arange(N, dtype=np.int64)
     return [Episode(tr[r], y.copy(), te[r], labels[r].copy(), y.copy()) for r in range(R)]
+
+
+#: The conv net of :func:`fit_stdp_features` (the MNIST architecture of Kheradpisheh et
+#: al. 2018 for 28 px characters; ``n_images`` is each layer's STDP budget)
+OMNIGLOT_CONV_LAYERS = (
+    {"type": "conv", "maps": 30, "size": 5, "threshold": 15.0, "k": 5, "radius": 3,
+     "pad": 2, "n_images": 6000},
+    {"type": "pool", "size": 2, "stride": 2, "pad": 0},
+    {"type": "conv", "maps": 100, "size": 5, "threshold": 10.0, "k": 8, "radius": 1,
+     "pad": 2, "n_images": 6000},
+)
+
+
+def fit_stdp_features(images, *, grid=2, n_images=6000, dog_threshold=0.05,
+                      random_state=0, n_jobs=None):
+    """An STDP-trained spiking conv net fitted without labels on ``images``.
+
+    The network is :data:`OMNIGLOT_CONV_LAYERS` (ON/OFF DoG, latency code, two IF conv
+    layers with winner-take-all STDP, :class:`plasticity.conv.SpikingConvNet`); its
+    features are the maxima of the last layer's potentials over a ``grid`` x ``grid``
+    grid of each map (``feature_grid``), 100 grid**2 of them. Fit it on meta-train
+    images only: nothing of the held-out alphabets may reach it.
+
+    Parameters
+    ----------
+    images : array_like, shape (n, H, W) or (..., H, W)
+        Characters in [0, 1], strokes bright (as :class:`OmniglotTasks` stores them).
+    grid : int
+        Grid of maxima per map (1: the paper's global maximum).
+    n_images : int
+        STDP budget of each conv layer (images; fewer if it converges first).
+    dog_threshold : float
+        DoG responses at or below it do not spike.
+    random_state : int
+
+    Returns
+    -------
+    SpikingConvNet
+        Fitted; ``net.transform(images)`` gives (n, 100 grid**2) features.
+    """
+    from ..conv import SpikingConvNet
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim < 3:
+        raise ValueError(f"images must be (n, H, W), got shape {images.shape}")
+    images = images.reshape(-1, *images.shape[-2:])
+    layers = tuple(dict(l, n_images=int(n_images)) if l["type"] == "conv" else dict(l)
+                   for l in OMNIGLOT_CONV_LAYERS)
+    net = SpikingConvNet(layers=layers, dog_threshold=dog_threshold, feature_grid=grid,
+                         random_state=random_state, n_jobs=n_jobs)
+    return net.fit(images)
 
 
 def pixel_baselines(tasks=None, n_episodes=1000, seed=0, n_query=1, ways=(5, 20),
