@@ -89,7 +89,7 @@ class Config:
     conv_grid: int = field(2, help="grid of maxima per conv map (100 grid^2 features)",
                            min=1)
     conv_images: int = field(6000, help="STDP budget of each conv layer (images)", min=1)
-    t_present: int = field(20, help="presentation of each image", units="ms", min=1)
+    t_present: int = field(50, help="presentation of each image", units="ms", min=1)
     t_gap: int = field(5, help="blank after each image", units="ms", min=0)
     amplitude: float = field(1.0, help="input current scale", min=0.0)
     input_norm: str = field("standardize", help="image -> current: 'standardize' (zero "
@@ -110,7 +110,7 @@ class Config:
     n_ref: int = field(2, help="refractory period (steps)", min=0)
     tau_m: float = field(20.0, help="membrane time constant", units="ms", gt=0.0)
     tau_out: float = field(10.0, help="readout time constant", units="ms", gt=0.0)
-    eta: float = field(1e-4, help="inner learning rate", min=0.0)
+    eta: float = field(3e-5, help="inner learning rate", min=0.0)
     plastic: list = field(["w_in", "w_rec"], help="learner weights changed by the update")
     train_learner: bool = field(False, help="meta-learn the learner's initial input and "
                                 "recurrent weights too")
@@ -129,7 +129,7 @@ class Config:
     reg_coeff: float = field(0.1, help="rate regulariser coefficient", min=0.0)
     lr: float = field(3e-3, help="Adam learning rate of the outer loop", min=0.0)
     batch: int = field(16, help="episodes per outer iteration", min=1)
-    n_iter: int = field(3000, help="outer iterations", min=0)
+    n_iter: int = field(1500, help="outer iterations", min=0)
     eval_every: int = field(500, help="validation interval (iterations)", min=1)
     n_val: int = field(200, help="validation episodes (meta-training characters)", min=1)
     n_test: int = field(1000, help="held-out test episodes", min=1)
@@ -142,7 +142,7 @@ class Config:
 #: a quick run (about a minute): small networks, 20 outer iterations
 SMALL = {"n_learner": 30, "n_lsg": 40, "size": 10, "n_iter": 20, "eval_every": 10,
          "batch": 4, "n_val": 20, "n_test": 40, "eprop_etas": [1e-2, 1e-1],
-         "conv_images": 300}
+         "conv_images": 300, "t_present": 20}
 
 
 def build(c, seed, n_in):
