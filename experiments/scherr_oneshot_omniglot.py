@@ -2,9 +2,15 @@
 
 Episode (N-way 1-shot, characters of alphabets never seen in meta-training): the
 learner (``n_learner`` LIF neurons; N leaky readouts) sees the N support images one
-after another (``t_present`` ms each, ``t_gap`` ms blank between; images 105 px ->
-``size`` px by area averaging, then standardised to zero mean and unit RMS per image
-and given as a signed input current), in an order independent of their labels. The
+after another (``t_present`` ms each, ``t_gap`` ms blank between), in an order
+independent of their labels. What it sees of an image (``features``): by default the
+400 features of an STDP-trained spiking conv net (Kheradpisheh et al. 2018,
+:mod:`plasticity.conv`; the 28 px image, ON/OFF DoG, latency code, two IF conv layers
+trained layer by layer with winner-take-all STDP, then the maxima of the 100 conv2
+maps over a 2 x 2 grid; :func:`plasticity.rsnn.omniglot.fit_stdp_features`), fitted
+without labels on the meta-train images only, before the outer loop; with
+``features='pixels'`` the image area-averaged to ``size`` px. Either vector is
+standardised to zero mean and unit RMS and given as a signed input current. The
 labels are given only to the learning-signal generator (LSG: ``n_lsg`` neurons, a
 fraction ``lsg_alif`` ALIF), as a one-hot current (``label_amplitude``) while the
 image is on screen; the LSG also sees the learner's spikes (``lsg_sees``). After the
