@@ -722,15 +722,16 @@ def lake_runs(directory=None, size=28, center=False, normalize=None):
     return [Episode(tr[r], y.copy(), te[r], labels[r].copy(), y.copy()) for r in range(R)]
 
 
-#: The conv net of :func:`fit_stdp_features` (the MNIST architecture of Kheradpisheh et
-#: al. 2018 for 28 px characters; ``n_images`` is each layer's STDP budget)
-OMNIGLOT_CONV_LAYERS = (
-    {"type": "conv", "maps": 30, "size": 5, "threshold": 15.0, "k": 5, "radius": 3,
-     "pad": 2, "n_images": 6000},
-    {"type": "pool", "size": 2, "stride": 2, "pad": 0},
-    {"type": "conv", "maps": 100, "size": 5, "threshold": 10.0, "k": 8, "radius": 1,
-     "pad": 2, "n_images": 6000},
-)
+def _omniglot_conv_layers():
+    from ..conv import MNIST_LAYERS
+    return tuple(dict(l, n_images=6000) if l["type"] == "conv" else dict(l)
+                 for l in MNIST_LAYERS)
+
+
+#: The conv net of :func:`fit_stdp_features`: the MNIST architecture of Kheradpisheh et
+#: al. 2018 (:data:`plasticity.conv.MNIST_LAYERS`) for 28 px characters, 6000 images
+#: per layer (``n_images``, each layer's STDP budget)
+OMNIGLOT_CONV_LAYERS = _omniglot_conv_layers()
 
 
 def fit_stdp_features(images, *, grid=2, n_images=6000, dog_threshold=0.05,
