@@ -476,16 +476,17 @@ def figure(source):
     a1.set_xlabel("outer iteration")
     a1.set_ylabel("validation accuracy")
     a1.legend(fontsize="small")
-    names = ["no_update", "lsg_no_labels", "eprop_random", "eprop_symmetric", "lsg",
-             "pixel_nn"]
+    shown = {"no_update": ("no update", "0.6"), "lsg_no_labels": ("LSG, no labels", "0.6"),
+             "eprop_random": ("e-prop random", "C1"),
+             "eprop_symmetric": ("e-prop symm.", "C2"), "lsg": ("LSG", "C0"),
+             "pixel_nn": ("pixel 1-NN", "0.8"), "feature_nn": ("feature 1-NN", "0.8")}
+    names = [k for k in shown if f"accuracy/{k}" in m]     # feature_nn: STDP features
     vals = [float(m[f"accuracy/{k}"]) for k in names]
     errs = [float(m[f"accuracy_ci95/{k}"]) for k in names]
-    a2.bar(range(len(names)), vals, yerr=errs,
-           color=["0.6", "0.6", "C1", "C2", "C0", "0.8"])
+    a2.bar(range(len(names)), vals, yerr=errs, color=[shown[k][1] for k in names])
     a2.axhline(float(m["chance"]), color="0.4", ls=":")
-    a2.set_xticks(range(len(names)), ["no update", "LSG, no labels", "e-prop random",
-                                      "e-prop symm.", "LSG", "pixel 1-NN"],
-                  rotation=30, fontsize="small")
+    a2.set_xticks(range(len(names)), [shown[k][0] for k in names], rotation=30,
+                  fontsize="small")
     a2.set_ylabel("held-out accuracy (95% CI)")
     return fig
 
