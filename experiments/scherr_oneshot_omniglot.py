@@ -106,6 +106,7 @@ import time
 import numpy as np
 
 from plasticity.config import field
+from plasticity.conv.experiment import record_kernels
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
 from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
@@ -241,14 +242,15 @@ def episodes(tasks, c, seed, kind, index, batch):
 
 
 def learner_inputs(c, seed, log=None):
-    """(pixel tasks, the tasks the learner sees, images -> input vectors or None).
+    """(pixel tasks, the tasks the learner sees, images -> input vectors or None, the
+    fitted conv net or None, metrics of the fit).
 
     With ``features='stdp_conv'`` the conv net is fitted on the meta-train images only
     (no labels, nothing of the held-out alphabets) and every image is replaced by its
     features; the pixel tasks stay for the pixel baseline."""
     pixels = OmniglotTasks(c.data_dir or None, size=c.size)
     if c.features == "pixels":
-        return pixels, pixels, None
+        return pixels, pixels, None, None, {}
     big = OmniglotTasks(c.data_dir or None, size=c.conv_size)
     t0 = time.perf_counter()
     net = fit_stdp_features(big.class_images("train").reshape(-1, c.conv_size,
@@ -268,7 +270,12 @@ def learner_inputs(c, seed, log=None):
         print(f"STDP conv features: {tasks.n_inputs} per image, fitted on "
               f"{big.class_images('train').shape[0] * big.n_drawers} meta-train images, "
               f"{time.perf_counter() - t0:.1f} s", file=log, flush=True)
-    return pixels, tasks, features
+    info = {"features/n_features": tasks.n_inputs,
+            "features/fit_seconds": time.perf_counter() - t0}
+    for i, (cl, n) in enumerate(zip(net.convergence_, net.n_train_images_)):
+        info[f"features/conv{i + 1}_train_images"] = int(n)
+        info[f"features/conv{i + 1}_final_convergence"] = float(cl[-1, 1])
+    return pixels, tasks, features, net, info
 
 
 def encode(c, ep):
@@ -387,7 +394,9 @@ def run(config, recorder=None, seed=1, progress=None, log=None):
 def _run(c, recorder, seed, log):
     if recorder is not None:
         seed = recorder.seed
-    pixels, tasks, features = learner_inputs(c, seed, log)
+    pixels, tasks, features, conv_net, conv_info = learner_inputs(c, seed, log)
+    if recorder is not None and conv_net is not None:
+        record_kernels(recorder, conv_net)      # the front end's kernels, as conv runs
     osl, random_B = build(c, seed, tasks.n_inputs)
     params = osl.parameters()
     learner_keys = ("learner.w_in", "learner.w_rec")
@@ -450,6 +459,7 @@ def _run(c, recorder, seed, log):
             metrics[f"lake20_accuracy_ci95/{k}"] = float(h)
     for name in best:
         metrics[f"best_eta/{name}"] = float(best[name][0])
+    metrics.update(conv_info)
     metrics["chance"] = 1.0 / c.n_way
     metrics["wall_s"] = float(wall)
     metrics["iterations"] = int(c.n_iter)
