@@ -47,8 +47,9 @@ Choices where the paper and code leave something open, or where we differ:
 - Delays are rounded to whole steps of dt (0..20 steps at 0.5 ms).
 - Integration: the conductances decay exactly (exp(-dt/tau) per step) and v is held
   at v_reset during the refractory period. The original's equations are nonlinear, so
-  Brian 1 integrated them by forward Euler (g x (1 - dt/tau) per step: ~25% less charge
-  per excitatory input spike than the exact decay at dt 0.5 ms, tau 1 ms) and, with its
+  Brian 1 integrated them by forward Euler (g x (1 - dt/tau) per step; the per-step
+  conductances of one unit spike sum to tau = 1 ms x w, against dt / (1 - exp(-dt/tau))
+  = 1.27 ms x w with the exact decay at dt 0.5 ms: 21% less drive) and, with its
   string reset, only blocked spikes for 5 ms without holding v. Imitating both
   (``--set tau_ge=0.72135 --set tau_gi=1.73803 --set t_ref_e=0``: the per-step decay
   factors become exactly 0.5 and 0.75) was measured at n_e 100, seed 2: 74.09 %

@@ -29,13 +29,12 @@ Full size (5 splits, ``--seed 1``): the defaults (threshold2 60, dog_threshold 0
 differences below ~3 points are noise); threshold2 60 with dog_threshold 0.2:
 92.05 +- 1.30 % (2.8 min). Paper: 99.1 %.
 
-Why the features fall short, measured on split 1 (``--set n_splits=1``, 20 s each):
-conv3 receives ~86 spikes per image from pool2 (of 20 x 5 x 13 positions), so each
-feature (a map's maximum potential) is a count of 0-5 coincident inputs: 10 coarse
-numbers, not linearly separable on the training set either (train 97 %). Neither
-standardising them before the SVM (+0.1 point) nor weighting each input spike by its
-earliness, sum_t V(t) instead of V(T) (+0.5), helps. The paper's competition taken
-literally, one winner per map (``k2=20 k3=10``), gives 88.8 % (r 1: 85.4 %);
+Why the features fall short, measured on split 1 (``--set n_splits=1``, 20 s each,
+94.5 %): the 10 features (each conv3 map's maximum potential, stored in the run
+file under /features) stay below 5.6 with a median of 2.0, i.e. a handful of
+coincident input spikes: few spikes reach conv3, and 10 such coarse numbers are not
+linearly separable on the training images either (train 97.25 %). The paper's
+competition taken literally, one winner per map (``k2=20 k3=10``), gives 88.8 % (r 1: 85.4 %);
 a_plus_max 0.05 / 0.02: 96.2 / 95.4 %; a+ doubling every 1000 images: 94.2 %;
 the OFF channel: 93.0 %; threshold2 30 / 20: 90.2 / 88.5 %; a fixed small rate
 (a+ 0.0004 or 0.001, no doubling, as one public reimplementation) does not converge

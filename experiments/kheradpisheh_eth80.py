@@ -14,8 +14,8 @@ DoG 0.15 / k 4: 48.9 %; DoG 0.1 / k 4: 60.3 %; DoG 0.1 / k 16: 62.9 %; + OFF cha
 64.0 % (train 96.8 %: the features overfit the training objects). Zero-padded DoG
 (border artefacts), DoG 0.15 + OFF: 60.6 %. Regularising the readout does not close
 the gap: ``svm_C`` 0.001 / 0.01 / 0.1 / 1: test 64.5 / 66.6 / 65.8 / 64.0 % (train
-80.0 / 87.7 / 92.7 / 96.8 %); standardising the features first: 65.1 / 65.9 / 64.8 /
-62.4 %. The 400 global maxima do not carry what separates new objects of a category.
+80.0 / 87.7 / 92.7 / 96.8 %; ``--set svm_C=...``). The 400 global maxima do not carry
+what separates new objects of a category.
 
 Quick: ``plasticity run kheradpisheh_eth80 --small``; full: ``plasticity run
 kheradpisheh_eth80``. Data: $PLASTICITY_DATA/eth80/<category>/<object>/*.png.

@@ -282,6 +282,14 @@ def test_transformed_tasks_keep_the_episodes(tasks):
     np.testing.assert_allclose(b.query_x, fn(a.query_x.reshape(-1, *side)), rtol=1e-6)
     with pytest.raises(ValueError, match="2-d"):
         tasks.transformed(lambda im: im)
+    # unit_range: one constant, the meta-train maximum, then clipped to [0, 1]
+    ut = tasks.transformed(fn, unit_range=True)
+    scale = float(fn(tasks.class_images("train").reshape(-1, *side)).max())
+    assert ut.feature_scale == scale and ft.feature_scale == 1.0
+    assert ut.class_images("train").max() == 1.0
+    expect = np.clip(fn(tasks.class_images("test").reshape(-1, *side)) / scale, 0, 1)
+    np.testing.assert_array_equal(ut.class_images("test").reshape(expect.shape),
+                                  expect.astype(np.float32))
 
 
 @needs_omniglot

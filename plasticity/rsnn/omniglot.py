@@ -307,17 +307,20 @@ class OmniglotTasks:
         features after :meth:`transformed`."""
         return int(self._split["train"]["x"].shape[-1])
 
-    def transformed(self, fn):
+    def transformed(self, fn, unit_range=False):
         """A copy whose input vectors are ``fn(images)`` instead of the pixels.
 
         ``fn`` maps images (n, size, size) float32 to features (n, D'); it is applied
-        to each split's images (rotated copies included). Episodes drawn from the
+        once to each split's images (rotated copies included). Episodes drawn from the
         copy with the same generator state are the same episodes (classes, drawers,
         order), so a baseline on the pixels and a learner on the features see the
-        same tasks. ``images`` stays the pixels."""
-        out = object.__new__(type(self))
-        out.__dict__.update(self.__dict__)
-        out._split = {}
+        same tasks. ``images`` stays the pixels.
+
+        With ``unit_range`` every vector is divided by one constant, the maximum over
+        the meta-train split (kept as ``feature_scale``), and clipped to [0, 1] (only
+        held-out values can exceed it): the range the intensity encoders take. Apply
+        the same map to other images with ``np.clip(fn(x) / feature_scale, 0, 1)``."""
+        raw = {}
         for split, s in self._split.items():
             x = s["x"]
             C, R = x.shape[:2]
@@ -325,8 +328,15 @@ class OmniglotTasks:
             if f.ndim != 2 or f.shape[0] != C * R:
                 raise ValueError(f"fn must map ({C * R}, {self.size}, {self.size}) images "
                                  f"to a 2-d (n, D) array, got shape {f.shape}")
-            out._split[split] = dict(s, x=np.ascontiguousarray(
-                f.reshape(C, R, -1), dtype=np.float32))
+            raw[split] = f.reshape(C, R, -1)
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.feature_scale = 1.0
+        if unit_range:       # scaled in fn's precision, then stored as float32
+            out.feature_scale = max(float(raw["train"].max()), 1e-12)
+            raw = {k: np.clip(f / out.feature_scale, 0.0, 1.0) for k, f in raw.items()}
+        out._split = {k: dict(s, x=np.ascontiguousarray(raw[k], dtype=np.float32))
+                      for k, s in self._split.items()}
         return out
 
     def _get(self, split):
