@@ -6,8 +6,38 @@ testing). Architecture (the paper's): ON-centre DoG 7x7; conv1 4 maps 5x5, thres
 2; conv3 10 maps 5x5, threshold 2 (infinite at feature extraction); global max -> 10
 features; LinearSVC(C=1.0); images rescaled to 160 px height.
 
+One deliberate departure: conv3's training threshold is 10, not the paper's 2. The
+threshold sets how many coincident inputs a kernel keeps: a winner fires as soon as its
+potential reaches it, STDP then potentiates the inputs that fired by then and depresses
+the rest, so with threshold 2 each conv3 kernel converges to 2-6 weights near 1 (of
+500), and its feature (the map's maximum potential) is a count below 6. With 10 the
+kernels keep 12-20 weights and the features separate better. Paired over the same
+splits and networks (``--set threshold3=T``, 5 splits each, ~3 min):
+seed 1: 95.82 +- 1.01 % (T 10) against 93.83 +- 2.14 % (T 2); seed 2: 94.24 +- 2.92 %
+against 93.09 +- 3.01 % (per split 96.5/95.4/97.5/92.1/89.7 vs 96.0/95.1/94.2/92.6/87.5);
+T 5: 95.44 %, T 20: 94.86 % (seed 1). ``--set threshold3=2`` restores the paper's.
+
+Where the information is: conv3 loses it. ``feature_layer=2`` reads conv2's final
+potentials instead (the same trained network; conv3 is still trained and stored), and
+``feature_grid=g`` keeps the maxima over a g x g grid of positions. 5 splits each
+(``--seed S --set feature_layer=2 ...``, ~2.5 min):
+
+| readout | seed 1 | seed 2 |
+|---|---|---|
+| conv3 global max (the paper's; defaults) | 95.82 +- 1.01 % | 94.24 +- 2.92 % |
+| conv2 global max (20 features) | 95.92 +- 1.21 % | |
+| conv2, 2 x 2 grid (80) | 97.53 +- 0.54 % | |
+| conv2, 3 x 3 grid (180) | 98.58 +- 0.48 % | |
+| conv2, 4 x 4 grid (320) | 98.46 +- 0.57 % | |
+| conv2, 2 x 2 grid, + OFF-centre DoG (``dog_off=true``) | 98.30 +- 0.66 % | |
+| conv2, 3 x 3 grid, + OFF-centre DoG | **98.87 +- 0.26 %** | **98.49 +- 0.31 %** |
+
+The last row (``--set feature_layer=2 --set feature_grid=3 --set dog_off=true``) is
+0.2-0.6 points below the paper's 99.1 +- 0.2 %; the paper's own readout, 3-5 points.
+The defaults keep the paper's readout.
+
 Choices where the paper leaves them open, and what they did (one split, seed 1, conv
-budgets 2000/3000/3000 images, threshold2 40 unless said):
+budgets 2000/3000/3000 images, threshold2 40 and threshold3 2 unless said):
 - images resized to 160 x 250 (both categories are about 1.5-1.6 times wider than
   high; <= 5 % aspect change), grayscale; DoG sigmas 1 and 2 px, the image extended by
   reflection at its border (zero padding turns every image border into a strong early
@@ -23,24 +53,28 @@ budgets 2000/3000/3000 images, threshold2 40 unless said):
   C_l < 0.01;
 - the paper's threshold2 60 gives 91.5 %, 40 gives 94.0 % (dog_threshold 0.2); the 20
   global maxima of conv2 alone (dropping conv3) reached 96.0 % with the zero-padded DoG.
-Full size (5 splits, ``--seed 1``): the defaults (threshold2 60, dog_threshold 0.1)
+Full size (5 splits, ``--seed 1``), all with threshold3 2: threshold2 60, dog_threshold 0.1
 93.83 +- 2.14 %; ``--set threshold2=40`` 93.23 +- 2.24 % (an earlier note gave
 93.69 +- 0.39 % for it: the split-to-split spread is about 2 points, so single-split
 differences below ~3 points are noise); threshold2 60 with dog_threshold 0.2:
 92.05 +- 1.30 % (2.8 min). Paper: 99.1 %.
 
-Why the features fall short, measured on split 1 (``--set n_splits=1``, 20 s each,
-94.5 %): the 10 features (each conv3 map's maximum potential, stored in the run
-file under /features) stay below 5.6 with a median of 2.0, i.e. a handful of
-coincident input spikes: few spikes reach conv3, and 10 such coarse numbers are not
-linearly separable on the training images either (train 97.25 %). The paper's
-competition taken literally, one winner per map (``k2=20 k3=10``), gives 88.8 % (r 1: 85.4 %);
+Why the features fall short with threshold3 2, measured on split 1 (``--set n_splits=1
+--set threshold3=2``, 20 s each, 94.5 %): the 10 features (each conv3 map's maximum
+potential, stored in the run file under /features) stay below 5.6 with a median of 2.0,
+since each conv3 kernel keeps only 2-6 weights above 0.5 (the run file's
+/synapses/conv3): 10 such coarse numbers are not linearly separable on the training
+images either (train 97.25 %). With threshold3 10, the same split: 96.28 %, kernels with
+12-20 weights above 0.5, features up to 18. The rest of this paragraph used
+threshold3 2. The paper's competition taken literally, one winner per map (``k2=20 k3=10``), gives 88.8 % (r 1: 85.4 %);
 a_plus_max 0.05 / 0.02: 96.2 / 95.4 %; a+ doubling every 1000 images: 94.2 %;
 the OFF channel: 93.0 %; threshold2 30 / 20: 90.2 / 88.5 %; a fixed small rate
 (a+ 0.0004 or 0.001, no doubling, as one public reimplementation) does not converge
 in 4000 images (C_l 0.15-0.2) and gives 62-68 %.
 `feature_grid` > 1 keeps a g x g grid of maxima per map instead of the paper's global
-maximum (3: 94.7 %).
+maximum (3: 94.7 % with threshold3 2; 2: 95.17 +- 1.31 % over 5 splits with
+threshold3 10, no better than the global maxima). With threshold3 10 (5 splits, seed
+1): a_plus_max 0.05 95.75 +- 1.73 %, threshold2 40 93.81 +- 2.36 %.
 
 Quick: ``plasticity run kheradpisheh_caltech --small``; full: ``plasticity run
 kheradpisheh_caltech``. Data: $PLASTICITY_DATA/caltech101/{Faces,Motorbikes}/*.jpg.
@@ -73,7 +107,8 @@ class Config:
     radius2: int = field(2, help="conv2 inhibition radius", min=0)
     images2: int = field(4000, help="conv2 training budget (images)", min=0)
     maps3: int = field(10, min=1)
-    threshold3: float = field(2.0, gt=0.0)
+    threshold3: float = field(10.0, help="conv3 training threshold (paper: 2; see the "
+                                         "docstring)", gt=0.0)
     k3: int = field(2, help="conv3 winners per image", min=0)
     radius3: int = field(1, help="conv3 inhibition radius", min=0)
     images3: int = field(4000, help="conv3 training budget (images)", min=0)
@@ -84,6 +119,8 @@ class Config:
     convergence: float = field(0.01, gt=0.0)
     feature_grid: int = field(1, help="1: global max (paper); g: g x g grid of maxima",
                               min=1)
+    feature_layer: int = field(0, help="0: the last conv layer's potentials (paper); k: "
+                                       "conv k's", min=0, max=3)
     n_train_per_class: int = field(200, min=1)
     n_splits: int = field(5, help="random train/test splits (mean accuracy)", min=1)
     svm_C: float = field(1.0, gt=0.0)
@@ -119,7 +156,8 @@ def build(c, seed):
                           dog_threshold=c.dog_threshold, a_plus=c.a_plus,
                           a_minus=c.a_minus, a_plus_max=c.a_plus_max,
                           lr_double_every=c.lr_double_every, convergence=c.convergence,
-                          feature_grid=c.feature_grid, n_jobs=c.n_jobs or None,
+                          feature_grid=c.feature_grid,
+                          feature_layer=c.feature_layer or None, n_jobs=c.n_jobs or None,
                           random_state=seed, batch_size=200)
 
 

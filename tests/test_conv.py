@@ -263,3 +263,31 @@ def test_sklearn_check_estimator():
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in res
               if r["status"] == "failed"]
     assert not failed, failed
+
+
+def test_feature_layer_reads_the_chosen_conv_layer():
+    """feature_layer=k: the g x g grid maxima of conv k's final potentials (the NumPy
+    reference, infinite threshold), whatever layers follow; None is the last layer."""
+    X, _ = _digits()
+    X = X[:200]
+    kw = dict(layers=SMALL_LAYERS, T=10, dog_size=3, dog_sigmas=(0.5, 1.0),
+              dog_threshold=0.05, random_state=3, lr_double_every=50, feature_grid=2)
+    last = SpikingConvNet(**kw).fit(X)
+    first = SpikingConvNet(feature_layer=1, **kw).fit(X)
+    for wa, wb in zip(last.weights_, first.weights_):        # same training
+        assert np.array_equal(wa, wb)
+    F1 = first.transform(X[:20])
+    assert F1.shape == (20, 6 * 4) and first.n_features_out_ == 24
+    w1 = first.weights_[0].astype(np.float64)
+    pad = SMALL_LAYERS[0]["pad"]
+    for i, t in enumerate(first.encode(first._images(X[:20], reset=False))):
+        V = R.conv_potentials(t, w1, 10, pad)[-1]              # (F, H, W) final
+        cells = [np.array_split(np.arange(n), 2) for n in V.shape[1:]]
+        ref = np.array([[[V[f][np.ix_(cy, cx)].max() for cx in cells[1]]
+                         for cy in cells[0]] for f in range(V.shape[0])])
+        assert np.allclose(F1[i], ref.ravel(), atol=1e-4)
+    F2 = SpikingConvNet(feature_layer=2, **kw).fit(X).transform(X[:20])
+    assert np.array_equal(F2, last.transform(X[:20]))
+    for bad in (0, 3, True, 1.5):
+        with pytest.raises(ValueError, match=r"feature_layer must be .* got"):
+            SpikingConvNet(feature_layer=bad, **kw).fit(X[:5])

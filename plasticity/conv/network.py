@@ -17,6 +17,8 @@ convergence C_l = mean w(1-w) falls below ``convergence`` or ``n_images`` images
 been presented. The features of an image are, for each map of the last conv layer,
 the maximum over positions of its potential at the last time step (that layer's
 threshold is infinite at feature extraction; its ``threshold`` is used for training).
+``feature_grid`` and ``feature_layer`` change where the maxima are taken and which conv
+layer gives them.
 """
 import numbers
 import time
@@ -134,6 +136,11 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
     feature_grid : int
         1 (the paper): each feature is a map's global maximum potential. g > 1: the
         maximum over each cell of a g x g grid of positions (F g^2 features).
+    feature_layer : int or None
+        Which conv layer's potentials are the features: None (the paper) the last one;
+        k >= 1 the k-th conv layer (``conv{k}``), read with an infinite threshold like
+        the last. Layers after it are still trained (their kernels are kept), but do not
+        enter the features.
     batch_size : int
         Images encoded / propagated at once.
     n_jobs : int or None
@@ -148,14 +155,15 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
     n_train_images_ : list of int, images presented per conv layer
     train_seconds_, train_cpu_seconds_ : list of float, wall and CPU time per conv layer
     layers_ : the validated layer dicts
-    image_shape_ : (H, W); n_features_in_ : H * W; n_features_out_ : maps of the last conv
+    image_shape_ : (H, W); n_features_in_ : H * W; n_features_out_ : maps of the feature
+        layer x feature_grid ** 2
     """
 
     def __init__(self, layers=None, T=30, dog_size=7, dog_sigmas=(1.0, 2.0), dog_on=True,
                  dog_off=True, dog_threshold=0.2, image_shape=None, a_plus=0.004,
                  a_minus=-0.003, a_plus_max=0.15, lr_double_every=500, convergence=0.01,
-                 w_mean=0.8, w_std=0.05, feature_grid=1, batch_size=1000, n_jobs=None,
-                 random_state=None, verbose=0):
+                 w_mean=0.8, w_std=0.05, feature_grid=1, feature_layer=None, batch_size=1000,
+                 n_jobs=None, random_state=None, verbose=0):
         self.layers = layers
         self.T = T
         self.dog_size = dog_size
@@ -172,6 +180,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         self.w_mean = w_mean
         self.w_std = w_std
         self.feature_grid = feature_grid
+        self.feature_layer = feature_layer
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -191,7 +200,14 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
             raise ValueError(f"feature_grid must be an integer >= 1, got {self.feature_grid!r}")
         if not isinstance(self.lr_double_every, numbers.Integral) or self.lr_double_every < 1:
             raise ValueError("lr_double_every must be an integer >= 1")
-        return _check_layers(self.layers)
+        layers = _check_layers(self.layers)
+        n_conv = sum(l["type"] == "conv" for l in layers)
+        fl = self.feature_layer
+        if fl is not None and (isinstance(fl, bool) or not isinstance(fl, numbers.Integral)
+                               or not 1 <= fl <= n_conv):
+            raise ValueError(f"feature_layer must be None (the last conv layer) or an "
+                             f"integer in [1, {n_conv}] (the conv layers), got {fl!r}")
+        return layers
 
     def _images(self, X, reset):
         X = check_array(X, allow_nd=True, dtype=None, ensure_min_samples=1,
@@ -298,12 +314,16 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         self._wt = wts
         self.layers_ = layers
         self.weights_ = [ops.kernels_external(w) for w in wts]
-        self.n_features_out_ = int(self.weights_[-1].shape[0]) * self.feature_grid ** 2
+        ci, _ = self._feature_conv()
+        self.n_features_out_ = int(self.weights_[ci].shape[0]) * self.feature_grid ** 2
         return self
 
     # ------------------------------------------------------------------ transform
-    def _last_conv(self):
-        return max(i for i, l in enumerate(self.layers_) if l["type"] == "conv")
+    def _feature_conv(self):
+        """(index among the conv layers, index in layers_) of the feature layer."""
+        convs = [i for i, l in enumerate(self.layers_) if l["type"] == "conv"]
+        ci = len(convs) - 1 if self.feature_layer is None else int(self.feature_layer) - 1
+        return ci, convs[ci]
 
     def _internal(self):
         w = getattr(self, "_wt", None)
@@ -313,17 +333,19 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         return w
 
     def transform(self, X):
-        """Features (n, maps of the last conv layer): global max of its potentials."""
+        """Features (n, maps x feature_grid**2) of the feature layer (default the last
+        conv layer): maxima of its final potentials, with an infinite threshold."""
         check_is_fitted(self, "weights_")
+        self._check_params()
         X = self._images(X, reset=False)
         wts = self._internal()
-        last = self._last_conv()
-        out = np.empty((X.shape[0], self.weights_[-1].shape[0] * self.feature_grid ** 2))
+        ci, li = self._feature_conv()
+        out = np.empty((X.shape[0], self.weights_[ci].shape[0] * self.feature_grid ** 2))
         for a in range(0, X.shape[0], self.batch_size):
             t = self.encode(X[a:a + self.batch_size])
-            t = self._propagate(t, self.layers_[:last], wts[:-1])
-            l = self.layers_[last]
-            _, v = ops.conv_forward(t, wts[-1], np.inf, self.T, l["pad"], False,
+            t = self._propagate(t, self.layers_[:li], wts[:ci])
+            l = self.layers_[li]
+            _, v = ops.conv_forward(t, wts[ci], np.inf, self.T, l["pad"], False,
                                     self.n_jobs, internal=True)
             g = self.feature_grid
             if g == 1:
