@@ -291,3 +291,5 @@ def test_feature_layer_reads_the_chosen_conv_layer():
     for bad in (0, 3, True, 1.5):
         with pytest.raises(ValueError, match=r"feature_layer must be .* got"):
             SpikingConvNet(feature_layer=bad, **kw).fit(X[:5])
+    with pytest.raises(ValueError, match=r"feature_layer must be .* got 3"):
+        first.set_params(feature_layer=3).transform(X[:2])     # checked at transform too

@@ -201,12 +201,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         if not isinstance(self.lr_double_every, numbers.Integral) or self.lr_double_every < 1:
             raise ValueError("lr_double_every must be an integer >= 1")
         layers = _check_layers(self.layers)
-        n_conv = sum(l["type"] == "conv" for l in layers)
-        fl = self.feature_layer
-        if fl is not None and (isinstance(fl, bool) or not isinstance(fl, numbers.Integral)
-                               or not 1 <= fl <= n_conv):
-            raise ValueError(f"feature_layer must be None (the last conv layer) or an "
-                             f"integer in [1, {n_conv}] (the conv layers), got {fl!r}")
+        self._feature_conv(layers)            # a bad feature_layer fails before training
         return layers
 
     def _images(self, X, reset):
@@ -314,16 +309,23 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         self._wt = wts
         self.layers_ = layers
         self.weights_ = [ops.kernels_external(w) for w in wts]
-        ci, _ = self._feature_conv()
+        ci, _ = self._feature_conv(layers)
         self.n_features_out_ = int(self.weights_[ci].shape[0]) * self.feature_grid ** 2
         return self
 
     # ------------------------------------------------------------------ transform
-    def _feature_conv(self):
-        """(index among the conv layers, index in layers_) of the feature layer."""
-        convs = [i for i, l in enumerate(self.layers_) if l["type"] == "conv"]
-        ci = len(convs) - 1 if self.feature_layer is None else int(self.feature_layer) - 1
-        return ci, convs[ci]
+    def _feature_conv(self, layers):
+        """(index among the conv layers, index in ``layers``) of the feature layer;
+        raises on a ``feature_layer`` that names no conv layer of ``layers``."""
+        convs = [i for i, l in enumerate(layers) if l["type"] == "conv"]
+        fl = self.feature_layer
+        if fl is None:
+            return len(convs) - 1, convs[-1]
+        if isinstance(fl, bool) or not isinstance(fl, numbers.Integral) \
+                or not 1 <= fl <= len(convs):
+            raise ValueError(f"feature_layer must be None (the last conv layer) or an "
+                             f"integer in [1, {len(convs)}] (the conv layers), got {fl!r}")
+        return int(fl) - 1, convs[int(fl) - 1]
 
     def _internal(self):
         w = getattr(self, "_wt", None)
@@ -336,10 +338,9 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         """Features (n, maps x feature_grid**2) of the feature layer (default the last
         conv layer): maxima of its final potentials, with an infinite threshold."""
         check_is_fitted(self, "weights_")
-        self._check_params()
+        ci, li = self._feature_conv(self.layers_)
         X = self._images(X, reset=False)
         wts = self._internal()
-        ci, li = self._feature_conv()
         out = np.empty((X.shape[0], self.weights_[ci].shape[0] * self.feature_grid ** 2))
         for a in range(0, X.shape[0], self.batch_size):
             t = self.encode(X[a:a + self.batch_size])
