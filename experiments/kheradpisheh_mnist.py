@@ -87,6 +87,8 @@ class Config:
     n_svm_train: int = field(60000, help="training images for the SVM", min=1, max=60000)
     n_test: int = field(10000, help="test images", min=1, max=10000)
     svm_C: float = field(2.4, help="LinearSVC C", gt=0.0)
+    svm_standardize: bool = field(False, help="standardize each feature (training mean "
+                                  "and sd) before the SVM; the paper does not say")
     n_jobs: int = field(0, help="threads for feature extraction (0: all CPUs)", min=0)
     data_dir: str = field("", help="MNIST directory (empty: $PLASTICITY_DATA/mnist or "
                                    "./data/mnist)")
@@ -133,7 +135,8 @@ def run(config, recorder=None, seed=1, log=None):
     net = build(config, seed)
     n = config.n_svm_train
     m = fit_and_evaluate(net, X, X[:n], y[:n], Xt[:config.n_test], yt[:config.n_test],
-                         config.svm_C, recorder=recorder, log=log)
+                         config.svm_C, standardize=config.svm_standardize,
+                         recorder=recorder, log=log)
     m.pop("confusion")
     return m
 
