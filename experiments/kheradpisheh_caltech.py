@@ -133,6 +133,8 @@ class Config:
     convergence: float = field(0.01, gt=0.0)
     feature_grid: int = field(1, help="1: global max (paper); g: g x g grid of maxima",
                               min=1)
+    feature_pyramid: bool = field(False, help="features of all grids 1 x 1 ... g x g side "
+                                              "by side (spatial pyramid)")
     feature_layer: int = field(0, help="0: the last conv layer's potentials (paper); k: "
                                        "conv k's", min=0, max=3)
     n_train_per_class: int = field(200, min=1)
@@ -172,7 +174,7 @@ def build(c, seed):
                           dog_threshold=c.dog_threshold, a_plus=c.a_plus,
                           a_minus=c.a_minus, a_plus_max=c.a_plus_max,
                           lr_double_every=c.lr_double_every, convergence=c.convergence,
-                          feature_grid=c.feature_grid,
+                          feature_grid=c.feature_grid, feature_pyramid=c.feature_pyramid,
                           feature_layer=c.feature_layer or None, n_jobs=c.n_jobs or None,
                           random_state=seed, batch_size=200)
 

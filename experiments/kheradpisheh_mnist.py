@@ -87,6 +87,8 @@ class Config:
     feature_grid: int = field(1, help="features per map: 1 = global max of the potentials "
                                       "(paper); g = max over each cell of a g x g grid",
                               min=1)
+    feature_pyramid: bool = field(False, help="features of all grids 1 x 1 ... g x g side "
+                                              "by side (spatial pyramid)")
     n_svm_train: int = field(60000, help="training images for the SVM", min=1, max=60000)
     n_test: int = field(10000, help="test images", min=1, max=10000)
     svm_C: float = field(2.4, help="LinearSVC C", gt=0.0)
@@ -116,7 +118,8 @@ def build(config, seed=1):
                           dog_threshold=c.dog_threshold, a_plus=c.a_plus,
                           a_minus=c.a_minus, a_plus_max=c.a_plus_max,
                           lr_double_every=c.lr_double_every, convergence=c.convergence,
-                          feature_grid=c.feature_grid, n_jobs=c.n_jobs or None,
+                          feature_grid=c.feature_grid,
+                          feature_pyramid=c.feature_pyramid, n_jobs=c.n_jobs or None,
                           random_state=seed)
 
 

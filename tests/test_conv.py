@@ -293,3 +293,35 @@ def test_feature_layer_reads_the_chosen_conv_layer():
             SpikingConvNet(feature_layer=bad, **kw).fit(X[:5])
     with pytest.raises(ValueError, match=r"feature_layer must be .* got 3"):
         first.set_params(feature_layer=3).transform(X[:2])     # checked at transform too
+
+
+def test_feature_pyramid_concatenates_the_grids():
+    """feature_pyramid=True with feature_grid=g: the 1 x 1, ..., g x g grid maxima of the
+    feature layer's final potentials side by side, each equal to the NumPy reference
+    (cells as np.array_split); a grid finer than the map is refused by name."""
+    X, _ = _digits()
+    X = X[:120]
+    kw = dict(layers=SMALL_LAYERS, T=10, dog_size=3, dog_sigmas=(0.5, 1.0),
+              dog_threshold=0.05, random_state=4, lr_double_every=50, feature_layer=1)
+    net = SpikingConvNet(feature_grid=3, feature_pyramid=True, **kw).fit(X)
+    F = net.transform(X[:10])
+    assert F.shape == (10, 6 * (1 + 4 + 9)) and net.n_features_out_ == 6 * 14
+    w1 = net.weights_[0].astype(np.float64)
+    pad = SMALL_LAYERS[0]["pad"]
+    for i, t in enumerate(net.encode(net._images(X[:10], reset=False))):
+        V = R.conv_potentials(t, w1, 10, pad)[-1]              # (F, H, W) final
+        ref = []
+        for g in (1, 2, 3):
+            cells = [np.array_split(np.arange(n), g) for n in V.shape[1:]]
+            ref.append(np.array([[[V[f][np.ix_(cy, cx)].max() for cx in cells[1]]
+                                  for cy in cells[0]] for f in range(V.shape[0])]).ravel())
+        assert np.allclose(F[i], np.concatenate(ref), atol=1e-4)
+    single = SpikingConvNet(feature_grid=3, **kw).fit(X)
+    assert np.array_equal(single.transform(X[:10]), F[:, 6 * 5:])   # same training
+    with pytest.raises(ValueError, match="feature_pyramid must be True or False, got 1"):
+        SpikingConvNet(feature_pyramid=1, **kw).fit(X[:5])
+    # conv1 keeps the 8 x 8 digits at 8 x 8 (size 3, pad 1)
+    with pytest.raises(ValueError, match=r"feature_grid must be in \[1, 8\] .* 8 x 8, got 9"):
+        SpikingConvNet(feature_grid=9, **kw).fit(X[:5])              # before training
+    with pytest.raises(ValueError, match=r"feature_grid must be in \[1, 8\] .* got 99"):
+        net.set_params(feature_grid=99).transform(X[:2])

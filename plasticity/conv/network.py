@@ -136,6 +136,10 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
     feature_grid : int
         1 (the paper): each feature is a map's global maximum potential. g > 1: the
         maximum over each cell of a g x g grid of positions (F g^2 features).
+    feature_pyramid : bool
+        False (the paper): the one grid ``feature_grid``. True: a spatial pyramid, the
+        grids 1 x 1, 2 x 2, ..., g x g side by side (F (1 + 4 + ... + g^2) features),
+        so that the readout sees both where and whether a feature occurred.
     feature_layer : int or None
         Which conv layer's potentials are the features: None (the paper) the last one;
         k >= 1 the k-th conv layer (``conv{k}``), read with an infinite threshold like
@@ -156,14 +160,15 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
     train_seconds_, train_cpu_seconds_ : list of float, wall and CPU time per conv layer
     layers_ : the validated layer dicts
     image_shape_ : (H, W); n_features_in_ : H * W; n_features_out_ : maps of the feature
-        layer x feature_grid ** 2
+        layer x the grid cells (feature_grid ** 2, or their sum over the pyramid)
     """
 
     def __init__(self, layers=None, T=30, dog_size=7, dog_sigmas=(1.0, 2.0), dog_on=True,
                  dog_off=True, dog_threshold=0.2, image_shape=None, a_plus=0.004,
                  a_minus=-0.003, a_plus_max=0.15, lr_double_every=500, convergence=0.01,
-                 w_mean=0.8, w_std=0.05, feature_grid=1, feature_layer=None, batch_size=1000,
-                 n_jobs=None, random_state=None, verbose=0):
+                 w_mean=0.8, w_std=0.05, feature_grid=1, feature_layer=None,
+                 feature_pyramid=False, batch_size=1000, n_jobs=None, random_state=None,
+                 verbose=0):
         self.layers = layers
         self.T = T
         self.dog_size = dog_size
@@ -181,6 +186,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         self.w_std = w_std
         self.feature_grid = feature_grid
         self.feature_layer = feature_layer
+        self.feature_pyramid = feature_pyramid
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -198,6 +204,9 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
             raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         if not isinstance(self.feature_grid, numbers.Integral) or self.feature_grid < 1:
             raise ValueError(f"feature_grid must be an integer >= 1, got {self.feature_grid!r}")
+        if not isinstance(self.feature_pyramid, (bool, np.bool_)):
+            raise ValueError(f"feature_pyramid must be True or False, got "
+                             f"{self.feature_pyramid!r}")
         if not isinstance(self.lr_double_every, numbers.Integral) or self.lr_double_every < 1:
             raise ValueError("lr_double_every must be an integer >= 1")
         layers = _check_layers(self.layers)
@@ -259,6 +268,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         """Train the conv layers one after the other with STDP on images X."""
         layers = self._check_params()
         X = self._images(X, reset=True)
+        self._check_grid(layers, X.shape[1:])    # before training, not after
         rng = np.random.default_rng(self.random_state)
         n = X.shape[0]
         enc = self.encode(X)
@@ -310,8 +320,16 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         self.layers_ = layers
         self.weights_ = [ops.kernels_external(w) for w in wts]
         ci, _ = self._feature_conv(layers)
-        self.n_features_out_ = int(self.weights_[ci].shape[0]) * self.feature_grid ** 2
+        self.n_features_out_ = int(self.weights_[ci].shape[0]) * self._n_cells()
         return self
+
+    def _grids(self):
+        """The grid sizes whose maxima make the features, in output order."""
+        g = int(self.feature_grid)
+        return tuple(range(1, g + 1)) if self.feature_pyramid else (g,)
+
+    def _n_cells(self):
+        return sum(g * g for g in self._grids())
 
     # ------------------------------------------------------------------ transform
     def _feature_conv(self, layers):
@@ -327,6 +345,21 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
                              f"integer in [1, {len(convs)}] (the conv layers), got {fl!r}")
         return int(fl) - 1, convs[int(fl) - 1]
 
+    def _check_grid(self, layers, image_shape):
+        """Raise if ``feature_grid`` has more cells per side than the feature layer's
+        maps (computed from the layer sizes, strides and padding)."""
+        _, li = self._feature_conv(layers)
+        H, W = image_shape
+        for l in layers[:li + 1]:
+            if l["type"] == "conv":
+                H, W = (n + 2 * l["pad"] - l["size"] + 1 for n in (H, W))
+            else:
+                st = l.get("stride") or l["size"]
+                H, W = ((n + 2 * l.get("pad", 0) - l["size"]) // st + 1 for n in (H, W))
+        if H >= 1 and W >= 1 and not self.feature_grid <= min(H, W):
+            raise ValueError(f"feature_grid must be in [1, {min(H, W)}] for feature maps "
+                             f"of {H} x {W}, got {self.feature_grid}")
+
     def _internal(self):
         w = getattr(self, "_wt", None)
         if w is None or len(w) != len(self.weights_):
@@ -335,27 +368,24 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         return w
 
     def transform(self, X):
-        """Features (n, maps x feature_grid**2) of the feature layer (default the last
-        conv layer): maxima of its final potentials, with an infinite threshold."""
+        """Features (n, maps x cells) of the feature layer (default the last conv
+        layer): maxima of its final potentials, with an infinite threshold, over each
+        cell of the grid (or of each grid of the pyramid, 1 x 1 first; within a grid,
+        map-major, cells row-major)."""
         check_is_fitted(self, "weights_")
         ci, li = self._feature_conv(self.layers_)
+        self._check_grid(self.layers_, self.image_shape_)
         X = self._images(X, reset=False)
         wts = self._internal()
-        out = np.empty((X.shape[0], self.weights_[ci].shape[0] * self.feature_grid ** 2))
+        out = np.empty((X.shape[0], self.weights_[ci].shape[0] * self._n_cells()))
         for a in range(0, X.shape[0], self.batch_size):
             t = self.encode(X[a:a + self.batch_size])
             t = self._propagate(t, self.layers_[:li], wts[:ci])
             l = self.layers_[li]
             _, v = ops.conv_forward(t, wts[ci], np.inf, self.T, l["pad"], False,
                                     self.n_jobs, internal=True)
-            g = self.feature_grid
-            if g == 1:
-                out[a:a + self.batch_size] = ops.global_max(v)
-            else:
-                ey = [c[0] for c in np.array_split(np.arange(v.shape[2]), g)]
-                ex = [c[0] for c in np.array_split(np.arange(v.shape[3]), g)]
-                m = np.maximum.reduceat(np.maximum.reduceat(v, ey, axis=2), ex, axis=3)
-                out[a:a + self.batch_size] = m.reshape(m.shape[0], -1)
+            out[a:a + self.batch_size] = np.hstack([ops.grid_max(v, g)
+                                                    for g in self._grids()])
         return out
 
     def spike_times(self, X, upto=None):

@@ -12,7 +12,7 @@ import numpy as np
 from .._ext import conv as _k
 
 __all__ = ["conv_forward", "pool_first", "winners", "stdp_update", "train_layer",
-           "global_max", "stdp_params", "n_threads", "kernels_internal",
+           "global_max", "grid_max", "stdp_params", "n_threads", "kernels_internal",
            "kernels_external"]
 
 
@@ -125,6 +125,22 @@ def train_layer(times, wt, threshold, T, pad, k, r, a_plus, a_minus):
     _k.train(tin, wt, float(threshold), int(T), int(pad), int(k), int(r),
              stdp_params(a_plus, a_minus), nw)
     return nw
+
+
+def grid_max(potentials, g):
+    """Max pooling of potentials (N, F, H, W) over a g x g grid of cells -> (N, F g^2)
+    (map-major, cells row-major; the cells split H and W as ``np.array_split`` does).
+    g = 1 is the global maximum."""
+    if g == 1:
+        return global_max(potentials)
+    v = np.asarray(potentials)
+    if not 1 <= g <= min(v.shape[2], v.shape[3]):
+        raise ValueError(f"feature_grid must be in [1, {min(v.shape[2], v.shape[3])}] for "
+                         f"feature maps of {v.shape[2]} x {v.shape[3]}, got {g}")
+    ey = [c[0] for c in np.array_split(np.arange(v.shape[2]), g)]
+    ex = [c[0] for c in np.array_split(np.arange(v.shape[3]), g)]
+    m = np.maximum.reduceat(np.maximum.reduceat(v, ey, axis=2), ex, axis=3)
+    return m.reshape(m.shape[0], -1)
 
 
 def global_max(potentials):
