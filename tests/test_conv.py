@@ -325,3 +325,5 @@ def test_feature_pyramid_concatenates_the_grids():
         SpikingConvNet(feature_grid=9, **kw).fit(X[:5])              # before training
     with pytest.raises(ValueError, match=r"feature_grid must be in \[1, 8\] .* got 99"):
         net.set_params(feature_grid=99).transform(X[:2])
+    with pytest.raises(ValueError, match=r"g must be in \[1, 3\] for maps of 3 x 5, got 4"):
+        ops.grid_max(np.zeros((1, 2, 3, 5), np.float32), 4)

@@ -135,8 +135,8 @@ def grid_max(potentials, g):
         return global_max(potentials)
     v = np.asarray(potentials)
     if not 1 <= g <= min(v.shape[2], v.shape[3]):
-        raise ValueError(f"feature_grid must be in [1, {min(v.shape[2], v.shape[3])}] for "
-                         f"feature maps of {v.shape[2]} x {v.shape[3]}, got {g}")
+        raise ValueError(f"g must be in [1, {min(v.shape[2], v.shape[3])}] for maps of "
+                         f"{v.shape[2]} x {v.shape[3]}, got {g}")
     ey = [c[0] for c in np.array_split(np.arange(v.shape[2]), g)]
     ex = [c[0] for c in np.array_split(np.arange(v.shape[3]), g)]
     m = np.maximum.reduceat(np.maximum.reduceat(v, ey, axis=2), ex, axis=3)
