@@ -351,11 +351,8 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         _, li = self._feature_conv(layers)
         H, W = image_shape
         for l in layers[:li + 1]:
-            if l["type"] == "conv":
-                H, W = (n + 2 * l["pad"] - l["size"] + 1 for n in (H, W))
-            else:
-                st = l.get("stride") or l["size"]
-                H, W = ((n + 2 * l.get("pad", 0) - l["size"]) // st + 1 for n in (H, W))
+            st = 1 if l["type"] == "conv" else l["stride"]
+            H, W = (ops.out_size(n, l["size"], st, l["pad"]) for n in (H, W))
         if H >= 1 and W >= 1 and not self.feature_grid <= min(H, W):
             raise ValueError(f"feature_grid must be in [1, {min(H, W)}] for feature maps "
                              f"of {H} x {W}, got {self.feature_grid}")

@@ -12,7 +12,7 @@ import numpy as np
 from .._ext import conv as _k
 
 __all__ = ["conv_forward", "pool_first", "winners", "stdp_update", "train_layer",
-           "global_max", "grid_max", "stdp_params", "n_threads", "kernels_internal",
+           "global_max", "grid_max", "out_size", "stdp_params", "n_threads", "kernels_internal",
            "kernels_external"]
 
 
@@ -86,13 +86,18 @@ def conv_forward(times, weights, threshold, T, pad=0, inhibit=True, n_jobs=None,
     return tout, vout
 
 
+def out_size(n, size, stride=1, pad=0):
+    """Output length of a window ``size`` sliding by ``stride`` over ``n`` positions
+    padded by ``pad`` on each side (a conv layer is stride 1)."""
+    return (n + 2 * pad - size) // stride + 1
+
+
 def pool_first(times, size, stride=None, pad=0):
     """First-spike pooling (earliest spike in each window), (N, C, H, W) -> (N, C, Ho, Wo)."""
     tin = _as_times(times)
     stride = size if stride is None else stride
     N, C, H, W = tin.shape
-    Ho = (H + 2 * pad - size) // stride + 1
-    Wo = (W + 2 * pad - size) // stride + 1
+    Ho, Wo = out_size(H, size, stride, pad), out_size(W, size, stride, pad)
     out = np.empty((N, C, max(Ho, 0), max(Wo, 0)), np.int16)
     _k.pool_first(tin, int(size), int(stride), int(pad), out)
     return out
