@@ -282,10 +282,7 @@ def test_feature_layer_reads_the_chosen_conv_layer():
     pad = SMALL_LAYERS[0]["pad"]
     for i, t in enumerate(first.encode(first._images(X[:20], reset=False))):
         V = R.conv_potentials(t, w1, 10, pad)[-1]              # (F, H, W) final
-        cells = [np.array_split(np.arange(n), 2) for n in V.shape[1:]]
-        ref = np.array([[[V[f][np.ix_(cy, cx)].max() for cx in cells[1]]
-                         for cy in cells[0]] for f in range(V.shape[0])])
-        assert np.allclose(F1[i], ref.ravel(), atol=1e-4)
+        assert np.allclose(F1[i], R.grid_max(V, 2), atol=1e-4)
     F2 = SpikingConvNet(feature_layer=2, **kw).fit(X).transform(X[:20])
     assert np.array_equal(F2, last.transform(X[:20]))
     for bad in (0, 3, True, 1.5):
@@ -310,12 +307,8 @@ def test_feature_pyramid_concatenates_the_grids():
     pad = SMALL_LAYERS[0]["pad"]
     for i, t in enumerate(net.encode(net._images(X[:10], reset=False))):
         V = R.conv_potentials(t, w1, 10, pad)[-1]              # (F, H, W) final
-        ref = []
-        for g in (1, 2, 3):
-            cells = [np.array_split(np.arange(n), g) for n in V.shape[1:]]
-            ref.append(np.array([[[V[f][np.ix_(cy, cx)].max() for cx in cells[1]]
-                                  for cy in cells[0]] for f in range(V.shape[0])]).ravel())
-        assert np.allclose(F[i], np.concatenate(ref), atol=1e-4)
+        ref = np.concatenate([R.grid_max(V, g) for g in (1, 2, 3)])
+        assert np.allclose(F[i], ref, atol=1e-4)
     single = SpikingConvNet(feature_grid=3, **kw).fit(X)
     assert np.array_equal(single.transform(X[:10]), F[:, 6 * 5:])   # same training
     with pytest.raises(ValueError, match="feature_pyramid must be True or False, got 1"):

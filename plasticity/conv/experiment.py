@@ -48,7 +48,8 @@ def readout(svm_C, standardize=False):
     the SVM's one penalty C weigh all features alike. Without it, features with large
     potentials (many coincident inputs) dominate the margin. The paper does not say
     whether it scaled its features. ``random_state=0`` fixes liblinear's coordinate
-    order, so that the same features give the same SVM bit for bit."""
+    order where it uses one (the dual solver, chosen when there are more features than
+    training images), so that the same features give the same SVM bit for bit."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC

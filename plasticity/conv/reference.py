@@ -7,7 +7,7 @@ import numpy as np
 from ..encoding import spike_wave
 
 __all__ = ["latency_code", "conv_potentials", "fire", "pointwise_inhibition",
-           "winners", "stdp_update", "pool_first", "convergence"]
+           "winners", "stdp_update", "pool_first", "grid_max", "convergence"]
 
 
 def latency_code(values, T, threshold=0.0):
@@ -112,6 +112,16 @@ def pool_first(times, size, stride, pad, T):
             out[:, y, x] = tp[:, y * stride:y * stride + size,
                               x * stride:x * stride + size].min(axis=(1, 2))
     return out
+
+
+def grid_max(V, g):
+    """One image's potentials V (F, H, W): the maximum of each map over each cell of a
+    g x g grid (rows and columns split as ``np.array_split``), map-major, cells
+    row-major -> (F g^2,)."""
+    rows = np.array_split(np.arange(V.shape[1]), g)
+    cols = np.array_split(np.arange(V.shape[2]), g)
+    return np.array([V[f][np.ix_(r, c)].max() for f in range(V.shape[0])
+                     for r in rows for c in cols])
 
 
 def convergence(weights):
