@@ -206,11 +206,15 @@ class Model:
     """The network: Poisson inputs, excitatory and inhibitory populations, and a
     per-presentation spike counter of the excitatory population."""
 
-    def __init__(self, c, synapses, seed, learning=True, theta=None, sink=None):
+    def __init__(self, c, synapses, seed, learning=True, theta=None, sink=None,
+                 input_spikes=None):
         self.c = c
         self.learning = learning
         self.net = net = Network(dt=c.dt, seed=seed)
-        self.inp = net.add_poisson("input", N_INPUT, 0.0)
+        if input_spikes is None:
+            self.inp = net.add_poisson("input", N_INPUT, 0.0)
+        else:  # given input trains (times in ms, ids): the Brian2 cross-check
+            self.inp = net.add_spike_generator("input", N_INPUT, *input_spikes)
         self.exc = net.add_population("exc", c.n_e, excitatory_model(c, learning),
                                       init={"v": c.v_rest_e + c.v_init_offset})
         self.inh = net.add_population("inh", c.n_e, inhibitory_model(c),
