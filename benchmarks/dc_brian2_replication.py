@@ -6,11 +6,14 @@ the same seed: ``initial_synapses``; same label assignment and readout functions
 in Brian2 2.9 ``cpp_standalone``. Only the Poisson input streams differ (Brian2's own
 RNG). The retry loop (fewer than ``min_spikes`` excitatory spikes in the 350 ms:
 intensity + 1, same image again; else next image at intensity 2) runs inside the
-simulation: a one-neuron controller group advances every 50 ms (``run_regularly``)
-and the input group reads its image index, intensity and on/off flag through linked
-variables; the images sit in a TimedArray indexed by image. Weight normalisation
-before every try is done by three ``run_regularly`` operations every 500 ms (the
-column-sum C++ helpers of ``b3_diehl_cook.py``). Since the number of tries is not
+simulation: a one-neuron controller group counts the steps of each 500 ms slot
+(``run_regularly`` every step; a coarser clock drifts against dt over hours of
+simulated time and moved the 350 ms edge by a step) and the input group reads its
+image index, intensity and on/off flag through linked variables; the images sit in a
+TimedArray indexed by image. The controller's decisions are recorded and must equal
+those replayed from the excitatory spikes with the experiment's rule. Weight
+normalisation before every try is done by three ``run_regularly`` operations every
+500 ms (the column-sum C++ helpers of ``b3_diehl_cook.py``). Since the number of tries is not
 known in advance, each phase simulates a generous fixed time; once the controller
 has passed the last image the inputs stay off and theta stops decaying, so the extra
 time changes nothing.
@@ -48,9 +51,6 @@ if __package__ in (None, ""):
 from benchmarks import b3_diehl_cook  # noqa: E402
 from plasticity.experiments import diehl_cook_2015 as dc  # noqa: E402
 
-SLOT_MS = 50.0  # controller period; 350 and 500 ms are multiples of it
-
-
 def tries_margin(expected_tries):
     """Simulated tries per phase: generous, as the controller stops by itself."""
     return int(np.ceil(expected_tries * 1.25)) + 20
@@ -64,18 +64,14 @@ def build(c, images, w0, delays, learning, numerics, directory, theta_mV=None,
     SpikeGeneratorGroup (the cross-check test); ``normalize_in_sim=False`` leaves the
     normalisation to the caller (the runtime device has no C++ helpers).
     """
-    from brian2 import (Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor,
-                        StateMonitor, Synapses, TimedArray, defaultclock, linked_var, ms, mV, Hz)
+    from brian2 import (EventMonitor, Network, NeuronGroup, SpikeGeneratorGroup,
+                        SpikeMonitor, Synapses, TimedArray, defaultclock, linked_var, ms, mV, Hz)
     from brian2 import seed as b2_seed
     defaultclock.dt = c.dt * ms
     b2_seed(seed)
     n_in, n_e = dc.N_INPUT, c.n_e
-    period = round((c.t_present + c.t_rest) / SLOT_MS)
-    off_at = round(c.t_present / SLOT_MS)
-    if not np.isclose(period * SLOT_MS, c.t_present + c.t_rest) or \
-            not np.isclose(off_at * SLOT_MS, c.t_present):
-        raise ValueError("t_present and t_rest must be multiples of 50 ms here")
-
+    steps_slot = int(round((c.t_present + c.t_rest) / c.dt))
+    steps_on = int(round(c.t_present / c.dt))
     n_images = len(images) if images is not None else 2 ** 30
     ctl = NeuronGroup(1, """img : integer
         intensity : 1
@@ -83,7 +79,7 @@ def build(c, images, w0, delays, learning, numerics, directory, theta_mV=None,
         active : integer
         count : integer
         ph : integer
-        started : integer""", name="ctl")
+        started : integer""", events={"slot": "ph == 1"}, name="ctl")
     ctl.intensity = c.intensity
     ctl.active = 1
     ctl.run_regularly(f"""
@@ -94,10 +90,9 @@ def build(c, images, w0, delays, learning, numerics, directory, theta_mV=None,
         intensity = intensity * (1 - adv) + {c.intensity} * adv + rep
         active = int(img < {n_images})
         count = count * (1 - slot0)
-        present = active * (slot0 + present * (1 - slot0) * int(ph != {off_at}))
+        present = active * (slot0 + present * (1 - slot0) * int(ph != {steps_on}))
         started = 1
-        ph = (ph + 1) % {period}""", dt=SLOT_MS * ms, when="start", order=-10,
-        name="controller")
+        ph = (ph + 1) % {steps_slot}""", when="start", order=-10, name="controller")
 
     if input_spikes is None:
         # images by index: a TimedArray with 1 ms rows, read at img * ms
@@ -180,9 +175,9 @@ def build(c, images, w0, delays, learning, numerics, directory, theta_mV=None,
     counter = Synapses(exc, ctl, on_pre="count_post += present_post", name="counter")
     counter.connect(j="0")
     mon = SpikeMonitor(exc, name="exc_spikes")
-    # the image of each slot, as the controller decided it (checks the replay)
-    shown = StateMonitor(ctl, "img", record=[0], dt=(c.t_present + c.t_rest) * ms,
-                         when="start", order=-9, name="shown")
+    # the image of each slot, as the controller decided it at the slot's first step
+    # (checks the replay)
+    shown = EventMonitor(ctl, "slot", variables=["img"], name="shown")
     net = Network(ctl, inp, exc, inh, S, EI, IE, counter, mon, shown)
     return net, ctl, exc, S, mon, shown
 
@@ -240,7 +235,7 @@ def phase(c, images, w0, delays, learning, numerics, expected_tries, seed,
         raise RuntimeError(f"the simulated {n_slots} tries did not cover the "
                            f"{len(images)} images (reached {done}; controller "
                            f"{int(ctl.img[0])}); raise the margin")
-    decided = np.asarray(shown.img[0])[:slots]
+    decided = np.asarray(shown.img[:])[:slots]
     if not np.array_equal(decided, replayed[:slots]):
         bad = int(np.argmax(decided != replayed[:slots]))
         raise RuntimeError(f"replay and controller disagree from slot {bad} on")
@@ -261,6 +256,8 @@ def main(argv=None):
     ap.add_argument("--n-test", type=int, default=10000)
     ap.add_argument("--tries-per-image", type=float, default=2.6,
                     help="training tries budgeted per image (the run stops early)")
+    ap.add_argument("--eval-tries-per-image", type=float, default=1.6,
+                    help="the same for the assignment and test images")
     ap.add_argument("--data", default=os.environ.get("PLASTICITY_DATA", ""))
     ap.add_argument("--json", default="")
     a = ap.parse_args(argv)
@@ -276,7 +273,7 @@ def main(argv=None):
     ev_images = np.concatenate([x_tr[np.arange(c.n_assign) % len(x_tr)],
                                 x_te[:c.n_test]])
     ev = phase(c, ev_images, tr["w"], delays, False, a.numerics,
-               1.6 * len(ev_images), a.seed + 1, theta_mV=tr["theta_mV"])
+               a.eval_tries_per_image * len(ev_images), a.seed + 1, theta_mV=tr["theta_mV"])
     y_assign = y_tr[np.arange(c.n_assign) % len(x_tr)]
     sums = np.zeros((dc.N_CLASSES, c.n_e))
     np.add.at(sums, y_assign, ev["counts"][:c.n_assign])
