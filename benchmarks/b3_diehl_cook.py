@@ -58,17 +58,21 @@ def load_images(n, seed=0):
             data = np.frombuffer(f.read(n * rows * cols), dtype=np.uint8)
         return data.reshape(n, rows * cols).copy(), "MNIST"
     except (OSError, ValueError):
-        # random digit-like images: a few thick bright strokes on a dark 28x28 field
-        rng = np.random.default_rng(seed)
-        yy, xx = np.mgrid[0:28, 0:28]
-        imgs = np.zeros((n, 28, 28))
-        for k in range(n):
-            for _ in range(3):
-                (y0, x0), (y1, x1) = rng.uniform(6, 22, (2, 2))
-                t = np.linspace(0, 1, 30)[:, None, None]
-                d = np.hypot(yy - (y0 + t * (y1 - y0)), xx - (x0 + t * (x1 - x0)))
-                imgs[k] = np.maximum(imgs[k], (d.min(0) < 1.8) * 255.0)
-        return imgs.reshape(n, 784).astype(np.uint8), "random strokes"
+        return stroke_images(n, np.random.default_rng(seed)), "random strokes"
+
+
+def stroke_images(n, rng):
+    """``n`` random digit-like images (uint8, (n, 784)): three thick bright strokes
+    on a dark 28 x 28 field."""
+    yy, xx = np.mgrid[0:28, 0:28]
+    imgs = np.zeros((n, 28, 28))
+    for k in range(n):
+        for _ in range(3):
+            (y0, x0), (y1, x1) = rng.uniform(6, 22, (2, 2))
+            t = np.linspace(0, 1, 30)[:, None, None]
+            d = np.hypot(yy - (y0 + t * (y1 - y0)), xx - (x0 + t * (x1 - x0)))
+            imgs[k] = np.maximum(imgs[k], (d.min(0) < 1.8) * 255.0)
+    return imgs.reshape(n, 784).astype(np.uint8)
 
 
 def delay_steps(c, rng, n):

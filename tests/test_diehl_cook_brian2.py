@@ -8,8 +8,8 @@ before each 500 ms try; Brian2 runs on its runtime numpy target. This is what ma
 the replication's accuracy a statement about our engine: the two simulate the same
 model, spike for spike, so they differ only in their Poisson streams.
 """
-import importlib.util
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -21,26 +21,9 @@ from plasticity.experiments import diehl_cook_2015 as dc  # noqa: E402
 pytestmark = pytest.mark.peer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _replication():
-    path = os.path.join(ROOT, "benchmarks", "dc_brian2_replication.py")
-    spec = importlib.util.spec_from_file_location("dc_brian2_replication", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _digit(rng):
-    """A digit-like image: three thick bright strokes on a dark 28 x 28 field."""
-    yy, xx = np.mgrid[0:28, 0:28]
-    img = np.zeros((28, 28))
-    for _ in range(3):
-        (y0, x0), (y1, x1) = rng.uniform(6, 22, (2, 2))
-        t = np.linspace(0, 1, 30)[:, None, None]
-        d = np.hypot(yy - (y0 + t * (y1 - y0)), xx - (x0 + t * (x1 - x0)))
-        img = np.maximum(img, (d.min(0) < 1.8) * 255.0)
-    return img.ravel()
+sys.path.insert(0, ROOT)
+from benchmarks import b3_diehl_cook  # noqa: E402
+from benchmarks import dc_brian2_replication as rep  # noqa: E402
 
 
 def _inputs(c, rng, n_slots, intensity):
@@ -49,7 +32,7 @@ def _inputs(c, rng, n_slots, intensity):
     steps_slot = int(round((c.t_present + c.t_rest) / c.dt))
     times, ids = [], []
     for k in range(n_slots):
-        p = _digit(rng) / 8.0 * intensity * c.dt / 1000.0
+        p = b3_diehl_cook.stroke_images(1, rng)[0] / 8.0 * intensity * c.dt / 1000.0
         s, i = np.nonzero(rng.random((steps_on, dc.N_INPUT)) < p)
         times.append((k * steps_slot + s) * c.dt)
         ids.append(i)
@@ -67,7 +50,6 @@ def _ours(c, syn, spikes, n_slots):
 
 def _brian2(c, syn, spikes, n_slots, tmp_path):
     from brian2 import ms, mV, prefs, start_scope
-    rep = _replication()
     start_scope()
     prefs.codegen.target = "numpy"
     net, ctl, exc, S, mon, _ = rep.build(c, None, np.asarray(syn.weights, np.float64),
@@ -106,7 +88,6 @@ def test_diehl_cook_network_matches_brian2_spike_for_spike(tmp_path):
 def test_replay_follows_the_retry_rule():
     """The replication reads each image's accepted try off the recorded spikes with
     the experiment's retry rule (fewer than min_spikes: intensity + 1, same image)."""
-    rep = _replication()
     c = dc.Config(n_e=3, max_intensity=4.0)
     per = c.t_present + c.t_rest
     # slot 0: 2 spikes (retry), slot 1: 5 spikes, the last in the presentation's
