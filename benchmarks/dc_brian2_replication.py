@@ -40,6 +40,7 @@ Prints and (``--json``) writes accuracy, tries per example, mean theta and wall 
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -218,8 +219,8 @@ def phase(c, images, w0, delays, learning, numerics, expected_tries, seed,
         device.reinit()
     phase._built = True
     set_device("cpp_standalone", directory=directory, build_on_run=False)
-    net, ctl, exc, S, mon, shown = build(c, images, w0, delays, learning, numerics, directory,
-                                  theta_mV=theta_mV, seed=seed)
+    net, ctl, exc, S, mon, shown = build(c, images, w0, delays, learning, numerics,
+                                         directory, theta_mV=theta_mV, seed=seed)
     n_slots = tries_margin(expected_tries)
     net.run(n_slots * (c.t_present + c.t_rest) * ms)
     t0 = time.perf_counter()
@@ -243,6 +244,9 @@ def phase(c, images, w0, delays, learning, numerics, expected_tries, seed,
     if learning:
         out["w"] = np.asarray(S.w[:])
         out["theta_mV"] = np.asarray(exc.theta[:] / mV)
+    # the project holds the images as static arrays (~0.4 GB at full size)
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.rmtree(directory + "_norm", ignore_errors=True)
     return out
 
 
@@ -255,7 +259,8 @@ def main(argv=None):
     ap.add_argument("--n-assign", type=int, default=60000)
     ap.add_argument("--n-test", type=int, default=10000)
     ap.add_argument("--tries-per-image", type=float, default=2.6,
-                    help="training tries budgeted per image (the run stops early)")
+                    help="training tries budgeted per image, x 1.25 (the time left over "
+                         "after the last image is simulated idle)")
     ap.add_argument("--eval-tries-per-image", type=float, default=1.6,
                     help="the same for the assignment and test images")
     ap.add_argument("--data", default=os.environ.get("PLASTICITY_DATA", ""))
