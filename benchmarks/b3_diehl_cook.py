@@ -182,6 +182,42 @@ def _norm_functions(directory):
     return funcs
 
 
+def brian2_stdp_synapses(inp, exc, tau_pre, tau_post1, tau_post2, nu_pre, nu_post,
+                         wmax, funcs):
+    """Brian2 input -> excitatory Synapses (``name='xe'``, not yet connected) with Diehl
+    & Cook's nearest-spike triplet rule: pre arrival ``w -= nu_pre post1``, post spike
+    ``w += nu_post pre post2`` (post2 before its reset), clipped to [0, wmax]; times in
+    ms. ``funcs``: the normalisation Functions (``_norm_functions``) or {}."""
+    from brian2 import Synapses, ms
+    return Synapses(inp, exc, """w : 1
+        post2before : 1
+        dpre/dt = -pre / tau_pre : 1 (event-driven)
+        dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
+        dpost2/dt = -post2 / tau_post2 : 1 (event-driven)""",
+        on_pre="""ge_post += w
+                  pre = 1.
+                  w = clip(w - nu_pre * post1, 0, wmax)""",
+        on_post="""post2before = post2
+                   w = clip(w + nu_post * pre * post2before, 0, wmax)
+                   post1 = 1.
+                   post2 = 1.""",
+        namespace=dict(tau_pre=tau_pre * ms, tau_post1=tau_post1 * ms,
+                       tau_post2=tau_post2 * ms, nu_pre=nu_pre, nu_post=nu_post,
+                       wmax=wmax, **funcs), name="xe")
+
+
+def brian2_normalize_each(exc, S, period, norm):
+    """Column sums of ``S.w`` set to ``norm`` every ``period`` (t = 0, period, ...),
+    before anything else in the step: three ``run_regularly`` operations through the
+    C++ helpers of ``_norm_functions`` (``exc`` needs a ``norm_dummy`` variable)."""
+    exc.run_regularly("norm_dummy = bm_norm_reset(i)", dt=period, when="start",
+                      order=-3, name="norm_reset")
+    S.run_regularly("w = w + bm_norm_add(j, w)", dt=period, when="start", order=-2,
+                    name="norm_sum")
+    S.run_regularly(f"w = w * bm_norm_factor(j, {norm})", dt=period, when="start",
+                    order=-1, name="norm_scale")
+
+
 def brian2_model(c, images, directory):
     from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses,
                         TimedArray, defaultclock, ms, mV, seed)
@@ -212,32 +248,12 @@ def brian2_model(c, images, directory):
         dgi/dt = -gi / (2*ms) : 1""", threshold="v > -40*mV", reset="v = -45*mV",
         refractory=2 * ms, method="exponential_euler", name="inh")
     inh.v = -60 * mV
-    S = Synapses(inp, exc, """w : 1
-        post2before : 1
-        dpre/dt = -pre / tau_pre : 1 (event-driven)
-        dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
-        dpost2/dt = -post2 / tau_post2 : 1 (event-driven)""",
-        on_pre="""ge_post += w
-                  pre = 1.
-                  w = clip(w - nu_pre * post1, 0, wmax)""",
-        on_post="""post2before = post2
-                   w = clip(w + nu_post * pre * post2before, 0, wmax)
-                   post1 = 1.
-                   post2 = 1.""",
-        namespace=dict(tau_pre=c["tau_pre"] * ms, tau_post1=c["tau_post1"] * ms,
-                       tau_post2=c["tau_post2"] * ms, nu_pre=c["nu_pre"],
-                       nu_post=c["nu_post"], wmax=c["wmax"], **f), name="xe")
+    S = brian2_stdp_synapses(inp, exc, c["tau_pre"], c["tau_post1"], c["tau_post2"],
+                             c["nu_pre"], c["nu_post"], c["wmax"], f)
     S.connect()
     S.w = f"(rand() + 0.01) * {c['w_ee_scale']}"
     S.delay = f"rand() * {c['max_delay']} * ms"
-    # normalisation at t = 0, 500, 1000, ... ms, before anything else in the step
-    period = (c["t_present"] + c["t_rest"]) * ms
-    exc.run_regularly("norm_dummy = bm_norm_reset(i)", dt=period, when="start",
-                      order=-3, name="norm_reset")
-    S.run_regularly("w = w + bm_norm_add(j, w)", dt=period, when="start", order=-2,
-                    name="norm_sum")
-    S.run_regularly(f"w = w * bm_norm_factor(j, {c['norm']})", dt=period,
-                    when="start", order=-1, name="norm_scale")
+    brian2_normalize_each(exc, S, (c["t_present"] + c["t_rest"]) * ms, c["norm"])
     EI = Synapses(exc, inh, "w : 1", on_pre="ge_post += w", name="ei")
     EI.connect(j="i")
     EI.w = c["w_ei"]

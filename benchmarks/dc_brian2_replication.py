@@ -140,21 +140,9 @@ def build(c, images, w0, delays, learning, numerics, directory, theta_mV=None,
     inh.v = (c.v_rest_i + c.v_init_offset) * mV
 
     if learning:
-        S = Synapses(inp, exc, """w : 1
-            post2before : 1
-            dpre/dt = -pre / tau_pre : 1 (event-driven)
-            dpost1/dt = -post1 / tau_post1 : 1 (event-driven)
-            dpost2/dt = -post2 / tau_post2 : 1 (event-driven)""",
-            on_pre="""ge_post += w
-                      pre = 1.
-                      w = clip(w - nu_pre * post1, 0, wmax)""",
-            on_post="""post2before = post2
-                       w = clip(w + nu_post * pre * post2before, 0, wmax)
-                       post1 = 1.
-                       post2 = 1.""",
-            namespace=dict(tau_pre=c.tau_pre * ms, tau_post1=c.tau_post1 * ms,
-                           tau_post2=c.tau_post2 * ms, nu_pre=c.nu_pre,
-                           nu_post=c.nu_post, wmax=c.w_max, **f), name="xe")
+        S = b3_diehl_cook.brian2_stdp_synapses(inp, exc, c.tau_pre, c.tau_post1,
+                                               c.tau_post2, c.nu_pre, c.nu_post,
+                                               c.w_max, f)
     else:
         S = Synapses(inp, exc, "w : 1", on_pre="ge_post += w", name="xe")
     # all-to-all in pre-major order: synapse k = i * n_e + j, as our SynapseMatrix
@@ -162,13 +150,7 @@ def build(c, images, w0, delays, learning, numerics, directory, theta_mV=None,
     S.w = w0
     S.delay = delays * c.dt * ms
     if in_sim:
-        per = (c.t_present + c.t_rest) * ms
-        exc.run_regularly("norm_dummy = bm_norm_reset(i)", dt=per, when="start",
-                          order=-3, name="norm_reset")
-        S.run_regularly("w = w + bm_norm_add(j, w)", dt=per, when="start", order=-2,
-                        name="norm_sum")
-        S.run_regularly(f"w = w * bm_norm_factor(j, {c.norm})", dt=per, when="start",
-                        order=-1, name="norm_scale")
+        b3_diehl_cook.brian2_normalize_each(exc, S, (c.t_present + c.t_rest) * ms, c.norm)
     EI = Synapses(exc, inh, on_pre=f"ge_post += {c.w_ei}", name="ei")
     EI.connect(j="i")
     IE = Synapses(inh, exc, on_pre=f"gi_post += {c.w_ie}", name="ie")
