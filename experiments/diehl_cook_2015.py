@@ -72,8 +72,8 @@ Choices where the paper and code leave something open, or where we differ:
   ``Model`` agree spike for spike on the same inputs: tests/test_diehl_cook_brian2.py).
   n_e 100, seed 2, one pass: 80.69 % with our numerics (ours 81.33 %), 74.96 % with
   Brian 1's forward Euler and unclamped refractoriness (ours, approximating them,
-  74.09 %). Neither simulator reaches the paper's 82.9 % with the original code's
-  model in one pass.
+  74.09 %); seed 0: 79.54 % (ours 80.29 %) and 74.54 %. Neither simulator reaches
+  the paper's 82.9 % with the original code's model in one pass.
 """
 import dataclasses
 import time
