@@ -7,14 +7,14 @@ in Brian2 2.9 ``cpp_standalone``. Only the Poisson input streams differ (Brian2'
 RNG). The retry loop (fewer than ``min_spikes`` excitatory spikes in the 350 ms:
 intensity + 1, same image again; else next image at intensity 2) runs inside the
 simulation: a one-neuron controller group counts the steps of each 500 ms slot
-(``run_regularly`` every step; a coarser clock drifts against dt over hours of
-simulated time and moved the 350 ms edge by a step) and the input group reads its
+(``run_regularly`` every step: a first version on a 50 ms clock drifted against dt
+and, after ~1000 s of simulated time, moved the 350 ms edge by one step) and the input group reads its
 image index, intensity and on/off flag through linked variables; the images sit in a
 TimedArray indexed by image. The controller's decisions are recorded and must equal
 those replayed from the excitatory spikes with the experiment's rule. Weight
 normalisation before every try is done by three ``run_regularly`` operations every
-500 ms (the column-sum C++ helpers of ``b3_diehl_cook.py``). Since the number of tries is not
-known in advance, each phase simulates a generous fixed time; once the controller
+500 ms (the column-sum C++ helpers of ``b3_diehl_cook.py``). Since the number of
+tries is not known in advance, each phase simulates a generous fixed time; once the controller
 has passed the last image the inputs stay off and theta stops decaying, so the extra
 time changes nothing.
 
@@ -33,7 +33,10 @@ Accuracy: labels assigned on the responses to the ``n_assign`` training images w
 learning off, then the ``n_test`` test images, exactly as the experiment does.
 
     python benchmarks/dc_brian2_replication.py --n-e 100 --seed 2 [--numerics brian1]
-        [--n-train N --n-assign N --n-test N] [--data DIR] [--json F]
+        [--n-train N --n-assign N --n-test N] [--tries-per-image X]
+        [--eval-tries-per-image X] [--data DIR] [--json F]
+
+The measured runs and their exact commands are in docs/classic-results.md.
 
 Prints and (``--json``) writes accuracy, tries per example, mean theta and wall times.
 """
@@ -85,7 +88,8 @@ def build(c, images, w0, delays, learning, numerics, directory, theta_mV=None,
     ctl.active = 1
     ctl.run_regularly(f"""
         slot0 = int(ph == 0)
-        adv = slot0 * started * active * int(count >= {c.min_spikes} or intensity + 1 > {c.max_intensity})
+        done = int(count >= {c.min_spikes} or intensity + 1 > {c.max_intensity})
+        adv = slot0 * started * active * done
         rep = slot0 * started * active * (1 - adv)
         img = img + adv
         intensity = intensity * (1 - adv) + {c.intensity} * adv + rep
