@@ -199,19 +199,17 @@ def replay(c, times_ms, ids, n_images, n_slots):
 def phase(c, images, w0, delays, learning, numerics, expected_tries, seed,
           theta_mV=None):
     """Build, compile and run one phase in a fresh standalone project."""
-    from brian2 import device, ms, mV, set_device
+    from brian2 import device, get_device, ms, mV, set_device
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
     directory = tempfile.mkdtemp(prefix="plasticity_dc_brian2_")
-    if getattr(phase, "_built", False):
+    if isinstance(get_device(), CPPStandaloneDevice):  # a phase was built before
         device.reinit()
-    phase._built = True
     set_device("cpp_standalone", directory=directory, build_on_run=False)
     net, ctl, exc, S, mon, shown = build(c, images, w0, delays, learning, numerics,
                                          directory, theta_mV=theta_mV, seed=seed)
     n_slots = tries_margin(expected_tries)
     net.run(n_slots * (c.t_present + c.t_rest) * ms)
-    t0 = time.perf_counter()
     device.build(directory=directory, compile=True, run=False, with_output=False)
-    compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     device.run(directory=directory, with_output=False)
     wall = time.perf_counter() - t0
@@ -226,7 +224,7 @@ def phase(c, images, w0, delays, learning, numerics, expected_tries, seed,
     if not np.array_equal(decided, replayed[:slots]):
         bad = int(np.argmax(decided != replayed[:slots]))
         raise RuntimeError(f"replay and controller disagree from slot {bad} on")
-    out = dict(counts=counts, tries=tries, wall_s=wall, compile_s=compile_s, slots=slots)
+    out = dict(counts=counts, tries=tries, wall_s=wall, slots=slots)
     if learning:
         out["w"] = np.asarray(S.w[:])
         out["theta_mV"] = np.asarray(exc.theta[:] / mV)
@@ -261,11 +259,11 @@ def main(argv=None):
     train_idx = np.arange(c.n_train) % len(x_tr)
     tr = phase(c, x_tr[train_idx], w0, delays, True, a.numerics,
                a.tries_per_image * c.n_train, a.seed)
-    ev_images = np.concatenate([x_tr[np.arange(c.n_assign) % len(x_tr)],
-                                x_te[:c.n_test]])
+    assign_idx = np.arange(c.n_assign) % len(x_tr)
+    ev_images = np.concatenate([x_tr[assign_idx], x_te[:c.n_test]])
     ev = phase(c, ev_images, tr["w"], delays, False, a.numerics,
                a.eval_tries_per_image * len(ev_images), a.seed + 1, theta_mV=tr["theta_mV"])
-    y_assign = y_tr[np.arange(c.n_assign) % len(x_tr)]
+    y_assign = y_tr[assign_idx]
     sums = np.zeros((dc.N_CLASSES, c.n_e))
     np.add.at(sums, y_assign, ev["counts"][:c.n_assign])
     assign = dc.assign_labels(sums, np.bincount(y_assign, minlength=dc.N_CLASSES))
