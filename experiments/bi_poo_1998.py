@@ -276,8 +276,9 @@ def figure(source):
 
 
 def main(argv=None):
-    from plasticity.runner import script_main
-    return script_main("bi_poo_1998", __doc__.splitlines()[0], figure, argv)
+    """The script's entry point: the options and rules of ``plasticity run``."""
+    from plasticity.cli import script_main
+    return script_main("bi_poo_1998", argv, figure=figure)
 
 
 if __name__ == "__main__":

@@ -533,30 +533,22 @@ def _record_synapses(recorder, proj, rule, weights=None):
                           pre_shape=(28, 28))
 
 
-def main(argv=None):
-    """Run through the platform (writes a run file) and print the headline metrics."""
-    import argparse
-
-    from plasticity import runner
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--small", action="store_true", help="a run of a few minutes")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default="runs", help="directory of the run file")
-    ap.add_argument("--resume", action="store_true", help="continue from a checkpoint")
-    args = ap.parse_args(argv)
-    outcome = runner.run_experiment("diehl_cook_2015", sets=args.set, seed=args.seed,
-                                    out=args.out, small=args.small, resume=args.resume,
-                                    quiet=False, overwrite=not args.resume)
-    m = outcome.metrics
+def print_summary(run):
+    """The headline in one sentence (after ``plasticity run diehl_cook_2015``)."""
+    m = run.metrics
     print(f"Diehl & Cook 2015: test accuracy {float(m['accuracy']):.1%} "
           f"(online assignment {float(m['accuracy_online_assign']):.1%}); training "
           f"{float(m['training_wall_s']):.0f} s wall, "
           f"{float(m['seconds_per_sample']) * 1e3:.1f} ms per sample; receptive field / "
           f"class-mean correlation {float(m['rf_class_correlation']):.2f} (initial "
           f"{float(m['rf_class_correlation_initial']):.2f})")
-    print(f"run file: {outcome.path}  (plasticity plot ... receptive-fields | confusion)")
-    return 0
+    print(f"run file: {run.path}  (plasticity plot ... receptive-fields | confusion)")
+
+
+def main(argv=None):
+    """The script's entry point: the options and rules of ``plasticity run``."""
+    from plasticity.cli import script_main
+    return script_main("diehl_cook_2015", argv)
 
 
 if __name__ == "__main__":

@@ -209,17 +209,9 @@ def _run(c, recorder, seed, log):
 
 
 def main(argv=None):
-    import argparse
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--method", default="eprop_symmetric", choices=METHODS)
-    ap.add_argument("--n-iter", type=int, default=Config.n_iter)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args(argv)
-    m = run(Config(method=args.method, n_iter=args.n_iter), seed=args.seed, log=sys.stdout)
-    for k in sorted(m):
-        if k != "curves":
-            print(f"{k:24s} {m[k]}")
-    return 0 if m["reached_stop_criterion"] else 1
+    """The script's entry point: the options and rules of ``plasticity run``."""
+    from plasticity.cli import script_main
+    return script_main("eprop_evidence_accumulation", argv)
 
 
 if __name__ == "__main__":

@@ -166,15 +166,9 @@ def _run(c, recorder, seed):
 
 
 def main(argv=None):
-    import argparse
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-iter", type=int, default=Config.n_iter)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args(argv)
-    m = run(Config(n_iter=args.n_iter), seed=args.seed)
-    for k in sorted(m):
-        print(f"{k:28s} {m[k]:.4g}")
-    return 0
+    """The script's entry point: the options and rules of ``plasticity run``."""
+    from plasticity.cli import script_main
+    return script_main("eprop_pattern_generation", argv)
 
 
 if __name__ == "__main__":

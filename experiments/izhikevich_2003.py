@@ -326,21 +326,9 @@ def figure(source=None, patterns="ABCDEFGHIJKLMNOPQRST"):
 
 
 def main(argv=None):
-    import argparse
-
-    from plasticity import runner
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--figure", nargs=2, metavar=("RUN", "OUT"),
-                    help="draw the figure of a run file (RUN = '-' simulates now)")
-    ap.add_argument("--out", default="runs")
-    args = ap.parse_args(argv)
-    if args.figure:
-        src = None if args.figure[0] == "-" else args.figure[0]
-        figure(src).savefig(args.figure[1], dpi=100)
-        return 0
-    outcome = runner.run_experiment("izhikevich_2003", out=args.out, overwrite=True)
-    print(f"run file: {outcome.path}")
-    return 0
+    """The script's entry point: the options and rules of ``plasticity run``."""
+    from plasticity.cli import script_main
+    return script_main("izhikevich_2003", argv, figure=figure)
 
 
 if __name__ == "__main__":

@@ -110,9 +110,12 @@ def run(config, recorder=None, seed=1, log=None):
     return {k: v for k, v in m.items() if np.ndim(v) == 0}
 
 
+
+def main(argv=None):
+    """The script's entry point: the options and rules of ``plasticity run``."""
+    from plasticity.cli import script_main
+    return script_main("kheradpisheh_eth80", argv)
+
+
 if __name__ == "__main__":
-    from plasticity import runner
-    out = runner.run_experiment("kheradpisheh_eth80", small="--small" in sys.argv,
-                                out="runs", sets=[a for a in sys.argv[1:] if "=" in a],
-                                overwrite=True, quiet=False)
-    print(out.path)
+    sys.exit(main())

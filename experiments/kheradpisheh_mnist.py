@@ -154,26 +154,17 @@ def run(config, recorder=None, seed=1, log=None):
     return m
 
 
-def main(argv=None):
-    import argparse
-    import time
-
-    from plasticity import runner
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--small", action="store_true", help="the quick configuration")
-    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE overrides")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default="runs")
-    args = ap.parse_args(argv)
-    t0 = time.time()
-    outcome = runner.run_experiment("kheradpisheh_mnist", sets=args.set, seed=args.seed,
-                                    out=args.out, small=args.small, overwrite=True,
-                                    quiet=False)
-    from plasticity import results
-    m = results.load(outcome.path).metrics
+def print_summary(run):
+    """The test accuracy next to the paper's (after ``plasticity run kheradpisheh_mnist``)."""
+    m = run.metrics
     print(f"test accuracy {100 * float(m['accuracy_test']):.2f} % (paper 98.4 %), "
-          f"{time.time() - t0:.0f} s; run file {outcome.path}")
-    return 0
+          f"{float(run.attrs.get('wall_time_s', float('nan'))):.0f} s; run file {run.path}")
+
+
+def main(argv=None):
+    """The script's entry point: the options and rules of ``plasticity run``."""
+    from plasticity.cli import script_main
+    return script_main("kheradpisheh_mnist", argv)
 
 
 if __name__ == "__main__":

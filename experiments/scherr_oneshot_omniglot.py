@@ -511,8 +511,9 @@ def figure(source):
 
 
 def main(argv=None):
-    from plasticity.runner import script_main
-    return script_main("scherr_oneshot_omniglot", __doc__.splitlines()[0], figure, argv)
+    """The script's entry point: the options and rules of ``plasticity run``."""
+    from plasticity.cli import script_main
+    return script_main("scherr_oneshot_omniglot", argv, figure=figure)
 
 
 if __name__ == "__main__":

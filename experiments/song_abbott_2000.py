@@ -150,41 +150,39 @@ def run(config, recorder=None, seed=1, progress=None):
     return metrics
 
 
-def print_histogram(hist, edges, width=50, file=sys.stdout):
+def print_histogram(hist, edges, width=50, file=None):
+    file = file or sys.stdout
     top = max(int(hist.max()), 1)
     for h, lo, hi in zip(hist, edges[:-1], edges[1:]):
         print(f"  w/gmax {lo:4.1f}-{hi:4.1f} | {'#' * round(width * h / top):<{width}} {h}",
               file=file)
 
 
-def main(argv=None):
-    """Run through the platform (writes a run file), then print the histogram."""
-    import argparse
-
-    from plasticity import results, runner
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=float, default=Config.duration,
-                    help="simulated time in ms (default: 100 s as in the paper)")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default="runs", help="directory of the run file")
-    args = ap.parse_args(argv)
-    outcome = runner.run_experiment("song_abbott_2000", sets=[f"duration={args.duration}"],
-                                    seed=args.seed, out=args.out, overwrite=True)
-    run_file = results.load(outcome.path)
-    m = run_file.metrics
-    cfg = run_file.config
+def print_summary(run, file=None):
+    """Print the run's final weight histogram and whether it is bimodal (after
+    ``plasticity run song_abbott_2000`` and ``python experiments/song_abbott_2000.py``).
+    """
+    file = file or sys.stdout
+    m = run.metrics
+    cfg = run.config
     print(f"Song, Miller & Abbott 2000: {cfg['n_inputs']} inputs at {cfg['rate']} Hz, "
           f"{cfg['duration'] / 1000:g} s simulated in {float(m['cpu_seconds']):.2f} s CPU; "
-          f"output rate {float(m['output_rate_hz']):.1f} Hz")
-    print("final weight histogram:")
+          f"output rate {float(m['output_rate_hz']):.1f} Hz", file=file)
+    print("final weight histogram:", file=file)
     print_histogram(np.asarray(m["weight_histogram"]),
-                    np.asarray(m["weight_histogram_edges"]))
-    bimodal = bool(m["bimodal"])
+                    np.asarray(m["weight_histogram_edges"]), file=file)
     print(f"edge bins / mean of middle bins: {float(m['edge_ratio_low']):.1f} (w~0), "
           f"{float(m['edge_ratio_high']):.1f} (w~gmax) -> "
-          f"{'bimodal' if bimodal else 'NOT bimodal'}")
-    print(f"run file: {outcome.path}  (plasticity inspect / plasticity plot ... weights)")
-    return 0 if bimodal else 1
+          f"{'bimodal' if bool(m['bimodal']) else 'NOT bimodal'}", file=file)
+    print(f"run file: {run.path}  (plasticity inspect / plasticity plot ... weights)",
+          file=file)
+
+
+def main(argv=None):
+    """``python experiments/song_abbott_2000.py``: the options and run-file rules of
+    ``plasticity run song_abbott_2000``; prints the weight histogram."""
+    from plasticity.cli import script_main
+    return script_main("song_abbott_2000", argv)
 
 
 if __name__ == "__main__":

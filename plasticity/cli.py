@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["main", "PLOT_KINDS", "SWEEP_PLOT_KINDS"]
+__all__ = ["main", "script_main", "PLOT_KINDS", "SWEEP_PLOT_KINDS"]
 
 PLOT_KINDS = ("raster", "rates", "weights", "receptive-fields", "stdp-window",
               "convergence", "accuracy", "confusion")
@@ -35,6 +35,32 @@ def _fmt(v):
         last = f", last {_fmt(v.ravel()[-1])}" if v.size and v.dtype.kind in "biuf" else ""
         return f"array {v.shape} {v.dtype}{last}"
     return str(v)
+
+
+# ------------------------------------------------------------------------ Ctrl-C
+
+def _command(args, extra=()):
+    """The command line that started this (for messages), plus ``extra`` arguments."""
+    import shlex
+    words = list(getattr(args, "argv", None) or sys.argv[1:])
+    words += [w for w in extra if w not in words]
+    prog = getattr(args, "prog", None) or "plasticity"
+    return " ".join([prog] + [shlex.quote(w) for w in words])
+
+
+def _interrupted_run(args, path):
+    """The message of a run interrupted by Ctrl-C: where its output is, how to resume."""
+    from . import results
+    partial, ck = results.partial_path(path), results.checkpoint_path(path)
+    where = f"the partial run is {partial}" if os.path.exists(partial) else \
+        "no output was written yet"
+    if os.path.exists(ck):
+        how = f"`{_command(args, ['--resume'])}` continues from its last checkpoint ({ck})"
+    else:
+        how = (f"`{_command(args, ['--resume'])}` continues from the last checkpoint "
+               f"(none was written yet, so it starts over; checkpoints come every "
+               f"--checkpoint-every {args.checkpoint_every:g} s)")
+    return f"interrupted; {where}; {how}"
 
 
 # ------------------------------------------------------------------------ commands
@@ -80,6 +106,9 @@ def _cmd_run(args):
                              checkpoint_every=args.checkpoint_every, overwrite=args.force)
     except FileExistsError as e:
         raise _UsageError(str(e)) from None
+    except KeyboardInterrupt:
+        _err(_interrupted_run(args, spec.path))
+        return 130
     except runner.RunFailed as e:
         _err(f"run of {spec.experiment.name!r} failed: {e}")
         print(f"partial output: {e.partial} (status 'failed'; the traceback is in its "
@@ -93,6 +122,11 @@ def _cmd_run(args):
     print(out.path)
     for k, v in out.metrics.items():
         print(f"  {k} = {_fmt(v)}")
+    summarize = getattr(spec.experiment.module, "print_summary", None)
+    if summarize is not None:  # the experiment's own lines (e.g. Song's histogram)
+        from . import results
+        with results.load(out.path) as run:
+            summarize(run)
     return 0
 
 
@@ -109,10 +143,15 @@ def _cmd_sweep(args):
         raise _UsageError("give at least one --grid key=v1,v2,...")
     if not args.checkpoint_every >= 0:
         raise _UsageError(f"--checkpoint-every must be >= 0 s, got {args.checkpoint_every}")
-    res = sweep.run_sweep(args.name, args.grid, seeds=args.seeds, out=args.out,
-                          sets=args.set or (), config=args.config, small=args.small,
-                          workers=args.workers, scheduler=args.scheduler,
-                          quiet=args.quiet, checkpoint_every=args.checkpoint_every)
+    try:
+        res = sweep.run_sweep(args.name, args.grid, seeds=args.seeds, out=args.out,
+                              sets=args.set or (), config=args.config, small=args.small,
+                              workers=args.workers, scheduler=args.scheduler,
+                              quiet=args.quiet, checkpoint_every=args.checkpoint_every)
+    except KeyboardInterrupt:
+        _err(f"interrupted; run the same command again to continue: `{_command(args)}` "
+             f"skips the finished runs and resumes the others from their checkpoints")
+        return 130
     print(res.path)
     print(f"  {len(res.points)} runs: {res.n_complete} complete "
           f"({res.n_skipped} already done before), {res.n_failed} failed")
@@ -243,6 +282,33 @@ def _cmd_plot(args):
 
 # ------------------------------------------------------------------------ parser
 
+def _config_args(s):
+    """The options that resolve a run's config (`plasticity run`, `config`, scripts)."""
+    s.add_argument("--config", metavar="FILE",
+                   help="TOML file of overrides, or a run file (.h5) to rerun its config")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override one setting, e.g. --set stdp.tau_plus=20 (repeatable)")
+    s.add_argument("--small", action="store_true",
+                   help="the experiment's quick configuration (for a first try)")
+    s.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="random seed (default 0, or the seed of --config RUN.h5)")
+    s.add_argument("--out", default="runs", metavar="DIR",
+                   help="output directory (default: runs)")
+    s.add_argument("--name", dest="file_name", metavar="FILE",
+                   help="run file name (default NAME_seedN_CONFIGHASH.h5)")
+
+
+def _run_args(s):
+    """The options of `plasticity run` besides the config (shared with the scripts)."""
+    s.add_argument("--resume", action="store_true",
+                   help="continue from the last checkpoint (a complete run is kept)")
+    s.add_argument("--force", action="store_true", help="overwrite an existing run file")
+    s.add_argument("--quiet", action="store_true",
+                   help="no progress (bar or log lines) and no notes")
+    s.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="minimum wall-clock time between checkpoints (default 60)")
+
+
 def _parser():
     p = argparse.ArgumentParser(
         prog="plasticity",
@@ -256,27 +322,11 @@ def _parser():
     def config_args(s):
         s.add_argument("name", metavar="NAME",
                        help="experiment name (see `plasticity list`) or path of a .py file")
-        s.add_argument("--config", metavar="FILE",
-                       help="TOML file of overrides, or a run file (.h5) to rerun its config")
-        s.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="override one setting, e.g. --set stdp.tau_plus=20 (repeatable)")
-        s.add_argument("--small", action="store_true",
-                       help="the experiment's quick configuration (for a first try)")
-        s.add_argument("--seed", type=int, default=None, metavar="N",
-                       help="random seed (default 0, or the seed of --config RUN.h5)")
-        s.add_argument("--out", default="runs", metavar="DIR",
-                       help="output directory (default: runs)")
-        s.add_argument("--name", dest="file_name", metavar="FILE",
-                       help="run file name (default NAME_seedN_CONFIGHASH.h5)")
+        _config_args(s)
 
     s = sub.add_parser("run", help="run an experiment and write its run file")
     config_args(s)
-    s.add_argument("--resume", action="store_true",
-                   help="continue from the last checkpoint (a complete run is kept)")
-    s.add_argument("--force", action="store_true", help="overwrite an existing run file")
-    s.add_argument("--quiet", action="store_true", help="no progress bar or notes")
-    s.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
-                   help="minimum wall-clock time between checkpoints (default 60)")
+    _run_args(s)
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("config", help="print an experiment's resolved config as TOML")
@@ -334,6 +384,78 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return int(e.code or 0)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for the Ctrl-C message
+    return _dispatch(args)
+
+
+def script_main(name, argv=None, *, figure=None):
+    """The entry point of ``python experiments/NAME.py``; returns the exit status.
+
+    The script takes the options of ``plasticity run NAME`` (``--help``, ``--seed``,
+    ``--small``, ``--set``, ``--config``, ``--out``, ``--name``, ``--resume``,
+    ``--force``, ``--quiet``, ``--checkpoint-every``) with the same defaults, run-file
+    name and overwrite rules (an existing run file is kept unless ``--force``), and
+    prints the same output. With ``figure`` (a function of a run file's path, or of
+    None to simulate, returning a matplotlib figure) it also takes ``--figure RUN OUT``.
+
+    Parameters
+    ----------
+    name : str
+        The experiment's registered name.
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+    figure : callable, optional
+        Draws the experiment's figure.
+    """
+    from . import experiments
+    prog = f"python experiments/{name}.py"
+    try:
+        summary = experiments.load(name).summary
+    except experiments.ExperimentError as e:
+        _err(str(e))
+        return 2
+    p = argparse.ArgumentParser(
+        prog=prog, description=f"{summary} Runs the experiment and writes its run file, "
+        f"as `plasticity run {name}` does (same options and defaults).")
+    _config_args(p)
+    _run_args(p)
+    if figure is not None:
+        import inspect
+        first = next(iter(inspect.signature(figure).parameters.values()), None)
+        simulates = first is not None and first.default is None
+        p.add_argument("--figure", nargs=2, metavar=("RUN", "OUT"),
+                       help="draw the figure of run file RUN" +
+                            (" (or '-': simulate it now)" if simulates else "") +
+                            " into the image file OUT, and exit")
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2)
+        return int(e.code or 0)
+    args.name, args.command, args.prog = name, "run", prog
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.func = _cmd_run
+    if figure is not None and args.figure:
+        args.func, args.draw, args.simulates = _cmd_figure, figure, simulates
+    return _dispatch(args)
+
+
+def _cmd_figure(args):
+    import matplotlib
+    matplotlib.use("Agg")
+    src, out = args.figure
+    if not os.path.exists(src) and not (src == "-" and args.simulates):
+        raise _UsageError(f"--figure: run file {src!r} does not exist")
+    fig = args.draw(None if src == "-" and args.simulates else src)
+    try:
+        fig.savefig(out, dpi=120)
+    except ValueError as e:  # unknown extension
+        raise _UsageError(f"cannot write {out}: {e}") from None
+    print(out)
+    return 0
+
+
+def _dispatch(args):
+    """Run the parsed command: usage and config errors -> 2, Ctrl-C -> 130."""
     from .config import ConfigError
     from .experiments import ExperimentError
     from .results import RunFileError
@@ -347,7 +469,9 @@ def main(argv=None):
         _err(str(e))
         return 2
     except KeyboardInterrupt:
-        _err("interrupted")
+        resume = " (`plasticity run ... --resume` continues an interrupted run)" \
+            if args.command == "run" else ""
+        _err("interrupted" + resume)
         return 130
     except BrokenPipeError:  # e.g. `plasticity inspect RUN | head`
         return 0

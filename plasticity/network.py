@@ -679,8 +679,9 @@ class Network:
         duration : float
             Multiple of dt (ms), >= 0.
         progress : bool or None
-            Show a progress bar; None shows one for runs longer than a few seconds
-            when the output is a terminal.
+            Show progress (:class:`plasticity.progress.Progress`: a bar on a terminal,
+            a log line every ~30 s otherwise). None: only for runs longer than a few
+            seconds, and not inside an experiment's own progress or a quiet run.
         """
         n_steps = self._steps("duration", duration)
         eng = self._build()
@@ -698,13 +699,9 @@ class Network:
         t_end = self.step + n_steps
         bar = None
         if progress is not False and n_steps > 0:
-            try:
-                from tqdm.auto import tqdm
-                bar = tqdm(total=round(n_steps * self.dt), unit="ms",
-                           disable=None if progress is None else not progress,
-                           delay=0 if progress else 3.0, leave=False)
-            except ImportError:  # pragma: no cover - tqdm is a dependency
-                bar = None
+            from .progress import Progress  # tqdm itself only if a bar is shown
+            bar = Progress(total=round(n_steps * self.dt), desc="simulate", unit="ms",
+                           enabled=progress, delay=0.0 if progress else 3.0, leave=False)
         def scatter():
             for _, proj in post_ordered:
                 proj.synapses.weights[proj.synapses.post_syn] = proj._wp
@@ -730,9 +727,7 @@ class Network:
                     self._python_hooks(reached - 1)
                 self._check_weights(t0, reached, {id(p): p._wp for _, p in post_ordered})
                 if bar is not None:
-                    bar.n = round((self.step - (t_end - n_steps)) * self.dt)
-                    if not bar.disable:
-                        bar.refresh()
+                    bar.set(round((self.step - (t_end - n_steps)) * self.dt))
         finally:
             scatter()
             for _, proj in post_ordered:

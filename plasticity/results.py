@@ -681,11 +681,11 @@ class Recorder:
 
     # ------------------------------------------------------------------ progress
     def progress(self, total=None, *, initial=0, desc=None, unit="it"):
-        """A tqdm progress bar (silent when quiet or when stderr is not a terminal)."""
-        from tqdm.auto import tqdm
-        disable = self.quiet or not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-        return tqdm(total=total, initial=initial, desc=desc or self.experiment, unit=unit,
-                    disable=disable, dynamic_ncols=True, leave=False)
+        """The run's :class:`plasticity.progress.Progress`: a bar on a terminal, a log
+        line every ~30 s and at phase changes otherwise, nothing when quiet."""
+        from .progress import Progress
+        return Progress(total, initial=initial, desc=desc or self.experiment, unit=unit,
+                        quiet=self.quiet)
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_due(self):

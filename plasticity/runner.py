@@ -9,6 +9,7 @@ import dataclasses
 import os
 
 from . import config as _config
+from . import progress as _progress
 from . import results as _results
 
 __all__ = ["RunSpec", "RunOutcome", "RunFailed", "prepare", "execute", "run_experiment"]
@@ -107,7 +108,8 @@ def execute(spec, *, resume=False, quiet=False, checkpoint_every=60.0, overwrite
                             overwrite=overwrite,
                             attrs={"experiment_source": spec.experiment.source})
     try:
-        metrics = spec.experiment.run(spec.config, rec)
+        with _progress.settings(quiet=quiet, prefix=spec.experiment.name):
+            metrics = spec.experiment.run(spec.config, rec)
         if metrics is None:
             metrics = {}
         if not isinstance(metrics, dict):
@@ -133,21 +135,3 @@ def run_experiment(name, *, config=None, sets=(), seed=None, out="runs", filenam
     return execute(spec, resume=resume, quiet=quiet, checkpoint_every=checkpoint_every,
                    overwrite=overwrite)
 
-
-def script_main(name, description, figure=None, argv=None):
-    """The ``python experiments/NAME.py`` entry point shared by experiment scripts:
-    run the experiment into ``--out`` (default ``runs``) and print the run file, or
-    with ``--figure RUN OUT`` draw ``figure(RUN)`` into OUT and exit."""
-    import argparse
-    ap = argparse.ArgumentParser(description=description)
-    if figure is not None:
-        ap.add_argument("--figure", nargs=2, metavar=("RUN", "OUT"),
-                        help="draw the figure of a run file and exit")
-    ap.add_argument("--out", default="runs", help="directory of the run file")
-    args = ap.parse_args(argv)
-    if figure is not None and args.figure:
-        figure(args.figure[0]).savefig(args.figure[1], dpi=120)
-        return 0
-    outcome = run_experiment(name, out=args.out, overwrite=True)
-    print(f"run file: {outcome.path}")
-    return 0

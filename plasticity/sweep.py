@@ -51,6 +51,7 @@ import traceback
 import numpy as np
 
 from . import config as _config
+from . import progress as _progress
 from . import runner as _runner
 
 __all__ = ["SWEEP_FORMAT", "SWEEP_FORMAT_VERSION", "SweepError", "DaskMissing",
@@ -492,12 +493,11 @@ def run_sweep(name, grid, *, seeds=1, out=None, sets=(), config=None, small=Fals
         p.skipped = bool(res.get("skipped", False))
 
     bar = None
-    if not quiet and todo:
-        try:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=len(todo), unit="run", disable=not sys.stderr.isatty())
-        except Exception:
-            bar = None
+    if todo:
+        # runs done / total with an ETA: a bar on a terminal, a log line every ~30 s
+        # (and when the sweep starts and ends) otherwise, nothing when quiet
+        bar = _progress.Progress(len(todo), desc=f"sweep {exp.name}", unit="run",
+                                 quiet=quiet, heartbeat=True)
     last = time.monotonic()
     serial = client is None and scheduler is None and (workers == 1 or not todo)
     own = None
