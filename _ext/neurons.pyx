@@ -12,13 +12,20 @@ Conventions shared by all models
 * Every update computes the new values of all variables from the old ones (as Brian2's
   state updaters), then tests the threshold on the new values.
 * Refractoriness (models with a ``refractory`` row, Brian2's semantics): the reset sets
-  the counter to R = round(t_ref/dt). Each update first decrements a positive counter;
-  while it is still > 0 the membrane is not integrated (held) and no spike is emitted.
-  So after a spike at step s, v stays at V_reset at the ends of steps s .. s+R-1 (t_ref
-  ms), the update of step s+R integrates again and may spike: the minimum inter-spike
-  interval is R steps, exactly as in Brian2 (``timestep(t - lastspike) >=
-  timestep(t_ref)``). Other variables (synaptic currents, conductances, adaptation)
-  keep evolving.
+  the counter to R = floor(t_ref/dt + 1e-3), the whole steps Brian2's ``timestep``
+  counts (``not_refractory = timestep(t - lastspike, dt) >= timestep(t_ref, dt)``;
+  t_ref 0.18, 0.26, 0.36, 1.55 ms at dt 0.1 ms give 1, 2, 3, 15 steps, measured with
+  Brian2 2.9). Each update first decrements a positive counter; while it is still > 0
+  the membrane is not integrated (held) and no spike is emitted. So after a spike at
+  step s, the update of step s+R integrates again and may spike: the minimum
+  inter-spike interval is R steps. Other variables (synaptic currents, conductances,
+  adaptation) keep evolving.
+* Input onto a held membrane is discarded, as Brian2 does (its ``(unless refractory)``
+  flag makes every write to v conditional on ``not_refractory``): models whose v is a
+  receptor (IF, ALIF) restore ``v = V_reset`` at the start of an update whose counter
+  was still > 0 after the previous step, i.e. when the neuron was refractory during
+  the step in which the input arrived. The dynamics and spikes are Brian2's; the
+  discarded jump is visible only in a state recorded at the end of that step.
 * After updating neuron i every row is checked; the first non-finite value (lowest row
   k) makes the update return ``-1 - (k*n + i)``.
 """
@@ -66,6 +73,14 @@ cdef inline void _reset(double* s, Py_ssize_t n, const int32_t* spikes,
             s[jump_row * n + i] += jump
         if ref_row >= 0:
             s[ref_row * n + i] = ref_steps
+
+
+cdef inline void _discard_held_input(double* v, const double* ref,
+                                     double v_reset) noexcept nogil:
+    """v = v_reset if the neuron was refractory during the previous step: a synaptic
+    jump onto v delivered in that step is discarded (Brian2's conditional write)."""
+    if ref[0] > 0.0:
+        v[0] = v_reset
 
 
 cdef inline bint _refractory_step(double* ref) noexcept nogil:
@@ -176,10 +191,11 @@ cdef Py_ssize_t _if_update(double* s, Py_ssize_t n, const double* p,
     cdef double* v = s
     cdef double* i_ext = s + n
     cdef double* ref = s + 2 * n
-    cdef double V_th = p[0], dt_C = p[3]
+    cdef double V_th = p[0], V_reset = p[1], dt_C = p[3]
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
     for i in range(n):
+        _discard_held_input(&v[i], &ref[i], V_reset)
         held = _refractory_step(&ref[i])
         if not held:
             v[i] += i_ext[i] * dt_C
@@ -213,10 +229,11 @@ cdef Py_ssize_t _alif_update(double* s, Py_ssize_t n, const double* p,
     cdef double* ref = s + 5 * n
     cdef double E_L = p[0], V_th = p[1], P_vv = p[4], P_vext = p[5]
     cdef double P_ex = p[6], P_vex = p[7], P_in = p[8], P_vin = p[9]
-    cdef double beta = p[10], P_a = p[11]
+    cdef double beta = p[10], P_a = p[11], V_reset = p[2]
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
     for i in range(n):
+        _discard_held_input(&v[i], &ref[i], V_reset)
         held = _refractory_step(&ref[i])
         if not held:
             v[i] = E_L + (v[i] - E_L) * P_vv + i_ext[i] * P_vext \

@@ -12,9 +12,12 @@ exact; 3 :class:`ALIF` exact; 4 :class:`Izhikevich` forward Euler; 5 :class:`AdE
 forward Euler; 6 :class:`HodgkinHuxley` exponential Euler (Rush-Larsen); 7
 :class:`ResonateAndFire` exact.
 
-Refractoriness follows Brian2: after a spike at step s, v stays at ``V_reset`` at the
-ends of steps s .. s+R-1 (R = round(t_ref/dt), i.e. t_ref ms), the update of step s+R
-integrates again; the shortest inter-spike interval is R steps.
+Refractoriness follows Brian2 2.9: after a spike at step s, v stays at ``V_reset`` for
+R = floor(t_ref/dt + 1e-3) steps (Brian2's ``timestep(t_ref, dt)``: whole steps, so
+t_ref 0.18, 0.26, 0.36, 1.55 ms at dt 0.1 ms are 1, 2, 3, 15 steps), the update of step
+s+R integrates again; the shortest inter-spike interval is R steps. Synaptic input onto
+v (the ``v`` receptor of IF and ALIF) arriving while the neuron is refractory is
+discarded, as Brian2 discards writes to an ``(unless refractory)`` variable.
 """
 import math
 
@@ -81,8 +84,15 @@ class NeuronModel:
 
 
 def _ref_steps(t_ref, dt):
-    """R = round(t_ref / dt), the refractory steps (stored as float in the params)."""
-    return float(int(round(t_ref / dt)))
+    """The refractory steps R (stored as float in the params), counted as Brian2 does.
+
+    Brian2 2.9 holds a neuron while ``timestep(t - lastspike, dt) < timestep(t_ref,
+    dt)`` with ``timestep(x, dt) = int64((x + 1e-3 dt) / dt)``: whole steps, with a
+    small tolerance so that multiples of dt are not lost to rounding. So R =
+    floor(t_ref/dt + 1e-3): t_ref 0.18, 0.26, 0.36, 1.55 ms at dt 0.1 ms give 1, 2, 3,
+    15 steps (measured with Brian2, tests/test_neurons_brian2.py).
+    """
+    return float(math.floor((t_ref + 1e-3 * dt) / dt))
 
 
 def _check_dt(dt):
@@ -140,10 +150,10 @@ class LIF(NeuronModel):
     ``I_syn_in``; ``I_ext`` (pA) is the injected current.
 
     Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
-    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
-    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
-    integrates again, so the shortest inter-spike interval is R steps. The other
-    variables keep evolving.
+    stays at ``V_reset`` for R = floor(t_ref/dt + 1e-3) steps, the whole steps Brian2
+    counts (t_ref 0.26 ms at dt 0.1 ms is 2 steps, not 3): it is not integrated and no
+    spike is emitted; the update of step s+R integrates again, so the shortest
+    inter-spike interval is R steps. The other variables keep evolving.
 
     Parameters
     ----------
@@ -225,10 +235,10 @@ class LIFCond(NeuronModel):
     threshold; ``theta_plus = 0`` disables it).
 
     Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
-    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
-    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
-    integrates again, so the shortest inter-spike interval is R steps. The other
-    variables keep evolving.
+    stays at ``V_reset`` for R = floor(t_ref/dt + 1e-3) steps, the whole steps Brian2
+    counts (t_ref 0.26 ms at dt 0.1 ms is 2 steps, not 3): it is not integrated and no
+    spike is emitted; the update of step s+R integrates again, so the shortest
+    inter-spike interval is R steps. The other variables keep evolving.
 
     Parameters
     ----------
@@ -299,14 +309,15 @@ class IF(NeuronModel):
 
     integrated exactly for piecewise-constant ``I_ext`` (pA): ``v += I_ext dt / C_m``
     (``integrator = "exact"``). Synaptic input is an instantaneous jump of ``v`` (the
-    receptor ``v``, weights in mV). A spike is emitted when ``v >= V_th``; then
+    receptor ``v``, weights in mV); a jump arriving while the neuron is refractory is
+    discarded, as in Brian2. A spike is emitted when ``v >= V_th``; then
     ``v = V_reset``. The initial potential is ``V_reset``.
 
     Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
-    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
-    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
-    integrates again, so the shortest inter-spike interval is R steps. The other
-    variables keep evolving.
+    stays at ``V_reset`` for R = floor(t_ref/dt + 1e-3) steps, the whole steps Brian2
+    counts (t_ref 0.26 ms at dt 0.1 ms is 2 steps, not 3): it is not integrated and no
+    spike is emitted; the update of step s+R integrates again, so the shortest
+    inter-spike interval is R steps. The other variables keep evolving.
 
     Parameters
     ----------
@@ -358,13 +369,14 @@ class ALIF(NeuronModel):
     ``a += (1 - rho)`` corresponds to ``beta_2018 (1 - rho)`` here. A spike is emitted
     when ``v >= V_th + beta a`` (``a`` after this step's decay); then
     ``v = V_reset`` and ``a += 1``. Receptors: the currents ``I_syn_ex``,
-    ``I_syn_in`` (pA) or an instantaneous jump of ``v`` (mV).
+    ``I_syn_in`` (pA) or an instantaneous jump of ``v`` (mV); a jump of ``v`` arriving
+    while the neuron is refractory is discarded, as in Brian2.
 
     Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
-    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
-    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
-    integrates again, so the shortest inter-spike interval is R steps. The other
-    variables keep evolving.
+    stays at ``V_reset`` for R = floor(t_ref/dt + 1e-3) steps, the whole steps Brian2
+    counts (t_ref 0.26 ms at dt 0.1 ms is 2 steps, not 3): it is not integrated and no
+    spike is emitted; the update of step s+R integrates again, so the shortest
+    inter-spike interval is R steps. The other variables keep evolving.
 
     Parameters
     ----------
@@ -498,10 +510,10 @@ class AdEx(NeuronModel):
     coarse for the spike upstroke; use a smaller dt where spike timing matters.
 
     Refractoriness (Brian2's semantics): after a spike at step s the membrane potential
-    stays at ``V_reset`` at the ends of steps s .. s+R-1, R = round(t_ref/dt), i.e. for
-    ``t_ref`` ms (it is not integrated, no spike is emitted); the update of step s+R
-    integrates again, so the shortest inter-spike interval is R steps. The other
-    variables keep evolving.
+    stays at ``V_reset`` for R = floor(t_ref/dt + 1e-3) steps, the whole steps Brian2
+    counts (t_ref 0.26 ms at dt 0.1 ms is 2 steps, not 3): it is not integrated and no
+    spike is emitted; the update of step s+R integrates again, so the shortest
+    inter-spike interval is R steps. The other variables keep evolving.
 
     Parameters
     ----------

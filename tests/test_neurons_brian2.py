@@ -159,3 +159,108 @@ def test_izhikevich_matches_brian2_euler(pattern):
     check(ours(m, I, ins, "v", w),
           brian(eqs, I, 1.0, ins, "v_post += w", w, "v >= 30", "v = c; u += d", False,
                 "euler", dict(v=-65.0, u=pars["b"] * -65.0), ns, 1.0))
+
+
+# --- refractoriness: Brian2's step count and its discarding of input onto v ---------
+
+#: Brian2 2.9's refractory steps at dt 0.1 ms, measured (timestep(t_ref, dt))
+BRIAN2_REFRACTORY_STEPS = {0.18: 1, 0.26: 2, 0.36: 3, 1.55: 15, 2.0: 20}
+
+
+@pytest.mark.parametrize("t_ref", sorted(BRIAN2_REFRACTORY_STEPS))
+def test_refractory_step_count_matches_brian2(t_ref):
+    """A current so large that the neuron fires whenever it may: the inter-spike
+    interval is the refractory period in whole steps, Brian2's count."""
+    ms, mV, pA, pF = b2.ms, b2.mV, b2.pA, b2.pF
+    steps = 400
+    I = np.full((steps, 1), 1e6)
+    m = N.IF(C_m=250.0, V_th=10.0, V_reset=0.0, t_ref=t_ref)
+    eqs = """
+    dv/dt = I_ext/C_m : volt (unless refractory)
+    I_ext : amp
+    """
+    ns = dict(C_m=250.0 * pF, V_th=10.0 * mV, V_reset=0.0 * mV)
+    ours_out = ours(m, I, np.array([], dtype=int), "v", 0.0)
+    brian_out = brian(eqs, I, pA, np.array([], dtype=int), "v_post += w", 0.0 * mV,
+                      "v >= V_th", "v = V_reset", t_ref * ms, "euler",
+                      dict(v=0.0 * mV), ns, mV)
+    brian_steps = np.diff([t for t, _ in brian_out[0]])
+    assert set(brian_steps.tolist()) == {BRIAN2_REFRACTORY_STEPS[t_ref]}
+    check(ours_out, brian_out)
+    assert m.packed_params(DT)[2] == BRIAN2_REFRACTORY_STEPS[t_ref]
+
+
+def _held_input_steps(model, I, in_steps, w):
+    """(step, neuron) pairs where an input spike arrived while our neuron was held."""
+    p = model.packed_params(DT)
+    s = model.initial_state(I.shape[1])
+    ci = model.var_index(model.current_variable)
+    ri = model.var_index("refractory")
+    held = np.zeros(I.shape, dtype=bool)
+    in_set = set(in_steps.tolist())
+    for t in range(I.shape[0]):
+        s[ci] = I[t]
+        sp = ext.update(model.model_id, s, p)
+        held[t] = s[ri] > 0
+        if t in in_set:
+            s[0] += w
+        ext.reset(model.model_id, s, p, sp)
+    mask = np.zeros(I.shape, dtype=bool)
+    mask[in_steps] = held[in_steps]
+    return mask
+
+
+def check_discarding(model, I, ins, w, ours_out, brian_out):
+    """Same spikes; same v except at the ends of the steps whose input was discarded
+    (ours shows the jump there until the next update restores V_reset)."""
+    (s1, v1), (s2, v2) = ours_out, brian_out
+    assert len(s1) > 10
+    mask = _held_input_steps(model, I, ins, w)
+    assert mask.sum() >= 5, "the drive should send input into refractory periods"
+    assert s1 == s2
+    np.testing.assert_allclose(v1[~mask], v2[~mask], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(v2[mask], model.parameters()["V_reset"])
+
+
+@pytest.mark.parametrize("t_ref", [1.55, 2.0])
+def test_if_discards_input_during_refractoriness_as_brian2(t_ref):
+    ms, mV, pA, pF = b2.ms, b2.mV, b2.pA, b2.pF
+    m = N.IF(C_m=250.0, V_th=10.0, V_reset=0.0, t_ref=t_ref)
+    rng = np.random.default_rng(13)
+    I = current_course(rng, 0.0, 1500.0)
+    ins = input_spikes(rng, rate_per_step=0.2)
+    w = 4.0
+    eqs = """
+    dv/dt = I_ext/C_m : volt (unless refractory)
+    I_ext : amp
+    """
+    ns = dict(C_m=250.0 * pF, V_th=10.0 * mV, V_reset=0.0 * mV)
+    check_discarding(m, I, ins, w, ours(m, I, ins, "v", w),
+                     brian(eqs, I, pA, ins, "v_post += w", w * mV, "v >= V_th",
+                           "v = V_reset", t_ref * ms, "euler", dict(v=0.0 * mV), ns,
+                           mV))
+
+
+@pytest.mark.parametrize("t_ref", [1.55, 2.0])
+def test_alif_discards_input_during_refractoriness_as_brian2(t_ref):
+    ms, mV, pA, pF = b2.ms, b2.mV, b2.pA, b2.pF
+    m = N.ALIF(tau_m=20.0, C_m=250.0, E_L=-70.0, V_th=-60.0, V_reset=-70.0,
+               t_ref=t_ref, tau_syn_ex=2.0, tau_syn_in=2.0, beta=1.8, tau_a=100.0)
+    rng = np.random.default_rng(14)
+    I = current_course(rng, 0.0, 900.0)
+    ins = input_spikes(rng, rate_per_step=0.2)
+    w = 3.0
+    eqs = """
+    dv/dt = -(v - E_L)/tau_m + (I_ex + I_in + I_ext)/C_m : volt (unless refractory)
+    da/dt = -a/tau_a : 1
+    dI_ex/dt = -I_ex/tau_ex : amp
+    dI_in/dt = -I_in/tau_in : amp
+    I_ext : amp
+    """
+    ns = dict(E_L=-70.0 * mV, tau_m=20.0 * ms, C_m=250.0 * pF, tau_ex=2.0 * ms,
+              tau_in=2.0 * ms, tau_a=100.0 * ms, beta=1.8 * mV, V_th=-60.0 * mV,
+              V_reset=-70.0 * mV)
+    check_discarding(m, I, ins, w, ours(m, I, ins, "v", w),
+                     brian(eqs, I, pA, ins, "v_post += w", w * mV,
+                           "v >= V_th + beta*a", "v = V_reset; a += 1", t_ref * ms,
+                           "exact", dict(v=-70.0 * mV), ns, mV))
