@@ -322,8 +322,14 @@ class SpikeMonitor:
 
 
 class StateMonitor:
-    """Records variables of chosen neurons every ``every`` steps, at the start of the
-    step (as Brian2): ``times`` (ms) and ``values[var]`` of shape (n_times, n_ids)."""
+    """Records variables of chosen neurons every ``every`` steps: ``times`` (ms) and
+    ``values[var]`` of shape (n_times, n_ids).
+
+    The sample stamped ``k*dt`` is taken at the start of step k, so it is the state
+    after the whole of step k-1 (update, synaptic input, resets); the sample at 0 is
+    the initial state. This lines up with Brian2's default ``StateMonitor``
+    (``when='start'``): same times, same values (docs/internals.md, step order).
+    """
 
     def __init__(self, pop, variables, ids, every, sink=None):
         self.pop = pop

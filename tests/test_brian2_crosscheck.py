@@ -227,3 +227,58 @@ def test_song_2000_conductance_model_two_seconds_matches_brian2():
                                    rng=6, dtype=np.float64)
     args = (1000, 1, t, i, syn.copy(), ("pair-all", PAIR), 2000.0)
     compare(ours_run(*args), brian2_run(*args), 1)
+
+
+def test_state_monitor_lines_up_with_brian2_default_state_monitor():
+    """Our sample stamped k*dt is the state at the start of step k (after step k-1,
+    its resets and its synaptic input), as Brian2's default StateMonitor
+    (``when='start'``): same times, same values, every step and every 7th."""
+    from brian2 import (Network as BNetwork, NeuronGroup, SpikeGeneratorGroup,
+                        StateMonitor, Synapses, TimedArray, defaultclock, ms, mV, pA,
+                        pF, prefs)
+    from plasticity.neurons import LIF
+    prefs.codegen.target = "numpy"
+    defaultclock.dt = DT * ms
+    steps = 1000
+    rng = np.random.default_rng(5)
+    in_steps = np.flatnonzero(rng.random(steps) < 0.05)
+    levels = np.repeat(rng.uniform(0.0, 500.0, steps // 100), 100)
+    w = 400.0
+
+    net = Network(dt=DT, seed=0)
+    gen = net.add_spike_generator("gen", 1, in_steps * DT,
+                                np.zeros(in_steps.size, dtype=int))
+    pop = net.add_population("n", 1, LIF(t_ref=2.0, tau_syn_ex=2.0))
+    net.connect(gen, pop, SynapseMatrix.all_to_all(1, 1, weight=w), target="I_syn_ex")
+    net.add_current(pop, np.arange(0, steps, 100) * DT, levels[::100])
+    every = net.monitor_state(pop, ["v", "I_syn_ex"])
+    sparse = net.monitor_state(pop, ["v"], interval=0.7)
+    net.run(steps * DT)
+
+    eqs = """
+    dv/dt = -(v - E_L)/tau_m + (I_ex + I_ext)/C_m : volt (unless refractory)
+    dI_ex/dt = -I_ex/tau_ex : amp
+    I_ext : amp
+    """
+    I_t = TimedArray(levels * pA, dt=DT * ms)
+    G = NeuronGroup(1, eqs, threshold="v >= -55*mV", reset="v = -70*mV",
+                    refractory=2.0 * ms, method="exact",
+                    namespace=dict(E_L=-70.0 * mV, tau_m=10.0 * ms, C_m=250.0 * pF,
+                                   tau_ex=2.0 * ms, I_t=I_t))
+    G.v = -70.0 * mV
+    G.run_regularly("I_ext = I_t(t)", when="start", order=-1)
+    g = SpikeGeneratorGroup(1, np.zeros(in_steps.size, dtype=int), in_steps * DT * ms)
+    S = Synapses(g, G, on_pre="I_ex_post += w", namespace=dict(w=w * pA))
+    S.connect()
+    M = StateMonitor(G, ["v", "I_ex"], record=True)          # when='start', default
+    M7 = StateMonitor(G, "v", record=True, dt=0.7 * ms)
+    bnet = BNetwork(G, g, S, M, M7)
+    bnet.run(steps * DT * ms)
+
+    np.testing.assert_allclose(every.times, np.asarray(M.t / ms), rtol=0, atol=1e-9)
+    assert np.any(every["v"][:, 0] > -60.0), "the drive should move v"
+    np.testing.assert_allclose(every["v"][:, 0], np.asarray(M.v[0] / mV), atol=1e-9)
+    np.testing.assert_allclose(every["I_syn_ex"][:, 0], np.asarray(M.I_ex[0] / pA),
+                               atol=1e-9)
+    np.testing.assert_allclose(sparse.times, np.asarray(M7.t / ms), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sparse["v"][:, 0], np.asarray(M7.v[0] / mV), atol=1e-9)
