@@ -495,6 +495,8 @@ def run(config, recorder=None, seed=1, progress=None, data=None):
         "test_spikes_per_image": float(st["test_counts"].sum() / c.n_test),
     }
     if recorder is not None:
+        if c.record_spikes:   # the simulated interval of "exc", not its last spike
+            recorder.set_t_stop("exc", model.net.t)
         _record_synapses(recorder, eval_model.proj, None, weights=eval_model.proj.weights)
         recorder.metric("confusion", cm, labels=[str(k) for k in range(N_CLASSES)])
         recorder.metric("assignments", assignments)

@@ -100,6 +100,7 @@ def simulate(net, proj, neuron, config, recorder, inputs_model, inputs_parameter
     net.run(config.duration, progress=progress)
     cpu = time.process_time() - t0
     if recorder is not None:
+        recorder.set_t_stop("neuron", net.t)   # the simulated interval, not the last spike
         record_synapses(recorder, proj)
     return n_out[0], cpu
 

@@ -429,9 +429,11 @@ class Recorder:
     def append_spikes(self, pop, times_ms, node_ids, *, t_stop=None):
         """Append spikes of population ``pop`` (times in ms, ids in [0, n)).
 
-        ``t_stop`` (ms) says until when the population has been simulated (default:
-        the last spike time seen); it is stored as the group's ``t_stop`` attribute and
-        used for rates.
+        ``t_stop`` (ms) says until when the population has been simulated; it is
+        stored as the group's ``t_stop`` attribute and used for rates. Without it
+        ``t_stop`` is only raised to the last spike time seen, which is not the end of
+        the simulated interval: a writer states that end here or with
+        :meth:`set_t_stop` once the simulation has run.
         """
         self._require_open()
         if pop not in self._spk:
@@ -464,6 +466,24 @@ class Recorder:
             b["t_stop"] = max(b["t_stop"], float(t_stop))
         self._app[f"spikes/{pop}/timestamps"].append(t)
         self._app[f"spikes/{pop}/node_ids"].append(i)
+
+    def set_t_stop(self, pop, t_stop):
+        """Record that population ``pop`` has been simulated until ``t_stop`` (ms).
+
+        The ``t_stop`` attribute of ``/spikes/<pop>`` is the end of the simulated
+        interval (not the last spike time), so that ``count / (n * (t_stop -
+        t_start))`` is the rate. It never moves backwards.
+        """
+        self._require_open()
+        if pop not in self._spk:
+            raise ValueError(f"unknown population {pop!r}; add it with add_population "
+                             f"first (known: {sorted(self._spk)})")
+        if isinstance(t_stop, bool) or not isinstance(t_stop, (int, float, np.number)) \
+                or not np.isfinite(t_stop):
+            raise ValueError(f"t_stop of {pop!r} must be a finite time in ms, got "
+                             f"{t_stop!r}")
+        b = self._spk[pop]
+        b["t_stop"] = max(b["t_stop"], float(t_stop))
 
     # ------------------------------------------------------------------ synapses
     def set_synapses(self, proj, indptr, indices, data, shape, pre, post, rule=None,
