@@ -11,7 +11,13 @@ This directory is the package ``plasticity.experiments``. An experiment module d
   through the :class:`plasticity.results.Recorder`; long experiments call
   ``recorder.checkpoint(step, state)`` at safe points and start from
   ``recorder.resume_state()`` when it is not None;
-- a module docstring whose first line describes it (``plasticity list``).
+- a module docstring whose first line describes it (``plasticity list``);
+- optionally ``print_summary(run)``, printing a few lines about a finished run (a
+  :class:`plasticity.results.Run`) after ``plasticity run NAME``'s headline metrics;
+- ``if __name__ == "__main__": sys.exit(main())`` with ``main(argv=None)`` returning
+  :func:`plasticity.cli.script_main` ``(NAME, argv)``, so that
+  ``python experiments/NAME.py`` takes the options, defaults and run-file rules of
+  ``plasticity run NAME``.
 
 Its default TOML lives next to it as ``experiments/<name>.toml``.
 

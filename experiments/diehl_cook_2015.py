@@ -400,7 +400,7 @@ def run(config, recorder=None, seed=1, progress=None, data=None):
 
     eval_model = None
     bar = recorder.progress(total=c.n_train + c.n_assign + c.n_test,
-                            initial=_done(st, c), desc="diehl_cook_2015",
+                            initial=_done(st, c), desc=st["phase"],
                             unit="image") if recorder is not None else None
     online_from = max(c.n_train - c.n_assign_online, 0)
     try:
@@ -436,6 +436,8 @@ def run(config, recorder=None, seed=1, progress=None, data=None):
             eval_model.net.restore(resumed["net"])
         t_wall = time.perf_counter()
         if st["phase"] == "assign":
+            if bar is not None:
+                bar.set_phase("assign")
             while st["j"] < c.n_assign:
                 k = assign_idx[st["j"]]
                 counts, _, tries = eval_model.present(x_tr[k])
@@ -449,6 +451,8 @@ def run(config, recorder=None, seed=1, progress=None, data=None):
                     t_wall = time.perf_counter()
                     recorder.checkpoint(c.n_train + st["j"], state)
             st["phase"], st["j"] = "test", 0
+        if bar is not None:
+            bar.set_phase("test")
         while st["j"] < c.n_test:
             counts, _, tries = eval_model.present(x_te[st["j"]])
             st["test_counts"][st["j"]] = np.minimum(counts, 65535)

@@ -267,7 +267,7 @@ class Progress:
         the ETA is estimated from the new phase's rate.
         """
         with self._lock:
-            if self._closed:
+            if self._closed or (desc == self.desc and total is None and n is None):
                 return
             self.desc = desc
             if total is not None:

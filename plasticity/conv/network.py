@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..encoding import dog_filter, latency_code
+from ..progress import Progress
 from . import ops
 
 __all__ = ["SpikingConvNet", "MNIST_LAYERS", "CALTECH_LAYERS", "ETH80_LAYERS"]
@@ -290,6 +291,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
             t0, c0 = time.perf_counter(), time.process_time()
             order = np.empty(0, dtype=np.int64)
             since = 0                          # images since a+ last doubled
+            bar = Progress(budget, desc=f"train conv{li + 1}", unit="image", delay=3.0)
             while seen < budget and curve[-1][1] >= self.convergence:
                 if order.size == 0:
                     order = rng.permutation(n)
@@ -300,6 +302,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
                                 l["radius"], ap, am)
                 seen += m
                 since += m
+                bar.set(seen)
                 cl = float(np.mean(wt.astype(np.float64) * (1 - wt)))
                 curve.append((seen, cl))
                 if since == self.lr_double_every:
@@ -310,6 +313,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
                     print(f"  layer {li} ({F} maps): {seen} images, C_l = {cl:.4f}, "
                           f"a+ = {ap:.4g}, {seen / (time.perf_counter() - t0):.0f} img/s",
                           flush=True)
+            bar.close()
             self.train_seconds_.append(time.perf_counter() - t0)
             self.train_cpu_seconds_.append(time.process_time() - c0)
             self.convergence_.append(np.array(curve, dtype=np.float64))
