@@ -10,7 +10,8 @@ is documented in docs/internals.md.
 """
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport exp, floor, isfinite, log
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.string cimport memcpy
 from libc.stdlib cimport calloc, free
 from numpy.random cimport bitgen_t
 
@@ -36,6 +37,13 @@ cdef enum:
     RULE_PYTHON = 2
     RULE_MODULATED = 3
     RULE_CUSTOM = 4
+    RULE_GENERATED = 5
+
+# a rule of the rule language (plasticity/rules/_codegen.py): one C function does all
+# of a projection's rule work for one step
+ctypedef void (*gen_step_fn)(void** ctx, const int32_t* pre_spk, int64_t n_pre_spk,
+                             int is_syn, const int32_t* post_spk, int64_t n_post_spk,
+                             int64_t step) noexcept nogil
 
 cdef enum:
     DELAY_NONE = 0
@@ -78,6 +86,9 @@ ctypedef struct Pop:
     Py_ssize_t cur_nb
     Py_ssize_t cur_nsel
     int64_t* cur_pos
+    # copy of the state after the update, before the resets (for Python rules)
+    double* snap
+    Py_ssize_t n_vars
     # spike monitor (buffer drained by Python after each segment)
     int mon
     int32_t* mon_ids
@@ -143,11 +154,18 @@ ctypedef struct Proj:
     const double* rew_amt
     Py_ssize_t rew_len
     int64_t* rew_pos
-    # arrivals recorded for Python rules
+    # arrivals recorded for Python rules (delivered by the engine unless the rule
+    # delivers itself)
+    int py_deliver
     int32_t* arr
     int64_t* arr_n
     # a user's compiled rule
     CustomRule* custom
+    # a rule of the rule language: its step function, its context, and a scratch
+    # list of arriving synapse ids (per-synapse delays)
+    gen_step_fn gen_fn
+    void** gen_ctx
+    int32_t* gen_arr
 
 
 ctypedef struct StateMon:
@@ -393,6 +411,41 @@ cdef void _custom_step(Proj* pr, Pop* pre, Pop* post, const int32_t* spk,
         c.on_step(c.data, t)
 
 
+cdef void _generated_step(Proj* pr, Pop* pre, Pop* post, int64_t t) noexcept nogil:
+    """Arrivals for a rule of the rule language: presynaptic neuron ids (no delay or
+    one delay), or the ids of the synapses reached (per-synapse delays, in the order
+    of the built-in loop: delay, spike, synapse)."""
+    cdef Py_ssize_t k, q, i, lo, hi, slot, n = 0
+    cdef int64_t ts
+    cdef int d
+    cdef const int32_t* spk
+    if pr.delay_mode == DELAY_NONE:
+        pr.gen_fn(pr.gen_ctx, pre.spikes, pre.n_spikes, 0, post.spikes, post.n_spikes, t)
+    elif pr.delay_mode == DELAY_HOMOGENEOUS:
+        ts = t - pr.delay
+        if ts < 0:
+            pr.gen_fn(pr.gen_ctx, pre.spikes, 0, 0, post.spikes, post.n_spikes, t)
+        else:
+            slot = ts % pre.H
+            pr.gen_fn(pr.gen_ctx, pre.hist + slot * pre.n, pre.hist_n[slot], 0,
+                      post.spikes, post.n_spikes, t)
+    else:
+        for d in range(pr.max_delay + 1):
+            ts = t - d
+            if ts < 0:
+                break
+            slot = ts % pre.H
+            spk = pre.hist + slot * pre.n
+            for k in range(pre.hist_n[slot]):
+                i = spk[k]
+                lo = pr.dstart[i * (pr.max_delay + 2) + d]
+                hi = pr.dstart[i * (pr.max_delay + 2) + d + 1]
+                for q in range(lo, hi):
+                    pr.gen_arr[n] = pr.dperm[q]
+                    n += 1
+        pr.gen_fn(pr.gen_ctx, pr.gen_arr, n, 1, post.spikes, post.n_spikes, t)
+
+
 cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     cdef Pop* pre = &pops[pr.pre]
     cdef Pop* post = &pops[pr.post]
@@ -405,6 +458,9 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     cdef double r1, o2, w, r2b
     cdef int plastic = pr.rule == RULE_STDP or pr.rule == RULE_MODULATED
 
+    if pr.rule == RULE_GENERATED:
+        _generated_step(pr, pre, post, t)
+        return
     if pr.rule == RULE_PYTHON:
         pr.arr_n[0] = 0
 
@@ -428,8 +484,9 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
         for k in range(nspk):
             i = spk[k]
             if not plastic:
-                for s in range(pr.indptr[i], pr.indptr[i + 1]):
-                    _deliver(pr, s, target)
+                if pr.rule != RULE_PYTHON or pr.py_deliver:
+                    for s in range(pr.indptr[i], pr.indptr[i + 1]):
+                        _deliver(pr, s, target)
                 if pr.rule == RULE_PYTHON:
                     pr.arr[pr.arr_n[0]] = <int32_t>i
                     pr.arr_n[0] += 1
@@ -472,7 +529,8 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                         _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
                         _bump_pre(pr, s, t)
                     else:
-                        _deliver(pr, s, target)
+                        if pr.rule != RULE_PYTHON or pr.py_deliver:
+                            _deliver(pr, s, target)
                         if pr.rule == RULE_PYTHON:
                             pr.arr[pr.arr_n[0]] = <int32_t>s
                             pr.arr_n[0] += 1
@@ -704,20 +762,22 @@ cdef class Engine:
         free(self.smons)
 
     # -- helpers to take pointers from NumPy arrays (kept alive in self._keep) --
+    # (const views: the structure arrays a SynapseMatrix hands over are read-only;
+    # the engine never writes those it reads as const in the Proj struct)
     cdef double* _d(self, a):
-        cdef double[::1] v = a
+        cdef const double[::1] v = a
         self._keep.append(a)
-        return &v[0] if v.shape[0] else NULL
+        return <double*>&v[0] if v.shape[0] else NULL
 
     cdef int32_t* _i32(self, a):
-        cdef int32_t[::1] v = a
+        cdef const int32_t[::1] v = a
         self._keep.append(a)
-        return &v[0] if v.shape[0] else NULL
+        return <int32_t*>&v[0] if v.shape[0] else NULL
 
     cdef int64_t* _i64(self, a):
-        cdef int64_t[::1] v = a
+        cdef const int64_t[::1] v = a
         self._keep.append(a)
-        return &v[0] if v.shape[0] else NULL
+        return <int64_t*>&v[0] if v.shape[0] else NULL
 
     def set_population(self, Py_ssize_t k, int kind, int model, Py_ssize_t n,
                        state, params, spikes, int H, hist, hist_n):
@@ -906,9 +966,39 @@ cdef class Engine:
         pr.custom = c
         pr.rule = RULE_CUSTOM
 
-    def set_python_rule(self, Py_ssize_t k, arr, arr_n):
+    def set_generated_rule(self, Py_ssize_t k, size_t fn, ctx, scratch, signal_slots,
+                           signal_pops):
+        """Attach a rule of the rule language: ``fn`` the address of its compiled
+        step function, ``ctx`` (uint64) the addresses it reads (Layout), ``scratch``
+        int32 room for one step's arriving synapse ids (per-synapse delays); slot
+        ``signal_slots[m]`` of ctx gets the address of population
+        ``signal_pops[m]``'s spike count of the step."""
+        cdef Proj* pr = &self.projs[k]
+        cdef uint64_t[::1] c = ctx
+        cdef Py_ssize_t m
+        if fn == 0:
+            raise ValueError("the rule's step function address is NULL")
+        for m in range(len(signal_slots)):
+            if not 0 <= signal_pops[m] < self.n_pops:
+                raise ValueError(f"signal population index {signal_pops[m]} out of range")
+            c[signal_slots[m]] = <uint64_t><size_t>&self.pops[signal_pops[m]].n_spikes
+        self._keep.append(ctx)
+        pr.gen_fn = <gen_step_fn><void*>fn
+        pr.gen_ctx = <void**>&c[0]
+        pr.gen_arr = self._i32(scratch)
+        pr.rule = RULE_GENERATED
+
+    def set_snapshot(self, Py_ssize_t k, snap):
+        """Copy population k's state into ``snap`` after its update at every step,
+        before the resets: what Python rules read as the state at a spike."""
+        cdef Pop* p = &self.pops[k]
+        p.n_vars = snap.shape[0] // max(p.n, 1)
+        p.snap = self._d(snap)
+
+    def set_python_rule(self, Py_ssize_t k, arr, arr_n, bint deliver=True):
         cdef Proj* pr = &self.projs[k]
         pr.rule = RULE_PYTHON
+        pr.py_deliver = deliver
         pr.arr = self._i32(arr)
         pr.arr_n = self._i64(arr_n)
 
@@ -976,6 +1066,10 @@ cdef class Engine:
                         p.hist_n[slot] = p.n_spikes
                 if stop:
                     break
+                for k in range(self.n_pops):
+                    p = &self.pops[k]
+                    if p.snap != NULL:
+                        memcpy(p.snap, p.state, p.n_vars * p.n * sizeof(double))
                 for k in range(self.n_projs):
                     _projection_step(&self.projs[k], self.pops, t)
                 for k in range(self.n_pops):

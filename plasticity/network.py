@@ -15,6 +15,7 @@ Python rule (:class:`~plasticity.rules.Rule`) or a Python callback switches to a
 per-step path that calls the compiled step once per step, with identical results.
 The order of operations within a step is documented in docs/internals.md.
 """
+import contextlib
 import math
 
 import numpy as np
@@ -498,6 +499,10 @@ class Network:
         name = name or f"{pre.name}_{post.name}"
         _check_name(name, self._names())
         proj = Projection(name, pre, post, synapses, target, row, rule)
+        proj._network = self
+        if rule is not None:
+            # a rule checks itself against the projection here, before anything runs
+            rule.validate(proj)
         self.projections[name] = proj
         return proj
 
@@ -574,6 +579,40 @@ class Network:
             raise TypeError(f"callback must be callable, got {fn!r}")
         self._callbacks.append(fn)
 
+    def _check_engine_arrays(self):
+        """Before a run: every array the compiled engine will point into is still of
+        the dtype, shape and layout it expects (a user may have replaced or unfrozen
+        one), so nothing a user does from Python can make the engine read or write
+        out of bounds. O(1) per array plus a finiteness pass over weights and state."""
+        for proj in self.projections.values():
+            if not isinstance(proj.synapses, SynapseMatrix):
+                raise TypeError(f"projection {proj.name!r}: synapses must be a "
+                                f"SynapseMatrix, got {type(proj.synapses).__name__}")
+            if proj.synapses.shape != (proj.pre.n, proj.post.n):
+                raise ValueError(f"projection {proj.name!r}: synapses has shape "
+                                 f"{proj.synapses.shape}, expected "
+                                 f"({proj.pre.n}, {proj.post.n})")
+            proj.synapses._check_engine_arrays(f"projection {proj.name!r}")
+        for pop in self.populations.values():
+            arrays = [("spikes_buf", pop.spikes_buf, np.int32, (max(pop.n, 1),))]
+            if pop.model is not None:
+                arrays.append(("state", pop.state, np.float64,
+                               (len(pop.model.variables), pop.n)))
+            for name, a, dtype, shape in arrays:
+                if not isinstance(a, np.ndarray) or a.dtype != dtype or \
+                        a.shape != shape or not a.flags.c_contiguous or \
+                        not a.flags.writeable:
+                    got = (f"{a.dtype} array of shape {a.shape}"
+                           if isinstance(a, np.ndarray) else type(a).__name__)
+                    raise ValueError(f"population {pop.name!r}: {name} must be a "
+                                     f"writeable C-contiguous {np.dtype(dtype).name} "
+                                     f"array of shape {shape}, got {got}")
+            if pop.model is not None and not np.all(np.isfinite(pop.state)):
+                k, i = np.argwhere(~np.isfinite(pop.state))[0]
+                raise ValueError(f"population {pop.name!r}: "
+                                 f"{pop.model.variables[k]}[{i}] must be finite, got "
+                                 f"{pop.state[k, i]}")
+
     def _steps(self, what, duration, minimum=0):
         if isinstance(duration, bool) or not isinstance(duration, (int, float, np.number)):
             raise TypeError(f"{what} must be a number of ms, got {duration!r}")
@@ -593,6 +632,7 @@ class Network:
         dt = self.dt
         pops = list(self.populations.values())
         index = {p.name: k for k, p in enumerate(pops)}
+        self._pop_index = index
         projs = list(self.projections.values())
         for proj in projs:
             syn = proj.synapses
@@ -642,7 +682,9 @@ class Network:
             rule = proj.rule
             if rule is None:
                 continue
-            if isinstance(rule, STDP):
+            if hasattr(rule, "attach"):
+                rule.attach(eng, k, proj, self)
+            elif isinstance(rule, STDP):
                 packed = rule.pack(dt)
                 eng.set_stdp(k, packed, rule.per_synapse, rule.x1, rule.x2,
                              rule.xl, rule.y1, rule.y2, rule.yl,
@@ -690,7 +732,12 @@ class Network:
             seconds, and not inside an experiment's own progress or a quiet run.
         """
         n_steps = self._steps("duration", duration)
-        eng = self._build()
+        self._check_engine_arrays()
+        with contextlib.ExitStack() as stack:   # the engine's memoryviews are not const
+            shared = {id(p.synapses): p.synapses for p in self.projections.values()}
+            for syn in shared.values():
+                stack.enter_context(syn._engine_access())
+            eng = self._build()
         for k, m in enumerate(self._state_monitors):
             m._alloc(n_steps)
             eng.set_state_monitor(k, self._pop_index[m.pop.name], m.rows, m.ids, m.every,
@@ -798,6 +845,13 @@ class Network:
                 raise SimulationError(
                     f"non-finite weight in projection {proj.name!r} (synapse {s}) between "
                     f"steps {t0} and {t1} (t = {t0 * self.dt:g} to {t1 * self.dt:g} ms)")
+            for var, arr in getattr(proj.rule, "arrays_to_check", lambda: ())():
+                if not np.all(np.isfinite(arr)):
+                    s = int(np.flatnonzero(~np.isfinite(arr))[0])
+                    raise SimulationError(
+                        f"non-finite rule variable {var!r} in projection {proj.name!r} "
+                        f"(index {s}) between steps {t0} and {t1} (t = {t0 * self.dt:g} "
+                        f"to {t1 * self.dt:g} ms)")
 
     # ---------------------------------------------------------------- state
     def store(self):

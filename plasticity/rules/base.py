@@ -35,6 +35,10 @@ class Rule:
         self.synapses = projection.synapses
         self.dt = dt
 
+    def validate(self, projection):
+        """Called by ``Network.connect``: raise a clear error if the rule cannot run
+        on ``projection`` (before anything runs)."""
+
     def on_pre(self, step, syn):
         """Synapses ``syn`` (int array) received a presynaptic spike at ``step``."""
 

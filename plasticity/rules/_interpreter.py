@@ -1,0 +1,370 @@
+"""The plain NumPy interpreter of the rule language: the reference semantics.
+
+It runs a resolved rule (plasticity.rules.language) through the network's per-step
+Python path, with the same order of operations and the same arithmetic as the C
+code of ``_codegen``, written independently and vectorised over the synapses of an
+event. The compiled rules are tested against it (tests/test_rule_language.py); users
+can run a rule in it with ``EquationRule(..., backend='numpy')`` where no C compiler
+is at hand.
+
+Where the C code processes synapses one after the other and a statement writes a
+shared variable, this interpreter does the same, one synapse at a time.
+"""
+import ast
+
+import numpy as np
+
+__all__ = ["attach_interpreter", "Interpreter"]
+
+_NPFUNCS = {"exp": "np.exp", "log": "np.log", "log10": "np.log10", "sqrt": "np.sqrt",
+            "abs": "np.abs", "sign": "np.sign", "floor": "np.floor", "ceil": "np.ceil",
+            "sin": "np.sin", "cos": "np.cos", "tan": "np.tan", "tanh": "np.tanh",
+            "int": "np.trunc", "clip": "_clip", "minimum": "np.minimum",
+            "maximum": "np.maximum"}
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+        ast.Mod: "%"}
+_CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
+        ast.NotEq: "!="}
+
+
+def _clip(x, lo, hi):
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x < lo, lo, np.where(x > hi, hi, x)) + 0.0 * (lo + hi)
+
+
+def py_expr(node):
+    """Python/NumPy source of an expression; names are looked up in the scope."""
+    def go(n):
+        if isinstance(n, ast.Constant):
+            return repr(float(n.value))
+        if isinstance(n, ast.Name):
+            return f"S[{n.id!r}]"
+        if isinstance(n, ast.BinOp):
+            return f"({go(n.left)} {_OPS[type(n.op)]} {go(n.right)})"
+        if isinstance(n, ast.UnaryOp):
+            if isinstance(n.op, ast.USub):
+                return f"(-{go(n.operand)})"
+            if isinstance(n.op, ast.UAdd):
+                return go(n.operand)
+            return f"_f(np.asarray({go(n.operand)}) == 0.0)"
+        if isinstance(n, ast.Compare):
+            parts, left = [], go(n.left)
+            for op, comp in zip(n.ops, n.comparators):
+                right = go(comp)
+                parts.append(f"np.asarray({left} {_CMP[type(op)]} {right})")
+                left = right
+            return "_f(" + " & ".join(parts) + ")"
+        if isinstance(n, ast.BoolOp):
+            f = "np.logical_and" if isinstance(n.op, ast.And) else "np.logical_or"
+            vals = [f"(np.asarray({go(v)}) != 0.0)" for v in n.values]
+            acc = vals[0]
+            for v in vals[1:]:
+                acc = f"{f}({acc}, {v})"
+            return f"_f({acc})"
+        if isinstance(n, ast.Call):
+            return f"{_NPFUNCS[n.func.id]}({', '.join(go(a) for a in n.args)})"
+        raise AssertionError(ast.dump(n))
+    return go(node)
+
+
+def _f(b):
+    return np.asarray(b, dtype=np.float64)
+
+
+_GLOBALS = {"np": np, "_clip": _clip, "_f": _f}
+
+
+def _code(node):
+    return compile(py_expr(node), "<rule>", "eval")
+
+
+class Interpreter:
+    """Executes a resolved rule on a projection, one step per call of :meth:`step`."""
+
+    def __init__(self, rule, projection, network):
+        self.rule = rule
+        self.res = rule._res
+        self.proj = projection
+        self.net = network
+        self.syn = projection.synapses
+        self.V = self.res.spec.variables
+        self.pre_of = np.repeat(np.arange(self.syn.n_pre),
+                                np.diff(self.syn.indptr)).astype(np.int64)
+        self.codes = {}
+        for block, stmts in self.res.blocks.items():
+            self.codes[block] = [(st, _code(st.value_expr()) if st.kind[0] == "var"
+                                  else _code(st.expr)) for st in stmts]
+        self.clock = {}
+        for v in self.V.values():
+            if v.dynamics == "clock":
+                self.clock[v.name] = (_code(v.lin_b) if v.method == "exact"
+                                      else _code(v.rhs_resolved))
+        self.tabs = {}
+        from ..network import _decay_table
+        for v in self.V.values():
+            if v.dynamics == "event":
+                c = rule._consts["c:" + v.name]
+                self.tabs[v.name] = _decay_table(c) if c > 0 else np.ones(1)
+        self.pending_pre = []
+        self.pending_post = []
+
+    # -- values
+    def _decayed(self, name, idx, step):
+        c = self.rule._consts
+        x = self.rule.state["val:" + name][idx]
+        where = self.V[name].where
+        last = self.rule.state["last:" + where][idx] if where != "shared" else step
+        k = step - last
+        cc, xinf, slope = c["c:" + name], c["xinf:" + name], c["slope:" + name]
+        tab = self.tabs[name]
+        if cc == 0.0:
+            return np.where(k == 0, x, x + slope * k.astype(np.float64))
+        K = tab.shape[0]
+        kk = np.minimum(k, K - 1)
+        z = -k.astype(np.float64) * cc
+        with np.errstate(under="ignore", over="ignore"):
+            e = np.where(k < K, tab[kk], np.where(z < -746.0, 0.0, np.exp(z)))
+        out = xinf + (x - xinf) * e
+        return np.where((k == 0) | (x == xinf), x, out)
+
+    def value(self, name, i, j, s, step):
+        """Current values of variable ``name`` for synapses s (pre i, post j)."""
+        v = self.V[name]
+        if name == "w":
+            return self.syn.weights[s].astype(np.float64)
+        idx = {"syn": s, "pre": i, "post": j, "shared": np.zeros_like(s)}[v.where]
+        if v.dynamics == "event":
+            return self._decayed(name, idx, step)
+        return self.rule.state["val:" + name][idx].copy()
+
+    def scope(self, names, i, j, s, step):
+        """Scope for the given names over synapses s (i, j their pre/post)."""
+        S = {}
+        c = self.rule._consts
+        for n in names:
+            kind = self.res.lookup(n, "model", 0, "")
+            if kind[0] == "param":
+                S[n] = c[n]
+            elif kind[0] == "unit":
+                S[n] = kind[1]
+            elif kind[0] == "t":
+                S[n] = step * c["dt"]
+            elif kind[0] == "dt":
+                S[n] = c["dt"]
+            elif kind[0] == "post":
+                S[n] = self.post_snap[kind[1], j]
+            elif kind[0] == "pre":
+                S[n] = self.pre_snap[kind[1], i]
+            elif self.V[n].where == "shared":
+                S[n] = self.rule.state["val:" + n][0]
+            else:
+                S[n] = self.value(n, i, j, s, step)
+        return S
+
+    def _names(self, stmts):
+        from .language import _names
+        names = set()
+        for st in stmts:
+            names |= _names(st.value_expr()) | {st.target}
+        return names
+
+    # -- blocks
+    def _run(self, block, i, j, s, step, neuron_side):
+        """Execute a block for synapses s; then the neuron-side replay."""
+        items = self.codes[block]
+        if not items:
+            return
+        stmts = [st for st, _ in items]
+        shared_written = any(st.kind[0] == "var" and self.V[st.target].where == "shared"
+                             for st in stmts)
+        if shared_written and s.size > 1:
+            for m in range(s.size):
+                self._run(block, i[m:m + 1], j[m:m + 1], s[m:m + 1], step, None)
+            self._replay(block, i, j, step, neuron_side)
+            return
+        names = self._names(stmts) | {"w"}
+        S = self.scope(names, i, j, s, step)
+        for st, code in items:
+            val = eval(code, _GLOBALS, {"S": S})
+            val = np.broadcast_to(np.asarray(val, dtype=np.float64), s.shape)
+            if st.kind[0] == "post":
+                row = self.proj.post.state[st.kind[1]]
+                sign = {ast.Add: 1.0, ast.Sub: -1.0}.get(type(st.op))
+                if sign is None:
+                    raise NotImplementedError("receptor writes other than += / -=")
+                for m in range(s.size):      # in order, as the compiled loop
+                    row[j[m]] += sign * val[m]
+                continue
+            S[st.target] = val.copy()
+            if self.V[st.target].where == "shared":
+                self.rule.state["val:" + st.target][0] = val[-1] if val.size else \
+                    self.rule.state["val:" + st.target][0]
+                S[st.target] = self.rule.state["val:" + st.target][0]
+        self._store(block, stmts, S, s, step, "syn")
+        if s.size and shared_written:
+            return
+        self._replay(block, i, j, step, neuron_side)
+
+    def _store(self, block, stmts, S, s, step, where):
+        written = {st.target for st in stmts if st.kind[0] == "var"
+                   and self.V[st.target].where == where}
+        evs = [v.name for v in self.res.variables(where) if v.dynamics == "event"]
+        touch = any(n in written for n in evs)
+        for n in written | (set(evs) if touch else set()):
+            val = S[n] if n in S else self.value(n, None, None, s, step)
+            if n == "w":
+                self.syn.weights[s] = val
+            else:
+                self.rule.state["val:" + n][s] = val
+        if touch:
+            self.rule.state["last:" + where][s] = step
+
+    def _replay(self, block, i, j, step, side):
+        """The statements on neuron-side variables, once per neuron of the event."""
+        if side is None:
+            return
+        items = [(st, code) for st, code in self.codes[block] if st.kind[0] == "var"
+                 and self.V[st.target].where == side]
+        evs = [v.name for v in self.res.variables(side) if v.dynamics == "event"]
+        ids = np.unique(i) if side == "pre" else j
+        if not items or ids.size == 0:
+            return
+        stmts = [st for st, _ in items]
+        names = self._names([st for st, _ in self.codes[block]])
+        names = {n for n in names if n in self.V and self.V[n].where == side}
+        ii = ids if side == "pre" else np.zeros_like(ids)
+        jj = ids if side == "post" else np.zeros_like(ids)
+        S = {n: self.value(n, ii, jj, None, step) for n in names}
+        extra = self._names(stmts) - set(S)
+        S.update(self.scope(extra, ii, jj, ids, step))
+        for st, code in items:
+            S[st.target] = np.broadcast_to(np.asarray(eval(code, _GLOBALS, {"S": S}),
+                                                      dtype=np.float64), ids.shape).copy()
+        written = {st.target for st in stmts}
+        touch = any(n in written for n in evs)
+        store = written | (set(evs) if touch else set())
+        for n in store:
+            val = S[n] if n in S else self.value(n, ii, jj, None, step)
+            self.rule.state["val:" + n][ids] = val
+        if touch:
+            self.rule.state["last:" + side][ids] = step
+
+    def step(self, step):
+        rule = self.rule
+        # shared inputs
+        for name, (steps, amt, pos) in self.sched.items():
+            while pos[0] < steps.shape[0] and steps[pos[0]] <= step:
+                if steps[pos[0]] == step:
+                    rule.state["val:" + name][0] += amt[pos[0]]
+                pos[0] += 1
+        for var, pop, gain in rule._signals:
+            n = self.net._eng.n_spikes(self.net._pop_index[pop.name if hasattr(
+                pop, "name") else pop])
+            rule.state["val:" + var][0] += gain * float(n)
+        self.post_snap = self.proj.post._snap.reshape(self.proj.post.state.shape)
+        pre = self.proj.pre
+        self.pre_snap = pre._snap.reshape(pre.state.shape) if pre.state is not None \
+            else None
+        # on_pre
+        syn = self.syn
+        s = np.array(self.pending_pre, dtype=np.int64)
+        self.pending_pre = []
+        if s.size:
+            i, j = self.pre_of[s], syn.indices[s].astype(np.int64)
+            side = "pre" if syn.delays is None else None
+            self._run("on_pre", i, j, s, step, side)
+        # on_post
+        post = np.array(self.pending_post, dtype=np.int64)
+        self.pending_post = []
+        if post.size and self.codes["on_post"]:
+            qs = [np.arange(syn.post_ptr[p], syn.post_ptr[p + 1]) for p in post]
+            q = np.concatenate(qs) if qs else np.zeros(0, dtype=np.int64)
+            s2 = syn.post_syn[q].astype(np.int64)
+            i2 = syn.post_pre[q].astype(np.int64)
+            j2 = syn.indices[s2].astype(np.int64)
+            self._run("on_post", i2, j2, s2, step, None)
+            self._replay("on_post", np.zeros_like(post), post, step, "post")
+        # on_step
+        if self.codes["on_step"] and step % rule._every == 0:
+            shared = [(st, c) for st, c in self.codes["on_step"]
+                      if st.kind[0] == "var" and self.V[st.target].where == "shared"]
+            for st, code in shared:
+                S = self.scope(self._names([st]), np.zeros(1, np.int64),
+                               np.zeros(1, np.int64), np.zeros(1, np.int64), step)
+                rule.state["val:" + st.target][0] = float(
+                    np.asarray(eval(code, _GLOBALS, {"S": S})).reshape(-1)[0])
+            others = [x for x in self.codes["on_step"] if x not in shared]
+            if others:
+                saved = self.codes["on_step"]
+                self.codes["on_step"] = others
+                s3 = np.arange(syn.nnz, dtype=np.int64)
+                self._run("on_step", self.pre_of, syn.indices.astype(np.int64), s3,
+                          step, None)
+                self.codes["on_step"] = saved
+        self._clock(step)
+
+    def _clock(self, step):
+        syn = self.syn
+        c = self.rule._consts
+        dt = c["dt"]
+        for where in ("syn", "post", "pre", "shared"):
+            cvars = [v for v in self.res.variables(where) if v.dynamics == "clock"]
+            if not cvars:
+                continue
+            from .language import _names
+            names = set()
+            for v in cvars:
+                names |= _names(v.rhs_resolved) | {v.name}
+            if where == "syn":
+                s = np.arange(syn.nnz, dtype=np.int64)
+                i, j = self.pre_of, syn.indices.astype(np.int64)
+            elif where == "post":
+                j = np.arange(syn.n_post, dtype=np.int64)
+                i = s = np.zeros_like(j)
+            elif where == "pre":
+                i = np.arange(syn.n_pre, dtype=np.int64)
+                j = s = np.zeros_like(i)
+            else:
+                i = j = s = np.zeros(1, dtype=np.int64)
+            idx = {"syn": s, "post": j, "pre": i, "shared": np.zeros(1, np.int64)}[where]
+            S = self.scope(names, i, j, s, step)
+            new = {}
+            for v in cvars:
+                l = S[v.name]
+                if v.method == "exact":
+                    a, E = c["a:" + v.name], c["E:" + v.name]
+                    b = eval(self.clock[v.name], _GLOBALS, {"S": S})
+                    new[v.name] = ((-b / a) + (l + b / a) * E) if a != 0.0 else l + b * dt
+                else:
+                    new[v.name] = l + dt * eval(self.clock[v.name], _GLOBALS, {"S": S})
+            for name, val in new.items():
+                val = np.broadcast_to(np.asarray(val, dtype=np.float64), idx.shape)
+                if name == "w":
+                    syn.weights[:] = val
+                else:
+                    self.rule.state["val:" + name][idx] = val
+
+
+def attach_interpreter(rule, engine, k, projection, network):
+    """Run ``rule`` through the per-step Python path with this interpreter."""
+    syn = projection.synapses
+    interp = Interpreter(rule, projection, network)
+    interp.sched = {}
+    dt = network.dt
+    for v in rule._res.variables("shared"):
+        t, a = rule._schedules.get(v.name, (np.zeros(0), np.zeros(0)))
+        steps = np.round(np.asarray(t) / dt).astype(np.int64)
+        pos = rule.state["sched_pos:" + v.name]
+        pos[0] = np.searchsorted(steps, network.step)
+        interp.sched[v.name] = (steps, np.asarray(a, dtype=np.float64), pos)
+    rule._interp = interp
+    cap = syn.nnz if syn.delays is not None else syn.n_pre
+    projection._arr = np.zeros(max(cap, 1), dtype=np.int32)
+    projection._arr_n = np.zeros(1, dtype=np.int64)
+    engine.set_python_rule(k, projection._arr, projection._arr_n,
+                           not rule._res.receptor_writes)
+    for pop in (projection.post, projection.pre):
+        if pop.state is not None:
+            if getattr(pop, "_snap", None) is None or pop._snap.size != pop.state.size:
+                pop._snap = np.zeros(pop.state.size)
+            engine.set_snapshot(network._pop_index[pop.name], pop._snap)

@@ -1,0 +1,352 @@
+"""``EquationRule``: a plasticity rule written in the rule language, run compiled.
+
+See :mod:`plasticity.rules.language` for the syntax and semantics and
+docs/writing-rules.md for examples. The rule is parsed and checked when constructed,
+resolved against the neuron models when connected (``Network.connect``), and
+compiled to C at its first run (cached on disk by the hash of the code; a cached rule
+loads in milliseconds). ``backend='numpy'`` runs the same text in the plain NumPy
+interpreter instead (the reference the compiled code is tested against; slow).
+"""
+import ast
+import math
+
+import numpy as np
+
+from .._validation import check_positive
+from . import _codegen
+from .base import Rule
+from .language import UNITS, RuleSyntaxError, parse_rule, resolve
+
+__all__ = ["EquationRule"]
+
+_MATH = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt,
+         "abs": abs, "floor": math.floor, "ceil": math.ceil, "sin": math.sin,
+         "cos": math.cos, "tan": math.tan, "tanh": math.tanh, "int": math.trunc,
+         "sign": lambda x: float(np.sign(x)), "clip": lambda x, a, b: min(max(x, a), b),
+         "minimum": min, "maximum": max}
+
+
+def _eval_const(node, params, dt):
+    """Value of a parameter-only expression (equation coefficients)."""
+    scope = dict(UNITS)
+    scope.update(params)
+    scope["dt"] = dt
+    scope.update(_MATH)
+    expr = ast.Expression(body=node)
+    ast.fix_missing_locations(expr)
+    return float(eval(compile(expr, "<rule>", "eval"), {"__builtins__": {}}, scope))
+
+
+class EquationRule(Rule):
+    """A plasticity rule given as equations and statements (the rule language).
+
+    Parameters
+    ----------
+    model : str
+        Declarations, one per line: ``x : unit [(flags)]`` (a variable),
+        ``dx/dt = expr : unit (event-driven|clock-driven[, pre|post|shared])``,
+        ``y = expr : unit`` (a subexpression). ``w`` is the synaptic weight.
+    on_pre, on_post, on_step : str
+        Statements (``x = expr``, ``x += expr``, ``-=``, ``*=``, ``/=``), one per line,
+        run when a presynaptic spike reaches a synapse, when the postsynaptic neuron
+        spikes (per synapse of it), and every step (or every ``step_every`` ms).
+    params : dict
+        Constants named in the text (ms, mV, nS, pA); change them with
+        ``rule.params[name] = value`` between runs.
+    init : dict
+        Initial values of the rule's variables (scalar, or an array over the
+        variable's place: synapses, pre- or postsynaptic neurons); default 0.
+    step_every : float or None
+        Interval of ``on_step`` (ms, a multiple of dt); None: every step.
+    name : str
+        Stored in run files.
+    backend : {'compiled', 'numpy'}
+        ``'numpy'`` runs the plain NumPy interpreter (a reference; slow).
+
+    Attributes
+    ----------
+    state : dict
+        After the first run (or ``Network.connect``): the rule's variables as NumPy
+        arrays, per synapse (in the SynapseMatrix's order), per neuron, or shared.
+    """
+
+    compiled = True
+
+    def __init__(self, model="", on_pre="", on_post="", on_step="", params=None,
+                 init=None, step_every=None, name=None, backend="compiled"):
+        if backend not in ("compiled", "numpy"):
+            raise ValueError(f"backend must be 'compiled' or 'numpy', got {backend!r}")
+        for what, text in (("model", model), ("on_pre", on_pre), ("on_post", on_post),
+                           ("on_step", on_step)):
+            if text is not None and not isinstance(text, str):
+                raise TypeError(f"{what} must be a string of rule text, got "
+                                f"{type(text).__name__}")
+        self.spec = parse_rule(model, on_pre, on_post, on_step, params)
+        self.text = dict(model=model or "", on_pre=on_pre or "", on_post=on_post or "",
+                         on_step=on_step or "")
+        self.params = dict(self.spec.params)
+        self.init = dict(init or {})
+        for k in self.init:
+            if k not in self.spec.variables:
+                raise RuleSyntaxError(f"init: {k!r} is not a variable of the rule "
+                                      f"(variables: {sorted(self.spec.variables)})")
+        self.step_every = None if step_every is None else check_positive(
+            "step_every", step_every, "ms")
+        self._name = name or "EquationRule"
+        self.backend = backend
+        self.compiled = backend == "compiled"
+        self.state = {}
+        self._signals = []
+        self._schedules = {}
+        self._res = None
+        self._last = {}
+
+    # ------------------------------------------------------------- public API
+    @property
+    def name(self):
+        return self._name
+
+    def __repr__(self):
+        return f"EquationRule(name={self._name!r}, backend={self.backend!r})"
+
+    def parameters(self):
+        out = {"rule": "EquationRule", "name": self._name}
+        out.update({f"param_{k}": v for k, v in self.params.items()})
+        out.update({f"text_{k}": v for k, v in self.text.items()})
+        return out
+
+    def __getitem__(self, name):
+        """A variable's values (a view); shared variables as a float."""
+        v = self._variable(name)
+        if v.where == "shared" and "val:" + name in self.state:
+            return float(self.state["val:" + name][0])
+        return self.state["val:" + name]
+
+    def __setitem__(self, name, value):
+        """Set a variable (between runs): a scalar or an array over its place."""
+        v = self._variable(name)
+        if v.name == "w":
+            raise ValueError("set the weights through projection.synapses.weights")
+        arr = self.state.get("val:" + name)
+        if arr is None:
+            self.init[name] = value
+            return
+        value = np.asarray(value, dtype=np.float64)
+        if value.ndim > 1 or (value.ndim == 1 and value.shape != arr.shape) \
+                or not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} must be a finite scalar or an array of shape "
+                             f"{arr.shape}, got shape {value.shape}")
+        arr[:] = value
+        if v.dynamics == "event":
+            self._last[v.where][...] = self._step_now()
+
+    def _variable(self, name):
+        v = self.spec.variables.get(name)
+        if v is None:
+            raise KeyError(f"{name!r} is not a variable of the rule (variables: "
+                           f"{sorted(self.spec.variables)})")
+        return v
+
+    def schedule(self, variable, times, amounts):
+        """Add ``amounts[k]`` to the shared ``variable`` at ``times[k]`` (ms; within
+        the next runs), before the step's events: a reward or neuromodulator
+        schedule."""
+        v = self._variable(variable)
+        if v.where != "shared" and "shared" not in v.flags:
+            raise ValueError(f"schedule: {variable!r} must be a (shared) variable")
+        t = np.asarray(times, dtype=np.float64).ravel()
+        a = np.broadcast_to(np.asarray(amounts, dtype=np.float64), t.shape).copy()
+        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(a))):
+            raise ValueError("schedule: times and amounts must be finite")
+        if t.size and (t.min() < 0 or np.any(np.diff(t) < 0)):
+            raise ValueError("schedule: times must be >= 0 ms and non-decreasing")
+        self._schedules[variable] = (t, a)
+
+    def add_signal(self, variable, population, gain=1.0):
+        """At every step, add ``gain`` x (the number of spikes ``population`` emitted
+        in this step) to the shared ``variable`` (e.g. dopamine from a population of
+        dopaminergic neurons)."""
+        v = self._variable(variable)
+        if "shared" not in v.flags:
+            raise ValueError(f"add_signal: {variable!r} must be a (shared) variable")
+        if not math.isfinite(float(gain)):
+            raise ValueError(f"add_signal: gain must be finite, got {gain}")
+        if len(self._signals) >= 4:
+            raise ValueError("add_signal: at most 4 signals per rule")
+        self._signals.append((variable, population, float(gain)))
+
+    # ------------------------------------------------------------- binding
+    def validate(self, projection):
+        """Resolve the text against the projection's neuron models (at connect):
+        every name error is raised here, before anything runs."""
+        syn = projection.synapses
+        pre_model = getattr(projection.pre, "model", None)
+        res = resolve(self.spec, projection.post.model, pre_model,
+                      syn.delays is not None)
+        if res.receptor_writes:
+            pass
+        self._res = res
+        return res
+
+    def bind(self, projection, dt):
+        super().bind(projection, dt)
+        res = self.validate(projection)
+        syn = projection.synapses
+        sizes = {"syn": syn.nnz, "pre": syn.n_pre, "post": syn.n_post, "shared": 1}
+        for v in self.spec.variables.values():
+            if v.name == "w":
+                continue
+            key = "val:" + v.name
+            n = sizes[v.where]
+            arr = self.state.get(key)
+            if arr is None or arr.shape != (n,):
+                arr = np.zeros(n)
+                if v.name in self.init:
+                    val = np.asarray(self.init[v.name], dtype=np.float64)
+                    if isinstance(self.init[v.name], str):
+                        val = _eval_const(ast.parse(self.init[v.name], mode="eval").body,
+                                          self.params, dt)
+                    try:
+                        arr[:] = val
+                    except ValueError:
+                        raise ValueError(f"init of {v.name} must be a scalar or an array "
+                                         f"of {n} values (one per {v.where}), got shape "
+                                         f"{np.shape(val)}") from None
+                    if not np.all(np.isfinite(arr)):
+                        raise ValueError(f"init of {v.name} must be finite")
+                self.state[key] = arr
+        for where in ("syn", "pre", "post"):
+            if any(v.dynamics == "event" for v in res.variables(where)):
+                key = "last:" + where
+                if key not in self.state or self.state[key].shape != (sizes[where],):
+                    self.state[key] = np.zeros(sizes[where], dtype=np.int64)
+                self._last[where] = self.state[key]
+        for name in (v.name for v in res.variables("shared")):
+            self.state.setdefault("sched_pos:" + name, np.zeros(1, dtype=np.int64))
+        self._every = 1 if self.step_every is None else max(1, round(self.step_every / dt))
+        if self.step_every is not None and abs(self._every * dt - self.step_every) > \
+                1e-6 * self.step_every:
+            raise ValueError(f"step_every must be a multiple of dt = {dt} ms, got "
+                             f"{self.step_every}")
+        self._consts = self._constants(dt)
+
+    def _step_now(self):
+        proj = getattr(self, "projection", None)
+        net = getattr(proj, "_network", None)
+        return net.step if net is not None else 0
+
+    def _constants(self, dt):
+        """Parameter values and the equations' coefficients at this dt."""
+        out = {"dt": dt}
+        for k, v in self.params.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
+                    or not math.isfinite(float(v)):
+                raise ValueError(f"params: {k} must be a finite number, got {v!r}")
+            out[k] = float(v)
+        for v in self.spec.variables.values():
+            if v.method != "exact":
+                continue
+            a = _eval_const(v.lin_a, self.params, dt)
+            if v.dynamics == "event":
+                b = _eval_const(v.lin_b, self.params, dt)
+                out["c:" + v.name] = -a * dt
+                out["xinf:" + v.name] = -b / a if a != 0.0 else 0.0
+                out["slope:" + v.name] = b * dt if a == 0.0 else 0.0
+            else:
+                out["a:" + v.name] = a
+                out["E:" + v.name] = math.exp(a * dt)
+        return out
+
+    # the NumPy interpreter runs through the per-step Python path
+    def on_pre(self, step, syn):
+        self._interp.pending_pre.extend(syn.tolist())
+
+    def on_post(self, step, post):
+        self._interp.pending_post.extend(post.tolist())
+
+    def on_step(self, step):
+        self._interp.step(step)
+
+    def get_state(self):
+        return dict(self.state)
+
+    def set_state(self, state):
+        for k, v in state.items():
+            if k in self.state and self.state[k].shape == np.shape(v):
+                np.copyto(self.state[k], v)
+            else:
+                self.state[k] = np.array(v, copy=True)
+
+    def arrays_to_check(self):
+        """(name, array) of the float state checked for non-finite values."""
+        return [(k[4:], v) for k, v in self.state.items() if k.startswith("val:")]
+
+    # ------------------------------------------------------------- engine
+    def attach(self, engine, k, projection, network):
+        """Compile (or load) the code and hand it to the engine as projection k."""
+        from ..network import _decay_table
+        if self.backend == "numpy":
+            from ._interpreter import attach_interpreter
+            return attach_interpreter(self, engine, k, projection, network)
+        syn = projection.synapses
+        is64 = syn.weights.dtype == np.float64
+        source, layout = _codegen.generate(self._res, is64)
+        lib, addr, path = _codegen.compile_rule(source)
+        self._lib = lib
+        dt = network.dt
+        consts = np.array([self._consts[c] if c in self._consts else 0.0
+                           for c in layout.consts])
+        keep = [consts]
+        tabs = {}
+        for v in self.spec.variables.values():
+            if v.dynamics == "event":
+                c = self._consts["c:" + v.name]
+                tabs[v.name] = _decay_table(c) if c > 0 else np.ones(1)
+        ints = {"n_pre": syn.n_pre, "n_post": syn.n_post, "nnz": syn.nnz,
+                "every": self._every, "n_signals": len(self._signals),
+                "target_row": projection.target_row}
+        for v in tabs:
+            ints["K:" + v] = tabs[v].shape[0]
+        shared_names = layout.shared
+        sched = {}
+        for name in shared_names:
+            t, a = self._schedules.get(name, (np.zeros(0), np.zeros(0)))
+            steps = np.round(np.asarray(t) / dt).astype(np.int64)
+            pos = self.state["sched_pos:" + name]
+            pos[0] = np.searchsorted(steps, network.step)
+            sched[name] = (steps, np.ascontiguousarray(a, dtype=np.float64), pos)
+            ints["sched_len:" + name] = steps.shape[0]
+        for m, (var, pop, gain) in enumerate(self._signals):
+            ints[f"signal_var:{m}"] = shared_names.index(var)
+        ivec = np.array([ints.get(n, 0) for n in layout.ints], dtype=np.int64)
+        gains = np.zeros(layout.max_signals)
+        for m, (_, _, g) in enumerate(self._signals):
+            gains[m] = g
+        keep += [ivec, gains]
+        pre_state = projection.pre.state
+        ptrs = {"K": consts, "IK": ivec, "indptr": syn.indptr, "indices": syn.indices,
+                "post_ptr": syn.post_ptr, "post_syn": syn.post_syn,
+                "post_pre": syn.post_pre, "w": syn.weights,
+                "post_state": projection.post.state, "pre_state": pre_state,
+                "signal_gain": gains}
+        for key, arr in self.state.items():
+            ptrs[key] = arr
+        for name, arr in tabs.items():
+            ptrs["tab:" + name] = arr
+        for name, (steps, amt, pos) in sched.items():
+            ptrs["sched_steps:" + name] = steps
+            ptrs["sched_amt:" + name] = amt
+            ptrs["sched_pos:" + name] = pos
+            keep += [steps, amt]
+        ctx = np.zeros(len(layout.slots), dtype=np.uint64)
+        for m, slot in enumerate(layout.slots):
+            arr = ptrs.get(slot)
+            if arr is not None and arr.size:
+                ctx[m] = arr.ctypes.data
+        scratch = np.zeros(max(syn.nnz, 1) if syn.delays is not None else 1,
+                           dtype=np.int32)
+        signal_slots = [layout.slot(f"signal:{m}") for m in range(len(self._signals))]
+        signal_pops = [network._pop_index[network._pop(p, "signal population").name]
+                       for _, p, _ in self._signals]
+        self._keep = (keep, ptrs, scratch, tabs)
+        engine.set_generated_rule(k, addr, ctx, scratch, signal_slots, signal_pops)
