@@ -11,6 +11,7 @@ All inputs are validated here, in Python, before any compiled kernel
 (``plasticity._ext.synapses``) runs; errors name the parameter, the offending value or
 first offending position, and what is allowed.
 """
+import contextlib
 import numbers
 
 import numpy as np
@@ -58,6 +59,14 @@ def _check_nnz(nnz, what="nnz"):
     if nnz >= MAX_NNZ:
         raise ValueError(f"{what} must be < 2**31-1 = {MAX_NNZ} (synapse ids are int32), "
                          f"got {nnz}")
+
+
+def _describe(a):
+    """Short description of what was found instead of a valid array (for messages)."""
+    if not isinstance(a, np.ndarray):
+        return type(a).__name__
+    flags = [] if a.flags.c_contiguous else ["non-contiguous"]
+    return f"{' '.join(flags + [a.dtype.name])} array of shape {a.shape}"
 
 
 def _as_1d(name, x):
@@ -254,10 +263,16 @@ class SynapseMatrix:
 
     Notes
     -----
-    Arrays that already have the stored dtype and are C-contiguous are used without a
-    copy (as :class:`scipy.sparse.csr_array` does); in-place methods such as
-    :meth:`normalize_columns` then modify the caller's array. The builders
-    (``from_*``, ``fixed_*``, ``one_to_one``, ``all_to_all``) always own their arrays.
+    The structure arrays (``indptr``, ``indices``, ``post_ptr``, ``post_syn``,
+    ``post_pre``, ``delays``) are owned and read-only once constructed: the compiled
+    engine points into them and trusts their invariants, so writing into them raises
+    and assigning them raises ``AttributeError`` (build a new SynapseMatrix to change
+    the structure); ``Network.run`` refuses a matrix whose structure was made
+    writeable again. ``weights`` stay writeable in place; a weights array that
+    already has the stored dtype and is C-contiguous is used without a copy (as
+    :class:`scipy.sparse.csr_array` does), so in-place methods such as
+    :meth:`normalize_columns` modify the caller's array. Assigning ``weights`` and
+    every run check its dtype, length and finiteness.
 
     Examples
     --------
@@ -271,6 +286,7 @@ class SynapseMatrix:
     def __init__(self, indptr, indices, weights, shape, *, delay=None, dtype=None,
                  check=True):
         n_pre, n_post = _check_shape(shape)
+        given = (indptr, indices, delay)
         indptr = _as_1d("indptr", indptr)
         indices = _as_1d("indices", indices)
         keep64 = isinstance(weights, np.ndarray) and weights.dtype == np.float64
@@ -312,6 +328,14 @@ class SynapseMatrix:
         with np.errstate(over="ignore"):
             weights = _weights_array("weights", weights, dtype)
         delays, delay = _resolve_delay(delay, nnz)
+        # the structure becomes read-only: never freeze (or alias) the caller's arrays
+        if any(isinstance(g, np.ndarray) and np.may_share_memory(indptr, g) for g in given):
+            indptr = indptr.copy()
+        if any(isinstance(g, np.ndarray) and np.may_share_memory(indices, g) for g in given):
+            indices = indices.copy()
+        if delays is not None and any(isinstance(g, np.ndarray) and
+                                      np.may_share_memory(delays, g) for g in given):
+            delays = delays.copy()
         if check:
             self._check_order(indptr, indices)
             pos = _k._check_finite(weights)
@@ -339,14 +363,103 @@ class SynapseMatrix:
                              f"indices[{pos}]={cur} after {prev}")
 
     def _set(self, indptr, indices, weights, shape, delays, delay):
-        self.indptr = indptr
-        self.indices = indices
-        self.weights = weights
+        self._indptr = indptr
+        self._indices = indices
+        self._nnz = int(indices.shape[0])
+        self._weights = weights
+        self._dtype_fixed = weights.dtype
         self._shape = (int(shape[0]), int(shape[1]))
-        self.delays = delays
+        self._delays = delays
         self.delay = int(delay)
-        self.post_ptr, self.post_syn, self.post_pre = _k._build_post_index(
+        self._post_ptr, self._post_syn, self._post_pre = _k._build_post_index(
             indptr, indices, self._shape[1])
+        self._freeze()
+
+    # -- the arrays the compiled engine points into --------------------------------
+    #: structure arrays: read-only once constructed (the engine holds raw pointers
+    #: into them and trusts their contents; a new structure is a new SynapseMatrix)
+    _STRUCTURE = ("indptr", "indices", "post_ptr", "post_syn", "post_pre", "delays")
+
+    def _structure_arrays(self):
+        return [(name, getattr(self, "_" + name)) for name in self._STRUCTURE
+                if getattr(self, "_" + name) is not None]
+
+    def _freeze(self):
+        for _, a in self._structure_arrays():
+            a.flags.writeable = False
+
+    @contextlib.contextmanager
+    def _engine_access(self):
+        """Make the structure arrays writeable while the engine takes its pointers
+        (its typed memoryviews are not const), then read-only again."""
+        try:
+            for _, a in self._structure_arrays():
+                a.flags.writeable = True
+            yield self
+        finally:
+            self._freeze()
+
+    def _check_engine_arrays(self, owner):
+        """Refuse, before a run, arrays the compiled engine cannot safely use.
+
+        The structure arrays must still be the frozen ones (dtype, length,
+        C-contiguous, read-only: a user who re-enabled writing may have broken the
+        CSR invariants the kernels rely on); ``weights`` must keep its dtype and
+        length, be C-contiguous and writeable, and be finite. ``owner`` names the
+        projection in the message.
+        """
+        nnz = self._nnz
+        expect = dict(indptr=(np.int64, self._shape[0] + 1), indices=(np.int32, nnz),
+                      post_ptr=(np.int64, self._shape[1] + 1), post_syn=(np.int32, nnz),
+                      post_pre=(np.int32, nnz), delays=(np.int32, nnz))
+        for name in self._STRUCTURE:
+            a = getattr(self, "_" + name)
+            if a is None and name == "delays":
+                continue
+            dtype, n = expect[name]
+            if not isinstance(a, np.ndarray) or a.dtype != dtype or a.ndim != 1 or \
+                    a.shape[0] != n or not a.flags.c_contiguous:
+                raise ValueError(f"{owner}: synapses.{name} must be a C-contiguous "
+                                 f"{np.dtype(dtype).name} array of length {n}, got "
+                                 f"{_describe(a)}")
+            if a.flags.writeable:
+                raise ValueError(f"{owner}: synapses.{name} was made writeable; the "
+                                 f"structure of a SynapseMatrix is read-only once built "
+                                 f"(the engine relies on its CSR invariants): build a new "
+                                 f"SynapseMatrix instead")
+        w = self._weights
+        if not isinstance(w, np.ndarray) or w.dtype != self._wdtype or w.ndim != 1 or \
+                w.shape[0] != nnz or not w.flags.c_contiguous or not w.flags.writeable:
+            raise ValueError(f"{owner}: synapses.weights must be a writeable C-contiguous "
+                             f"{self._wdtype.name} array of length {nnz}, got "
+                             f"{_describe(w)}")
+        pos = _k._check_finite(w)
+        if pos >= 0:
+            raise ValueError(f"{owner}: synapses.weights must be finite, got "
+                             f"weights[{pos}]={w[pos]}")
+
+    @property
+    def weights(self):
+        """Weight of each synapse (nnz,), float32 or float64; writeable in place."""
+        return self._weights
+
+    @weights.setter
+    def weights(self, value):
+        if not isinstance(value, np.ndarray) or value.dtype != self._wdtype or \
+                value.shape != (self.nnz,):
+            raise ValueError(f"weights must be a {self._wdtype.name} array of shape "
+                             f"({self.nnz},), got {_describe(value)}; assign in place "
+                             f"(m.weights[:] = ...) to convert")
+        value = np.ascontiguousarray(value)
+        pos = _k._check_finite(value)
+        if pos >= 0:
+            raise ValueError(f"weights must be finite, got weights[{pos}]={value[pos]}")
+        self._weights = value
+
+    @property
+    def _wdtype(self):
+        """The weight dtype fixed at construction."""
+        return self._dtype_fixed
 
     @classmethod
     def _new(cls, indptr, indices, weights, shape, delay=None):
@@ -413,15 +526,18 @@ class SynapseMatrix:
         SynapseMatrix
         """
         new = type(self).__new__(type(self))
-        new.indptr = self.indptr.copy()
-        new.indices = self.indices.copy()
-        new.weights = self.weights.copy()
+        new._indptr = self._indptr.copy()
+        new._indices = self._indices.copy()
+        new._weights = self._weights.copy()
+        new._dtype_fixed = self._dtype_fixed
+        new._nnz = self._nnz
         new._shape = self._shape
-        new.delays = None if self.delays is None else self.delays.copy()
+        new._delays = None if self._delays is None else self._delays.copy()
         new.delay = self.delay
-        new.post_ptr = self.post_ptr.copy()
-        new.post_syn = self.post_syn.copy()
-        new.post_pre = self.post_pre.copy()
+        new._post_ptr = self._post_ptr.copy()
+        new._post_syn = self._post_syn.copy()
+        new._post_pre = self._post_pre.copy()
+        new._freeze()
         return new
 
     def to_scipy(self):
@@ -827,3 +943,21 @@ class SynapseMatrix:
         np.cumsum(counts, out=indptr[1:])
         weights = _resolve_weight(weight, indices.shape[0], rng, dtype)
         return cls._new(indptr, indices, weights, (n_pre, n_post), delay)
+
+
+def _read_only_property(name):
+    def get(self):
+        return getattr(self, "_" + name)
+
+    def set_(self, value):
+        raise AttributeError(
+            f"SynapseMatrix.{name} is read-only: the compiled engine points into the "
+            f"structure arrays and relies on their CSR invariants; build a new "
+            f"SynapseMatrix (e.g. SynapseMatrix(indptr, indices, weights, shape)) to "
+            f"change the structure")
+    return property(get, set_, doc=f"``{name}`` (read-only once constructed).")
+
+
+for _name in SynapseMatrix._STRUCTURE:
+    setattr(SynapseMatrix, _name, _read_only_property(_name))
+del _name

@@ -211,13 +211,13 @@ def test_copy_is_deep():
     m = SM.fixed_probability(20, 20, 0.3, rng=1)
     c = m.copy()
     c.weights[:] = 5
-    c.indices[:] = 0
-    c.post_syn[:] = 0
-    assert not np.any(m.weights == 5) and m.indices.max() > 0 and m.post_syn.max() > 0
+    assert not np.any(m.weights == 5)
+    for name in SM._STRUCTURE[:-1]:
+        assert not np.shares_memory(getattr(m, name), getattr(c, name)), name
+        assert not getattr(c, name).flags.writeable, name
     md = SM.one_to_one(4, delay=[1, 2, 3, 4])
     cd = md.copy()
-    cd.delays[0] = 9
-    assert md.delays[0] == 1 and cd.delay == -1
+    assert not np.shares_memory(md.delays, cd.delays) and cd.delay == -1
 
 
 # ---------------------------------------------------------------------------
@@ -613,11 +613,15 @@ def test_check_false_skips_content_checks_but_not_range():
         make(indices=[0, 7, 1], check=False)
 
 
-def test_constructor_uses_matching_arrays_without_copy():
+def test_constructor_uses_matching_weights_without_copy_but_owns_the_structure():
     w = np.array([0.5, 1.0, 2.0], np.float32)
     ind = np.array([0, 2, 1], np.int32)
-    m = SM(np.array([0, 2, 3]), ind, w, (2, 3))
-    assert m.weights is w and m.indices is ind
+    ptr = np.array([0, 2, 3], np.int64)
+    m = SM(ptr, ind, w, (2, 3))
+    assert m.weights is w
+    # the structure is frozen, so it is never the caller's (still writeable) array
+    assert not np.shares_memory(m.indices, ind) and not np.shares_memory(m.indptr, ptr)
+    assert ind.flags.writeable and ptr.flags.writeable
 
 
 # ---------------------------------------------------------------------------
