@@ -93,6 +93,8 @@ def reference(case, eta, update, gamma=0.3, width=None, tau_out=None,
         # neuron update (engine order)
         held = np.zeros(n_post, bool)
         for j in range(n_post):
+            if alif and ref[j] > 0:
+                v[j] = V_reset   # input onto v while refractory is discarded (Brian2)
             if ref[j] > 0:
                 ref[j] -= 1.0
             held[j] = ref[j] > 0
