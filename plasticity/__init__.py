@@ -7,8 +7,8 @@ __version__ = "0.1.0"
 from .errors import SimulationError
 from .network import Network
 from .neurons import LIF
-from .rules import (STDP, Additive, Kheradpisheh, Multiplicative, Pair, PowerLaw,
-                    RewardModulated, Rule, Triplet)
+from .rules import (STDP, Additive, EquationRule, Kheradpisheh, Multiplicative, Pair,
+                    PowerLaw, RewardModulated, Rule, RuleSyntaxError, Triplet)
 from .synapses import SynapseMatrix
 
 
@@ -20,7 +20,7 @@ def get_include():
 
 __all__ = ["Network", "SynapseMatrix", "SimulationError", "LIF", "Rule", "STDP",
            "RewardModulated", "Pair", "Triplet", "Additive", "Multiplicative",
-           "PowerLaw", "Kheradpisheh"]
+           "PowerLaw", "Kheradpisheh", "EquationRule", "RuleSyntaxError"]
 
 
 def __getattr__(name):

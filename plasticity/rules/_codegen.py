@@ -349,6 +349,7 @@ def generate(res, is64):
         emit("    if (!is_syn) {")
         emit("        for (k = 0; k < n_pre_spk; k++) {")
         emit("            i = pre_spk[k];")
+        emit("            if (indptr[i] == indptr[i + 1]) continue;  /* no synapse, no state */")
         loc = {}
         loads(n_read, "            ", loc, prefix="P_")
         emit("            for (s = indptr[i]; s < indptr[i + 1]; s++) {")
@@ -386,6 +387,7 @@ def generate(res, is64):
                     and V[n].where == "pre"]
         emit("    for (k = 0; k < n_post_spk; k++) {")
         emit("        j = post_spk[k];")
+        emit("        if (post_ptr[j] == post_ptr[j + 1]) continue;")
         nloc = {}
         loads(n_read, "        ", nloc, prefix="P_")
         emit("        for (q = post_ptr[j]; q < post_ptr[j + 1]; q++) {")

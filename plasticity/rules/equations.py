@@ -183,8 +183,13 @@ class EquationRule(Rule):
         pre_model = getattr(projection.pre, "model", None)
         res = resolve(self.spec, projection.post.model, pre_model,
                       syn.delays is not None)
-        if res.receptor_writes:
-            pass
+        post_vars = list(projection.post.model.variables)
+        if res.receptor_writes and projection.target_row not in res.receptor_writes:
+            raise ValueError(
+                f"rule {self._name!r} delivers to "
+                f"{[post_vars[r] for r in res.receptor_writes]} itself, but the "
+                f"projection's target is {projection.target!r}: connect with one of "
+                "those targets")
         self._res = res
         return res
 

@@ -1,0 +1,118 @@
+"""Plasticity rules from the literature, each written once in the rule language.
+
+Every function returns an :class:`~plasticity.rules.equations.EquationRule`; its text
+(``rule.text``) is the whole definition. Values marked UNVERIFIED were not checked
+against the paper's text here.
+"""
+from .._validation import check_nonnegative, check_positive, check_range
+from .equations import EquationRule
+
+__all__ = ["vogels_sprekeler_2011", "tsodyks_markram_1997"]
+
+
+def vogels_sprekeler_2011(eta=1e-4, rho0=3.0, tau_stdp=20.0, w_min=0.0, w_max=10.0,
+                          name="vogels_sprekeler_2011"):
+    """Inhibitory STDP of Vogels, Sprekeler, Zenke, Clopath & Gerstner (2011).
+
+    A symmetric window (pre and post traces with ``tau_stdp``) potentiates for
+    near-coincident spikes in either order; every presynaptic spike also depresses
+    by ``eta * alpha`` with ``alpha = 2 rho0 tau_stdp``, so that the postsynaptic rate
+    settles at ``rho0``::
+
+        on_pre:  Apre += 1;  w = clip(w + eta (Apost - alpha), w_min, w_max)
+        on_post: Apost += 1; w = clip(w + eta Apre, w_min, w_max)
+
+    Parameters
+    ----------
+    eta : float
+        Learning rate (weight units), >= 0. 1e-4 as the paper (UNVERIFIED).
+    rho0 : float
+        Target postsynaptic rate (Hz), >= 0; 3 Hz in the paper's network (UNVERIFIED:
+        5 Hz is also quoted for the single-cell model).
+    tau_stdp : float
+        Time constant of both traces (ms), > 0; 20 ms as the paper.
+    w_min, w_max : float
+        Weight bounds (the weights are inhibitory conductance jumps, >= 0).
+    """
+    eta = check_nonnegative("eta", eta)
+    rho0 = check_nonnegative("rho0", rho0, "Hz")
+    tau_stdp = check_positive("tau_stdp", tau_stdp, "ms")
+    w_min = check_range("w_min", w_min, 0.0)
+    w_max = check_range("w_max", w_max, w_min)
+    return EquationRule(
+        model="""
+        dApre/dt = -Apre / tau_stdp : 1 (event-driven)
+        dApost/dt = -Apost / tau_stdp : 1 (event-driven)
+        """,
+        on_pre="""
+        Apre += 1
+        w = clip(w + eta * (Apost - alpha), w_min, w_max)
+        """,
+        on_post="""
+        Apost += 1
+        w = clip(w + eta * Apre, w_min, w_max)
+        """,
+        params=dict(eta=eta, alpha=2.0 * rho0 * 1e-3 * tau_stdp, tau_stdp=tau_stdp,
+                    w_min=w_min, w_max=w_max),
+        name=name)
+
+
+def tsodyks_markram_1997(U=0.5, tau_d=800.0, tau_f=None, receptor="g_e",
+                         name="tsodyks_markram_1997"):
+    """Short-term depression (Tsodyks & Markram 1997) and facilitation (Tsodyks,
+    Pawelzik & Markram 1998), the rule owning the delivery.
+
+    Per presynaptic neuron, the available resources ``x`` recover to 1 with
+    ``tau_d``; with ``tau_f`` the utilisation ``u`` decays to 0 with ``tau_f`` and
+    jumps by ``U (1 - u)`` at a spike before it is used (without ``tau_f``, u = U).
+    A spike delivers ``w u x`` and uses ``u x`` of the resources::
+
+        on_pre: u += U (1 - u);  receptor += w u x;  x -= u x
+
+    Parameters
+    ----------
+    U : float
+        Utilisation increment, in (0, 1]. Depressing synapses: 0.5, tau_d 800 ms
+        (UNVERIFIED); facilitating: U 0.03 (UNVERIFIED), tau_d 130 ms, tau_f 530 ms
+        (UNVERIFIED).
+    tau_d : float
+        Recovery time constant of the resources (ms), > 0.
+    tau_f : float or None
+        Facilitation time constant (ms), > 0; None for depression only.
+    receptor : str
+        The postsynaptic receptor variable the rule delivers to (``g_e``,
+        ``I_syn_ex``, ...); it must be the projection's ``target``.
+    """
+    U = check_range("U", U, 0.0, 1.0)
+    if U == 0.0:
+        raise ValueError("U must be in (0, 1], got 0.0")
+    tau_d = check_positive("tau_d", tau_d, "ms")
+    if not isinstance(receptor, str) or not receptor.isidentifier():
+        raise ValueError(f"receptor must be the name of a receptor variable, got "
+                         f"{receptor!r}")
+    params = dict(U=U, tau_d=tau_d)
+    if tau_f is None:
+        model = """
+        dx/dt = (1 - x) / tau_d : 1 (event-driven)
+        u : 1 (pre)
+        """
+        on_pre = f"""
+        u = U
+        {receptor} += w * u * x
+        x -= u * x
+        """
+    else:
+        params["tau_f"] = check_positive("tau_f", tau_f, "ms")
+        model = """
+        dx/dt = (1 - x) / tau_d : 1 (event-driven)
+        du/dt = -u / tau_f : 1 (event-driven)
+        """
+        on_pre = f"""
+        u += U * (1 - u)
+        {receptor} += w * u * x
+        x -= u * x
+        """
+    rule = EquationRule(model=model, on_pre=on_pre, params=params, init={"x": 1.0},
+                        name=name)
+    rule.receptor = receptor
+    return rule
