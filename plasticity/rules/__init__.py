@@ -3,10 +3,10 @@ from .base import CythonRule, Rule
 from .eprop import EPropRule
 from .equations import EquationRule
 from .language import RuleSyntaxError
-from .library import tsodyks_markram_1997, vogels_sprekeler_2011
+from .library import clopath_2010, tsodyks_markram_1997, vogels_sprekeler_2011
 from .stdp import (STDP, Additive, Kheradpisheh, Multiplicative, Pair, PowerLaw,
                    RewardModulated, Triplet)
 
 __all__ = ["Rule", "CythonRule", "STDP", "RewardModulated", "Pair", "Triplet", "Additive",
            "Multiplicative", "PowerLaw", "Kheradpisheh", "EPropRule", "EquationRule",
-           "RuleSyntaxError", "vogels_sprekeler_2011", "tsodyks_markram_1997"]
+           "RuleSyntaxError", "vogels_sprekeler_2011", "tsodyks_markram_1997", "clopath_2010"]

@@ -234,7 +234,7 @@ def generate(res, is64):
             if kind[0] == "param":
                 return f"p_{n}"
             if kind[0] == "unit":
-                return repr(float(kind[1]))
+                return "INFINITY" if kind[1] == float("inf") else repr(float(kind[1]))
             if kind[0] == "t":
                 return "t"
             if kind[0] == "dt":

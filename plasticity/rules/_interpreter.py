@@ -29,7 +29,7 @@ _CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
 
 def _clip(x, lo, hi):
     x = np.asarray(x, dtype=np.float64)
-    return np.where(x < lo, lo, np.where(x > hi, hi, x)) + 0.0 * (lo + hi)
+    return np.where(x < lo, lo, np.where(x > hi, hi, x)).astype(np.float64)
 
 
 def py_expr(node):

@@ -79,6 +79,7 @@ UNITS = {
     "nS": 1.0, "siemens": 1e9, "uS": 1e3, "mS": 1e6, "pS": 1e-3, "nsiemens": 1.0,
     "pA": 1.0, "amp": 1e12, "nA": 1e3, "uA": 1e6, "pamp": 1.0, "namp": 1e3,
     "pF": 1.0, "nF": 1e3, "farad": 1e12, "Mohm": 1.0, "ohm": 1e-6, "Gohm": 1e3,
+    "inf": math.inf,
 }
 
 #: functions allowed in expressions: name -> number of arguments

@@ -7,7 +7,7 @@ against the paper's text here.
 from .._validation import check_nonnegative, check_positive, check_range
 from .equations import EquationRule
 
-__all__ = ["vogels_sprekeler_2011", "tsodyks_markram_1997"]
+__all__ = ["vogels_sprekeler_2011", "tsodyks_markram_1997", "clopath_2010"]
 
 
 def vogels_sprekeler_2011(eta=1e-4, rho0=3.0, tau_stdp=20.0, w_min=0.0, w_max=10.0,
@@ -116,3 +116,48 @@ def tsodyks_markram_1997(U=0.5, tau_d=800.0, tau_f=None, receptor="g_e",
                         name=name)
     rule.receptor = receptor
     return rule
+
+
+def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
+                 tau_minus=10.0, tau_plus=7.0, tau_x=15.0, w_min=0.0, w_max=3.0,
+                 name="clopath_2010"):
+    """Voltage-based STDP of Clopath, Büsing, Vasilaki & Gerstner (2010), without the
+    homeostatic scaling of A_LTD.
+
+    The postsynaptic membrane potential ``v`` (read before the reset, so that the
+    spike's depolarisation counts) is low-pass filtered twice per postsynaptic
+    neuron (``u_minus`` with ``tau_minus``, ``u_plus`` with ``tau_plus``); a
+    presynaptic trace ``x_bar`` jumps by 1/tau_x at each presynaptic spike. A
+    presynaptic spike depresses by ``A_LTD [u_minus - theta_minus]+``; every step
+    potentiates by ``dt A_LTP x_bar [v - theta_plus]+ [u_plus - theta_minus]+``
+    (forward Euler, as the paper's own integration). Weights are clipped to
+    [w_min, w_max].
+
+    Parameters are the paper's visual-cortex set (as NEST's ``clopath_synapse``
+    defaults; UNVERIFIED against the paper's table here); potentials in mV, times in
+    ms, ``A_LTD`` in 1/mV, ``A_LTP`` in 1/mV^2 (weight units per ms). Use it with
+    :class:`~plasticity.neurons.AdEx` postsynaptic neurons (the paper's).
+    """
+    for k, v in (("A_LTD", A_LTD), ("A_LTP", A_LTP)):
+        check_nonnegative(k, v)
+    for k, v in (("tau_minus", tau_minus), ("tau_plus", tau_plus), ("tau_x", tau_x)):
+        check_positive(k, v, "ms")
+    w_max = check_range("w_max", w_max, w_min)
+    return EquationRule(
+        model="""
+        du_minus/dt = (v_post - u_minus) / tau_minus : mV (clock-driven)
+        du_plus/dt = (v_post - u_plus) / tau_plus : mV (clock-driven)
+        dx_bar/dt = -x_bar / tau_x : 1 (event-driven)
+        """,
+        on_pre="""
+        w = clip(w - A_LTD * clip(u_minus - theta_minus, 0, inf), w_min, w_max)
+        x_bar += 1 / tau_x
+        """,
+        on_step="""
+        w = clip(w + dt * A_LTP * x_bar * clip(v_post - theta_plus, 0, inf) * clip(u_plus - theta_minus, 0, inf), w_min, w_max)
+        """,
+        params=dict(A_LTD=float(A_LTD), A_LTP=float(A_LTP), theta_minus=float(theta_minus),
+                    theta_plus=float(theta_plus), tau_minus=tau_minus, tau_plus=tau_plus,
+                    tau_x=tau_x, w_min=float(w_min), w_max=w_max),
+        init={"u_minus": theta_minus, "u_plus": theta_minus},
+        name=name)
