@@ -12,6 +12,9 @@ This directory is the package ``plasticity.experiments``. An experiment module d
   ``recorder.checkpoint(step, state)`` at safe points and start from
   ``recorder.resume_state()`` when it is not None;
 - a module docstring whose first line describes it (``plasticity list``);
+- optionally ``memory_estimate(config) -> {key: (value, bytes)}``, what the run needs
+  in memory by config key; ``plasticity run`` refuses a config whose estimate exceeds
+  the memory available before any work, naming the costliest key;
 - optionally ``print_summary(run)``, printing a few lines about a finished run (a
   :class:`plasticity.results.Run`) after ``plasticity run NAME``'s headline metrics;
 - ``if __name__ == "__main__": sys.exit(main())`` with ``main(argv=None)`` returning
@@ -69,6 +72,12 @@ class Experiment:
 
     def run(self, config, recorder):
         return self.module.run(config, recorder)
+
+    def memory_estimate(self, config):
+        """What the run of ``config`` needs in memory, by key: ``{key: (value, bytes)}``
+        (the module's ``memory_estimate(config)``; {} when it has none)."""
+        fn = getattr(self.module, "memory_estimate", None)
+        return dict(fn(config)) if fn is not None else {}
 
 
 def _extra_dirs():

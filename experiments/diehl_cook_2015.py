@@ -104,9 +104,10 @@ class Config:
                                       "(false: a control, the random initial weights)")
     data_dir: str = field("", help="MNIST directory ('' = $PLASTICITY_DATA or ./data)")
     dt: float = field(0.5, help="time step", units="ms", gt=0.0)
-    t_present: float = field(350.0, help="presentation time", units="ms", gt=0.0)
+    t_present: float = field(350.0, help="presentation time", units="ms", gt=0.0,
+                             multiple_of="dt")
     t_rest: float = field(150.0, help="rest between examples (rates 0)", units="ms",
-                          min=0.0)
+                          min=0.0, multiple_of="dt")
     intensity: float = field(2.0, help="input rate = pixel / 8 * intensity", units="Hz",
                              gt=0.0)
     min_spikes: int = field(5, help="fewer excitatory spikes: intensity += 1, show again",
@@ -197,6 +198,17 @@ def stdp_rule(c):
                         tau_y=c.tau_post2, a2_plus=0.0, a3_plus=c.nu_post,
                         a2_minus=c.nu_pre, a3_minus=0.0, interaction="nearest"),
                 Additive(0.0, c.w_max))
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the input spike history and delay index span the longest delay (12 B per input per
+    step of delay), the input synapses ~40 B each (weights, delays, indices, post index,
+    traces), the rest is small."""
+    c = config
+    delay_steps = c.max_delay / c.dt
+    return {"max_delay": (c.max_delay, 12.0 * N_INPUT * (delay_steps + 2)),
+            "n_e": (c.n_e, 40.0 * N_INPUT * c.n_e)}
 
 
 def initial_synapses(c, seed):

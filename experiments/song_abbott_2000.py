@@ -28,7 +28,8 @@ from plasticity.neurons import LIFCond
 class Config:
     n_inputs: int = field(1000, help="number of Poisson inputs", min=1)
     rate: float = field(15.0, help="input rate", units="Hz", min=0.0)
-    duration: float = field(100_000.0, help="simulated time", units="ms", gt=0.0)
+    duration: float = field(100_000.0, help="simulated time", units="ms", gt=0.0,
+                            multiple_of="dt")
     dt: float = field(0.1, help="time step", units="ms", gt=0.0)
     tau_m: float = field(10.0, help="membrane time constant", units="ms", gt=0.0)
     tau_e: float = field(5.0, help="excitatory conductance time constant", units="ms",
@@ -45,11 +46,21 @@ class Config:
     depression_ratio: float = field(1.05, help="A- / A+ (times tau_plus / tau_minus)",
                                     min=0.0)
     snapshot_interval: float = field(1000.0, help="weight snapshot interval", units="ms",
-                                     gt=0.0)
+                                     gt=0.0, multiple_of="dt")
 
 
 #: a quick run (the scientific claim still holds after 100 s; tests use shorter runs)
 SMALL = {"duration": 20_000.0}
+
+
+#: bytes per Poisson input at peak (source state, its synapse and post index, float64
+#: weight, STDP trace, a snapshot row, the builders' temporaries; measured ~127 B)
+BYTES_PER_INPUT = 160
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first)."""
+    return {"n_inputs": (config.n_inputs, BYTES_PER_INPUT * config.n_inputs)}
 
 
 def build(config, seed=1):

@@ -48,6 +48,22 @@ class Config(SongConfig):
                           units="ms", min=0.0)
 
 
+    def __post_init__(self):
+        if self.n_correlated >= self.n_inputs:
+            raise ValueError(f"config key 'n_correlated' must be < n_inputs "
+                             f"({self.n_inputs}), got {self.n_correlated}")
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the inputs (as ``song_abbott_2000``) and their pre-drawn spike trains (times,
+    ids, steps and the sort's temporaries: ~48 B per spike, twice for the copies)."""
+    c = config
+    n_spikes = 2.0 * c.n_inputs * c.rate * c.duration / 1000.0
+    return {"n_inputs": (c.n_inputs, song.BYTES_PER_INPUT * c.n_inputs),
+            "duration": (c.duration, 48.0 * n_spikes)}
+
+
 #: a quick run: the separation is already clear after 30 s
 SMALL = {"duration": 30_000.0}
 

@@ -42,7 +42,10 @@ __all__ = ["ConfigError", "field", "resolve", "from_dict", "to_dict", "to_flat",
            "to_json", "config_hash", "load_toml", "parse_assignment", "to_toml",
            "describe", "keys"]
 
-_META_KEYS = ("help", "units", "min", "max", "gt", "lt", "choices")
+_META_KEYS = ("help", "units", "min", "max", "gt", "lt", "choices", "multiple_of")
+#: the most time steps one interval may have (``multiple_of``): a run longer than this
+#: would not finish, and a denormal dt would overflow the step count
+MAX_STEPS = 2 ** 40
 
 
 class ConfigError(ValueError):
@@ -50,15 +53,19 @@ class ConfigError(ValueError):
 
 
 def field(default=dataclasses.MISSING, *, default_factory=dataclasses.MISSING,
-          help=None, units=None, min=None, max=None, gt=None, lt=None, choices=None):
+          help=None, units=None, min=None, max=None, gt=None, lt=None, choices=None,
+          multiple_of=None):
     """A dataclass field with validation metadata.
 
     ``min``/``max`` are inclusive bounds, ``gt``/``lt`` exclusive ones, ``choices`` the
     allowed values; ``help`` and ``units`` document the field (``plasticity config``).
-    Mutable defaults (lists) are copied per instance.
+    ``multiple_of`` names another key of the same table (e.g. ``"dt"``): the value must
+    be a whole number (at most :data:`MAX_STEPS`) of that key's value, checked once the
+    whole config is resolved. Mutable defaults (lists) are copied per instance.
     """
     meta = {k: v for k, v in dict(help=help, units=units, min=min, max=max, gt=gt,
-                                  lt=lt, choices=choices).items() if v is not None}
+                                  lt=lt, choices=choices,
+                                  multiple_of=multiple_of).items() if v is not None}
     if isinstance(default, (list, dict, set)):
         value = default
         default_factory = lambda: type(value)(value)  # noqa: E731
@@ -262,6 +269,30 @@ def _validate_all(cfg, prefix=""):
         _check_value(prefix + f.name, v, f.metadata, "")
 
 
+def _check_multiples(cfg, prefix=""):
+    """``multiple_of`` relations between keys (after every layer is applied)."""
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            _check_multiples(v, prefix + f.name + ".")
+            continue
+        step_key = f.metadata.get("multiple_of")
+        if step_key is None or not isinstance(v, numbers.Real) or isinstance(v, bool):
+            continue
+        step = getattr(cfg, step_key)
+        key, skey = prefix + f.name, prefix + step_key
+        units = f" {f.metadata['units']}" if f.metadata.get("units") else ""
+        n = float(v) / float(step) if step else math.inf
+        if not math.isfinite(n) or abs(n) > MAX_STEPS:
+            raise ConfigError(f"config key {key!r} = {v!r}{units} is {n:.3g} steps of "
+                              f"{skey!r} = {step!r}{units}; at most {MAX_STEPS} (2**40) "
+                              f"steps are allowed (is {skey!r} too small?)")
+        k = round(n)
+        if abs(k * step - v) > 1e-6 * max(abs(step), abs(v)):
+            raise ConfigError(f"config key {key!r} must be a multiple of {skey!r} = "
+                              f"{step!r}{units}, got {v!r} ({n:.6g} steps)")
+
+
 def _nest(flat, source):
     """{'a.b': 1} -> {'a': {'b': 1}}."""
     out = {}
@@ -294,6 +325,12 @@ def load_toml(path):
         raise ConfigError(f"config file {os.fspath(path)!r} is a directory") from None
     except _toml.TOMLDecodeError as e:
         raise ConfigError(f"config file {os.fspath(path)!r} is not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {os.fspath(path)!r} is not valid TOML: not UTF-8 "
+                          f"text (byte {e.start}; a binary file?)") from None
+    except OSError as e:
+        raise ConfigError(f"config file {os.fspath(path)!r} cannot be read: "
+                          f"{e.strerror or e}") from None
 
 
 def parse_assignment(text):
@@ -362,6 +399,7 @@ def resolve(cls, *, base=None, overrides=(), toml=None, sets=(), source=None):
         flat[k] = v
     if flat:
         cfg = _apply(cfg, _nest(flat, "--set"), "", "--set")
+    _check_multiples(cfg)
     return cfg
 
 

@@ -613,13 +613,32 @@ class Network:
                                  f"{pop.model.variables[k]}[{i}] must be finite, got "
                                  f"{pop.state[k, i]}")
 
+    def _check_memory(self):
+        """Before building: the spike history a delay needs (4 B per source neuron per
+        step of delay, plus 8 B for the delay index of heterogeneous delays) fits in
+        memory; else a ValueError naming the projection and its delay."""
+        from . import _memory
+        parts = {}
+        for proj in self.projections.values():
+            syn = proj.synapses
+            hetero = syn.delays is not None
+            d = (int(syn.delays.max()) if syn.nnz else 0) if hetero else max(int(syn.delay), 0)
+            if d:
+                parts[f"projection {proj.name!r}: delay (steps)"] = (
+                    d, (d + 2) * proj.pre.n * (12 if hetero else 4))
+        _memory.check(parts)
+
     def _steps(self, what, duration, minimum=0):
         if isinstance(duration, bool) or not isinstance(duration, (int, float, np.number)):
             raise TypeError(f"{what} must be a number of ms, got {duration!r}")
         duration = float(duration)
         if not math.isfinite(duration) or duration < 0:
             raise ValueError(f"{what} must be finite and >= 0 ms, got {duration}")
-        n = round(duration / self.dt)
+        ratio = duration / self.dt
+        if ratio > 2 ** 40:  # also inf: a denormal dt would overflow the step count
+            raise ValueError(f"{what} = {duration} ms is {ratio:.3g} steps of dt = "
+                             f"{self.dt} ms; at most 2**40 steps are allowed")
+        n = round(ratio)
         if abs(n * self.dt - duration) > 1e-6 * max(self.dt, duration):
             raise ValueError(f"{what} must be a multiple of dt = {self.dt} ms, got {duration}")
         if n < minimum:
@@ -733,6 +752,7 @@ class Network:
         """
         n_steps = self._steps("duration", duration)
         self._check_engine_arrays()
+        self._check_memory()
         with contextlib.ExitStack() as stack:   # the engine's memoryviews are not const
             shared = {id(p.synapses): p.synapses for p in self.projections.values()}
             for syn in shared.values():

@@ -71,10 +71,12 @@ def prepare(name, *, config=None, sets=(), seed=None, out="runs", filename=None,
             toml = c
     cfg = _config.resolve(exp.Config, base=base, overrides=overrides, toml=toml, sets=sets,
                           source=os.fspath(config) if config is not None else None)
+    from . import _memory
+    _memory.check(exp.memory_estimate(cfg), exc=_config.ConfigError, what="config key ")
     if seed is None:
         seed = 0
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise _config.ConfigError(f"seed must be an integer >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
+        raise _config.ConfigError(f"seed must be an integer >= 0 and < 2**63, got {seed!r}")
     if filename is None:
         filename = f"{exp.name}_seed{seed}_{_config.config_hash(cfg)}.h5"
     elif not filename.endswith(".h5"):

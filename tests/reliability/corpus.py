@@ -69,6 +69,25 @@ case("cfg-seed-negative", "prep(seed=-1)", "ConfigError", r"seed must be an inte
 case("cfg-seed-str", "prep(seed='1')", "ConfigError", r"seed must be an integer")
 case("cfg-unknown-experiment", "prep(name='song_abbot_2000')", "ExperimentError",
      r"unknown experiment.*did you mean 'song_abbott_2000'")
+# validated before any work (issue 16): steps of dt, and what cannot fit in memory
+case("cfg-dt-not-dividing-duration", "prep('dt=0.3')", "ConfigError",
+     r"'duration' must be a multiple of 'dt' = 0.3 ms, got 100000.0")
+case("cfg-dt-not-dividing-snapshot", "prep('dt=0.3', 'duration=900')", "ConfigError",
+     r"'snapshot_interval' must be a multiple of 'dt' = 0.3 ms, got 1000.0")
+case("cfg-dt-denormal", "prep('dt=1e-310')", "ConfigError",
+     r"'duration' = 100000.0 ms is inf steps of 'dt' = 1e-310 ms; at most .* steps")
+case("cfg-memory-n-inputs", "prep('n_inputs=3000000000')", "ConfigError",
+     r"'n_inputs' = 3000000000 needs about .*B of memory \(estimate.*available")
+case("cfg-memory-delay", "prep('max_delay=1073741824', name='diehl_cook_2015')",
+     "ConfigError", r"'max_delay' = 1073741824.0 needs about .*TB of memory")
+case("cfg-memory-spike-trains", "prep('duration=1e9', name=SONG + '_competition')",
+     "ConfigError", r"'duration' = 1000000000.0 needs about .*TB of memory")
+case("cfg-cross-field", "prep('n_correlated=2000', name=SONG + '_competition')",
+     "ConfigError", r"'n_correlated' must be < n_inputs \(1000\), got 2000")
+case("cfg-toml-binary",
+     "p = os.path.join(tmp, 'c.toml'); open(p, 'wb').write(bytes(range(128, 256)));"
+     "prep(config=p)", "ConfigError", r"c.toml.*not valid TOML: not UTF-8")
+case("cfg-seed-above-int64", "prep(seed=2**64)", "ConfigError", r"seed must be .*< 2\*\*63")
 case("cfg-grid-unknown", "sweep.plan(SONG, ['rat=1,2'], out=tmp)", "SweepError",
      r"unknown config key 'rat'.*did you mean 'rate'")
 case("cfg-grid-nan", "sweep.plan(SONG, ['rate=1,nan'], out=tmp)", "ConfigError", r"'rate'.*nan")
@@ -196,6 +215,13 @@ case("net-run-nan", "net, a, b = net2(); net.run(float('nan'))", "ValueError", r
 case("net-run-inf", "net, a, b = net2(); net.run(float('inf'))", "ValueError", r"duration")
 case("net-run-str", "net, a, b = net2(); net.run('10')", "TypeError", r"duration")
 case("net-run-offgrid", "net, a, b = net2(); net.run(0.05)", "ValueError", r"multiple of dt")
+case("net-run-dt-denormal", "Network(dt=1e-310).run(1.0)", "ValueError",
+     r"duration = 1.0 ms is inf steps of dt = 1e-310 ms; at most 2\*\*40")
+case("net-delay-memory",
+     "net = Network(); a = net.add_poisson('a', 1000, 1.0); b = net.add_population('b', 2, N.LIF());"
+     "net.connect(a, b, SynapseMatrix.all_to_all(1000, 2, delay=2**31 - 1), 'I_syn_ex');"
+     "net.run(1.0)", "ValueError",
+     r"projection 'a_b': delay \(steps\) = 2147483647 needs about .*TB of memory")
 case("net-monitor-var", "net, a, b = net2(); net.monitor_state(b, ['vv'])", "ValueError",
      r"vv")
 case("net-monitor-ids", "net, a, b = net2(); net.monitor_state(b, ['v'], neurons=[5])",
