@@ -73,7 +73,7 @@ class RuleSyntaxError(ValueError):
 
 #: unit names and their value in the engine's units (ms, mV, nS, pA)
 UNITS = {
-    "ms": 1.0, "second": 1000.0, "msecond": 1.0, "usecond": 1e-3, "us": 1e-3, "s": 1000.0,
+    "ms": 1.0, "second": 1000.0, "msecond": 1.0, "usecond": 1e-3, "us": 1e-3,
     "Hz": 1e-3, "kHz": 1.0, "hertz": 1e-3,
     "mV": 1.0, "volt": 1000.0, "uV": 1e-3, "mvolt": 1.0,
     "nS": 1.0, "siemens": 1e9, "uS": 1e3, "mS": 1e6, "pS": 1e-3, "nsiemens": 1.0,
@@ -87,7 +87,8 @@ FUNCTIONS = {"exp": 1, "log": 1, "log10": 1, "sqrt": 1, "abs": 1, "sign": 1,
              "floor": 1, "ceil": 1, "sin": 1, "cos": 1, "tan": 1, "tanh": 1,
              "int": 1, "clip": 3, "minimum": 2, "maximum": 2}
 
-_RESERVED = {"t", "dt", "w", "i", "j", "lastupdate", "N"} | set(UNITS) | set(FUNCTIONS)
+# names that cannot be declared; a variable or parameter named like a unit shadows it
+_RESERVED = {"t", "dt", "w", "i", "j", "lastupdate", "N", "inf"} | set(FUNCTIONS)
 _FLAGS = {"event-driven", "clock-driven", "shared", "pre", "post", "constant"}
 _UNIT_RE = re.compile(r"^[\sA-Za-z0-9_*/().+-]*$")
 
@@ -248,7 +249,7 @@ def _check_name(name, block, lineno, line, what):
     if not name.isidentifier():
         _fail(block, lineno, line, f"{what} {name!r} is not a valid name")
     if name in _RESERVED and name != "w":
-        _fail(block, lineno, line, f"{name!r} is reserved (a unit, function or "
+        _fail(block, lineno, line, f"{name!r} is reserved (a function or "
               "built-in name) and cannot be declared")
     if name.endswith("_pre") or name.endswith("_post"):
         _fail(block, lineno, line, f"{name!r}: names ending in _pre/_post refer to the "
@@ -266,7 +267,7 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
         if not isinstance(name, str) or not name.isidentifier():
             raise RuleSyntaxError(f"params: {name!r} is not a valid parameter name")
         if name in _RESERVED:
-            raise RuleSyntaxError(f"params: {name!r} is reserved (a unit, function or "
+            raise RuleSyntaxError(f"params: {name!r} is reserved (a function or "
                                   "built-in name)")
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
                 or not math.isfinite(float(value)):
@@ -542,6 +543,31 @@ class Resolved:
                 v.where = "pre"
             else:
                 v.where = "syn"
+        # a neuron-side variable may depend only on its own side: demote the others
+        # to per-synapse until nothing changes (per synapse is always correct)
+        changed = True
+        while changed:
+            changed = False
+            for name, v in spec.variables.items():
+                if v.where not in ("pre", "post"):
+                    continue
+                for d in deps(name):
+                    kind = self.lookup(d, "model", 0, "")
+                    bad = kind[0] in ("pre", "post") and kind[0] != v.where
+                    if kind[0] == "var":
+                        dv = kind[1]
+                        bad = not (dv.where == v.where or (
+                            dv.where == "shared"
+                            and d not in writes["on_pre"] | writes["on_post"]))
+                    if bad:
+                        if v.flags & {"pre", "post"}:
+                            lineno, line = v.line
+                            _fail("model", lineno, line, f"{name} cannot live per "
+                                  f"{v.where}synaptic neuron: it depends on {d!r}, which "
+                                  "is not a value of that neuron")
+                        v.where = "syn"
+                        changed = True
+                        break
         # shared variables may only depend on shared values and parameters
         for name, v in spec.variables.items():
             if v.where != "shared":

@@ -1,0 +1,399 @@
+"""The rule language: errors in a rule's text, the compiled code against the plain NumPy
+interpreter of the same text (random networks and randomly generated rules), the
+built-in pair rule against the same rule written in the language, shared signals,
+store/restore, the compile cache and a missing compiler."""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plasticity import Additive, Network, Pair, SimulationError, STDP, SynapseMatrix
+from plasticity.neurons import IF, LIF, AdEx, LIFCond
+from plasticity.rules import (EquationRule, RuleSyntaxError, clopath_2010,
+                              tsodyks_markram_1997, vogels_sprekeler_2011)
+from plasticity.rules import _codegen
+
+PAIR = dict(
+    model="""
+    dApre/dt = -Apre / tau_plus : 1 (event-driven)
+    dApost/dt = -Apost / tau_minus : 1 (event-driven)
+    """,
+    on_pre="""
+    w = clip(w - a_minus * Apost, w_min, w_max)
+    Apre += 1
+    """,
+    on_post="""
+    w = clip(w + a_plus * Apre, w_min, w_max)
+    Apost += 1
+    """,
+    params=dict(tau_plus=16.8, tau_minus=33.7, a_plus=1e-4, a_minus=1.05e-4, w_min=0.0,
+                w_max=0.01))
+
+
+def as_backend(rule, backend):
+    rule.backend = backend
+    rule.compiled = backend == "compiled"
+    return rule
+
+
+def make_rule(factory, backend):
+    return as_backend(factory(), backend)
+
+
+# ----------------------------------------------------------------------------
+# errors in the text, before anything runs
+# ----------------------------------------------------------------------------
+ERRORS = [
+    # (kwargs, words the message must contain)
+    (dict(on_pre="w += a * Apos", params=dict(a=1.0)), ["on_pre line 1", "'Apos'"]),
+    (dict(on_pre="tau = 3", params=dict(tau=1.0)), ["on_pre line 1", "'tau'",
+                                                   "read-only", "parameter"]),
+    (dict(on_post="v_post = 3"), ["on_post line 1", "'v_post'", "read-only"]),
+    (dict(on_pre="v += w"), ["on_pre line 1", "'v'", "read-only"]),
+    (dict(model="dx/dt = -x**2 / tau : 1 (event-driven)", params=dict(tau=5.0)),
+     ["model line 1", "event-driven", "x", "linear"]),
+    (dict(model="dx/dt = -x / tau : 1 (event-driven)", params=dict(tau=5.0),
+          on_pre="x = exp(x) + foo(x)"), ["on_pre line 1", "'foo'"]),
+    (dict(model="dx/dt = -x / tau : 1 (event-driven)\ndy/dt = x - y : 1 (event-driven)",
+          params=dict(tau=5.0)), ["model line 2", "'x'", "clock-driven"]),
+    (dict(model="x : 1 (summed)"), ["model line 1", "summed"]),
+    (dict(model="x = w * 2"), ["model line 1", "unit"]),
+    (dict(model="x : furlong"), ["model line 1", "furlong"]),
+    (dict(model="x : 1\nx : 1"), ["model line 2", "'x'", "twice"]),
+    (dict(model="dx/dt = -x / tau : 1", params=dict(tau=1.0)),
+     ["model line 1", "event-driven", "clock-driven"]),
+    (dict(on_pre="w +== 1"), ["on_pre line 1", "not a statement"]),
+    (dict(on_pre="w = (1"), ["on_pre line 1"]),
+    (dict(on_pre="w = [1][0]"), ["on_pre line 1", "not allowed"]),
+    (dict(on_pre="g_e = w"), ["on_pre line 1", "'g_e'", "+="]),
+    (dict(on_post="g_e += w"), ["on_post line 1", "'g_e'", "on_pre"]),
+    (dict(model="d : 1 (shared)", on_pre="d = w"), ["model line 1", "shared", "'w'"]),
+    (dict(model="x : 1 (pre)", on_post="x += 1"), ["model line 1", "x", "pre"]),
+    (dict(on_pre="w = t_pre"), ["on_pre line 1", "spike source"]),
+    (dict(on_pre="w = 1", params=dict(exp=2.0)), ["params", "'exp'", "reserved"]),
+    (dict(on_pre="w = a", params=dict(a=float("nan"))), ["params", "a", "finite"]),
+    (dict(model="x_post : 1"), ["model line 1", "_post"]),
+    (dict(model="x : 1 (fast)"), ["model line 1", "fast"]),
+]
+
+
+@pytest.mark.parametrize("kwargs,words", ERRORS)
+def test_rule_errors_name_the_line_and_the_name(kwargs, words):
+    net = Network(dt=0.1)
+    pre = net.add_poisson("pre", 3, rates=10.0)
+    post = net.add_population("post", 2, LIFCond())
+    with pytest.raises((RuleSyntaxError, ValueError)) as info:
+        rule = EquationRule(**kwargs)
+        net.connect(pre, post, SynapseMatrix.all_to_all(3, 2, weight=0.1), target="g_e",
+                    rule=rule)
+    msg = str(info.value)
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def test_rule_that_delivers_must_match_the_target():
+    net = Network(dt=0.1)
+    pre = net.add_poisson("pre", 3, rates=10.0)
+    post = net.add_population("post", 2, LIFCond())
+    with pytest.raises(ValueError, match="delivers to .*'g_e'.*target is 'g_i'"):
+        net.connect(pre, post, SynapseMatrix.all_to_all(3, 2, weight=0.1), target="g_i",
+                    rule=tsodyks_markram_1997())
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(TypeError, match="on_pre must be a string"):
+        EquationRule(on_pre=3)
+    with pytest.raises(ValueError, match="backend"):
+        EquationRule(backend="gpu")
+    with pytest.raises(RuleSyntaxError, match="init: 'y' is not a variable"):
+        EquationRule(model="x : 1", init={"y": 1.0})
+    with pytest.raises(ValueError, match="step_every must be > 0"):
+        EquationRule(step_every=-1.0)
+
+
+# ----------------------------------------------------------------------------
+# the language against the built-in rule
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("delay", [0, 7])
+def test_pair_rule_in_the_language_equals_the_builtin(delay):
+    def run(rule):
+        net = Network(dt=0.1, seed=5)
+        inp = net.add_poisson("inp", 800, rates=15.0)
+        out = net.add_population("out", 4, LIFCond())
+        syn = SynapseMatrix.fixed_probability(800, 4, 0.8, weight=0.008,
+                                              rng=np.random.default_rng(1), delay=delay)
+        proj = net.connect(inp, out, syn, target="g_e", rule=rule)
+        sp = net.monitor_spikes(out)
+        net.run(3000.0)
+        return sp.times, sp.ids, proj.synapses.weights.copy()
+
+    p = PAIR["params"]
+    a = run(STDP(Pair(p["tau_plus"], p["tau_minus"], p["a_plus"], p["a_minus"]),
+                 Additive(p["w_min"], p["w_max"])))
+    b = run(EquationRule(**PAIR))
+    assert a[0].size > 100
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    np.testing.assert_array_equal(a[2], b[2])
+
+
+# ----------------------------------------------------------------------------
+# compiled code against the NumPy interpreter
+# ----------------------------------------------------------------------------
+def _network(rule_factory, backend, *, delay="none", dtype=np.float32, post="lifcond",
+             T=400.0, seed=0, target="g_e", n_pre=40, n_post=6, weight=0.03, drive=0.0):
+    rng = np.random.default_rng(seed)
+    net = Network(dt=0.1, seed=seed)
+    times = np.sort(rng.uniform(0, T, 8 * n_pre)).round(1)
+    ids = rng.integers(0, n_pre, times.size)
+    key = np.unique(np.round(times / 0.1).astype(np.int64) * n_pre + ids)
+    times, ids = (key // n_pre) * 0.1, key % n_pre
+    pre = net.add_spike_generator("pre", n_pre, times, ids)
+    if post == "adex":
+        out = net.add_population("out", n_post, AdEx(), init={"I_ext": 650.0})
+    elif post == "lif":
+        out = net.add_population("out", n_post, LIF(), init={"I_ext": 300.0})
+    else:
+        out = net.add_population("out", n_post, LIFCond(), init={"I_ext": drive})
+    d = {"none": None, "one": 5,
+         "per-synapse": None}[delay]
+    syn = SynapseMatrix.fixed_probability(n_pre, n_post, 0.6, weight=weight, rng=rng,
+                                          dtype=dtype, delay=d)
+    if delay == "per-synapse":
+        syn = SynapseMatrix(syn.indptr, syn.indices, syn.weights, syn.shape,
+                            delay=rng.integers(0, 25, syn.nnz))
+    rule = as_backend(rule_factory(), backend)
+    proj = net.connect(pre, out, syn, target=target, rule=rule)
+    sp = net.monitor_spikes(out)
+    net.run(T)
+    return sp, proj, rule
+
+
+def _compare(factory, **kw):
+    a_sp, a_proj, a_rule = _network(factory, "compiled", **kw)
+    b_sp, b_proj, b_rule = _network(factory, "numpy", **kw)
+    np.testing.assert_array_equal(a_sp.times, b_sp.times)
+    np.testing.assert_array_equal(a_sp.ids, b_sp.ids)
+    np.testing.assert_allclose(a_proj.synapses.weights, b_proj.synapses.weights,
+                               rtol=1e-12, atol=1e-12)
+    assert set(a_rule.state) == set(b_rule.state)
+    for k in a_rule.state:
+        np.testing.assert_allclose(a_rule.state[k], b_rule.state[k], rtol=1e-12,
+                                   atol=1e-12, err_msg=k)
+    return a_sp, a_proj, a_rule
+
+
+DRIVE = 30.0   # mV of injected drive: the LIFCond neurons fire at tens of Hz
+
+
+def _vs():
+    return vogels_sprekeler_2011(eta=5e-3, rho0=5.0, w_max=0.5)
+
+
+def _tm():
+    return tsodyks_markram_1997(U=0.3, tau_d=150.0, tau_f=400.0)
+
+
+@pytest.mark.parametrize("delay", ["none", "one", "per-synapse"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shipped_rules_compiled_equal_the_interpreter(delay, dtype):
+    sp, proj, rule = _compare(_vs, delay=delay, dtype=dtype, weight=0.05, target="g_i",
+                              drive=DRIVE)
+    assert sp.times.size > 10 and np.ptp(proj.synapses.weights) > 0
+    sp, proj, rule = _compare(_tm, delay=delay, dtype=dtype, weight=0.5)
+    assert sp.times.size > 10 and np.ptp(rule.state["val:x"]) > 0
+
+
+def test_clopath_compiled_equals_the_interpreter():
+    sp, proj, rule = _compare(lambda: clopath_2010(A_LTP=8e-3, A_LTD=1e-3, w_max=200.0),
+                              post="adex", target="I_syn_ex", weight=80.0, T=300.0)
+    assert sp.times.size > 5
+    w = proj.synapses.weights
+    assert np.any(w > 80.0) and np.any(w < 80.0)   # both LTP and LTD happened
+
+
+def test_rules_read_the_membrane_before_the_reset():
+    """A rule reading v in on_post sees the spike's depolarisation (IF: v >= V_th),
+    not the reset value."""
+    rule = EquationRule(model="vmax : 1 (post)", on_post="vmax = v_post")
+    net = Network(dt=0.1)
+    pre = net.add_spike_generator("pre", 1, [1.0, 2.0, 3.0], [0, 0, 0])
+    model = IF(V_th=10.0, V_reset=0.0)
+    out = net.add_population("out", 1, model)
+    net.connect(pre, out, SynapseMatrix.all_to_all(1, 1, weight=12.0), target="v",
+                rule=rule)
+    sp = net.monitor_spikes(out)
+    net.run(10.0)
+    assert sp.times.size == 3
+    assert rule["vmax"][0] >= 10.0
+
+
+# ----------------------------------------------------------------------------
+# randomly generated rules
+# ----------------------------------------------------------------------------
+_TERMS = st.sampled_from(["Apre", "Apost", "x", "w", "c", "0.5", "v_post / 100",
+                          "clip(Apre - Apost, -1, 1)", "exp(-Apost)", "(Apre > 0.5)",
+                          "t / 1000", "abs(x - 0.3)"])
+
+
+@st.composite
+def random_rule(draw):
+    def expr():
+        a, b = draw(_TERMS), draw(_TERMS)
+        op = draw(st.sampled_from(["+", "-", "*"]))
+        return f"{a} {op} {b}"
+    tau1 = draw(st.floats(2.0, 50.0))
+    tau2 = draw(st.floats(2.0, 50.0))
+    amp = draw(st.floats(1e-4, 1e-2))
+    pre_inc = draw(st.sampled_from(["Apre += 1", "Apre = 1", "Apre += 0.5 * (1 - Apre)"]))
+    post_inc = draw(st.sampled_from(["Apost += 1", "Apost = 1", "Apost += x"]))
+    model = f"""
+    dApre/dt = -Apre / {tau1!r} : 1 (event-driven)
+    dApost/dt = -Apost / tau2 : 1 (event-driven)
+    dx/dt = (0.2 - x) / 20 : 1 ({draw(st.sampled_from(['event-driven', 'clock-driven']))})
+    c : 1 (shared)
+    """
+    pre = [f"w = clip(w + amp * ({expr()}), 0, 1)", pre_inc]
+    if draw(st.booleans()):
+        pre.append(f"x = clip(x + 0.1 * ({expr()}), -2, 2)")
+    if draw(st.booleans()):
+        pre.reverse()
+    post = [f"w = clip(w + amp * ({expr()}), 0, 1)", post_inc]
+    if draw(st.booleans()):
+        post.reverse()
+    step = ""
+    if draw(st.booleans()):
+        step = "c = c * 0.99\nw = clip(w + 1e-5 * (Apre - c), 0, 1)"
+    return dict(model=model, on_pre="\n".join(pre), on_post="\n".join(post),
+                on_step=step, params=dict(tau2=tau2, amp=amp), init={"x": 0.2, "c": 1.0})
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(random_rule(), st.sampled_from(["none", "one", "per-synapse"]),
+       st.sampled_from([np.float32, np.float64]))
+def test_random_rules_compiled_equal_the_interpreter(kw, delay, dtype):
+    _compare(lambda: EquationRule(**kw), delay=delay, dtype=dtype, T=200.0,
+             weight=0.05)
+
+
+# ----------------------------------------------------------------------------
+# shared signals, between runs, store/restore
+# ----------------------------------------------------------------------------
+REWARD = dict(
+    model="""
+    dApre/dt = -Apre / 20 : 1 (event-driven)
+    dApost/dt = -Apost / 20 : 1 (event-driven)
+    dc/dt = -c / 200 : 1 (clock-driven)
+    dd/dt = -d / 50 : 1 (clock-driven, shared)
+    """,
+    on_pre="c -= 0.5 * Apost\nApre += 1",
+    on_post="c += Apre\nApost += 1",
+    on_step="w = clip(w + 1e-5 * c * d, 0, 1)")
+
+
+def _reward_net(backend, rewards=True, signal=True):
+    net = Network(dt=0.1, seed=2)
+    pre = net.add_poisson("pre", 50, rates=20.0)
+    dop = net.add_poisson("dop", 10, rates=5.0)
+    out = net.add_population("out", 3, LIFCond())
+    rule = as_backend(EquationRule(**REWARD), backend)
+    if rewards:
+        rule.schedule("d", [50.0, 120.0, 300.0], [1.0, 0.5, 2.0])
+    if signal:
+        rule.add_signal("d", dop, 0.1)
+    proj = net.connect(pre, out, SynapseMatrix.all_to_all(50, 3, weight=0.05),
+                       target="g_e", rule=rule)
+    return net, proj, rule
+
+
+@pytest.mark.parametrize("rewards,signal", [(True, False), (False, True), (True, True)])
+def test_shared_signals_compiled_equal_the_interpreter(rewards, signal):
+    out = []
+    for backend in ("compiled", "numpy"):
+        net, proj, rule = _reward_net(backend, rewards, signal)
+        net.run(400.0)
+        out.append((proj.synapses.weights.copy(), rule["d"]))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=1e-14)
+    assert out[0][1] == pytest.approx(out[1][1], rel=1e-12)
+    assert np.ptp(out[0][0]) > 0
+
+
+def test_no_reward_no_learning_and_rewards_between_runs():
+    net, proj, rule = _reward_net("compiled", rewards=False, signal=False)
+    w0 = proj.synapses.weights.copy()
+    net.run(200.0)
+    np.testing.assert_array_equal(proj.synapses.weights, w0)   # d = 0: no change
+    rule["d"] = 1.0                                             # a reward between runs
+    net.run(100.0)
+    assert not np.array_equal(proj.synapses.weights, w0)
+
+
+def test_store_restore_continues_exactly():
+    net, proj, rule = _reward_net("compiled")
+    net.run(150.0)
+    state = net.store()
+    net.run(200.0)
+    w_a, c_a = proj.synapses.weights.copy(), rule["c"].copy()
+    net.restore(state)
+    net.run(200.0)
+    np.testing.assert_array_equal(proj.synapses.weights, w_a)
+    np.testing.assert_array_equal(rule["c"], c_a)
+
+
+def test_nonfinite_rule_state_names_the_variable():
+    rule = EquationRule(model="dx/dt = x / 0.5 : 1 (clock-driven)", init={"x": 1.0},
+                        on_pre="w = w")
+    net = Network(dt=0.1)
+    pre = net.add_poisson("pre", 2, rates=10.0)
+    out = net.add_population("out", 1, LIFCond())
+    net.connect(pre, out, SynapseMatrix.all_to_all(2, 1, weight=0.01), target="g_e",
+                rule=rule)
+    with pytest.raises(SimulationError, match="rule variable 'x'"):
+        net.run(1000.0)     # x = exp(t / 0.5 ms) overflows at ~355 ms
+
+
+# ----------------------------------------------------------------------------
+# compilation: the cache and a missing compiler
+# ----------------------------------------------------------------------------
+def _tiny_net(rule):
+    net = Network(dt=0.1)
+    pre = net.add_poisson("pre", 2, rates=10.0)
+    out = net.add_population("out", 1, LIFCond())
+    net.connect(pre, out, SynapseMatrix.all_to_all(2, 1, weight=0.01), target="g_e",
+                rule=rule)
+    return net
+
+
+def test_compiled_rules_are_cached_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_CACHE", str(tmp_path))
+    monkeypatch.setattr(_codegen, "_LOADED", {})
+    kw = dict(PAIR, params=dict(PAIR["params"], a_plus=3e-4))
+    _tiny_net(EquationRule(**kw)).run(10.0)
+    files = list((tmp_path / "rules").glob("rule_*.so"))
+    assert len(files) == 1
+
+    def no_compiler(*a, **k):
+        raise AssertionError("the compiler ran for a cached rule")
+    monkeypatch.setattr(_codegen, "_LOADED", {})
+    monkeypatch.setattr(subprocess, "run", no_compiler)
+    # other parameter values, same text: the same compiled code
+    _tiny_net(EquationRule(**dict(kw, params=dict(kw["params"], a_plus=1e-4)))).run(10.0)
+    assert len(list((tmp_path / "rules").glob("rule_*.so"))) == 1
+
+
+def test_missing_compiler_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_CACHE", str(tmp_path))
+    monkeypatch.setattr(_codegen, "_LOADED", {})
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    rule = EquationRule(**dict(PAIR, params=dict(PAIR["params"], w_max=0.02)),
+                        on_step="w = w * 1.0")
+    with pytest.raises(_codegen.CompilerNotFound, match="install one"):
+        _tiny_net(rule).run(10.0)
+    # the NumPy interpreter runs without one
+    rule = EquationRule(**PAIR, backend="numpy")
+    _tiny_net(rule).run(10.0)
