@@ -99,7 +99,7 @@ def _cmd_config(args):
 def _cmd_run(args):
     from . import runner
     spec = _prepare(args)
-    if args.checkpoint_every is not None and args.checkpoint_every < 0:
+    if args.checkpoint_every is not None and not args.checkpoint_every >= 0:
         raise _UsageError(f"--checkpoint-every must be >= 0 s, got {args.checkpoint_every}")
     try:
         out = runner.execute(spec, resume=args.resume, quiet=args.quiet,

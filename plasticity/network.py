@@ -24,8 +24,7 @@ from ._ext import engine as _engine
 from ._validation import check_int, check_positive
 from .errors import SimulationError
 from .neurons import NeuronModel
-from .rules.base import CythonRule, Rule
-from .rules.stdp import STDP, RewardModulated
+from .rules.base import Rule
 from .synapses import SynapseMatrix
 
 __all__ = ["Network", "Population", "PoissonGroup", "SpikeGeneratorGroup",
@@ -45,6 +44,24 @@ def _check_name(name, existing):
     if name in existing:
         raise ValueError(f"name {name!r} is already used in this network")
     return name
+
+
+def _check_rule_bounds(name, synapses, rule):
+    """Initial weights outside a rule's [w_min, w_max] (its weight dependence's, or its
+    own) would be clipped silently at their first update: refuse them at connect."""
+    wd = getattr(rule, "weight", None)
+    src = wd if hasattr(wd, "w_min") and hasattr(wd, "w_max") else rule
+    lo, hi = getattr(src, "w_min", None), getattr(src, "w_max", None)
+    w = synapses.weights
+    if lo is None or hi is None or w.size == 0:
+        return
+    # compared in the weights' dtype: a float32 weight drawn in [lo, hi] stays in it
+    out = (w < np.asarray(lo, dtype=w.dtype)) | (w > np.asarray(hi, dtype=w.dtype))
+    if out.any():
+        k = int(np.flatnonzero(out)[0])
+        raise ValueError(f"initial weights of projection {name!r} must be within the "
+                         f"rule's bounds [w_min, w_max] = [{lo}, {hi}], got {w[k]} "
+                         f"(synapse {k}; {int(out.sum())} of {w.size} outside)")
 
 
 def _time_to_steps(times, dt):
@@ -136,8 +153,9 @@ class PoissonGroup(Population):
 
     kind = 1
 
-    def __init__(self, name, n, rates, rng):
+    def __init__(self, name, n, rates, rng, dt=None):
         super().__init__(name, n, None)
+        self._dt = dt  # the network's: a rate above 1000 / dt Hz cannot be drawn
         self.rng = rng
         self.next_step = np.full(n, _NEVER, dtype=np.int64)
         self.heap_key = np.zeros(max(n, 1), dtype=np.int64)
@@ -152,7 +170,11 @@ class PoissonGroup(Population):
 
     @rates.setter
     def rates(self, value):
-        r = np.asarray(value, dtype=np.float64)
+        r = np.asarray(value)
+        if r.dtype.kind not in "iuf":
+            raise TypeError(f"rates of {self.name!r} must be real numbers (Hz), got "
+                            f"{r.dtype} values ({value!r:.60})")
+        r = r.astype(np.float64)
         if r.ndim > 1 or (r.ndim == 1 and r.shape[0] != self.n):
             raise ValueError(f"rates of {self.name!r} must be a scalar or an array of "
                              f"length n = {self.n} (Hz), got shape {r.shape}")
@@ -160,8 +182,20 @@ class PoissonGroup(Population):
         if not np.all(np.isfinite(r)) or np.any(r < 0):
             bad = r[~(np.isfinite(r) & (r >= 0))][0]
             raise ValueError(f"rates of {self.name!r} must be finite and >= 0 Hz, got {bad}")
+        self._check_max_rate(r)
         self._rates = r
         self._dirty = True
+
+    def _check_max_rate(self, r):
+        """At most one spike per step: a rate above 1000 / dt Hz would saturate."""
+        if self._dt is None or r.size == 0:
+            return
+        limit = 1000.0 / self._dt
+        if r.max() > limit:
+            k = int(np.argmax(r))
+            raise ValueError(f"rates of {self.name!r} must be <= 1000 / dt = {limit:g} Hz "
+                             f"(one spike per step of dt = {self._dt} ms), got {r[k]} Hz "
+                             f"(source {k})")
 
     def _log1m_p(self, dt):
         p = self._rates * dt / 1000.0
@@ -465,7 +499,7 @@ class Network:
         _check_name(name, self._names())
         n = check_int("n", n, 1)
         rng = np.random.Generator(np.random.PCG64(self._seedseq.spawn(1)[0]))
-        return self._add(PoissonGroup(name, n, rates, rng))
+        return self._add(PoissonGroup(name, n, rates, rng, dt=self.dt))
 
     def add_spike_generator(self, name, n, times, ids):
         """Add ``n`` sources emitting the given spikes (``times`` in ms, ``ids``)."""
@@ -503,6 +537,7 @@ class Network:
         if rule is not None:
             # a rule checks itself against the projection here, before anything runs
             rule.validate(proj)
+            _check_rule_bounds(name, synapses, rule)
         self.projections[name] = proj
         return proj
 
@@ -701,32 +736,8 @@ class Network:
             rule = proj.rule
             if rule is None:
                 continue
-            if hasattr(rule, "attach"):
-                rule.attach(eng, k, proj, self)
-            elif isinstance(rule, STDP):
-                packed = rule.pack(dt)
-                eng.set_stdp(k, packed, rule.per_synapse, rule.x1, rule.x2,
-                             rule.xl, rule.y1, rule.y2, rule.yl,
-                             _decay_table(packed[6]), _decay_table(packed[7]))
-                if isinstance(rule, RewardModulated):
-                    dec_c, dec_d, gain = rule.gains(dt)
-                    steps, amounts = rule.reward_schedule(dt, self.step)
-                    eng.set_modulation(k, rule.elig, rule.modulator, dec_c, dec_d, gain,
-                                       steps, amounts, rule.reward_pos)
-                    rule.reward_pos[0] = 0
-            elif isinstance(rule, CythonRule):
-                eng.set_custom_rule(k, rule.capsule())
-                # a CythonRule with Python hooks too (compiled=False) sees its arrivals
-                # in compiled code: the per-step path gets an always-empty list
-                proj._arr = np.zeros(1, dtype=np.int32)
-                proj._arr_n = np.zeros(1, dtype=np.int64)
-            elif rule.compiled:
-                raise TypeError(f"unknown compiled rule {rule!r}")
-            else:
-                cap = syn.nnz if proj._delay_mode == 2 else syn.n_pre
-                proj._arr = np.zeros(max(cap, 1), dtype=np.int32)
-                proj._arr_n = np.zeros(1, dtype=np.int64)
-                eng.set_python_rule(k, proj._arr, proj._arr_n)
+            # every rule binds through one interface (Rule.attach)
+            rule.attach(eng, k, proj, self)
         for m in self._spike_monitors:
             m.length[0] = 0
             eng.set_spike_monitor(index[m.pop.name], m.buf_ids, m.buf_steps, m.length)
@@ -765,7 +776,7 @@ class Network:
         per_step = self._per_step()
         post_ordered = [] if per_step or n_steps < _POST_ORDER_MIN_STEPS else [
             (k, p) for k, p in enumerate(self._projs)
-            if type(p.rule) is STDP and p.synapses.nnz > 0]
+            if getattr(p.rule, "post_ordered_weights", False) and p.synapses.nnz > 0]
         for k, proj in post_ordered:
             proj._wp = proj.synapses.weights[proj.synapses.post_syn]
             eng.set_post_order(k, proj._wp, proj._post_position())

@@ -134,6 +134,18 @@ def _proj(source, proj):
     return proj
 
 
+def _check_finite(values, label, what="weights"):
+    """A figure of non-finite weights would be empty or wrong: refuse it, saying which."""
+    v = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(v)
+    if bad.any():
+        first = np.flatnonzero(bad.ravel())[0]
+        raise PlotError(f"projection {label!r}: {int(bad.sum())} of {v.size} {what} are "
+                        f"not finite (the first, index {first}, is {v.ravel()[first]}); "
+                        f"only finite weights can be plotted")
+    return v
+
+
 def weights(source, proj=None, *, bins=50, max_columns=200):
     """Weight histogram (final weights) and its evolution over the snapshots.
 
@@ -158,11 +170,12 @@ def weights(source, proj=None, *, bins=50, max_columns=200):
         label = "weights"
     else:
         final, times, idx, get, label = np.asarray(source), np.zeros(0), [], None, "weights"
-    final = np.asarray(final, dtype=float)
+    final = _check_finite(final, label, "final weights")
     if final.size == 0:
         raise PlotError(f"projection {label!r} has no synapses")
     lo, hi = float(final.min()), float(final.max())
-    cols = [np.asarray(get(k), dtype=float) for k in idx] if len(idx) else []
+    cols = [_check_finite(get(k), label, f"weights of snapshot {k}") for k in idx] \
+        if len(idx) else []
     for c in cols:
         lo, hi = min(lo, float(c.min())), max(hi, float(c.max()))
     if hi <= lo:
@@ -209,6 +222,7 @@ def receptive_fields(source, proj=None, *, shape=None, neurons=None, max_neurons
                                 f"image; the run lacks a pre_shape attribute, pass shape=")
             shape = (side, side)
         W = source.weights(proj, snapshot=None)
+        _check_finite(W.data, proj)
         sel = np.asarray(neurons if neurons is not None else np.arange(min(n_post, max_neurons)))
         fields = W[:, sel].toarray().T.reshape((sel.size,) + shape)
         vmax = float(W.data.max()) if W.nnz else 1.0
@@ -223,6 +237,7 @@ def receptive_fields(source, proj=None, *, shape=None, neurons=None, max_neurons
         if shape is not None:
             fields = fields.reshape((fields.shape[0],) + tuple(shape))
         fields = fields[:max_neurons] if neurons is None else fields[np.asarray(neurons)]
+        _check_finite(fields, "weights")
         vmax = float(fields.max()) if fields.size else 1.0
     if fields.ndim not in (3, 4):
         raise PlotError(f"receptive fields need 2-D images or ON/OFF (2, H, W) inputs, got "

@@ -12,7 +12,8 @@ from . import config as _config
 from . import progress as _progress
 from . import results as _results
 
-__all__ = ["RunSpec", "RunOutcome", "RunFailed", "prepare", "execute", "run_experiment"]
+__all__ = ["RunSpec", "RunOutcome", "RunFailed", "OutputError", "prepare", "execute",
+           "run_experiment", "check_output"]
 
 
 class RunFailed(RuntimeError):
@@ -40,6 +41,84 @@ class RunOutcome:
     resumed_from: object = None   # checkpoint step, or None
     already_complete: bool = False
     notes: list = dataclasses.field(default_factory=list)
+
+
+#: the longest file name most file systems take (bytes); ours get ".partial" added
+_NAME_MAX = 255
+
+
+class OutputError(_config.ConfigError):
+    """The run file cannot be written where it should go (a usage error, found before
+    any work): a directory in its place, an --out that cannot be created or written."""
+
+
+def _check_filename(filename):
+    """``--name``: a visible file name (``.h5`` added), short enough for its
+    ``.partial`` and ``.ckpt`` companions."""
+    if not isinstance(filename, str):
+        raise _config.ConfigError(f"--name must be a string, got {filename!r}")
+    stem = filename[:-3] if filename.endswith(".h5") else filename
+    if not stem.strip():
+        raise _config.ConfigError(f"--name must not be empty, got {filename!r}")
+    if stem.startswith("."):
+        raise _config.ConfigError(f"--name must not start with '.' (a hidden file), got "
+                                  f"{filename!r}")
+    if os.sep in stem or "/" in stem or "\0" in stem:
+        raise _config.ConfigError(f"--name must be a file name without directories, got "
+                                  f"{filename!r}")
+    filename = stem + ".h5"
+    longest = len(os.fsencode(partial_path_name(filename)))
+    if longest > _NAME_MAX:
+        raise _config.ConfigError(
+            f"--name must be at most {_NAME_MAX - len('.h5.partial')} characters (bytes; "
+            f"the file system's limit is {_NAME_MAX} with '.h5.partial'), got "
+            f"{len(os.fsencode(stem))}: {stem[:40]!r}...")
+    return filename
+
+
+def partial_path_name(filename):
+    return os.path.basename(_results.partial_path(filename))
+
+
+def check_output(path, *, checkpoint_every=60.0):
+    """Before any work: the run file, its ``.partial`` and ``.ckpt`` can be written at
+    ``path`` (its directory exists or can be created and is writable; none of the three
+    is a directory), and ``checkpoint_every`` is a number of seconds >= 0 (or None)."""
+    if checkpoint_every is not None and (
+            isinstance(checkpoint_every, bool) or
+            not isinstance(checkpoint_every, (int, float)) or not checkpoint_every >= 0):
+        raise _config.ConfigError(f"--checkpoint-every must be a number of seconds >= 0, "
+                                  f"got {checkpoint_every!r}")
+    d = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(d, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"--out {d!r} cannot be created: {e.strerror or e}") from None
+    if not os.path.isdir(d):
+        raise OutputError(f"--out {d!r} is not a directory")
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {d!r} is not writable (permission denied)")
+    for p in (path, _results.partial_path(path), _results.checkpoint_path(path)):
+        if os.path.isdir(p):
+            raise OutputError(f"{p} is a directory where the run writes a file; remove it "
+                              f"or choose another --out/--name")
+
+
+class NonFiniteMetric(ValueError):
+    """A headline metric is NaN or infinite: the run failed, it is not complete."""
+
+
+def _check_finite_metrics(name, metrics):
+    import numpy as np
+    for k, v in metrics.items():
+        try:
+            a = np.asarray(v)
+        except Exception:  # noqa: BLE001 - not numeric: nothing to check
+            continue
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            bad = a.ravel()[~np.isfinite(a.ravel())][0]
+            raise NonFiniteMetric(f"experiment {name!r}: headline metric {k!r} is {bad} "
+                                  f"(not finite), so the run is not complete")
 
 
 def prepare(name, *, config=None, sets=(), seed=None, out="runs", filename=None,
@@ -79,11 +158,8 @@ def prepare(name, *, config=None, sets=(), seed=None, out="runs", filename=None,
         raise _config.ConfigError(f"seed must be an integer >= 0 and < 2**63, got {seed!r}")
     if filename is None:
         filename = f"{exp.name}_seed{seed}_{_config.config_hash(cfg)}.h5"
-    elif not filename.endswith(".h5"):
-        filename += ".h5"
-    if os.sep in filename or "/" in filename:
-        raise _config.ConfigError(f"--name must be a file name without directories, got "
-                                  f"{filename!r}")
+    else:
+        filename = _check_filename(filename)
     return RunSpec(experiment=exp, config=cfg, seed=int(seed),
                    path=os.path.join(os.fspath(out), filename))
 
@@ -94,6 +170,7 @@ def execute(spec, *, resume=False, quiet=False, checkpoint_every=60.0, overwrite
     With ``resume``, a complete run file is left alone (its headline metrics are
     returned) and a checkpoint, if any, is continued from.
     """
+    check_output(spec.path, checkpoint_every=checkpoint_every)
     if os.path.exists(spec.path) and not overwrite:
         if not resume:
             raise FileExistsError(f"{spec.path} already exists; use --resume to keep it, "
@@ -118,6 +195,7 @@ def execute(spec, *, resume=False, quiet=False, checkpoint_every=60.0, overwrite
             raise TypeError(f"experiment {spec.experiment.name!r}: run() must return a "
                             f"dict of headline metrics, got {type(metrics).__name__}")
         rec.headline(metrics)
+        _check_finite_metrics(spec.experiment.name, metrics)
     except BaseException as e:
         rec.fail(e, interrupted=isinstance(e, KeyboardInterrupt))
         if isinstance(e, KeyboardInterrupt):

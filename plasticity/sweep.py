@@ -44,6 +44,7 @@ import itertools
 import json
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -144,12 +145,20 @@ def _toml_literal(v):
     return _config._toml_value(v)
 
 
+#: the most runs one sweep may have (grid points x seeds): the plan is resolved, and
+#: sweep.h5 lists every run, before any work; split a larger study into sweeps
+MAX_RUNS = 100_000
+
+
 def _seeds(seeds):
     if isinstance(seeds, bool):
         raise SweepError(f"seeds must be a count >= 1 or a list of seeds, got {seeds!r}")
     if isinstance(seeds, (int, np.integer)):
         if seeds < 1:
             raise SweepError(f"--seeds must be >= 1, got {seeds}")
+        if seeds > MAX_RUNS:
+            raise SweepError(f"--seeds must be <= {MAX_RUNS} (the most runs a sweep may "
+                             f"have), got {seeds}; split the study into several sweeps")
         return list(range(int(seeds)))
     try:
         out = [int(s) if not isinstance(s, bool) and float(s) == int(s) else None
@@ -222,6 +231,14 @@ def plan(name, grid, *, seeds=1, out, sets=(), config=None, small=False):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise SweepError(f"--grid: unknown config key {key!r} of experiment "
                              f"{exp.name!r}{hint} (see `plasticity config {exp.name}`)")
+    n_runs = len(seeds)
+    for k in grid:
+        n_runs *= len(grid[k])
+    if n_runs > MAX_RUNS:
+        raise SweepError(f"the sweep has {n_runs} runs ("
+                         f"{' x '.join(str(len(grid[k])) for k in grid)} grid values x "
+                         f"{len(seeds)} seeds), more than the {MAX_RUNS} a sweep may have; "
+                         f"split it into several sweeps")
     runs_dir = os.path.join(os.path.abspath(os.fspath(out)), "runs")
     points, seen, first = [], {}, None
     keys = list(grid)
@@ -394,8 +411,22 @@ def _have_dask():
         return False
 
 
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss|inproc)://[^\s/]+|[A-Za-z0-9.\-]+:\d{1,5})$")
+
+
+def check_scheduler(scheduler):
+    """A Dask scheduler address (``tcp://host:8786``, ``tls://...``, ``host:8786``)."""
+    if not isinstance(scheduler, str) or not _ADDRESS.match(scheduler):
+        raise SweepError(f"--scheduler must be a Dask scheduler address such as "
+                         f"tcp://host:8786 (protocol tcp, tls, ucx, ws, wss or inproc), "
+                         f"got {scheduler!r}")
+    return scheduler
+
+
 def _client(workers, scheduler):
     """``(client, cluster or None)``; raises DaskMissing without dask."""
+    if scheduler:
+        check_scheduler(scheduler)
     if not _have_dask():
         what = f"--scheduler {scheduler}" if scheduler else f"--workers {workers}"
         raise DaskMissing(f"{what} needs Dask, which is not installed: {DASK_INSTALL_HINT} "
@@ -444,6 +475,8 @@ def run_sweep(name, grid, *, seeds=1, out=None, sets=(), config=None, small=Fals
     if workers is not None and (isinstance(workers, bool) or
                                 not isinstance(workers, (int, np.integer)) or workers < 1):
         raise SweepError(f"--workers must be an integer >= 1, got {workers!r}")
+    if scheduler:
+        check_scheduler(scheduler)
     if out is None:
         base = os.path.splitext(os.path.basename(name))[0]
         out = os.path.join("sweeps", base)
@@ -463,7 +496,9 @@ def run_sweep(name, grid, *, seeds=1, out=None, sets=(), config=None, small=Fals
             raise SweepError(f"{sweep_path} is a sweep of experiment "
                              f"{old.attrs.get('experiment')!r}, not {exp.name!r}; choose "
                              f"another --out")
-    os.makedirs(os.path.join(out, "runs"), exist_ok=True)
+    # --out can be created and written, before any run (an OutputError otherwise)
+    _runner.check_output(os.path.join(out, "runs", "x.h5"), checkpoint_every=checkpoint_every)
+    _runner.check_output(sweep_path)
     meta = {
         "experiment": exp.name, "experiment_source": str(exp.source),
         "grid": json.dumps({k: [_plain(v) for v in vs]

@@ -52,11 +52,14 @@ def test_poisson_rate_of_one_per_step_fires_every_step_and_rates_can_change():
     mon = net.monitor_spikes(inp)
     net.run(10.0)
     assert np.array_equal(mon.ids, np.zeros(20))
-    inp.rates = [0.0, 0.0, 5000.0]
+    inp.rates = [0.0, 0.0, 2000.0]
     net.run(5.0)
     assert np.array_equal(mon.ids[20:], np.full(10, 2))
     with pytest.raises(ValueError, match="rates of 'inp' must be finite and >= 0 Hz"):
         inp.rates = [1.0, -2.0, 1.0]
+    # above one spike per step it would saturate silently (issue 16): refused
+    with pytest.raises(ValueError, match=r"rates of 'inp' must be <= 1000 / dt = 2000 Hz"):
+        inp.rates = [0.0, 0.0, 5000.0]
 
 
 # ------------------------------------------------------------- determinism

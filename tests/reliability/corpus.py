@@ -186,6 +186,25 @@ case("net-poisson-nan", "Network().add_poisson('p', 2, np.nan)", "ValueError", r
 case("net-poisson-inf", "Network().add_poisson('p', 2, np.inf)", "ValueError", r"rates")
 case("net-poisson-shape", "Network().add_poisson('p', 2, np.ones(3))", "ValueError", r"rates")
 case("net-poisson-empty", "Network().add_poisson('p', 2, [])", "ValueError", r"rates")
+# silent wrong results (issue 16): a rate a Bernoulli step cannot draw, complex rates
+case("net-poisson-above-1-per-step", "Network(dt=0.1).add_poisson('p', 2, 20000.0)",
+     "ValueError", r"rates of 'p' must be <= 1000 / dt = 10000 Hz .* got 20000.0 Hz")
+case("net-poisson-above-later",
+     "net, a, b = net2(); a.rates = [1.0, 2.0, 1e5]", "ValueError",
+     r"rates of 'a' must be <= 1000 / dt = 10000 Hz .* got 100000.0 Hz \(source 2\)")
+case("net-poisson-complex", "Network().add_poisson('p', 2, 5 + 1j)", "TypeError",
+     r"rates of 'p' must be real numbers \(Hz\), got complex128")
+case("net-poisson-complex-array", "Network().add_poisson('p', 2, np.array([1, 2j]))",
+     "TypeError", r"rates of 'p' must be real numbers")
+case("net-weights-above-rule-bound",
+     "net, a, b = net2(); net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=0.5),"
+     " 'I_syn_ex', rule=STDP(Pair(), Additive(0.0, 0.01)))", "ValueError",
+     r"initial weights of projection 'a_b' must be within the rule's bounds "
+     r"\[w_min, w_max\] = \[0.0, 0.01\], got 0.5")
+case("net-weights-below-rule-bound",
+     "net, a, b = net2(); net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=-0.1),"
+     " 'I_syn_ex', rule=STDP(Pair(), Multiplicative(0.0, 1.0)))", "ValueError",
+     r"within the rule's bounds .* got -0.1")
 case("net-gen-nan", "Network().add_spike_generator('g', 2, [np.nan], [0])", "ValueError",
      r"times")
 case("net-gen-ids", "Network().add_spike_generator('g', 2, [1.0], [2])", "ValueError", r"ids")
@@ -271,10 +290,16 @@ case("rule-stdp-timing", "STDP(timing='pair')", "TypeError|ValueError", r"timing
 case("rule-stdp-weight", "STDP(Pair(), weight=3)", "TypeError|ValueError", r"weight")
 case("rule-rm-tau", "RewardModulated(tau_c=0.0)", "ValueError", r"tau_c")
 # risky: the kernels' Python entry points with malformed packed parameter arrays
-case("kern-rules-short-packed", "_xr.weight_dependence(np.zeros(3), np.ones(2))",
-     "ValueError", r"packed", where="sub")
-case("kern-rules-empty-packed", "_xr.apply_depress(np.zeros(0), 0.5, 1.0, 0.0)",
-     "ValueError", r"packed", where="sub")
+case("kern-rules-array-for-params", "_xr.weight_dependence(np.zeros(3), np.ones(2))",
+     "TypeError", r"StdpParameters", where="sub")
+case("kern-rules-none-params", "_xr.apply_depress(None, 0.5, 1.0, 0.0)",
+     "TypeError", r"StdpParameters|NoneType", where="sub")
+case("kern-rules-params-by-position",
+     "_xr.StdpParameters('pair', 'all-to-all', 'additive')", "TypeError", r"positional")
+case("kern-rules-unknown-timing",
+     "_xr.StdpParameters(timing='pair', interaction='sideways', weight_dependence="
+     "'additive', a_plus=1.0, a_minus=1.0, tau_plus=20.0, tau_minus=20.0, w_min=0.0, "
+     "w_max=1.0, dt=0.1)", "ValueError", r"interaction.*sideways")
 case("kern-neurons-model-id", "_xn.update(99, np.zeros((4, 2)), np.zeros(3))", "ValueError",
      r"model")
 case("kern-neurons-state-rows",
