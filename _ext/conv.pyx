@@ -12,14 +12,14 @@
 # loop runs over the F maps contiguously.
 #
 # The w(1-w) weight dependence and the clipping are the rule library's (rules.pxd):
-# the STDP parameters arrive packed by plasticity.rules.STDP(Pair(...),
-# Kheradpisheh(0, 1)).pack(1.0).
+# the STDP parameters arrive as rules.StdpParameters built by plasticity.rules.STDP(
+# Pair(...), Kheradpisheh(0, 1)).kernel_parameters(1.0).
 from libc.stdlib cimport malloc, free, calloc
 from libc.string cimport memset
 from libc.math cimport INFINITY
 from libc.stdint cimport int16_t, int32_t, int64_t
 
-from plasticity._ext.rules cimport StdpParams, f_plus, f_minus, unpack_stdp, clip_weight
+from plasticity._ext.rules cimport StdpParams, StdpParameters, f_plus, f_minus, clip_weight
 
 
 cdef int _forward_one(const int16_t* tin, int C, int H, int W,
@@ -297,10 +297,10 @@ def winners(const int16_t[:, :, ::1] tsp, const float[:, :, ::1] v, int T, int k
 
 
 def stdp_update(const int16_t[:, :, ::1] tin, float[:, :, :, ::1] wt,
-                const int32_t[:, ::1] win, int pad, int T, const double[::1] packed):
+                const int32_t[:, ::1] win, int pad, int T, StdpParameters params not None):
     """Apply the STDP update of the winners ``win`` (n, 4: map, y, x, t) for one
     image's input spike times ``tin`` (C, H, W) to kernels ``wt`` (C, kh, kw, F)."""
-    cdef StdpParams p = unpack_stdp(&packed[0])
+    cdef StdpParams p = params.p
     cdef int n = win.shape[0]
     if n == 0:
         return None
@@ -313,7 +313,7 @@ def stdp_update(const int16_t[:, :, ::1] tin, float[:, :, :, ::1] wt,
 
 
 def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double threshold,
-          int T, int pad, int k, int r, const double[::1] packed,
+          int T, int pad, int k, int r, StdpParameters params not None,
           int32_t[::1] n_winners):
     """Train a conv layer on a batch of images, one image after the other: forward
     (with pointwise inhibition), k winners, STDP on the shared kernels ``wt``
@@ -324,7 +324,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     cdef int Ho = H + 2 * pad - kh + 1, Wo = W + 2 * pad - kw + 1
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo
     cdef int b, nw
-    cdef StdpParams p = unpack_stdp(&packed[0])
+    cdef StdpParams p = params.p
     if wt.shape[0] != C:
         raise ValueError(f"kernels have {wt.shape[0]} input channels, input has {C}")
     if n_winners.shape[0] != B:

@@ -20,7 +20,7 @@ cdef extern from *:
 
 from plasticity._ext.neurons cimport neuron_reset, neuron_update
 from plasticity._ext.rules cimport (
-    CustomRule, StdpParams, unpack_stdp, trace_value, trace_bump, clip_weight, f_plus,
+    CustomRule, StdpParams, StdpParameters, trace_value, trace_bump, clip_weight, f_plus,
     dw_depress, dw_potentiate, depress, potentiate,
 )
 
@@ -895,13 +895,12 @@ cdef class Engine:
             pr.dstart = self._i64(dstart)
         pr.rule = RULE_NONE
 
-    def set_stdp(self, Py_ssize_t k, packed, bint per_syn, x1, x2, xl, y1, y2, yl,
-                 tab_plus, tab_minus):
-        """Attach a built-in STDP rule (packed parameters, trace arrays, decay tables
+    def set_stdp(self, Py_ssize_t k, StdpParameters params not None, bint per_syn, x1,
+                 x2, xl, y1, y2, yl, tab_plus, tab_minus):
+        """Attach a built-in STDP rule (its parameters, trace arrays, decay tables
         from ``decay_table``)."""
         cdef Proj* pr = &self.projs[k]
-        cdef double[::1] v = packed
-        pr.sp = unpack_stdp(&v[0])
+        pr.sp = params.p
         pr.tab_plus = self._d(tab_plus)
         pr.tab_minus = self._d(tab_minus)
         pr.K_plus = tab_plus.shape[0]

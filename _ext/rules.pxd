@@ -24,10 +24,6 @@ cdef enum:
     WDEP_POWER_LAW = 2       # f+ = (1 - u)^mu_plus, f- = u^mu_minus (Guetig et al. 2003)
     WDEP_WW = 3              # f+ = f- = u (1 - u) (Kheradpisheh et al. 2018)
 
-# length of the packed float64 parameter vector (plasticity/rules/stdp.py packs it)
-cdef enum:
-    STDP_NPARAMS = 16
-
 ctypedef struct StdpParams:
     int timing
     int wdep
@@ -130,7 +126,12 @@ cdef inline double potentiate(const StdpParams* p, double w, double pre_r1,
     return clip_weight(p, w + dw_potentiate(p, w, pre_r1, post_o2_before))
 
 
-cdef StdpParams unpack_stdp(const double* v) noexcept nogil
+# The parameters cross from Python by name: StdpParameters(timing="pair",
+# interaction="all-to-all", weight_dependence="additive", a_plus=..., dt=...) holds
+# the struct the kernels read (rules.pyx; the enums above are exported there as
+# TIMINGS and WEIGHT_DEPENDENCES, never mirrored in Python).
+cdef class StdpParameters:
+    cdef StdpParams p
 
 
 # ----------------------------------------------------------------------------

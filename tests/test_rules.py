@@ -248,7 +248,7 @@ def test_weight_dependence_kernels_match_reference():
     w = rng.uniform(-0.5, 2.5, 200)
     for name, obj in [("additive", Additive(0.2, 2.0)), ("multiplicative", Multiplicative(0.2, 2.0)),
                       ("power", PowerLaw(0.2, 2.0, 0.7, 1.3)), ("ww", Kheradpisheh(0.2, 2.0))]:
-        packed = STDP(Pair(), obj).pack(DT)
+        packed = STDP(Pair(), obj).kernel_parameters(DT)
         fp, fm = _rules.weight_dependence(packed, w)
         rp, rm = f_weight(name, w, 0.2, 2.0, 0.7, 1.3)
         np.testing.assert_allclose(fp, rp, rtol=1e-14, atol=0)
@@ -257,13 +257,13 @@ def test_weight_dependence_kernels_match_reference():
 
 def test_update_kernels_clip_and_formula():
     packed = STDP(Triplet(a2_plus=0.1, a3_plus=0.2, a2_minus=0.3, a3_minus=0.4),
-                  Multiplicative(0.0, 1.0)).pack(DT)
+                  Multiplicative(0.0, 1.0)).kernel_parameters(DT)
     w, o1, r2 = 0.6, 0.5, 2.0
     assert _rules.apply_depress(packed, w, o1, r2) == pytest.approx(
         w - w * o1 * (0.3 + 0.4 * r2), rel=1e-15)
     assert _rules.apply_potentiate(packed, w, 0.5, 1.5) == pytest.approx(
         w + (1 - w) * 0.5 * (0.1 + 0.2 * 1.5), rel=1e-15)
-    packed_add = STDP(Pair(a_plus=5.0, a_minus=5.0), Additive(0.0, 1.0)).pack(DT)
+    packed_add = STDP(Pair(a_plus=5.0, a_minus=5.0), Additive(0.0, 1.0)).kernel_parameters(DT)
     assert _rules.apply_potentiate(packed_add, 0.5, 1.0, 0.0) == 1.0
     assert _rules.apply_depress(packed_add, 0.5, 1.0, 0.0) == 0.0
 

@@ -34,14 +34,14 @@ def kernels_external(wt):
 
 
 def stdp_params(a_plus, a_minus):
-    """The rule library's packed STDP parameters for the w(1-w) rule on [0, 1].
+    """The rule library's STDP kernel parameters for the w(1-w) rule on [0, 1].
 
     ``a_minus`` is the paper's signed depression amplitude (< 0); the rule library
     takes magnitudes: dw = +a_plus w(1-w) (input before or with the winner) or
     -|a_minus| w(1-w)."""
     from ..rules.stdp import STDP, Kheradpisheh, Pair
     rule = STDP(Pair(1.0, 1.0, float(a_plus), abs(float(a_minus))), Kheradpisheh(0.0, 1.0))
-    return rule.pack(1.0)
+    return rule.kernel_parameters(1.0)
 
 
 def _as_times(times):

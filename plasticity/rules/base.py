@@ -48,6 +48,19 @@ class Rule:
     def on_step(self, step):
         """Called once per step, after ``on_pre`` and ``on_post``."""
 
+    def attach(self, engine, k, projection, network):
+        """Hand the rule to the engine as projection k (every rule binds through
+        this one method). A Python rule asks the engine to record the arrivals that
+        ``on_pre`` receives; the engine delivers the weights."""
+        if self.compiled:
+            raise TypeError(f"{type(self).__name__} has compiled = True but no attach(): "
+                            "a compiled rule hands itself to the engine there")
+        syn = projection.synapses
+        cap = syn.nnz if syn.delays is not None else syn.n_pre
+        projection._arr = np.zeros(max(cap, 1), dtype=np.int32)
+        projection._arr_n = np.zeros(1, dtype=np.int64)
+        engine.set_python_rule(k, projection._arr, projection._arr_n)
+
     def get_state(self):
         """The rule's mutable state as a dict of NumPy arrays (copied by store)."""
         return {}
@@ -76,6 +89,13 @@ class CythonRule(Rule):
     """
 
     compiled = True
+
+    def attach(self, engine, k, projection, network):
+        engine.set_custom_rule(k, self.capsule())
+        # a CythonRule with Python hooks too (compiled=False) sees its arrivals in
+        # compiled code: the per-step path gets an always-empty list
+        projection._arr = np.zeros(1, dtype=np.int32)
+        projection._arr_n = np.zeros(1, dtype=np.int64)
 
     def capsule(self):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement capsule()")

@@ -17,19 +17,11 @@ import math
 import numpy as np
 
 from .._validation import check_finite, check_in, check_nonnegative, check_positive
+from .._ext import rules as _rules
 from .base import Rule
 
 __all__ = ["Pair", "Triplet", "Additive", "Multiplicative", "PowerLaw", "Kheradpisheh",
            "STDP", "RewardModulated"]
-
-_TIMING_IDS = {
-    ("pair", "all-to-all"): 0,
-    ("pair", "nearest-symmetric"): 1,
-    ("pair", "nearest-pre-centred"): 2,
-    ("triplet", "all-to-all"): 3,
-    ("triplet", "nearest"): 4,
-}
-
 
 class Pair:
     """Pair-based STDP window: ``a_plus exp(-dt/tau_plus)`` for pre before post,
@@ -163,7 +155,8 @@ class Triplet:
 
 
 class _WeightDependence:
-    wdep_id = -1
+    #: the kernels' name of the weight dependence (rules.WEIGHT_DEPENDENCES)
+    kernel_name = None
 
     def __init__(self, w_min=0.0, w_max=1.0):
         self.w_min = check_finite("w_min", w_min)
@@ -186,7 +179,7 @@ class Additive(_WeightDependence):
     """Additive updates with hard bounds: f+ = f- = 1, weights clipped to
     [w_min, w_max] (Song, Miller & Abbott 2000)."""
 
-    wdep_id = 0
+    kernel_name = "additive"
 
     def f(self, w):
         one = np.ones_like(np.asarray(w, float))
@@ -196,7 +189,7 @@ class Additive(_WeightDependence):
 class Multiplicative(_WeightDependence):
     """Soft bounds: f+ = 1 - u, f- = u (van Rossum et al. 2000; Rubin et al. 2001)."""
 
-    wdep_id = 1
+    kernel_name = "multiplicative"
 
     def f(self, w):
         u = self._u(w)
@@ -207,7 +200,7 @@ class PowerLaw(_WeightDependence):
     """Power-law weight dependence (Guetig et al. 2003): f+ = (1 - u)^mu_plus,
     f- = u^mu_minus; mu = 0 is additive, mu = 1 multiplicative."""
 
-    wdep_id = 2
+    kernel_name = "power-law"
 
     def __init__(self, w_min=0.0, w_max=1.0, mu_plus=0.5, mu_minus=0.5):
         super().__init__(w_min, w_max)
@@ -228,7 +221,7 @@ class PowerLaw(_WeightDependence):
 class Kheradpisheh(_WeightDependence):
     """f+ = f- = u (1 - u) (Kheradpisheh et al. 2018): slow near both bounds."""
 
-    wdep_id = 3
+    kernel_name = "kheradpisheh"
 
     def f(self, w):
         u = self._u(w)
@@ -257,16 +250,29 @@ class STDP(Rule):
         self.timing = timing
         self.weight = weight
 
-    def pack(self, dt):
-        """The float64 parameter vector read by the compiled kernels (rules.pxd)."""
+    def kernel_parameters(self, dt):
+        """The parameters as the compiled kernels read them, by name
+        (``plasticity._ext.rules.StdpParameters``)."""
         t, w = self.timing, self.weight
         ap, am, a3p, a3m = t._amplitudes()
         tp, tm, tx, ty = t._taus()
         mup, mum = w._mu()
-        return np.array([
-            _TIMING_IDS[(t.kind, t.interaction)], w.wdep_id, ap, am, a3p, a3m,
-            dt / tp, dt / tm, dt / tx, dt / ty, w.w_min, w.w_max, mup, mum, 0.0, 0.0,
-        ], dtype=np.float64)
+        return _rules.StdpParameters(
+            timing=t.kind, interaction=t.interaction, weight_dependence=w.kernel_name,
+            a_plus=ap, a_minus=am, a3_plus=a3p, a3_minus=a3m, tau_plus=tp, tau_minus=tm,
+            tau_x=tx, tau_y=ty, w_min=w.w_min, w_max=w.w_max, mu_plus=mup,
+            mu_minus=mum, dt=dt)
+
+    #: the engine may keep the weights in post-synaptic order during long runs
+    post_ordered_weights = True
+
+    def attach(self, engine, k, projection, network):
+        """Hand the rule to the engine as projection k."""
+        from ..network import _decay_table
+        params = self.kernel_parameters(network.dt)
+        engine.set_stdp(k, params, self.per_synapse, self.x1, self.x2, self.xl, self.y1,
+                        self.y2, self.yl, _decay_table(params.c_plus),
+                        _decay_table(params.c_minus))
 
     def bind(self, projection, dt):
         super().bind(projection, dt)
@@ -345,6 +351,16 @@ class RewardModulated(STDP):
         if getattr(self, "elig", None) is None or self.elig.shape[0] != projection.synapses.nnz:
             self.elig = np.zeros(projection.synapses.nnz)
         self.reward_pos = np.zeros(1, dtype=np.int64)
+
+    post_ordered_weights = False
+
+    def attach(self, engine, k, projection, network):
+        super().attach(engine, k, projection, network)
+        dec_c, dec_d, gain = self.gains(network.dt)
+        steps, amounts = self.reward_schedule(network.dt, network.step)
+        engine.set_modulation(k, self.elig, self.modulator, dec_c, dec_d, gain, steps,
+                              amounts, self.reward_pos)
+        self.reward_pos[0] = 0
 
     def reward_schedule(self, dt, t0):
         """Rewards as (steps int64, amounts) from step t0 on."""

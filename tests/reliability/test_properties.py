@@ -74,7 +74,7 @@ def test_weight_dependence_matches_twin(rule, n, seed):
     span = w_max - w_min
     w = rng.uniform(w_min - 0.2 * span, w_max + 0.2 * span, n)
     w[: n // 4] = rng.choice([w_min, w_max], n // 4)  # the bounds themselves
-    fp, fm = xr.weight_dependence(STDP(Pair(), obj).pack(DT), w)
+    fp, fm = xr.weight_dependence(STDP(Pair(), obj).kernel_parameters(DT), w)
     rp, rm = f_weight(kind, w, w_min, w_max, mu_p, mu_m)
     assert fp.shape == fm.shape == (n,)
     np.testing.assert_allclose(fp, rp, rtol=1e-12, atol=1e-300)
@@ -87,7 +87,7 @@ def test_weight_dependence_matches_twin(rule, n, seed):
 def test_apply_depress_and_potentiate_match_twin(rule, timing, u, o, r):
     kind, obj, w_min, w_max, mu_p, mu_m = rule
     t, (a_p, a_m, a3_p, a3_m) = timing
-    packed = STDP(t, obj).pack(DT)
+    packed = STDP(t, obj).kernel_parameters(DT)
     w = w_min + u * (w_max - w_min)
     fp, fm = f_weight(kind, np.array([w]), w_min, w_max, mu_p, mu_m)
     want_dep = min(max(w - fm[0] * o * (a_m + a3_m * r), w_min), w_max)
