@@ -397,3 +397,24 @@ def test_missing_compiler_is_a_clear_error(tmp_path, monkeypatch):
     # the NumPy interpreter runs without one
     rule = EquationRule(**PAIR, backend="numpy")
     _tiny_net(rule).run(10.0)
+
+
+def test_python_rules_can_read_the_state_before_the_reset():
+    from plasticity.rules import Rule
+
+    class Probe(Rule):
+        reads_state_before_reset = True
+        seen = []
+
+        def on_post(self, step, post):
+            v = self.post_state_before_reset()[self.projection.post.model.var_index("v")]
+            self.seen.extend(v[post].tolist())
+
+    net = Network(dt=0.1)
+    pre = net.add_spike_generator("pre", 1, [1.0, 2.0], [0, 0])
+    out = net.add_population("out", 1, IF(V_th=10.0, V_reset=0.0))
+    net.connect(pre, out, SynapseMatrix.all_to_all(1, 1, weight=12.0), target="v",
+                rule=Probe())
+    net.run(5.0)
+    assert len(Probe.seen) == 2 and min(Probe.seen) >= 10.0
+    assert out["v"][0] < 10.0      # while the state itself was reset

@@ -27,6 +27,9 @@ class Rule:
 
     #: built-in rules run inside the compiled loop
     compiled = False
+    #: set True to read the postsynaptic state as it was in the step, before the
+    #: resets (``self.post_state_before_reset()`` in the hooks), e.g. v at a spike
+    reads_state_before_reset = False
 
     def bind(self, projection, dt):
         """Called when the network is built; ``projection`` gives ``synapses``,
@@ -60,6 +63,21 @@ class Rule:
         projection._arr = np.zeros(max(cap, 1), dtype=np.int32)
         projection._arr_n = np.zeros(1, dtype=np.int64)
         engine.set_python_rule(k, projection._arr, projection._arr_n)
+        if self.reads_state_before_reset:
+            post = projection.post
+            if getattr(post, "_snap", None) is None or post._snap.size != post.state.size:
+                post._snap = np.zeros(post.state.size)
+            engine.set_snapshot(network._pop_index[post.name], post._snap)
+
+    def post_state_before_reset(self):
+        """The postsynaptic population's state (n_vars, n) after its update in the
+        current step, before the resets (``reads_state_before_reset = True``); rows
+        as ``post.model.variables``."""
+        post = self.projection.post
+        if not self.reads_state_before_reset or getattr(post, "_snap", None) is None:
+            raise RuntimeError("set reads_state_before_reset = True on the rule class "
+                               "to read the state before the reset")
+        return post._snap.reshape(post.state.shape)
 
     def get_state(self):
         """The rule's mutable state as a dict of NumPy arrays (copied by store)."""
