@@ -418,3 +418,27 @@ def test_python_rules_can_read_the_state_before_the_reset():
     net.run(5.0)
     assert len(Probe.seen) == 2 and min(Probe.seen) >= 10.0
     assert out["v"][0] < 10.0      # while the state itself was reset
+
+
+def test_the_docs_rules_build_and_run():
+    """The rule-language examples of docs/writing-rules.md run as written."""
+    root = os.path.join(os.path.dirname(__file__), "..")
+    with open(os.path.join(root, "docs", "writing-rules.md")) as f:
+        doc = f.read().split("## 1. The rule language")[1].split("### The text")[0]
+    blocks = [b.split("```")[0] for b in doc.split("```python")[1:]]
+    assert len(blocks) == 3
+    net = Network(dt=0.1)
+    inh = net.add_poisson("inh", 5, rates=20.0)
+    inp = net.add_poisson("inp", 5, rates=20.0)
+    exc = net.add_population("exc", 2, LIFCond())
+    adex_pop = net.add_population("adex_pop", 2, AdEx())
+    scope = {"net": net, "inh": inh, "exc": exc, "inp": inp, "adex_pop": adex_pop}
+    for k, code in enumerate(blocks):
+        scope["syn"] = SynapseMatrix.all_to_all(5, 2, weight=[0.1, 0.1, 50.0][k])
+        exec(compile(code, "writing-rules.md", "exec"), scope)
+        assert sum(1 for line in code.strip().splitlines()
+                   if not line.startswith("net.connect")) <= (15 if k == 0 else 25)
+    net.connect(inp, exc, SynapseMatrix.all_to_all(5, 2, weight=0.1), target="g_e",
+                rule=scope["stp"], name="stp")
+    net.run(50.0)
+    assert scope["stp"]["x"].min() < 1.0
