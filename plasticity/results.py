@@ -39,7 +39,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "RunFileError", "Recorder", "Run", "load",
+__all__ = ["FORMAT", "FORMAT_VERSION", "RunFileError", "RunLocked", "Recorder", "Run", "load",
+           "lock_path", "is_being_written",
            "Spikes", "read_config", "partial_path", "checkpoint_path"]
 
 FORMAT = "plasticity-run"
@@ -71,6 +72,90 @@ def partial_path(path):
 def checkpoint_path(path):
     """``NAME.h5`` -> ``NAME.h5.ckpt`` (the run's latest checkpoint)."""
     return os.fspath(path) + ".ckpt"
+
+
+def lock_path(path):
+    """``NAME.h5`` (or ``NAME.h5.partial``) -> ``NAME.h5.lock``: held (flock, exclusive)
+    by the run writing ``NAME.h5.partial`` and its checkpoint, for as long as it runs."""
+    path = os.fspath(path)
+    if path.endswith(".partial"):
+        path = path[:-len(".partial")]
+    return path + ".lock"
+
+
+class RunLocked(RunFileError):
+    """Another process is writing this run (it holds the run's lock)."""
+
+
+def _lock_owner(lp):
+    try:
+        with open(lp) as fh:
+            pid = fh.read().strip()
+        return f" (pid {pid})" if pid.isdigit() else ""
+    except OSError:
+        return ""
+
+
+class _RunLock:
+    """An exclusive, non-blocking flock on ``NAME.h5.lock``; released by close() or by
+    the operating system when the process dies (kill -9 leaves no stale lock)."""
+
+    def __init__(self, path):
+        import fcntl
+        self.path = lock_path(path)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise RunLocked(
+                    f"{os.fspath(path)} is being written by another run{_lock_owner(self.path)} "
+                    f"that holds {self.path}; wait for it to finish or choose another "
+                    f"--out/--name") from None
+            except OSError:  # a file system without flock: no lock, as before
+                os.close(fd)
+                self.fd = None
+                return
+            try:  # the file we locked is still the one at the path (not unlinked)
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except OSError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+
+    def close(self):
+        if self.fd is None:
+            return
+        fd, self.fd = self.fd, None
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def is_being_written(path):
+    """True if a live process holds the lock of run ``path`` (``.h5`` or ``.partial``)."""
+    import fcntl
+    lp = lock_path(path)
+    try:
+        fd = os.open(lp, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def _now():
@@ -239,10 +324,15 @@ class Recorder:
         self._closed = False
         self.resumed_from = None  # step of the checkpoint we resumed from
         self.notes = []
-        if os.path.exists(path) and not overwrite:
-            raise FileExistsError(f"{path} already exists (a complete run); choose another "
-                                  f"name or output directory, or overwrite it")
-        self._open(resume)
+        self._lock = _RunLock(path)  # before anything is read, replaced or removed
+        try:
+            if os.path.exists(path) and not overwrite:
+                raise FileExistsError(f"{path} already exists (a complete run); choose "
+                                      f"another name or output directory, or overwrite it")
+            self._open(resume)
+        except BaseException:
+            self._lock.close()
+            raise
 
     # ------------------------------------------------------------------ lifecycle
     def _note(self, msg):
@@ -358,6 +448,7 @@ class Recorder:
         if os.path.exists(self.checkpoint_path):
             os.remove(self.checkpoint_path)
         self._closed = True
+        self._lock.close()
         return self.path
 
     def fail(self, exc=None, *, interrupted=False):
@@ -379,6 +470,7 @@ class Recorder:
             finally:
                 self._file = None
                 self._closed = True
+                self._lock.close()
 
     # ------------------------------------------------------------------ populations
     def add_population(self, name, model, n, parameters=None, *, t_start=0.0):
@@ -962,6 +1054,10 @@ def _open_checked(path, allow_partial):
         raise RunFileError(f"{path}: no such run file{hint}")
     if os.path.isdir(path):
         raise RunFileError(f"{path} is a directory, not a run file")
+    if path.endswith(".partial") and is_being_written(path):
+        raise RunLocked(f"{path} is still being written by a running run"
+                        f"{_lock_owner(lock_path(path))}; read it once the run has "
+                        f"finished (it is then renamed to {path[:-len('.partial')]})")
     try:
         is_h5 = h5py.is_hdf5(path)
     except OSError:
