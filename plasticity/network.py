@@ -779,7 +779,7 @@ class Network:
             if getattr(p.rule, "post_ordered_weights", False) and p.synapses.nnz > 0]
         for k, proj in post_ordered:
             proj._wp = proj.synapses.weights[proj.synapses.post_syn]
-            eng.set_post_order(k, proj._wp, proj._post_position())
+            proj.rule.set_post_order(eng, k, proj._wp, proj._post_position())
         t_end = self.step + n_steps
         bar = None
         if progress is not False and n_steps > 0:

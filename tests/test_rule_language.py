@@ -442,3 +442,15 @@ def test_the_docs_rules_build_and_run():
                 rule=scope["stp"], name="stp")
     net.run(50.0)
     assert scope["stp"]["x"].min() < 1.0
+
+
+def test_post_ordered_weights_in_long_runs_equal_the_interpreter():
+    """Runs of >= 5000 steps keep the weights in post-synaptic order (another code
+    variant); the numbers stay the interpreter's."""
+    from plasticity import network
+    assert network._POST_ORDER_MIN_STEPS <= 6000
+    rule = _vs()
+    sp, proj, rule = _compare(_vs, T=600.0, weight=0.05, target="g_i", drive=DRIVE,
+                              delay="one")
+    assert rule.post_ordered_weights
+    assert sp.times.size > 10 and np.ptp(proj.synapses.weights) > 0

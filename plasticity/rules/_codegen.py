@@ -121,7 +121,7 @@ class Layout:
     """
 
     FIXED = ["K", "IK", "indptr", "indices", "post_ptr", "post_syn", "post_pre", "w",
-             "post_state", "pre_state"]
+             "post_state", "pre_state", "pos"]
 
     def __init__(self, res):
         self.res = res
@@ -157,8 +157,12 @@ class Layout:
         return self.slots.index(name)
 
 
-def generate(res, is64):
-    """C source of ``plasticity_rule_step`` for a resolved rule."""
+def generate(res, is64, post_order=False):
+    """C source of ``plasticity_rule_step`` for a resolved rule. With
+    ``post_order`` the weights are read and written in post-synaptic order
+    (``W[q]`` in the post-spike loop, ``W[pos[s]]`` elsewhere), as the built-in
+    kernels do during long runs: the post-spike loop then walks memory
+    sequentially."""
     L = Layout(res)
     spec = res.spec
     V = spec.variables
@@ -182,13 +186,15 @@ def generate(res, is64):
     decl_ptr("real_t", "w", "W")
     decl_ptr("double", "post_state", "post_state")
     decl_ptr("double", "pre_state", "pre_state")
+    decl_ptr("const int32_t", "pos", "pos")
     emit(f"    const int64_t n_pre = IK[{L.ints.index('n_pre')}];")
     emit(f"    const int64_t n_post = IK[{L.ints.index('n_post')}];")
     emit(f"    const int64_t every = IK[{L.ints.index('every')}];")
     emit(f"    const int64_t n_signals = IK[{L.ints.index('n_signals')}];")
     emit(f"    const double dt = K[0];")
     emit(f"    const double t = (double)step * dt;")
-    emit("    int64_t k, q, s, i, j;")
+    emit("    int64_t k, q, s, i, j, ws;   /* ws: where synapse s's weight is in W */")
+    emit("    (void)pos; (void)ws;")
     emit("    (void)n_pre; (void)n_post; (void)every; (void)t; (void)q; (void)s; (void)i;")
     emit("    (void)j; (void)k; (void)indptr; (void)indices; (void)post_ptr; (void)post_syn;")
     emit("    (void)post_pre; (void)W; (void)post_state; (void)pre_state; (void)n_signals;")
@@ -220,7 +226,7 @@ def generate(res, is64):
         """C expression: value of variable n now (decayed where event-driven)."""
         v = V[n]
         if n == "w":
-            return f"(double)W[{s_expr}]"
+            return "(double)W[ws]"
         index = {"syn": s_expr, "pre": i_expr, "post": j_expr, "shared": "0"}[v.where]
         if v.dynamics == "event":
             return decayed(n, index, v.where)
@@ -271,6 +277,8 @@ def generate(res, is64):
             target = locals_[st.target] if st.target in locals_ else name(st.target)
             emit(f"{indent}{target} = {c_expr(st.value_expr(), name)};")
 
+    WS_ROW = "pos[s]" if post_order else "s"
+    WS_POST = "q" if post_order else "s"
     owns = bool(res.receptor_writes)
     target_row = "IK[%d]" % len(L.ints)
     L.ints.append("target_row")
@@ -319,7 +327,7 @@ def generate(res, is64):
     def stores(names, ind, index, prefix="l_"):
         for n in names:
             if n == "w":
-                emit(f"{ind}W[s] = (real_t){prefix}w;")
+                emit(f"{ind}W[ws] = (real_t){prefix}w;")
             else:
                 emit(f"{ind}A_{n}[{index}] = {prefix}{n};")
 
@@ -333,6 +341,7 @@ def generate(res, is64):
 
         def pre_synapse_body(ind):
             emit(f"{ind}j = indices[s];")
+            emit(f"{ind}ws = {WS_ROW};")
             loc = {}
             loads(s_read, ind, loc)
             if not owns:
@@ -393,6 +402,7 @@ def generate(res, is64):
         emit("        for (q = post_ptr[j]; q < post_ptr[j + 1]; q++) {")
         emit("            s = post_syn[q];")
         emit("            i = post_pre[q];")
+        emit(f"            ws = {WS_POST};")
         loc = {}
         ind = "            "
         loads(s_read, ind, loc)
@@ -431,6 +441,7 @@ def generate(res, is64):
             emit("        for (i = 0; i < n_pre; i++) {")
             emit("            for (s = indptr[i]; s < indptr[i + 1]; s++) {")
             emit(f"{ind}j = indices[s];")
+            emit(f"{ind}ws = {WS_ROW};")
             loc = {}
             loads(s_read + nb, ind, loc)
             run_statements(syn_st, loc, ind)
@@ -455,6 +466,7 @@ def generate(res, is64):
             emit("    for (i = 0; i < n_pre; i++) {")
             emit("        for (s = indptr[i]; s < indptr[i + 1]; s++) {")
             emit("            j = indices[s];")
+            emit(f"            ws = {WS_ROW};")
             ind = "            "
         elif where == "post":
             emit("    for (j = 0; j < n_post; j++) {")
@@ -485,7 +497,7 @@ def generate(res, is64):
             n = v.name
             index = {"syn": "s", "pre": "i", "post": "j", "shared": "0"}[where]
             if n == "w":
-                emit(f"{ind}W[s] = (real_t)n_w;")
+                emit(f"{ind}W[ws] = (real_t)n_w;")
             else:
                 emit(f"{ind}A_{n}[{index}] = n_{n};")
         if where == "syn":

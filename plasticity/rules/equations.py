@@ -293,9 +293,33 @@ class EquationRule(Rule):
         if self.backend == "numpy":
             from ._interpreter import attach_interpreter
             return attach_interpreter(self, engine, k, projection, network)
+        self._attach_compiled(engine, k, projection, network)
+
+    @property
+    def post_ordered_weights(self):
+        """Long runs keep the weights in post-synaptic order (as the built-in STDP
+        kernels) when the rule changes w at postsynaptic spikes and has no
+        per-synapse work every step (which walks the synapses in row order)."""
+        if self.backend != "compiled" or self._res is None:
+            return False
+        V = self.spec.variables
+        on_post_w = any(st.target == "w" for st in self._res.blocks["on_post"])
+        per_step = any(st.kind[0] != "var" or V[st.target].where != "shared"
+                       for st in self._res.blocks["on_step"])
+        clock_syn = any(v.dynamics == "clock" for v in self._res.variables("syn"))
+        return on_post_w and not per_step and not clock_syn
+
+    def set_post_order(self, engine, k, wp, pos):
+        """Run projection k on ``wp``, the weights gathered in post-synaptic order
+        (``pos[s]``: where synapse s sits in it): the code variant that indexes so."""
+        self._attach_compiled(engine, k, self.projection, self.projection._network,
+                              wp=wp, pos=pos)
+
+    def _attach_compiled(self, engine, k, projection, network, wp=None, pos=None):
+        from ..network import _decay_table
         syn = projection.synapses
         is64 = syn.weights.dtype == np.float64
-        source, layout = _codegen.generate(self._res, is64)
+        source, layout = _codegen.generate(self._res, is64, post_order=wp is not None)
         lib, addr, path = _codegen.compile_rule(source)
         self._lib = lib
         dt = network.dt
@@ -331,7 +355,8 @@ class EquationRule(Rule):
         pre_state = projection.pre.state
         ptrs = {"K": consts, "IK": ivec, "indptr": syn.indptr, "indices": syn.indices,
                 "post_ptr": syn.post_ptr, "post_syn": syn.post_syn,
-                "post_pre": syn.post_pre, "w": syn.weights,
+                "post_pre": syn.post_pre, "w": syn.weights if wp is None else wp,
+                "pos": pos,
                 "post_state": projection.post.state, "pre_state": pre_state,
                 "signal_gain": gains}
         for key, arr in self.state.items():
@@ -353,5 +378,5 @@ class EquationRule(Rule):
         signal_slots = [layout.slot(f"signal:{m}") for m in range(len(self._signals))]
         signal_pops = [network._pop_index[network._pop(p, "signal population").name]
                        for _, p, _ in self._signals]
-        self._keep = (keep, ptrs, scratch, tabs)
+        self._keep = (keep, ptrs, scratch, tabs, wp, pos)
         engine.set_generated_rule(k, addr, ctx, scratch, signal_slots, signal_pops)

@@ -266,6 +266,10 @@ class STDP(Rule):
     #: the engine may keep the weights in post-synaptic order during long runs
     post_ordered_weights = True
 
+    def set_post_order(self, engine, k, wp, pos):
+        """Run projection k on ``wp``, the weights gathered in post-synaptic order."""
+        engine.set_post_order(k, wp, pos)
+
     def attach(self, engine, k, projection, network):
         """Hand the rule to the engine as projection k."""
         from ..network import _decay_table
