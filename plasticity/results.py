@@ -226,6 +226,18 @@ def _json_default(o):
 
 # ============================================================================ writing
 
+def _checked(arr):
+    """Dataset options for an array written at once: a Fletcher-32 checksum (and
+    compression when large) wherever HDF5 allows one (chunked, non-empty, not a
+    scalar, not variable-length strings)."""
+    arr = np.asarray(arr)
+    if arr.ndim == 0 or arr.size == 0 or arr.dtype == object:
+        return {}
+    if arr.size > 4096:
+        return dict(chunks=True, **_COMPRESSION)
+    return dict(chunks=arr.shape, fletcher32=True)
+
+
 class _Appendable:
     """A dataset growing along axis 0, written in blocks (memory stays bounded)."""
 
@@ -645,9 +657,9 @@ class Recorder:
                 raise ValueError(f"projection {proj!r}: pre_shape {tuple(ps)} has "
                                  f"{int(np.prod(ps))} elements, n_pre is {shape[0]}")
             g.attrs["pre_shape"] = ps
-        g.create_dataset("indptr", data=indptr.astype(np.int64))
-        g.create_dataset("indices", data=indices.astype(np.int32))
-        d = g.create_dataset("data", data=data)
+        g.create_dataset("indptr", data=indptr.astype(np.int64), **_checked(indptr))
+        g.create_dataset("indices", data=indices.astype(np.int32), **_checked(indices))
+        d = g.create_dataset("data", data=data, **_checked(data))
         if units is not None:
             d.attrs["units"] = str(units)
         s = g.create_group("snapshots")
@@ -714,7 +726,8 @@ class Recorder:
             ds.attrs["units"] = "ms"
             self._app[tkey] = _Appendable(ds, False)
         if node_ids is not None and "node_ids" not in g:
-            g.create_dataset("node_ids", data=np.asarray(node_ids, dtype=np.int64))
+            g.create_dataset("node_ids", data=np.asarray(node_ids, dtype=np.int64),
+                             **_checked(node_ids))
         if vkey not in self._app:
             n = values.shape[1]
             ds = g.create_dataset(var, shape=(0, n), maxshape=(None, n), dtype="f8",
@@ -757,10 +770,7 @@ class Recorder:
         g = self._file[group]
         if name in g:
             del g[name]
-        kw = {}
-        if arr.ndim and arr.size > 4096 and arr.dtype != object:
-            kw = dict(chunks=True, **_COMPRESSION)
-        ds = g.create_dataset(name, data=arr, dtype=dtype, **kw)
+        ds = g.create_dataset(name, data=arr, dtype=dtype, **_checked(arr))
         for k, v in (attrs or {}).items():
             ds.attrs[k] = _attr_value(v)
         return ds
@@ -1017,7 +1027,7 @@ def _write_state(g, state, where):
         elif isinstance(v, (np.ndarray, np.generic)):
             if v.dtype.kind == "O":
                 raise TypeError(f"checkpoint {where}.{k}: object arrays are not supported")
-            g.create_dataset(k, data=v)
+            g.create_dataset(k, data=v, **_checked(v))
         else:
             try:
                 json.dumps(v, allow_nan=True)

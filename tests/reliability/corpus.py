@@ -335,6 +335,9 @@ case("file-corrupt-bytes", "r = results.load(files['corrupt']); r.spikes('inputs
      "RunFileError", r"damaged")
 case("file-corrupt-snapshots", "r = results.load(files['corrupt']); list(r.iter_snapshots())",
      "RunFileError", r"damaged")
+case("file-corrupt-synapse-data",
+     "r = results.load(files['corrupt_csr']); r.weights('in_to_out', snapshot=None)",
+     "RunFileError", r"damaged")
 case("file-bad-csr", "results.load(files['bad_csr']).weights('in_to_out', snapshot=None)",
      "RunFileError", r"not a valid CSR")
 case("file-directory", "results.load(tmp)", "RunFileError", r"is a directory")

@@ -87,6 +87,8 @@ def files(tmp_path_factory):
     p = copy("corrupt")
     _damage(p, "spikes/inputs/timestamps")
     _damage(p, "synapses/in_to_out/snapshots/weights")
+    p = copy("corrupt_csr")  # issue 16: flipped bytes in /synapses/*/data were returned
+    _damage(p, "synapses/in_to_out/data")
     with h5py.File(d / "sweep_newer.h5", "w") as f:
         f.attrs["format"] = "plasticity-sweep"
         f.attrs["format_version"] = 2
