@@ -535,10 +535,24 @@ class Network:
         proj = Projection(name, pre, post, synapses, target, row, rule)
         proj._network = self
         if rule is not None:
+            # a rule object holds one projection's state (traces, eligibility): it
+            # cannot serve two live projections, and in a new one it starts afresh
+            owner = getattr(rule, "_owner", None)
+            if owner is not None and owner._network is self:
+                raise ValueError(
+                    f"rule {rule!r} is already the rule of projection {owner.name!r}: a "
+                    "rule object holds the state of one projection; create one rule "
+                    "per projection")
+            if owner is not None:
+                # taken over by this network: fresh state here, and the other
+                # network refuses to run with it (Network.run)
+                rule.forget_state()
             # a rule checks itself against the projection here, before anything runs
             rule.validate(proj)
             _check_rule_bounds(name, synapses, rule)
         self.projections[name] = proj
+        if rule is not None:
+            rule._owner = proj
         return proj
 
     def add_current(self, pop, times, amplitudes, neurons=None, interpolation="previous"):
@@ -762,6 +776,13 @@ class Network:
             seconds, and not inside an experiment's own progress or a quiet run.
         """
         n_steps = self._steps("duration", duration)
+        for proj in self.projections.values():
+            owner = getattr(proj.rule, "_owner", proj)
+            if proj.rule is not None and owner is not proj:
+                raise ValueError(
+                    f"the rule of projection {proj.name!r} was connected to projection "
+                    f"{owner.name!r} of another network since, which took over its "
+                    "state; create one rule per projection")
         self._check_engine_arrays()
         self._check_memory()
         with contextlib.ExitStack() as stack:   # the engine's memoryviews are not const

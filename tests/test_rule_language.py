@@ -454,3 +454,69 @@ def test_post_ordered_weights_in_long_runs_equal_the_interpreter():
                               delay="one")
     assert rule.post_ordered_weights
     assert sp.times.size > 10 and np.ptp(proj.synapses.weights) > 0
+
+
+def _builtin_rules():
+    from plasticity.rules import Kheradpisheh, Multiplicative, PowerLaw, Triplet
+    timings = [Pair(16.8, 33.7, 1e-4, 1.05e-4, interaction=i) for i in Pair.interactions]
+    timings += [Triplet(interaction=i, a2_plus=2e-5, a3_plus=6e-5, a2_minus=7e-5,
+                        a3_minus=2e-5) for i in Triplet.interactions]
+    weights = [Additive(0.0, 0.01), Multiplicative(0.0, 0.01),
+               PowerLaw(0.0, 0.01, mu_plus=0.4, mu_minus=0.6), Kheradpisheh(0.0, 0.01)]
+    return [(t, w) for t in timings for w in weights]
+
+
+@pytest.mark.parametrize("timing,weight", _builtin_rules(),
+                         ids=lambda x: getattr(x, "interaction", type(x).__name__))
+def test_builtin_rules_written_in_the_language_give_the_same_numbers(timing, weight):
+    """Every timing x weight dependence of the built-in family, written in the
+    language (STDP.to_equation_rule), gives the built-in kernel's numbers bit for bit,
+    over a run long enough for post-ordered weights, with a delay."""
+    def run(rule, delays):
+        net = Network(dt=0.1, seed=4)
+        inp = net.add_poisson("inp", 800, rates=15.0)
+        out = net.add_population("out", 3, LIFCond())
+        syn = SynapseMatrix.fixed_probability(800, 3, 0.8, weight=0.0,
+                                              rng=np.random.default_rng(2), delay=delays)
+        syn.weights[:] = np.random.default_rng(3).uniform(0.006, 0.01, syn.nnz)
+        proj = net.connect(inp, out, syn, target="g_e", rule=rule)
+        sp = net.monitor_spikes(out)
+        net.run(700.0)
+        return sp.times, proj.synapses.weights.copy()
+
+    for delays in (3, None):
+        a = run(STDP(timing, weight), delays)
+        b = run(STDP(timing, weight).to_equation_rule(), delays)
+        assert a[0].size > 20
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_a_rule_object_serves_one_projection():
+    """Rules hold per-projection state: a second live projection is refused, a new
+    network (the old one gone) starts from fresh state."""
+    rule = STDP(Pair(), Additive(0.0, 1.0))
+
+    def net_with(rule):
+        net = Network(dt=0.1, seed=1)
+        pre = net.add_poisson("pre", 20, rates=50.0)
+        out = net.add_population("out", 2, LIFCond())
+        net.connect(pre, out, SynapseMatrix.all_to_all(20, 2, weight=0.5), target="g_e",
+                    rule=rule)
+        return net, pre, out
+
+    net, pre, out = net_with(rule)
+    with pytest.raises(ValueError, match="already the rule of projection 'pre_out'"):
+        net.connect(pre, out, SynapseMatrix.all_to_all(20, 2, weight=0.5),
+                    target="g_i", rule=rule, name="second")
+    net.run(300.0)
+    assert rule.x1.max() > 0
+    net2, _, _ = net_with(rule)           # another network takes it over: fresh state
+    assert getattr(rule, "_shape", None) is None
+    with pytest.raises(ValueError, match="connected to projection 'pre_out' of another"):
+        net.run(10.0)
+    fresh = STDP(Pair(), Additive(0.0, 1.0))
+    net3, _, _ = net_with(fresh)
+    net2.run(300.0)
+    net3.run(300.0)
+    np.testing.assert_array_equal(rule.x1, fresh.x1)

@@ -79,6 +79,13 @@ class Rule:
                                "to read the state before the reset")
         return post._snap.reshape(post.state.shape)
 
+    def forget_state(self):
+        """Drop the state of a projection the rule served before (it is connected
+        anew, in another network): ``bind`` then allocates fresh state."""
+        for k in self.get_state():
+            if hasattr(self, k):
+                delattr(self, k)
+
     def get_state(self):
         """The rule's mutable state as a dict of NumPy arrays (copied by store)."""
         return {}

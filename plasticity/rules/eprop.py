@@ -160,6 +160,9 @@ class EPropRule(CythonRule):
             self.psi, self.signal, None if self.compiled else self.pending, self.eta,
             self.update == "accumulate", self.grad, self.w_min, self.w_max)
 
+    def forget_state(self):
+        self._shapes = None
+
     def capsule(self):
         return self._kernel.capsule()
 

@@ -275,6 +275,10 @@ class EquationRule(Rule):
     def get_state(self):
         return dict(self.state)
 
+    def forget_state(self):
+        self.state = {}
+        self._last = {}
+
     def set_state(self, state):
         for k, v in state.items():
             if k in self.state and self.state[k].shape == np.shape(v):

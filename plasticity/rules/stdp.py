@@ -266,6 +266,57 @@ class STDP(Rule):
     #: the engine may keep the weights in post-synaptic order during long runs
     post_ordered_weights = True
 
+    # the weight dependences' f+ and f- in the rule language (u: the clipped unit weight)
+    _F_TEXT = {"additive": ("1", "1"), "multiplicative": ("(1 - u)", "u"),
+               "power-law": ("(1 - u) ** mu_plus", "u ** mu_minus"),
+               "kheradpisheh": ("(u * (1 - u))", "(u * (1 - u))")}
+
+    def _equation_parts(self):
+        """(model, on_pre, on_post, params) of this rule in the rule language."""
+        t, w = self.timing, self.weight
+        ap, am, a3p, a3m = t._amplitudes()
+        tp, tm, tx, ty = t._taus()
+        mup, mum = w._mu()
+        fp, fm = self._F_TEXT[w.kernel_name]
+        triplet = t.kind == "triplet"
+        nearest = t.interaction in ("nearest-symmetric", "nearest")
+        bump = "= 1" if nearest else "+= 1"
+        model = ["dr1/dt = -r1 / tau_plus : 1 (event-driven)",
+                 "do1/dt = -o1 / tau_minus : 1 (event-driven)"]
+        if w.kernel_name != "additive":
+            model.append("u = clip((w - w_min) / (w_max - w_min), 0, 1) : 1")
+        if triplet:
+            model += ["dr2/dt = -r2 / tau_x : 1 (event-driven)",
+                      "do2/dt = -o2 / tau_y : 1 (event-driven)"]
+        gain_m = "(a_minus + a3_minus * r2)" if triplet else "a_minus"
+        gain_p = "(a_plus + a3_plus * o2)" if triplet else "a_plus"
+        on_pre = [f"w = clip(w - {fm} * o1 * {gain_m}, w_min, w_max)", f"r1 {bump}"]
+        on_post = [f"w = clip(w + {fp} * r1 * {gain_p}, w_min, w_max)"]
+        if t.interaction == "nearest-pre-centred":
+            # the pre spikes since the last post spike pair with the next one only
+            on_post.append("r1 = 0")
+        on_post.append(f"o1 {'= 1' if nearest or t.interaction == 'nearest-pre-centred' else '+= 1'}")
+        if triplet:
+            on_pre.append(f"r2 {bump}")
+            on_post.append(f"o2 {bump}")
+        params = dict(tau_plus=tp, tau_minus=tm, a_plus=ap, a_minus=am, w_min=w.w_min,
+                      w_max=w.w_max)
+        if triplet:
+            params.update(tau_x=tx, tau_y=ty, a3_plus=a3p, a3_minus=a3m)
+        if w.kernel_name == "power-law":
+            params.update(mu_plus=mup, mu_minus=mum)
+        return "\n".join(model), "\n".join(on_pre), "\n".join(on_post), params
+
+    def to_equation_rule(self):
+        """The same rule written in the rule language (an
+        :class:`~plasticity.rules.EquationRule`): the same numbers, bit for bit
+        (tests/test_rule_language.py). The built-in kernel stays the default: it
+        is the measured fast path and the conv engine shares it."""
+        from .equations import EquationRule
+        model, on_pre, on_post, params = self._equation_parts()
+        return EquationRule(model=model, on_pre=on_pre, on_post=on_post, params=params,
+                            name=f"STDP as equations: {self!r}")
+
     def set_post_order(self, engine, k, wp, pos):
         """Run projection k on ``wp``, the weights gathered in post-synaptic order."""
         engine.set_post_order(k, wp, pos)
@@ -296,6 +347,9 @@ class STDP(Rule):
 
     def get_state(self):
         return {k: getattr(self, k) for k in ("x1", "x2", "xl", "y1", "y2", "yl")}
+
+    def forget_state(self):
+        self._shape = None
 
     def parameters(self):
         return dict(rule="STDP", **self.timing.parameters(), **self.weight.parameters())
@@ -380,6 +434,11 @@ class RewardModulated(STDP):
 
     def get_state(self):
         return dict(super().get_state(), elig=self.elig, modulator=self.modulator)
+
+    def forget_state(self):
+        super().forget_state()
+        self.elig = None
+        self.modulator = np.zeros(1)
 
     def parameters(self):
         return dict(super().parameters(), rule="RewardModulated", tau_c=self.tau_c,
