@@ -202,6 +202,8 @@ def test_accumulated_gradient_equals_the_reference(kind, target):
 
 def test_delay_refractoriness_and_bounds():
     case = setup("alif", "I_syn_ex", seed=3, t_ref=2.0, delay=4)
+    # initial weights outside the rule's bounds are refused at connect: start inside
+    case["W"] = np.where(case["mask"], np.clip(case["W"], 40.0, 200.0), 0.0)
     rule = EPropRule(case["L"], 300.0, w_min=40.0, w_max=200.0, gamma=0.5, psi_width=8.0)
     net, proj, mon = engine_run(case, rule)
     W, _, ref_spikes = reference(case, 300.0, "step", gamma=0.5, width=8.0,
