@@ -39,6 +39,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._csr import check_csr
+
 __all__ = ["FORMAT", "FORMAT_VERSION", "RunFileError", "RunLocked", "Recorder", "Run", "load",
            "lock_path", "is_being_written",
            "Spikes", "read_config", "partial_path", "checkpoint_path"]
@@ -607,20 +609,11 @@ class Recorder:
         shape = tuple(int(s) for s in shape)
         if len(shape) != 2 or min(shape) < 0:
             raise ValueError(f"projection {proj!r}: shape must be (n_pre, n_post), got {shape}")
-        if indptr.ndim != 1 or indptr.shape[0] != shape[0] + 1:
-            raise ValueError(f"projection {proj!r}: indptr must have length n_pre + 1 = "
-                             f"{shape[0] + 1}, got {indptr.shape}")
-        nnz = indices.shape[0] if indices.ndim == 1 else -1
-        if indices.ndim != 1 or data.shape != indices.shape:
-            raise ValueError(f"projection {proj!r}: indices and data must be 1-D of equal "
-                             f"length, got {indices.shape} and {data.shape}")
-        if indptr.dtype.kind not in "iu" or (nnz and indices.dtype.kind not in "iu"):
-            raise TypeError(f"projection {proj!r}: indptr and indices must be integers")
-        if indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0):
-            raise ValueError(f"projection {proj!r}: indptr must start at 0, be "
-                             f"non-decreasing and end at nnz={nnz}")
-        if nnz and (indices.min() < 0 or indices.max() >= shape[1]):
-            raise ValueError(f"projection {proj!r}: indices must lie in [0, {shape[1]})")
+        try:
+            check_csr(indptr, indices, shape, weights=data)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"projection {proj!r}: {e}") from None
+        nnz = indices.shape[0]
         if data.dtype.kind != "f":
             raise TypeError(f"projection {proj!r}: weights must be float32 or float64, "
                             f"got {data.dtype}")

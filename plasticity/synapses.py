@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from ._ext import synapses as _k
+from ._csr import check_csr
 from ._validation import check_finite, check_int, check_probability
 
 __all__ = ["SynapseMatrix"]
@@ -297,29 +298,12 @@ class SynapseMatrix:
         if dtype is None:
             dtype = np.float64 if keep64 else np.float32
         dtype = _check_dtype(dtype)
-        # indptr
-        if indptr.dtype == np.bool_ or indptr.dtype.kind not in "iu":
-            raise TypeError(f"indptr must have an integer dtype, got {indptr.dtype}")
-        if indptr.shape[0] != n_pre + 1:
-            raise ValueError(f"indptr must have length n_pre + 1 = {n_pre + 1}, "
-                             f"got {indptr.shape[0]}")
-        if indptr[0] != 0:
-            raise ValueError(f"indptr[0] must be 0, got {indptr[0]}")
+        # indptr, indices (range always checked: the compiled post-index build relies on
+        # it), one validator shared with the run-file writer and reader
+        check_csr(indptr, indices, (n_pre, n_post), max_nnz=MAX_NNZ)
         nnz = indices.shape[0]
-        _check_nnz(nnz, "nnz (len(indices))")
-        if indptr[-1] != nnz:
-            raise ValueError(f"indptr[-1] must equal len(indices) = {nnz}, "
-                             f"got {indptr[-1]}")
-        if n_pre > 0:
-            dec = np.flatnonzero(indptr[1:] < indptr[:-1])
-            if dec.size:
-                p = int(dec[0]) + 1
-                raise ValueError(f"indptr must be non-decreasing: indptr[{p}]="
-                                 f"{indptr[p]} < indptr[{p - 1}]={indptr[p - 1]}")
         indptr = np.ascontiguousarray(indptr, dtype=np.int64)
-        # indices (range always checked: the compiled post-index build relies on it)
-        indices = _int_array("indices", indices, np.int32, 0, n_post,
-                             f"in [0, n_post) = [0, {n_post})")
+        indices = np.ascontiguousarray(indices, dtype=np.int32)
         # weights
         if weights.shape[0] != nnz:
             raise ValueError(f"weights must have the same length as indices "
