@@ -8,7 +8,7 @@ largest weight difference); weights float64 only.
 Compiled at benchmark time (``rule_language.build_cython_rules``), never installed.
 """
 from cpython.pycapsule cimport PyCapsule_New
-from libc.math cimport exp
+from libc.math cimport INFINITY, exp
 from libc.stdint cimport int32_t, int64_t
 
 from plasticity._ext.rules cimport CustomRule
@@ -145,6 +145,9 @@ cdef struct ClopathState:
     const int32_t* post_syn
     const int32_t* post_pre
     Py_ssize_t n_post
+    const int64_t* indptr
+    const int32_t* indices
+    Py_ssize_t n_pre
     double c_x         # dt / tau_x
     double inv_tau_x
     double E_minus     # exp(-dt / tau_minus)
@@ -201,19 +204,44 @@ cdef void _cl_on_step(void* data, int64_t t) noexcept nogil:
         s.u_plus[j] = v + (up - v) * s.E_plus
 
 
+cdef void _cl_on_step_every_synapse(void* data, int64_t t) noexcept nogil:
+    """The same step without the skip: every synapse, every step, in row order (the
+    loop the rule language generates), then the per-neuron filters."""
+    cdef ClopathState* s = <ClopathState*>data
+    cdef Py_ssize_t j, k, i
+    cdef double v, up, um, x
+    for i in range(s.n_pre):
+        x = _decay(s.x[i], s.x_last[i], t, s.c_x)
+        for k in range(s.indptr[i], s.indptr[i + 1]):
+            j = s.indices[k]
+            v = s.v[j]
+            up = s.u_plus[j]
+            s.w[k] = _clip(s.w[k] + s.dt_A_LTP * x * _clip(v - s.theta_plus, 0.0, INFINITY)
+                           * _clip(up - s.theta_minus, 0.0, INFINITY), s.w_min, s.w_max)
+    for j in range(s.n_post):
+        v = s.v[j]
+        s.u_minus[j] = v + (s.u_minus[j] - v) * s.E_minus
+        s.u_plus[j] = v + (s.u_plus[j] - v) * s.E_plus
+
+
 cdef class _ClopathKernel:
     cdef ClopathState state
     cdef CustomRule rule
     cdef object arrays
 
     def __init__(self, x, x_last, u_minus, u_plus, v, w, post_ptr, post_syn, post_pre,
-                 dict k):
+                 indptr, indices, dict k, bint every_synapse=False):
         cdef double[::1] xv = x, umv = u_minus, upv = u_plus, wv = w
         cdef const double[::1] vv = v
         cdef int64_t[::1] xl = x_last
         cdef const int64_t[::1] pp = post_ptr
-        cdef const int32_t[::1] ps = post_syn, pq = post_pre
-        self.arrays = (x, x_last, u_minus, u_plus, v, w, post_ptr, post_syn, post_pre)
+        cdef const int32_t[::1] ps = post_syn, pq = post_pre, ix = indices
+        cdef const int64_t[::1] ip = indptr
+        self.arrays = (x, x_last, u_minus, u_plus, v, w, post_ptr, post_syn, post_pre,
+                       indptr, indices)
+        self.state.indptr = &ip[0]
+        self.state.indices = &ix[0]
+        self.state.n_pre = indptr.shape[0] - 1
         self.state.x = &xv[0]
         self.state.x_last = &xl[0]
         self.state.u_minus = &umv[0]
@@ -239,7 +267,7 @@ cdef class _ClopathKernel:
         self.rule.after_pre = _cl_after_pre
         self.rule.on_post_synapse = _cl_on_post
         self.rule.after_post = _cl_after_post
-        self.rule.on_step = _cl_on_step
+        self.rule.on_step = _cl_on_step_every_synapse if every_synapse else _cl_on_step
 
     def capsule(self):
         return PyCapsule_New(&self.rule, "plasticity.CustomRule", NULL)
@@ -247,10 +275,18 @@ cdef class _ClopathKernel:
 
 class CythonClopath(CythonRule):
     """Clopath 2010 by hand; parameters as ``clopath_2010``. The weights must be
-    float64 (this kernel writes them directly in ``on_step``)."""
+    float64 (this kernel writes them directly in ``on_step``).
+
+    ``on_step`` walks the postsynaptic neurons and skips the synapses of a neuron
+    whose factor [v - theta_plus]+ [u_plus - theta_minus]+ is 0 (most steps: v is
+    below theta_plus); ``every_synapse=True`` visits every synapse every step instead
+    (the loop the rule language generates), to separate the algorithm from the code.
+    """
 
     def __init__(self, A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
-                 tau_minus=10.0, tau_plus=7.0, tau_x=15.0, w_min=0.0, w_max=3.0):
+                 tau_minus=10.0, tau_plus=7.0, tau_x=15.0, w_min=0.0, w_max=3.0,
+                 every_synapse=False):
+        self.every_synapse = bool(every_synapse)
         self.p = dict(A_LTD=float(A_LTD), A_LTP=float(A_LTP),
                       theta_minus=float(theta_minus), theta_plus=float(theta_plus),
                       tau_minus=float(tau_minus), tau_plus=float(tau_plus),
@@ -276,7 +312,8 @@ class CythonClopath(CythonRule):
                  w_min=p["w_min"], w_max=p["w_max"])
         self._kernel = _ClopathKernel(self.x, self.x_last, self.u_minus, self.u_plus, v,
                                       syn.weights, syn.post_ptr, syn.post_syn,
-                                      syn.post_pre, k)
+                                      syn.post_pre, syn.indptr, syn.indices, k,
+                                      self.every_synapse)
 
     def capsule(self):
         return self._kernel.capsule()

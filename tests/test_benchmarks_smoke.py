@@ -49,3 +49,45 @@ def test_b3_images_are_digit_like():
     assert imgs.shape == (3, 784) and imgs.dtype == np.uint8
     assert source in ("MNIST", "random strokes")
     assert imgs.max() > 200 and (imgs == 0).mean() > 0.5
+
+
+rl = pytest.importorskip("benchmarks.rule_language")
+
+
+def test_rule_language_pair_quick_equals_the_builtin():
+    """B1 in quick mode: the pair rule written in the language gives the built-in's
+    run (same output rate, same mean weight)."""
+    c = dict(rl.case_configs(quick=True)["b1"], duration=500.0)
+    a = rl.run_case("b1", c, "built-in")
+    b = rl.run_case("b1", c, "language")
+    assert a["nnz"] == b["nnz"] == 1000
+    assert a["out_rate_hz"] == b["out_rate_hz"] > 0
+    assert b["w_mean"] == pytest.approx(a["w_mean"], rel=1e-12)
+    assert b["sim_cpu_s"] >= 0.0 and b["build_s"] >= 0.0
+
+
+def test_rule_language_hand_written_baselines_equal_the_language(tmp_path):
+    """The Cython baselines compile and compute what the library's rules compute."""
+    pytest.importorskip("Cython")
+    d = str(tmp_path / "cython")
+    rl.build_cython_rules(d)
+    cfg = rl.case_configs(quick=True)
+    c = dict(cfg["vs"], duration=100.0)
+    a = rl.run_case("vs", c, "Cython by hand", d)
+    b = rl.run_case("vs", c, "language", d)
+    assert a["out_rate_hz"] == b["out_rate_hz"] > 0
+    assert b["w_mean"] == pytest.approx(a["w_mean"], rel=1e-12)
+    c = dict(cfg["clopath"], duration=100.0)
+    runs = [rl.run_case("clopath", c, v, d)
+            for v in ("Cython by hand", "language", "Cython, every synapse")]
+    assert runs[0]["out_rate_hz"] > 0
+    for r in runs[1:]:
+        assert r["out_rate_hz"] == runs[0]["out_rate_hz"]
+        assert r["w_mean"] == pytest.approx(runs[0]["w_mean"], rel=1e-12)
+
+
+def test_rule_language_compile_case_reports_times(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLASTICITY_CACHE", str(tmp_path / "a"))
+    r = rl.compile_case("vogels_sprekeler", second_cache=str(tmp_path / "b"))
+    assert r["code_s"] > 0 and r["first_run_s"] > 0 and r["c_lines"] > 20
+    assert os.listdir(tmp_path / "b" / "rules")     # compiled into the second cache
