@@ -12,8 +12,8 @@ import numpy as np
 
 __all__ = ["main", "script_main", "PLOT_KINDS", "SWEEP_PLOT_KINDS"]
 
-PLOT_KINDS = ("raster", "rates", "weights", "receptive-fields", "stdp-window",
-              "convergence", "accuracy", "confusion")
+PLOT_KINDS = ("raster", "rates", "state", "weights", "receptive-fields", "stdp-window",
+              "convergence", "accuracy", "confusion", "curves")
 #: figures of a sweep file (``plasticity plot sweep.h5 KIND``)
 SWEEP_PLOT_KINDS = ("effect",)
 
@@ -178,9 +178,21 @@ def _cmd_inspect_sweep(path):
     return 0
 
 
+def _cmd_verify(path):
+    from . import results
+    problems = results.verify(path)
+    for p in problems:
+        print(p)
+    if not problems:
+        print(f"{path}: ok (every dataset read, checksums and contents checked)")
+    return 1 if problems else 0
+
+
 def _cmd_inspect(args):
     from . import results, sweep
     from .config import to_flat
+    if getattr(args, "verify", False):
+        return _cmd_verify(args.run)
     if sweep.is_sweep_file(args.run):
         return _cmd_inspect_sweep(args.run)
     with results.load(args.run, allow_partial=True) as run:
@@ -360,6 +372,9 @@ def _parser():
 
     s = sub.add_parser("inspect", help="summarise a run file or a sweep file")
     s.add_argument("run", metavar="RUN.h5")
+    s.add_argument("--verify", action="store_true",
+                   help="read every dataset (checksums) and check the contents (CSR, node "
+                        "ids, headline metrics); one line per problem, exit 1 on damage")
     s.set_defaults(func=_cmd_inspect)
 
     s = sub.add_parser("plot", help="draw a figure from a run file (or a sweep file)")
@@ -371,7 +386,9 @@ def _parser():
     s.add_argument("--y", metavar="METRIC", help="effect: the metric on the y axis")
     s.add_argument("--out", metavar="FILE", help="image file (default RUN_KIND.png)")
     s.add_argument("--select", metavar="NAME",
-                   help="the population or projection to draw (default: all / the only one)")
+                   help="the population (raster, rates), state monitor (state), projection "
+                        "(weights, receptive-fields) or curve group (curves) to draw "
+                        "(default: all)")
     s.add_argument("--dpi", type=int, default=120)
     s.set_defaults(func=_cmd_plot)
     return p

@@ -42,7 +42,7 @@ import numpy as np
 from ._csr import check_csr
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "RunFileError", "RunLocked", "Recorder", "Run", "load",
-           "lock_path", "is_being_written",
+           "verify", "lock_path", "is_being_written",
            "Spikes", "read_config", "partial_path", "checkpoint_path"]
 
 FORMAT = "plasticity-run"
@@ -1126,6 +1126,200 @@ def read_config(path):
         return run.experiment, run.config, run.seed
 
 
+# ------------------------------------------------------------ semantic checks on read
+# Checksums catch flipped bytes; these catch contents that are well-formed HDF5 but
+# not a valid run (issue 16). Each raises RunFileError naming the dataset and what is
+# wrong; Run's accessors call them on what they read, verify() on everything.
+
+def _population_n(f, path, pop):
+    """``n`` of population ``pop`` (RunFileError if missing or not a count)."""
+    if f"populations/{pop}" not in f:
+        raise RunFileError(f"{path}: /spikes/{pop} has no population /populations/{pop} "
+                           f"(its n is needed to check the node ids)")
+    try:
+        n = f["populations"][pop].attrs["n"]
+        if isinstance(n, (bool, np.bool_)) or not float(n).is_integer() or int(n) < 0:
+            raise ValueError
+        return int(n)
+    except (KeyError, TypeError, ValueError):
+        raise RunFileError(f"{path}: /populations/{pop} has no valid attribute n (a count "
+                           f"of neurons >= 0)") from None
+
+
+def _check_spikes(path, pop, n, times, ids):
+    where = f"{path}: /spikes/{pop}"
+    if times.shape != ids.shape or times.ndim != 1:
+        raise RunFileError(f"{where} timestamps and node_ids differ in length "
+                           f"({times.shape} vs {ids.shape})")
+    if ids.dtype.kind not in "iu" or times.dtype.kind != "f":
+        raise RunFileError(f"{where}: node_ids must be integers and timestamps floats, got "
+                           f"{ids.dtype} and {times.dtype}")
+    if ids.size and n == 0:
+        raise RunFileError(f"{where}/node_ids holds {ids.size} spikes but population "
+                           f"{pop!r} has n=0 neurons")
+    if ids.size:
+        bad = np.flatnonzero((ids < 0) | (ids >= n))
+        if bad.size:
+            k = int(bad[0])
+            raise RunFileError(f"{where}/node_ids[{k}]={ids[k]} is not a neuron of "
+                               f"population {pop!r}: node ids must be in [0, n) = [0, {n}) "
+                               f"({bad.size} spikes out of range)")
+        fin = np.isfinite(times)
+        if not fin.all():
+            k = int(np.flatnonzero(~fin)[0])
+            raise RunFileError(f"{where}/timestamps[{k}]={times[k]} is not finite")
+
+
+def _csr_shape(f, path, proj):
+    try:
+        shape = tuple(int(s) for s in f["synapses"][proj].attrs["shape"])
+        if len(shape) != 2 or min(shape) < 0:
+            raise ValueError
+        return shape
+    except (KeyError, TypeError, ValueError):
+        raise RunFileError(f"{path}: /synapses/{proj} has no valid attribute shape "
+                           f"([n_pre, n_post], integers >= 0)") from None
+
+
+def _check_csr(path, proj, indptr, indices, shape, data=None, what="data"):
+    try:
+        check_csr(indptr, indices, shape)
+    except (TypeError, ValueError) as e:
+        raise RunFileError(f"{path}: /synapses/{proj} is not a valid CSR matrix of shape "
+                           f"{shape}: {e}") from None
+    if data is not None and data.shape != indices.shape:
+        raise RunFileError(f"{path}: /synapses/{proj}/{what} has {data.shape} weights, "
+                           f"indices has {indices.shape[0]}: not a valid CSR matrix")
+
+
+def _headline_names(f, path):
+    txt = f.attrs.get("headline_metrics", "[]")
+    if isinstance(txt, bytes):
+        txt = txt.decode()
+    try:
+        names = json.loads(txt)
+        if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise RunFileError(f"{path}: root attribute headline_metrics is not a JSON list of "
+                           f"metric names") from None
+    return names
+
+
+def _check_headline(f, path):
+    """The headline metric names, each of which must exist under /metrics."""
+    names = _headline_names(f, path)
+    missing = [x for x in names if f"metrics/{x}" not in f]
+    if missing:
+        raise RunFileError(f"{path}: headline metric {missing[0]!r} is listed in "
+                           f"headline_metrics but /metrics/{missing[0]} is missing"
+                           + (f" (also {', '.join(map(repr, missing[1:]))})"
+                              if len(missing) > 1 else ""))
+    return names
+
+
+def _read_all(ds):
+    """Read every byte of ``ds`` (chunk by chunk: bounded memory); checks checksums."""
+    if ds.shape is None:
+        return
+    if ds.chunks is None or ds.size == 0:
+        ds[()]
+        return
+    for sl in ds.iter_chunks():
+        ds[sl]
+
+
+def verify(path):
+    """Read every dataset of a run file and check it; returns a list of problems.
+
+    Each problem is one line naming the file, the dataset and what is wrong: a failed
+    checksum (flipped bytes), a dataset that cannot be read, or contents that are not
+    a valid run (CSR structure against its shape, snapshot widths, spike node ids
+    against the population's n, headline metrics that are missing, config JSON).
+    An empty list means the file is whole. A missing file or a directory raises
+    :class:`RunFileError`; a partial file still being written raises
+    :class:`RunLocked`. Partial (unfinished) runs are verified as they are.
+    """
+    h5py = _h5py()
+    path = os.fspath(path)
+    if not os.path.exists(path) or os.path.isdir(path) or \
+            (path.endswith(".partial") and is_being_written(path)):
+        _open_checked(path, True)  # raises the usual error
+    try:
+        f = _open_checked(path, True)
+    except RunLocked:
+        raise
+    except RunFileError as e:
+        return [str(e)]
+    problems = []
+    damaged = set()  # datasets already reported: no second line when a check reads them
+
+    def check(fn, *a):
+        try:
+            fn(*a)
+        except RunFileError as e:
+            msg = str(e)
+            if not any(msg.startswith(f"{path}: cannot read /{d};") for d in damaged):
+                problems.append(msg)
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
+            problems.append(f"{path}: cannot be read ({e})")
+
+    with f:
+        names = []
+        try:
+            f.visititems(lambda name, obj: names.append(name)
+                         if isinstance(obj, h5py.Dataset) else None)
+        except (OSError, KeyError, RuntimeError) as e:
+            problems.append(f"{path}: the object tree is damaged ({e})")
+        for name in names:
+            def read(name=name):
+                try:
+                    _read_all(f[name])
+                except OSError as e:
+                    damaged.add(name)
+                    raise RunFileError(f"{path}: /{name} is damaged (checksum or read "
+                                       f"error: {e})") from None
+            check(read)
+        run = Run(f, path)
+        check(lambda: run.config)
+        check(lambda: _check_headline(f, path))
+        for pop in list(f["spikes"]):
+            check(run.spikes, pop)
+        for proj in list(f["synapses"]):
+            check(run.weights, proj, None)
+
+            def snaps(proj=proj):
+                g = f["synapses"][proj]
+                if "snapshots" not in g:
+                    return
+                w, t = g["snapshots"].get("weights"), g["snapshots"].get("times")
+                if w is None or t is None:
+                    raise RunFileError(f"{path}: /synapses/{proj}/snapshots lacks "
+                                       f"weights or times")
+                nnz = g["indices"].shape[0]
+                if w.ndim != 2 or w.shape[1] != nnz or w.shape[0] != t.shape[0]:
+                    raise RunFileError(f"{path}: /synapses/{proj}/snapshots/weights has "
+                                       f"shape {w.shape}, expected ({t.shape[0]}, {nnz}) "
+                                       f"(one row of nnz weights per time)")
+            check(snaps)
+        if "state" in f:
+            for m in list(f["state"]):
+                def state(m=m):
+                    g = f["state"][m]
+                    if "times" not in g:
+                        raise RunFileError(f"{path}: /state/{m}/times is missing")
+                    nt = g["times"].shape[0]
+                    for v in g:
+                        if v in ("times", "node_ids"):
+                            continue
+                        if g[v].ndim < 1 or g[v].shape[0] != nt:
+                            raise RunFileError(f"{path}: /state/{m}/{v} has shape "
+                                               f"{g[v].shape}, expected {nt} rows (one per "
+                                               f"time)")
+                check(state)
+    return problems
+
+
 class _Features(Mapping):
     def __init__(self, run):
         self._run = run
@@ -1235,10 +1429,8 @@ class Run:
 
     @property
     def headline(self):
-        try:
-            return json.loads(self.attrs.get("headline_metrics", "[]"))
-        except ValueError:
-            return []
+        """Names of the headline metrics (RunFileError if one is missing from /metrics)."""
+        return _check_headline(self._f, self.path)
 
     @property
     def populations(self):
@@ -1248,7 +1440,8 @@ class Run:
                 params = json.loads(_a(g.attrs.get("parameters", "{}")))
             except ValueError:
                 params = {}
-            out[name] = dict(model=_a(g.attrs.get("model", "")), n=int(g.attrs["n"]),
+            out[name] = dict(model=_a(g.attrs.get("model", "")),
+                             n=_population_n(self._f, self.path, name),
                              parameters=params)
         return out
 
@@ -1262,12 +1455,12 @@ class Run:
                 rp = json.loads(_a(a.get("rule_parameters", "{}")))
             except ValueError:
                 rp = {}
-            out[name] = dict(shape=tuple(int(s) for s in a["shape"]),
+            out[name] = dict(shape=_csr_shape(self._f, self.path, name),
                              nnz=int(g["indices"].shape[0]) if "indices" in g else 0,
                              pre=_a(a.get("pre", "")), post=_a(a.get("post", "")),
                              rule=_a(a.get("rule", "")), rule_parameters=rp,
                              pre_shape=tuple(_a(a["pre_shape"])) if "pre_shape" in a else None,
-                             n_snapshots=snaps)
+                             units=_a(a.get("units", "")), n_snapshots=snaps)
         return out
 
     @property
@@ -1292,9 +1485,7 @@ class Run:
         pop = self._pop_check(pop)
         t = self._read(f"spikes/{pop}/timestamps", what=f"spike times of {pop!r}")
         i = self._read(f"spikes/{pop}/node_ids", what=f"spike ids of {pop!r}")
-        if t.shape != i.shape:
-            raise RunFileError(f"{self.path}: /spikes/{pop} timestamps and node_ids differ "
-                               f"in length ({t.shape[0]} vs {i.shape[0]})")
+        _check_spikes(self.path, pop, _population_n(self._f, self.path, pop), t, i)
         return Spikes(t, i)
 
     def time_range(self, pop=None):
@@ -1324,7 +1515,7 @@ class Run:
         import scipy.sparse
         proj = self._proj_check(proj)
         base = f"synapses/{proj}"
-        shape = tuple(int(s) for s in self._f[base].attrs["shape"])
+        shape = _csr_shape(self._f, self.path, proj)
         indptr = self._read(f"{base}/indptr", what=f"indptr of {proj!r}")
         indices = self._read(f"{base}/indices", what=f"indices of {proj!r}")
         n_snap = self._f[base]["snapshots/times"].shape[0] if f"{base}/snapshots/times" \
@@ -1338,8 +1529,8 @@ class Run:
                                  f"snapshots; snapshot {snapshot} is out of range")
             data = self._read(f"{base}/snapshots/weights", what=f"snapshots of {proj!r}",
                               sl=(k % n_snap,))
-        if indptr.shape[0] != shape[0] + 1 or data.shape != indices.shape:
-            raise RunFileError(f"{self.path}: /synapses/{proj} is not a valid CSR matrix")
+        _check_csr(self.path, proj, indptr, indices, shape, data,
+                   "data" if snapshot is None or n_snap == 0 else "snapshots/weights")
         return scipy.sparse.csr_array((data, indices, indptr), shape=shape)
 
     def weight_times(self, proj=None):
@@ -1370,6 +1561,7 @@ class Run:
     @property
     def metrics(self):
         if self._metrics is None:
+            _check_headline(self._f, self.path)
             g = self._f["metrics"] if "metrics" in self._f else None
             out = {}
             for name in (_leaves(g) if g is not None else []):

@@ -340,6 +340,30 @@ case("file-corrupt-synapse-data",
      "RunFileError", r"damaged")
 case("file-bad-csr", "results.load(files['bad_csr']).weights('in_to_out', snapshot=None)",
      "RunFileError", r"not a valid CSR")
+# issue 16: contents that are well-formed HDF5 but not a valid run
+case("file-csr-indices-beyond-shape",
+     "results.load(files['csr_indices']).weights('in_to_out', snapshot=None)", "RunFileError",
+     r"/synapses/in_to_out is not a valid CSR matrix of shape \(16, 4\): indices must be in "
+     r"\[0, n_post\) = \[0, 4\), got indices\[5\]=7")
+case("file-csr-indices-beyond-shape-snapshot",
+     "results.load(files['csr_indices']).weights('in_to_out')", "RunFileError",
+     r"/synapses/in_to_out is not a valid CSR.*indices\[5\]=7")
+case("file-csr-broken-indptr",
+     "results.load(files['csr_indptr']).weights('in_to_out', snapshot=None)", "RunFileError",
+     r"/synapses/in_to_out is not a valid CSR matrix.*indptr must be non-decreasing: "
+     r"indptr\[4\]=8 < indptr\[3\]=11")
+case("file-node-ids-beyond-n", "results.load(files['ids_beyond_n']).spikes('outputs')",
+     "RunFileError", r"/spikes/outputs/node_ids\[2\]=4 is not a neuron of population "
+     r"'outputs': node ids must be in \[0, n\) = \[0, 4\)")
+case("file-population-n0-with-spikes", "results.load(files['pop_n0']).spikes('outputs')",
+     "RunFileError", r"/spikes/outputs/node_ids holds 13 spikes but population 'outputs' "
+     r"has n=0")
+case("file-headline-metric-missing", "results.load(files['no_headline_metric']).metrics",
+     "RunFileError", r"headline metric 'test_accuracy' is listed in headline_metrics but "
+     r"/metrics/test_accuracy is missing")
+case("file-headline-metrics-group-missing", "results.load(files['no_metrics_group']).headline",
+     "RunFileError", r"headline metric 'mean_weight' is listed in headline_metrics but "
+     r"/metrics/mean_weight is missing \(also 'test_accuracy'\)")
 case("file-directory", "results.load(tmp)", "RunFileError", r"is a directory")
 case("file-missing", "results.load(os.path.join(tmp, 'nope.h5'))", "RunFileError",
      r"no such run file")

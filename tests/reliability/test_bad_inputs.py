@@ -89,6 +89,32 @@ def files(tmp_path_factory):
     _damage(p, "synapses/in_to_out/snapshots/weights")
     p = copy("corrupt_csr")  # issue 16: flipped bytes in /synapses/*/data were returned
     _damage(p, "synapses/in_to_out/data")
+    # issue 16: well-formed HDF5 whose contents are not a valid run (semantic checks)
+
+    def replace(f, name, value):
+        del f[name]
+        f[name] = value
+
+    def csr_indices(f):  # a postsynaptic id beyond the shape (n_post = 4)
+        ind = f["synapses/in_to_out/indices"][:]
+        ind[5] = 7
+        replace(f, "synapses/in_to_out/indices", ind)
+    copy("csr_indices", csr_indices)
+
+    def csr_indptr(f):  # right length and ends, but decreasing inside
+        ip = f["synapses/in_to_out/indptr"][:]
+        ip[3], ip[4] = ip[4], ip[3]
+        replace(f, "synapses/in_to_out/indptr", ip)
+    copy("csr_indptr", csr_indptr)
+
+    def ids_beyond_n(f):  # outputs has n = 4
+        ids = f["spikes/outputs/node_ids"][:]
+        ids[2] = 4
+        replace(f, "spikes/outputs/node_ids", ids)
+    copy("ids_beyond_n", ids_beyond_n)
+    copy("pop_n0", lambda f: f["populations/outputs"].attrs.__setitem__("n", 0))
+    copy("no_headline_metric", lambda f: f["metrics"].__delitem__("test_accuracy"))
+    copy("no_metrics_group", lambda f: f.__delitem__("metrics"))
     with h5py.File(d / "sweep_newer.h5", "w") as f:
         f.attrs["format"] = "plasticity-sweep"
         f.attrs["format_version"] = 2
