@@ -413,8 +413,8 @@ cdef void _custom_step(Proj* pr, Pop* pre, Pop* post, const int32_t* spk,
 
 cdef void _generated_step(Proj* pr, Pop* pre, Pop* post, int64_t t) noexcept nogil:
     """Arrivals for a rule of the rule language: presynaptic neuron ids (no delay or
-    one delay), or the ids of the synapses reached (per-synapse delays, in the order
-    of the built-in loop: delay, spike, synapse)."""
+    one delay), or (synapse id, presynaptic neuron id) pairs of the synapses reached
+    (per-synapse delays, in the order of the built-in loop: delay, spike, synapse)."""
     cdef Py_ssize_t k, q, i, lo, hi, slot, n = 0
     cdef int64_t ts
     cdef int d
@@ -441,7 +441,8 @@ cdef void _generated_step(Proj* pr, Pop* pre, Pop* post, int64_t t) noexcept nog
                 lo = pr.dstart[i * (pr.max_delay + 2) + d]
                 hi = pr.dstart[i * (pr.max_delay + 2) + d + 1]
                 for q in range(lo, hi):
-                    pr.gen_arr[n] = pr.dperm[q]
+                    pr.gen_arr[2 * n] = pr.dperm[q]
+                    pr.gen_arr[2 * n + 1] = <int32_t>i
                     n += 1
         pr.gen_fn(pr.gen_ctx, pr.gen_arr, n, 1, post.spikes, post.n_spikes, t)
 

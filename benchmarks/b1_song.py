@@ -58,6 +58,8 @@ def ours_build(c):
     a_minus = a_plus * c["ratio"] * c["taupre"] / c["taupost"]
     rule = STDP(Pair(c["taupre"], c["taupost"], a_plus, a_minus, "all-to-all"),
                 Additive(0.0, gmax))
+    if c.get("rule_form", "kernel") == "language":   # the same rule as equations
+        rule = rule.to_equation_rule()
     proj = net.connect(inp, out, syn, target="g_e", rule=rule, name="input")
     mon = net.monitor_spikes(out)
     return net, proj, out, mon

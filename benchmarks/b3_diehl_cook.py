@@ -101,6 +101,8 @@ def ours_build(c):
                         tau_y=c["tau_post2"], a2_plus=0.0, a3_plus=c["nu_post"],
                         a2_minus=c["nu_pre"], a3_minus=0.0, interaction="nearest"),
                 Additive(0.0, c["wmax"]))
+    if c.get("rule_form", "kernel") == "language":   # the same rule as equations
+        rule = rule.to_equation_rule()
     proj = net.connect(inp, exc, syn, target="g_e", rule=rule, name="xe")
     net.connect(exc, inh, SynapseMatrix.one_to_one(n_e, weight=c["w_ei"],
                                                    dtype=np.float64), target="g_e")

@@ -377,7 +377,7 @@ class EquationRule(Rule):
             arr = ptrs.get(slot)
             if arr is not None and arr.size:
                 ctx[m] = arr.ctypes.data
-        scratch = np.zeros(max(syn.nnz, 1) if syn.delays is not None else 1,
+        scratch = np.zeros(2 * max(syn.nnz, 1) if syn.delays is not None else 1,
                            dtype=np.int32)
         signal_slots = [layout.slot(f"signal:{m}") for m in range(len(self._signals))]
         signal_pops = [network._pop_index[network._pop(p, "signal population").name]

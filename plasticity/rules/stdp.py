@@ -285,24 +285,30 @@ class STDP(Rule):
                  "do1/dt = -o1 / tau_minus : 1 (event-driven)"]
         if w.kernel_name != "additive":
             model.append("u = clip((w - w_min) / (w_max - w_min), 0, 1) : 1")
-        if triplet:
-            model += ["dr2/dt = -r2 / tau_x : 1 (event-driven)",
-                      "do2/dt = -o2 / tau_y : 1 (event-driven)"]
-        gain_m = "(a_minus + a3_minus * r2)" if triplet else "a_minus"
-        gain_p = "(a_plus + a3_plus * o2)" if triplet else "a_plus"
+        # the slow traces only where their amplitude is non-zero (as the kernels)
+        use_r2, use_o2 = triplet and a3m != 0.0, triplet and a3p != 0.0
+        if use_r2:
+            model.append("dr2/dt = -r2 / tau_x : 1 (event-driven)")
+        if use_o2:
+            model.append("do2/dt = -o2 / tau_y : 1 (event-driven)")
+        gain_m = "(a_minus + a3_minus * r2)" if use_r2 else "a_minus"
+        gain_p = "(a_plus + a3_plus * o2)" if use_o2 else "a_plus"
         on_pre = [f"w = clip(w - {fm} * o1 * {gain_m}, w_min, w_max)", f"r1 {bump}"]
         on_post = [f"w = clip(w + {fp} * r1 * {gain_p}, w_min, w_max)"]
         if t.interaction == "nearest-pre-centred":
             # the pre spikes since the last post spike pair with the next one only
             on_post.append("r1 = 0")
         on_post.append(f"o1 {'= 1' if nearest or t.interaction == 'nearest-pre-centred' else '+= 1'}")
-        if triplet:
+        if use_r2:
             on_pre.append(f"r2 {bump}")
+        if use_o2:
             on_post.append(f"o2 {bump}")
         params = dict(tau_plus=tp, tau_minus=tm, a_plus=ap, a_minus=am, w_min=w.w_min,
                       w_max=w.w_max)
-        if triplet:
-            params.update(tau_x=tx, tau_y=ty, a3_plus=a3p, a3_minus=a3m)
+        if use_r2:
+            params.update(tau_x=tx, a3_minus=a3m)
+        if use_o2:
+            params.update(tau_y=ty, a3_plus=a3p)
         if w.kernel_name == "power-law":
             params.update(mu_plus=mup, mu_minus=mum)
         return "\n".join(model), "\n".join(on_pre), "\n".join(on_post), params
