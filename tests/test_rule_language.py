@@ -520,3 +520,33 @@ def test_a_rule_object_serves_one_projection():
     net2.run(300.0)
     net3.run(300.0)
     np.testing.assert_array_equal(rule.x1, fresh.x1)
+
+
+def test_setting_an_event_driven_variable_between_runs():
+    """Setting one trace between runs keeps the others' values (they share the
+    'last update' step); the set value decays from now on."""
+    def build():
+        rule = EquationRule(**PAIR)
+        net = Network(dt=0.1, seed=3)
+        pre = net.add_poisson("pre", 30, rates=40.0)
+        out = net.add_population("out", 2, LIFCond())
+        net.connect(pre, out, SynapseMatrix.all_to_all(30, 2, weight=0.005), target="g_e",
+                    rule=rule)
+        return net, rule
+    net_a, a = build()
+    net_b, b = build()
+    net_a.run(50.0)
+    net_b.run(50.0)
+    a["Apost"] = a["Apost"]           # a no-op, at another step than the last update
+    net_a.run(50.0)
+    net_b.run(50.0)
+    np.testing.assert_allclose(a["Apre"], b["Apre"], rtol=1e-12)
+    np.testing.assert_allclose(a["Apost"], b["Apost"], rtol=1e-12)
+    a["Apre"] = 2.0
+    np.testing.assert_array_equal(a["Apre"], 2.0)        # the value now
+    set_at = net_a.step
+    net_a.run(5.0)
+    no_spike = a.state["last:pre"] == set_at             # inputs that did not fire since
+    expected = 2.0 * np.exp(-5.0 / PAIR["params"]["tau_plus"])
+    np.testing.assert_allclose(a["Apre"][no_spike], expected, rtol=1e-12)
+    assert no_spike.any()

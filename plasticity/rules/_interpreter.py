@@ -74,6 +74,22 @@ def _f(b):
 _GLOBALS = {"np": np, "_clip": _clip, "_f": _f}
 
 
+def decay(x, k, c, xinf, slope, tab):
+    """Values ``x`` after ``k`` steps of dX/dt = a X + b (``c = -a dt``, ``xinf =
+    -b/a``, ``slope = b dt`` where a = 0), exp(-k c) looked up in ``tab`` for k below
+    its length: the arithmetic of the C code's ``_pl_decay``."""
+    k = np.asarray(k, dtype=np.int64)
+    if c == 0.0:
+        return np.where(k == 0, x, x + slope * k.astype(np.float64))
+    K = tab.shape[0]
+    kk = np.clip(k, 0, K - 1)
+    z = -k.astype(np.float64) * c
+    with np.errstate(under="ignore", over="ignore"):
+        e = np.where(k < K, tab[kk], np.where(z < -746.0, 0.0, np.exp(z)))
+    out = xinf + (x - xinf) * e
+    return np.where((k == 0) | (x == xinf), x, out)
+
+
 def _code(node):
     return compile(py_expr(node), "<rule>", "eval")
 
@@ -114,18 +130,8 @@ class Interpreter:
         x = self.rule.state["val:" + name][idx]
         where = self.V[name].where
         last = self.rule.state["last:" + where][idx] if where != "shared" else step
-        k = step - last
-        cc, xinf, slope = c["c:" + name], c["xinf:" + name], c["slope:" + name]
-        tab = self.tabs[name]
-        if cc == 0.0:
-            return np.where(k == 0, x, x + slope * k.astype(np.float64))
-        K = tab.shape[0]
-        kk = np.minimum(k, K - 1)
-        z = -k.astype(np.float64) * cc
-        with np.errstate(under="ignore", over="ignore"):
-            e = np.where(k < K, tab[kk], np.where(z < -746.0, 0.0, np.exp(z)))
-        out = xinf + (x - xinf) * e
-        return np.where((k == 0) | (x == xinf), x, out)
+        return decay(x, step - last, c["c:" + name], c["xinf:" + name],
+                     c["slope:" + name], self.tabs[name])
 
     def value(self, name, i, j, s, step):
         """Current values of variable ``name`` for synapses s (pre i, post j)."""

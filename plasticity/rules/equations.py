@@ -116,11 +116,23 @@ class EquationRule(Rule):
         return out
 
     def __getitem__(self, name):
-        """A variable's values (a view); shared variables as a float."""
+        """A variable's values now: event-driven ones decayed to the network's
+        current step (a copy), the others a view; shared variables as a float."""
         v = self._variable(name)
+        if name == "w":
+            return self.projection.synapses.weights
         if v.where == "shared" and "val:" + name in self.state:
             return float(self.state["val:" + name][0])
-        return self.state["val:" + name]
+        arr = self.state["val:" + name]
+        last = self._last.get(v.where)
+        if v.dynamics == "event" and last is not None and hasattr(self, "_consts"):
+            from ..network import _decay_table
+            from ._interpreter import decay
+            c = self._consts["c:" + name]
+            return decay(arr, self._step_now() - last, c, self._consts["xinf:" + name],
+                         self._consts["slope:" + name],
+                         _decay_table(c) if c > 0 else np.ones(1))
+        return arr
 
     def __setitem__(self, name, value):
         """Set a variable (between runs): a scalar or an array over its place."""
@@ -136,9 +148,28 @@ class EquationRule(Rule):
                 or not np.all(np.isfinite(value)):
             raise ValueError(f"{name} must be a finite scalar or an array of shape "
                              f"{arr.shape}, got shape {value.shape}")
-        arr[:] = value
         if v.dynamics == "event":
-            self._last[v.where][...] = self._step_now()
+            # its place's event-driven variables share one 'last update' step:
+            # bring them all to now, then the new value is the value now
+            self._synchronize(v.where, self._step_now())
+        arr[:] = value
+
+    def _synchronize(self, where, step):
+        """Decay the event-driven variables at ``where`` to ``step``."""
+        from ..network import _decay_table
+        from ._interpreter import decay
+        last = self._last.get(where)
+        if last is None or not hasattr(self, "_consts"):
+            return
+        for v in self._res.variables(where):
+            if v.dynamics != "event":
+                continue
+            c = self._consts["c:" + v.name]
+            arr = self.state["val:" + v.name]
+            arr[:] = decay(arr, step - last, c, self._consts["xinf:" + v.name],
+                           self._consts["slope:" + v.name],
+                           _decay_table(c) if c > 0 else np.ones(1))
+        last[:] = step
 
     def _variable(self, name):
         v = self.spec.variables.get(name)
