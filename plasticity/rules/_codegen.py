@@ -434,11 +434,14 @@ def generate(res, is64, post_order=False):
                   and V[n].where in ("pre", "post")]
             ind = "                "
             emit("        for (i = 0; i < n_pre; i++) {")
+            loc = {}
+            # values of the presynaptic neuron once per row, not per synapse (an
+            # event-driven one is a decay-table lookup: 1.6x on Clopath's step)
+            loads([n for n in nb if V[n].where == "pre"], "            ", loc)
             emit("            for (s = indptr[i]; s < indptr[i + 1]; s++) {")
             emit(f"{ind}j = indices[s];")
             emit(f"{ind}ws = {WS_ROW};")
-            loc = {}
-            loads(s_read + nb, ind, loc)
+            loads(s_read + [n for n in nb if V[n].where != "pre"], ind, loc)
             run_statements(syn_st, loc, ind)
             stores(s_store, ind, "s")
             if s_touch:
