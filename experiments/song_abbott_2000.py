@@ -92,27 +92,63 @@ def add_plastic_neuron(net, inputs, config, weight_seed):
 def simulate(net, proj, neuron, config, recorder, inputs_model, inputs_parameters,
              progress=None):
     """Run ``config.duration`` streaming the neuron's spikes and the weight snapshots
-    to ``recorder`` (if any); returns (output spike count, CPU seconds)."""
+    to ``recorder`` (if any); returns (output spike count, CPU seconds).
+
+    With a recorder the run goes in blocks of ``snapshot_interval`` and checkpoints
+    after a block when due (``--checkpoint-every``): the network's full state
+    (``Network.store``), the spike count and the CPU time so far. A run started with
+    ``--resume`` restores that state and continues from the checkpoint's step; the
+    finished file equals an uninterrupted run's (blocks do not change the numbers).
+    """
     n_out = [0]
+    last_snapshot = [-np.inf]   # a resumed run must not record the checkpoint's twice
 
     def spikes_sink(t, i):
         n_out[0] += t.size
         if recorder is not None:
             recorder.append_spikes("neuron", t, i)
+
+    def snapshot_sink(t, w):
+        if t > last_snapshot[0]:
+            last_snapshot[0] = t
+            recorder.append_weight_snapshot("input", t, w)
     net.monitor_spikes(neuron, sink=spikes_sink)
     net.monitor_weights(proj, config.snapshot_interval,
-                        sink=(lambda t, w: recorder.append_weight_snapshot("input", t, w))
-                        if recorder is not None else None)
-    if recorder is not None:
-        recorder.add_population("inputs", inputs_model, proj.pre.n, inputs_parameters)
-        recorder.add_population("neuron", "LIFCond", 1, neuron.model.parameters())
-        record_synapses(recorder, proj)
-    t0 = time.process_time()
-    net.run(config.duration, progress=progress)
-    cpu = time.process_time() - t0
-    if recorder is not None:
-        recorder.set_t_stop("neuron", net.t)   # the simulated interval, not the last spike
-        record_synapses(recorder, proj)
+                        sink=snapshot_sink if recorder is not None else None)
+    if recorder is None:
+        t0 = time.process_time()
+        net.run(config.duration, progress=progress)
+        return n_out[0], time.process_time() - t0
+    recorder.add_population("inputs", inputs_model, proj.pre.n, inputs_parameters)
+    recorder.add_population("neuron", "LIFCond", 1, neuron.model.parameters())
+    record_synapses(recorder, proj)
+    cpu = 0.0
+    resumed = recorder.resume_state()
+    if resumed is not None:
+        net.restore(resumed["net"])
+        n_out[0] = int(resumed["n_out"])
+        last_snapshot[0] = float(resumed["last_snapshot"])
+        cpu = float(resumed["cpu_seconds"])
+    end = round(config.duration / config.dt)
+    block = max(round(config.snapshot_interval / config.dt), 1)
+    from plasticity.progress import Progress
+    bar = Progress(total=round(config.duration), initial=round(net.step * config.dt),
+                   desc="simulate", unit="ms", enabled=progress,
+                   delay=0.0 if progress else 3.0, leave=False)
+    try:
+        while net.step < end:
+            t0 = time.process_time()
+            net.run(min(block, end - net.step) * config.dt, progress=False)
+            cpu += time.process_time() - t0
+            bar.set(round(net.step * config.dt))
+            if net.step < end:
+                recorder.checkpoint(net.step, lambda: dict(
+                    net=net.store(), n_out=n_out[0], last_snapshot=last_snapshot[0],
+                    cpu_seconds=cpu))
+    finally:
+        bar.close()
+    recorder.set_t_stop("neuron", net.t)   # the simulated interval, not the last spike
+    record_synapses(recorder, proj)
     return n_out[0], cpu
 
 

@@ -72,3 +72,102 @@ def test_kill9_at_random_moments_then_resume(tmp_path, monkeypatch):
           f"{finished_chains} chains finished between kills")
     # the resumes must really continue from checkpoints, not silently start over
     assert resumed >= N_KILLS // 3, (resumed, restarted)
+
+
+# ----------------------------------------------------------- one experiment per engine
+# Issue 16 ("resume must be exercised"): kill -9 each engine's experiment right after
+# it has written a new checkpoint, resume it from that checkpoint (the resumed process
+# must say so, from a step > 0), and compare every dataset of the finished file with
+# an uninterrupted run's (metrics that time the machine excepted).
+
+#: name, --set overrides: long enough for many checkpoints, short enough for a test
+ENGINES = {
+    # network engine: the README's main job, 200 blocks of 100 ms (one checkpoint each)
+    "song_abbott_2000": ["duration=20000", "snapshot_interval=100"],
+    # RSNN engine: e-prop, one checkpoint per iteration
+    "eprop_pattern_generation": ["n_iter=60", "methods=['eprop_random', 'bptt']",
+                                 "n_rec=50", "duration=500"],
+}
+KILLS = 3
+
+
+def _ckpt_step(path):
+    import h5py
+    try:
+        with h5py.File(path, "r") as c:
+            return int(c.attrs["step"]), str(c.attrs["created"])
+    except Exception:  # noqa: BLE001 - absent, or replaced while we read it
+        return None
+
+
+def _same_but_timing(a, b):
+    import re
+
+    import numpy as np
+
+    from _runfile_utils import dump
+    da, db = dump(a), dump(b)
+
+    def timing(k):
+        return k.startswith("metrics/") and re.search(
+            r"(^|_)(wall|cpu)(_|$)|seconds|per_sec", k.split("/")[-1]) is not None
+    ka = {k for k in da if not timing(k)}
+    kb = {k for k in db if not timing(k)}
+    assert ka == kb, sorted(ka ^ kb)
+    for k in sorted(ka):
+        kind_a, dt_a, va, aa = da[k]
+        kind_b, dt_b, vb, ab = db[k]
+        assert (kind_a, dt_a, aa) == (kind_b, dt_b, ab), k
+        if kind_a == "dataset":
+            if isinstance(va, np.ndarray):
+                assert va.shape == vb.shape and np.array_equal(
+                    va, vb, equal_nan=va.dtype.kind == "f"), k
+            else:
+                assert va == vb, k
+    return len(ka)
+
+
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_kill9_after_a_checkpoint_then_resume_each_engine(name, tmp_path):
+    import re
+    import time
+    sets = [a for s in ENGINES[name] for a in ("--set", s)]
+    ref = tmp_path / "ref"
+    p = subprocess.run(plasticity_cmd("run", name, *sets, "--out", str(ref), "--name",
+                                      "run.h5", "--quiet"), env=env(), capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "killed"
+    cmd = plasticity_cmd("run", name, *sets, "--out", str(out), "--name", "run.h5",
+                         "--resume", "--checkpoint-every", "0")
+    ckpt = str(out / "run.h5.ckpt")
+    resumed_steps = []
+    for k in range(KILLS):
+        before = _ckpt_step(ckpt)
+        proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        # wait (however long the machine takes) until this process has written a
+        # checkpoint of its own, then kill -9 it in the middle of what follows
+        while proc.poll() is None:
+            now = _ckpt_step(ckpt)
+            if now is not None and now != before:
+                break
+            time.sleep(0.002)
+        proc.kill()
+        _, stderr = proc.communicate()
+        assert proc.returncode == -9, f"the run ended before it could be killed:\n{stderr}"
+        assert not (out / "run.h5").exists()
+        if k:
+            m = re.search(r"resumed from checkpoint at step (\d+)", stderr)
+            assert m, stderr
+            resumed_steps.append(int(m.group(1)))
+    p = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    m = re.search(r"resumed from checkpoint at step (\d+)", p.stderr)
+    assert m, p.stderr
+    resumed_steps.append(int(m.group(1)))
+    assert all(s > 0 for s in resumed_steps) and resumed_steps == sorted(resumed_steps)
+    assert sorted(os.listdir(out)) == ["run.h5"]
+    with results.load(str(out / "run.h5")) as run:
+        assert run.attrs["resumed"] == KILLS
+    assert _same_but_timing(str(out / "run.h5"), str(ref / "run.h5")) > 10
