@@ -548,7 +548,7 @@ def _record_synapses(recorder, proj, rule, weights=None):
                           syn.weights if weights is None else weights, syn.shape,
                           "input", "exc", "STDP",
                           rule.parameters() if rule is not None else None,
-                          pre_shape=(28, 28))
+                          pre_shape=(28, 28), units="leak conductance")
 
 
 def print_summary(run):

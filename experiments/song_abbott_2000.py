@@ -156,7 +156,8 @@ def record_synapses(recorder, proj):
     """The input projection's structure and current weights in the run file."""
     syn = proj.synapses
     recorder.set_synapses("input", syn.indptr, syn.indices, syn.weights, syn.shape,
-                          "inputs", "neuron", "STDP", proj.rule.parameters())
+                          "inputs", "neuron", "STDP", proj.rule.parameters(),
+                          units="leak conductance")
 
 
 def bimodality(weights, gmax, bins=10):

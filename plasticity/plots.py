@@ -3,16 +3,38 @@
 Every function takes a :class:`plasticity.results.Run` or arrays, and returns a
 ``matplotlib.figure.Figure`` (built without pyplot, so it works headless and leaves
 no global state); save it with ``fig.savefig(path)``. A figure that needs data the
-run lacks raises :class:`PlotError` saying what is missing.
+run lacks raises :class:`PlotError` saying, in one line, what is missing.
 
-Kinds (``plasticity plot RUN KIND``): raster, rates, weights, receptive-fields,
-stdp-window, convergence, accuracy, confusion.
+Kinds (``plasticity plot RUN KIND``, see :data:`KINDS`): raster, rates, state,
+weights, receptive-fields, stdp-window, convergence, accuracy, confusion, curves.
+:func:`applicable` says which of them a run file supports, and why not the others.
+Every axis carries its unit; times are in seconds when the run is longer than
+:data:`SECONDS_FROM_MS` ms.
 """
+import textwrap
+
 import numpy as np
 
-__all__ = ["PlotError", "plot", "raster", "rates", "weights", "receptive_fields",
-           "stdp_window", "measure_stdp_window", "convergence", "accuracy", "confusion",
-           "effect"]
+__all__ = ["PlotError", "KINDS", "plot", "applicable", "figures", "raster", "rates",
+           "state", "weights", "receptive_fields", "stdp_window", "measure_stdp_window",
+           "convergence", "accuracy", "confusion", "curves", "effect", "config_label"]
+
+#: plot kinds of a run file and what each draws
+KINDS = {
+    "raster": "spike raster, one panel per recorded population",
+    "rates": "population rate over time, one panel per recorded population",
+    "state": "recorded state traces (voltage, conductances, thresholds, ...)",
+    "weights": "weight histogram and its evolution, one row per projection",
+    "receptive-fields": "incoming weights of each neuron as an image of its input",
+    "stdp-window": "weight change against spike-time difference",
+    "convergence": "convergence curves (metrics convergence...)",
+    "accuracy": "accuracy curves or values (metrics accuracy...)",
+    "confusion": "confusion matrix (metric confusion)",
+    "curves": "every other curve among the metrics (losses, errors, rates, ...)",
+}
+
+#: recordings longer than this (ms) get time axes in seconds
+SECONDS_FROM_MS = 10_000.0
 
 
 class PlotError(ValueError):
@@ -37,85 +59,280 @@ def _title(run):
     return f"{run.experiment} (seed {run.seed})" if _is_run(run) else None
 
 
+def _wrap(text, width=70):
+    """Wrap a title so it is not clipped by the figure's edge."""
+    return "\n".join(textwrap.wrap(str(text), width)) if text else text
+
+
+def _time_unit(t_end_ms):
+    """``(factor, unit)`` to draw times (ms) up to ``t_end_ms``: seconds for long runs."""
+    return (1e-3, "s") if abs(float(t_end_ms)) >= SECONDS_FROM_MS else (1.0, "ms")
+
+
+def _with_unit(label, units, default="a.u."):
+    """``label (units)``; labels that already carry a unit are left alone."""
+    label = str(label)
+    if "(" in label and label.rstrip().endswith(")"):
+        return label
+    return f"{label} ({units or default})"
+
+
+def _attr(run, path, name, default=None):
+    """Attribute ``name`` of object ``path`` of a run file (``default`` if absent)."""
+    f = getattr(run, "_f", None)
+    if f is None or path not in f:
+        return default
+    v = f[path].attrs.get(name, default)
+    return v.decode() if isinstance(v, bytes) else v
+
+
 # ------------------------------------------------------------------------ spikes
 
-def _spike_sources(source, pop):
-    """[(name, times, ids, n, (t0, t1))] from a Run or arrays."""
+def _recorded(run, name):
+    """Whether the spikes of population ``name`` were recorded (over a time span or with
+    at least one spike)."""
+    if "spikes" not in run._f or name not in run._f["spikes"]:
+        return False
+    g = run._f["spikes"][name]
+    t0, t1 = run.time_range(name)
+    n = g["node_ids"].shape[0] if "node_ids" in g else 0
+    return t1 > t0 or n > 0
+
+
+def _spike_sources(source, pop, *, need_span=False):
+    """``([(name, times, ids, n, (t0, t1))], skipped)`` from a Run or arrays; ``skipped``
+    names the populations whose spikes were not recorded."""
     if _is_run(source):
         pops = source.populations
         if not pops:
             raise PlotError(f"{source.path} has no populations, so no spikes to plot")
+        if pop is not None and pop not in pops:
+            raise PlotError(f"{source.path} has no population {pop!r}; available: "
+                            f"{', '.join(pops)}")
         names = [pop] if pop is not None else list(pops)
-        out = []
+        out, skipped = [], []
         for name in names:
-            if name not in pops:
-                raise PlotError(f"{source.path} has no population {name!r}; available: "
-                                f"{', '.join(pops)}")
+            if not _recorded(source, name) or (need_span and
+                                               np.diff(source.time_range(name))[0] <= 0):
+                skipped.append(name)
+                continue
             t, i = source.spikes(name)
             out.append((name, t, i, pops[name]["n"], source.time_range(name)))
-        if sum(len(o[1]) for o in out) == 0:
-            raise PlotError(f"{source.path}: no spikes were recorded"
-                            + (f" for {pop!r}" if pop else ""))
-        return out
+        if not out:
+            which = f"population {pop!r} were" if pop else \
+                f"any population ({', '.join(names)}) were"
+            raise PlotError(f"{source.path}: no spikes of {which} recorded (t_stop == "
+                            f"t_start and no spikes), so there is nothing to plot")
+        return out, skipped
     t, i = (np.asarray(source[0], dtype=float), np.asarray(source[1]))
     n = int(i.max()) + 1 if i.size else 0
     t1 = float(t.max()) if t.size else 0.0
-    return [(pop or "spikes", t, i, n, (0.0, t1))]
+    return [(pop or "spikes", t, i, n, (0.0, t1))], []
 
 
-def raster(source, pop=None, *, t_range=None, ax=None, max_spikes=1_000_000, markersize=2):
+def _not_recorded_note(fig, skipped):
+    if skipped:
+        fig.text(0.01, 0.0, _wrap("not recorded: " + ", ".join(skipped), 110),
+                 fontsize="x-small", color="0.4", va="bottom")
+
+
+def raster(source, pop=None, *, t_range=None, ax=None, max_spikes=1_000_000, markersize=2,
+           max_panels=12):
     """Spike raster: node id against time, one panel per population.
 
-    ``source`` is a Run (all populations, or ``pop``) or a ``(times_ms, node_ids)``
-    pair. ``t_range=(t0, t1)`` restricts the time window (ms); at most ``max_spikes``
-    spikes per population are drawn (evenly thinned beyond that).
+    Parameters
+    ----------
+    source : Run or (times_ms, node_ids)
+        A run (every population whose spikes were recorded, or ``pop``) or arrays.
+    pop : str, optional
+        The population to draw.
+    t_range : (float, float), optional
+        The time window (ms).
+    ax : matplotlib Axes, optional
+        Draw into this axes (one population only).
+    max_spikes : int
+        At most this many spikes per population are drawn (evenly thinned beyond).
+    markersize : float
+        Marker size.
+    max_panels : int
+        At most this many populations (a note names the ones left out).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    srcs = _spike_sources(source, pop)
-    fig, axes = _figure(len(srcs), 1, ax=ax if len(srcs) == 1 else None, sharex=True)
-    for a, (name, t, i, n, _) in zip(axes[:, 0], srcs):
+    srcs, skipped = _spike_sources(source, pop)
+    if len(srcs) > max_panels:
+        skipped = skipped + [s[0] for s in srcs[max_panels:]]
+        srcs = srcs[:max_panels]
+    t_end = max(max(s[4][1], float(s[1].max()) if s[1].size else 0.0) for s in srcs)
+    f, unit = _time_unit(t_end)
+    fig, axes = _figure(len(srcs), 1, ax=ax if len(srcs) == 1 else None, sharex=True,
+                        figsize=(6.4, 1.2 + 1.3 * len(srcs)) if len(srcs) > 2 else None)
+    for a, (name, t, i, n, (t0, t1)) in zip(axes[:, 0], srcs):
         if t_range is not None:
             keep = (t >= t_range[0]) & (t < t_range[1])
             t, i = t[keep], i[keep]
         if t.size > max_spikes:
             sel = np.linspace(0, t.size - 1, max_spikes).astype(np.int64)
             t, i = t[sel], i[sel]
-        a.scatter(t, i, s=markersize, marker="|" if t.size < 20000 else ".", c="k",
+        a.scatter(t * f, i, s=markersize, marker="|" if t.size < 20000 else ".", c="k",
                   linewidths=0.8)
-        a.set_ylabel(f"{name}\nneuron")
+        if t.size == 0:
+            a.text(0.5, 0.5, "no spikes", transform=a.transAxes, ha="center",
+                   va="center", color="0.5")
+        if t1 > t0:
+            a.set_xlim(t0 * f, t1 * f)
+        a.set_ylabel(f"{name}\nneuron (id)")
         a.set_ylim(-0.5, max(n, 1) - 0.5)
-    axes[-1, 0].set_xlabel("time (ms)")
+    axes[-1, 0].set_xlabel(f"time ({unit})")
     if _title(source):
         axes[0, 0].set_title(_title(source))
+    if ax is None:
+        _not_recorded_note(fig, skipped)
     return fig
 
 
-def rates(source, pop=None, *, bin_ms=None, ax=None):
-    """Population rate (Hz per neuron) in time bins, one line per population.
+def rates(source, pop=None, *, bin_ms=None, ax=None, max_panels=12):
+    """Population rate (Hz per neuron) in time bins, one panel per population.
 
-    ``bin_ms`` defaults to 1/50 of the recording. With arrays, pass a Run-like
-    ``(times_ms, node_ids)`` pair; the population size is taken as max id + 1.
+    Parameters
+    ----------
+    source : Run or (times_ms, node_ids)
+        A run (every population recorded over a time span, or ``pop``) or arrays
+        (the population size is then max id + 1).
+    pop : str, optional
+        The population to draw.
+    bin_ms : float, optional
+        Bin width (ms); default 1/50 of the recording.
+    ax : matplotlib Axes, optional
+        Draw into this axes (one population only).
+    max_panels : int
+        At most this many populations.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    srcs = _spike_sources(source, pop)
-    fig, axes = _figure(ax=ax)
-    a = axes[0, 0]
-    for name, t, i, n, (t0, t1) in srcs:
+    if bin_ms is not None and not bin_ms > 0:
+        raise ValueError(f"bin_ms must be > 0 ms, got {bin_ms}")
+    srcs, skipped = _spike_sources(source, pop, need_span=True)
+    if len(srcs) > max_panels:
+        skipped = skipped + [s[0] for s in srcs[max_panels:]]
+        srcs = srcs[:max_panels]
+    f, unit = _time_unit(max(s[4][1] for s in srcs))
+    fig, axes = _figure(len(srcs), 1, ax=ax if len(srcs) == 1 else None, sharex=True,
+                        figsize=(6.4, 1.2 + 1.3 * len(srcs)) if len(srcs) > 2 else None)
+    for a, (name, t, i, n, (t0, t1)) in zip(axes[:, 0], srcs):
         if t1 <= t0:
             raise PlotError(f"population {name!r} has no recorded time span (t_stop <= "
                             f"t_start), so rates are undefined")
-        width = bin_ms or (t1 - t0) / 50.0
-        edges = np.arange(t0, t1 + width * 0.5, width)
-        if edges.size < 2:
-            edges = np.array([t0, t1])
-        counts, edges = np.histogram(t, bins=edges)
-        widths_s = np.diff(edges) / 1000.0
-        hz = counts / (max(n, 1) * widths_s)
+        edges, hz = _binned_rate(t, n, t0, t1, bin_ms)
         centres = 0.5 * (edges[:-1] + edges[1:])
-        a.plot(centres, hz, label=name, drawstyle="steps-mid")
-    a.set_xlabel("time (ms)")
-    a.set_ylabel("rate (Hz per neuron)")
-    a.legend(loc="best", fontsize="small")
+        a.plot(centres * f, hz, label=name, drawstyle="steps-mid")
+        a.set_ylabel(f"{name}\nrate (Hz)")
+        a.set_ylim(bottom=0)
+    axes[-1, 0].set_xlabel(f"time ({unit})")
     if _title(source):
-        a.set_title(_title(source))
+        axes[0, 0].set_title(_title(source) + " (per neuron, mean over the population)"
+                             if ax is None else _title(source))
+    if ax is None:
+        _not_recorded_note(fig, skipped)
+    return fig
+
+
+def _binned_rate(times, n, t0, t1, bin_ms=None):
+    """``(edges_ms, rate_hz)``: spikes per neuron per second in bins of ``bin_ms``
+    (default 1/50 of the span) from ``t0`` to ``t1``; the last bin may be shorter."""
+    width = bin_ms or (t1 - t0) / 50.0
+    edges = np.arange(t0, t1, width)
+    edges = np.append(edges, t1) if edges.size == 0 or edges[-1] < t1 else edges
+    if edges.size < 2:
+        edges = np.array([t0, t1])
+    if t1 - edges[-2] < 1e-9 * width:  # a sliver of a bin from round-off
+        edges = np.delete(edges, -2)
+    counts, _ = np.histogram(times, bins=edges)
+    return edges, counts / (max(n, 1) * np.diff(edges) / 1000.0)
+
+
+# ------------------------------------------------------------------------ state
+
+def state(source, monitor=None, *, variables=None, max_neurons=5, max_monitors=12):
+    """Recorded state traces: one row per monitor, one column per variable.
+
+    Parameters
+    ----------
+    source : Run
+        A run with ``/state`` monitors.
+    monitor : str, optional
+        One monitor, or ``MONITOR/VARIABLE`` for one variable; default every monitor
+        (the first ``max_monitors``).
+    variables : list of str, optional
+        The variables to draw (default all of the monitor's).
+    max_neurons : int
+        Traces of at most this many neurons per panel.
+    max_monitors : int
+        At most this many monitors (a note says how many were left out).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not _is_run(source):
+        raise PlotError("state traces are drawn from a run file (plasticity.load(path))")
+    mons = source.monitors
+    if not mons:
+        raise PlotError(f"{source.path} has no recorded state (no /state monitors: the "
+                        f"experiment recorded no voltages, conductances or thresholds)")
+    if monitor is not None and "/" in monitor and monitor not in mons:
+        monitor, var = monitor.split("/", 1)
+        variables = [var]
+    if monitor is not None and monitor not in mons:
+        raise PlotError(f"{source.path} has no state monitor {monitor!r}; available: "
+                        f"{', '.join(mons)}")
+    names = [monitor] if monitor is not None else list(mons)
+    left_out = names[max_monitors:]
+    names = names[:max_monitors]
+    cols = []
+    for m in names:
+        for v in mons[m]:
+            if (variables is None or v in variables) and v not in cols:
+                cols.append(v)
+    # voltages first (units mV), then the rest in the file's order
+    cols.sort(key=lambda v: _attr(source, f"state/{names[0]}/{v}", "units") != "mV")
+    if not cols:
+        raise PlotError(f"{source.path}: monitor {names[0]!r} has no variable "
+                        f"{', '.join(variables or [])}; it has {', '.join(mons[names[0]])}")
+    t_end = max(float(source._f["state"][m]["times"][-1]) if
+                source._f["state"][m]["times"].shape[0] else 0.0 for m in names)
+    f, unit = _time_unit(t_end)
+    fig, axes = _figure(len(names), len(cols), sharex="row",
+                        figsize=(3.6 * len(cols) + 1.0, 1.0 + 1.5 * len(names)))
+    for r, m in enumerate(names):
+        g = source._f["state"][m]
+        t = g["times"][()]
+        ids = g["node_ids"][()] if "node_ids" in g else None
+        for c, v in enumerate(cols):
+            a = axes[r, c]
+            if v not in g:
+                a.set_axis_off()
+                continue
+            y = np.asarray(g[v][()], dtype=float)
+            y = y.reshape(y.shape[0], -1)
+            k = min(y.shape[1], max_neurons)
+            for j in range(k):
+                a.plot(t * f, y[:, j], lw=0.8,
+                       label=f"neuron {ids[j] if ids is not None else j}" if k > 1 else None)
+            units = _attr(source, f"state/{m}/{v}", "units")
+            a.set_ylabel(_with_unit(v, units), fontsize="small")
+            a.set_xlabel(f"time ({unit})")
+            if k > 1 and r == 0:
+                a.legend(fontsize="x-small", loc="best")
+            a.set_title(f"{m}" + (f" ({k} of {y.shape[1]} neurons)" if y.shape[1] > k
+                                  else ""), fontsize="small")
+    fig.suptitle(_wrap(f"{_title(source)}: state" + (
+        f" (first {len(names)} of {len(names) + len(left_out)} monitors; choose one "
+        f"with --select)" if left_out else "")))
     return fig
 
 
@@ -146,30 +363,62 @@ def _check_finite(values, label, what="weights"):
     return v
 
 
-def weights(source, proj=None, *, bins=50, max_columns=200):
+def weights(source, proj=None, *, bins=50, max_columns=200, max_projections=12):
     """Weight histogram (final weights) and its evolution over the snapshots.
 
-    ``source`` is a Run (projection ``proj``: default the first with snapshots) or an
-    array of weights (then only the histogram), or a tuple ``(final, times,
-    snapshots)`` with ``snapshots`` of shape (n_snapshots, nnz). The evolution panel
-    is an image: one column per snapshot (at most ``max_columns``), the histogram of
-    the weights at that time, with the mean weight drawn over it.
+    Parameters
+    ----------
+    source : Run, array or (final, times, snapshots)
+        A run (every projection, one row each, or ``proj``), an array of weights
+        (the histogram only), or a tuple with ``snapshots`` of shape
+        (n_snapshots, nnz).
+    proj : str, optional
+        The projection to draw (default: all).
+    bins : int
+        Histogram bins.
+    max_columns : int
+        The evolution panel is an image with one column per snapshot (at most this
+        many), the histogram of the weights at that time, with the mean drawn over it.
+    max_projections : int
+        At most this many projections.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     if _is_run(source):
-        proj = _proj(source, proj)
-        final = source.weights(proj, snapshot=None).data
-        times = source.weight_times(proj)
-        idx = np.unique(np.linspace(0, times.size - 1, min(times.size, max_columns))
-                        .astype(np.int64)) if times.size else np.zeros(0, np.int64)
-        get = lambda k: source.weights(proj, snapshot=int(k)).data  # noqa: E731
-        label = proj
+        if proj is not None:
+            names = [_proj(source, proj)]
+        else:
+            _proj(source, None)  # raises if there are none
+            names = list(source.projections)[:max_projections]
+        rows = [_weight_row(source, p, max_columns) for p in names]
     elif isinstance(source, tuple):
         final, times, snaps = (np.asarray(x) for x in source)
-        idx = np.arange(times.size)
-        get = lambda k: snaps[k]  # noqa: E731
-        label = "weights"
+        rows = [("weights", final, times, np.arange(times.size),
+                 lambda k: snaps[k], None)]  # noqa: E731
     else:
-        final, times, idx, get, label = np.asarray(source), np.zeros(0), [], None, "weights"
+        rows = [("weights", np.asarray(source), np.zeros(0), [], None, None)]
+    evolution = any(len(r[3]) for r in rows)
+    fig, axes = _figure(len(rows), 2 if evolution else 1,
+                        figsize=(9.0 if evolution else 6.4, 1.4 + 2.6 * len(rows)))
+    for r, (label, final, times, idx, get, units) in enumerate(rows):
+        _weight_panels(axes[r], label, final, times, idx, get, units, bins,
+                       len(rows) > 1 or _is_run(source))
+    return fig
+
+
+def _weight_row(run, proj, max_columns):
+    final = run.weights(proj, snapshot=None).data
+    times = run.weight_times(proj)
+    idx = np.unique(np.linspace(0, times.size - 1, min(times.size, max_columns))
+                    .astype(np.int64)) if times.size else np.zeros(0, np.int64)
+    units = run.projections[proj].get("units") or _attr(run, f"synapses/{proj}", "units")
+    return (proj, final, times, idx, lambda k: run.weights(proj, snapshot=int(k)).data,
+            units)
+
+
+def _weight_panels(axrow, label, final, times, idx, get, units, bins, named):
     final = _check_finite(final, label, "final weights")
     if final.size == 0:
         raise PlotError(f"projection {label!r} has no synapses")
@@ -181,25 +430,61 @@ def weights(source, proj=None, *, bins=50, max_columns=200):
     if hi <= lo:
         hi = lo + 1.0
     edges = np.linspace(lo, hi, bins + 1)
-    fig, axes = _figure(1, 2 if cols else 1)
-    a = axes[0, 0]
+    wlabel = _with_unit("weight", units)
+    a = axrow[0]
     a.hist(final, bins=edges, color="0.3")
-    a.set_xlabel("weight")
-    a.set_ylabel("synapses")
-    a.set_title(f"{label}: final weights")
+    a.set_xlabel(wlabel)
+    a.set_ylabel("synapses (count)")
+    a.set_title(f"{label}: final weights" if named else "final weights")
     if cols:
-        e = axes[0, 1]
+        e = axrow[1]
         img = np.stack([np.histogram(c, bins=edges)[0] for c in cols], axis=1)
-        t = times[np.asarray(idx)]
+        t = np.asarray(times)[np.asarray(idx)]
+        f, unit = _time_unit(t[-1])
         dt = (t[-1] - t[0]) / max(len(t) - 1, 1) if len(t) > 1 else 1.0
         e.imshow(img, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest",
-                 extent=(t[0] - dt / 2, t[-1] + dt / 2, lo, hi))
-        e.plot(t, [c.mean() for c in cols], color="tab:red", label="mean")
-        e.set_xlabel("time (ms)")
-        e.set_ylabel("weight")
+                 extent=((t[0] - dt / 2) * f, (t[-1] + dt / 2) * f, lo, hi))
+        e.plot(t * f, [c.mean() for c in cols], color="tab:red", label="mean")
+        e.set_xlabel(f"time ({unit})")
+        e.set_ylabel(wlabel)
         e.set_title("weight distribution over time")
         e.legend(loc="best", fontsize="small")
-    return fig
+    elif len(axrow) > 1:
+        axrow[1].set_axis_off()
+        axrow[1].text(0.5, 0.5, f"{label}: no weight snapshots recorded", ha="center",
+                      va="center", color="0.5", transform=axrow[1].transAxes)
+
+
+# ------------------------------------------------------------------------ images
+
+def _rf_projection(run, proj):
+    """``(projection, image shape)`` for receptive fields: ``proj``, or the first
+    projection whose input is an image (a ``pre_shape`` attribute, or a square number of
+    inputs)."""
+    projs = run.projections
+    if not projs:
+        raise PlotError(f"{run.path} has no projections (no /synapses), so no weights "
+                        f"to plot")
+    names = [_proj(run, proj)] if proj is not None else list(projs)
+    why = []
+    for p in names:
+        info = projs[p]
+        n_pre = info["shape"][0]
+        shape = tuple(info.get("pre_shape") or ())
+        if shape and len(shape) == 3 and shape[0] != 2:
+            why.append(f"{p!r} has {shape[0]} input channels (receptive fields need 1 or "
+                       f"2 (ON/OFF))")
+            continue
+        if not shape:
+            side = int(round(np.sqrt(n_pre)))
+            if side * side != n_pre:
+                why.append(f"{p!r}: {n_pre} inputs are not a square image and it has no "
+                           f"pre_shape attribute")
+                continue
+            shape = (side, side)
+        return p, shape
+    raise PlotError(f"{run.path}: no projection has image inputs: " + "; ".join(why)
+                    + (" (pass shape=)" if proj is not None else ""))
 
 
 def receptive_fields(source, proj=None, *, shape=None, neurons=None, max_neurons=36):
@@ -211,16 +496,12 @@ def receptive_fields(source, proj=None, *, shape=None, neurons=None, max_neurons
     images (ON red, OFF blue).
     """
     if _is_run(source):
-        proj = _proj(source, proj)
-        info = source.projections[proj]
-        n_pre, n_post = info["shape"]
-        shape = tuple(shape or info.get("pre_shape") or ())
-        if not shape:
-            side = int(round(np.sqrt(n_pre)))
-            if side * side != n_pre:
-                raise PlotError(f"projection {proj!r}: {n_pre} inputs are not a square "
-                                f"image; the run lacks a pre_shape attribute, pass shape=")
-            shape = (side, side)
+        if shape is None:
+            proj, shape = _rf_projection(source, proj)
+        else:
+            proj = _proj(source, proj)
+        n_pre, n_post = source.projections[proj]["shape"]
+        units = source.projections[proj].get("units")
         W = source.weights(proj, snapshot=None)
         _check_finite(W.data, proj)
         sel = np.asarray(neurons if neurons is not None else np.arange(min(n_post, max_neurons)))
@@ -239,6 +520,7 @@ def receptive_fields(source, proj=None, *, shape=None, neurons=None, max_neurons
         fields = fields[:max_neurons] if neurons is None else fields[np.asarray(neurons)]
         _check_finite(fields, "weights")
         vmax = float(fields.max()) if fields.size else 1.0
+        units = None
     if fields.ndim not in (3, 4):
         raise PlotError(f"receptive fields need 2-D images or ON/OFF (2, H, W) inputs, got "
                         f"fields of shape {fields.shape[1:]}")
@@ -266,7 +548,10 @@ def receptive_fields(source, proj=None, *, shape=None, neurons=None, max_neurons
         else:
             a.imshow(f, cmap="viridis", vmin=0.0, vmax=vmax, interpolation="nearest")
         a.set_title(str(j if neurons is None else np.asarray(neurons)[j]), fontsize="small")
-    fig.suptitle("receptive fields" + (" (ON red, OFF blue)" if on_off else ""))
+    fig.suptitle(_wrap("receptive fields" + (f" of {proj}" if _is_run(source) else "")
+                       + (" (ON red, OFF blue)" if on_off else "")
+                       + f"; colour: {_with_unit('weight', units)} from 0 to {vmax:.3g}",
+                       40 + 12 * ncols))
     return fig
 
 
@@ -323,51 +608,82 @@ def stdp_window(source, *, ax=None):
         a.plot(dts, fit, "k--", lw=1, label="Bi & Poo fit")
         a.legend(fontsize="small")
     a.set_xlabel(r"$\Delta t = t_{post} - t_{pre}$ (ms)")
-    a.set_ylabel("relative weight change")
+    a.set_ylabel("weight change (relative)")
     a.set_title("STDP window")
     return fig
 
 
 # ------------------------------------------------------------------------ curves
 
+def _metric_units(source, name):
+    at = source.metric_attrs(name) if _is_run(source) else {}
+    return at.get("units")
+
+
 def _curves(source, prefix, what):
     if _is_run(source):
         m = source.metrics
         names = [k for k in m if k == prefix or k.startswith(prefix + "/")
                  or (k.startswith(prefix) and "/" not in k)]
+        names = [k for k in names if np.asarray(m[k]).dtype.kind in "biuf"]
         if not names:
             raise PlotError(f"{source.path} has no {what} metrics (names starting with "
-                            f"{prefix!r}; found: {', '.join(m) or 'none'})")
+                            f"{prefix!r}; found: {_some(m)})")
         out = []
         for k in names:
             v = np.asarray(m[k], dtype=float)
             at = source.metric_attrs(k)
             x = np.asarray(at["x"], dtype=float) if "x" in at else None
-            out.append((k, v, x, at.get("xlabel")))
+            out.append((k, v, x, at.get("xlabel"), at.get("units")))
         return out
     if isinstance(source, dict):
-        return [(k, np.asarray(v, dtype=float), None, None) for k, v in source.items()]
-    return [(prefix, np.asarray(source, dtype=float), None, None)]
+        return [(k, np.asarray(v, dtype=float), None, None, None) for k, v in source.items()]
+    return [(prefix, np.asarray(source, dtype=float), None, None, None)]
 
 
-def _curve_figure(source, prefix, what, ylabel, ax, logy=False):
+def _some(names, k=8):
+    names = list(names)
+    if not names:
+        return "none"
+    return ", ".join(names[:k]) + (f", ... ({len(names)} in all)" if len(names) > k else "")
+
+
+def _curve_figure(source, prefix, what, ylabel, ax, logy=False, default_units=None):
     curves = _curves(source, prefix, what)
+    lines = [c for c in curves if c[1].size > 1]
+    values = [c for c in curves if c[1].size == 1]
     fig, axes = _figure(ax=ax)
     a = axes[0, 0]
-    xlabel = None
-    for name, v, x, xl in curves:
-        if v.ndim == 0:
-            a.axhline(float(v), ls="--", lw=1, label=f"{name} = {float(v):.4g}", color="0.4")
-            continue
-        v = v.ravel()
-        x = np.arange(1, v.size + 1) if x is None or x.shape != v.shape else x
-        a.plot(x, v, marker="o" if v.size < 30 else None, ms=3, label=name)
-        xlabel = xlabel or xl
-    if logy and all(np.all(np.asarray(v) > 0) for _, v, _, _ in curves):
-        a.set_yscale("log")
-    a.set_xlabel(xlabel or "iteration")
-    a.set_ylabel(ylabel)
-    a.legend(loc="best", fontsize="small")
+    units = next((c[4] for c in curves if c[4]), default_units)
+    if not lines:
+        # only single values (e.g. a test accuracy): a bar each, with its value
+        names = [c[0] for c in values]
+        vals = [float(c[1].ravel()[0]) for c in values]
+        y = np.arange(len(vals))
+        a.barh(y, vals, color="tab:blue")
+        for yy, v in zip(y, vals):
+            a.text(v, yy, f" {v:.4g}", va="center", fontsize="small")
+        a.set_yticks(y)
+        a.set_yticklabels(names)
+        a.invert_yaxis()
+        a.set_xlabel(_with_unit(ylabel, units))
+        a.set_ylabel("metric (name)")
+        a.set_xlim(0, max(max(vals) * 1.15, 1e-12) if min(vals) >= 0 else None)
+    else:
+        xlabel = None
+        for name, v, x, xl, _ in lines:
+            v = v.ravel()
+            x = np.arange(1, v.size + 1) if x is None or x.shape != v.shape else x
+            a.plot(x, v, marker="o" if v.size < 30 else None, ms=3, label=name)
+            xlabel = xlabel or xl
+        for name, v, _, _, _ in values:
+            a.axhline(float(v.ravel()[0]), ls="--", lw=1, color="0.4",
+                      label=f"{name} = {float(v.ravel()[0]):.4g}")
+        if logy and all(np.all(c[1] > 0) for c in lines):
+            a.set_yscale("log")
+        a.set_xlabel(xlabel or "iteration")
+        a.set_ylabel(_with_unit(ylabel, units))
+        a.legend(loc="best", fontsize="small")
     if _title(source):
         a.set_title(_title(source))
     return fig
@@ -378,12 +694,15 @@ def convergence(source, *, ax=None):
 
     (e.g. Kheradpisheh's C_l per layer against training iterations).
     """
-    return _curve_figure(source, "convergence", "convergence", "convergence", ax, logy=True)
+    return _curve_figure(source, "convergence", "convergence", "convergence", ax,
+                         logy=True, default_units="dimensionless")
 
 
 def accuracy(source, *, ax=None):
-    """Accuracy curves: metrics named ``accuracy...`` (arrays as curves, scalars as lines)."""
-    return _curve_figure(source, "accuracy", "accuracy", "accuracy", ax)
+    """Accuracy: metrics named ``accuracy...``; curves as lines (single values then
+    dashed), or, when there are only single values, one bar each with its value."""
+    return _curve_figure(source, "accuracy", "accuracy", "accuracy", ax,
+                         default_units="fraction")
 
 
 def confusion(source, *, labels=None, normalize=False, ax=None):
@@ -423,22 +742,156 @@ def confusion(source, *, labels=None, normalize=False, ax=None):
     if labels is not None:
         a.set_xticklabels([str(x) for x in labels], rotation=45)
         a.set_yticklabels([str(x) for x in labels])
-    a.set_xlabel("predicted")
-    a.set_ylabel("true")
+    a.set_xlabel("predicted (class)")
+    a.set_ylabel("true (class)")
     a.set_title("confusion matrix")
+    return fig
+
+
+
+#: metric families with a figure of their own (not repeated by ``curves``)
+_OWN_KIND = ("stdp_window/", "convergence", "accuracy", "confusion")
+
+
+def _curve_groups(run):
+    """``{group: [(name, values, x, xlabel, ylabel, units)]}``: the 1-D numeric metrics
+    of two or more values, grouped by the part of their name before the first '/'."""
+    groups = {}
+    for k, v in run.metrics.items():
+        if k.startswith(_OWN_KIND) or not isinstance(v, np.ndarray):
+            continue
+        if v.dtype.kind not in "biuf" or v.ndim != 1 or v.size < 2:
+            continue
+        at = run.metric_attrs(k)
+        x = np.asarray(at["x"], dtype=float) if "x" in at else None
+        x = x if x is not None and x.shape == v.shape else None
+        g = k.split("/", 1)[0]
+        groups.setdefault(g, []).append((k, v.astype(float), x, at.get("xlabel"),
+                                         at.get("ylabel"), at.get("units")))
+    return groups
+
+
+def curves(source, group=None, *, max_panels=12):
+    """Every other curve among the metrics: 1-D numeric metrics (losses, errors,
+    rates per iteration, outputs, ...), one panel per name group (the part of the name
+    before the first '/'), against the metric's ``x`` attribute or its index.
+
+    Parameters
+    ----------
+    source : Run
+    group : str, optional
+        One group (e.g. ``nmse``) or one metric name.
+    max_panels : int
+        At most this many panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not _is_run(source):
+        raise PlotError("curves are drawn from a run file (plasticity.load(path))")
+    groups = _curve_groups(source)
+    if not groups:
+        raise PlotError(f"{source.path} has no curves among its metrics (1-D numeric "
+                        f"metrics of 2 or more values, other than stdp_window, "
+                        f"convergence, accuracy and confusion)")
+    if group is not None:
+        if group in groups:
+            groups = {group: groups[group]}
+        else:
+            hit = [(g, c) for g, cs in groups.items() for c in cs if c[0] == group]
+            if not hit:
+                raise PlotError(f"{source.path} has no curve or group {group!r}; groups: "
+                                f"{_some(groups)}")
+            groups = {group: [hit[0][1]]}
+    names = list(groups)
+    left = names[max_panels:]
+    names = names[:max_panels]
+    ncols = 1 if len(names) == 1 else 2
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = _figure(nrows, ncols, figsize=(6.0 * ncols, 1.2 + 2.8 * nrows))
+    for a, g in zip(axes.ravel(), names):
+        xlabel = ylabel = units = None
+        for name, v, x, xl, yl, u in groups[g]:
+            xx = np.arange(v.size) if x is None else x
+            a.plot(xx, v, lw=1, marker="o" if v.size < 30 else None, ms=3,
+                   label=name[len(g) + 1:] or name)
+            xlabel, ylabel, units = xlabel or xl, ylabel or yl, units or u
+        a.set_xlabel(xlabel or "index (sample)")
+        a.set_ylabel(_with_unit(ylabel or g, units))
+        a.set_title(g)
+        if len(groups[g]) > 1:
+            a.legend(fontsize="x-small", loc="best")
+    for a in axes.ravel()[len(names):]:
+        a.set_axis_off()
+    fig.suptitle(_wrap(f"{_title(source)}: curves" + (
+        f" (first {len(names)} of {len(names) + len(left)} groups; choose one with "
+        f"--select)" if left else "")))
     return fig
 
 
 # ------------------------------------------------------------------------ sweeps
 
+def config_label(experiment, key, *, width=60):
+    """``key: help (units)`` of config key ``key`` of ``experiment`` (its name or an
+    :class:`plasticity.experiments.Experiment`), wrapped to ``width`` characters; just
+    ``key`` when the experiment or the key is unknown or has no help."""
+    try:
+        from . import config as _config
+        from . import experiments
+        exp = experiments.load(experiment) if isinstance(experiment, str) else experiment
+        meta = {k: m for k, _, _, m in _config.describe(exp.Config)}.get(key, {})
+    except Exception:  # an experiment that cannot be imported: the key alone
+        meta = {}
+    text = key
+    if meta.get("help"):
+        text += f": {meta['help']}"
+    if meta.get("units"):
+        text += f" ({meta['units']})"
+    return "\n".join(textwrap.wrap(text, width)) if width else text
+
+
+def _sweep_metric_units(table, y):
+    """The ``units`` attribute of metric ``y`` in the first complete run of a sweep."""
+    import os
+    from . import results
+    d = table.data
+    base = os.path.dirname(os.path.abspath(table.path))
+    for st, fn in zip(d.get("status", ()), d.get("file", ())):
+        if st != "complete" or not fn:
+            continue
+        try:
+            with results.load(os.path.join(base, fn)) as r:
+                return r.metric_attrs(y).get("units")
+        except Exception:
+            return None
+    return None
+
+
 def effect(table, x, y, *, ax=None, spread="std"):
     """A metric against a sweep parameter: mean over seeds, with the spread.
 
-    ``table`` is a :class:`plasticity.sweep.SweepTable` (``sweep.load_table``) or the
-    path of a ``sweep.h5``. One line per combination of the other grid parameters;
-    the band/error bars are the standard deviation over seeds (``spread="std"``) or
-    the min..max range (``spread="range"``); single runs are drawn as dots. Only
-    complete runs count.
+    Parameters
+    ----------
+    table : SweepTable or path
+        A :class:`plasticity.sweep.SweepTable` (``sweep.load_table``) or the path of a
+        ``sweep.h5``.
+    x : str
+        A grid parameter (the x axis, labelled with the config field's help and units).
+    y : str
+        A numeric headline metric.
+    ax : matplotlib Axes, optional
+    spread : {"std", "range"}
+        Error bars: the standard deviation over seeds, or the min..max range.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    One line per combination of the other grid parameters; single runs are drawn as
+    dots. Only complete runs count.
     """
     from . import sweep as _sweep
     if isinstance(table, (str, bytes)) or hasattr(table, "__fspath__"):
@@ -491,20 +944,22 @@ def effect(table, x, y, *, ax=None, spread="std"):
                 lo.append(vals.min())
                 hi.append(vals.max())
         label = ", ".join(f"{p}={v}" for p, v in zip(others, key)) or None
-        line, = a.plot(xs, mean, "o-", label=label)
-        if max(n) > 1:
-            a.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.25, linewidth=0)
+        mean, lo, hi = np.asarray(mean), np.asarray(lo), np.asarray(hi)
+        line = a.errorbar(xs, mean, yerr=np.vstack([mean - lo, hi - mean])
+                          if max(n) > 1 else None, fmt="o-", capsize=3, label=label)[0]
         a.plot(xnum[idx], yv[idx].astype(float), ".", color=line.get_color(), alpha=0.5,
                markersize=4)
     if xlabels is not None:
         a.set_xticks(np.arange(len(xlabels)))
         a.set_xticklabels(xlabels)
-    a.set_xlabel(x)
-    a.set_ylabel(y)
+    exp = table.attrs.get("experiment", "")
+    a.set_xlabel(config_label(exp, x) if exp else x)
+    units = _sweep_metric_units(table, y)
+    a.set_ylabel(_with_unit(y, units, default="as recorded"))
     seeds = len(np.unique(np.asarray(d["seed"])[ok]))
-    a.set_title(f"{table.attrs.get('experiment', '')}: {y} vs {x} (mean "
-                f"{'± sd' if spread == 'std' else 'and range'} over {seeds} seed"
-                f"{'s' if seeds != 1 else ''})")
+    a.set_title(_wrap(f"{exp}: {y} vs {x} (mean {'± sd' if spread == 'std' else 'and range'}"
+                      f" over {seeds} seed{'s' if seeds != 1 else ''})", 60),
+                fontsize="medium")
     if len(groups) > 1:
         a.legend(fontsize="small")
     return fig
@@ -512,18 +967,114 @@ def effect(table, x, y, *, ax=None, spread="std"):
 
 # ------------------------------------------------------------------------ dispatch
 
-def plot(run, kind, *, select=None):
-    """The figure ``kind`` of ``run`` (the kinds of ``plasticity plot``)."""
-    kinds = {
+def _kind_functions(run, select):
+    return {
         "raster": lambda: raster(run, select),
         "rates": lambda: rates(run, select),
+        "state": lambda: state(run, select),
         "weights": lambda: weights(run, select),
         "receptive-fields": lambda: receptive_fields(run, select),
         "stdp-window": lambda: stdp_window(run),
         "convergence": lambda: convergence(run),
         "accuracy": lambda: accuracy(run),
         "confusion": lambda: confusion(run),
+        "curves": lambda: curves(run, select),
     }
+
+
+def plot(run, kind, *, select=None):
+    """The figure ``kind`` of ``run`` (the kinds of ``plasticity plot``, :data:`KINDS`).
+
+    Parameters
+    ----------
+    run : Run
+    kind : str
+        One of :data:`KINDS`.
+    select : str, optional
+        The population (raster, rates), monitor (state), projection (weights,
+        receptive-fields) or curve group (curves) to draw; default all.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    PlotError
+        An unknown kind, or the run lacks the data (the message says which).
+    """
+    kinds = _kind_functions(run, select)
     if kind not in kinds:
         raise PlotError(f"unknown plot kind {kind!r}; one of {', '.join(kinds)}")
     return kinds[kind]()
+
+
+def _check(run, kind):
+    """Cheap test of whether ``kind`` applies to ``run``; raises PlotError if not."""
+    f = run._f
+    if kind in ("raster", "rates"):
+        pops = list(run.populations)
+        if not pops:
+            raise PlotError(f"{run.path} has no populations, so no spikes to plot")
+        rec = [p for p in pops if _recorded(run, p)]
+        if kind == "rates":
+            rec = [p for p in rec if np.diff(run.time_range(p))[0] > 0]
+        if not rec:
+            raise PlotError(f"{run.path}: no spikes of any population ({_some(pops)}) "
+                            f"were recorded over a time span, so there is nothing to plot")
+    elif kind == "state":
+        if not run.monitors:
+            raise PlotError(f"{run.path} has no recorded state (no /state monitors)")
+    elif kind in ("weights", "receptive-fields"):
+        projs = run.projections
+        if not projs:
+            raise PlotError(f"{run.path} has no projections (no /synapses), so no weights "
+                            f"to plot")
+        if kind == "receptive-fields":
+            _rf_projection(run, None)
+    elif kind == "stdp-window":
+        if "metrics/stdp_window/dt" not in f or "metrics/stdp_window/dw" not in f:
+            raise PlotError(f"{run.path} holds no measured STDP window (metrics "
+                            f"'stdp_window/dt' and 'stdp_window/dw')")
+    elif kind in ("convergence", "accuracy"):
+        _curves(run, kind, kind)
+    elif kind == "confusion":
+        if not any(k in run.metrics for k in ("confusion", "confusion_matrix")):
+            raise PlotError(f"{run.path} has no confusion matrix (metric 'confusion')")
+    elif kind == "curves":
+        if not _curve_groups(run):
+            raise PlotError(f"{run.path} has no curves among its metrics (1-D numeric "
+                            f"metrics of 2 or more values, other than stdp_window, "
+                            f"convergence, accuracy and confusion)")
+    else:
+        raise PlotError(f"unknown plot kind {kind!r}; one of {', '.join(KINDS)}")
+
+
+def applicable(run):
+    """Which plot kinds apply to ``run``.
+
+    Parameters
+    ----------
+    run : Run
+
+    Returns
+    -------
+    dict
+        ``{kind: None}`` for a kind that applies, ``{kind: reason}`` (one line) for one
+        that does not, for every kind of :data:`KINDS`.
+    """
+    out = {}
+    for kind in KINDS:
+        try:
+            _check(run, kind)
+            out[kind] = None
+        except PlotError as e:
+            out[kind] = str(e)
+    return out
+
+
+def figures(run):
+    """Yield ``(kind, figure)`` for every kind that applies to ``run``."""
+    for kind, why in applicable(run).items():
+        if why is None:
+            yield kind, plot(run, kind)

@@ -130,7 +130,7 @@ def test_inspect_partial_and_non_run_files(tmp_path, capsys):
     assert rc == 2 and "not an HDF5 file" in err
 
 
-@pytest.mark.parametrize("kind", [k for k in PLOT_KINDS if k != "stdp-window"])
+@pytest.mark.parametrize("kind", [k for k in PLOT_KINDS if k not in ("stdp-window", "curves")])
 def test_plot_kinds_write_images(kind, toy_run, tmp_path, capsys):
     out_file = str(tmp_path / f"{kind}.png")
     rc, out, err = _run(capsys, "plot", toy_run, kind, "--out", out_file)

@@ -14,7 +14,7 @@ def _dense_projection(recorder, name, w, pre, post, rule, params):
     indptr = np.arange(n_pre + 1, dtype=np.int64) * F
     indices = np.tile(np.arange(F, dtype=np.int32), n_pre)
     recorder.set_synapses(name, indptr, indices, data, (n_pre, F), pre, post, rule, params,
-                          pre_shape=w.shape[1:])
+                          pre_shape=w.shape[1:], units="dimensionless")
 
 
 def record_kernels(recorder, net):
@@ -37,7 +37,8 @@ def record_kernels(recorder, net):
         recorder.set_synapses(f"conv{i + 1}", indptr, indices, data, (n_pre, F), pre,
                               f"conv{i + 1}", "STDP w(1-w) (Kheradpisheh)",
                               dict(a_plus=net.a_plus, a_minus=net.a_minus,
-                                   a_plus_max=net.a_plus_max), pre_shape=w.shape[1:])
+                                   a_plus_max=net.a_plus_max), pre_shape=w.shape[1:],
+                              units="dimensionless")
 
 
 def readout(svm_C, standardize=False):
