@@ -16,9 +16,9 @@ Three parts, one network each:
    ``max_error_vs_recursion`` (relative, per amplitude).
 2. **The paper's figures, qualitatively.** Depression: the steady-state amplitude of a
    regular train falls as 1/rate above the limiting frequency ``1 / (U tau_d)``
-   (TM 1997): ``A_ss * rate`` at the rates >= 4 lambda_lim lies within 15 % of its
-   limit ``w / tau_d``, while below lambda_lim / 2 the amplitude stays within 25 % of
-   ``w U`` (rate-independent). Facilitation: the 70 Hz train's responses grow, peak
+   (TM 1997): ``A_ss * rate`` at the rates >= 4 lambda_lim lies within 20 % of its
+   limit ``w / tau_d`` (-16 % at 10 Hz, -9 % at 20 Hz, -2 % at 100 Hz), while below
+   lambda_lim / 2 the amplitude stays within 25 % of ``w U`` (rate-independent). Facilitation: the 70 Hz train's responses grow, peak
    and then depress (TPM 1998); the depressing synapse's largest response is its
    first. (With these parameters trains up to ~40 Hz only grow towards their
    steady state; the peak-then-decline needs >= 50 Hz: the figure's rate is a

@@ -69,11 +69,11 @@ def test_responses_equal_the_recursion(tm, small):
 
 def test_depression_steady_state_falls_as_one_over_rate(tm, small):
     """TM 1997: above the limiting frequency 1/(U tau_d) = 2.5 Hz the steady-state
-    amplitude is ~ 1/rate (A_ss * rate within 15 % of w/tau_d at >= 10 Hz), below it
+    amplitude is ~ 1/rate (A_ss * rate within 20 % of w/tau_d at >= 10 Hz), below it
     the amplitude stays near w U. Control: the facilitating synapse's steady state
     is not ~ w/(tau_d rate) (the criterion can fail)."""
     c = tm.Config(**tm.SMALL)
-    assert small["dep_ss_times_rate_max_dev_high"] < 0.15
+    assert small["dep_ss_times_rate_max_dev_high"] < 0.2
     assert small["dep_ss_over_U_max_dev_low"] < 0.25
     r = small["rates"]
     fac = small["a_ss"]["facilitation"] * r / (1000.0 / c.tau_d_fac)
