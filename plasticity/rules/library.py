@@ -292,7 +292,7 @@ def graupner_brunel_2012(parameter_set="cortical_slices", rho0=0.0, w_down=1.0,
     rule = EquationRule(
         model="""
         dc/dt = -c / tau_Ca : 1 (event-driven)
-        drho/dt = (-rho * (1 - rho) * (rho_star - rho) + gamma_p * (1 - rho) * (c > theta_p) - gamma_d * rho * (c > theta_d)) / tau : 1 (clock-driven)
+        drho/dt = (-rho * (1 - rho) * (rho_star - rho) + gamma_p * (1 - rho) * int(c > theta_p) - gamma_d * rho * int(c > theta_d)) / tau : 1 (clock-driven)
         """,
         on_pre="c += C_pre",
         on_post="c += C_post",
