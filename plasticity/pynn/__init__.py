@@ -1,0 +1,86 @@
+"""PyNN 0.13 backend on the plasticity engine: ``import plasticity.pynn as sim``.
+
+Requires the optional extra ``[pynn]`` (PyNN, neo, lazyarray, quantities). See
+docs/pynn.md for what is supported, the units and what differs from pyNN.nest.
+"""
+try:
+    import pyNN  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("plasticity.pynn needs PyNN 0.13: pip install 'plasticity[pynn]'") \
+        from exc
+
+from pyNN import errors, random, space                          # noqa: F401
+from pyNN.network import Network                                # noqa: F401
+from pyNN.space import Space                                    # noqa: F401
+from pyNN.random import NumpyRNG, GSLRNG, RandomDistribution    # noqa: F401
+from pyNN.connectors import *                                   # noqa: F401,F403
+from pyNN.recording import *                                    # noqa: F401,F403
+from pyNN.standardmodels import StandardCellType
+from pyNN import common
+
+from .standardmodels import *                                   # noqa: F401,F403
+from .populations import Population, PopulationView, Assembly   # noqa: F401
+from .projections import Projection                             # noqa: F401
+from . import simulator
+
+__all__ = []
+
+_DEFAULT_SEED = None
+
+
+def setup(timestep=0.1, min_delay="auto", max_delay=10.0, **extra_params):
+    """Start a new simulation: ``timestep`` (ms), ``min_delay`` ('auto' = timestep),
+    ``max_delay`` (ms); extra: ``seed`` (or ``rng_seed``) for the Poisson sources and
+    noisy currents."""
+    common.setup(timestep, min_delay, **extra_params)
+    simulator.state.clear()
+    simulator.state.dt = timestep
+    simulator.state.min_delay = timestep if min_delay == "auto" else min_delay
+    simulator.state.max_delay = max_delay
+    simulator.state.seed = extra_params.get("seed", extra_params.get("rng_seed"))
+    return rank()
+
+
+def end(compatible_output=True):
+    """Write what was recorded with a file name, and forget the network."""
+    from pyNN.recording import get_io
+    for (population, variables, filename) in simulator.state.write_on_end:
+        io = get_io(filename)
+        population.write_data(io, variables)
+    simulator.state.write_on_end = []
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+reset = common.build_reset(simulator)
+initialize = common.initialize
+get_current_time, get_time_step, get_min_delay, get_max_delay, \
+    num_processes, rank = common.build_state_queries(simulator)
+
+create = common.build_create(Population)
+connect = common.build_connect(Projection, FixedProbabilityConnector,  # noqa: F405
+                               StaticSynapse)                          # noqa: F405
+set = common.set
+record = common.build_record(simulator)
+
+
+def record_v(source, filename):
+    return record(["v"], source, filename)
+
+
+def record_gsyn(source, filename):
+    return record(["gsyn_exc", "gsyn_inh"], source, filename)
+
+
+def list_standard_models():
+    """The standard cell types this backend can build."""
+    out = []
+    for name, obj in globals().items():
+        if isinstance(obj, type) and issubclass(obj, StandardCellType) \
+                and obj is not StandardCellType:
+            try:
+                obj()
+            except NotImplementedError:
+                continue
+            out.append(obj.__name__)
+    return out

@@ -1,0 +1,405 @@
+"""PyNN's standard cell, synapse and current-source types on our models.
+
+The PyNN objects keep their parameters in PyNN's units (ms, mV, nA, nF, uS, Hz):
+the translations PyNN sees are identities, and the conversion to our models (ms, mV,
+pA, pF, nS or conductances relative to the leak) happens once per engine group, in
+:func:`native_model` (tested per parameter in tests/test_pynn.py).
+"""
+import math
+
+import numpy as np
+from pyNN.standardmodels import build_translations, cells, electrodes, synapses
+from pyNN.standardmodels import StandardCurrentSource
+from pyNN.parameters import ParameterSpace, Sequence
+
+from .. import neurons as _neurons
+
+__all__ = ["IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha",
+           "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista", "Izhikevich",
+           "HH_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray",
+           "StaticSynapse", "STDPMechanism", "SpikePairRule", "Vogels2011Rule",
+           "AdditiveWeightDependence", "MultiplicativeWeightDependence",
+           "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
+           "TsodyksMarkramSynapse", "DCSource", "StepCurrentSource", "ACSource",
+           "NoisyCurrentSource", "native_model"]
+
+
+def _identity(cls):
+    return build_translations(*[(n, n) for n in cls.default_parameters])
+
+
+def _identity_state(cls):
+    return build_translations(*[(n, n) for n in cls.default_initial_values])
+
+
+# ----------------------------------------------------------------- cell types
+class IF_curr_exp(cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    translations = _identity(cells.IF_curr_exp)
+    state_variable_translations = _identity_state(cells.IF_curr_exp)
+
+
+class IF_cond_exp(cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    translations = _identity(cells.IF_cond_exp)
+    state_variable_translations = _identity_state(cells.IF_cond_exp)
+
+
+class Izhikevich(cells.Izhikevich):
+    __doc__ = cells.Izhikevich.__doc__
+    translations = _identity(cells.Izhikevich)
+    state_variable_translations = _identity_state(cells.Izhikevich)
+
+
+class SpikeSourcePoisson(cells.SpikeSourcePoisson):
+    __doc__ = cells.SpikeSourcePoisson.__doc__
+    translations = _identity(cells.SpikeSourcePoisson)
+
+
+class SpikeSourceArray(cells.SpikeSourceArray):
+    __doc__ = cells.SpikeSourceArray.__doc__
+    translations = _identity(cells.SpikeSourceArray)
+
+
+def _missing(base, what):
+    class Missing(base):
+        __doc__ = base.__doc__
+        translations = _identity(base)
+
+        def __init__(self, **parameters):
+            raise NotImplementedError(
+                f"{base.__name__} is not available in plasticity.pynn: {what}")
+    Missing.__name__ = Missing.__qualname__ = base.__name__
+    return Missing
+
+
+IF_curr_alpha = _missing(cells.IF_curr_alpha, "our LIF has exponential synaptic "
+                         "currents only (no alpha-shaped currents)")
+IF_cond_alpha = _missing(cells.IF_cond_alpha, "our LIFCond has exponential "
+                         "conductances only (no alpha-shaped conductances)")
+EIF_cond_exp_isfa_ista = _missing(
+    cells.EIF_cond_exp_isfa_ista, "our AdEx model has current-based synapses "
+    "(I_syn_ex, I_syn_in in pA); a conductance-based AdEx is missing")
+EIF_cond_alpha_isfa_ista = _missing(
+    cells.EIF_cond_alpha_isfa_ista, "our AdEx model has current-based exponential "
+    "synapses; conductance-based alpha synapses are missing")
+HH_cond_exp = _missing(
+    cells.HH_cond_exp, "our HodgkinHuxley is the squid-axon model (rest -65 mV) with "
+    "current-based synapses; PyNN's HH_cond_exp is the Traub-Miles model with "
+    "v_offset and conductance-based synapses")
+
+
+class NativeInfo:
+    """How one engine group maps PyNN's units onto the model's."""
+
+    def __init__(self, model, current_scale, receptors, state, recordable):
+        self.model = model
+        #: PyNN current (nA) -> the model's current variable
+        self.current_scale = current_scale
+        #: receptor_type -> (target variable, weight scale)
+        self.receptors = receptors
+        #: PyNN state variable -> (model variable, scale): model = PyNN * scale
+        self.state = state
+        self.recordable = recordable
+
+
+def native_model(name, p):
+    """Our model for PyNN cell type ``name`` with scalar parameters ``p`` (PyNN
+    units), and the unit conversions (:class:`NativeInfo`)."""
+    if name == "IF_curr_exp":
+        model = _neurons.LIF(tau_m=p["tau_m"], C_m=p["cm"] * 1000.0, E_L=p["v_rest"],
+                             V_th=p["v_thresh"], V_reset=p["v_reset"],
+                             t_ref=p["tau_refrac"], tau_syn_ex=p["tau_syn_E"],
+                             tau_syn_in=p["tau_syn_I"])
+        return NativeInfo(model, 1000.0,
+                          {"excitatory": ("I_syn_ex", 1000.0),
+                           "inhibitory": ("I_syn_in", 1000.0)},
+                          {"v": ("v", 1.0), "isyn_exc": ("I_syn_ex", 1000.0),
+                           "isyn_inh": ("I_syn_in", 1000.0)}, ("v",))
+    if name == "IF_cond_exp":
+        # conductances relative to the leak g_L = cm / tau_m (uS); I_ext is R I (mV)
+        R = p["tau_m"] / p["cm"]   # ms / nF = MOhm = 1 / uS
+        model = _neurons.LIFCond(tau_m=p["tau_m"], E_L=p["v_rest"], V_th=p["v_thresh"],
+                                 V_reset=p["v_reset"], E_e=p["e_rev_E"],
+                                 E_i=p["e_rev_I"], tau_e=p["tau_syn_E"],
+                                 tau_i=p["tau_syn_I"], t_ref=p["tau_refrac"])
+        return NativeInfo(model, R, {"excitatory": ("g_e", R), "inhibitory": ("g_i", R)},
+                          {"v": ("v", 1.0), "gsyn_exc": ("g_e", R),
+                           "gsyn_inh": ("g_i", R)}, ("v", "gsyn_exc", "gsyn_inh"))
+    if name == "Izhikevich":
+        # NEST's izhikevich: I_e (pA) enters dv/dt (mV/ms) as is; weights (nA -> pA)
+        # are jumps of v in mV
+        model = _neurons.Izhikevich(a=p["a"], b=p["b"], c=p["c"], d=p["d"],
+                                    v_peak=30.0, tau_syn=0.0)
+        return NativeInfo(model, 1000.0, {"excitatory": ("v", 1000.0),
+                                          "inhibitory": ("v", 1000.0)},
+                          {"v": ("v", 1.0), "u": ("u", 1.0)}, ("v", "u"))
+    raise NotImplementedError(f"cell type {name} has no native model in plasticity.pynn")
+
+
+# -------------------------------------------------------------- synapse types
+class StaticSynapse(synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"))
+
+    def _get_minimum_delay(self):
+        from . import simulator
+        return simulator.state.min_delay
+
+
+class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+    __doc__ = synapses.TsodyksMarkramSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"),
+                                      ("U", "U"), ("tau_rec", "tau_rec"),
+                                      ("tau_facil", "tau_facil"))
+
+    def _get_minimum_delay(self):
+        from . import simulator
+        return simulator.state.min_delay
+
+
+class STDPMechanism(synapses.STDPMechanism):
+    __doc__ = synapses.STDPMechanism.__doc__
+    base_translations = build_translations(
+        ("weight", "weight"), ("delay", "delay"),
+        ("dendritic_delay_fraction", "dendritic_delay_fraction"))
+
+    def _get_minimum_delay(self):
+        from . import simulator
+        return simulator.state.min_delay
+
+
+class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
+    __doc__ = synapses.AdditiveWeightDependence.__doc__
+    translations = _identity(synapses.AdditiveWeightDependence)
+
+
+class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
+    __doc__ = synapses.MultiplicativeWeightDependence.__doc__
+    translations = _identity(synapses.MultiplicativeWeightDependence)
+
+
+class AdditivePotentiationMultiplicativeDepression(
+        synapses.AdditivePotentiationMultiplicativeDepression):
+    __doc__ = synapses.AdditivePotentiationMultiplicativeDepression.__doc__
+    translations = _identity(synapses.AdditivePotentiationMultiplicativeDepression)
+
+
+class GutigWeightDependence(synapses.GutigWeightDependence):
+    __doc__ = synapses.GutigWeightDependence.__doc__
+    translations = _identity(synapses.GutigWeightDependence)
+
+
+class SpikePairRule(synapses.SpikePairRule):
+    __doc__ = synapses.SpikePairRule.__doc__
+    translations = _identity(synapses.SpikePairRule)
+
+
+class Vogels2011Rule(synapses.Vogels2011Rule):
+    __doc__ = synapses.Vogels2011Rule.__doc__
+    translations = _identity(synapses.Vogels2011Rule)
+
+
+def native_rule(synapse_type, params, scale, target):
+    """Our rule for a PyNN synapse type with homogeneous parameters ``params`` (PyNN
+    units), weights scaled by ``scale`` onto ``target``; None for a static synapse.
+
+    PyNN's (and NEST's) STDP amplitudes are relative to w_max: additive
+    ``dw = A_plus w_max``; multiplicative ``dw+ = A_plus (w_max - w)``, ``dw- = A_minus
+    (w - w_min)``; Guetig ``dw+ = A_plus (w_max - w_min) (1 - u)^mu_plus``;
+    additive potentiation, multiplicative depression ``dw- = A_minus w``.
+    """
+    from ..rules import STDP, Additive, Multiplicative, Pair, PowerLaw, EquationRule
+    from ..rules.library import tsodyks_markram_1997, vogels_sprekeler_2011
+    if isinstance(synapse_type, synapses.StaticSynapse):
+        return None
+    if isinstance(synapse_type, synapses.TsodyksMarkramSynapse):
+        tau_f = params["tau_facil"]
+        return tsodyks_markram_1997(U=params["U"], tau_d=params["tau_rec"],
+                                    tau_f=tau_f if tau_f > 0 else None, receptor=target)
+    if not isinstance(synapse_type, synapses.STDPMechanism):
+        raise NotImplementedError(f"synapse type {type(synapse_type).__name__} is not "
+                                  "supported by plasticity.pynn")
+    if synapse_type.voltage_dependence is not None:
+        raise NotImplementedError("STDPMechanism with a voltage dependence is not "
+                                  "supported by plasticity.pynn")
+    td, wd = synapse_type.timing_dependence, synapse_type.weight_dependence
+    w_min, w_max = params["w_min"] * scale, params["w_max"] * scale
+    if isinstance(td, synapses.Vogels2011Rule):
+        if not isinstance(wd, synapses.AdditiveWeightDependence):
+            raise NotImplementedError("Vogels2011Rule is supported with "
+                                      "AdditiveWeightDependence only")
+        return vogels_sprekeler_2011(eta=params["eta"] * scale, rho0=params["rho"],
+                                     tau_stdp=params["tau"], w_min=w_min, w_max=w_max)
+    if not isinstance(td, synapses.SpikePairRule):
+        raise NotImplementedError(f"timing dependence {type(td).__name__} is not "
+                                  "supported by plasticity.pynn")
+    Ap, Am = params["A_plus"], params["A_minus"]
+    tp, tm = params["tau_plus"], params["tau_minus"]
+    if isinstance(wd, synapses.AdditiveWeightDependence):
+        return STDP(Pair(tau_plus=tp, tau_minus=tm, a_plus=Ap * w_max, a_minus=Am * w_max),
+                    Additive(w_min=w_min, w_max=w_max))
+    if isinstance(wd, synapses.MultiplicativeWeightDependence):
+        r = w_max - w_min
+        return STDP(Pair(tau_plus=tp, tau_minus=tm, a_plus=Ap * r, a_minus=Am * r),
+                    Multiplicative(w_min=w_min, w_max=w_max))
+    if isinstance(wd, synapses.GutigWeightDependence):
+        r = w_max - w_min
+        return STDP(Pair(tau_plus=tp, tau_minus=tm, a_plus=Ap * r, a_minus=Am * r),
+                    PowerLaw(w_min=w_min, w_max=w_max, mu_plus=params["mu_plus"],
+                             mu_minus=params["mu_minus"]))
+    if isinstance(wd, synapses.AdditivePotentiationMultiplicativeDepression):
+        # no built-in weight dependence has dw- proportional to w (not w - w_min):
+        # written in the rule language
+        return EquationRule(
+            model="""
+            dr1/dt = -r1 / tau_plus : 1 (event-driven)
+            do1/dt = -o1 / tau_minus : 1 (event-driven)
+            """,
+            on_pre="""
+            w = clip(w - A_minus * w * o1, w_min, w_max)
+            r1 += 1
+            """,
+            on_post="""
+            w = clip(w + A_plus * w_max * r1, w_min, w_max)
+            o1 += 1
+            """,
+            params=dict(tau_plus=tp, tau_minus=tm, A_plus=Ap, A_minus=Am, w_min=w_min,
+                        w_max=w_max),
+            name="pynn_additive_potentiation_multiplicative_depression")
+    raise NotImplementedError(f"weight dependence {type(wd).__name__} is not supported "
+                              "by plasticity.pynn")
+
+
+# ------------------------------------------------------------ current sources
+class _CurrentSource(StandardCurrentSource):
+    """Parameters kept in PyNN units; the waveform is evaluated by the simulator
+    before each run (:meth:`values`)."""
+
+    def __init__(self, **parameters):
+        super().__init__(**parameters)
+        from . import simulator
+        self._params = {}
+        self.cells = []   # (base population, base index)
+        ps = ParameterSpace(self.default_parameters, self.get_schema(), shape=(1,))
+        ps.update(**parameters)
+        self.set_native_parameters(ps)
+        simulator.state.current_sources.append(self)
+        self._rng = np.random.default_rng(simulator.state.seed_for("noise"))
+
+    def get_native_parameters(self):
+        return ParameterSpace(dict(self._params))
+
+    def set_native_parameters(self, parameters):
+        parameters.evaluate(simplify=True)
+        for name, value in parameters.items():
+            if isinstance(value, Sequence):
+                value = np.asarray(value.value, dtype=float)
+            self._params[name] = value
+        from . import simulator
+        simulator.state.dirty_currents = True
+
+    def inject_into(self, cell_list):
+        from .simulator import base_of
+        for cell in cell_list:
+            if not cell.celltype.injectable:
+                raise TypeError("Can't inject current into a spike source.")
+            self.cells.append(base_of(cell))
+        from . import simulator
+        simulator.state.dirty_currents = True
+
+    def _record(self):
+        raise NotImplementedError("recording the injected current is not supported by "
+                                  "plasticity.pynn")
+
+    def record(self):
+        self._record()
+
+    def _get_data(self):
+        self._record()
+
+    def breakpoints(self, t0, t1, dt):
+        """Times in [t0, t1) where the amplitude may change."""
+        raise NotImplementedError
+
+    def amplitude(self, times):
+        raise NotImplementedError
+
+
+class DCSource(_CurrentSource, electrodes.DCSource):
+    __doc__ = electrodes.DCSource.__doc__
+    translations = _identity(electrodes.DCSource)
+
+    def breakpoints(self, t0, t1, dt):
+        return [self._params["start"], self._params["stop"]]
+
+    def amplitude(self, times):
+        p = self._params
+        return np.where((times >= p["start"] - 1e-9) & (times < p["stop"] - 1e-9),
+                        p["amplitude"], 0.0)
+
+
+class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
+    __doc__ = electrodes.StepCurrentSource.__doc__
+    translations = _identity(electrodes.StepCurrentSource)
+
+    def breakpoints(self, t0, t1, dt):
+        return list(np.atleast_1d(self._params["times"]))
+
+    def amplitude(self, times):
+        t = np.atleast_1d(np.asarray(self._params["times"], float))
+        a = np.atleast_1d(np.asarray(self._params["amplitudes"], float))
+        if t.size == 0:
+            return np.zeros_like(times)
+        k = np.searchsorted(t, times + 1e-9, side="right") - 1
+        return np.where(k >= 0, a[np.maximum(k, 0)], 0.0)
+
+
+class ACSource(_CurrentSource, electrodes.ACSource):
+    __doc__ = electrodes.ACSource.__doc__
+    translations = _identity(electrodes.ACSource)
+
+    def breakpoints(self, t0, t1, dt):
+        p = self._params
+        lo, hi = max(t0, p["start"]), min(t1, p["stop"])
+        pts = [p["start"], p["stop"]]
+        if hi > lo:
+            pts.extend(np.arange(round(lo / dt), round(hi / dt)) * dt)
+        return pts
+
+    def amplitude(self, times):
+        p = self._params
+        on = (times >= p["start"] - 1e-9) & (times < p["stop"] - 1e-9)
+        value = p["offset"] + p["amplitude"] * np.sin(
+            2 * math.pi * p["frequency"] * (times - p["start"]) / 1000.0
+            + p["phase"] * math.pi / 180.0)
+        return np.where(on, value, 0.0)
+
+
+class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
+    __doc__ = electrodes.NoisyCurrentSource.__doc__
+    translations = _identity(electrodes.NoisyCurrentSource)
+
+    def _grid(self, t1):
+        p = self._params
+        stop = min(p["stop"], t1)
+        n = max(int(math.ceil((stop - p["start"]) / p["dt"] - 1e-9)), 0)
+        grid = p["start"] + p["dt"] * np.arange(n)
+        cache = getattr(self, "_noise", np.zeros(0))
+        if cache.size < n:
+            extra = self._rng.normal(p["mean"], p["stdev"], n - cache.size)
+            self._noise = cache = np.concatenate([cache, extra])
+        return grid, cache[:n]
+
+    def breakpoints(self, t0, t1, dt):
+        grid, _ = self._grid(t1)
+        return list(grid) + [self._params["stop"]]
+
+    def amplitude(self, times):
+        p = self._params
+        grid, noise = self._grid(float(np.max(times)) + p["dt"] if times.size else 0.0)
+        on = (times >= p["start"] - 1e-9) & (times < p["stop"] - 1e-9)
+        if grid.size == 0:
+            return np.zeros_like(times)
+        k = np.clip(np.searchsorted(grid, times + 1e-9, side="right") - 1, 0, grid.size - 1)
+        return np.where(on, noise[k], 0.0)
