@@ -126,6 +126,11 @@ ctypedef struct Proj:
     const int64_t* dstart     # (n_pre, max_delay + 2): where delay d starts in dperm
     int rule
     StdpParams sp
+    # the post population's refractory row when the target is a v held during
+    # refractoriness (IF, ALIF), else -1; ref points into it during a step: input
+    # onto a refractory neuron is not delivered (Brian2's conditional write)
+    int ref_row
+    const double* ref
     # exp(-k c) for k < K, the hot trace decays as a table lookup (same values as exp)
     const double* tab_plus
     const double* tab_minus
@@ -336,13 +341,19 @@ cdef inline void _set_w(Proj* pr, Py_ssize_t s, double w) noexcept nogil:
         pr.w32[s] = <float>w
 
 
+cdef inline bint _held(const Proj* pr, Py_ssize_t j) noexcept nogil:
+    """Post neuron j is refractory: input onto its held v is not delivered."""
+    return pr.ref != NULL and pr.ref[j] > 0.0
+
+
 cdef inline void _pre_synapse(Proj* pr, Py_ssize_t s, double r2_before,
                               double* target, int64_t t) noexcept nogil:
     """A presynaptic spike arrives at synapse s: deliver, then the pre-side update."""
     cdef int32_t j = pr.indices[s]
     cdef double w = _w(pr, s)
     cdef double o1
-    target[j] += w
+    if not _held(pr, j):
+        target[j] += w
     if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
         o1 = _tv(pr.y1[j], pr.yl[j], t, pr.sp.c_minus, pr.tab_minus, pr.K_minus)
         if o1 != 0.0:
@@ -353,7 +364,8 @@ cdef inline void _pre_synapse(Proj* pr, Py_ssize_t s, double r2_before,
 
 
 cdef inline void _deliver(Proj* pr, Py_ssize_t s, double* target) noexcept nogil:
-    target[pr.indices[s]] += _w(pr, s)
+    if not _held(pr, pr.indices[s]):
+        target[pr.indices[s]] += _w(pr, s)
 
 
 cdef inline void _bump_pre(Proj* pr, Py_ssize_t key, int64_t t) noexcept nogil:
@@ -398,7 +410,8 @@ cdef void _custom_step(Proj* pr, Pop* pre, Pop* post, const int32_t* spk,
         i = spk[k]
         for s in range(pr.indptr[i], pr.indptr[i + 1]):
             j = pr.indices[s]
-            target[j] += _w(pr, s)
+            if not _held(pr, j):
+                target[j] += _w(pr, s)
             _set_w(pr, s, c.on_pre_synapse(c.data, s, i, j, _w(pr, s), t))
         c.after_pre(c.data, i, t)
     for k in range(post.n_spikes):
@@ -452,6 +465,7 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     cdef Pop* post = &pops[pr.post]
     cdef double* target = post.state + pr.target * post.n
     cdef Py_ssize_t k, q, s, i, j, lo, hi, slot, key
+    pr.ref = post.state + pr.ref_row * post.n if pr.ref_row >= 0 else NULL
     cdef int64_t ts
     cdef int d
     cdef const int32_t* spk
@@ -578,7 +592,8 @@ cdef void _pre_row_ordered(Proj* pr, Py_ssize_t i, double* target, int64_t t,
         q = pos[s]
         j = indices[s]
         w = wp[q]
-        target[j] += w
+        if not _held(pr, j):
+            target[j] += w
         o1 = _tv(pr.y1[j], pr.yl[j], t, sp.c_minus, pr.tab_minus, pr.K_minus)
         if o1 != 0.0:
             wp[q] = <real_t>clip_weight(&sp, w + dw_depress(&sp, w, o1, r2b))
@@ -623,7 +638,8 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
                 s = dperm[q]
                 j = indices[s]
                 wv = w[s]
-                target[j] += wv
+                if not _held(pr, j):
+                    target[j] += wv
                 o1 = o1s[j]
                 if o1 != 0.0:
                     w[s] = <real_t>clip_weight(&sp, wv + dw_depress(&sp, wv, o1, 0.0))
@@ -895,6 +911,15 @@ cdef class Engine:
             pr.dperm = self._i32(dperm)
             pr.dstart = self._i64(dstart)
         pr.rule = RULE_NONE
+        pr.ref_row = -1
+
+    def set_refractory_row(self, Py_ssize_t k, int row):
+        """Projection k targets a v held while refractory: ``row`` is the post
+        population's refractory counter (-1: none); input arriving at a post neuron
+        whose counter is > 0 is not delivered (the rule's updates still run)."""
+        if not 0 <= k < self.n_projs:
+            raise IndexError(f"projection index {k} out of range")
+        self.projs[k].ref_row = row
 
     def set_stdp(self, Py_ssize_t k, StdpParameters params not None, bint per_syn, x1,
                  x2, xl, y1, y2, yl, tab_plus, tab_minus):

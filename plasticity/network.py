@@ -443,6 +443,19 @@ class WeightMonitor:
         return np.stack(self._w)
 
 
+def _held_v_row(proj):
+    """The refractory row of ``proj``'s post population when the projection targets a
+    membrane ``v`` that the model holds at V_reset while refractory (IF, ALIF: v is a
+    receptor and the model counts refractory steps), else -1. The engine then does not
+    deliver input to a refractory neuron, as Brian2 (docs/internals.md)."""
+    model = getattr(proj.post, "model", None)
+    names = tuple(getattr(model, "variables", ()))
+    if "refractory" in names and "v" in getattr(model, "receptors", ()) and \
+            0 <= proj.target_row < len(names) and names[proj.target_row] == "v":
+        return names.index("refractory")
+    return -1
+
+
 class Network:
     """A clock-driven network.
 
@@ -790,6 +803,8 @@ class Network:
             for syn in shared.values():
                 stack.enter_context(syn._engine_access())
             eng = self._build()
+        for k, proj in enumerate(self._projs):  # no input onto a v held while refractory
+            eng.set_refractory_row(k, _held_v_row(proj))
         for k, m in enumerate(self._state_monitors):
             m._alloc(n_steps)
             eng.set_state_monitor(k, self._pop_index[m.pop.name], m.rows, m.ids, m.every,

@@ -264,3 +264,120 @@ def test_alif_discards_input_during_refractoriness_as_brian2(t_ref):
                      brian(eqs, I, pA, ins, "v_post += w", w * mV,
                            "v >= V_th + beta*a", "v = V_reset; a += 1", t_ref * ms,
                            "exact", dict(v=-70.0 * mV), ns, mV))
+
+
+# --- the engine: input onto a refractory v is not delivered (issue 16) --------------
+
+def _engine_v(model, I, in_steps, w, *, rule=None, delay=None):
+    """v of a Network run (IF/ALIF driven by I, input spikes of weight w onto v,
+    ``delay`` in steps), sampled every step by a StateMonitor (stamped k*dt: the state at the start of
+    step k)."""
+    from plasticity import Network, SynapseMatrix
+    steps, n = I.shape
+    net = Network(dt=DT, seed=0)
+    gen = net.add_spike_generator("gen", 1, in_steps * DT, np.zeros(in_steps.size, int))
+    pop = net.add_population("n", n, model)
+    syn = SynapseMatrix.all_to_all(1, n, weight=w, dtype=np.float64, delay=delay)
+    net.connect(gen, pop, syn, target="v", rule=rule)
+    block = 50
+    net.add_current(pop, np.arange(0, steps, block) * DT, I[::block])
+    mon = net.monitor_state(pop, ["v"])
+    net.run(steps * DT)
+    return mon.times, mon["v"]
+
+
+def _brian_start_monitor(eqs, I, I_unit, in_steps, w, threshold, reset, refractory,
+                         method, init, namespace, v_unit, delay=0):
+    G = b2.NeuronGroup(I.shape[1], eqs, threshold=threshold, reset=reset,
+                       refractory=refractory, method=method, namespace=namespace)
+    for name, value in init.items():
+        setattr(G, name, value)
+    I_t = b2.TimedArray(I * I_unit, dt=DT * b2.ms)
+    G.run_regularly("I_ext = I_t(t, i)", when="start", order=-1)
+    gen = b2.SpikeGeneratorGroup(1, np.zeros(len(in_steps), dtype=int),
+                                 in_steps * DT * b2.ms)
+    S = b2.Synapses(gen, G, on_pre="v_post += w", namespace=dict(w=w),
+                    delay=delay * DT * b2.ms)
+    S.connect()
+    M = b2.StateMonitor(G, "v", record=True)  # when='start', the default
+    net = b2.Network(G, gen, S, M)
+    net.run(I.shape[0] * DT * b2.ms, namespace=dict(namespace, I_t=I_t))
+    return np.asarray(M.t / b2.ms), np.asarray(M.v / v_unit).T
+
+
+IF_EQS = """
+dv/dt = I_ext/C_m : volt (unless refractory)
+I_ext : amp
+"""
+ALIF_EQS = """
+dv/dt = -(v - E_L)/tau_m + (I_ex + I_in + I_ext)/C_m : volt (unless refractory)
+da/dt = -a/tau_a : 1
+dI_ex/dt = -I_ex/tau_ex : amp
+dI_in/dt = -I_in/tau_in : amp
+I_ext : amp
+"""
+
+
+def _case(kind, t_ref):
+    ms, mV, pA, pF = b2.ms, b2.mV, b2.pA, b2.pF
+    if kind == "IF":
+        m = N.IF(C_m=250.0, V_th=10.0, V_reset=0.0, t_ref=t_ref)
+        rng = np.random.default_rng(13)
+        I = current_course(rng, 0.0, 1500.0)
+        b = dict(eqs=IF_EQS, threshold="v >= V_th", reset="v = V_reset", method="euler",
+                 init=dict(v=0.0 * mV),
+                 namespace=dict(C_m=250.0 * pF, V_th=10.0 * mV, V_reset=0.0 * mV))
+        return m, rng, I, 4.0, b
+    m = N.ALIF(tau_m=20.0, C_m=250.0, E_L=-70.0, V_th=-60.0, V_reset=-70.0,
+               t_ref=t_ref, tau_syn_ex=2.0, tau_syn_in=2.0, beta=1.8, tau_a=100.0)
+    rng = np.random.default_rng(14)
+    I = current_course(rng, 0.0, 900.0)
+    b = dict(eqs=ALIF_EQS, threshold="v >= V_th + beta*a", reset="v = V_reset; a += 1",
+             method="exact", init=dict(v=-70.0 * mV),
+             namespace=dict(E_L=-70.0 * mV, tau_m=20.0 * ms, C_m=250.0 * pF,
+                            tau_ex=2.0 * ms, tau_in=2.0 * ms, tau_a=100.0 * ms,
+                            beta=1.8 * mV, V_th=-60.0 * mV, V_reset=-70.0 * mV))
+    return m, rng, I, 3.0, b
+
+
+@pytest.mark.parametrize("delay", [None, 3])
+@pytest.mark.parametrize("kind", ["IF", "ALIF"])
+@pytest.mark.parametrize("t_ref", [1.55, 2.0])
+def test_engine_monitor_shows_v_reset_where_brian2_does(kind, t_ref, delay):
+    """Through the engine (Network.run, StateMonitor every step): the monitored v
+    equals Brian2's default StateMonitor at every sample, including those right after
+    an input arrived during refractoriness (the delivery skips a refractory neuron;
+    before, the sample showed the jump for one step)."""
+    m, rng, I, w, b = _case(kind, t_ref)
+    ins = input_spikes(rng, rate_per_step=0.2)
+    t1, v1 = _engine_v(m, I, ins, w, delay=delay)
+    t2, v2 = _brian_start_monitor(b["eqs"], I, b2.pA, ins, w * b2.mV, b["threshold"],
+                                  b["reset"], t_ref * b2.ms, b["method"], b["init"],
+                                  b["namespace"], b2.mV, delay=delay or 0)
+    np.testing.assert_allclose(t1, t2, rtol=0, atol=1e-9)
+    # input did arrive during refractory periods (the case under test)
+    shifted = ins + (delay or 0) + 1
+    shifted = shifted[shifted < v2.shape[0]]
+    V_reset = m.parameters()["V_reset"]
+    assert np.sum(v2[shifted] == V_reset) >= 5
+    np.testing.assert_allclose(v1, v2, rtol=0, atol=1e-9)
+
+
+def test_engine_skips_refractory_delivery_on_every_path():
+    """The plastic delivery paths (pre-synaptic update per synapse, post-ordered
+    weights in long runs, per-synapse delays) give the monitored v of the static one:
+    an STDP rule that never changes a weight (zero amplitudes) against no rule."""
+    from plasticity import STDP, Additive, Pair
+    m, rng, _, w, _ = _case("IF", 2.0)
+    steps = 6000   # >= _POST_ORDER_MIN_STEPS: weights in post order for the run
+    I = current_course(rng, 0.0, 1500.0, steps=steps)
+    ins = input_spikes(rng, steps=steps, rate_per_step=0.2)
+    for delay in (None, 3, np.array([1, 3, 2])):   # steps
+        _, ref = _engine_v(m, I, ins, w, delay=delay)
+        rule = STDP(Pair(20.0, 20.0, 0.0, 0.0), Additive(0.0, 10.0))
+        _, v = _engine_v(m, I, ins, w, rule=rule, delay=delay)
+        np.testing.assert_array_equal(v, ref)
+        held = 0
+        for k in ins + 1:
+            held += k < v.shape[0] and np.all(v[k] == 0.0)
+        assert held >= 5
