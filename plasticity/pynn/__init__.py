@@ -32,10 +32,14 @@ def setup(timestep=0.1, min_delay="auto", max_delay=10.0, **extra_params):
     """Start a new simulation: ``timestep`` (ms), ``min_delay`` ('auto' = timestep),
     ``max_delay`` (ms); extra: ``seed`` (or ``rng_seed``) for the Poisson sources and
     noisy currents."""
+    if extra_params.get("spike_precision", "on_grid") != "on_grid":
+        raise NotImplementedError("plasticity.pynn is clock-driven: spike_precision "
+                                  "must be 'on_grid' (spikes on the time grid)")
     common.setup(timestep, min_delay, **extra_params)
     simulator.state.clear()
     simulator.state.dt = timestep
     simulator.state.min_delay = timestep if min_delay == "auto" else min_delay
+    simulator.state.auto_min_delay = min_delay == "auto"
     simulator.state.max_delay = max_delay
     simulator.state.seed = extra_params.get("seed", extra_params.get("rng_seed"))
     return rank()
@@ -54,8 +58,20 @@ run, run_until = common.build_run(simulator)
 run_for = run
 reset = common.build_reset(simulator)
 initialize = common.initialize
-get_current_time, get_time_step, get_min_delay, get_max_delay, \
+get_current_time, get_time_step, _get_min_delay, get_max_delay, \
     num_processes, rank = common.build_state_queries(simulator)
+
+
+def get_min_delay():
+    """The minimum delay (ms); with ``min_delay='auto'`` the smallest delay of the
+    projections (the time step without projections), as NEST."""
+    st = simulator.state
+    if getattr(st, "auto_min_delay", False):
+        delays = [prj._attrs["delay"].min() for prj in st.projections
+                  if prj._attrs.get("delay", []).__len__()]
+        if delays:
+            return float(min(delays))
+    return st.min_delay
 
 create = common.build_create(Population)
 connect = common.build_connect(Projection, FixedProbabilityConnector,  # noqa: F405

@@ -73,6 +73,12 @@ class Population(common.Population):
         self._parameters = {}
         for name, value in ps.items():
             if name == "spike_times":
+                for v in value:
+                    t = np.asarray(v.value if isinstance(v, Sequence) else v, dtype=float)
+                    if np.any(np.diff(t) < 0):
+                        raise errors.InvalidParameterValueError(
+                            f"spike times of a SpikeSourceArray must be in increasing "
+                            f"order, got {t}")
                 self._parameters[name] = np.array(
                     [v if isinstance(v, Sequence) else Sequence(v) for v in value],
                     dtype=object)

@@ -179,12 +179,12 @@ class State(common.control.BaseState):
                 row = enginepop.model.var_index(enginepop.model.current_variable)
                 pts = {t0}
                 for s, _ in sources:
-                    pts.update(float(x) for x in s.breakpoints(t0, t1, dt))
+                    pts.update(float(x) for x in s._breakpoints(t0, t1, dt))
                 steps = sorted({int(round(t / dt)) for t in pts if t0 - 1e-9 <= t < t1 - 1e-9})
                 times = np.array(steps, dtype=float) * dt
                 values = np.repeat(i_offset[members][None, :], len(times), axis=0)
                 for s, idx in sources:
-                    amp = s.amplitude(times)
+                    amp = s._amplitude_at(times)
                     cols = np.flatnonzero(np.isin(members, idx))
                     count = np.array([np.sum(idx == members[c]) for c in cols])
                     values[:, cols] += amp[:, None] * count[None, :]

@@ -318,11 +318,11 @@ class _CurrentSource(StandardCurrentSource):
     def _get_data(self):
         self._record()
 
-    def breakpoints(self, t0, t1, dt):
+    def _breakpoints(self, t0, t1, dt):
         """Times in [t0, t1) where the amplitude may change."""
         raise NotImplementedError
 
-    def amplitude(self, times):
+    def _amplitude_at(self, times):
         raise NotImplementedError
 
 
@@ -330,10 +330,10 @@ class DCSource(_CurrentSource, electrodes.DCSource):
     __doc__ = electrodes.DCSource.__doc__
     translations = _identity(electrodes.DCSource)
 
-    def breakpoints(self, t0, t1, dt):
+    def _breakpoints(self, t0, t1, dt):
         return [self._params["start"], self._params["stop"]]
 
-    def amplitude(self, times):
+    def _amplitude_at(self, times):
         p = self._params
         return np.where((times >= p["start"] - 1e-9) & (times < p["stop"] - 1e-9),
                         p["amplitude"], 0.0)
@@ -343,10 +343,29 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
     __doc__ = electrodes.StepCurrentSource.__doc__
     translations = _identity(electrodes.StepCurrentSource)
 
-    def breakpoints(self, t0, t1, dt):
+    def set_native_parameters(self, parameters):
+        super().set_native_parameters(parameters)
+        from . import simulator
+        t = np.atleast_1d(np.asarray(self._params.get("times", []), dtype=float))
+        a = np.atleast_1d(np.asarray(self._params.get("amplitudes", []), dtype=float))
+        if t.size != a.size:
+            raise ValueError(f"times and amplitudes must have the same length, got "
+                             f"{t.size} and {a.size}")
+        if np.any(t < 0):
+            raise ValueError(f"StepCurrentSource times must be >= 0 ms, got {t}")
+        if np.any(np.diff(t) <= 0):
+            raise ValueError(f"StepCurrentSource times must increase, got {t}")
+        # on the time grid; of several times in one step the last amplitude holds
+        dt = simulator.state.dt
+        steps = np.rint(t / dt).astype(np.int64)
+        keep = np.append(steps[1:] != steps[:-1], True) if steps.size else steps.astype(bool)
+        self._params["times"] = steps[keep] * dt
+        self._params["amplitudes"] = a[keep]
+
+    def _breakpoints(self, t0, t1, dt):
         return list(np.atleast_1d(self._params["times"]))
 
-    def amplitude(self, times):
+    def _amplitude_at(self, times):
         t = np.atleast_1d(np.asarray(self._params["times"], float))
         a = np.atleast_1d(np.asarray(self._params["amplitudes"], float))
         if t.size == 0:
@@ -359,7 +378,7 @@ class ACSource(_CurrentSource, electrodes.ACSource):
     __doc__ = electrodes.ACSource.__doc__
     translations = _identity(electrodes.ACSource)
 
-    def breakpoints(self, t0, t1, dt):
+    def _breakpoints(self, t0, t1, dt):
         p = self._params
         lo, hi = max(t0, p["start"]), min(t1, p["stop"])
         pts = [p["start"], p["stop"]]
@@ -367,7 +386,7 @@ class ACSource(_CurrentSource, electrodes.ACSource):
             pts.extend(np.arange(round(lo / dt), round(hi / dt)) * dt)
         return pts
 
-    def amplitude(self, times):
+    def _amplitude_at(self, times):
         p = self._params
         on = (times >= p["start"] - 1e-9) & (times < p["stop"] - 1e-9)
         value = p["offset"] + p["amplitude"] * np.sin(
@@ -391,11 +410,11 @@ class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
             self._noise = cache = np.concatenate([cache, extra])
         return grid, cache[:n]
 
-    def breakpoints(self, t0, t1, dt):
+    def _breakpoints(self, t0, t1, dt):
         grid, _ = self._grid(t1)
         return list(grid) + [self._params["stop"]]
 
-    def amplitude(self, times):
+    def _amplitude_at(self, times):
         p = self._params
         grid, noise = self._grid(float(np.max(times)) + p["dt"] if times.size else 0.0)
         on = (times >= p["start"] - 1e-9) & (times < p["stop"] - 1e-9)
