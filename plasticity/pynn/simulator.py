@@ -97,7 +97,8 @@ class State(common.control.BaseState):
         self.segment_counter += 1
         self.net = None
         self.dirty = True
-        self._initial_state_pending = True
+        for rec in self.recorders:
+            rec._clear_simulator()
         for pop in self.populations:
             pop._cell_state = None
         for prj in self.projections:

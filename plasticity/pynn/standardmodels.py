@@ -404,7 +404,7 @@ class NoisyCurrentSource(_CurrentSource, electrodes.NoisyCurrentSource):
         stop = min(p["stop"], t1)
         n = max(int(math.ceil((stop - p["start"]) / p["dt"] - 1e-9)), 0)
         grid = p["start"] + p["dt"] * np.arange(n)
-        cache = getattr(self, "_noise", np.zeros(0))
+        cache = self.__dict__.get("_noise", np.zeros(0))
         if cache.size < n:
             extra = self._rng.normal(p["mean"], p["stdev"], n - cache.size)
             self._noise = cache = np.concatenate([cache, extra])
