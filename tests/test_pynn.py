@@ -363,3 +363,14 @@ def test_additive_potentiation_of_the_mixed_rule():
     wd = sim.AdditivePotentiationMultiplicativeDepression(w_min=0.0, w_max=1.0)
     w = _single_pair(wd, 0.5, t_pre=10.0, t_post=20.0)  # pre before post
     assert w == pytest.approx(0.5 + 0.1 * 1.0 * math.exp(-10.0 / 20.0), rel=1e-6)
+
+
+def test_scenario_script_reads_a_path_or_skips(capsys):
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "pynn_scenarios.py")
+    spec = importlib.util.spec_from_file_location("pynn_scenarios", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["/nonexistent/pynn-source"]) == 0
+    assert "nothing to run" in capsys.readouterr().out
