@@ -550,3 +550,41 @@ def test_setting_an_event_driven_variable_between_runs():
     expected = 2.0 * np.exp(-5.0 / PAIR["params"]["tau_plus"])
     np.testing.assert_allclose(a["Apre"][no_spike], expected, rtol=1e-12)
     assert no_spike.any()
+
+
+@pytest.mark.parametrize("owns", [False, True])
+def test_no_input_onto_a_held_v_while_refractory(owns):
+    """IF neurons hold v while refractory: a rule's delivery onto v (the engine's, or
+    the rule's own statement) is dropped then, as the built-in delivery does, in the
+    compiled code and in the interpreter alike."""
+    def run(backend):
+        rule = EquationRule(on_pre="v += w" if owns else "w = w")
+        rule = as_backend(rule, backend)
+        net = Network(dt=0.1)
+        pre = net.add_spike_generator("pre", 1, np.arange(1.0, 30.0, 0.3),
+                                      np.zeros(97, dtype=int))
+        out = net.add_population("out", 1, IF(V_th=10.0, V_reset=0.0, t_ref=2.0))
+        net.connect(pre, out, SynapseMatrix.all_to_all(1, 1, weight=3.0), target="v",
+                    rule=rule)
+        st = net.monitor_state(out, "v")
+        sp = net.monitor_spikes(out)
+        net.run(30.0)
+        return st["v"][:, 0], sp.times
+
+    def static():
+        net = Network(dt=0.1)
+        pre = net.add_spike_generator("pre", 1, np.arange(1.0, 30.0, 0.3),
+                                      np.zeros(97, dtype=int))
+        out = net.add_population("out", 1, IF(V_th=10.0, V_reset=0.0, t_ref=2.0))
+        net.connect(pre, out, SynapseMatrix.all_to_all(1, 1, weight=3.0), target="v")
+        st = net.monitor_state(out, "v")
+        sp = net.monitor_spikes(out)
+        net.run(30.0)
+        return st["v"][:, 0], sp.times
+
+    ref_v, ref_t = static()
+    assert ref_t.size >= 3
+    for backend in ("compiled", "numpy"):
+        v, t = run(backend)
+        np.testing.assert_array_equal(t, ref_t)
+        np.testing.assert_array_equal(v, ref_v)

@@ -127,7 +127,9 @@ class Layout:
         self.res = res
         self.slots = list(self.FIXED)
         self.consts = ["dt"] + sorted(res.spec.params)
-        self.ints = ["n_pre", "n_post", "nnz", "every", "n_signals"]
+        # ref_row: the post model's refractory row where it holds v (IF, ALIF), v_row:
+        # v's row there (else -1): no input onto a held v, as the built-in delivery
+        self.ints = ["n_pre", "n_post", "nnz", "every", "n_signals", "ref_row", "v_row"]
         for v in res.spec.variables.values():
             if v.name == "w":
                 continue
@@ -191,6 +193,9 @@ def generate(res, is64, post_order=False):
     emit(f"    const int64_t n_post = IK[{L.ints.index('n_post')}];")
     emit(f"    const int64_t every = IK[{L.ints.index('every')}];")
     emit(f"    const int64_t n_signals = IK[{L.ints.index('n_signals')}];")
+    emit(f"    const int64_t ref_row = IK[{L.ints.index('ref_row')}];")
+    emit(f"    const int64_t v_row = IK[{L.ints.index('v_row')}];")
+    emit("    (void)ref_row; (void)v_row;")
     emit(f"    const double dt = K[0];")
     emit(f"    const double t = (double)step * dt;")
     emit("    int64_t k, q, s, i, j, ws;   /* ws: where synapse s's weight is in W */")
@@ -272,7 +277,8 @@ def generate(res, is64, post_order=False):
                 val = c_expr(st.expr, name)
                 sign = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/="}[
                     type(st.op)]
-                emit(f"{indent}post_state[{row} * n_post + j] {sign} {val};")
+                emit(f"{indent}if ({row} != v_row || post_state[ref_row * n_post + j] <= 0.0)")
+                emit(f"{indent}    post_state[{row} * n_post + j] {sign} {val};")
                 continue
             target = locals_[st.target] if st.target in locals_ else name(st.target)
             emit(f"{indent}{target} = {c_expr(st.value_expr(), name)};")
@@ -345,7 +351,8 @@ def generate(res, is64, post_order=False):
             loc = {}
             loads(s_read, ind, loc)
             if not owns:
-                emit(f"{ind}post_state[{target_row} * n_post + j] += l_w;")
+                emit(f"{ind}if ({target_row} != v_row || post_state[ref_row * n_post + j] <= 0.0)")
+                emit(f"{ind}    post_state[{target_row} * n_post + j] += l_w;")
             loads(n_read, ind, loc, src={n: f"P_{n}" for n in n_read})
             loads(post_read, ind, loc)
             run_statements(pre_stmts, loc, ind)

@@ -123,6 +123,11 @@ class Interpreter:
                 self.tabs[v.name] = _decay_table(c) if c > 0 else np.ones(1)
         self.pending_pre = []
         self.pending_post = []
+        from .equations import held_v_rows
+        self.ref_row, self.v_row = held_v_rows(projection.post.model)
+        model = projection.post.model
+        self.v_any = model.variables.index("v") if "v" in model.receptors else -1
+        self.post_spiked = set()
 
     # -- values
     def _decayed(self, name, idx, step):
@@ -198,7 +203,15 @@ class Interpreter:
                 sign = {ast.Add: 1.0, ast.Sub: -1.0}.get(type(st.op))
                 if sign is None:
                     raise NotImplementedError("receptor writes other than += / -=")
+                held = st.kind[1] == self.v_row
+                is_v = st.kind[1] == self.v_any
                 for m in range(s.size):      # in order, as the compiled loop
+                    if (held and self.post_snap[self.ref_row, j[m]] > 0.0) or (
+                            is_v and j[m] in self.post_spiked):
+                        # held while refractory; and the compiled code's delivery
+                        # onto v in a spike's step is overwritten by the reset that
+                        # this interpreter, running after the step, has seen already
+                        continue
                     row[j[m]] += sign * val[m]
                 continue
             S[st.target] = val.copy()
@@ -273,6 +286,7 @@ class Interpreter:
             else None
         # on_pre
         syn = self.syn
+        self.post_spiked = set(int(x) for x in self.pending_post)
         s = np.array(self.pending_pre, dtype=np.int64)
         self.pending_pre = []
         if s.size:

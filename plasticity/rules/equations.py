@@ -37,6 +37,17 @@ def _eval_const(node, params, dt):
     return float(eval(compile(expr, "<rule>", "eval"), {"__builtins__": {}}, scope))
 
 
+def held_v_rows(model):
+    """(refractory row, v row) of a model that holds v at V_reset while refractory
+    (v is a receptor and the model counts refractory steps: IF, ALIF), else (-1, -1):
+    input onto such a v is not delivered while the neuron is refractory, as the
+    engine's own delivery does (docs/internals.md)."""
+    names = tuple(getattr(model, "variables", ()))
+    if "refractory" in names and "v" in getattr(model, "receptors", ()):
+        return names.index("refractory"), names.index("v")
+    return -1, -1
+
+
 class EquationRule(Rule):
     """A plasticity rule given as equations and statements (the rule language).
 
@@ -369,6 +380,7 @@ class EquationRule(Rule):
         ints = {"n_pre": syn.n_pre, "n_post": syn.n_post, "nnz": syn.nnz,
                 "every": self._every, "n_signals": len(self._signals),
                 "target_row": projection.target_row}
+        ints["ref_row"], ints["v_row"] = held_v_rows(projection.post.model)
         for v in tabs:
             ints["K:" + v] = tabs[v].shape[0]
         shared_names = layout.shared
