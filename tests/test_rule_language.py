@@ -74,7 +74,7 @@ ERRORS = [
     (dict(model="x : 1 (pre)", on_post="x += 1"), ["model line 1", "x", "pre"]),
     (dict(on_pre="w = t_pre"), ["on_pre line 1", "spike source"]),
     (dict(on_pre="w = 1", params=dict(exp=2.0)), ["params", "'exp'", "reserved"]),
-    (dict(on_pre="w = a", params=dict(a=float("nan"))), ["params", "a", "finite"]),
+    (dict(on_pre="w = a", params=dict(a=float("nan"))), ["params", "a", "number"]),
     (dict(model="x_post : 1"), ["model line 1", "_post"]),
     (dict(model="x : 1 (fast)"), ["model line 1", "fast"]),
 ]
@@ -588,3 +588,11 @@ def test_no_input_onto_a_held_v_while_refractory(owns):
         v, t = run(backend)
         np.testing.assert_array_equal(t, ref_t)
         np.testing.assert_array_equal(v, ref_v)
+
+
+def test_infinite_parameters_serve_as_bounds():
+    rule = EquationRule(on_pre="w = clip(w + 1, 0, w_max)", params=dict(w_max=np.inf))
+    net = _tiny_net(rule)
+    net.run(100.0)
+    assert np.all(np.isfinite(net.projections["pre_out"].synapses.weights))
+    assert net.projections["pre_out"].synapses.weights.max() > 1.0

@@ -287,8 +287,9 @@ class EquationRule(Rule):
         out = {"dt": dt}
         for k, v in self.params.items():
             if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
-                    or not math.isfinite(float(v)):
-                raise ValueError(f"params: {k} must be a finite number, got {v!r}")
+                    or math.isnan(float(v)):
+                raise ValueError(f"params: {k} must be a number (finite, or +-inf for a "
+                                 f"bound), got {v!r}")
             out[k] = float(v)
         for v in self.spec.variables.values():
             if v.method != "exact":

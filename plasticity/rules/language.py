@@ -270,9 +270,9 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
             raise RuleSyntaxError(f"params: {name!r} is reserved (a function or "
                                   "built-in name)")
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-                or not math.isfinite(float(value)):
-            raise RuleSyntaxError(f"params: {name} must be a finite number, got "
-                                  f"{value!r}")
+                or math.isnan(float(value)):
+            raise RuleSyntaxError(f"params: {name} must be a number (finite, or +-inf "
+                                  f"for a bound), got {value!r}")
         spec.params[name] = float(value)
 
     # -- model: declarations, equations, subexpressions
