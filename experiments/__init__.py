@@ -17,6 +17,12 @@ This directory is the package ``plasticity.experiments``. An experiment module d
   the memory available before any work, naming the costliest key;
 - optionally ``print_summary(run)``, printing a few lines about a finished run (a
   :class:`plasticity.results.Run`) after ``plasticity run NAME``'s headline metrics;
+- optionally ``PAPER_VALUES = {metric: (value, source)}``: the paper's values of
+  metrics of the run (a number, a bool or a list), for the experiment's default
+  config, with where each was read; ``plasticity report RUN.h5`` sets the run beside
+  them;
+- optionally ``figure(source)``, the experiment's own figure of a run file's path
+  (``plasticity report`` includes it);
 - ``if __name__ == "__main__": sys.exit(main())`` with ``main(argv=None)`` returning
   :func:`plasticity.cli.script_main` ``(NAME, argv)``, so that
   ``python experiments/NAME.py`` takes the options, defaults and run-file rules of

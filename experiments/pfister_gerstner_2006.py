@@ -79,6 +79,20 @@ class Config:
 #: a quick run (the same protocol: it takes a few seconds)
 SMALL = {}
 
+#: Sjöström et al. 2001's frequency data, the points every rule here is fitted to
+#: (dw/w at dt = +10 ms then -10 ms, at 0.1, 10, 20, 40, 50 Hz; shared/references.md
+#: section 1, two sources agree)
+_SJOSTROM = [-0.04, 0.14, 0.29, 0.53, 0.56, -0.29, -0.41, -0.34, 0.56, 0.75]
+
+#: the paper's values, by metric: (value, source); `plasticity report` sets the run
+#: beside them. Each model curve is compared with the data it fits.
+PAPER_VALUES = {
+    f"dw/{name}": (_SJOSTROM, "Sjöström et al. 2001 frequency data (dw/w at +10 ms, then "
+                              "-10 ms; 0.1-50 Hz), as fitted by Pfister & Gerstner 2006")
+    for name in ("triplet-all-to-all-minimal", "triplet-all-to-all-full",
+                 "triplet-nearest-minimal", "triplet-nearest-full")
+}
+
 
 def rule_names():
     return [f"triplet-{i}-{m}" for i, m in TRIPLET_SETS] + [

@@ -52,6 +52,13 @@ class Config:
 #: a quick run (the scientific claim still holds after 100 s; tests use shorter runs)
 SMALL = {"duration": 20_000.0}
 
+#: the paper's result, by metric: (value, source); `plasticity report` sets the run
+#: beside it. Song et al. state it qualitatively (no numbers for this setup).
+PAPER_VALUES = {
+    "bimodal": (True, "Song, Miller & Abbott 2000, Fig. 2: the weights pile up at 0 and at "
+                      "gmax (qualitative; shared/references.md section 4)"),
+}
+
 
 #: bytes per Poisson input at peak (source state, its synapse and post index, float64
 #: weight, STDP trace, a snapshot row, the builders' temporaries; measured ~127 B)

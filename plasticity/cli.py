@@ -292,6 +292,20 @@ def _cmd_plot(args):
     return 0
 
 
+def _cmd_report(args):
+    import matplotlib
+    matplotlib.use("Agg")
+    from . import report
+    if not os.path.exists(args.run):
+        raise _UsageError(f"no such run file, sweep file or sweep directory: {args.run}")
+    try:
+        out = report.report(args.run, args.out)
+    except OSError as e:
+        raise _UsageError(f"cannot write the report: {e}") from None
+    print(out)
+    return 0
+
+
 # ------------------------------------------------------------------------ parser
 
 def _config_args(s):
@@ -391,6 +405,14 @@ def _parser():
                         "(default: all)")
     s.add_argument("--dpi", type=int, default=120)
     s.set_defaults(func=_cmd_plot)
+
+    s = sub.add_parser("report", help="one self-contained HTML page about a run or a "
+                                      "sweep (figures, config, metrics vs the paper)")
+    s.add_argument("run", metavar="RUN.h5|SWEEP_DIR",
+                   help="a run file, or a sweep directory (or its sweep.h5)")
+    s.add_argument("--out", metavar="FILE.html",
+                   help="output file (default RUN.html, or SWEEP_DIR/report.html)")
+    s.set_defaults(func=_cmd_report)
     return p
 
 
@@ -478,11 +500,13 @@ def _dispatch(args):
     from .results import RunFileError
     try:
         from .plots import PlotError
+        from .report import ReportError
     except Exception:  # pragma: no cover - matplotlib missing
-        PlotError = _UsageError
+        PlotError = ReportError = _UsageError
     try:
         return args.func(args)
-    except (_UsageError, ConfigError, ExperimentError, RunFileError, PlotError) as e:
+    except (_UsageError, ConfigError, ExperimentError, RunFileError, PlotError,
+            ReportError) as e:
         _err(str(e))
         return 2
     except KeyboardInterrupt:

@@ -62,7 +62,8 @@ EXTRA_SETS = {
 TIMEOUT_S = 900
 
 #: axis labels without a unit that are fine: counts and dimensionless numbers
-UNITLESS = {"iteration", "outer iteration", "epoch", "eta", "step", "trial"}
+UNITLESS = {"iteration", "outer iteration", "epoch", "eta", "step", "trial",
+            "training images"}
 
 
 def _data_root(name):
@@ -101,8 +102,9 @@ def _run(name, out):
     root = _data_root(ds) if ds else _any_data_root()
     if ds and root is None:
         return "skip", f"{name} needs the {ds} dataset (set PLASTICITY_DATA; data/README.md)"
+    # --resume: a complete run file kept from an earlier session is used as it is
     cmd = [sys.executable, "-m", "plasticity", "run", name, "--small", "--out", out,
-           "--quiet"]
+           "--quiet", "--resume"]
     for s in EXTRA_SETS.get(name, ()):
         cmd += ["--set", s]
     e = env(**({"PLASTICITY_DATA": root} if root else {}))
