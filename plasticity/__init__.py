@@ -28,4 +28,7 @@ def __getattr__(name):
     if name == "load":
         from .results import load
         return load
+    if name == "load_sweep":  # a sweep as one table (plasticity.analysis.sweep_table)
+        from .analysis import sweep_table
+        return sweep_table
     raise AttributeError(f"module 'plasticity' has no attribute {name!r}")

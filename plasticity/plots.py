@@ -244,15 +244,9 @@ def rates(source, pop=None, *, bin_ms=None, ax=None, max_panels=12):
 def _binned_rate(times, n, t0, t1, bin_ms=None):
     """``(edges_ms, rate_hz)``: spikes per neuron per second in bins of ``bin_ms``
     (default 1/50 of the span) from ``t0`` to ``t1``; the last bin may be shorter."""
-    width = bin_ms or (t1 - t0) / 50.0
-    edges = np.arange(t0, t1, width)
-    edges = np.append(edges, t1) if edges.size == 0 or edges[-1] < t1 else edges
-    if edges.size < 2:
-        edges = np.array([t0, t1])
-    if t1 - edges[-2] < 1e-9 * width:  # a sliver of a bin from round-off
-        edges = np.delete(edges, -2)
-    counts, _ = np.histogram(times, bins=edges)
-    return edges, counts / (max(n, 1) * np.diff(edges) / 1000.0)
+    from .analysis import binned_rate
+    r = binned_rate(times, n, t0, t1, bin_ms or (t1 - t0) / 50.0)
+    return r.edges, r.rates
 
 
 # ------------------------------------------------------------------------ state
