@@ -360,7 +360,7 @@ def test_nonfinite_rule_state_names_the_variable():
 # compilation: the cache and a missing compiler
 # ----------------------------------------------------------------------------
 def _tiny_net(rule):
-    net = Network(dt=0.1)
+    net = Network(dt=0.1, seed=0)
     pre = net.add_poisson("pre", 2, rates=10.0)
     out = net.add_population("out", 1, LIFCond())
     net.connect(pre, out, SynapseMatrix.all_to_all(2, 1, weight=0.01), target="g_e",
@@ -593,6 +593,70 @@ def test_no_input_onto_a_held_v_while_refractory(owns):
 def test_infinite_parameters_serve_as_bounds():
     rule = EquationRule(on_pre="w = clip(w + 1, 0, w_max)", params=dict(w_max=np.inf))
     net = _tiny_net(rule)
-    net.run(100.0)
+    net.run(1000.0)       # 2 inputs at 10 Hz: about 20 arrivals
     assert np.all(np.isfinite(net.projections["pre_out"].synapses.weights))
     assert net.projections["pre_out"].synapses.weights.max() > 1.0
+
+
+NOISY = dict(
+    model="""
+    dApre/dt = -Apre / 20 : 1 (event-driven)
+    noise : 1 (shared)
+    z : 1
+    """,
+    on_pre="w = clip(w + 1e-3 * (rand() - 0.5) + 1e-4 * Apre, 0, 1)\nApre += 1",
+    on_post="w = clip(w + 1e-3 * randn() * rand(), 0, 1)\nnoise += randn()",
+    on_step="z += 0.1 * randn() * sqrt(dt)")
+
+
+def test_random_numbers_are_the_same_in_both_back_ends_and_reproducible():
+    out = []
+    for backend in ("compiled", "numpy", "compiled"):
+        rule = as_backend(EquationRule(**NOISY), backend)
+        net = Network(dt=0.1, seed=11)
+        pre = net.add_poisson("pre", 40, rates=30.0)
+        post = net.add_population("post", 3, LIFCond(), init={"I_ext": DRIVE})
+        proj = net.connect(pre, post, SynapseMatrix.all_to_all(40, 3, weight=0.5),
+                           target="g_e", rule=rule)
+        net.run(200.0)
+        out.append((proj.synapses.weights.copy(), rule["z"].copy(), rule["noise"]))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12, atol=1e-15)
+    assert out[0][2] == pytest.approx(out[1][2], rel=1e-12)
+    np.testing.assert_array_equal(out[0][0], out[2][0])      # same seed: same bits
+    # z is a random walk of 2000 steps of N(0, 0.01 dt): sd sqrt(2000 * 0.001) = 1.4
+    assert 0.2 < np.std(out[0][1]) < 4.0
+    # another network seed: other numbers
+    rule = EquationRule(**NOISY)
+    net = Network(dt=0.1, seed=12)
+    pre = net.add_poisson("pre", 40, rates=30.0)
+    post = net.add_population("post", 3, LIFCond(), init={"I_ext": DRIVE})
+    net.connect(pre, post, SynapseMatrix.all_to_all(40, 3, weight=0.5), target="g_e",
+                rule=rule)
+    net.run(200.0)
+    assert not np.allclose(rule["z"], out[0][1])
+
+
+def test_random_number_distributions():
+    from plasticity.rules._interpreter import _rand, _randn
+    idx = np.arange(200000)
+    u = _rand(123, 7, idx, 0)
+    g = _randn(123, 7, idx, 1)
+    assert u.min() >= 0.0 and u.max() < 1.0
+    assert abs(u.mean() - 0.5) < 0.005 and abs(u.var() - 1 / 12) < 0.002
+    assert abs(g.mean()) < 0.01 and abs(g.var() - 1.0) < 0.02
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.01       # neighbours independent
+    assert abs(np.corrcoef(_rand(123, 7, idx, 0), _rand(123, 8, idx, 0))[0, 1]) < 0.01
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    (dict(model="dx/dt = -x / 10 + randn() : 1 (clock-driven)"), ["model line 1",
+                                                                  "statements"]),
+    (dict(model="y = rand() : 1", on_pre="w = y"), ["model line 1", "subexpressions"]),
+    (dict(on_pre="w = rand(3)"), ["on_pre line 1", "rand() takes 0"]),
+])
+def test_random_numbers_only_in_statements(kwargs, words):
+    with pytest.raises(RuleSyntaxError) as info:
+        EquationRule(**kwargs)
+    for w in words:
+        assert w in str(info.value)

@@ -58,6 +58,24 @@ static inline double _pl_mod(double a, double b) {
     if (m != 0.0 && ((b < 0) != (m < 0))) m += b;
     return m;
 }
+/* rand()/randn(): a counter-based hash (splitmix64 finaliser) of (seed, step, element,
+   call site): no state to carry, the same numbers in any order of evaluation */
+static inline uint64_t _pl_mix(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+static inline double _pl_rand(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
+    uint64_t h = _pl_mix(seed ^ _pl_mix((uint64_t)step
+                         ^ _pl_mix(((uint64_t)idx << 16) ^ (uint64_t)site)));
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+static inline double _pl_randn(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
+    double u1 = 1.0 - _pl_rand(seed, step, idx, 2 * site + 0x8000);   /* in (0, 1] */
+    double u2 = _pl_rand(seed, step, idx, 2 * site + 0x8001);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
 /* value after k steps of dX/dt = a X + b from x: xinf + (x - xinf) exp(-k c),
    exp(-k c) looked up for k < K (computed by the engine's decay_table, same values) */
 static inline double _pl_decay(double x, int64_t k, double c, double xinf,
@@ -76,8 +94,10 @@ static inline double _pl_decay(double x, int64_t k, double c, double xinf,
 """
 
 
-def c_expr(node, name):
-    """C source of an expression; ``name(id)`` gives the C expression of a name."""
+def c_expr(node, name, sites=None):
+    """C source of an expression; ``name(id)`` gives the C expression of a name
+    (``name('__idx__')`` the element index for rand()/randn()); ``sites`` numbers the
+    rand()/randn() calls (by node id)."""
     def go(n):
         if isinstance(n, ast.Constant):
             return repr(float(n.value))
@@ -108,6 +128,9 @@ def c_expr(node, name):
             j = " && " if isinstance(n.op, ast.And) else " || "
             return "((double)(" + j.join(f"({go(v)} != 0.0)" for v in n.values) + "))"
         if isinstance(n, ast.Call):
+            if n.func.id in ("rand", "randn"):
+                return (f"_pl_{n.func.id}(seed, step, (int64_t)({name('__idx__')}), "
+                        f"{sites[id(n)]})")
             return f"{_CFUNCS[n.func.id]}({', '.join(go(a) for a in n.args)})"
         raise AssertionError(f"unexpected node {ast.dump(n)}")  # parse_rule checked
     return go(node)
@@ -129,7 +152,8 @@ class Layout:
         self.consts = ["dt"] + sorted(res.spec.params)
         # ref_row: the post model's refractory row where it holds v (IF, ALIF), v_row:
         # v's row there (else -1): no input onto a held v, as the built-in delivery
-        self.ints = ["n_pre", "n_post", "nnz", "every", "n_signals", "ref_row", "v_row"]
+        self.ints = ["n_pre", "n_post", "nnz", "every", "n_signals", "ref_row", "v_row",
+                     "seed"]
         for v in res.spec.variables.values():
             if v.name == "w":
                 continue
@@ -196,6 +220,7 @@ def generate(res, is64, post_order=False):
     emit(f"    const int64_t ref_row = IK[{L.ints.index('ref_row')}];")
     emit(f"    const int64_t v_row = IK[{L.ints.index('v_row')}];")
     emit("    (void)ref_row; (void)v_row;")
+    emit(f"    const uint64_t seed = (uint64_t)IK[{L.ints.index('seed')}]; (void)seed;")
     emit(f"    const double dt = K[0];")
     emit(f"    const double t = (double)step * dt;")
     emit("    int64_t k, q, s, i, j, ws;   /* ws: where synapse s's weight is in W */")
@@ -241,6 +266,8 @@ def generate(res, is64, post_order=False):
         def name(n):
             if n in locals_:
                 return locals_[n]
+            if n == "__idx__":
+                return "0"
             kind = res.lookup(n, "model", 0, "")
             if kind[0] == "param":
                 return f"p_{n}"
@@ -274,14 +301,14 @@ def generate(res, is64, post_order=False):
                 continue
             if st.kind[0] == "post":
                 row = st.kind[1]
-                val = c_expr(st.expr, name)
+                val = c_expr(st.expr, name, res.random_sites)
                 sign = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/="}[
                     type(st.op)]
                 emit(f"{indent}if ({row} != v_row || post_state[ref_row * n_post + j] <= 0.0)")
                 emit(f"{indent}    post_state[{row} * n_post + j] {sign} {val};")
                 continue
             target = locals_[st.target] if st.target in locals_ else name(st.target)
-            emit(f"{indent}{target} = {c_expr(st.value_expr(), name)};")
+            emit(f"{indent}{target} = {c_expr(st.value_expr(), name, res.random_sites)};")
 
     WS_ROW = "pos[s]" if post_order else "s"
     WS_POST = "q" if post_order else "s"
@@ -348,7 +375,7 @@ def generate(res, is64, post_order=False):
         def pre_synapse_body(ind):
             emit(f"{ind}j = indices[s];")
             emit(f"{ind}ws = {WS_ROW};")
-            loc = {}
+            loc = {"__idx__": "s"}
             loads(s_read, ind, loc)
             if not owns:
                 emit(f"{ind}if ({target_row} != v_row || post_state[ref_row * n_post + j] <= 0.0)")
@@ -405,7 +432,7 @@ def generate(res, is64, post_order=False):
         emit("            s = post_syn[q];")
         emit("            i = post_pre[q];")
         emit(f"            ws = {WS_POST};")
-        loc = {}
+        loc = {"__idx__": "s"}
         ind = "            "
         loads(s_read, ind, loc)
         loads(n_read, ind, loc, src={n: f"P_{n}" for n in n_read})
@@ -441,7 +468,7 @@ def generate(res, is64, post_order=False):
                   and V[n].where in ("pre", "post")]
             ind = "                "
             emit("        for (i = 0; i < n_pre; i++) {")
-            loc = {}
+            loc = {"__idx__": "s"}
             # values of the presynaptic neuron once per row, not per synapse (an
             # event-driven one is a decay-table lookup: 1.6x on Clopath's step)
             loads([n for n in nb if V[n].where == "pre"], "            ", loc)

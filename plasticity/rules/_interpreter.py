@@ -32,8 +32,10 @@ def _clip(x, lo, hi):
     return np.where(x < lo, lo, np.where(x > hi, hi, x)).astype(np.float64)
 
 
-def py_expr(node):
-    """Python/NumPy source of an expression; names are looked up in the scope."""
+def py_expr(node, sites=None):
+    """Python/NumPy source of an expression; names are looked up in the scope
+    (``S['__idx__']`` the elements' indices for rand()/randn(), numbered by
+    ``sites``)."""
     def go(n):
         if isinstance(n, ast.Constant):
             return repr(float(n.value))
@@ -62,6 +64,9 @@ def py_expr(node):
                 acc = f"{f}({acc}, {v})"
             return f"_f({acc})"
         if isinstance(n, ast.Call):
+            if n.func.id in ("rand", "randn"):
+                return (f"_{n.func.id}(S['__seed__'], S['__step__'], S['__idx__'], "
+                        f"{sites[id(n)]})")
             return f"{_NPFUNCS[n.func.id]}({', '.join(go(a) for a in n.args)})"
         raise AssertionError(ast.dump(n))
     return go(node)
@@ -71,7 +76,34 @@ def _f(b):
     return np.asarray(b, dtype=np.float64)
 
 
-_GLOBALS = {"np": np, "_clip": _clip, "_f": _f}
+_M1, _M2, _M3 = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9),
+                 np.uint64(0x94D049BB133111EB))
+
+
+def _mix(z):
+    """splitmix64's finaliser on uint64 arrays (wrapping arithmetic, as C)."""
+    with np.errstate(over="ignore"):
+        z = z + _M1
+        z = (z ^ (z >> np.uint64(30))) * _M2
+        z = (z ^ (z >> np.uint64(27))) * _M3
+    return z ^ (z >> np.uint64(31))
+
+
+def _rand(seed, step, idx, site):
+    """The C code's _pl_rand: uniform in [0, 1) from (seed, step, element, site)."""
+    idx = np.asarray(idx).astype(np.int64).astype(np.uint64)
+    h = _mix(np.uint64(seed) ^ _mix(np.uint64(np.int64(step).astype(np.uint64))
+                                    ^ _mix((idx << np.uint64(16)) ^ np.uint64(site))))
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def _randn(seed, step, idx, site):
+    u1 = 1.0 - _rand(seed, step, idx, 2 * site + 0x8000)
+    u2 = _rand(seed, step, idx, 2 * site + 0x8001)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+
+
+_GLOBALS = {"np": np, "_clip": _clip, "_f": _f, "_rand": _rand, "_randn": _randn}
 
 
 def decay(x, k, c, xinf, slope, tab):
@@ -90,8 +122,8 @@ def decay(x, k, c, xinf, slope, tab):
     return np.where((k == 0) | (x == xinf), x, out)
 
 
-def _code(node):
-    return compile(py_expr(node), "<rule>", "eval")
+def _code(node, sites=None):
+    return compile(py_expr(node, sites), "<rule>", "eval")
 
 
 class Interpreter:
@@ -108,8 +140,9 @@ class Interpreter:
                                 np.diff(self.syn.indptr)).astype(np.int64)
         self.codes = {}
         for block, stmts in self.res.blocks.items():
-            self.codes[block] = [(st, _code(st.value_expr()) if st.kind[0] == "var"
-                                  else _code(st.expr)) for st in stmts]
+            sites = self.res.random_sites
+            self.codes[block] = [(st, _code(st.value_expr(), sites) if st.kind[0] == "var"
+                                  else _code(st.expr, sites)) for st in stmts]
         self.clock = {}
         for v in self.V.values():
             if v.dynamics == "clock":
@@ -150,7 +183,8 @@ class Interpreter:
 
     def scope(self, names, i, j, s, step):
         """Scope for the given names over synapses s (i, j their pre/post)."""
-        S = {}
+        S = {"__seed__": self.rule._seed, "__step__": step,
+             "__idx__": 0 if s is None else s}
         c = self.rule._consts
         for n in names:
             kind = self.res.lookup(n, "model", 0, "")

@@ -73,6 +73,9 @@ class EquationRule(Rule):
         Stored in run files.
     backend : {'compiled', 'numpy'}
         ``'numpy'`` runs the plain NumPy interpreter (a reference; slow).
+    seed : int or None
+        Seed of ``rand()``/``randn()`` in the statements; None takes one from the
+        network's seed at connect.
 
     Attributes
     ----------
@@ -84,7 +87,7 @@ class EquationRule(Rule):
     compiled = True
 
     def __init__(self, model="", on_pre="", on_post="", on_step="", params=None,
-                 init=None, step_every=None, name=None, backend="compiled"):
+                 init=None, step_every=None, name=None, backend="compiled", seed=None):
         if backend not in ("compiled", "numpy"):
             raise ValueError(f"backend must be 'compiled' or 'numpy', got {backend!r}")
         for what, text in (("model", model), ("on_pre", on_pre), ("on_post", on_post),
@@ -104,6 +107,13 @@ class EquationRule(Rule):
         self.step_every = None if step_every is None else check_positive(
             "step_every", step_every, "ms")
         self._name = name or "EquationRule"
+        if seed is not None:
+            from .._validation import check_int
+            seed = check_int("seed", seed, 0)
+            if seed >= 2 ** 64:
+                raise ValueError(f"seed must be < 2**64, got {seed}")
+        self.seed = seed
+        self._seed = 0 if seed is None else seed
         self.backend = backend
         self.compiled = backend == "compiled"
         self.state = {}
@@ -233,6 +243,13 @@ class EquationRule(Rule):
                 f"projection's target is {projection.target!r}: connect with one of "
                 "those targets")
         self._res = res
+        if res.uses_random and self.seed is None and \
+                getattr(self, "_seed_from", None) is not projection:
+            # the network's seed gives the rule's random numbers (drawn once, at
+            # connect: the same network built the same way gets the same stream)
+            net = projection._network
+            self._seed = int(net._seedseq.spawn(1)[0].generate_state(1, np.uint64)[0])
+            self._seed_from = projection
         return res
 
     def bind(self, projection, dt):
@@ -382,6 +399,7 @@ class EquationRule(Rule):
                 "every": self._every, "n_signals": len(self._signals),
                 "target_row": projection.target_row}
         ints["ref_row"], ints["v_row"] = held_v_rows(projection.post.model)
+        ints["seed"] = int(np.uint64(self._seed).astype(np.int64))   # its bits
         for v in tabs:
             ints["K:" + v] = tabs[v].shape[0]
         shared_names = layout.shared

@@ -85,7 +85,12 @@ UNITS = {
 #: functions allowed in expressions: name -> number of arguments
 FUNCTIONS = {"exp": 1, "log": 1, "log10": 1, "sqrt": 1, "abs": 1, "sign": 1,
              "floor": 1, "ceil": 1, "sin": 1, "cos": 1, "tan": 1, "tanh": 1,
-             "int": 1, "clip": 3, "minimum": 2, "maximum": 2}
+             "int": 1, "clip": 3, "minimum": 2, "maximum": 2,
+             # random numbers, statements only: uniform in [0, 1) and standard normal,
+             # from a counter-based hash of (seed, step, element, call site), so the
+             # same config + seed gives the same numbers in either back end
+             "rand": 0, "randn": 0}
+RANDOM = ("rand", "randn")
 
 # names that cannot be declared; a variable or parameter named like a unit shadows it
 _RESERVED = {"t", "dt", "w", "i", "j", "lastupdate", "N", "inf"} | set(FUNCTIONS)
@@ -206,6 +211,11 @@ def _check_expr(node, block, lineno, line):
               "expression")
 
 
+def _calls(node):
+    """Names of the functions an expression calls."""
+    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call)}
+
+
 def _names(node):
     """Names read by an expression (function names excluded)."""
     funcs = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
@@ -298,8 +308,11 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
                       f"(got {sorted(flags)}; (summed) variables are not supported)")
             if name in spec.variables or name in spec.subexpressions:
                 _fail("model", lineno, line, f"{name!r} is declared twice")
-            spec.subexpressions[name] = (_parse_expr(rhs, "model", lineno, line),
-                                         (lineno, line))
+            node = _parse_expr(rhs, "model", lineno, line)
+            if _calls(node) & set(RANDOM):
+                _fail("model", lineno, line, "rand() and randn() are for statements, not "
+                      "subexpressions")
+            spec.subexpressions[name] = (node, (lineno, line))
             continue
         else:
             name = lhs
@@ -311,6 +324,9 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
             var = Variable(name, unit, flags, None, (lineno, line), None)
         if name in spec.variables or name in spec.subexpressions:
             _fail("model", lineno, line, f"{name!r} is declared twice")
+        if var.rhs is not None and _calls(var.rhs) & set(RANDOM):
+            _fail("model", lineno, line, "rand() and randn() are for statements (noise "
+                  "in on_step: 'x += sigma * sqrt(dt) * randn()'), not equations")
         if name in spec.params:
             _fail("model", lineno, line, f"{name!r} is both a variable and a parameter")
         if len(flags & {"pre", "post", "shared"}) > 1:
@@ -468,6 +484,14 @@ class Resolved:
             self.blocks[block] = out
         self._place(writes)
         self._dynamics()
+        # call sites of rand()/randn(), numbered in the order of the text
+        self.random_sites = {}
+        for block in ("on_pre", "on_post", "on_step"):
+            for st in self.blocks[block]:
+                for n in ast.walk(st.expr):
+                    if isinstance(n, ast.Call) and n.func.id in RANDOM:
+                        self.random_sites[id(n)] = len(self.random_sites)
+        self.uses_random = bool(self.random_sites)
 
     def _place(self, writes):
         """Per synapse, per pre or post neuron, or shared (module docstring)."""
@@ -488,6 +512,7 @@ class Resolved:
         for name, v in spec.variables.items():
             if "shared" in v.flags:
                 v.where = "shared"
+        random_targets = {st.target for st in stmts if _calls(st.value_expr()) & set(RANDOM)}
         # fixed point: a variable may live per pre (post) neuron if it is written
         # only in on_pre (on_post), from pre (post)-side values only
         cand = {}
@@ -500,6 +525,8 @@ class Resolved:
                 if any(name in writes[b] for b in other):
                     continue
                 if side == "pre" and self.per_synapse_delays and name in writes[block]:
+                    continue
+                if name in random_targets:
                     continue
                 c.add(name)
             changed = True
