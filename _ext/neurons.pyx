@@ -40,14 +40,15 @@ MODEL_IZHIKEVICH = 4
 MODEL_ADEX = 5
 MODEL_HH = 6
 MODEL_RESONATE_AND_FIRE = 7
+MODEL_ADEX_CLOPATH = 8
 
 # number of state rows and of packed parameters of each model (index = model id)
-cdef Py_ssize_t[8] _N_VARS
-_N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3]
-N_VARS = tuple(_N_VARS[k] for k in range(8))
-cdef Py_ssize_t[8] _N_PARAMS
-_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7]
-N_PARAMS = tuple(_N_PARAMS[k] for k in range(8))
+cdef Py_ssize_t[9] _N_VARS
+_N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3, 8]
+N_VARS = tuple(_N_VARS[k] for k in range(9))
+cdef Py_ssize_t[9] _N_PARAMS
+_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7, 20]
+N_PARAMS = tuple(_N_PARAMS[k] for k in range(9))
 
 
 cdef inline Py_ssize_t _nonfinite(const double* s, Py_ssize_t n, Py_ssize_t i,
@@ -448,6 +449,87 @@ cdef void _rf_reset(double* s, Py_ssize_t n, const double* p,
 
 
 # ---------------------------------------------------------------------------
+# 8. AdEx of Clopath et al. (2010) (NEST's aeif_psc_delta_clopath): the AdEx above
+# plus an adaptive threshold V_T (set to V_T_max at a spike, relaxes to V_T_rest), a
+# spike afterdepolarising current z (set to I_sp at a spike, decays with tau_z) and
+# the held spike (v = V_clamp for R_c steps, w frozen meanwhile), then v = V_reset and
+# R_r refractory steps. v and w: forward Euler from the old values (the exponential
+# at min(v, V_peak) and the old V_T); z, V_T and the synaptic currents decay exactly.
+# One counter (row 7) holds R_c + R_r steps from the spike: clamped while it is
+# > R_r; the update that brings it from R_r + 1 to R_r sets v = V_reset (then
+# integrates, if R_r = 0). Input onto v during a held step is discarded. With a
+# clamp, the update that detects the spike already sets v = V_clamp (what a rule
+# reading v before the reset sees, as NEST's Clopath history), the reset repeats it.
+# vars:   0 v (mV), 1 w (pA), 2 z (pA), 3 V_T (mV), 4 I_syn_ex, 5 I_syn_in,
+#         6 I_ext (pA), 7 refractory (steps left, clamp + t_ref)
+# params: 0 dt, 1 C_m, 2 g_L, 3 E_L, 4 V_T_rest, 5 Delta_T, 6 tau_w, 7 a, 8 b,
+#         9 V_reset, 10 V_peak, 11 R_r, 12 P_ex, 13 P_in, 14 P_z = exp(-dt/tau_z),
+#         15 P_VT = exp(-dt/tau_V_T), 16 I_sp, 17 V_T_max, 18 V_clamp, 19 R_c
+# ---------------------------------------------------------------------------
+cdef Py_ssize_t _adexc_update(double* s, Py_ssize_t n, const double* p,
+                              int32_t* spikes) noexcept nogil:
+    cdef double* v = s
+    cdef double* w = s + n
+    cdef double* z = s + 2 * n
+    cdef double* vt = s + 3 * n
+    cdef double* i_ex = s + 4 * n
+    cdef double* i_in = s + 5 * n
+    cdef double* i_ext = s + 6 * n
+    cdef double* ref = s + 7 * n
+    cdef double dt = p[0], C_m = p[1], g_L = p[2], E_L = p[3], VT_rest = p[4]
+    cdef double D_T = p[5], tau_w = p[6], a = p[7], V_reset = p[9], V_peak = p[10]
+    cdef double R_r = p[11], P_ex = p[12], P_in = p[13], P_z = p[14], P_vt = p[15]
+    cdef double V_clamp = p[18], R_c = p[19]
+    cdef double vo, wo, ve, r_old
+    cdef Py_ssize_t i, bad, count = 0
+    cdef bint held, clamped
+    for i in range(n):
+        r_old = ref[i]
+        if r_old > 0.0:
+            # held during the previous step: input onto v is discarded
+            v[i] = V_clamp if r_old > R_r else V_reset
+            ref[i] = r_old - 1.0
+            if r_old > R_r and ref[i] <= R_r:
+                v[i] = V_reset          # the end of the held spike
+        clamped = ref[i] > R_r
+        held = ref[i] > 0.0
+        vo = v[i]
+        wo = w[i]
+        if not held:
+            ve = vo if vo < V_peak else V_peak
+            v[i] = vo + dt * ((-g_L * (vo - E_L) + g_L * D_T * exp((ve - vt[i]) / D_T)
+                               - wo + z[i] + i_ex[i] + i_in[i] + i_ext[i]) / C_m)
+        if not clamped:
+            w[i] = wo + dt * ((a * (vo - E_L) - wo) / tau_w)
+        z[i] *= P_z
+        vt[i] = VT_rest + (vt[i] - VT_rest) * P_vt
+        i_ex[i] *= P_ex
+        i_in[i] *= P_in
+        bad = _nonfinite(s, n, i, 7)
+        if bad:
+            return bad
+        if not held and v[i] >= V_peak:
+            spikes[count] = <int32_t>i
+            count += 1
+            if R_c > 0.0:
+                v[i] = V_clamp   # what a reader sees before the reset: the held spike
+    return count
+
+
+cdef void _adexc_reset(double* s, Py_ssize_t n, const double* p,
+                       const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    cdef Py_ssize_t k, i
+    cdef double R_c = p[19]
+    for k in range(n_spikes):
+        i = spikes[k]
+        s[i] = p[18] if R_c > 0.0 else p[9]     # V_clamp, or V_reset without a clamp
+        s[n + i] += p[8]                        # w += b
+        s[2 * n + i] = p[16]                    # z = I_sp
+        s[3 * n + i] = p[17]                    # V_T = V_T_max
+        s[7 * n + i] = R_c + p[11]              # clamp + refractory steps
+
+
+# ---------------------------------------------------------------------------
 # Dispatch
 # ---------------------------------------------------------------------------
 cdef Py_ssize_t neuron_update(int model, double* state, Py_ssize_t n,
@@ -468,6 +550,8 @@ cdef Py_ssize_t neuron_update(int model, double* state, Py_ssize_t n,
         return _hh_update(state, n, params, spikes)
     elif model == 7:
         return _rf_update(state, n, params, spikes)
+    elif model == 8:
+        return _adexc_update(state, n, params, spikes)
     return 0
 
 
@@ -489,10 +573,12 @@ cdef void neuron_reset(int model, double* state, Py_ssize_t n, const double* par
         _hh_reset(state, n, params, spikes, n_spikes)
     elif model == 7:
         _rf_reset(state, n, params, spikes, n_spikes)
+    elif model == 8:
+        _adexc_reset(state, n, params, spikes, n_spikes)
 
 
 def _check(int model, double[:, ::1] state, const double[::1] params):
-    if model < 0 or model >= 8:
+    if model < 0 or model >= 9:
         raise ValueError(f"unknown neuron model id {model}")
     if state.shape[0] != _N_VARS[model]:
         raise ValueError(f"state must have {_N_VARS[model]} rows for model {model}, "

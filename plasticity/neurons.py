@@ -10,7 +10,8 @@ Models (``model_id``: class, integrator):
 0 :class:`LIF` exact; 1 :class:`LIFCond` exponential Euler (Brian2's); 2 :class:`IF`
 exact; 3 :class:`ALIF` exact; 4 :class:`Izhikevich` forward Euler; 5 :class:`AdEx`
 forward Euler; 6 :class:`HodgkinHuxley` exponential Euler (Rush-Larsen); 7
-:class:`ResonateAndFire` exact.
+:class:`ResonateAndFire` exact; 8 :class:`AdExClopath` forward Euler (the AdEx of
+Clopath et al. 2010: adaptive threshold, spike afterdepolarisation, held spike).
 
 Refractoriness follows Brian2 2.9: after a spike at step s, v stays at ``V_reset`` for
 R = floor(t_ref/dt + 1e-3) steps (Brian2's ``timestep(t_ref, dt)``: whole steps, so
@@ -26,7 +27,7 @@ import numpy as np
 from ._validation import check_nonnegative, check_positive, check_finite
 
 __all__ = ["NeuronModel", "LIF", "LIFCond", "IF", "ALIF", "Izhikevich", "AdEx",
-           "HodgkinHuxley", "ResonateAndFire", "MODELS"]
+           "AdExClopath", "HodgkinHuxley", "ResonateAndFire", "MODELS"]
 
 
 class NeuronModel:
@@ -575,6 +576,147 @@ class AdEx(NeuronModel):
                          math.exp(-dt / p["tau_syn_in"])], dtype=np.float64)
 
 
+class AdExClopath(NeuronModel):
+    """AdEx neuron of Clopath, Büsing, Vasilaki & Gerstner (2010), as NEST's
+    ``aeif_psc_delta_clopath``: adaptive threshold, spike afterdepolarisation and a
+    held (2 ms) spike.
+
+    .. math::
+
+        C_m \\frac{dv}{dt} = -g_L (v - E_L) + g_L \\Delta_T
+            e^{(\\min(v, V_{peak}) - V_T)/\\Delta_T} - w + z + I_{syn,ex} + I_{syn,in}
+            + I_{ext}, \\qquad
+        \\tau_w \\frac{dw}{dt} = a (v - E_L) - w, \\\\
+        \\tau_z \\frac{dz}{dt} = -z, \\qquad
+        \\tau_{V_T} \\frac{dV_T}{dt} = V_{T,rest} - V_T
+
+    with exponential synaptic currents ``dI_syn_x/dt = -I_syn_x / tau_syn_x`` (weights
+    in pA) and, as the paper's and NEST's neuron (psc_delta), the receptor ``v``: an
+    instantaneous jump of v (weights in mV).
+
+    Spike when ``v >= V_peak`` (not held); then ``v = V_clamp`` for ``t_clamp`` (the
+    spike itself: the paper's filtered voltages see it), ``w += b``, ``z = I_sp``
+    (set, not added), ``V_T = V_T_max`` (set). While clamped, v and w are frozen; z,
+    V_T and the currents keep decaying. At ``t_clamp`` after the spike ``v = V_reset``
+    and the neuron is refractory for ``t_ref`` more (v held at V_reset, w evolving).
+    ``t_clamp = 0``: no held spike, the reset is to V_reset at once (then with
+    ``I_sp = 0`` and ``V_T_max = V_T_rest`` the model is :class:`AdEx`).
+
+    In steps of dt (Brian2's whole steps, R_c = floor(t_clamp/dt + 1e-3), R_r likewise
+    for t_ref; a counter ``refractory`` holds R_c + R_r): after a spike at step s, v
+    is V_clamp at the ends of steps s .. s+R_c-1 (the update of step s already sets it,
+    so a rule reading v before the reset sees V_clamp, as NEST's Clopath history); the
+    update of step s+R_c sets v = V_reset and integrates from it if t_ref = 0, else v
+    stays at V_reset through step s+R_c+R_r-1. Input onto v arriving while the neuron
+    is held is discarded (the engine does not deliver it; a direct jump is undone at
+    the next update), as NEST and Brian2.
+
+    Integrator ``"euler"``: v and w forward Euler from the old values (local error
+    O(dt^2), global O(dt)), with the exponential at ``min(v, V_peak)`` and the old
+    V_T; z, V_T and the synaptic currents decay exactly (they are linear and
+    uncoupled). dt = 0.1 ms is coarse for the spike upstroke (NEST integrates this
+    model with adaptive RKF45; the authors' MATLAB code uses forward Euler at 1 ms).
+
+    Defaults: the paper's visual-cortex neuron as NEST's ``aeif_psc_delta_clopath``
+    and the authors' MATLAB code (ModelDB 144566, aEIF.m) give it; the paper's own
+    table was not read here, so each value names its source.
+
+    Parameters
+    ----------
+    C_m : float
+        Membrane capacitance (pF), > 0: 281 (NEST, authors' code).
+    g_L : float
+        Leak conductance (nS), > 0: 30 (NEST, authors' code).
+    E_L : float
+        Leak reversal (mV): -70.6 (NEST, authors' code).
+    V_T_rest : float
+        Resting threshold (mV), < V_peak: -50.4 (NEST, authors' code).
+    V_T_max : float
+        Threshold right after a spike (mV), >= V_T_rest: -30.4 (authors' code:
+        V_T_rest + 20 mV; Larisch's ReScience reimplementation). NEST's default is
+        +30.4 mV (UNVERIFIED which the paper states; NEST's sign looks like a typo).
+    tau_V_T : float
+        Threshold relaxation time constant (ms), > 0: 50 (NEST, authors' code).
+    Delta_T : float
+        Slope factor (mV), > 0: 2 (NEST, authors' code).
+    tau_w : float
+        Adaptation time constant (ms), > 0: 144 (NEST, authors' code).
+    a : float
+        Subthreshold adaptation (nS): 4 (NEST, authors' code).
+    b : float
+        Spike-triggered adaptation (pA): 0.805 (UNVERIFIED: quoted as the paper's;
+        the authors' code adds 0.0805 to w in pA, its comment says nA; NEST's
+        clopath example 0.0805 pA, NEST's default 80.5 pA).
+    I_sp : float
+        Afterdepolarising current set at a spike (pA), >= 0: 400 (NEST, authors' code).
+    tau_z : float
+        Its decay time constant (ms), > 0: 40 (NEST, authors' code).
+    V_reset : float
+        Potential after the held spike (mV), < V_peak: -49.6 = E_L + 21 mV (NEST's
+        Clopath examples; the authors' code E_L + 15 + 6.0984 = -49.50 mV).
+    V_peak : float
+        Spike detection (mV), > V_T_rest and > V_reset: 20 (the authors' code; NEST's
+        default 33).
+    V_clamp : float
+        Membrane potential during the spike (mV): 33 (NEST; the authors' code holds
+        29.4 then 32.86 mV, 1 ms each).
+    t_clamp : float
+        Duration of the held spike (ms), >= 0: 2 (NEST, authors' code).
+    t_ref : float
+        Refractory period after the held spike (ms), >= 0: 0 (NEST's default).
+    tau_syn_ex, tau_syn_in : float
+        Synaptic current time constants (ms), > 0 (the paper's synapses are the ``v``
+        receptor).
+    """
+
+    model_id = 8
+    variables = ("v", "w", "z", "V_T", "I_syn_ex", "I_syn_in", "I_ext", "refractory")
+    receptors = ("I_syn_ex", "I_syn_in", "v")
+    integrator = "euler"
+
+    def __init__(self, C_m=281.0, g_L=30.0, E_L=-70.6, V_T_rest=-50.4, V_T_max=-30.4,
+                 tau_V_T=50.0, Delta_T=2.0, tau_w=144.0, a=4.0, b=0.805, I_sp=400.0,
+                 tau_z=40.0, V_reset=-49.6, V_peak=20.0, V_clamp=33.0, t_clamp=2.0,
+                 t_ref=0.0, tau_syn_ex=5.0, tau_syn_in=5.0):
+        self._params = dict(
+            C_m=check_positive("C_m", C_m, "pF"), g_L=check_positive("g_L", g_L, "nS"),
+            E_L=check_finite("E_L", E_L), V_T_rest=check_finite("V_T_rest", V_T_rest),
+            V_T_max=check_finite("V_T_max", V_T_max),
+            tau_V_T=check_positive("tau_V_T", tau_V_T, "ms"),
+            Delta_T=check_positive("Delta_T", Delta_T, "mV"),
+            tau_w=check_positive("tau_w", tau_w, "ms"),
+            a=check_finite("a", a), b=check_finite("b", b),
+            I_sp=check_nonnegative("I_sp", I_sp, "pA"),
+            tau_z=check_positive("tau_z", tau_z, "ms"),
+            V_reset=check_finite("V_reset", V_reset),
+            V_peak=check_finite("V_peak", V_peak),
+            V_clamp=check_finite("V_clamp", V_clamp),
+            t_clamp=check_nonnegative("t_clamp", t_clamp, "ms"),
+            t_ref=check_nonnegative("t_ref", t_ref, "ms"),
+            tau_syn_ex=check_positive("tau_syn_ex", tau_syn_ex, "ms"),
+            tau_syn_in=check_positive("tau_syn_in", tau_syn_in, "ms"),
+        )
+        p = self._params
+        _check_below("V_T_rest", p["V_T_rest"], "V_peak", p["V_peak"])
+        _check_below("V_reset", p["V_reset"], "V_peak", p["V_peak"])
+        if not p["V_T_max"] >= p["V_T_rest"]:
+            raise ValueError(f"V_T_max must be >= V_T_rest ({p['V_T_rest']} mV), got "
+                             f"{p['V_T_max']}")
+
+    def initial(self):
+        return {"v": self._params["E_L"], "V_T": self._params["V_T_rest"]}
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        return np.array([dt, p["C_m"], p["g_L"], p["E_L"], p["V_T_rest"], p["Delta_T"],
+                         p["tau_w"], p["a"], p["b"], p["V_reset"], p["V_peak"],
+                         _ref_steps(p["t_ref"], dt), math.exp(-dt / p["tau_syn_ex"]),
+                         math.exp(-dt / p["tau_syn_in"]), math.exp(-dt / p["tau_z"]),
+                         math.exp(-dt / p["tau_V_T"]), p["I_sp"], p["V_T_max"],
+                         p["V_clamp"], _ref_steps(p["t_clamp"], dt)], dtype=np.float64)
+
+
 def _hh_rates(v):
     """(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n) in 1/ms at v (mV)."""
     def vtrap(x, y):
@@ -712,4 +854,4 @@ class ResonateAndFire(NeuronModel):
 
 #: the built-in models by name
 MODELS = {cls.__name__: cls for cls in (LIF, LIFCond, IF, ALIF, Izhikevich, AdEx,
-                                        HodgkinHuxley, ResonateAndFire)}
+                                        HodgkinHuxley, ResonateAndFire, AdExClopath)}
