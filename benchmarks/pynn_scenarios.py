@@ -10,6 +10,7 @@ A scenario is "not applicable" when it raises NotImplementedError (a feature we 
 not have, named in the message) or is skipped; "failed" otherwise on any exception.
 """
 import argparse
+import tempfile
 import importlib
 import inspect
 import os
@@ -33,6 +34,13 @@ def main(argv=None):
     matplotlib.use("Agg")
     import plasticity.pynn as sim
     sys.path.insert(0, os.path.join(src, "test", "system"))
+    src = os.path.abspath(src)
+    out = os.path.abspath(args.out) if args.out else None
+    # the scenarios save their data under ./Results: keep that out of the caller's
+    # directory (the repository)
+    work = tempfile.TemporaryDirectory(prefix="pynn-scenarios-")
+    os.chdir(work.name)
+    args.out = out
     rows = []
     for fname in sorted(os.listdir(scen)):
         if not (fname.startswith("test_") and fname.endswith(".py")):
