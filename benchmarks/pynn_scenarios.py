@@ -33,8 +33,8 @@ def main(argv=None):
     import matplotlib
     matplotlib.use("Agg")
     import plasticity.pynn as sim
+    src, scen = os.path.abspath(src), os.path.abspath(scen)
     sys.path.insert(0, os.path.join(src, "test", "system"))
-    src = os.path.abspath(src)
     out = os.path.abspath(args.out) if args.out else None
     # the scenarios save their data under ./Results: keep that out of the caller's
     # directory (the repository)
