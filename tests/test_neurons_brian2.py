@@ -381,3 +381,81 @@ def test_engine_skips_refractory_delivery_on_every_path():
         for k in ins + 1:
             held += k < v.shape[0] and np.all(v[k] == 0.0)
         assert held >= 5
+
+
+# --- AdExClopath (Clopath et al. 2010): adaptive threshold, afterdepolarisation, held
+# spike -------------------------------------------------------------------------------
+
+CLOPATH_EQS = """
+dv/dt = int(not_refractory)*(-g_L*(v - E_L) + g_L*D_T*exp((clip(v, -1*volt, V_peak) - V_T)/D_T)
+                             - w + z + I_ex + I_ext)/C_m : volt
+dw/dt = unclamped*(a*(v - E_L) - w)/tau_w : amp
+z : amp
+V_T : volt
+I_ex : amp
+I_ext : amp
+unclamped : 1
+"""
+
+
+@pytest.mark.parametrize("t_ref", [0.0, 0.5])
+def test_adex_clopath_matches_brian2(t_ref):
+    """The same equations in Brian2 (forward Euler for v and w; z, V_T and I_ex decay
+    exactly in a run_regularly right after the state update). The held spike is
+    Brian2's refractoriness over t_clamp + t_ref (v not integrated: dv/dt carries
+    int(not_refractory), as ``(unless refractory)`` would also block the run_regularly
+    write below, which runs before the state updater clears the flag), the reset sets
+    v = V_clamp and freezes w; a run_regularly at the step t_clamp after the spike
+    sets v = V_reset and unfreezes w. Spikes identical, v to 1e-9 mV."""
+    ms, mV, pA, pF, nS = b2.ms, b2.mV, b2.pA, b2.pF, b2.nS
+    m = N.AdExClopath(t_ref=t_ref, b=80.5)   # a visible b
+    q = m.parameters()
+    R_c = int(m.packed_params(DT)[19])
+    R_r = int(m.packed_params(DT)[11])
+    rng = np.random.default_rng(15)
+    I = current_course(rng, 0.0, 1500.0)
+    ins = input_spikes(rng, rate_per_step=0.02)
+    w = 150.0
+    ns = dict(g_L=q["g_L"] * nS, E_L=q["E_L"] * mV, D_T=q["Delta_T"] * mV,
+              V_peak=q["V_peak"] * mV, C_m=q["C_m"] * pF, a=q["a"] * nS,
+              tau_w=q["tau_w"] * ms, b=q["b"] * pA, I_sp=q["I_sp"] * pA,
+              V_T_max=q["V_T_max"] * mV, V_T_rest=q["V_T_rest"] * mV,
+              V_clamp=q["V_clamp"] * mV, V_reset=q["V_reset"] * mV, R_c=R_c,
+              P_z=np.exp(-DT / q["tau_z"]), P_vt=np.exp(-DT / q["tau_V_T"]),
+              P_ex=np.exp(-DT / q["tau_syn_ex"]))
+    n = I.shape[1]
+    G = b2.NeuronGroup(n, CLOPATH_EQS, threshold="v >= V_peak",
+                       reset="v = V_clamp; w += b; z = I_sp; V_T = V_T_max; unclamped = 0",
+                       refractory=(R_c + R_r) * DT * ms, method="euler", namespace=ns)
+    G.v = q["E_L"] * mV
+    G.V_T = q["V_T_rest"] * mV
+    G.unclamped = 1
+    I_t = b2.TimedArray(I * pA, dt=DT * ms)
+    G.run_regularly("I_ext = I_t(t, i)", when="start", order=-1)
+    G.run_regularly("""
+        unclamp = int(timestep(t - lastspike, dt) == R_c)
+        v = unclamp*V_reset + (1 - unclamp)*v
+        unclamped = unclamp + (1 - unclamp)*unclamped
+        """, when="start", order=0)
+    G.run_regularly("""
+        z = z*P_z
+        V_T = V_T_rest + (V_T - V_T_rest)*P_vt
+        I_ex = I_ex*P_ex
+        """, when="groups", order=1)
+    gen = b2.SpikeGeneratorGroup(1, np.zeros(len(ins), dtype=int), ins * DT * ms)
+    S = b2.Synapses(gen, G, on_pre="I_ex_post += w_syn", namespace=dict(w_syn=w * pA))
+    S.connect()
+    M = b2.StateMonitor(G, ["v", "w", "z", "V_T"], record=True, when="end")
+    sm = b2.SpikeMonitor(G)
+    net = b2.Network(G, gen, S, M, sm)
+    net.run(I.shape[0] * DT * ms, namespace=dict(ns, I_t=I_t))
+    steps = np.round(np.asarray(sm.t / ms) / DT).astype(int)
+    brian_spikes = sorted(zip(steps.tolist(), np.asarray(sm.i).tolist()))
+    our_spikes, our_v = ours(m, I, ins, "I_syn_ex", w)
+    assert len(our_spikes) > 10
+    assert our_spikes == brian_spikes
+    bv = np.asarray(M.v / mV).T
+    np.testing.assert_allclose(our_v, bv, rtol=0, atol=1e-9)
+    # the held spike is there: V_clamp for R_c samples from each spike
+    t0, i0 = our_spikes[0]
+    np.testing.assert_array_equal(bv[t0:t0 + R_c, i0], q["V_clamp"])
