@@ -372,8 +372,8 @@ def print_compile(rows, file=sys.stdout):
         print(f"| {r['rule']} | {r['c_lines']} | {r['first_code_s']:.3f} | "
               f"{r['first_run_s']:.3f} | {r['cached_code_s']:.4f} | "
               f"{r['cached_run_s']:.4f} |", file=file)
-    worst_first = max(r["first_run_s"] for r in rows)
-    worst_cached = max(r["cached_run_s"] for r in rows)
+    worst_first = max(max(r["first_run_s"], r["first_code_s"]) for r in rows)
+    worst_cached = max(max(r["cached_run_s"], r["cached_code_s"]) for r in rows)
     print(f"  worst first use {worst_first:.2f} s (goal <= {GOALS['first_use_s']} s: "
           f"{'met' if worst_first <= GOALS['first_use_s'] else 'MISSED'}), worst cached "
           f"{worst_cached:.3f} s (goal <= {GOALS['cached_s']} s: "
