@@ -130,7 +130,7 @@ def tsodyks_markram_1997(U=0.5, tau_d=800.0, tau_f=None, receptor="g_e",
 def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
                  tau_minus=10.0, tau_plus=7.0, tau_x=15.0, w_min=0.0, w_max=3.0,
                  V_clamp=None, t_clamp=2.0, u_ref2=None, tau_homeo=1200.0, E_L=-70.6,
-                 name="clopath_2010"):
+                 hold_u_plus=None, name="clopath_2010"):
     """Voltage-based STDP of Clopath, Büsing, Vasilaki & Gerstner (2010).
 
     The postsynaptic membrane potential ``u`` (``v_post`` read before the reset, so
@@ -156,6 +156,12 @@ def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
       uses u_plus delayed, so a spike's own depolarisation does not potentiate;
       the language has no delays, and this is what a delay >= t_clamp does to the
       LTP term during the spike (the rest of the delay is not modelled).
+    - ``hold_u_plus`` (default: on with ``V_clamp``): only the second half of the
+      above, for a neuron that holds its spike itself
+      (:class:`~plasticity.neurons.AdExClopath`, whose v is V_clamp for t_clamp
+      from the spike step, so ``u = v_post`` is the paper's u): the LTP term uses
+      ``u_plus`` as at the spike's onset for ``t_clamp`` ms from each
+      postsynaptic spike.
     - ``u_ref2`` (mV^2): the homeostatic LTD amplitude ``A_LTD u_bar_bar / u_ref2``,
       ``u_bar_bar`` the low-pass (``tau_homeo``) of ``[u - E_L]+^2``, starting at
       ``u_ref2``. This is the authors' MATLAB form (ModelDB 144566, as read by
@@ -181,15 +187,25 @@ def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
                   tau_x=tau_x, w_min=float(w_min), w_max=w_max)
     init = {"u_minus": theta_minus, "u_plus": theta_minus}
     u, u_p, extra, on_post, ltd = "v_post", "u_plus", "", "", "A_LTD"
-    if V_clamp is not None:
-        u, u_p, on_post = "u", "u_p", "clamp = t_clamp; u_plus_spike = u_plus"
+    hold = (V_clamp is not None) if hold_u_plus is None else bool(hold_u_plus)
+    if V_clamp is not None or hold:
+        on_post = "clamp = t_clamp" + ("; u_plus_spike = u_plus" if hold else "")
         extra += """
-        dclamp/dt = -1 : 1 (event-driven)
-        u_plus_spike : mV
-        u = (clamp > 0.5 * dt) * V_clamp + (clamp <= 0.5 * dt) * v_post : mV
-        u_p = (clamp > 0.5 * dt) * u_plus_spike + (clamp <= 0.5 * dt) * u_plus : mV"""
-        params.update(V_clamp=float(V_clamp), t_clamp=float(t_clamp))
+        dclamp/dt = -1 : 1 (event-driven)"""
+        params.update(t_clamp=float(t_clamp))
+    if hold:
+        u_p = "u_p"
+        extra += """
+        u_plus_spike : mV"""
         init["u_plus_spike"] = theta_minus
+    if V_clamp is not None:
+        u = "u"
+        extra += """
+        u = (clamp > 0.5 * dt) * V_clamp + (clamp <= 0.5 * dt) * v_post : mV"""
+        params.update(V_clamp=float(V_clamp))
+    if hold:
+        extra += """
+        u_p = (clamp > 0.5 * dt) * u_plus_spike + (clamp <= 0.5 * dt) * u_plus : mV"""
     if u_ref2 is not None:
         ltd = "A_LTD * u_bar_bar / u_ref2"
         extra += f"""
