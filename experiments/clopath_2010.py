@@ -80,7 +80,7 @@ import numpy as np
 
 from plasticity import Network, SynapseMatrix
 from plasticity.config import field
-from plasticity.neurons import AdEx
+from plasticity.neurons import AdExClopath
 from plasticity.rules import clopath_2010
 
 try:  # as a package module (plasticity run) or loaded from its file (tests)
@@ -107,15 +107,17 @@ class Config:
     C_m: float = field(281.0, help="membrane capacitance", units="pF", gt=0.0)
     g_L: float = field(30.0, help="leak conductance", units="nS", gt=0.0)
     E_L: float = field(-70.6, help="resting potential", units="mV")
-    V_T: float = field(-30.4, help="threshold: the paper's V_T,max (all spikes forced)",
-                       units="mV")
+    V_T_rest: float = field(-50.4, help="resting threshold", units="mV")
+    V_T_max: float = field(-30.4, help="threshold right after a spike", units="mV")
+    tau_V_T: float = field(50.0, help="threshold relaxation", units="ms", gt=0.0)
     Delta_T: float = field(2.0, help="slope factor", units="mV", gt=0.0)
     tau_w: float = field(144.0, help="adaptation time constant", units="ms", gt=0.0)
     a: float = field(4.0, help="subthreshold adaptation", units="nS")
     b: float = field(0.805, help="spike-triggered adaptation (UNVERIFIED)", units="pA")
     V_reset: float = field(-49.6, help="reset after the spike (E_L + 21 mV)", units="mV")
-    V_peak: float = field(33.0, help="spike detection", units="mV")
-    I_sp: float = field(400.0, help="afterdepolarisation jump (0: none)", units="pA", min=0.0)
+    V_peak: float = field(20.0, help="spike detection (the authors' code)", units="mV")
+    I_sp: float = field(400.0, help="afterdepolarisation current set at a spike (0: none)",
+                        units="pA", min=0.0)
     tau_z: float = field(40.0, help="afterdepolarisation decay", units="ms", gt=0.0)
     V_clamp: float = field(33.0, help="membrane potential during the spike", units="mV")
     t_clamp: float = field(2.0, help="spike duration", units="ms", gt=0.0)
@@ -148,9 +150,11 @@ SMALL = {"network_duration_s": 20.0}
 
 
 def neuron(c):
-    return AdEx(C_m=c.C_m, g_L=c.g_L, E_L=c.E_L, V_T=c.V_T, Delta_T=c.Delta_T,
-                tau_w=c.tau_w, a=c.a, b=c.b, V_reset=c.V_reset, V_peak=c.V_peak,
-                t_ref=c.t_clamp, tau_syn_ex=0.01, tau_syn_in=c.tau_z)
+    return AdExClopath(C_m=c.C_m, g_L=c.g_L, E_L=c.E_L, V_T_rest=c.V_T_rest,
+                       V_T_max=c.V_T_max, tau_V_T=c.tau_V_T, Delta_T=c.Delta_T,
+                       tau_w=c.tau_w, a=c.a, b=c.b, I_sp=c.I_sp, tau_z=c.tau_z,
+                       V_reset=c.V_reset, V_peak=c.V_peak, V_clamp=c.V_clamp,
+                       t_clamp=c.t_clamp, t_ref=0.0, tau_syn_ex=0.01)
 
 
 def unit_pA(c):
@@ -162,7 +166,7 @@ def rule(c, w_max, homeostasis):
     s = unit_pA(c)
     return clopath_2010(A_LTD=c.A_LTD * s, A_LTP=c.A_LTP * s, theta_minus=c.theta_minus,
                         theta_plus=c.theta_plus, w_min=0.0, w_max=w_max * s,
-                        V_clamp=c.V_clamp, t_clamp=c.t_clamp,
+                        t_clamp=c.t_clamp, hold_u_plus=True,
                         u_ref2=c.u_ref2 if homeostasis else None, tau_homeo=c.tau_homeo,
                         E_L=c.E_L)
 
@@ -175,15 +179,12 @@ def _flat(trains, shift=0.0):
 
 
 def adex_population(net, c, name, n, driver_trains):
-    """n AdEx neurons, each forced to fire at its ``driver_trains`` times (ms), with
-    the afterdepolarisation as a self-projection; returns the population."""
+    """n AdExClopath neurons, each forced to fire at its ``driver_trains`` times
+    (ms); returns the population."""
     pop = net.add_population(name, n, neuron(c))
     drv = net.add_spike_generator(name + "_driver", n, *_flat(driver_trains, -c.dt))
     net.connect(drv, pop, SynapseMatrix.one_to_one(n, weight=DRIVE_PA), "I_syn_ex",
                 name=name + "_drive")
-    if c.I_sp > 0:
-        net.connect(pop, pop, SynapseMatrix.one_to_one(n, weight=c.I_sp), "I_syn_in",
-                    name=name + "_z")
     return pop
 
 
@@ -319,9 +320,7 @@ def network(c, condition, seed=0, recorder=None):
                asymmetry=asymmetry(W),
                missing=missing, rates=np.bincount(mon.ids, minlength=n) / (T / 1000.0))
     if recorder is not None:
-        recorder.add_population(condition, "AdEx (Clopath 2010)", n,
-                                {"C_m": c.C_m, "g_L": c.g_L, "E_L": c.E_L, "V_T": c.V_T,
-                                 "V_reset": c.V_reset, "I_sp": c.I_sp, "tau_z": c.tau_z})
+        recorder.add_population(condition, "AdExClopath", n, pop.model.parameters())
         recorder.append_spikes(condition, mon.times, mon.ids, t_stop=T)
         r = rule(c, w_max, c.homeostasis)
         recorder.set_synapses(f"{condition}_recurrent", syn.indptr, syn.indices,
