@@ -216,7 +216,8 @@ cdef void _cl_on_step_every_synapse(void* data, int64_t t) noexcept nogil:
             j = s.indices[k]
             v = s.v[j]
             up = s.u_plus[j]
-            s.w[k] = _clip(s.w[k] + s.dt_A_LTP * x * _clip(v - s.theta_plus, 0.0, INFINITY)
+            s.w[k] = _clip(s.w[k] + s.dt_A_LTP * x
+                           * _clip(v - s.theta_plus, 0.0, INFINITY)
                            * _clip(up - s.theta_minus, 0.0, INFINITY), s.w_min, s.w_max)
     for j in range(s.n_post):
         v = s.v[j]

@@ -79,8 +79,8 @@ PAIR_TEXT = dict(
 VS = dict(n_in=2000, n_out=1000, rate=10.0, p=0.2, duration=2000.0, dt=0.1, drive=30.0,
           w0=0.005, seed=3, eta=5e-3, rho0=5.0, w_max=0.5)
 CLOPATH = dict(n_in=500, n_out=200, rate=10.0, p=0.2, duration=2000.0, dt=0.1,
-               I_ext=500.0, V_peak=-40.0, w0=(40.0, 100.0), seed=4, A_LTP=0.05, A_LTD=5e-3,
-               w_max=200.0)
+               I_ext=500.0, V_peak=-40.0, w0=(40.0, 100.0), seed=4, A_LTP=0.05,
+               A_LTD=5e-3, w_max=200.0)
 QUICK = dict(b1=dict(duration=2000.0), b2=dict(duration=300.0), vs=dict(duration=200.0),
              clopath=dict(duration=200.0))
 

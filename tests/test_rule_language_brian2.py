@@ -139,7 +139,8 @@ def b2_pair(src, dst, syn, target, name, pr=PAIR, unit=""):
         x1 += 1""",
                     on_post="""w = clip(w + ap * x1, wmin, wmax)
         y1 += 1""",
-                    namespace=dict(taup=pr["tau_plus"] * b2.ms, taum=pr["tau_minus"] * b2.ms,
+                    namespace=dict(taup=pr["tau_plus"] * b2.ms,
+                                   taum=pr["tau_minus"] * b2.ms,
                                    ap=pr["a_plus"], am=pr["a_minus"], wmin=pr["w_min"],
                                    wmax=pr["w_max"]), name=name)
     S.connect(i=pre_ids(syn), j=syn.indices.astype(int))
@@ -170,8 +171,8 @@ def b2_rule(src, dst, syn, rule, units, deliver=None, model_edit=(), code_edit=(
         on_pre = deliver + "\n" + on_pre
     ns = {k: v * units.get(k, 1.0) for k, v in rule.params.items()}
     kw = dict(method=method) if method else {}
-    S = b2.Synapses(src, dst, model, on_pre=on_pre or None, on_post=text["on_post"] or None,
-                    namespace=ns, name=name, **kw)
+    S = b2.Synapses(src, dst, model, on_pre=on_pre or None,
+                    on_post=text["on_post"] or None, namespace=ns, name=name, **kw)
     S.connect(i=pre_ids(syn), j=syn.indices.astype(int))
     S.w = syn.weights
     for k, v in rule.init.items():
@@ -212,7 +213,8 @@ def ours_run(net, pop, projs, duration, state_vars=()):
 def compare(ours, theirs, min_spikes=10, state_scale=None):
     """Identical spikes (per step, ids within a step in order), weights to RTOL;
     returns the largest relative weight difference."""
-    assert ours["steps"].size >= min_spikes, "the output must spike for the test to mean anything"
+    assert ours["steps"].size >= min_spikes, "the output must spike for the test to mean " \
+        "anything"
     oa = np.lexsort((ours["ids"], ours["steps"]))
     ob = np.lexsort((theirs["ids"], theirs["steps"]))
     np.testing.assert_array_equal(ours["steps"][oa], theirs["steps"][ob])
