@@ -27,7 +27,8 @@ NEST's example; the paper's w0 is UNVERIFIED) is compared with the data (fractio
 shared/references.md) as ``pfister_gerstner_2006`` does: points within 1 and 2 SEM,
 chi^2, and the sign flip of the -10 ms protocol.
 
-Part 2, the recurrent network (the paper's Fig. 4): ``n_neurons`` (10) AdExClopath neurons,
+Part 2, the recurrent network (the paper's Fig. 4): ``n_neurons`` (10) AdExClopath
+neurons,
 all-to-all plastic recurrent connections (no self-connections), each neuron driven
 one-to-one by an input neuron whose every spike makes it fire:
 

@@ -472,8 +472,8 @@ def adex_clopath_reference(m, dt, state, I, syn_ex, syn_v):
         VT[fired] = VTm
         since[fired] = 0
         spikes.extend((t, int(i)) for i in fired)
-        trace.append(np.vstack([np.where((since > 0) & (since < Rc + Rr) & (syn_v[t] != 0),
-                                         np.nan, v), w, z, VT, iex]))
+        lost = (since > 0) & (since < Rc + Rr) & (syn_v[t] != 0)
+        trace.append(np.vstack([np.where(lost, np.nan, v), w, z, VT, iex]))
     return spikes, np.array(trace)
 
 
@@ -485,13 +485,15 @@ def _clopath_drive(seed, n=8, steps=4000):
     inputs = {}
     for t in range(steps):
         if syn_ex[t].any():
-            inputs.setdefault(t, []).append(("I_syn_ex", np.flatnonzero(syn_ex[t]), 200.0))
+            inputs.setdefault(t, []).append(
+                ("I_syn_ex", np.flatnonzero(syn_ex[t]), 200.0))
         if syn_v[t].any():
             inputs.setdefault(t, []).append(("v", np.flatnonzero(syn_v[t]), 3.0))
     return I, syn_ex, syn_v, inputs
 
 
-@pytest.mark.parametrize("t_clamp,t_ref", [(2.0, 0.0), (2.0, 0.5), (0.0, 1.0), (0.35, 0.0)])
+@pytest.mark.parametrize("t_clamp,t_ref",
+                         [(2.0, 0.0), (2.0, 0.5), (0.0, 1.0), (0.35, 0.0)])
 def test_adex_clopath_equals_numpy_forward_euler(t_clamp, t_ref):
     m = N.AdExClopath(t_clamp=t_clamp, t_ref=t_ref)
     n = 8
