@@ -28,8 +28,7 @@ shared/references.md) as ``pfister_gerstner_2006`` does: points within 1 and 2 S
 chi^2, and the sign flip of the -10 ms protocol.
 
 Part 2, the recurrent network (the paper's Fig. 4): ``n_neurons`` (10) AdExClopath
-neurons,
-all-to-all plastic recurrent connections (no self-connections), each neuron driven
+neurons, all-to-all plastic recurrent connections (no self-connections), each driven
 one-to-one by an input neuron whose every spike makes it fire:
 
 - rate code: Poisson inputs at rates ``rates`` (2, 4, ..., 20 Hz), ``w_max`` 0.25 mV;
