@@ -53,9 +53,9 @@ DATASETS = {
 EXTRA_SETS = {
     "diehl_cook_2015": ["n_train=300", "n_assign=300", "n_assign_online=300",
                         "n_test=200"],
-    "kheradpisheh_caltech": ["images1=200", "images2=200", "images3=200"],
-    "kheradpisheh_eth80": ["images1=200", "images2=200", "images3=200"],
-    "kheradpisheh_mnist": ["images1=1000", "images2=1000", "n_svm_train=2000"],
+    "kheradpisheh_caltech": ["images1=100", "images2=100", "images3=100"],
+    "kheradpisheh_eth80": ["images1=100", "images2=100", "images3=100"],
+    "kheradpisheh_mnist": ["images1=500", "images2=500", "n_svm_train=1000"],
 }
 
 #: seconds one --small run may take before it counts as failed
@@ -115,7 +115,9 @@ def _run(name, out):
         why = f"{name} --small did not finish in {TIMEOUT_S} s"
         return ("fail" if name in ESTABLISHED else "xfail"), why
     if p.returncode != 0:
-        last = (p.stderr.strip().splitlines() or ["(no message)"])[0]
+        lines = p.stderr.strip().splitlines() or ["(no message)"]
+        # the CLI's one-line error, or the last line of a traceback
+        last = lines[-1] if lines[0].startswith("Traceback") else lines[0]
         if "DatasetError" in p.stderr:
             return "skip", f"{name}: dataset missing: {last}"
         why = f"{name} --small failed (exit {p.returncode}): {last}"
