@@ -660,3 +660,21 @@ def test_random_numbers_only_in_statements(kwargs, words):
         EquationRule(**kwargs)
     for w in words:
         assert w in str(info.value)
+
+
+def test_post_gate_skips_only_zero_changes():
+    """Clopath's on_step change is gated by its postsynaptic factors (zero on most
+    steps, then skipped); written so that no gate is found, the same rule gives the
+    same weights (all weights inside the bounds)."""
+    gated = clopath_2010(A_LTP=8e-3, A_LTD=1e-3, w_max=200.0)
+    text = dict(gated.text)
+    text["on_step"] = text["on_step"].replace("w = clip(w + dt", "w = clip(0 + w + dt")
+    plain = lambda: EquationRule(**text, params=gated.params, init=gated.init)  # noqa
+
+    a = _network(lambda: clopath_2010(A_LTP=8e-3, A_LTD=1e-3, w_max=200.0), "compiled",
+                 post="adex", target="I_syn_ex", weight=80.0, T=300.0)
+    b = _network(plain, "compiled", post="adex", target="I_syn_ex", weight=80.0, T=300.0)
+    assert a[2]._res.post_gates(a[2]._res.blocks["on_step"]) is not None
+    assert b[2]._res.post_gates(b[2]._res.blocks["on_step"]) is None
+    np.testing.assert_array_equal(a[0].times, b[0].times)
+    np.testing.assert_allclose(a[1].synapses.weights, b[1].synapses.weights, rtol=1e-12)

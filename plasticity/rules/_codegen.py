@@ -462,7 +462,46 @@ def generate(res, is64, post_order=False):
                      and V[st.target].where == "shared"]
         syn_st = [st for st in step_stmts if st not in shared_st]
         run_statements(shared_st, {}, "        ")
-        if syn_st:
+        gates = res.post_gates(syn_st) if syn_st else None
+        if syn_st and gates is not None:
+            # gated (language.Resolved.post_gates): per postsynaptic neuron, the
+            # factors of each change that read only it; a zero skips the statement
+            s_read, s_store, s_touch = plan(syn_st, "syn")
+            nb = [n for n in sorted(block_names(syn_st)) if n in V
+                  and V[n].where in ("pre", "post")]
+            gnames = set()
+            for g in gates:
+                gnames |= language_names(g)
+            gpost = [n for n in sorted(gnames) if n in V and V[n].where == "post"]
+            emit("        for (j = 0; j < n_post; j++) {")
+            gloc = {}
+            loads(gpost, "            ", gloc, prefix="g_")
+            gname = namer(gloc)
+            for k, g in enumerate(gates):
+                emit(f"            const double gate{k} = {c_expr(g, gname, res.random_sites)};")
+            emit("            if (" + " && ".join(f"gate{k} == 0.0" for k in range(len(gates)))
+                 + ") continue;")
+            emit("            for (q = post_ptr[j]; q < post_ptr[j + 1]; q++) {")
+            ind = "                "
+            emit(f"{ind}s = post_syn[q];")
+            emit(f"{ind}i = post_pre[q];")
+            emit(f"{ind}ws = {WS_POST};")
+            loc = {"__idx__": "s"}
+            loads(s_read + nb, ind, loc)
+            for k, st in enumerate(syn_st):
+                emit(f"{ind}if (gate{k} != 0.0) {{")
+                run_statements([st], loc, ind + "    ")
+                emit(f"{ind}}}")
+            stores(s_store, ind, "s")
+            if s_touch:
+                emit(f"{ind}last_syn[s] = step;")
+            for n in nb:
+                emit(f"{ind}(void)l_{n};")
+            emit("            }")
+            for n in gpost:
+                emit(f"            (void)g_{n};")
+            emit("        }")
+        elif syn_st:
             s_read, s_store, s_touch = plan(syn_st, "syn")
             nb = [n for n in sorted(block_names(syn_st)) if n in V
                   and V[n].where in ("pre", "post")]

@@ -348,7 +348,10 @@ class Interpreter:
                 rule.state["val:" + st.target][0] = float(
                     np.asarray(eval(code, _GLOBALS, {"S": S})).reshape(-1)[0])
             others = [x for x in self.codes["on_step"] if x not in shared]
-            if others:
+            gates = self.res.post_gates([st for st, _ in others]) if others else None
+            if gates is not None:
+                self._run_gated(others, gates, step)
+            elif others:
                 saved = self.codes["on_step"]
                 self.codes["on_step"] = others
                 s3 = np.arange(syn.nnz, dtype=np.int64)
@@ -356,6 +359,32 @@ class Interpreter:
                           step, None)
                 self.codes["on_step"] = saved
         self._clock(step)
+
+    def _run_gated(self, items, gates, step):
+        """on_step's per-synapse statements with their post gates (language.
+        Resolved.post_gates): a statement runs where its gate is not 0; synapses
+        whose gates are all 0 are not touched."""
+        from .language import _names
+        syn = self.syn
+        s = np.arange(syn.nnz, dtype=np.int64)
+        i, j = self.pre_of, syn.indices.astype(np.int64)
+        sites = self.res.random_sites
+        gnames = set().union(*(_names(g) for g in gates))
+        Sg = self.scope(gnames, i, j, s, step)
+        gv = [np.broadcast_to(np.asarray(eval(_code(g, sites), _GLOBALS, {"S": Sg}),
+                                         dtype=np.float64), s.shape) for g in gates]
+        active = np.zeros(s.shape, dtype=bool)
+        for g in gv:
+            active |= g != 0.0
+        s, i, j = s[active], i[active], j[active]
+        gv = [g[active] for g in gv]
+        stmts = [st for st, _ in items]
+        S = self.scope(self._names(stmts) | {"w"}, i, j, s, step)
+        for (st, code), g in zip(items, gv):
+            val = np.broadcast_to(np.asarray(eval(code, _GLOBALS, {"S": S}),
+                                             dtype=np.float64), s.shape)
+            S[st.target] = np.where(g != 0.0, val, S[st.target])
+        self._store("on_step", stmts, S, s, step, "syn")
 
     def _clock(self, step):
         syn = self.syn

@@ -643,10 +643,73 @@ class Resolved:
                   "statements'); make it (clock-driven) or give the change in on_pre/"
                   "on_post")
 
+    # -- the post gate of on_step
+    def post_gates(self, stmts):
+        """Per statement, the factor of its change that depends on the postsynaptic
+        neuron alone (an ast), or None for all if a statement has none.
+
+        A per-synapse ``on_step`` statement ``x += A``, ``x -= A``, ``x = x + A`` or
+        ``x = clip(x + A, lo, hi)`` whose product ``A`` has factors that read only the
+        postsynaptic neuron (its variables, the rule's per-post and shared variables,
+        parameters, t, dt) is skipped for the synapses of the neurons where the product
+        of those factors is 0 (Clopath's [v - theta+]+ [u+ - theta-]+ is 0 on most
+        steps): the change would be 0 (an x outside [lo, hi] then stays where it is,
+        and a non-finite other factor gives no NaN). Both back ends do this."""
+        gates = []
+        for st in stmts:
+            add = _change_of(st)
+            if add is None:
+                return None
+            factors = [f for f in _factors(add) if self._post_only(f)]
+            if not factors:
+                return None
+            g = factors[0]
+            for f in factors[1:]:
+                g = ast.BinOp(left=g, op=ast.Mult(), right=f)
+            gates.append(ast.fix_missing_locations(g))
+        return gates
+
+    def _post_only(self, node):
+        if _calls(node) & set(RANDOM):
+            return False
+        for n in _names(node):
+            kind = self.lookup(n, "model", 0, "")
+            if kind[0] in ("param", "unit", "t", "dt", "post"):
+                continue
+            if kind[0] == "var" and kind[1].where in ("post", "shared"):
+                continue
+            return False
+        return True
+
     # -- helpers for the back ends
     def variables(self, where=None, dynamics=False):
         vs = [v for v in self.spec.variables.values() if where is None or v.where == where]
         return [v for v in vs if v.dynamics] if dynamics else vs
+
+
+def _change_of(st):
+    """The added term A of ``x += A``, ``x -= A`` (as -A's factors: A), ``x = x + A``
+    or ``x = clip(x + A, lo, hi)`` on a variable x, else None."""
+    if st.kind[0] != "var":
+        return None
+    if isinstance(st.op, (ast.Add, ast.Sub)):
+        return st.expr
+    if st.op is not None:
+        return None
+    e = st.expr
+    if isinstance(e, ast.Call) and e.func.id == "clip":
+        e = e.args[0]
+    if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub)) and \
+            isinstance(e.left, ast.Name) and e.left.id == st.target:
+        return e.right
+    return None
+
+
+def _factors(node):
+    """The factors of a product (a single factor otherwise)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return _factors(node.left) + _factors(node.right)
+    return [node]
 
 
 def _copy(node):
