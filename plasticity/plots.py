@@ -813,8 +813,10 @@ def curves(source, group=None, *, max_panels=12):
             xlabel, ylabel, units = xlabel or xl, ylabel or yl, units or u
         a.set_xlabel(xlabel or "index (sample)")
         a.set_ylabel(_with_unit(ylabel or g, units))
-        a.set_title(g)
-        if len(groups[g]) > 1:
+        n = len(groups[g])
+        a.set_title(g if n <= 10 else f"{g} ({n} curves; --select one of them)",
+                    fontsize="medium")
+        if 1 < n <= 10:  # a longer legend would crowd out the axes
             a.legend(fontsize="x-small", loc="best")
     for a in axes.ravel()[len(names):]:
         a.set_axis_off()

@@ -19,6 +19,7 @@ complete run file is not run again).
 import os
 import subprocess
 import sys
+import warnings
 
 import matplotlib
 import pytest
@@ -165,7 +166,11 @@ def test_every_plot_kind_on_the_small_run(name, run_files, tmp_path, capsys):
             fig = plots.plot(run, kind)
             assert not _labels_with_units(fig), (name, kind, _labels_with_units(fig))
             png = str(tmp_path / f"{kind}.png")
-            fig.savefig(png, dpi=40)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fig.savefig(png, dpi=40)
+            crowded = [str(w.message) for w in caught if "collapsed" in str(w.message)]
+            assert not crowded, (name, kind, crowded)  # axes crowded out by labels
             img = matplotlib.image.imread(png)
             assert img.ndim == 3 and img.shape[0] > 50 and img.shape[1] > 50
             # something was drawn: not a blank canvas
