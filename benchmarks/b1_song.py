@@ -9,6 +9,10 @@ side), build/compile seconds, peak RSS and the ratio Brian2 / ours.
 
     python benchmarks/b1_song.py [--quick] [--repeats N] [--ours-only] [--json FILE]
 
+The model is ``song_abbott_2000``'s ``--set model=brian2-example`` (not the paper's
+model, the experiment's default); tests/test_song_abbott_2000.py checks that
+``ours_build`` and the experiment build the same network (identical spikes and weights).
+
 The model functions (``ours_build``, ``ours_run``, ``brian2_model``) are shared with B2
 (``b2_scaled.py``), which scales the same model to 10k -> 1k inputs at p = 0.1.
 """

@@ -74,6 +74,9 @@ class Config:
     tau_minus: float = field(33.7, help="pair rule: tau-", units="ms", gt=0.0)
     data: str = field("visual", help="Pfister & Gerstner 2006 parameter sets",
                       choices=("visual",))
+    rule_form: str = field("kernel", help="every rule as the built-in kernel or written "
+                           "in the rule language (STDP.to_equation_rule; same numbers)",
+                           choices=("kernel", "language"))
 
 
 #: a quick run (the same protocol: it takes a few seconds)
@@ -184,6 +187,8 @@ def run(config, recorder=None, seed=1):
              "pair-unit-minus": Pair(c.tau_plus, c.tau_minus, 0.0, 1.0)}
     rules = {name: STDP(t, Additive(0.0, 100.0)) for name, t in timings.items()}
     rules.update({name: STDP(t, Additive(-1e6, 1e6)) for name, t in basis.items()})
+    if c.rule_form == "language":
+        rules = {name: r.to_equation_rule() for name, r in rules.items()}
     final, err = pairing_network(pre, post, rules, dt=c.dt, w0=w0, seed=seed)
     curves = {name: (final[name] - w0) / w0 for name in timings}
     mean, sem = data_arrays(keys)

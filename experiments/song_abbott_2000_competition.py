@@ -39,7 +39,11 @@ from plasticity.experiments.song_abbott_2000 import Config as SongConfig
 
 @dataclasses.dataclass
 class Config(SongConfig):
-    """``song_abbott_2000``'s parameters plus the correlated group."""
+    """``song_abbott_2000``'s parameters (its Brian2-example model) plus the
+    correlated group."""
+    model: str = field("brian2-example", help="parameter set of song_abbott_2000 (this "
+                       "experiment's results are for brian2-example)",
+                       choices=tuple(song.MODELS))
     n_correlated: int = field(500, help="inputs of the correlated group (ids 0..n-1)",
                               min=1)
     correlation: float = field(0.2, help="shared-source correlation c of the correlated "
@@ -58,7 +62,7 @@ def memory_estimate(config):
     """What a run needs in memory, by config key (``plasticity run`` checks it first):
     the inputs (as ``song_abbott_2000``) and their pre-drawn spike trains (times,
     ids, steps and the sort's temporaries: ~48 B per spike, twice for the copies)."""
-    c = config
+    c = song.effective(config)
     n_spikes = 2.0 * c.n_inputs * c.rate * c.duration / 1000.0
     return {"n_inputs": (c.n_inputs, song.BYTES_PER_INPUT * c.n_inputs),
             "duration": (c.duration, 48.0 * n_spikes)}
@@ -99,7 +103,7 @@ def correlated_trains(n, n_corr, rate_hz, c, duration_ms, dt, rng, jitter=0.0):
 
 def build(config, seed=1):
     """(network, projection, neuron) with freshly drawn input trains."""
-    c = config
+    c = song.effective(config)
     if c.n_correlated >= c.n_inputs:
         raise ValueError(f"n_correlated must be < n_inputs ({c.n_inputs}), got "
                          f"{c.n_correlated}")
@@ -113,7 +117,7 @@ def build(config, seed=1):
 
 
 def run(config, recorder=None, seed=1, progress=None):
-    c = config
+    c = song.effective(config)
     if recorder is not None:
         seed = recorder.seed
     net, proj, neuron = build(c, seed)
@@ -146,7 +150,7 @@ def figure(source):
 
     from plasticity import results
     r = results.load(source) if isinstance(source, str) else source
-    cfg = r.config
+    cfg = song.effective_dict(r.config)
     gmax, nc = cfg["gmax"], cfg["n_correlated"]
     times = r.weight_times("input")
     mc, mu = [], []
