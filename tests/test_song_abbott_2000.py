@@ -72,13 +72,16 @@ def test_convergence_measure():
     assert c["converged"]
     assert abs(c["fraction_middle_last_quarter"] - 0.2) < 0.01
     assert 1_800_000.0 < c["settle_time_ms"] < 2_000_001.0
-    drifting = song.convergence(t, 0.8 - 0.1 * t / T, hist, T)
+    drifting = song.convergence(t, 0.8 - 0.5 * t / T, hist, T)
     assert not drifting["converged"] and drifting["middle_trend"] < -0.05
     moving_hist = hist.copy()
     moving_hist[:, 0] += t / T * 0.5
     assert not song.convergence(t, middle, moving_hist, T)["converged"]
     short = song.convergence(t[:2], middle[:2], hist[:2], T)
     assert not short["converged"] and np.isnan(short["middle_trend"])
+    # the early, slow phase of a short run is not mistaken for convergence
+    early = song.run(song.Config(duration=200_000.0), seed=3)
+    assert not early["converged"]
     m = song.run(song.Config(duration=2000.0), seed=0)   # no snapshot to measure with
     assert not m["converged"] and "middle_trend" not in m
 
