@@ -139,19 +139,12 @@ def both_forms():
 
 def test_rule_language_form_gives_the_same_run(both_forms):
     """Issue 17 item 6: the same STDP written in the rule language gives the same
-    output spikes bit for bit and the same weights to a few ulps (next test)."""
+    output spikes and weights, bit for bit (float64 weights: the language decays
+    -x/tau by exp(-dt/tau), as the kernel)."""
     (ta, wa), (tb, wb) = both_forms["kernel"], both_forms["language"]
     assert ta.size > 1000
     np.testing.assert_array_equal(ta, tb)
-    np.testing.assert_allclose(wb, wa, rtol=0, atol=1e-14 * 0.015)   # ~100 ulps
-
-
-@pytest.mark.xfail(strict=True, reason="rule language: the decay constant of dr1/dt = "
-                   "-r1/tau is dt*(1/tau) = 0.005000000000000001 at dt 0.1, tau 20, the "
-                   "kernel's dt/tau = 0.005; exp(-k c) then differs in the last bit and "
-                   "float64 weights by a few ulps (float32 weights round it away)")
-def test_rule_language_form_gives_the_same_weights_bit_for_bit(both_forms):
-    np.testing.assert_array_equal(both_forms["kernel"][1], both_forms["language"][1])
+    np.testing.assert_array_equal(wb, wa)
 
 
 def test_same_seed_same_weights():

@@ -312,14 +312,15 @@ class EquationRule(Rule):
             if v.method != "exact":
                 continue
             a = _eval_const(v.lin_a, self.params, dt)
+            a_dt = self._a_times_dt(v.lin_a, a, dt)
             if v.dynamics == "event":
                 b = _eval_const(v.lin_b, self.params, dt)
-                out["c:" + v.name] = -a * dt
+                out["c:" + v.name] = -a_dt
                 out["xinf:" + v.name] = -b / a if a != 0.0 else 0.0
                 out["slope:" + v.name] = b * dt if a == 0.0 else 0.0
             else:
                 out["a:" + v.name] = a
-                out["E:" + v.name] = math.exp(a * dt)
+                out["E:" + v.name] = math.exp(a_dt)
         return out
 
     # the NumPy interpreter runs through the per-step Python path
@@ -331,6 +332,16 @@ class EquationRule(Rule):
 
     def on_step(self, step):
         self._interp.step(step)
+
+    def _a_times_dt(self, node, a, dt):
+        """a dt, for a = k / tau as (k dt) / tau: -x/tau then decays by exp(-dt/tau),
+        the very number the built-in kernels and most simulators use (not
+        exp(-dt (1/tau)), which can differ in the last bit)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            k = _eval_const(node.left, self.params, dt)
+            den = _eval_const(node.right, self.params, dt)
+            return (k * dt) / den
+        return a * dt
 
     def get_state(self):
         return dict(self.state)
