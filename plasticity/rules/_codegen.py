@@ -352,6 +352,15 @@ def generate(res, is64, post_order=False):
         store = sorted(written | (set(evs) if touch else set()))
         return read, store, touch
 
+    def synapse_tail(s_store, s_touch, unused, ind):
+        """After a synapse's statements: store its variables (and its last update
+        step), and silence the loaded values the statements did not use."""
+        stores(s_store, ind, "s")
+        if s_touch:
+            emit(f"{ind}last_syn[s] = step;")
+        for n in unused:
+            emit(f"{ind}(void)l_{n};")
+
     def loads(names, ind, loc, prefix="l_", src=None):
         for n in names:
             emit(f"{ind}double {prefix}{n} = {src[n] if src else current(n, 'i', 'j', 's')};")
@@ -383,11 +392,7 @@ def generate(res, is64, post_order=False):
             loads(n_read, ind, loc, src={n: f"P_{n}" for n in n_read})
             loads(post_read, ind, loc)
             run_statements(pre_stmts, loc, ind)
-            stores(s_store, ind, "s")
-            if s_touch:
-                emit(f"{ind}last_syn[s] = step;")
-            for n in n_read + post_read:
-                emit(f"{ind}(void)l_{n};")
+            synapse_tail(s_store, s_touch, n_read + post_read, ind)
 
         emit("    if (!is_syn) {")
         emit("        for (k = 0; k < n_pre_spk; k++) {")
@@ -438,11 +443,7 @@ def generate(res, is64, post_order=False):
         loads(n_read, ind, loc, src={n: f"P_{n}" for n in n_read})
         loads(pre_read, ind, loc)
         run_statements(post_stmts, loc, ind)
-        stores(s_store, ind, "s")
-        if s_touch:
-            emit(f"{ind}last_syn[s] = step;")
-        for n in n_read + pre_read:
-            emit(f"{ind}(void)l_{n};")
+        synapse_tail(s_store, s_touch, n_read + pre_read, ind)
         emit("        }")
         run_statements(post_stmts, nloc, "        ",
                        only={st.target for st in post_stmts if st.kind[0] == "var"
@@ -492,11 +493,7 @@ def generate(res, is64, post_order=False):
                 emit(f"{ind}if (gate{k} != 0.0) {{")
                 run_statements([st], loc, ind + "    ")
                 emit(f"{ind}}}")
-            stores(s_store, ind, "s")
-            if s_touch:
-                emit(f"{ind}last_syn[s] = step;")
-            for n in nb:
-                emit(f"{ind}(void)l_{n};")
+            synapse_tail(s_store, s_touch, nb, ind)
             emit("            }")
             for n in gpost:
                 emit(f"            (void)g_{n};")
@@ -516,11 +513,7 @@ def generate(res, is64, post_order=False):
             emit(f"{ind}ws = {WS_ROW};")
             loads(s_read + [n for n in nb if V[n].where != "pre"], ind, loc)
             run_statements(syn_st, loc, ind)
-            stores(s_store, ind, "s")
-            if s_touch:
-                emit(f"{ind}last_syn[s] = step;")
-            for n in nb:
-                emit(f"{ind}(void)l_{n};")
+            synapse_tail(s_store, s_touch, nb, ind)
             emit("            }")
             emit("        }")
         emit("    }")
