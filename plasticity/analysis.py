@@ -241,7 +241,8 @@ def sweep_table(path, *, all_metrics=False, as_pandas=None):
     -------
     pandas.DataFrame or numpy.recarray
     """
-    from . import results, sweep
+    from . import results
+    from .results import sweeps as sweep
     p = os.fspath(path)
     if os.path.isdir(p):
         p = os.path.join(p, "sweep.h5")

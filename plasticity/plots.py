@@ -889,7 +889,7 @@ def effect(table, x, y, *, ax=None, spread="std"):
     One line per combination of the other grid parameters; single runs are drawn as
     dots. Only complete runs count.
     """
-    from . import sweep as _sweep
+    from .results import sweeps as _sweep
     if isinstance(table, (str, bytes)) or hasattr(table, "__fspath__"):
         table = _sweep.load_table(table)
     params, metrics = table.param_columns, table.metric_columns

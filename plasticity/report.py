@@ -364,7 +364,8 @@ def sweep_report(path, *, max_figures=40):
     """
     import matplotlib
     matplotlib.use("Agg")
-    from . import plots, sweep
+    from . import plots
+    from .results import sweeps as sweep
     p = _sweep_file(path)
     table = sweep.load_table(p)
     a = table.attrs
@@ -434,7 +435,7 @@ def report(path, out=None):
     str
         The path written.
     """
-    from . import sweep
+    from .results import sweeps as sweep
     p = os.fspath(path)
     is_sweep = os.path.isdir(p) or sweep.is_sweep_file(p)
     if is_sweep:

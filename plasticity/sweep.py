@@ -42,7 +42,6 @@ import dataclasses
 import datetime
 import itertools
 import json
-import math
 import os
 import re
 import sys
@@ -54,22 +53,18 @@ import numpy as np
 from . import config as _config
 from . import progress as _progress
 from . import runner as _runner
+from .results.sweeps import (SWEEP_FORMAT, SWEEP_FORMAT_VERSION, SweepError,  # noqa: F401
+                             SweepTable, _plain, format_table, is_sweep_file, load_table)
 
 __all__ = ["SWEEP_FORMAT", "SWEEP_FORMAT_VERSION", "SweepError", "DaskMissing",
            "SweepPoint", "SweepResult", "parse_grid", "plan", "run_sweep", "load_table",
            "is_sweep_file", "DASK_INSTALL_HINT"]
 
-SWEEP_FORMAT = "plasticity-sweep"
-SWEEP_FORMAT_VERSION = 1
 DASK_INSTALL_HINT = 'pip install "plasticity[dask]"'
 
 #: metrics that measure the machine, not the model: kept in the table, but they are
 #: expected to differ between two runs of the same config
 VOLATILE_METRICS = frozenset({"cpu_seconds", "wall_seconds", "wall_time_s"})
-
-
-class SweepError(_config.ConfigError):
-    """An invalid sweep (bad grid, seeds, workers, or sweep file)."""
 
 
 class DaskMissing(SweepError):
@@ -262,16 +257,6 @@ def plan(name, grid, *, seeds=1, out, sets=(), config=None, small=False):
 
 
 # ------------------------------------------------------------------------ one run
-
-def _plain(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist() if v.size <= 16 else None
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    return v if isinstance(v, (bool, int, float, str)) or v is None else str(v)
-
 
 def run_point(name, sets, seed, path, config=None, small=False, checkpoint_every=60.0):
     """Run one point (in a worker); returns ``{status, metrics, error}``, never raises
@@ -582,114 +567,3 @@ def run_sweep(name, grid, *, seeds=1, out=None, sets=(), config=None, small=Fals
             if cluster is not None:
                 cluster.close()
     return SweepResult(sweep_path, points)
-
-
-# ------------------------------------------------------------------------ reading
-
-def is_sweep_file(path):
-    """True if ``path`` is an HDF5 file with ``format = "plasticity-sweep"``."""
-    try:
-        import h5py
-        if not os.path.isfile(path) or not h5py.is_hdf5(path):
-            return False
-        with h5py.File(path, "r") as f:
-            fmt = f.attrs.get("format")
-            return (fmt.decode() if isinstance(fmt, bytes) else fmt) == SWEEP_FORMAT
-    except Exception:
-        return False
-
-
-@dataclasses.dataclass
-class SweepTable:
-    path: str
-    attrs: dict
-    columns: list        # [{"name", "kind", "key"}] in order
-    data: dict           # column name -> ndarray
-
-    def __len__(self):
-        return len(self.data["run"]) if "run" in self.data else 0
-
-    @property
-    def param_columns(self):
-        return [c["name"] for c in self.columns if c["kind"] == "param"]
-
-    @property
-    def metric_columns(self):
-        return [c["name"] for c in self.columns if c["kind"] == "metric"]
-
-    def rows(self):
-        names = [c["name"] for c in self.columns]
-        return [{n: _plain(self.data[n][i]) for n in names} for i in range(len(self))]
-
-    def to_pandas(self):
-        import pandas as pd
-        return pd.DataFrame({c["name"]: self.data[c["name"]] for c in self.columns})
-
-
-def load_table(path):
-    """Read ``sweep.h5`` into a :class:`SweepTable` (raises SweepError if it is not one)."""
-    import h5py
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise SweepError(f"{path}: no such sweep file")
-    try:
-        ok = h5py.is_hdf5(path)
-    except OSError:
-        ok = False
-    if not ok:
-        raise SweepError(f"{path} is not an HDF5 file, so not a sweep file")
-    try:
-        with h5py.File(path, "r") as f:
-            attrs = {}
-            for k, v in f.attrs.items():
-                attrs[k] = _plain(v)
-            if attrs.get("format") != SWEEP_FORMAT:
-                raise SweepError(f"{path} is not a plasticity sweep file (format "
-                                 f"{attrs.get('format')!r})")
-            v = attrs.get("format_version")
-            if not isinstance(v, int) or v > SWEEP_FORMAT_VERSION or v < 1:
-                raise SweepError(f"{path} has sweep format version {v!r}; this plasticity "
-                                 f"reads version {SWEEP_FORMAT_VERSION}")
-            if "table" not in f:
-                raise SweepError(f"{path}: /table is missing; the file is damaged")
-            t = f["table"]
-            try:
-                columns = json.loads(t.attrs["columns"])
-            except (KeyError, ValueError):
-                raise SweepError(f"{path}: /table has no valid 'columns' attribute") from None
-            data = {}
-            for c in columns:
-                n = c["name"]
-                if n not in t:
-                    raise SweepError(f"{path}: column /table/{n} is missing")
-                x = t[n][()]
-                if x.dtype.kind == "O":
-                    x = np.array([s.decode() if isinstance(s, bytes) else s for s in x],
-                                 dtype=object)
-                data[n] = x
-    except OSError as e:
-        raise SweepError(f"{path} is damaged and cannot be read ({e})") from None
-    return SweepTable(path, attrs, columns, data)
-
-
-def format_table(table, *, max_error=60):
-    """The table as aligned text (``plasticity inspect sweep.h5``)."""
-    names = [c["name"] for c in table.columns if c["name"] not in ("file", "skipped")]
-    rows = []
-    for r in table.rows():
-        row = []
-        for n in names:
-            v = r[n]
-            if isinstance(v, float):
-                s = "nan" if math.isnan(v) else f"{v:.6g}"
-            else:
-                s = str(v)
-            if n == "error" and len(s) > max_error:
-                s = s[:max_error - 3] + "..."
-            row.append(s)
-        rows.append(row)
-    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
-    lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths)).rstrip()]
-    for r in rows:
-        lines.append("  ".join(s.ljust(w) for s, w in zip(r, widths)).rstrip())
-    return "\n".join(lines)

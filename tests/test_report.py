@@ -152,6 +152,40 @@ def test_report_errors_are_one_line(tmp_path, capsys):
     assert rc == 2 and len(err.strip().splitlines()) == 1
 
 
+def test_plots_reports_and_analysis_read_sweeps_without_the_executor(tmp_path):
+    """Issue 16: the sweep table reader lives in plasticity.results.sweeps, so plotting,
+    the report and the analysis helpers read a sweep without importing the sweep
+    executor (plasticity.sweep) or Dask."""
+    import subprocess
+    import sys
+
+    from _runfile_utils import env
+    out = str(tmp_path / "sw")
+    res = sweep.run_sweep(TOY, ["eta=0.05,0.1"], seeds=1, out=out, small=True, workers=1,
+                          quiet=True)
+    assert res.n_complete == 2
+    code = f"""
+import sys
+import matplotlib
+matplotlib.use("Agg")
+import plasticity.plots, plasticity.report, plasticity.analysis
+from plasticity.results import sweeps
+t = sweeps.load_table({os.path.join(out, "sweep.h5")!r})
+assert len(t) == 2 and sweeps.is_sweep_file(t.path)
+plasticity.plots.effect(t.path, "eta", t.metric_columns[0])
+plasticity.report.report({out!r}, out={str(tmp_path / "sweep.html")!r})
+plasticity.analysis.sweep_table({out!r}, as_pandas=False)
+bad = sorted(m for m in sys.modules if m == "plasticity.sweep" or m == "dask"
+             or m.startswith(("dask.", "distributed")))
+print("IMPORTED", bad)
+"""
+    p = subprocess.run([sys.executable, "-c", code], env=env(), capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "IMPORTED []" in p.stdout, p.stdout
+    assert os.path.exists(tmp_path / "sweep.html")
+
+
 def test_sweep_page_has_the_effect_of_each_key(tmp_path, capsys):
     out = str(tmp_path / "sw")
     res = sweep.run_sweep(TOY, ["eta=0.05,0.1", "rule=additive,multiplicative"], seeds=2,
