@@ -46,8 +46,8 @@ def timed(fn, repeats):
 
 
 def rsnn_rows(name, c, repeats):
-    from plasticity.rsnn import (RSNN, RSNNParams, eprop_gradients, frozen_poisson,
-                                 rate_regularization)
+    from plasticity.rsnn import RSNN, RSNNParams, eprop_gradients, rate_regularization
+    from plasticity.tasks import frozen_poisson
     from plasticity.rsnn._compiled import forward_compiled
     p = RSNNParams(n_in=c["n_in"], n_lif=c["n_lif"], n_alif=c["n_alif"], n_out=c["n_out"],
                    tau_m=20.0, tau_a=500.0, beta=0.07, v_th=0.03, n_ref=2)

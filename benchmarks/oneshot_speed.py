@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def arm_setup(batch=8, T=250):
     from plasticity.experiments import scherr_oneshot_arm as ex
-    from plasticity.rsnn.arm import Arm
+    from plasticity.tasks.arm import Arm
     c = ex.Config(T=T, batch=batch)
     osl, clock, _ = ex.build(c, 0)
     omega, pos = ex.movements(c, 0, "train", 0, batch)
@@ -42,7 +42,7 @@ def arm_setup(batch=8, T=250):
 
 def omniglot_setup(batch=8, size=14):
     from plasticity.experiments import scherr_oneshot_omniglot as ex
-    from plasticity.rsnn.omniglot import Episode, encode_episode
+    from plasticity.tasks.omniglot import Episode, encode_episode
     c = ex.Config(batch=batch, size=size)
     D = size * size
     osl, _ = ex.build(c, 0, D)

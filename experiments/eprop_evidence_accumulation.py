@@ -30,8 +30,9 @@ import numpy as np
 
 from plasticity.config import field
 from plasticity.rsnn import (RSNN, Adam, EProp, RSNNParams, bptt, cross_entropy_loss,
-                             evidence_accumulation_batch, rate_regularization)
+                             rate_regularization)
 from plasticity.rsnn.util import single_threaded_blas
+from plasticity.tasks import evidence_accumulation_batch
 
 METHODS = ("eprop_symmetric", "eprop_random", "bptt")
 

@@ -26,8 +26,9 @@ import numpy as np
 
 from plasticity.config import field
 from plasticity.rsnn.util import single_threaded_blas
-from plasticity.rsnn import (RSNN, SGD, EProp, RSNNParams, bptt, frozen_poisson,
-                             mse_loss, rate_regularization, sum_of_sines_target)
+from plasticity.rsnn import (RSNN, SGD, EProp, RSNNParams, bptt, mse_loss,
+                             rate_regularization)
+from plasticity.tasks import frozen_poisson, sum_of_sines_target
 
 METHODS = ("eprop_symmetric", "eprop_random", "bptt")
 #: also accepted in ``methods``: adaptive e-prop (B learned with W_out's update)

@@ -45,7 +45,7 @@ import numpy as np
 
 from plasticity.config import field
 from plasticity.rsnn import RSNN, Adam, RSNNParams
-from plasticity.rsnn.arm import Arm, clock_input, random_movements
+from plasticity.tasks.arm import Arm, clock_input, random_movements
 from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
 from plasticity.rsnn.oneshot import OneShotLearning
 from plasticity.rsnn.util import single_threaded_blas

@@ -7,7 +7,7 @@ independent of their labels. What it sees of an image (``features``): by default
 400 features of an STDP-trained spiking conv net (Kheradpisheh et al. 2018,
 :mod:`plasticity.conv`; the 28 px image, ON/OFF DoG, latency code, two IF conv layers
 trained layer by layer with winner-take-all STDP, then the maxima of the 100 conv2
-maps over a 2 x 2 grid; :func:`plasticity.rsnn.omniglot.fit_stdp_features`), fitted
+maps over a 2 x 2 grid; :func:`plasticity.tasks.omniglot.fit_stdp_features`), fitted
 without labels on the meta-train images only, before the outer loop; with
 ``features='pixels'`` the image area-averaged to ``size`` px. Either vector is
 standardised to zero mean and unit RMS and given as a signed input current. The
@@ -21,7 +21,7 @@ the readout with the largest mean over the query's presentation. Loss: cross-ent
 of the softmax of that mean.
 
 Outer loop: Adam (lr ``lr``) on the LSG's weights, batches of ``batch`` episodes from
-the meta-training alphabets. Data split (plasticity.rsnn.omniglot, docs/omniglot.md):
+the meta-training alphabets. Data split (plasticity.tasks.omniglot, docs/omniglot.md):
 6 meta-training alphabets (178 characters), 2 held-out alphabets (Greek, Korean: 64
 characters). Validation episodes (monitoring; the e-prop baselines' learning rate) come
 from the meta-training characters; held-out numbers only from the held-out alphabets.
@@ -112,7 +112,7 @@ from plasticity.conv.experiment import record_kernels
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
 from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
-from plasticity.rsnn.omniglot import (OmniglotTasks, encode_episode, fit_stdp_features,
+from plasticity.tasks.omniglot import (OmniglotTasks, encode_episode, fit_stdp_features,
                                       lake_runs, mean_confidence_interval,
                                       nearest_neighbour, stack_episodes)
 from plasticity.rsnn.oneshot import OneShotLearning

@@ -1,11 +1,11 @@
-"""plasticity.rsnn.omniglot: alphabet split, episodes, encodings, baselines, and the
+"""plasticity.tasks.omniglot: alphabet split, episodes, encodings, baselines, and the
 all_runs.zip loader, on the real Omniglot files (skipped when they are absent)."""
 import numpy as np
 import pytest
 from _data import find_dataset
 
 from plasticity.datasets import load_omniglot_runs
-from plasticity.rsnn.omniglot import (Episode, OmniglotTasks, downsample_area,
+from plasticity.tasks.omniglot import (Episode, OmniglotTasks, downsample_area,
                                       encode_episode, encode_images, evaluate_episodes,
                                       lake_runs, mean_confidence_interval,
                                       nearest_neighbour, preprocess_images,
@@ -300,7 +300,7 @@ def test_stdp_features_separate_new_characters_better_than_pixels():
     79.5% vs 46.8% on 10 px pixels; here half the characters and 3000 images per
     layer, 78%: the learning rate reaches its maximum after ~2500 images, and with
     2000 the layers have not converged and the features are no better than pixels)."""
-    from plasticity.rsnn.omniglot import fit_stdp_features
+    from plasticity.tasks.omniglot import fit_stdp_features
     t = OmniglotTasks(OMNIGLOT, size=28)
     train = t.class_images("train")[::2].reshape(-1, 28, 28)       # 89 characters
     net = fit_stdp_features(train, grid=2, n_images=3000, random_state=0)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from plasticity.rsnn import (RSNN, SGD, Adam, EProp, RSNNParams, bptt,
-                             cross_entropy_loss, evidence_accumulation_batch,
-                             frozen_poisson, mse_loss, rate_regularization,
-                             sum_of_sines_target)
+                             cross_entropy_loss, mse_loss, rate_regularization)
+from plasticity.tasks import (evidence_accumulation_batch, frozen_poisson,
+                              sum_of_sines_target)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

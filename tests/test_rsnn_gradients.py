@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from plasticity.rsnn import (RSNN, RSNNParams, bptt, eligibility_traces, eprop_gradients,
-                             frozen_poisson, mse_loss, rate_regularization)
+                             mse_loss, rate_regularization)
+from plasticity.tasks import frozen_poisson
 
 # ------------------------------------------------------------------ a tiny tape autodiff
 # Written independently of plasticity.rsnn: a generic reverse-mode accumulation over

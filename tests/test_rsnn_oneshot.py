@@ -129,7 +129,7 @@ def test_errors():
 
 
 # ---------------------------------------------------------------- the arm task
-from plasticity.rsnn.arm import Arm, clock_input, random_movements  # noqa: E402
+from plasticity.tasks.arm import Arm, clock_input, random_movements  # noqa: E402
 
 
 def test_arm_loss_gradient_matches_finite_differences():
