@@ -1,0 +1,393 @@
+"""Same model, same answers: PyNN scripts on plasticity.pynn and on pyNN.nest, side by side.
+
+    python benchmarks/pynn_vs_nest.py PATH/TO/pynn-0.13.0 [--out table.md] [--song-s 10]
+
+Three models, each run on both backends in this process, compared number by number:
+
+* ``examples/simple_STDP.py`` of PyNN's source distribution, run unchanged (its
+  ``get_simulator`` answers with the backend): 60 inputs at lags -30..29 ms from one
+  driven IF_cond_exp neuron, additive pair STDP, dt 0.01 ms, delay 3 ms. Compared:
+  the postsynaptic spike times and the 60 final weights.
+* ``examples/tsodyksmarkram.py`` unchanged: static, depressing and facilitating
+  TsodyksMarkramSynapse onto 3 IF_cond_exp neurons each. Compared: the recorded
+  ``gsyn_inh`` and ``v`` traces.
+* Song, Miller & Abbott 2000 written in PyNN (B1's model: 1000 inputs at 15 Hz -> one
+  IF_cond_exp, additive all-to-all pair STDP, gmax 0.01 g_L), on the same input spike
+  trains (SpikeSourceArray, drawn once here). Compared: output spikes (the first ones
+  spike for spike, then the rate), final weights.
+
+Conventions accounted for explicitly (docs/pynn.md):
+
+* spike times: ours are stamped at the start of the step in which the threshold is
+  crossed, NEST's at its end: NEST's = ours + dt. The table compares ours + dt.
+* delays and STDP: NEST treats a connection's whole delay as dendritic (PyNN's
+  ``dendritic_delay_fraction=1``, the only value pyNN.nest accepts): its STDP pairs a
+  presynaptic spike emitted at t_pre with a postsynaptic spike at t_post as
+  dt_NEST = t_post + d - t_pre. Ours is axonal (fraction 0, as pyNN.brian2): the
+  rule sees the presynaptic spike when it arrives, dt_ours = t_post - (t_pre + d).
+  For the same pair, dt_NEST = dt_ours + 2d, so NEST's weight at lag L is compared
+  with ours at lag L + 2d (simple_STDP: d = 3 ms, lags 1 ms apart: 6 synapses).
+* NEST's stdp_synapse changes a weight only when a presynaptic spike arrives: the
+  potentiation by postsynaptic spikes after a synapse's last presynaptic spike is
+  still pending at the end of a run (ours is applied at the postsynaptic spike). It is
+  computed from the spike times and added to NEST's weights before comparing.
+* Tsodyks-Markram: pyNN.nest's ``tsodyks_synapse`` is the three-state model of
+  Tsodyks, Uziel & Markram 2000 with tau_psc = the target's tau_syn (copied by
+  pyNN.nest); ours is the two-state model (tau_psc -> 0): used resources start to
+  recover at once instead of after the PSC. The PSC amplitudes differ by a fraction
+  that grows with tau_syn (0.5 % at 1.2 ms, 3-6 % at 6.7 ms here); static synapses
+  agree to rounding.
+* pyNN.nest with ``min_delay='auto'`` (tsodyksmarkram.py) emits SpikeSourceArray
+  spikes late by (the resolved min_delay - dt), 0.4 ms here (its own recorded source
+  spike times show it): NEST's traces are shifted back by that before comparing.
+* integration: IF_cond_exp is exponential Euler on ours (the conductance held over the
+  step, error O(dt)), an adaptive Runge-Kutta (GSL RKF45) in NEST's iaf_cond_exp.
+  Membrane potentials differ by ~0.01 mV, so in the Song model (1000 inputs, threshold
+  crossings at a shallow slope) output spikes drift apart by steps from the first
+  ones, and STDP amplifies the drift: its comparison is statistical (rate, weight
+  distribution), plus the same network with static synapses at dt 0.1, 0.01 and
+  0.001 to show the spike times converging with dt.
+
+Fetches nothing: PATH is an unpacked PyNN source distribution (for the two examples);
+without it, or without NEST (``pip install nest-simulator``, optional, not a
+dependency of plasticity), the script says what it skips. Writes only --out.
+tests/test_pynn_nest.py checks the same numbers against stated tolerances.
+"""
+import argparse
+import contextlib
+import importlib
+import io
+import os
+import runpy
+import sys
+import tempfile
+import types
+
+import numpy as np
+
+
+# ----------------------------------------------------------------- helpers
+def nest_available():
+    try:
+        importlib.import_module("nest")
+    except Exception:  # noqa: BLE001 - any failure means: not usable here
+        return False
+    return True
+
+
+def load_backend(name):
+    """``plasticity.pynn`` or ``pyNN.nest`` (importing pyNN.nest starts NEST's kernel and
+    tries to build PyNN's NEST extensions: its chatter is kept off the output)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mod = importlib.import_module(name)
+    if name == "pyNN.nest":
+        import nest
+        nest.set_verbosity("M_ERROR") if hasattr(nest, "set_verbosity") else None
+    return mod
+
+
+def numpy2_connector_fix():
+    """PyNN 0.13 with NumPy 2: a 1 x 1 OneToOneConnector (simple_STDP.py's driver)
+    hands ``_standard_connect`` a 0-d boolean mask and fails on ``.nonzero()`` (on every
+    backend). Make such masks 1-d; the same fix for both backends, nothing else."""
+    import pyNN.connectors as C
+    if getattr(C.MapConnector._standard_connect, "_np2_fix", False):
+        return
+    orig = C.MapConnector._standard_connect
+
+    def _standard_connect(self, projection, gen, distance_map=None):
+        def masks(*a):
+            for m in gen(*a):
+                yield np.atleast_1d(m) if (m is not True and np.ndim(m) == 0) else m
+        return orig(self, projection, masks, distance_map)
+    _standard_connect._np2_fix = True
+    C.MapConnector._standard_connect = _standard_connect
+
+
+def run_example(path, backend):
+    """Run one of PyNN's example scripts unchanged on ``backend`` (a module name), in a
+    temporary directory (they write under ./Results); returns the script's globals."""
+    import pyNN.utility
+    numpy2_connector_fix()
+    sim = load_backend(backend)
+    opts = types.SimpleNamespace(simulator=backend.split(".")[-1], plot_figure=False,
+                                 fit_curve=False, dendritic_delay_fraction=1, debug=None)
+    saved, cwd = pyNN.utility.get_simulator, os.getcwd()
+    pyNN.utility.get_simulator = lambda *a, **k: (sim, opts)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pynn-vs-nest-") as work:
+            os.chdir(work)
+            with contextlib.redirect_stdout(io.StringIO()):
+                g = runpy.run_path(path, run_name="__main__")
+    finally:
+        pyNN.utility.get_simulator = saved
+        os.chdir(cwd)
+    g["_dt"] = sim.get_time_step()
+    return g
+
+
+# ----------------------------------------------------------------- simple STDP
+def simple_stdp(src, backend):
+    g = run_example(os.path.join(src, "examples", "simple_STDP.py"), backend)
+    post = np.asarray(g["postsynaptic_data"].spiketrains[0].magnitude, dtype=float)
+    pre = [np.asarray(st.magnitude, dtype=float)
+           for st in g["presynaptic_data"].spiketrains]
+    return dict(dt=g["_dt"], post=post, pre=pre, w=np.asarray(g["final_weights"], dtype=float),
+                lags=np.asarray(g["deltas"], dtype=float), delay=float(g["delay"]))
+
+
+# simple_STDP.py's parameters
+SIMPLE_W0, SIMPLE_A_PLUS, SIMPLE_W_MAX, SIMPLE_TAU_PLUS = 5e-8, 0.01, 1e-7, 20.0
+
+
+def nest_deferred_potentiation(pre, post, delay, a_plus=SIMPLE_A_PLUS,
+                               w_max=SIMPLE_W_MAX, tau_plus=SIMPLE_TAU_PLUS):
+    """NEST's stdp_synapse changes a weight only when a presynaptic spike arrives: the
+    potentiation due to postsynaptic spikes after a synapse's last presynaptic spike
+    (those at t_post > t_last_pre - d) is still pending when the run ends. This is
+    that pending change (additive: A+ w_max sum exp(-(t_post + d - t_pre) / tau+))."""
+    out = np.zeros(len(pre))
+    for i, p in enumerate(pre):
+        if p.size == 0:
+            continue
+        for q in post[post > p[-1] - delay]:
+            out[i] += a_plus * w_max * np.sum(np.exp(-(q + delay - p[p <= q + delay])
+                                                     / tau_plus))
+    return out
+
+
+def compare_simple_stdp(ours, nest):
+    """Post spike times (ours + dt vs NEST) and the weight changes: NEST's at lag L
+    (plus the potentiation NEST has not applied yet, see
+    :func:`nest_deferred_potentiation`) against ours at lag L + 2 d."""
+    out = {}
+    n = min(ours["post"].size, nest["post"].size)
+    out["post spikes (ours / NEST)"] = f"{ours['post'].size} / {nest['post'].size}"
+    out["post spike times: max |ours + dt - NEST| (ms)"] = float(
+        np.max(np.abs(ours["post"][:n] + ours["dt"] - nest["post"][:n]))) if n else np.nan
+    d = ours["delay"]
+    shift = int(round(2 * d / 1.0))                  # lags are 1 ms apart, decreasing
+    dw_o = ours["w"] - SIMPLE_W0
+    dw_n = nest["w"] - SIMPLE_W0
+    dw_n_all = dw_n + nest_deferred_potentiation(nest["pre"], nest["post"], d)
+    scale = np.max(np.abs(dw_n_all))
+    # ours at index i has lag lags[i]; NEST's lag L matches ours at L + 2d, which is
+    # index i - shift (lags decrease with the index)
+    a, b, b_raw = dw_o[:dw_o.size - shift], dw_n_all[shift:], dw_n[shift:]
+    out["compared synapses (lags in both windows)"] = int(a.size)
+    out["dw: max |ours(L + 2d) - NEST(L) incl. deferred| / max |dw|"] = float(
+        np.max(np.abs(a - b)) / scale)
+    out["dw: same, NEST's weights as read (deferred potentiation missing)"] = float(
+        np.max(np.abs(a - b_raw)) / scale)
+    out["dw: same, without the 2d lag shift"] = float(
+        np.max(np.abs(dw_o - dw_n_all)) / scale)
+    return out, (a, b)
+
+
+# ----------------------------------------------------------------- Tsodyks-Markram
+def tsodyks_markram(src, backend):
+    g = run_example(os.path.join(src, "examples", "tsodyksmarkram.py"), backend)
+    res = {"dt": g["_dt"]}
+    st = g["spike_source"].get_data().segments[0].spiketrains[0].magnitude
+    # the source's spikes as the backend emitted them, against the script's times
+    res["source_lag"] = float(np.median(np.asarray(st) - np.arange(10, 100, 10)[:len(st)]))
+    for label, p in g["populations"].items():
+        seg = p.get_data().segments[0]
+        for var in ("gsyn_inh", "v"):
+            sig = seg.filter(name=var)[0]
+            res[(label, var)] = (np.asarray(sig.times.magnitude, dtype=float),
+                                 np.asarray(sig.magnitude, dtype=float))
+    tau = g["populations"]["static"].get("tau_syn_I")
+    res["tau_syn_I"] = np.atleast_1d(np.asarray(tau, dtype=float))
+    return res
+
+
+def psc_peaks(t, g, lag=0.0):
+    """The largest conductance after each of the 9 source spikes (10, 20, ..., 90 ms,
+    + lag), per neuron: (9, n)."""
+    return np.array([g[(t >= s + lag) & (t < s + lag + 10 - 1e-9)].max(axis=0)
+                     for s in range(10, 100, 10)])
+
+
+def compare_tsodyks_markram(ours, nest):
+    """Per synapse type: the 9 PSC conductance peaks (relative difference, and the
+    last / first ratio), the gsyn_inh and v traces sample by sample. NEST's traces
+    are shifted back by the lag of its spike source (see below)."""
+    out = {}
+    lag = nest["source_lag"] - ours["source_lag"]
+    out["spike source lag, NEST - ours (ms)"] = lag
+    steps = int(round(lag / nest["dt"]))
+    for label in ("static", "depressing", "facilitating"):
+        (to, go), (tn, gn) = ours[(label, "gsyn_inh")], nest[(label, "gsyn_inh")]
+        gn_al = gn[steps:]
+        n = min(go.shape[0], gn_al.shape[0])
+        out[f"{label}: gsyn_inh max |diff| / peak (NEST shifted by the lag)"] = float(
+            np.max(np.abs(go[:n] - gn_al[:n])) / np.max(np.abs(gn)))
+        pk_o, pk_n = psc_peaks(to, go), psc_peaks(tn, gn, lag)
+        rel = np.abs(pk_o - pk_n) / pk_n
+        out[f"{label}: PSC peaks max rel diff per neuron (tau_syn_I "
+            + ", ".join(f"{x:g}" for x in ours["tau_syn_I"]) + " ms)"] = (
+            " / ".join(f"{x:.2g}" for x in rel.max(axis=0)))
+        out[f"{label}: last/first PSC peak, neuron 0 (ours / NEST)"] = (
+            f"{pk_o[-1, 0] / pk_o[0, 0]:.4f} / {pk_n[-1, 0] / pk_n[0, 0]:.4f}")
+        (_, vo), (_, vn) = ours[(label, "v")], nest[(label, "v")]
+        vn_al = vn[steps:]
+        out[f"{label}: v max |diff| (mV, NEST shifted by the lag)"] = float(
+            np.max(np.abs(vo[:n] - vn_al[:n])))
+    return out
+
+
+# ----------------------------------------------------------------- Song 2000
+SONG = dict(n_in=1000, rate=15.0, gmax=0.01, taum=10.0, taue=5.0, Ee=0.0, vt=-54.0,
+            vr=-60.0, El=-74.0, cm=1.0, taupre=20.0, taupost=20.0, a_rel=0.01,
+            ratio=1.05, dt=0.1, seed=1)
+
+
+def song_inputs(c, duration):
+    """Poisson trains on the time grid (shared by both backends), from 2 dt on (pyNN.nest
+    moves a SpikeSourceArray's times min_delay earlier and NEST refuses a time 0)."""
+    rng = np.random.default_rng(c["seed"])
+    n_steps = int(round(duration / c["dt"]))
+    p = c["rate"] * c["dt"] / 1000.0
+    trains = []
+    for _ in range(c["n_in"]):
+        k = np.flatnonzero(rng.random(n_steps) < p)
+        trains.append((k[k > 1] * c["dt"]).round(6))
+    w0 = rng.uniform(0.0, c["gmax"], c["n_in"])
+    return trains, w0
+
+
+def song_pynn(sim, c, duration, trains, w0, static=False):
+    """B1's Song model in PyNN: returns (output spike times, final relative weights).
+    Conductance weights are relative to the leak g_L = cm / tau_m (uS)."""
+    from pyNN.parameters import Sequence
+    sim.setup(timestep=c["dt"], min_delay=c["dt"], max_delay=1.0)
+    g_l = c["cm"] / c["taum"]
+    inp = sim.Population(c["n_in"], sim.SpikeSourceArray(
+        spike_times=[Sequence(t) for t in trains]))
+    out = sim.Population(1, sim.IF_cond_exp(
+        cm=c["cm"], tau_m=c["taum"], v_rest=c["El"], v_thresh=c["vt"], v_reset=c["vr"],
+        e_rev_E=c["Ee"], tau_syn_E=c["taue"], tau_refrac=0.0, i_offset=0.0),
+        initial_values={"v": c["El"]})
+    a_plus = c["a_rel"]
+    stdp = sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(
+            tau_plus=c["taupre"], tau_minus=c["taupost"], A_plus=a_plus,
+            A_minus=a_plus * c["ratio"] * c["taupre"] / c["taupost"]),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=c["gmax"] * g_l),
+        weight=0.0, delay=c["dt"])
+    if static:
+        stdp = sim.StaticSynapse(weight=0.0, delay=c["dt"])
+    prj = sim.Projection(inp, out, sim.AllToAllConnector(), stdp,
+                         receptor_type="excitatory")
+    prj.set(weight=w0 * g_l)
+    out.record("spikes")
+    sim.run(duration)
+    spikes = np.asarray(out.get_data().segments[0].spiketrains[0].magnitude, dtype=float)
+    w = np.asarray(prj.get("weight", format="array"), dtype=float)[:, 0] / g_l
+    sim.end()
+    return spikes, w
+
+
+def song(backend, duration, dt=0.1, c=SONG, static=False):
+    """``static``: the same network with static synapses (no STDP)."""
+    c = dict(c, dt=dt)
+    trains, w0 = song_inputs(dict(c, dt=0.1), duration)   # the same inputs at any dt
+    sim = load_backend(backend)
+    spikes, w = song_pynn(sim, c, duration, trains, w0, static)
+    return dict(dt=c["dt"], post=spikes, w=w, w0=w0, gmax=c["gmax"], duration=duration)
+
+
+def compare_song(ours, nest):
+    out = {}
+    so, sn = ours["post"] + ours["dt"], nest["post"]
+    n = min(so.size, sn.size)
+    same = 0
+    while same < n and abs(so[same] - sn[same]) < 1e-6:
+        same += 1
+    within = 0
+    while within < n and abs(so[within] - sn[within]) <= ours["dt"] + 1e-6:
+        within += 1
+    out["output spikes (ours / NEST)"] = f"{so.size} / {sn.size}"
+    out["output rate ours / NEST"] = float(so.size / max(sn.size, 1))
+    out["leading spikes identical (ours + dt = NEST)"] = same
+    out["leading spikes within one step"] = within
+    g = ours["gmax"]
+    wo, wn = ours["w"], nest["w"]
+    out["mean w / gmax (ours / NEST)"] = f"{wo.mean() / g:.4f} / {wn.mean() / g:.4f}"
+    out["fraction w > 0.9 gmax (ours / NEST)"] = (
+        f"{np.mean(wo > 0.9 * g):.3f} / {np.mean(wn > 0.9 * g):.3f}")
+    out["fraction w < 0.1 gmax (ours / NEST)"] = (
+        f"{np.mean(wo < 0.1 * g):.3f} / {np.mean(wn < 0.1 * g):.3f}")
+    out["weights: max |diff| / gmax"] = float(np.max(np.abs(wo - wn)) / g)
+    out["weights: corr(ours - w0, NEST - w0)"] = float(
+        np.corrcoef(wo - ours["w0"], wn - nest["w0"])[0, 1])
+    return out
+
+
+# ----------------------------------------------------------------- driver
+def fmt(v):
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("pynn_source", nargs="?", default=os.environ.get("PYNN_SOURCE"))
+    ap.add_argument("--out", default=None, help="write the table (markdown) here")
+    ap.add_argument("--song-s", type=float, default=10.0,
+                    help="simulated seconds of the Song model (default 10)")
+    args = ap.parse_args(argv)
+    if not nest_available():
+        print("NEST not importable (pip install nest-simulator): nothing to compare")
+        return 0
+    import matplotlib
+    matplotlib.use("Agg")
+    src = args.pynn_source
+    have_src = bool(src) and os.path.isdir(os.path.join(src, "examples"))
+    lines = ["| model | quantity | value |", "|---|---|---|"]
+
+    def add(model, rows):
+        for k, v in rows.items():
+            lines.append(f"| {model} | {k} | {fmt(v)} |")
+            print(f"{model:22s} {k}: {fmt(v)}", flush=True)
+
+    if have_src:
+        o, n = simple_stdp(src, "plasticity.pynn"), simple_stdp(src, "pyNN.nest")
+        add("simple_STDP.py", compare_simple_stdp(o, n)[0])
+        o, n = tsodyks_markram(src, "plasticity.pynn"), tsodyks_markram(src, "pyNN.nest")
+        add("tsodyksmarkram.py", compare_tsodyks_markram(o, n))
+    else:
+        print(f"PyNN source not found ({src!r}): the examples are skipped")
+    dur = args.song_s * 1000.0
+    o, n = song("plasticity.pynn", dur), song("pyNN.nest", dur)
+    add(f"Song 2000 ({args.song_s:g} s, dt 0.1)", compare_song(o, n))
+    for dt in (0.1, 0.01, 0.001):   # the integration difference shrinks with dt
+        o = song("plasticity.pynn", 500.0, dt, static=True)
+        n = song("pyNN.nest", 500.0, dt, static=True)
+        k = min(o["post"].size, n["post"].size)
+        add(f"Song, static synapses (0.5 s, dt {dt:g})", {
+            "output spikes (ours / NEST)": f"{o['post'].size} / {n['post'].size}",
+            "first 6, ours + dt": " ".join(f"{x:.3f}" for x in o["post"][:6] + dt),
+            "first 6, NEST": " ".join(f"{x:.3f}" for x in n["post"][:6]),
+            "max |ours + dt - NEST| over the common count (ms)":
+                float(np.max(np.abs(o["post"][:k] + dt - n["post"][:k])))})
+    import nest
+    import pyNN
+    lines.append("")
+    lines.append(f"plasticity.pynn vs pyNN.nest (NEST {nest.__version__}, PyNN "
+                 f"{pyNN.__version__}); ours + dt compared with NEST's spike times")
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""plasticity.pynn against pyNN.nest on the same PyNN scripts (issue 18 item 3).
+
+Skipped without NEST (``pip install nest-simulator``, an optional peer) and, for
+PyNN's example scripts, without PyNN's source distribution (``PYNN_SOURCE``, default
+/tmp/pynn_src/pynn-0.13.0; nothing is fetched). The comparisons and the conventions
+they account for (NEST's spike times one step later, its delays dendritic for STDP,
+its deferred potentiation, its three-state Tsodyks-Markram synapse) are those of
+benchmarks/pynn_vs_nest.py, which writes the side-by-side table.
+"""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyNN")
+pytest.importorskip("nest")
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import pynn_vs_nest as P  # noqa: E402
+
+SRC = os.environ.get("PYNN_SOURCE", "/tmp/pynn_src/pynn-0.13.0")
+needs_src = pytest.mark.skipif(not os.path.isdir(os.path.join(SRC, "examples")),
+                               reason=f"PyNN source distribution not at {SRC}")
+
+
+@needs_src
+def test_simple_stdp_example_same_as_nest():
+    ours = P.simple_stdp(SRC, "plasticity.pynn")
+    nest = P.simple_stdp(SRC, "pyNN.nest")
+    # the same postsynaptic spikes, NEST's one step later
+    assert ours["post"].size == nest["post"].size == 10
+    np.testing.assert_allclose(ours["post"] + ours["dt"], nest["post"], atol=1e-9)
+    res, (a, b) = P.compare_simple_stdp(ours, nest)
+    # the same weight changes at lag L + 2d (NEST's delays are dendritic, ours
+    # axonal), once NEST's deferred potentiation is added: to rounding
+    assert a.size == 54
+    assert res["dw: max |ours(L + 2d) - NEST(L) incl. deferred| / max |dw|"] < 1e-9
+    # and both conventions matter
+    assert res["dw: same, NEST's weights as read (deferred potentiation missing)"] > 0.05
+    assert res["dw: same, without the 2d lag shift"] > 0.5
+
+
+@needs_src
+def test_tsodyks_markram_example_same_as_nest():
+    ours = P.tsodyks_markram(SRC, "plasticity.pynn")
+    nest = P.tsodyks_markram(SRC, "pyNN.nest")
+    res = P.compare_tsodyks_markram(ours, nest)
+    assert res["spike source lag, NEST - ours (ms)"] == pytest.approx(0.4)
+    lag = int(round(0.4 / nest["dt"]))
+    # static synapses: the same conductance to rounding; v within the integration
+    # difference (exponential Euler vs RKF45)
+    assert res["static: gsyn_inh max |diff| / peak (NEST shifted by the lag)"] < 1e-6
+    for label in ("static", "depressing", "facilitating"):
+        assert res[f"{label}: v max |diff| (mV, NEST shifted by the lag)"] < 0.05
+        (to, go), (tn, gn) = ours[(label, "gsyn_inh")], nest[(label, "gsyn_inh")]
+        pk_o, pk_n = P.psc_peaks(to, go), P.psc_peaks(tn, gn, 0.4)
+        rel = np.abs(pk_o - pk_n) / pk_n
+        # two-state (ours) vs three-state with tau_psc = tau_syn (NEST): the gap grows
+        # with tau_syn (neurons: 1.2, 6.7, 4.3 ms); within 1.5 % at 1.2 ms, 7 % overall
+        assert rel[:, 0].max() < 0.015, label
+        assert rel.max() < 0.07, label
+        if label != "static":
+            assert rel[:, 0].max() < rel[:, 2].max() < rel[:, 1].max(), label
+    assert lag == 4
+
+
+def test_song_model_same_statistics_as_nest():
+    """B1's Song model written in PyNN, the same input spike trains: output rate and
+    weight distribution after 2 s agree within the integration difference."""
+    ours = P.song("plasticity.pynn", 2000.0)
+    nest = P.song("pyNN.nest", 2000.0)
+    g = ours["gmax"]
+    assert 0.7 < ours["post"].size / nest["post"].size < 1.6
+    assert abs(ours["w"].mean() - nest["w"].mean()) < 0.05 * g
+    for lo, hi in ((0.0, 0.1), (0.9, 1.01)):
+        fo = np.mean((ours["w"] >= lo * g) & (ours["w"] < hi * g))
+        fn = np.mean((nest["w"] >= lo * g) & (nest["w"] < hi * g))
+        assert abs(fo - fn) < 0.05
+    assert np.corrcoef(ours["w"] - ours["w0"], nest["w"] - nest["w0"])[0, 1] > 0.3
+
+
+def test_song_static_spikes_converge_with_dt():
+    """The Song network with static synapses, 0.5 s: at dt 0.01 the same number of
+    output spikes, the first 6 within 0.3 ms (ours + dt vs NEST; a later one crossing
+    the threshold at a shallow slope is 1 ms apart); at dt 0.1 further apart
+    (exponential Euler's O(dt) error against NEST's RKF45)."""
+    o, n = (P.song(b, 500.0, 0.01, static=True) for b in ("plasticity.pynn", "pyNN.nest"))
+    assert o["post"].size == n["post"].size > 10
+    gap_fine = np.max(np.abs(o["post"][:6] + 0.01 - n["post"][:6]))
+    assert gap_fine < 0.3
+    o, n = (P.song(b, 500.0, 0.1, static=True) for b in ("plasticity.pynn", "pyNN.nest"))
+    k = min(o["post"].size, n["post"].size)
+    assert abs(o["post"].size - n["post"].size) <= 0.2 * n["post"].size
+    assert k >= 6
+    assert np.max(np.abs(o["post"][:6] + 0.1 - n["post"][:6])) > gap_fine
