@@ -179,17 +179,35 @@ def build(c, seed):
                           random_state=seed, batch_size=200)
 
 
+def budget(layer, n):
+    """Training images a conv layer may be shown: its budget, or the n images."""
+    return n if layer.get("n_images") is None else int(layer["n_images"])
+
+
 def evaluate_splits(config, X, y, splits, recorder, seed, log, labels):
-    """Fit/evaluate on each (train_idx, test_idx); the last split is recorded."""
-    from plasticity.conv.experiment import fit_and_evaluate
-    accs, last = [], None
+    """Fit/evaluate on each (train_idx, test_idx); the last split is recorded.
+
+    Each split's fit checkpoints (with the accuracies of the splits before it); a
+    resumed run continues in the split of its checkpoint."""
+    from plasticity.conv.experiment import fit_and_evaluate, fit_checkpoints
+    accs, last, first = [], None, 0
+    resumed = recorder.resume_state() if recorder is not None else None
+    if resumed is not None:     # a checkpoint of split `split`'s fit: the earlier
+        first = int(resumed["split"])         # splits' accuracies are in it
+        accs = [float(a) for a in resumed["accs"]]
+    n_max = max(len(tr) for tr, _ in splits)   # steps: splits one after the other
+    per_split = sum(budget(l, n_max) for l in layers(config) if l["type"] == "conv")
     for s, (tr, te) in enumerate(splits):
+        if s < first:
+            continue
         log(f"split {s + 1}/{len(splits)}: {len(tr)} train, {len(te)} test")
         net = build(config, seed + s)
         rec = recorder if s == len(splits) - 1 else None
+        ck = fit_checkpoints(recorder, extra={"split": s, "accs": list(accs)},
+                             offset=s * per_split, resume=s == first)
         last = fit_and_evaluate(net, X[tr], X[tr], y[tr], X[te], y[te], config.svm_C,
                                 standardize=config.svm_standardize, recorder=rec,
-                                labels=labels, log=log)
+                                labels=labels, log=log, fit_kwargs=ck)
         accs.append(last["accuracy_test"])
     last.pop("confusion")
     m = dict(last, accuracy_test=float(np.mean(accs)),

@@ -207,6 +207,51 @@ def test_estimator_fit_transform_deterministic_and_validates():
         a.transform(np.zeros((2, 63)))
 
 
+def test_fit_resumed_from_any_checkpoint_equals_an_uninterrupted_fit(tmp_path):
+    """Issue 16: fit checkpoints after every batch (the state written to and read back
+    from an HDF5 file as the run file's checkpoints are); a fit resumed from any of
+    them, including the last batch of a layer, ends with the uninterrupted network
+    bit for bit and the same features."""
+    import h5py
+
+    from plasticity.results import _read_state, _write_state
+    X, _ = _digits()
+    X = X[:120]
+    kw = dict(layers=SMALL_LAYERS, T=10, dog_size=3, dog_sigmas=(0.5, 1.0),
+              dog_threshold=0.05, random_state=4, lr_double_every=16, convergence=1e-9)
+    kw["layers"] = [dict(SMALL_LAYERS[0], n_images=70), SMALL_LAYERS[1],
+                    dict(SMALL_LAYERS[2], n_images=50)]
+    ref = SpikingConvNet(**kw).fit(X)
+    saved = []
+
+    def checkpoint(step, state):
+        path = str(tmp_path / f"{len(saved)}.h5")
+        with h5py.File(path, "w") as f:
+            _write_state(f.create_group("state"), state(), "state")
+        saved.append((step, path))
+    net = SpikingConvNet(**kw).fit(X, checkpoint=checkpoint)
+    steps = [s for s, _ in saved]
+    # 70 images in batches of <= 16 (the a+ schedule), then 50 (120 images repeat)
+    assert steps == [16, 32, 48, 64, 70, 86, 102, 118, 120]
+    assert all(np.array_equal(a, b) for a, b in zip(net.weights_, ref.weights_))
+    F = ref.transform(X[:20])
+    for step, path in saved:
+        with h5py.File(path, "r") as f:
+            state = _read_state(f["state"])
+        r = SpikingConvNet(**kw).fit(X, resume=state)
+        for a, b in zip(r.weights_, ref.weights_):
+            assert np.array_equal(a, b), step
+        for a, b in zip(r.convergence_, ref.convergence_):
+            assert np.array_equal(a, b), step
+        assert r.n_train_images_ == ref.n_train_images_ == [70, 50]
+        assert np.array_equal(r.transform(X[:20]), F), step
+    with pytest.raises(ValueError, match="another network"):
+        SpikingConvNet(**dict(kw, layers=[dict(kw["layers"][0], maps=5)] + kw["layers"][1:])
+                       ).fit(X, resume=state)
+    with pytest.raises(ValueError, match="lacks"):
+        SpikingConvNet(**kw).fit(X, resume={"layer": 0})
+
+
 def test_pipeline_with_linear_svc_beats_chance():
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import LinearSVC

@@ -87,7 +87,17 @@ ENGINES = {
     # RSNN engine: e-prop, one checkpoint per iteration
     "eprop_pattern_generation": ["n_iter=60", "methods=['eprop_random', 'bptt']",
                                  "n_rec=50", "duration=500"],
+    # conv engine: Kheradpisheh on MNIST, one checkpoint per batch of 10 training
+    # images (the a+ schedule), 2 x 400 images (no early stop), a small readout
+    "kheradpisheh_mnist": ["n_unsup=2000", "images1=400", "images2=400",
+                           "lr_double_every=10", "convergence=1e-9", "maps1=8",
+                           "maps2=10", "n_svm_train=500", "n_test=200", "n_jobs=1"],
 }
+#: datasets the engines' experiments need: name -> (config key, files)
+DATASETS = {"kheradpisheh_mnist": ("mnist", ["train-images-idx3-ubyte.gz",
+                                             "train-labels-idx1-ubyte.gz",
+                                             "t10k-images-idx3-ubyte.gz",
+                                             "t10k-labels-idx1-ubyte.gz"])}
 KILLS = 3
 
 
@@ -110,7 +120,7 @@ def _same_but_timing(a, b):
 
     def timing(k):
         return k.startswith("metrics/") and re.search(
-            r"(^|_)(wall|cpu)(_|$)|seconds|per_sec", k.split("/")[-1]) is not None
+            r"(^|_)(wall|cpu)(_|$)|seconds|per_s(ec)?(_|$)", k.split("/")[-1]) is not None
     ka = {k for k in da if not timing(k)}
     kb = {k for k in db if not timing(k)}
     assert ka == kb, sorted(ka ^ kb)
@@ -131,7 +141,14 @@ def _same_but_timing(a, b):
 def test_kill9_after_a_checkpoint_then_resume_each_engine(name, tmp_path):
     import re
     import time
-    sets = [a for s in ENGINES[name] for a in ("--set", s)]
+    sets = list(ENGINES[name])
+    if name in DATASETS:
+        from _data import find_dataset
+        d = find_dataset(*DATASETS[name])
+        if d is None:
+            pytest.skip(f"{DATASETS[name][0]} files not found (set PLASTICITY_DATA)")
+        sets.append(f"data_dir={d}")
+    sets = [a for s in sets for a in ("--set", s)]
     ref = tmp_path / "ref"
     p = subprocess.run(plasticity_cmd("run", name, *sets, "--out", str(ref), "--name",
                                       "run.h5", "--quiet"), env=env(), capture_output=True,

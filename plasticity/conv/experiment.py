@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-__all__ = ["fit_and_evaluate", "readout", "record_kernels"]
+__all__ = ["fit_and_evaluate", "fit_checkpoints", "readout", "record_kernels"]
 
 
 def _dense_projection(recorder, name, w, pre, post, rule, params):
@@ -58,14 +58,35 @@ def readout(svm_C, standardize=False):
     return make_pipeline(StandardScaler(), svm) if standardize else svm
 
 
+def fit_checkpoints(recorder, *, extra=None, offset=0, resume=True):
+    """``fit`` keyword arguments that make :meth:`SpikingConvNet.fit` checkpoint through
+    ``recorder`` (when due: ``--checkpoint-every``) and, if ``resume``, continue from the
+    checkpoint of a resumed run; ``{}`` without a recorder.
+
+    The checkpoint's state is ``{"fit": the fit's state, **extra}`` and its step
+    ``offset`` + the training images presented so far (all conv layers together)."""
+    if recorder is None:
+        return {}
+    resumed = recorder.resume_state() if resume else None
+    extra = dict(extra or {})
+
+    def checkpoint(step, state):
+        recorder.checkpoint(int(offset) + int(step), lambda: dict(extra, fit=state()))
+    return {"checkpoint": checkpoint,
+            "resume": None if resumed is None else resumed["fit"]}
+
+
 def fit_and_evaluate(net, X_unsup, X_train, y_train, X_test, y_test, svm_C, *,
-                     standardize=False, recorder=None, labels=None, log=print):
+                     standardize=False, recorder=None, labels=None, log=print,
+                     fit_kwargs=None):
     """Fit ``net`` on ``X_unsup``, features of the train/test images, then the
     ``readout(svm_C, standardize)``. Returns the metrics dict (accuracies, confusion,
-    timings, images/s per stage)."""
+    timings, images/s per stage). The fit checkpoints through ``recorder`` and resumes
+    from its checkpoint (:func:`fit_checkpoints`), or takes ``fit_kwargs``."""
     from sklearn.metrics import confusion_matrix
     t0 = time.perf_counter()
-    net.fit(X_unsup)
+    net.fit(X_unsup, **(fit_checkpoints(recorder) if fit_kwargs is None
+                        else fit_kwargs))
     t_fit = time.perf_counter() - t0
     for i, (c, n, s) in enumerate(zip(net.convergence_, net.n_train_images_,
                                       net.train_seconds_)):

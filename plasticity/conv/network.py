@@ -265,8 +265,27 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         return times
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None):
-        """Train the conv layers one after the other with STDP on images X."""
+    def fit(self, X, y=None, *, checkpoint=None, resume=None):
+        """Train the conv layers one after the other with STDP on images X.
+
+        Parameters
+        ----------
+        X : array (n, H, W) or (n, H*W)
+        y : ignored
+        checkpoint : callable or None
+            ``checkpoint(step, state)`` is called at every safe point of the training
+            (after each batch of images, including the last of each layer): ``step``
+            is the number of images presented so far over all conv layers (an int),
+            ``state`` a function that returns the training state (a dict of arrays,
+            numbers, strings and lists: the trained layers' weights, the current
+            layer's weights, STDP amplitudes and schedule, the random generator, the
+            image order, the convergence curve). Call it only when the state is to
+            be saved (it copies the weights).
+        resume : dict or None
+            A ``state()`` saved by ``checkpoint`` from a fit on the same X with the same
+            parameters: the training continues from there and ends with the same
+            network, bit for bit, as an uninterrupted fit.
+        """
         layers = self._check_params()
         X = self._images(X, reset=True)
         self._check_grid(layers, X.shape[1:])    # before training, not after
@@ -277,21 +296,63 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         wts = []
         self.convergence_, self.n_train_images_, self.train_seconds_ = [], [], []
         self.train_cpu_seconds_ = []
+        r = None if resume is None else self._check_resume(resume, layers, n)
         for li, l in enumerate(layers):
             if l["type"] != "conv":
                 continue
             F, ks = int(l["maps"]), int(l["size"])
-            w = np.clip(rng.normal(self.w_mean, self.w_std, (C, ks, ks, F)), 0, 1)
-            wt = np.ascontiguousarray(w, dtype=np.float32)
+            if r is not None and li < r["layer"]:      # trained before the checkpoint
+                ci = len(wts)
+                wt = self._resumed_array(r["weights"], f"conv{ci}", (C, ks, ks, F),
+                                         np.float32)
+                self.convergence_.append(np.asarray(r["convergence"][f"conv{ci}"],
+                                                    dtype=np.float64))
+                self.n_train_images_.append(int(r["n_train_images"][ci]))
+                self.train_seconds_.append(float(r["train_seconds"][ci]))
+                self.train_cpu_seconds_.append(float(r["train_cpu_seconds"][ci]))
+                wts.append(wt)
+                C = F
+                continue
             budget = n if l["n_images"] is None else int(l["n_images"])
-            ap, am = float(self.a_plus), float(self.a_minus)
-            ratio = am / ap if ap > 0 else 0.0
-            seen, curve = 0, [(0, float(np.mean(w * (1 - w))))]
+            ratio = float(self.a_minus) / float(self.a_plus) if self.a_plus > 0 else 0.0
             prev = layers[:li]
+            if r is not None and li == r["layer"]:     # the layer the checkpoint was in
+                wt = self._resumed_array(r, "wt", (C, ks, ks, F), np.float32).copy()
+                rng.bit_generator.state = r["rng"]
+                ap, am = float(r["a_plus"]), float(r["a_minus"])
+                seen, since = int(r["seen"]), int(r["since"])
+                curve = [(int(a), float(c)) for a, c in np.asarray(r["curve"])]
+                order = np.asarray(r["order"], dtype=np.int64).copy()
+                spent, spent_cpu = float(r["seconds"]), float(r["cpu_seconds"])
+                r = None
+            else:
+                w = np.clip(rng.normal(self.w_mean, self.w_std, (C, ks, ks, F)), 0, 1)
+                wt = np.ascontiguousarray(w, dtype=np.float32)
+                ap, am = float(self.a_plus), float(self.a_minus)
+                seen, curve = 0, [(0, float(np.mean(w * (1 - w))))]
+                order = np.empty(0, dtype=np.int64)
+                since = 0                      # images since a+ last doubled
+                spent = spent_cpu = 0.0
             t0, c0 = time.perf_counter(), time.process_time()
-            order = np.empty(0, dtype=np.int64)
-            since = 0                          # images since a+ last doubled
-            bar = Progress(budget, desc=f"train conv{li + 1}", unit="image", delay=3.0)
+            bar = Progress(budget, initial=seen, desc=f"train conv{li + 1}", unit="image",
+                           delay=3.0)
+
+            def state(li=li):
+                ci = len(wts)
+                return {
+                    "layer": li, "step": sum(self.n_train_images_) + seen,
+                    "weights": {f"conv{i}": w for i, w in enumerate(wts)},
+                    "convergence": {f"conv{i}": c for i, c in
+                                    enumerate(self.convergence_[:ci])},
+                    "n_train_images": list(self.n_train_images_),
+                    "train_seconds": list(self.train_seconds_),
+                    "train_cpu_seconds": list(self.train_cpu_seconds_),
+                    "wt": wt.copy(), "rng": rng.bit_generator.state,
+                    "a_plus": ap, "a_minus": am, "seen": seen, "since": since,
+                    "curve": np.array(curve, dtype=np.float64), "order": order.copy(),
+                    "seconds": spent + time.perf_counter() - t0,
+                    "cpu_seconds": spent_cpu + time.process_time() - c0,
+                }
             while seen < budget and curve[-1][1] >= self.convergence:
                 if order.size == 0:
                     order = rng.permutation(n)
@@ -313,9 +374,11 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
                     print(f"  layer {li} ({F} maps): {seen} images, C_l = {cl:.4f}, "
                           f"a+ = {ap:.4g}, {seen / (time.perf_counter() - t0):.0f} img/s",
                           flush=True)
+                if checkpoint is not None:
+                    checkpoint(sum(self.n_train_images_) + seen, state)
             bar.close()
-            self.train_seconds_.append(time.perf_counter() - t0)
-            self.train_cpu_seconds_.append(time.process_time() - c0)
+            self.train_seconds_.append(spent + time.perf_counter() - t0)
+            self.train_cpu_seconds_.append(spent_cpu + time.process_time() - c0)
             self.convergence_.append(np.array(curve, dtype=np.float64))
             self.n_train_images_.append(seen)
             wts.append(wt)
@@ -326,6 +389,34 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         ci, _ = self._feature_conv(layers)
         self.n_features_out_ = int(self.weights_[ci].shape[0]) * self._n_cells()
         return self
+
+    @staticmethod
+    def _resumed_array(d, key, shape, dtype):
+        a = np.asarray(d[key])
+        if a.shape != tuple(shape):
+            raise ValueError(f"resume: {key} has shape {a.shape}, this network's layer "
+                             f"needs {tuple(shape)}: the state is of another network")
+        return np.ascontiguousarray(a, dtype=dtype)
+
+    @staticmethod
+    def _check_resume(r, layers, n):
+        """The resume state, checked against this network and data (ValueError)."""
+        if not isinstance(r, dict):
+            raise TypeError(f"resume must be a state dict saved by fit's checkpoint, got "
+                            f"{type(r).__name__}")
+        missing = {"layer", "weights", "convergence", "n_train_images", "train_seconds",
+                   "train_cpu_seconds", "wt", "rng", "a_plus", "a_minus", "seen", "since",
+                   "curve", "order", "seconds", "cpu_seconds"} - set(r)
+        if missing:
+            raise ValueError(f"resume: the state lacks {sorted(missing)}")
+        li = int(r["layer"])
+        if not 0 <= li < len(layers) or layers[li]["type"] != "conv":
+            raise ValueError(f"resume: layer {li} is not a conv layer of this network")
+        order = np.asarray(r["order"])
+        if order.size and (order.min() < 0 or order.max() >= n):
+            raise ValueError(f"resume: the image order refers to images beyond the {n} "
+                             f"given: the state is of a fit on other data")
+        return r
 
     def _grids(self):
         """The grid sizes whose maxima make the features, in output order."""
