@@ -42,16 +42,26 @@ def setup(timestep=0.1, min_delay="auto", max_delay=10.0, **extra_params):
     simulator.state.auto_min_delay = min_delay == "auto"
     simulator.state.max_delay = max_delay
     simulator.state.seed = extra_params.get("seed", extra_params.get("rng_seed"))
+    simulator.state.run_file = extra_params.get("run_file")
     return rank()
 
 
-def end(compatible_output=True):
-    """Write what was recorded with a file name, and forget the network."""
+def end(compatible_output=True, run_file=None):
+    """Write what was recorded with a file name, and forget the network.
+
+    ``run_file`` (or ``setup(..., run_file=PATH)``): also write our HDF5 run file
+    (plasticity.results; populations, recorded spikes and signals, projections with
+    their current weights); see plasticity/pynn/runfile.py."""
     from pyNN.recording import get_io
     for (population, variables, filename) in simulator.state.write_on_end:
         io = get_io(filename)
         population.write_data(io, variables)
     simulator.state.write_on_end = []
+    path = run_file or getattr(simulator.state, "run_file", None)
+    if path:
+        from .runfile import write_run_file
+        write_run_file(path)
+        simulator.state.run_file = None
 
 
 run, run_until = common.build_run(simulator)

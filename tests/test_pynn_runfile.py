@@ -1,0 +1,50 @@
+"""plasticity.pynn writes our HDF5 run file: ``sim.end(run_file=PATH)`` or
+``sim.setup(..., run_file=PATH)`` (issue 18 item 1)."""
+import numpy as np
+import pytest
+
+pytest.importorskip("pyNN")
+pytest.importorskip("h5py")
+
+import plasticity.pynn as sim  # noqa: E402
+from plasticity.results import load  # noqa: E402
+
+
+def _script(tmp_path, **setup_kw):
+    sim.setup(timestep=0.1, seed=3, **setup_kw)
+    src = sim.Population(20, sim.SpikeSourcePoisson(rate=50.0), label="inputs")
+    out = sim.Population(3, sim.IF_cond_exp(), label="out cells")
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(),
+                             weight_dependence=sim.AdditiveWeightDependence(w_max=0.05),
+                             weight=0.02, delay=1.0, dendritic_delay_fraction=0)
+    prj = sim.Projection(src, out, sim.FixedProbabilityConnector(0.5), stdp,
+                         label="in->out")
+    src.record("spikes")
+    out.record(["spikes", "v"])
+    sim.run(200.0)
+    return src, out, prj
+
+
+@pytest.mark.parametrize("where", ["end", "setup"])
+def test_run_file_holds_spikes_signals_weights(tmp_path, where):
+    path = str(tmp_path / "run.h5")
+    src, out, prj = _script(tmp_path, **({"run_file": path} if where == "setup" else {}))
+    st = src.get_data().segments[0].spiketrains
+    v = out.get_data().segments[0].filter(name="v")[0]
+    w = prj.get("weight", format="array")
+    sim.end(**({"run_file": path} if where == "end" else {}))
+    run = load(path)
+    t, ids = run.spikes("inputs")
+    assert t.size == sum(len(s) for s in st) > 0
+    for k, s in enumerate(st):
+        np.testing.assert_allclose(np.sort(t[ids == k]), np.asarray(s.magnitude))
+    W = run.weights("in-_out").toarray()
+    np.testing.assert_allclose(W[~np.isnan(w)], w[~np.isnan(w)])
+    assert np.all(W[np.isnan(w)] == 0)
+    import h5py
+    with h5py.File(path) as f:
+        vv = f["state/out_cells/v"][()]
+        assert vv.shape == v.shape
+        np.testing.assert_allclose(vv, np.asarray(v.magnitude))
+        assert f["synapses/in-_out"].attrs["rule"] == "STDPMechanism"
+        assert f["populations/out_cells"].attrs["model"] == "IF_cond_exp"
