@@ -137,6 +137,9 @@ class Config:
                                             units="ms", gt=0.0, multiple_of="dt")
 
 
+Config.effective = lambda self: effective(self)   # plasticity.config checks these
+
+
 def effective(config):
     """``config`` with every key left at None set to its model's value."""
     values = {k: v for k, v in MODELS[config.model].items()

@@ -270,7 +270,11 @@ def _validate_all(cfg, prefix=""):
 
 
 def _check_multiples(cfg, prefix=""):
-    """``multiple_of`` relations between keys (after every layer is applied)."""
+    """``multiple_of`` relations between keys (after every layer is applied), on the
+    values the run will use: a Config whose keys default to None and are filled
+    from other keys (a model's parameter set) gives them by ``effective()``."""
+    if callable(getattr(cfg, "effective", None)):
+        cfg = cfg.effective()
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
         if dataclasses.is_dataclass(v) and not isinstance(v, type):
@@ -288,7 +292,7 @@ def _check_multiples(cfg, prefix=""):
                               f"{skey!r} = {step!r}{units}; at most {MAX_STEPS} (2**40) "
                               f"steps are allowed (is {skey!r} too small?)")
         k = round(n)
-        if abs(k * step - v) > 1e-6 * max(abs(step), abs(v)):
+        if abs(n - k) > 1e-6 + 1e-15 * abs(n):      # in steps, not in v's units
             raise ConfigError(f"config key {key!r} must be a multiple of {skey!r} = "
                               f"{step!r}{units}, got {v!r} ({n:.6g} steps)")
 

