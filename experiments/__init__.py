@@ -28,7 +28,10 @@ This directory is the package ``plasticity.experiments``. An experiment module d
   ``python experiments/NAME.py`` takes the options, defaults and run-file rules of
   ``plasticity run NAME``.
 
-Its default TOML lives next to it as ``experiments/<name>.toml``.
+Its default TOML lives next to it as ``experiments/<name>.toml`` (what
+``plasticity config NAME`` prints; tests/test_experiment_tomls.py checks that it equals
+the Config's defaults). Fields several experiments share are declared once in
+``experiments/_common.py`` (the RSNN learner's, the one-shot experiments').
 
 :func:`available` lists the experiments (modules in this package, plus those in the
 directories of the ``PLASTICITY_EXPERIMENT_PATH`` environment variable);

@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 from plasticity.config import field
+from plasticity.experiments._common import LearnerConfig, with_defaults
 from plasticity.rsnn import (RSNN, Adam, EProp, RSNNParams, bptt, cross_entropy_loss,
                              rate_regularization)
 from plasticity.rsnn.util import single_threaded_blas
@@ -38,18 +39,17 @@ METHODS = ("eprop_symmetric", "eprop_random", "bptt")
 
 
 @dataclasses.dataclass
-class Config:
+class Config(with_defaults(LearnerConfig, lr=0.005,
+                           help={"lr": "Adam learning rate",
+                                 "n_iter": "maximum training iterations"})):
     method: str = field("eprop_symmetric", help="learning rule", choices=METHODS)
     n_in: int = field(40, help="input channels (4 populations)", min=4)
     n_lif: int = field(50, help="LIF neurons", min=0)
     n_alif: int = field(50, help="ALIF neurons", min=0)
-    tau_m: float = field(20.0, help="membrane time constant", units="ms", gt=0.0)
-    tau_out: float = field(20.0, help="readout time constant", units="ms", gt=0.0)
     tau_a: float = field(2000.0, help="threshold adaptation time constant", units="ms",
                          gt=0.0)
     beta_factor: float = field(1.7, help="beta = beta_factor (1 - rho) / (1 - alpha)",
                                min=0.0)
-    v_th: float = field(0.6, help="threshold", gt=0.0)
     n_ref: int = field(5, help="refractory period (steps)", min=0)
     gamma: float = field(0.3, help="pseudo-derivative dampening", gt=0.0)
     n_cues: int = field(7, help="cues per trial", min=1)
@@ -61,10 +61,7 @@ class Config:
                               min=0.0, max=1000.0)
     p_group: float = field(0.3, help="probability of the minority side", min=0.0, max=1.0)
     batch: int = field(64, help="trials per batch", min=1)
-    lr: float = field(0.005, help="Adam learning rate", min=0.0)
     reg_f: float = field(1.0, help="rate regulariser reg_f sum (f - f0)^2", min=0.0)
-    reg_rate: float = field(10.0, help="regulariser target rate", units="Hz", min=0.0)
-    n_iter: int = field(2000, help="maximum training iterations", min=0)
     validate_every: int = field(10, help="validation interval (iterations)", min=1)
     stop_crit: float = field(0.07, help="stopping criterion (validation error)", min=0.0)
     n_stop_batches: int = field(8, help="batches confirming the stopping criterion", min=1)

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from plasticity.config import field
+from plasticity.experiments._common import LearnerConfig, with_defaults
 from plasticity.rsnn.util import single_threaded_blas
 from plasticity.rsnn import (RSNN, SGD, EProp, RSNNParams, bptt, mse_loss,
                              rate_regularization)
@@ -36,20 +37,16 @@ ALL_METHODS = METHODS + ("eprop_adaptive",)
 
 
 @dataclasses.dataclass
-class Config:
+class Config(with_defaults(LearnerConfig, tau_m=30.0, tau_out=30.0, v_th=0.03, lr=1e-4,
+                           help={"lr": "SGD learning rate (reference units)",
+                                 "n_iter": "training iterations per method"})):
     n_in: int = field(100, help="number of frozen Poisson inputs", min=1)
     n_rec: int = field(100, help="number of LIF neurons", min=1)
     input_rate: float = field(50.0, help="input rate", units="Hz", min=0.0, max=1000.0)
     duration: int = field(1000, help="length of the pattern (1 ms steps)", min=1)
     periods: list = field([1000, 500, 333, 200], help="periods of the sines", units="ms")
-    tau_m: float = field(30.0, help="membrane time constant", units="ms", gt=0.0)
-    tau_out: float = field(30.0, help="readout time constant", units="ms", gt=0.0)
-    v_th: float = field(0.03, help="threshold", gt=0.0)
     gamma: float = field(0.3, help="pseudo-derivative dampening", gt=0.0)
-    reg_rate: float = field(10.0, help="target rate of the regulariser", units="Hz", min=0.0)
     reg: float = field(300.0, help="regulariser coefficient (rates in kHz)", min=0.0)
-    lr: float = field(1e-4, help="SGD learning rate (reference units)", min=0.0)
-    n_iter: int = field(2000, help="training iterations per method", min=0)
     methods: list = field(list(METHODS), help="learning rules to compare (eprop_symmetric, "
                                               "eprop_random, bptt; also eprop_adaptive)")
     adaptive_decay: float = field(0.0, help="weight decay of W_out and B (eprop_adaptive)",

@@ -44,6 +44,7 @@ import sys
 import numpy as np
 
 from plasticity.config import field
+from plasticity.experiments._common import OneShotConfig, with_defaults
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.tasks.arm import Arm, clock_input, random_movements
 from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
@@ -52,19 +53,9 @@ from plasticity.rsnn.util import single_threaded_blas
 
 
 @dataclasses.dataclass
-class Config:
-    order: str = field("full", help="outer gradient through the inner update",
-                       choices=("full", "first"))
-    n_learner: int = field(100, help="learner LIF neurons", min=1)
-    n_lsg: int = field(200, help="LSG neurons", min=1)
-    lsg_alif: float = field(0.3, help="fraction of ALIF neurons in the LSG", min=0.0,
-                            max=1.0)
-    lsg_tau_a: float = field(500.0, help="LSG adaptation time constant", units="ms", gt=0.0)
-    lsg_beta: float = field(1.0, help="LSG adaptation strength", min=0.0)
-    v_th: float = field(0.6, help="threshold (learner and LSG)", gt=0.0)
-    n_ref: int = field(5, help="refractory period (steps)", min=0)
-    tau_m: float = field(20.0, help="membrane time constant", units="ms", gt=0.0)
-    tau_out: float = field(20.0, help="readout time constant", units="ms", gt=0.0)
+class Config(with_defaults(OneShotConfig, help={
+        "batch": "movements per outer iteration", "n_val": "validation movements",
+        "n_test": "held-out test movements"})):
     T: int = field(250, help="movement duration (1 ms steps)", min=10)
     omega_rms: float = field(2.0, help="RMS joint angular velocity of targets",
                              units="rad/s", gt=0.0)
@@ -72,22 +63,6 @@ class Config:
     clock_groups: int = field(10, help="clock groups", min=1)
     clock_per_group: int = field(5, help="channels per clock group", min=1)
     clock_rate: float = field(100.0, help="clock rate", units="Hz", min=0.0, max=1000.0)
-    eta: float = field(1e-3, help="inner learning rate", min=0.0)
-    scale_in: float = field(2.0, help="learner input weight scale", min=0.0)
-    scale_rec: float = field(0.5, help="recurrent weight scale", min=0.0)
-    scale_out: float = field(5.0, help="learner readout weight scale", min=0.0)
-    lsg_scale_in: float = field(1.0, help="LSG input weight scale", min=0.0)
-    lsg_scale_out: float = field(0.1, help="LSG readout weight scale", min=0.0)
-    reg_rate: float = field(20.0, help="rate regulariser target", units="Hz", min=0.0)
-    reg_coeff: float = field(1.0, help="rate regulariser coefficient", min=0.0)
-    lr: float = field(1.5e-3, help="Adam learning rate of the outer loop", min=0.0)
-    batch: int = field(8, help="movements per outer iteration", min=1)
-    n_iter: int = field(1500, help="outer iterations", min=0)
-    eval_every: int = field(100, help="validation interval (iterations)", min=1)
-    n_val: int = field(32, help="validation movements", min=1)
-    n_test: int = field(128, help="held-out test movements", min=1)
-    eprop_etas: list = field([1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0],
-                             help="inner learning rates tried for the e-prop baselines")
 
 
 #: a quick run (about a minute): small networks, 30 outer iterations

@@ -108,6 +108,7 @@ import time
 import numpy as np
 
 from plasticity.config import field
+from plasticity.experiments._common import OneShotConfig, with_defaults
 from plasticity.conv.experiment import record_kernels
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
@@ -120,9 +121,12 @@ from plasticity.rsnn.util import single_threaded_blas
 
 
 @dataclasses.dataclass
-class Config:
-    order: str = field("first", help="outer gradient through the inner update",
-                       choices=("full", "first"))
+class Config(with_defaults(
+        OneShotConfig, order="first", n_learner=300, lsg_tau_a=200.0, n_ref=2,
+        tau_out=10.0, eta=3e-5, scale_in=0.1, scale_out=1.0, lsg_scale_out=0.03,
+        reg_coeff=0.1, lr=3e-3, batch=16, eval_every=500, n_val=200, n_test=1000,
+        eprop_etas=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0],
+        help={"n_val": "validation episodes (meta-training characters)"})):
     n_way: int = field(5, help="classes per episode", min=2)
     features: str = field("stdp_conv", help="what the learner sees of an image: "
                           "'pixels' (size x size) or 'stdp_conv' (the features of an "
@@ -146,17 +150,6 @@ class Config:
     lsg_sees: list = field(["task", "activity"], help="what the LSG sees: the "
                            "images ('input'), the labels ('task'), the learner's spikes "
                            "('activity')")
-    n_learner: int = field(300, help="learner LIF neurons", min=1)
-    n_lsg: int = field(200, help="LSG neurons", min=1)
-    lsg_alif: float = field(0.3, help="fraction of ALIF neurons in the LSG", min=0.0,
-                            max=1.0)
-    lsg_tau_a: float = field(200.0, help="LSG adaptation time constant", units="ms", gt=0.0)
-    lsg_beta: float = field(1.0, help="LSG adaptation strength", min=0.0)
-    v_th: float = field(0.6, help="threshold", gt=0.0)
-    n_ref: int = field(2, help="refractory period (steps)", min=0)
-    tau_m: float = field(20.0, help="membrane time constant", units="ms", gt=0.0)
-    tau_out: float = field(10.0, help="readout time constant", units="ms", gt=0.0)
-    eta: float = field(3e-5, help="inner learning rate", min=0.0)
     plastic: list = field(["w_in", "w_rec"], help="learner weights changed by the update")
     train_learner: bool = field(False, help="meta-learn the learner's initial input and "
                                 "recurrent weights too")
@@ -166,21 +159,6 @@ class Config:
     learner_lr_scale: float = field(1.0, help="factor on the outer learning rate of the "
                                     "learner's weights", min=0.0)
     train_readout: bool = field(False, help="meta-learn the learner's readout weights too")
-    scale_in: float = field(0.1, help="learner input weight scale", min=0.0)
-    scale_rec: float = field(0.5, help="recurrent weight scale", min=0.0)
-    scale_out: float = field(1.0, help="learner readout weight scale", min=0.0)
-    lsg_scale_in: float = field(1.0, help="LSG input weight scale", min=0.0)
-    lsg_scale_out: float = field(0.03, help="LSG readout weight scale", min=0.0)
-    reg_rate: float = field(20.0, help="rate regulariser target", units="Hz", min=0.0)
-    reg_coeff: float = field(0.1, help="rate regulariser coefficient", min=0.0)
-    lr: float = field(3e-3, help="Adam learning rate of the outer loop", min=0.0)
-    batch: int = field(16, help="episodes per outer iteration", min=1)
-    n_iter: int = field(1500, help="outer iterations", min=0)
-    eval_every: int = field(500, help="validation interval (iterations)", min=1)
-    n_val: int = field(200, help="validation episodes (meta-training characters)", min=1)
-    n_test: int = field(1000, help="held-out test episodes", min=1)
-    eprop_etas: list = field([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0],
-                             help="inner learning rates tried for the e-prop baselines")
     data_dir: str = field("", help="Omniglot directory (default: $PLASTICITY_DATA/omniglot "
                           "or ./data/omniglot)")
 
