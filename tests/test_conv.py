@@ -1,10 +1,11 @@
 """The compiled convolutional STDP kernels against the plain NumPy reference
-(plasticity.conv.reference) on random inputs, and the estimator contract."""
+(tests/conv_reference.py) on random inputs, and the estimator contract."""
 import numpy as np
 import pytest
 
 from plasticity.conv import SpikingConvNet, ops
-from plasticity.conv import reference as R
+
+import conv_reference as R
 
 
 def _case(seed, T=8):

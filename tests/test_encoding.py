@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from plasticity.conv import reference as R
 from plasticity.encoding import dog_filter, dog_kernel, latency_code, spike_wave
+
+import conv_reference as R
 
 
 def test_dog_kernel_zero_mean_peak_one_centre_positive():

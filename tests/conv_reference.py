@@ -1,10 +1,12 @@
-"""Plain NumPy reference of the convolutional spiking layers, written from the
-paper's definitions (dense cumulative spike waves (T, C, H, W), one convolution per
-time step). Slow; it exists so the tests can check the compiled kernels against it.
+"""Plain NumPy reference of the convolutional spiking layers (the twin of
+plasticity.conv's compiled kernels), written from the paper's definitions (dense
+cumulative spike waves (T, C, H, W), one convolution per time step). Slow; it exists
+so the tests can check the compiled kernels against it (tests/test_conv.py,
+tests/test_encoding.py).
 """
 import numpy as np
 
-from ..encoding import spike_wave
+from plasticity.encoding import spike_wave
 
 __all__ = ["latency_code", "conv_potentials", "fire", "pointwise_inhibition",
            "winners", "stdp_update", "pool_first", "grid_max", "convergence"]
