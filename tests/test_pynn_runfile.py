@@ -48,3 +48,47 @@ def test_run_file_holds_spikes_signals_weights(tmp_path, where):
         np.testing.assert_allclose(vv, np.asarray(v.magnitude))
         assert f["synapses/in-_out"].attrs["rule"] == "STDPMechanism"
         assert f["populations/out_cells"].attrs["model"] == "IF_cond_exp"
+
+
+def _stdp_net():
+    sim.setup(timestep=0.1, seed=5)
+    src = sim.Population(30, sim.SpikeSourcePoisson(rate=40.0), label="inputs")
+    out = sim.Population(2, sim.IF_curr_exp(tau_refrac=2.0), label="out")
+    drive = sim.Population(2, sim.SpikeSourcePoisson(rate=30.0), label="drive")
+    sim.Projection(drive, out, sim.OneToOneConnector(), sim.StaticSynapse(weight=5.0))
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(A_plus=0.05, A_minus=0.05),
+                             weight_dependence=sim.AdditiveWeightDependence(w_max=1.0),
+                             weight=0.5, delay=1.0, dendritic_delay_fraction=0)
+    return sim.Projection(src, out, sim.AllToAllConnector(), stdp, label="plastic")
+
+
+def test_record_weights_equals_weights_read_between_runs(tmp_path):
+    prj = _stdp_net()
+    seen = []
+    for _ in range(5):
+        sim.run(20.0)
+        seen.append(np.asarray(prj.get("weight", format="list", with_address=False)))
+    sim.end()
+    prj = _stdp_net()
+    prj.record_weights(20.0)
+    sim.run(100.0)
+    sim.run(0.1)          # the snapshot at 100 ms is taken at the start of that step
+    t, w = prj.get_weight_history()
+    np.testing.assert_allclose(t, [0.0, 20.0, 40.0, 60.0, 80.0, 100.0])
+    assert not np.allclose(w[0], w[-1])       # the weights changed
+    np.testing.assert_allclose(w[0], 0.5)
+    np.testing.assert_allclose(w[1:], np.array(seen), rtol=1e-12)
+    path = str(tmp_path / "w.h5")
+    sim.end(run_file=path)
+    import h5py
+    with h5py.File(path) as f:
+        snaps = f["synapses/plastic/snapshots/weights"][()]
+        assert snaps.shape == (6, 60)
+        np.testing.assert_allclose(np.sort(snaps[-1]), np.sort(w[-1]), rtol=1e-6)
+
+
+def test_record_weights_rejects_off_grid_interval():
+    prj = _stdp_net()
+    with pytest.raises(ValueError, match="sampling_interval"):
+        prj.record_weights(0.25)
+    sim.end()

@@ -65,6 +65,8 @@ class Projection(common.Projection):
         self._post = np.zeros(0, dtype=np.int64)
         self._attrs = {}
         self._subs = []
+        self._weight_interval = None     # record_weights: ms, or None
+        self._weight_history = []        # (times (k,), weights (k, n_connections))
         simulator.state.projections.append(self)
         simulator.state.mark_dirty()
         connector.connect(self)
@@ -181,12 +183,57 @@ class Projection(common.Projection):
         raise NotImplementedError("initial values of synaptic state variables are not "
                                   "supported by plasticity.pynn")
 
+    # ------------------------------------------------------------ recording
+    def record_weights(self, sampling_interval):
+        """Record the weights of every connection every ``sampling_interval`` ms
+        (a plasticity.pynn extension: PyNN has no API for synaptic state). Read them
+        with :meth:`get_weight_history`; ``sim.end(run_file=...)`` stores them as the
+        projection's weight snapshots. ``None`` stops recording."""
+        if sampling_interval is not None:
+            dt = simulator.state.dt
+            k = sampling_interval / dt
+            if not sampling_interval > 0 or abs(k - round(k)) > 1e-9:
+                raise ValueError(f"sampling_interval must be a positive multiple of the "
+                                 f"time step {dt} ms, got {sampling_interval!r}")
+        self._weight_interval = sampling_interval
+        simulator.state.mark_dirty()
+
+    def get_weight_history(self, clear=False):
+        """(times in ms (k,), weights (k, n_connections) in PyNN's weight unit, the
+        connection order of ``get('weight', format='list')``) recorded so far; a
+        snapshot is taken at the start of the step of its time."""
+        self._harvest_weights()
+        n = len(self)
+        if not self._weight_history:
+            out = np.zeros(0), np.zeros((0, n))
+        else:
+            t = np.concatenate([h[0] for h in self._weight_history])
+            w = np.vstack([h[1] for h in self._weight_history])
+            t, first = np.unique(np.round(t, 9), return_index=True)
+            out = t, w[first]
+        if clear:
+            self._weight_history = []
+        return out
+
+    def _harvest_weights(self):
+        mons = [(sub, sub.get("monitor")) for sub in self._subs]
+        mons = [(sub, m) for sub, m in mons if m is not None and len(m._t)]
+        if not mons:
+            return
+        times = mons[0][1].times
+        w = np.tile(self._attrs["weight"], (times.size, 1))
+        for sub, m in mons:
+            w[:, sub["conn"]] = m.snapshots.astype(float) / sub["scale"]
+            m._t, m._w = [], []
+        self._weight_history.append((times, w))
+
     # ------------------------------------------------------------ engine
     def _restore_initial(self):
         self._arrays()
         if "weight" in self._attrs:
             self._attrs["weight"] = self._w0.copy()
         self._subs = []
+        self._weight_history = []
 
     def _pull_weights(self):
         for sub in self._subs:
@@ -194,6 +241,7 @@ class Projection(common.Projection):
             self._attrs["weight"][sub["conn"]] = w
 
     def _build(self, net, k):
+        self._harvest_weights()
         self._subs = []
         pre, post = self._arrays()
         if pre.size == 0:
@@ -255,6 +303,9 @@ class Projection(common.Projection):
                                         name=f"r{k}_{n_sub}")
                     n_sub += 1
                     self._subs.append(dict(proj=eproj, conn=sel, scale=scale))
+                    if self._weight_interval is not None:
+                        self._subs[-1]["monitor"] = net.monitor_weights(
+                            eproj, self._weight_interval)
 
     def _homogeneous(self, sel):
         out = {}

@@ -5,8 +5,9 @@ stores what the PyNN script recorded: every population (model, size, its
 parameters where all neurons share them), its recorded spikes (/spikes/<label>) and
 signals (/state/<label>/<variable>, PyNN's units), every projection's connections and
 current weights (/synapses/<label>, CSR by presynaptic neuron, in PyNN's weight unit),
-with the synapse type and its parameters. Names are the PyNN labels, made unique and
-'/'-free.
+with the synapse type and its parameters, and the weights over time of projections
+recorded with ``Projection.record_weights(interval)`` (/synapses/<label>/snapshots).
+Names are the PyNN labels, made unique and '/'-free.
 """
 import re
 
@@ -101,4 +102,7 @@ def write_run_file(path, experiment="pynn", config=None, seed=None):
             rec.set_synapses(name, indptr, post[order].astype(np.int32), w[order],
                              (n_pre, n_post), pre_name, post_name,
                              rule=type(prj.synapse_type).__name__, rule_params=params)
+            times, hist = prj.get_weight_history()
+            for t, row in zip(times, hist):
+                rec.append_weight_snapshot(name, t, row[order])
     return path

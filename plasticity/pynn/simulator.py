@@ -160,6 +160,8 @@ class State(common.control.BaseState):
             self.step = net.step
             for rec in self.recorders:
                 rec._harvest()
+            for prj in self.projections:
+                prj._harvest_weights()
         self.running = True
 
     def _set_currents(self, k0, k1):
