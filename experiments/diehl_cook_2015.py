@@ -365,10 +365,37 @@ def run(config, recorder=None, seed=1, progress=None, data=None):
     With a recorder (``plasticity run``) the seed is the recorder's, the run
     checkpoints between examples and resumes from a checkpoint. ``data`` =
     ``(x_train, y_train, x_test, y_test)`` replaces MNIST from disk (tests).
+
+    The phases, in order: :func:`_images` (the data, checked), :class:`_Run` (the
+    network, the run file's populations, the resumed state), :meth:`_Run.train`,
+    :meth:`_Run.evaluate` (label assignment, then the test images, on the frozen
+    network), :meth:`_Run.readout` (accuracies, receptive fields) and
+    :meth:`_Run.record` (into the run file).
     """
     c = config
     if recorder is not None:
         seed = recorder.seed
+    r = _Run(c, recorder, seed, _images(c, data))
+    try:
+        r.train()
+        r.evaluate()
+    finally:
+        if r.bar is not None:
+            r.bar.close()
+    metrics, out = r.readout()
+    if recorder is not None:
+        r.record(metrics, out)
+        return metrics
+    metrics.update(confusion=out["confusion"], assignments=out["assignments"],
+                   receptive_fields=out["fields"],
+                   receptive_fields_initial=out["fields_initial"],
+                   test_counts=r.st["test_counts"], theta=r.st["theta"])
+    return metrics
+
+
+def _images(c, data):
+    """``(x_train, y_train, x_test, y_test)``, images flattened: MNIST from disk, or
+    ``data``; checked against the network's input and ``n_test``."""
     x_tr, y_tr, x_te, y_te = _load(c) if data is None else data
     x_tr = np.asarray(x_tr).reshape(len(x_tr), -1)
     x_te = np.asarray(x_te).reshape(len(x_te), -1)
@@ -376,173 +403,231 @@ def run(config, recorder=None, seed=1, progress=None, data=None):
         raise ValueError(f"images must have {N_INPUT} pixels, got {x_tr.shape[1]}")
     if c.n_test > len(x_te):
         raise ValueError(f"n_test = {c.n_test} exceeds the {len(x_te)} test images")
-    _, _, rng_order, net_seed = _rngs(seed)
-    order = (rng_order.permutation(len(x_tr)) if c.shuffle else np.arange(len(x_tr)))
-    train_idx = order[np.arange(c.n_train) % len(x_tr)]
-    assign_idx = order[np.arange(c.n_assign) % len(x_tr)]
+    return x_tr, y_tr, x_te, y_te
 
-    syn = initial_synapses(c, seed)
-    w_initial = syn.weights.copy()
-    sink = None
-    if recorder is not None and c.record_spikes:
-        sink = (lambda t, i: recorder.append_spikes("exc", t, i))
-    model = Model(c, syn, net_seed, learning=c.learning, sink=sink)
 
-    # state that the checkpoint carries besides the network
-    st = dict(phase="train", j=0, train_wall=0.0, train_cpu=0.0, eval_wall=0.0,
-              tries=0, online_sums=np.zeros((N_CLASSES, c.n_e)),
-              online_counts=np.zeros(N_CLASSES), assign_sums=np.zeros((N_CLASSES, c.n_e)),
-              assign_counts=np.zeros(N_CLASSES),
-              test_counts=np.zeros((c.n_test, c.n_e), dtype=np.uint16),
-              theta=None, weights=None)
-    resumed = recorder.resume_state() if recorder is not None else None
-    if recorder is not None:
+def _orders(c, n, rng_order):
+    """The training and the assignment images' indices (cycling through ``n``)."""
+    order = (rng_order.permutation(n) if c.shuffle else np.arange(n))
+    return order[np.arange(c.n_train) % n], order[np.arange(c.n_assign) % n]
+
+
+def _initial_state(c):
+    """What a checkpoint carries besides the network: the phase and the position in
+    it, times, retries, the spike counts summed per class (online and assignment) and
+    per test image, and (once trained) theta and the weights."""
+    return dict(phase="train", j=0, train_wall=0.0, train_cpu=0.0, eval_wall=0.0,
+                tries=0, online_sums=np.zeros((N_CLASSES, c.n_e)),
+                online_counts=np.zeros(N_CLASSES),
+                assign_sums=np.zeros((N_CLASSES, c.n_e)),
+                assign_counts=np.zeros(N_CLASSES),
+                test_counts=np.zeros((c.n_test, c.n_e), dtype=np.uint16),
+                theta=None, weights=None)
+
+
+class _Run:
+    """One run, phase by phase. Building it sets up the learning network, the run
+    file's populations and synapses, and (resuming) the state and the network of the
+    checkpoint; ``st`` is what a checkpoint carries besides the network."""
+
+    def __init__(self, c, recorder, seed, images):
+        self.c, self.recorder, self.seed = c, recorder, seed
+        self.x_tr, self.y_tr, self.x_te, self.y_te = images
+        _, _, rng_order, self.net_seed = _rngs(seed)
+        self.train_idx, self.assign_idx = _orders(c, len(self.x_tr), rng_order)
+        syn = initial_synapses(c, seed)
+        self.w_initial = syn.weights.copy()
+        sink = None
+        if recorder is not None and c.record_spikes:
+            sink = (lambda t, i: recorder.append_spikes("exc", t, i))
+        self.model = Model(c, syn, self.net_seed, learning=c.learning, sink=sink)
+        self.eval_model = self.syn_eval = None
+        self.st = _initial_state(c)
+        self.resumed = recorder.resume_state() if recorder is not None else None
+        if recorder is not None:
+            self._record_network()
+        if self.resumed is not None:
+            self._restore()
+        self.bar = recorder.progress(total=c.n_train + c.n_assign + c.n_test,
+                                     initial=_done(self.st, c), desc=self.st["phase"],
+                                     unit="image") if recorder is not None else None
+
+    def _record_network(self):
+        recorder, c, model = self.recorder, self.c, self.model
         recorder.add_population("input", "PoissonGroup", N_INPUT,
                                 {"rate": "pixel / 8 * intensity Hz",
                                  "intensity": c.intensity})
-        recorder.add_population("exc", "LIFCond", c.n_e,
-                                model.exc.model.parameters())
+        recorder.add_population("exc", "LIFCond", c.n_e, model.exc.model.parameters())
         recorder.add_population("inh", "LIFCond", c.n_e, model.inh.model.parameters())
         _record_synapses(recorder, model.proj, model.proj.rule)
-    if resumed is not None:
+
+    def _restore(self):
+        st, resumed = self.st, self.resumed
         for k in st:
             if k in resumed:
                 v = resumed[k]
                 st[k] = v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
         st["j"], st["tries"] = int(st["j"]), int(st["tries"])
-        model.net.restore(resumed["net"])
+        self.model.net.restore(resumed["net"])
 
-    def state():
+    def _state(self):
+        """The checkpoint: ``st`` and the network of the current phase."""
+        st = self.st
         out = {k: v for k, v in st.items() if v is not None}
-        out["net"] = (model.net.store() if st["phase"] == "train"
-                      else eval_model.net.store())
+        out["net"] = (self.model.net.store() if st["phase"] == "train"
+                      else self.eval_model.net.store())
         return out
 
-    eval_model = None
-    bar = recorder.progress(total=c.n_train + c.n_assign + c.n_test,
-                            initial=_done(st, c), desc=st["phase"],
-                            unit="image") if recorder is not None else None
-    online_from = max(c.n_train - c.n_assign_online, 0)
-    try:
-        # ------------------------------------------------------------- training
-        if st["phase"] == "train":
-            t_wall, t_cpu = time.perf_counter(), time.process_time()
-            while st["j"] < c.n_train:
-                j = st["j"]
-                k = train_idx[j]
-                counts, _, tries = model.present(x_tr[k])
-                st["tries"] += tries
-                if j >= online_from:
-                    st["online_sums"][y_tr[k]] += counts
-                    st["online_counts"][y_tr[k]] += 1
-                st["j"] = j + 1
-                if bar is not None:
-                    bar.update(1)
-                if recorder is not None and recorder.checkpoint_due():
-                    st["train_wall"] += time.perf_counter() - t_wall
-                    st["train_cpu"] += time.process_time() - t_cpu
-                    t_wall, t_cpu = time.perf_counter(), time.process_time()
-                    recorder.checkpoint(st["j"], state)
-            st["train_wall"] += time.perf_counter() - t_wall
-            st["train_cpu"] += time.process_time() - t_cpu
-            st["phase"], st["j"] = "assign", 0
-            st["theta"] = model.exc["theta"].copy()
-            st["weights"] = model.proj.weights.copy()
-        # ------------------------------------------------------------- evaluation
-        syn_eval = initial_synapses(c, seed)
-        np.copyto(syn_eval.weights, st["weights"])
-        eval_model = Model(c, syn_eval, net_seed + 1, learning=False, theta=st["theta"])
-        if resumed is not None and resumed.get("phase") in ("assign", "test"):
-            eval_model.net.restore(resumed["net"])
-        t_wall = time.perf_counter()
+    def _advance(self):
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def _checkpoint_due(self):
+        return self.recorder is not None and self.recorder.checkpoint_due()
+
+    def train(self):
+        """Present the training images with STDP; the responses to the last
+        ``n_assign_online`` of them are summed per class (the online assignment).
+        Ends with the trained theta and weights in ``st``."""
+        c, st, model = self.c, self.st, self.model
+        if st["phase"] != "train":
+            return
+        online_from = max(c.n_train - c.n_assign_online, 0)
+        t_wall, t_cpu = time.perf_counter(), time.process_time()
+        while st["j"] < c.n_train:
+            j = st["j"]
+            k = self.train_idx[j]
+            counts, _, tries = model.present(self.x_tr[k])
+            st["tries"] += tries
+            if j >= online_from:
+                st["online_sums"][self.y_tr[k]] += counts
+                st["online_counts"][self.y_tr[k]] += 1
+            st["j"] = j + 1
+            self._advance()
+            if self._checkpoint_due():
+                st["train_wall"] += time.perf_counter() - t_wall
+                st["train_cpu"] += time.process_time() - t_cpu
+                t_wall, t_cpu = time.perf_counter(), time.process_time()
+                self.recorder.checkpoint(st["j"], self._state)
+        st["train_wall"] += time.perf_counter() - t_wall
+        st["train_cpu"] += time.process_time() - t_cpu
+        st["phase"], st["j"] = "assign", 0
+        st["theta"] = model.exc["theta"].copy()
+        st["weights"] = model.proj.weights.copy()
+
+    def evaluate(self):
+        """The trained network, frozen (no STDP, theta fixed), in a new network: the
+        assignment images' responses summed per class, then each test image's."""
+        c, st = self.c, self.st
+        self.syn_eval = initial_synapses(c, self.seed)
+        np.copyto(self.syn_eval.weights, st["weights"])
+        self.eval_model = Model(c, self.syn_eval, self.net_seed + 1, learning=False,
+                                theta=st["theta"])
+        if self.resumed is not None and self.resumed.get("phase") in ("assign", "test"):
+            self.eval_model.net.restore(self.resumed["net"])
+        self._t_wall = time.perf_counter()
         if st["phase"] == "assign":
-            if bar is not None:
-                bar.set_phase("assign")
-            while st["j"] < c.n_assign:
-                k = assign_idx[st["j"]]
-                counts, _, tries = eval_model.present(x_tr[k])
-                st["assign_sums"][y_tr[k]] += counts
-                st["assign_counts"][y_tr[k]] += 1
-                st["j"] += 1
-                if bar is not None:
-                    bar.update(1)
-                if recorder is not None and recorder.checkpoint_due():
-                    st["eval_wall"] += time.perf_counter() - t_wall
-                    t_wall = time.perf_counter()
-                    recorder.checkpoint(c.n_train + st["j"], state)
+            if self.bar is not None:
+                self.bar.set_phase("assign")
+            self._assign()
             st["phase"], st["j"] = "test", 0
-        if bar is not None:
-            bar.set_phase("test")
+        if self.bar is not None:
+            self.bar.set_phase("test")
+        self._test()
+        st["eval_wall"] += time.perf_counter() - self._t_wall
+
+    def _eval_checkpoint(self, step):
+        if self._checkpoint_due():
+            self.st["eval_wall"] += time.perf_counter() - self._t_wall
+            self._t_wall = time.perf_counter()
+            self.recorder.checkpoint(step, self._state)
+
+    def _assign(self):
+        c, st = self.c, self.st
+        while st["j"] < c.n_assign:
+            k = self.assign_idx[st["j"]]
+            counts, _, tries = self.eval_model.present(self.x_tr[k])
+            st["assign_sums"][self.y_tr[k]] += counts
+            st["assign_counts"][self.y_tr[k]] += 1
+            st["j"] += 1
+            self._advance()
+            self._eval_checkpoint(c.n_train + st["j"])
+
+    def _test(self):
+        c, st = self.c, self.st
         while st["j"] < c.n_test:
-            counts, _, tries = eval_model.present(x_te[st["j"]])
+            counts, _, tries = self.eval_model.present(self.x_te[st["j"]])
             st["test_counts"][st["j"]] = np.minimum(counts, 65535)
             st["j"] += 1
-            if bar is not None:
-                bar.update(1)
-            if recorder is not None and recorder.checkpoint_due():
-                st["eval_wall"] += time.perf_counter() - t_wall
-                t_wall = time.perf_counter()
-                recorder.checkpoint(c.n_train + c.n_assign + st["j"], state)
-        st["eval_wall"] += time.perf_counter() - t_wall
-    finally:
-        if bar is not None:
-            bar.close()
+            self._advance()
+            self._eval_checkpoint(c.n_train + c.n_assign + st["j"])
 
-    # ----------------------------------------------------------------- readout
-    labels = np.asarray(y_te[:c.n_test], dtype=np.int64)
-    assignments = assign_labels(st["assign_sums"], st["assign_counts"])
-    pred = predict(st["test_counts"], assignments)
-    online_assign = assign_labels(st["online_sums"], st["online_counts"])
-    pred_online = predict(st["test_counts"], online_assign)
-    cm = confusion_matrix(labels, pred)
-    fields = receptive_fields(eval_model.proj.synapses)
-    fields0 = receptive_fields(syn_eval, w_initial)
-    y_assign = np.asarray(y_tr)[assign_idx]
-    class_means = np.stack([x_tr[assign_idx[y_assign == k]].mean(axis=0)
-                            if np.any(y_assign == k) else np.zeros(N_INPUT)
-                            for k in range(N_CLASSES)])
-    n_train_done = max(c.n_train, 1)
-    metrics = {
-        "accuracy": float(np.mean(pred == labels)),
-        "accuracy_online_assign": float(np.mean(pred_online == labels)),
-        "rf_class_correlation": rf_class_correlation(fields, assignments, class_means),
-        "rf_class_correlation_initial": rf_class_correlation(fields0, assignments,
-                                                             class_means),
-        "n_assigned": int(np.sum(assignments >= 0)),
-        "n_classes_assigned": int(np.unique(assignments[assignments >= 0]).size),
-        "training_wall_s": float(st["train_wall"]),
-        "training_cpu_s": float(st["train_cpu"]),
-        "seconds_per_sample": float(st["train_wall"]) / n_train_done,
-        "evaluation_wall_s": float(st["eval_wall"]),
-        "retries_per_sample": (st["tries"] - c.n_train) / n_train_done,
-        "theta_mean_mV": float(np.mean(st["theta"])),
-        "test_spikes_per_image": float(st["test_counts"].sum() / c.n_test),
-    }
-    if recorder is not None:
+    def readout(self):
+        """``(metrics, arrays)``: accuracies with the assignment and the online
+        labels, the receptive fields and their correlation with the class means,
+        times and counts; the arrays the run file records."""
+        c, st = self.c, self.st
+        labels = np.asarray(self.y_te[:c.n_test], dtype=np.int64)
+        assignments = assign_labels(st["assign_sums"], st["assign_counts"])
+        pred = predict(st["test_counts"], assignments)
+        online_assign = assign_labels(st["online_sums"], st["online_counts"])
+        pred_online = predict(st["test_counts"], online_assign)
+        cm = confusion_matrix(labels, pred)
+        fields = receptive_fields(self.eval_model.proj.synapses)
+        fields0 = receptive_fields(self.syn_eval, self.w_initial)
+        y_assign = np.asarray(self.y_tr)[self.assign_idx]
+        class_means = np.stack([self.x_tr[self.assign_idx[y_assign == k]].mean(axis=0)
+                                if np.any(y_assign == k) else np.zeros(N_INPUT)
+                                for k in range(N_CLASSES)])
+        n_train_done = max(c.n_train, 1)
+        metrics = {
+            "accuracy": float(np.mean(pred == labels)),
+            "accuracy_online_assign": float(np.mean(pred_online == labels)),
+            "rf_class_correlation": rf_class_correlation(fields, assignments,
+                                                         class_means),
+            "rf_class_correlation_initial": rf_class_correlation(fields0, assignments,
+                                                                 class_means),
+            "n_assigned": int(np.sum(assignments >= 0)),
+            "n_classes_assigned": int(np.unique(assignments[assignments >= 0]).size),
+            "training_wall_s": float(st["train_wall"]),
+            "training_cpu_s": float(st["train_cpu"]),
+            "seconds_per_sample": float(st["train_wall"]) / n_train_done,
+            "evaluation_wall_s": float(st["eval_wall"]),
+            "retries_per_sample": (st["tries"] - c.n_train) / n_train_done,
+            "theta_mean_mV": float(np.mean(st["theta"])),
+            "test_spikes_per_image": float(st["test_counts"].sum() / c.n_test),
+        }
+        out = dict(labels=labels, assignments=assignments, predicted=pred,
+                   online_assignments=online_assign, confusion=cm, fields=fields,
+                   fields_initial=fields0)
+        return metrics, out
+
+    def record(self, metrics, out):
+        """The trained weights, metrics and features into the run file."""
+        recorder, c, st = self.recorder, self.c, self.st
+        assignments = out["assignments"]
         if c.record_spikes:   # the simulated interval of "exc", not its last spike
-            recorder.set_t_stop("exc", model.net.t)
-        _record_synapses(recorder, eval_model.proj, None, weights=eval_model.proj.weights)
-        recorder.metric("confusion", cm, labels=[str(k) for k in range(N_CLASSES)])
+            recorder.set_t_stop("exc", self.model.net.t)
+        _record_synapses(recorder, self.eval_model.proj, None,
+                         weights=self.eval_model.proj.weights)
+        recorder.metric("confusion", out["confusion"],
+                        labels=[str(k) for k in range(N_CLASSES)])
         recorder.metric("assignments", assignments)
-        recorder.metric("assignments_online", online_assign)
+        recorder.metric("assignments_online", out["online_assignments"])
         recorder.metric("neurons_per_class",
                         np.bincount(assignments[assignments >= 0], minlength=N_CLASSES))
         recorder.metric("theta", np.asarray(st["theta"]), units="mV")
-        recorder.features("receptive_fields", fields.reshape(-1, 28, 28).astype(np.float32))
+        recorder.features("receptive_fields",
+                          out["fields"].reshape(-1, 28, 28).astype(np.float32))
         recorder.features("receptive_fields_initial",
-                          fields0.reshape(-1, 28, 28).astype(np.float32))
+                          out["fields_initial"].reshape(-1, 28, 28).astype(np.float32))
         recorder.features("test_counts", st["test_counts"])
-        recorder.features("test_labels", labels.astype(np.uint8))
-        recorder.features("test_predicted", pred.astype(np.uint8))
+        recorder.features("test_labels", out["labels"].astype(np.uint8))
+        recorder.features("test_predicted", out["predicted"].astype(np.uint8))
         recorder.metric("accuracy", metrics["accuracy"], units="fraction")
         for k, v in metrics.items():
             if k != "accuracy":
                 recorder.metric(k, v)
-        return metrics
-    metrics.update(confusion=cm, assignments=assignments, receptive_fields=fields,
-                   receptive_fields_initial=fields0, test_counts=st["test_counts"],
-                   theta=st["theta"])
-    return metrics
 
 
 def _done(st, c):
