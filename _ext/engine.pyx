@@ -11,14 +11,67 @@ is documented in docs/internals.md.
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport exp, floor, isfinite, log
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 from libc.stdlib cimport calloc, free
 from numpy.random cimport bitgen_t
+from cython.parallel cimport parallel, threadid
 
 cdef extern from *:
     void __builtin_prefetch(const void* addr) noexcept nogil
 
-from plasticity._ext.neurons cimport neuron_reset, neuron_update
+# OpenMP where the build found it (setup.py compiles the engine with -fopenmp when a
+# tiny OpenMP program compiles and links); without it these are no-ops, one thread.
+cdef extern from *:
+    """
+    #include <sched.h>
+    /* The barrier between the phases of a step: spins briefly (the threads' work
+       between two barriers is balanced, microseconds), then yields the core, so a
+       machine with more runnable threads than cores (shared, or 7 threads on 2
+       cores) does not burn a thread's time slice waiting for a descheduled one.
+       Sense-reversing; the acquire/release pairs order every thread's writes of a
+       phase before every read of the next. */
+    typedef struct { int count; int sense; int n; } pl_bar_t;
+    static void pl_bar_wait(pl_bar_t* b, int* local_sense) {
+        int s = !*local_sense, spins = 0;
+        *local_sense = s;
+        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
+            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
+            return;
+        }
+        while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
+            if (++spins < 500) {
+    #if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+    #endif
+            } else {
+                sched_yield();
+            }
+        }
+    }
+    #ifdef _OPENMP
+    #include <omp.h>
+    static void pl_barrier(void) {
+        #pragma omp barrier
+    }
+    static int pl_team_size(void) { return omp_get_num_threads(); }
+    static int pl_openmp(void) { return 1; }
+    #else
+    static void pl_barrier(void) {}
+    static int pl_team_size(void) { return 1; }
+    static int pl_openmp(void) { return 0; }
+    #endif
+    """
+    ctypedef struct pl_bar_t:
+        int count
+        int sense
+        int n
+    void pl_bar_wait(pl_bar_t* b, int* local_sense) noexcept nogil
+    void pl_barrier() noexcept nogil
+    int pl_team_size() noexcept nogil
+    int pl_openmp() noexcept nogil
+
+from plasticity._ext.neurons cimport neuron_reset, neuron_update, neuron_update_range
 from plasticity._ext.rules cimport (
     CustomRule, StdpParams, StdpParameters, trace_value, trace_bump, clip_weight, f_plus,
     dw_depress, dw_potentiate, depress, potentiate,
@@ -149,6 +202,9 @@ ctypedef struct Proj:
     # scratch: the post trace o1 of every post neuron at the current step, filled at
     # the first per-synapse-delay arrival of a step (_pre_delayed_stdp)
     double* o1_step
+    # scratch: the slow pre trace r2 before the bump of each arriving presynaptic
+    # neuron of the step (threads: bumps happen before the arrivals are processed)
+    double* r2b_step
     # reward modulation (eligibility per synapse, global modulator)
     double* elig
     double* mod_d
@@ -302,6 +358,43 @@ cdef inline double _tv(double v, int64_t last, int64_t t, double c, const double
         return v * tab[k]
     return v * _exp_neg(k, c)
 
+
+
+
+cdef inline Py_ssize_t _lower(const int32_t* indices, Py_ssize_t lo, Py_ssize_t hi,
+                              Py_ssize_t j, Py_ssize_t n_post) noexcept nogil:
+    """The first s in [lo, hi) with indices[s] >= j (a row's indices are sorted)."""
+    cdef Py_ssize_t mid
+    if j <= 0:
+        return lo
+    if j >= n_post:
+        return hi
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        if indices[mid] < j:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline Py_ssize_t _lower_perm(const int32_t* perm, const int32_t* indices,
+                                   Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t j,
+                                   Py_ssize_t n_post) noexcept nogil:
+    """The first q in [lo, hi) with indices[perm[q]] >= j (a run of one row's synapses
+    of one delay is in id order, so in post order)."""
+    cdef Py_ssize_t mid
+    if j <= 0:
+        return lo
+    if j >= n_post:
+        return hi
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        if indices[perm[mid]] < j:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 
@@ -511,9 +604,11 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                     _bump_pre(pr, s, t)
             elif pr.wpost and pr.rule == RULE_STDP:
                 if pr.is64:
-                    _pre_row_ordered[double](pr, i, target, t, pr.wp64)
+                    _pre_row_ordered[double](pr, i, pr.indptr[i], pr.indptr[i + 1],
+                                             target, t, pr.wp64, _r2_before(pr, i, t))
                 else:
-                    _pre_row_ordered[float](pr, i, target, t, pr.wp32)
+                    _pre_row_ordered[float](pr, i, pr.indptr[i], pr.indptr[i + 1],
+                                            target, t, pr.wp32, _r2_before(pr, i, t))
                 _bump_pre(pr, i, t)
             else:
                 r2b = _r2_before(pr, i, t)
@@ -523,9 +618,9 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     elif pr.rule == RULE_STDP and pr.per_syn and not pr.wpost and not pr.use_x2 \
             and pr.o1_step != NULL:
         if pr.is64:
-            _pre_delayed_stdp[double](pr, pre, target, t, pr.w64)
+            _pre_delayed_stdp[double](pr, pre, target, t, pr.w64, 0, pr.n_post)
         else:
-            _pre_delayed_stdp[float](pr, pre, target, t, pr.w32)
+            _pre_delayed_stdp[float](pr, pre, target, t, pr.w32, 0, pr.n_post)
     else:
         for d in range(pr.max_delay + 1):
             ts = t - d
@@ -555,11 +650,11 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
         return
     if pr.wpost and not pr.per_syn and not pr.sp.pre_reset:
         if pr.is64:
-            _post_spikes_ordered[double](pr, post, t, pr.wp64)
+            _post_spikes_ordered[double](pr, post, t, pr.wp64, 0, post.n_spikes)
         else:
-            _post_spikes_ordered[float](pr, post, t, pr.wp32)
+            _post_spikes_ordered[float](pr, post, t, pr.wp32, 0, post.n_spikes)
     else:
-        _post_spikes(pr, post, t)
+        _post_spikes(pr, post, t, 0, post.n_spikes)
     if pr.rule == RULE_MODULATED:
         # the weight follows c d over (t, t+1], after this step's STDP events
         _modulated_step(pr, t)
@@ -574,16 +669,18 @@ cdef enum:
     PREFETCH_AHEAD = 16
 
 
-cdef void _pre_row_ordered(Proj* pr, Py_ssize_t i, double* target, int64_t t,
-                           real_t* wp) noexcept nogil:
-    """Delivery and depression for presynaptic neuron i over post-ordered weights:
+cdef void _pre_row_ordered(Proj* pr, Py_ssize_t i, Py_ssize_t lo, Py_ssize_t hi,
+                           double* target, int64_t t, real_t* wp,
+                           double r2b) noexcept nogil:
+    """Delivery and depression for synapses lo .. hi-1 of presynaptic neuron i (its
+    row, or the part of it onto one thread's post range) over post-ordered weights:
     the weights of a row are scattered there, so they are prefetched ahead. The same
     arithmetic as _pre_synapse."""
     cdef StdpParams sp = pr.sp
     cdef const int32_t* pos = pr.pos
     cdef const int32_t* indices = pr.indices
-    cdef Py_ssize_t lo = pr.indptr[i], hi = pr.indptr[i + 1], s, q, j
-    cdef double r2b = _r2_before(pr, i, t), w, o1
+    cdef Py_ssize_t s, q, j
+    cdef double w, o1
     for s in range(lo, min(lo + PREFETCH_AHEAD, hi)):
         __builtin_prefetch(&wp[pos[s]])
     for s in range(lo, hi):
@@ -600,12 +697,14 @@ cdef void _pre_row_ordered(Proj* pr, Py_ssize_t i, double* target, int64_t t,
 
 
 cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
-                            real_t* w) noexcept nogil:
+                            real_t* w, Py_ssize_t j0, Py_ssize_t j1) noexcept nogil:
     """Arrivals over per-synapse delays for a built-in STDP rule with per-synapse pre
     traces and no slow pre trace, the invariants in locals: the same arithmetic and
     order as the generic loop (_pre_synapse, then _bump_pre, per synapse). The post
     trace o1 depends only on the post neuron and the step, so it is computed once per
-    post neuron at the first arrival of the step (the same expression)."""
+    post neuron at the first arrival of the step (the same expression). Only the
+    synapses onto post neurons j0 .. j1-1 (one thread's range; 0 .. n_post serially):
+    within a (row, delay) run the synapses are in id order, so in post order."""
     cdef StdpParams sp = pr.sp
     cdef const int32_t* dperm = pr.dperm
     cdef const int64_t* dstart = pr.dstart
@@ -627,10 +726,11 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
         nspk = pre.hist_n[slot]
         for k in range(nspk):
             i = spk[k]
-            lo = dstart[i * D2 + d]
-            hi = dstart[i * D2 + d + 1]
+            lo = _lower_perm(dperm, indices, dstart[i * D2 + d], dstart[i * D2 + d + 1],
+                             j0, pr.n_post)
+            hi = _lower_perm(dperm, indices, lo, dstart[i * D2 + d + 1], j1, pr.n_post)
             if lo < hi and not ready:
-                for j in range(pr.n_post):
+                for j in range(j0, j1):
                     o1s[j] = _tv(pr.y1[j], pr.yl[j], t, sp.c_minus, pr.tab_minus,
                                  pr.K_minus)
                 ready = 1
@@ -650,9 +750,11 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
                 xl[s] = t
 
 
-cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp) noexcept nogil:
+cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp,
+                               Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
     """The post-spike updates of a built-in STDP rule over post-ordered weights, with
-    the loop invariants in locals: the same arithmetic as _post_spikes."""
+    the loop invariants in locals: the same arithmetic as _post_spikes (spikes k0 ..
+    k1-1 of the step's list)."""
     cdef StdpParams sp = pr.sp
     cdef const int32_t* post_pre = pr.post_pre
     cdef const double* x1 = pr.x1
@@ -661,7 +763,7 @@ cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp) noexc
     cdef int64_t K = pr.K_plus, lag
     cdef double c = sp.c_plus, o2, gain, v, r1, w
     cdef Py_ssize_t k, q, j, i
-    for k in range(post.n_spikes):
+    for k in range(k0, k1):
         j = post.spikes[k]
         o2 = trace_value(pr.y2[j], pr.yl[j], t, sp.c_y) if pr.use_y2 else 0.0
         gain = sp.a_plus + sp.a3_plus * o2
@@ -686,10 +788,12 @@ cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp) noexc
         pr.yl[j] = t
 
 
-cdef void _post_spikes(Proj* pr, Pop* post, int64_t t) noexcept nogil:
+cdef void _post_spikes(Proj* pr, Pop* post, int64_t t, Py_ssize_t k0,
+                       Py_ssize_t k1) noexcept nogil:
+    """The post-spike updates for spikes k0 .. k1-1 of the step's list."""
     cdef Py_ssize_t k, q, s, j, key
     cdef double r1, o2, w
-    for k in range(post.n_spikes):
+    for k in range(k0, k1):
         j = post.spikes[k]
         o2 = trace_value(pr.y2[j], pr.yl[j], t, pr.sp.c_y) if pr.use_y2 else 0.0
         for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
@@ -719,6 +823,375 @@ cdef void _post_spikes(Proj* pr, Pop* post, int64_t t) noexcept nogil:
             pr.y2[j] = trace_bump(pr.y2[j], pr.yl[j], t, pr.sp.c_y, pr.sp.post_nearest)
         pr.y1[j] = r1
         pr.yl[j] = t
+
+
+# ----------------------------------------------------------------------------
+# Threads (docs/internals.md, "Threads"): every thread runs the step loop below; a
+# thread owns a contiguous range of each population's neurons (_part) and does their
+# state updates, the deliveries onto them and the updates of their incoming synapses,
+# so every number is computed by the same operations in the same order whatever the
+# number of threads. What is not partitioned (sources, spike lists, per-presynaptic-
+# neuron traces, rules of other kinds, monitors) runs on thread 0 between barriers.
+# ----------------------------------------------------------------------------
+ctypedef struct Ctx:
+    Pop* pops
+    Proj* projs
+    StateMon* smons
+    Py_ssize_t n_pops
+    Py_ssize_t n_projs
+    Py_ssize_t n_smons
+    int64_t t            # the step being run (written by thread 0 only)
+    int64_t t1
+    int go               # thread 0's verdict for the step: run it or return
+    int stop             # 1: a monitor buffer is full; 2: a non-finite value
+    int err_pop
+    Py_ssize_t err_code
+    Py_ssize_t* cnt      # (threads, n_pops): a thread's spike count or error code
+    pl_bar_t bar         # the barrier of the team
+
+
+cdef inline void _sync(Ctx* c, int nt, int* sense) noexcept nogil:
+    if nt > 1:
+        pl_bar_wait(&c.bar, sense)
+
+
+cdef inline Py_ssize_t _part(Py_ssize_t n, int r, int nt) noexcept nogil:
+    """Start of thread r's range of n neurons (of nt threads): contiguous, ascending."""
+    return <Py_ssize_t>((<int64_t>n * r) // nt)
+
+
+cdef inline bint _parallel_rule(const Proj* pr) noexcept nogil:
+    """Projections whose step is partitioned by post neuron: no rule or a built-in one
+    (the per-synapse pre-trace reset of nearest pre-centred pairs touches only the
+    thread's own synapses; a per-neuron one would not)."""
+    if pr.rule == RULE_NONE:
+        return True
+    if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
+        return pr.per_syn or not pr.sp.pre_reset
+    return False
+
+
+cdef inline const int32_t* _arrivals(const Proj* pr, const Pop* pre, int64_t t,
+                                     Py_ssize_t* nspk) noexcept nogil:
+    """The presynaptic spikes arriving at step t (no delay or a homogeneous one)."""
+    cdef int64_t ts
+    cdef Py_ssize_t slot
+    if pr.delay_mode == DELAY_NONE:
+        nspk[0] = pre.n_spikes
+        return pre.spikes
+    ts = t - pr.delay
+    if ts < 0:
+        nspk[0] = 0
+        return pre.spikes
+    slot = ts % pre.H
+    nspk[0] = pre.hist_n[slot]
+    return pre.hist + slot * pre.n
+
+
+cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
+                     Py_ssize_t j1) noexcept nogil:
+    """The arrivals of step t at the synapses onto post neurons j0 .. j1-1: delivery
+    and the pre-side rule update, in the order of _projection_step. Per-neuron pre
+    traces were bumped before (_pre_bumps, which kept r2 before the bump): nothing
+    here reads x1, so the numbers are _projection_step's."""
+    cdef double* target = post.state + pr.target * post.n
+    cdef int plastic = pr.rule == RULE_STDP or pr.rule == RULE_MODULATED
+    cdef const int32_t* spk
+    cdef Py_ssize_t nspk, k, s, q, i, lo, hi, slot, n_post = pr.n_post
+    cdef Py_ssize_t D2 = pr.max_delay + 2
+    cdef int64_t ts
+    cdef int d
+    cdef double r2b
+    if j0 >= j1:
+        return
+    if pr.delay_mode != DELAY_PER_SYNAPSE:
+        spk = _arrivals(pr, pre, t, &nspk)
+        for k in range(nspk):
+            i = spk[k]
+            lo = _lower(pr.indices, pr.indptr[i], pr.indptr[i + 1], j0, n_post)
+            hi = _lower(pr.indices, lo, pr.indptr[i + 1], j1, n_post)
+            if not plastic:
+                for s in range(lo, hi):
+                    _deliver(pr, s, target)
+            elif pr.per_syn:
+                for s in range(lo, hi):
+                    _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
+                    _bump_pre(pr, s, t)
+            elif pr.wpost and pr.rule == RULE_STDP:
+                if pr.is64:
+                    _pre_row_ordered[double](pr, i, lo, hi, target, t, pr.wp64,
+                                             pr.r2b_step[k] if pr.use_x2 else 0.0)
+                else:
+                    _pre_row_ordered[float](pr, i, lo, hi, target, t, pr.wp32,
+                                            pr.r2b_step[k] if pr.use_x2 else 0.0)
+            else:
+                r2b = pr.r2b_step[k] if pr.use_x2 else 0.0
+                for s in range(lo, hi):
+                    _pre_synapse(pr, s, r2b, target, t)
+    elif pr.rule == RULE_STDP and pr.per_syn and not pr.wpost and not pr.use_x2 \
+            and pr.o1_step != NULL:
+        if pr.is64:
+            _pre_delayed_stdp[double](pr, pre, target, t, pr.w64, j0, j1)
+        else:
+            _pre_delayed_stdp[float](pr, pre, target, t, pr.w32, j0, j1)
+    else:
+        for d in range(pr.max_delay + 1):
+            ts = t - d
+            if ts < 0:
+                break
+            slot = ts % pre.H
+            spk = pre.hist + slot * pre.n
+            nspk = pre.hist_n[slot]
+            for k in range(nspk):
+                i = spk[k]
+                lo = _lower_perm(pr.dperm, pr.indices, pr.dstart[i * D2 + d],
+                                 pr.dstart[i * D2 + d + 1], j0, n_post)
+                hi = _lower_perm(pr.dperm, pr.indices, lo, pr.dstart[i * D2 + d + 1],
+                                 j1, n_post)
+                for q in range(lo, hi):
+                    s = pr.dperm[q]
+                    if plastic:
+                        _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
+                        _bump_pre(pr, s, t)
+                    else:
+                        _deliver(pr, s, target)
+
+
+cdef void _pre_bumps(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
+    """The per-presynaptic-neuron trace bumps of step t's arrivals (thread 0, before
+    the threads process the arrivals), keeping r2 before each bump for _pre_range:
+    the values _projection_step computes (it bumps after each row; nothing in the
+    rows reads x1, and r2 is read as it was before)."""
+    cdef const int32_t* spk
+    cdef Py_ssize_t nspk, k
+    spk = _arrivals(pr, pre, t, &nspk)
+    for k in range(nspk):
+        if pr.use_x2:
+            pr.r2b_step[k] = _r2_before(pr, spk[k], t)
+        _bump_pre(pr, spk[k], t)
+
+
+cdef void _post_range(Proj* pr, Pop* post, int64_t t, Py_ssize_t j0,
+                      Py_ssize_t j1) noexcept nogil:
+    """The post-spike updates of step t for the spikes of post neurons j0 .. j1-1 (a
+    contiguous part of the ascending spike list)."""
+    cdef Py_ssize_t k0 = _lower(post.spikes, 0, post.n_spikes, j0, post.n)
+    cdef Py_ssize_t k1 = _lower(post.spikes, k0, post.n_spikes, j1, post.n)
+    if k0 >= k1:
+        return
+    if pr.wpost and not pr.per_syn and not pr.sp.pre_reset:
+        if pr.is64:
+            _post_spikes_ordered[double](pr, post, t, pr.wp64, k0, k1)
+        else:
+            _post_spikes_ordered[float](pr, post, t, pr.wp32, k0, k1)
+    else:
+        _post_spikes(pr, post, t, k0, k1)
+
+
+cdef void _modulated_range(Proj* pr, Py_ssize_t s0, Py_ssize_t s1) noexcept nogil:
+    """_modulated_step's per-synapse part for synapses s0 .. s1-1 (the modulator
+    d of the step already includes its rewards)."""
+    cdef Py_ssize_t s
+    cdef double d = pr.mod_d[0], c
+    for s in range(s0, s1):
+        c = pr.elig[s]
+        if c != 0.0:
+            if d != 0.0:
+                _set_w(pr, s, clip_weight(&pr.sp, _w(pr, s) + c * d * pr.mod_gain))
+            pr.elig[s] = c * pr.dec_c
+
+
+cdef void _projection_serial_part(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
+    """Thread 0, before the threads process projection pr at step t (in
+    _gather_spikes): per-neuron pre-trace bumps, rewards of the step."""
+    if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
+        if not pr.per_syn and pr.delay_mode != DELAY_PER_SYNAPSE:
+            _pre_bumps(pr, &pops[pr.pre], t)
+    if pr.rule == RULE_MODULATED:
+        while pr.rew_pos[0] < pr.rew_len and pr.rew_steps[pr.rew_pos[0]] <= t:
+            if pr.rew_steps[pr.rew_pos[0]] == t:
+                pr.mod_d[0] += pr.rew_amt[pr.rew_pos[0]]
+            pr.rew_pos[0] += 1
+
+
+cdef void _projection_parallel(Ctx* c, Proj* pr, int64_t t, int tid,
+                               int nt, int* sense) noexcept nogil:
+    """One projection's step on thread tid of nt: arrivals, then post spikes, for
+    the thread's post neurons. No barrier is needed before the next projection of
+    this kind: each thread wrote only what its own post neurons own."""
+    cdef Pop* pre = &c.pops[pr.pre]
+    cdef Pop* post = &c.pops[pr.post]
+    cdef Py_ssize_t j0 = _part(pr.n_post, tid, nt), j1 = _part(pr.n_post, tid + 1, nt)
+    cdef Py_ssize_t nnz
+    _pre_range(pr, pre, post, t, j0, j1)
+    if pr.rule == RULE_NONE:
+        return
+    _post_range(pr, post, t, j0, j1)
+    if pr.rule == RULE_MODULATED:
+        # the weight follows c d over (t, t+1]; by synapse, so between barriers
+        _sync(c, nt, sense)
+        nnz = pr.indptr[pr.n_pre]
+        _modulated_range(pr, _part(nnz, tid, nt), _part(nnz, tid + 1, nt))
+        _sync(c, nt, sense)
+        if tid == 0:
+            pr.mod_d[0] = pr.mod_d[0] * pr.dec_d
+
+
+cdef void _step_begin(Ctx* c, int64_t t) noexcept nogil:
+    """Thread 0, start of step t: state monitors, sources, injected currents."""
+    cdef Py_ssize_t k, q, v, n
+    cdef Pop* p
+    cdef StateMon* m
+    for k in range(c.n_smons):
+        m = &c.smons[k]
+        if t % m.every == 0:
+            p = &c.pops[m.pop]
+            n = m.length[0]
+            for v in range(m.nvars):
+                for q in range(m.nids):
+                    m.buf[(n * m.nvars + v) * m.nids + q] = \
+                        p.state[m.rows[v] * p.n + m.ids[q]]
+            m.steps[n] = t
+            m.length[0] = n + 1
+    for k in range(c.n_pops):
+        p = &c.pops[k]
+        if p.kind == POP_POISSON:
+            _poisson_emit(p, t)
+        elif p.kind == POP_GENERATOR:
+            p.n_spikes = 0
+            while p.gen_pos[0] < p.gen_len and p.gen_steps[p.gen_pos[0]] <= t:
+                if p.gen_steps[p.gen_pos[0]] == t:
+                    p.spikes[p.n_spikes] = p.gen_ids[p.gen_pos[0]]
+                    p.n_spikes += 1
+                p.gen_pos[0] += 1
+        elif p.cur_var >= 0:
+            _apply_current(p, t)
+
+
+cdef void _gather_spikes(Ctx* c, int nt, int64_t t) noexcept nogil:
+    """Thread 0, after the neuron updates: each population's spike list is the
+    threads' lists in thread order (ascending ids); the first non-finite value of
+    the lowest population and neuron stops the run; spike histories, snapshots."""
+    cdef Py_ssize_t k, q, code, total, i0, slot
+    cdef int r, bad
+    cdef Pop* p
+    for k in range(c.n_pops):
+        p = &c.pops[k]
+        if p.kind == POP_NEURON:
+            total = 0
+            bad = 0
+            for r in range(nt):
+                code = c.cnt[r * c.n_pops + k]
+                if code < 0:
+                    if not bad and c.err_pop < 0:
+                        c.err_pop = <int>k
+                        c.err_code = -1 - code
+                    bad = 1
+                elif not bad:
+                    i0 = _part(p.n, r, nt)
+                    if total != i0 and code > 0:
+                        memmove(p.spikes + total, p.spikes + i0, code * sizeof(int32_t))
+                    total += code
+            p.n_spikes = 0 if bad else total
+        if p.H > 0:
+            slot = t % p.H
+            for q in range(p.n_spikes):
+                p.hist[slot * p.n + q] = p.spikes[q]
+            p.hist_n[slot] = p.n_spikes
+    if c.err_pop >= 0:
+        c.stop = 2
+        return
+    for k in range(c.n_pops):
+        p = &c.pops[k]
+        if p.snap != NULL:
+            memcpy(p.snap, p.state, p.n_vars * p.n * sizeof(double))
+    for k in range(c.n_projs):
+        if _parallel_rule(&c.projs[k]):
+            _projection_serial_part(&c.projs[k], c.pops, t)
+
+
+cdef void _step_end(Ctx* c, int64_t t) noexcept nogil:
+    """Thread 0, end of step t: resets, spike monitors, full buffers; next step."""
+    cdef Py_ssize_t k, q, n
+    cdef Pop* p
+    cdef StateMon* m
+    for k in range(c.n_pops):
+        p = &c.pops[k]
+        if p.kind == POP_NEURON and p.n_spikes > 0:
+            neuron_reset(p.model, p.state, p.n, p.params, p.spikes, p.n_spikes)
+        if p.mon:
+            n = p.mon_len[0]
+            for q in range(p.n_spikes):
+                p.mon_ids[n + q] = p.spikes[q]
+                p.mon_steps[n + q] = t
+            p.mon_len[0] = n + p.n_spikes
+            if p.mon_len[0] + p.n > p.mon_cap:
+                c.stop = 1
+    for k in range(c.n_smons):
+        m = &c.smons[k]
+        if m.length[0] >= m.cap:
+            c.stop = 1
+    c.t = t + 1
+
+
+cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
+    """The step loop as thread tid of nt runs it (nt = 1: the serial engine)."""
+    cdef int64_t t
+    cdef Py_ssize_t k, i0
+    cdef Pop* p
+    cdef Proj* pr
+    cdef int local_sense = 0, dirty
+    cdef int* sense = &local_sense
+    if nt > 1:
+        if tid == 0:
+            c.bar.n = nt      # the team OpenMP gave (perhaps fewer than asked for)
+            c.bar.count = 0
+            c.bar.sense = 0
+        pl_barrier()
+    while True:
+        if tid == 0:
+            c.go = c.t < c.t1 and c.stop == 0
+            if c.go:
+                _step_begin(c, c.t)
+        _sync(c, nt, sense)
+        if not c.go:
+            return
+        t = c.t
+        for k in range(c.n_pops):
+            p = &c.pops[k]
+            if p.kind == POP_NEURON:
+                i0 = _part(p.n, tid, nt)
+                c.cnt[tid * c.n_pops + k] = neuron_update_range(
+                    p.model, p.state, p.n, i0, _part(p.n, tid + 1, nt), p.params,
+                    p.spikes + i0)
+        _sync(c, nt, sense)
+        if tid == 0:
+            _gather_spikes(c, nt, t)
+        _sync(c, nt, sense)
+        if c.stop == 2:
+            return
+        dirty = 0       # parallel work since the last barrier
+        for k in range(c.n_projs):
+            pr = &c.projs[k]
+            if _parallel_rule(pr):
+                _projection_parallel(c, pr, t, tid, nt, sense)
+                dirty = 1
+            else:
+                if dirty:
+                    _sync(c, nt, sense)
+                    dirty = 0
+                if tid == 0:
+                    _projection_step(pr, c.pops, t)
+                _sync(c, nt, sense)
+        if dirty:
+            _sync(c, nt, sense)
+        if tid == 0:
+            _step_end(c, t)
+
+
+def openmp_available():
+    """Whether this build of the engine has OpenMP (else it runs on one thread)."""
+    return bool(pl_openmp())
 
 
 cdef void _apply_current(Pop* p, int64_t t) noexcept nogil:
@@ -757,6 +1230,7 @@ cdef class Engine:
     cdef Py_ssize_t n_pops, n_projs, n_smons
     cdef list _keep
     cdef public object error
+    cdef public int threads     # threads of run_segment (1 without OpenMP)
 
     def __cinit__(self, Py_ssize_t n_pops, Py_ssize_t n_projs, Py_ssize_t n_smons):
         self.pops = <Pop*>calloc(max(n_pops, 1), sizeof(Pop))
@@ -768,12 +1242,14 @@ cdef class Engine:
         self.n_projs = n_projs
         self.n_smons = n_smons
         self._keep = []
+        self.threads = 1
 
     def __dealloc__(self):
         cdef Py_ssize_t k
         if self.projs != NULL:
             for k in range(self.n_projs):
                 free(self.projs[k].o1_step)
+                free(self.projs[k].r2b_step)
         free(self.pops)
         free(self.projs)
         free(self.smons)
@@ -939,6 +1415,10 @@ cdef class Engine:
             pr.o1_step = <double*>calloc(max(pr.n_post, 1), sizeof(double))
             if pr.o1_step == NULL:
                 raise MemoryError("cannot allocate the engine's trace scratch")
+        if pr.use_x2 and not per_syn and pr.r2b_step == NULL:
+            pr.r2b_step = <double*>calloc(max(pr.n_pre, 1), sizeof(double))
+            if pr.r2b_step == NULL:
+                raise MemoryError("cannot allocate the engine's trace scratch")
         pr.x1 = self._d(x1)
         pr.x2 = self._d(x2)
         pr.xl = self._i64(xl)
@@ -1037,87 +1517,49 @@ cdef class Engine:
         Stops early after a step that leaves a spike monitor without room for one
         more step, or fills a state-monitor buffer. On a non-finite state value,
         ``self.error`` is set to (population, flat index, step) and the step is
-        returned.
+        returned. Runs on ``self.threads`` threads (OpenMP; one without it): the
+        same numbers for any number.
         """
-        cdef int64_t t = t0
-        cdef Py_ssize_t k, q, v, slot, c
-        cdef Pop* p
-        cdef StateMon* m
-        cdef int stop = 0
-        cdef int err_pop = -1
-        cdef Py_ssize_t err_code = 0
+        cdef Ctx c
+        cdef int nt = self.threads if pl_openmp() else 1
+        cdef Py_ssize_t k
+        cdef Proj* pr
+        if nt < 1:
+            nt = 1
+        if t1 - t0 < 2:      # the per-step path: not worth waking the threads
+            nt = 1
+        c.pops = self.pops
+        c.projs = self.projs
+        c.smons = self.smons
+        c.n_pops = self.n_pops
+        c.n_projs = self.n_projs
+        c.n_smons = self.n_smons
+        c.t = t0
+        c.t1 = t1
+        c.go = 0
+        c.stop = 0
+        c.err_pop = -1
+        c.err_code = 0
+        c.cnt = <Py_ssize_t*>calloc(nt * max(self.n_pops, 1), sizeof(Py_ssize_t))
+        if c.cnt == NULL:
+            raise MemoryError("cannot allocate the engine's thread scratch")
+        for k in range(self.n_projs):
+            pr = &self.projs[k]
+            pr.ref = self.pops[pr.post].state + pr.ref_row * self.pops[pr.post].n \
+                if pr.ref_row >= 0 else NULL
         self.error = None
-        with nogil:
-            while t < t1 and not stop:
-                # state monitors record at the start of the step (as Brian2)
-                for k in range(self.n_smons):
-                    m = &self.smons[k]
-                    if t % m.every == 0:
-                        p = &self.pops[m.pop]
-                        c = m.length[0]
-                        for v in range(m.nvars):
-                            for q in range(m.nids):
-                                m.buf[(c * m.nvars + v) * m.nids + q] = \
-                                    p.state[m.rows[v] * p.n + m.ids[q]]
-                        m.steps[c] = t
-                        m.length[0] = c + 1
-                # sources and neuron updates
-                for k in range(self.n_pops):
-                    p = &self.pops[k]
-                    if p.kind == POP_POISSON:
-                        _poisson_emit(p, t)
-                    elif p.kind == POP_GENERATOR:
-                        p.n_spikes = 0
-                        while p.gen_pos[0] < p.gen_len and p.gen_steps[p.gen_pos[0]] <= t:
-                            if p.gen_steps[p.gen_pos[0]] == t:
-                                p.spikes[p.n_spikes] = p.gen_ids[p.gen_pos[0]]
-                                p.n_spikes += 1
-                            p.gen_pos[0] += 1
-                    else:
-                        if p.cur_var >= 0:
-                            _apply_current(p, t)
-                        c = neuron_update(p.model, p.state, p.n, p.params, p.spikes)
-                        if c < 0:
-                            err_pop = <int>k
-                            err_code = -1 - c
-                            p.n_spikes = 0
-                            stop = 2
-                            break
-                        p.n_spikes = c
-                    if p.H > 0:
-                        slot = t % p.H
-                        for q in range(p.n_spikes):
-                            p.hist[slot * p.n + q] = p.spikes[q]
-                        p.hist_n[slot] = p.n_spikes
-                if stop:
-                    break
-                for k in range(self.n_pops):
-                    p = &self.pops[k]
-                    if p.snap != NULL:
-                        memcpy(p.snap, p.state, p.n_vars * p.n * sizeof(double))
-                for k in range(self.n_projs):
-                    _projection_step(&self.projs[k], self.pops, t)
-                for k in range(self.n_pops):
-                    p = &self.pops[k]
-                    if p.kind == POP_NEURON and p.n_spikes > 0:
-                        neuron_reset(p.model, p.state, p.n, p.params, p.spikes,
-                                     p.n_spikes)
-                    if p.mon:
-                        c = p.mon_len[0]
-                        for q in range(p.n_spikes):
-                            p.mon_ids[c + q] = p.spikes[q]
-                            p.mon_steps[c + q] = t
-                        p.mon_len[0] = c + p.n_spikes
-                        if p.mon_len[0] + p.n > p.mon_cap:
-                            stop = 1
-                for k in range(self.n_smons):
-                    m = &self.smons[k]
-                    if m.length[0] >= m.cap:
-                        stop = 1
-                t += 1
-        if err_pop >= 0:
-            self.error = (err_pop, err_code, t)
-        return t
+        try:
+            with nogil:
+                if nt == 1:
+                    _run_thread(&c, 0, 1)
+                else:
+                    with parallel(num_threads=nt):
+                        _run_thread(&c, threadid(), pl_team_size())
+        finally:
+            free(c.cnt)
+        if c.err_pop >= 0:
+            self.error = (c.err_pop, c.err_code, c.t)
+        return c.t
 
 
 cdef float* _f32_ptr(a):

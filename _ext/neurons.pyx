@@ -26,6 +26,8 @@ Conventions shared by all models
   was still > 0 after the previous step, i.e. when the neuron was refractory during
   the step in which the input arrived. The dynamics and spikes are Brian2's; the
   discarded jump is visible only in a state recorded at the end of that step.
+* ``neuron_update_range`` updates neurons i0 .. i1-1 only (the engine's threads each
+  own a contiguous range; a neuron's update reads and writes only its own column).
 * After updating neuron i every row is checked; the first non-finite value (lowest row
   k) makes the update return ``-1 - (k*n + i)``.
 """
@@ -99,7 +101,8 @@ cdef inline bint _refractory_step(double* ref) noexcept nogil:
 #         5 P_v_ext = R (1 - P_vv), 6 P_ex = exp(-dt/tau_ex), 7 P_v_ex,
 #         8 P_in = exp(-dt/tau_in), 9 P_v_in
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _lif_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _lif_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                            const double* p,
                             int32_t* spikes) noexcept nogil:
     cdef double* v = s
     cdef double* i_ex = s + n
@@ -110,7 +113,7 @@ cdef Py_ssize_t _lif_update(double* s, Py_ssize_t n, const double* p,
     cdef double P_ex = p[6], P_vex = p[7], P_in = p[8], P_vin = p[9]
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
-    for i in range(n):
+    for i in range(i0, i1):
         held = _refractory_step(&ref[i])
         if not held:
             v[i] = E_L + (v[i] - E_L) * P_vv + i_ext[i] * P_vext \
@@ -140,7 +143,8 @@ cdef void _lif_reset(double* s, Py_ssize_t n, const double* p,
 #         7 P_e = exp(-dt/tau_e), 8 P_i = exp(-dt/tau_i), 9 P_theta = exp(-dt/tau_theta),
 #         10 theta_plus
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                                const double* p,
                                 int32_t* spikes) noexcept nogil:
     cdef double* v = s
     cdef double* ge = s + n
@@ -153,7 +157,7 @@ cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, const double* p,
     cdef double g, v_inf
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
-    for i in range(n):
+    for i in range(i0, i1):
         held = _refractory_step(&ref[i])
         if not held:
             if ge[i] == 0.0 and gi[i] == 0.0 and i_ext[i] == 0.0:
@@ -187,7 +191,8 @@ cdef void _lifcond_reset(double* s, Py_ssize_t n, const double* p,
 # vars:   0 v (mV), 1 I_ext (pA), 2 refractory
 # params: 0 V_th, 1 V_reset, 2 ref_steps, 3 dt/C_m
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _if_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _if_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                           const double* p,
                            int32_t* spikes) noexcept nogil:
     cdef double* v = s
     cdef double* i_ext = s + n
@@ -195,7 +200,7 @@ cdef Py_ssize_t _if_update(double* s, Py_ssize_t n, const double* p,
     cdef double V_th = p[0], V_reset = p[1], dt_C = p[3]
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
-    for i in range(n):
+    for i in range(i0, i1):
         _discard_held_input(&v[i], &ref[i], V_reset)
         held = _refractory_step(&ref[i])
         if not held:
@@ -220,7 +225,8 @@ cdef void _if_reset(double* s, Py_ssize_t n, const double* p,
 # vars:   0 v, 1 a (1), 2 I_syn_ex, 3 I_syn_in, 4 I_ext, 5 refractory
 # params: 0..9 as the LIF, 10 beta (mV), 11 P_a = exp(-dt/tau_a)
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _alif_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _alif_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                             const double* p,
                              int32_t* spikes) noexcept nogil:
     cdef double* v = s
     cdef double* a = s + n
@@ -233,7 +239,7 @@ cdef Py_ssize_t _alif_update(double* s, Py_ssize_t n, const double* p,
     cdef double beta = p[10], P_a = p[11], V_reset = p[2]
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
-    for i in range(n):
+    for i in range(i0, i1):
         _discard_held_input(&v[i], &ref[i], V_reset)
         held = _refractory_step(&ref[i])
         if not held:
@@ -262,7 +268,8 @@ cdef void _alif_reset(double* s, Py_ssize_t n, const double* p,
 # params: 0 dt, 1 a, 2 b, 3 c, 4 d, 5 k1 (0.04), 6 k2 (5), 7 k3 (140), 8 v_peak,
 #         9 P_syn (exp(-dt/tau_syn), 0 for a one-step pulse)
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _izh_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _izh_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                            const double* p,
                             int32_t* spikes) noexcept nogil:
     cdef double* v = s
     cdef double* u = s + n
@@ -273,7 +280,7 @@ cdef Py_ssize_t _izh_update(double* s, Py_ssize_t n, const double* p,
     cdef bint semi_implicit = p[10] != 0.0
     cdef double vo, uo
     cdef Py_ssize_t i, bad, count = 0
-    for i in range(n):
+    for i in range(i0, i1):
         vo = v[i]
         uo = u[i]
         v[i] = vo + dt * (k1 * vo * vo + k2 * vo + k3 - uo + i_syn[i] + i_ext[i])
@@ -303,7 +310,8 @@ cdef void _izh_reset(double* s, Py_ssize_t n, const double* p,
 # params: 0 dt, 1 C_m, 2 g_L, 3 E_L, 4 V_T, 5 Delta_T, 6 tau_w, 7 a, 8 b, 9 V_reset,
 #         10 V_peak, 11 ref_steps, 12 P_ex, 13 P_in
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                             const double* p,
                              int32_t* spikes) noexcept nogil:
     cdef double* v = s
     cdef double* w = s + n
@@ -317,7 +325,7 @@ cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, const double* p,
     cdef double vo, wo, ve
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
-    for i in range(n):
+    for i in range(i0, i1):
         held = _refractory_step(&ref[i])
         vo = v[i]
         wo = w[i]
@@ -365,7 +373,8 @@ cdef inline double _rush_larsen(double x, double alpha, double beta,
     return x_inf + (x - x_inf) * exp(-dt * r)
 
 
-cdef Py_ssize_t _hh_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _hh_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                           const double* p,
                            int32_t* spikes) noexcept nogil:
     cdef double* v = s
     cdef double* m = s + n
@@ -379,7 +388,7 @@ cdef Py_ssize_t _hh_update(double* s, Py_ssize_t n, const double* p,
     cdef double P_ex = p[9], P_in = p[10]
     cdef double vo, mo, ho, no, gna, gk, g, v_inf
     cdef Py_ssize_t i, bad, count = 0
-    for i in range(n):
+    for i in range(i0, i1):
         vo = v[i]
         mo = m[i]
         ho = h[i]
@@ -417,7 +426,8 @@ cdef void _hh_reset(double* s, Py_ssize_t n, const double* p,
 # vars:   0 x, 1 y, 2 I_ext
 # params: 0 Re P, 1 Im P, 2 Re Q, 3 Im Q, 4 a_thresh, 5 x_reset, 6 y_reset
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _rf_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _rf_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                           const double* p,
                            int32_t* spikes) noexcept nogil:
     cdef double* x = s
     cdef double* y = s + n
@@ -425,7 +435,7 @@ cdef Py_ssize_t _rf_update(double* s, Py_ssize_t n, const double* p,
     cdef double Pr = p[0], Pi = p[1], Qr = p[2], Qi = p[3], a_thresh = p[4]
     cdef double xo, yo
     cdef Py_ssize_t i, bad, count = 0
-    for i in range(n):
+    for i in range(i0, i1):
         xo = x[i]
         yo = y[i]
         x[i] = Pr * xo - Pi * yo + Qr * i_ext[i]
@@ -466,7 +476,8 @@ cdef void _rf_reset(double* s, Py_ssize_t n, const double* p,
 #         9 V_reset, 10 V_peak, 11 R_r, 12 P_ex, 13 P_in, 14 P_z = exp(-dt/tau_z),
 #         15 P_VT = exp(-dt/tau_V_T), 16 I_sp, 17 V_T_max, 18 V_clamp, 19 R_c
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _adexc_update(double* s, Py_ssize_t n, const double* p,
+cdef Py_ssize_t _adexc_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                              const double* p,
                               int32_t* spikes) noexcept nogil:
     cdef double* v = s
     cdef double* w = s + n
@@ -483,7 +494,7 @@ cdef Py_ssize_t _adexc_update(double* s, Py_ssize_t n, const double* p,
     cdef double vo, wo, ve, r_old
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held, clamped
-    for i in range(n):
+    for i in range(i0, i1):
         r_old = ref[i]
         if r_old > 0.0:
             # held during the previous step: input onto v is discarded
@@ -534,24 +545,30 @@ cdef void _adexc_reset(double* s, Py_ssize_t n, const double* p,
 # ---------------------------------------------------------------------------
 cdef Py_ssize_t neuron_update(int model, double* state, Py_ssize_t n,
                               const double* params, int32_t* spikes) noexcept nogil:
+    return neuron_update_range(model, state, n, 0, n, params, spikes)
+
+
+cdef Py_ssize_t neuron_update_range(int model, double* state, Py_ssize_t n,
+                                    Py_ssize_t i0, Py_ssize_t i1, const double* params,
+                                    int32_t* spikes) noexcept nogil:
     if model == 0:
-        return _lif_update(state, n, params, spikes)
+        return _lif_update(state, n, i0, i1, params, spikes)
     elif model == 1:
-        return _lifcond_update(state, n, params, spikes)
+        return _lifcond_update(state, n, i0, i1, params, spikes)
     elif model == 2:
-        return _if_update(state, n, params, spikes)
+        return _if_update(state, n, i0, i1, params, spikes)
     elif model == 3:
-        return _alif_update(state, n, params, spikes)
+        return _alif_update(state, n, i0, i1, params, spikes)
     elif model == 4:
-        return _izh_update(state, n, params, spikes)
+        return _izh_update(state, n, i0, i1, params, spikes)
     elif model == 5:
-        return _adex_update(state, n, params, spikes)
+        return _adex_update(state, n, i0, i1, params, spikes)
     elif model == 6:
-        return _hh_update(state, n, params, spikes)
+        return _hh_update(state, n, i0, i1, params, spikes)
     elif model == 7:
-        return _rf_update(state, n, params, spikes)
+        return _rf_update(state, n, i0, i1, params, spikes)
     elif model == 8:
-        return _adexc_update(state, n, params, spikes)
+        return _adexc_update(state, n, i0, i1, params, spikes)
     return 0
 
 

@@ -17,6 +17,8 @@ The order of operations within a step is documented in docs/internals.md.
 """
 import contextlib
 import math
+import os
+import warnings
 
 import numpy as np
 
@@ -36,6 +38,30 @@ _SEGMENT = 20000  # steps between returns to Python (progress, monitors, checks)
 # post-synaptic order while it runs (identical numbers; faster post-spike updates);
 # shorter runs skip the gather/scatter it costs
 _POST_ORDER_MIN_STEPS = 5000
+# whether the compiled engine has OpenMP (else every run uses one thread)
+_OPENMP = _engine.openmp_available()
+# a run uses at most one thread per this many synapses + neurons (at least one):
+# the threads meet a few times per step, which costs more than it saves in small
+# networks; the results are the same for any number (0: no such limit, tests)
+_WORK_PER_THREAD = 50_000
+
+
+def default_threads():
+    """Threads of a Network created without ``threads``: ``PLASTICITY_THREADS`` if
+    set, else every core this process may run on (``os.sched_getaffinity``)."""
+    env = os.environ.get("PLASTICITY_THREADS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"PLASTICITY_THREADS must be an integer >= 1, got {env!r}")
+        return n
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):   # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _check_name(name, existing):
@@ -466,13 +492,20 @@ class Network:
     seed : int or None
         Seed of every random draw during runs (Poisson sources); same seed and same
         network give identical results, bit for bit.
+    threads : int or None
+        Threads of the compiled step loop (OpenMP), >= 1. None: the environment
+        variable ``PLASTICITY_THREADS`` if set, else every core the process may use.
+        Results are identical, bit for bit, for every number of threads (the work is
+        partitioned by postsynaptic neuron; docs/internals.md, "Threads"). A build
+        without OpenMP runs on one thread (with a warning when more were asked for).
     """
 
-    def __init__(self, dt=0.1, seed=None):
+    def __init__(self, dt=0.1, seed=None, threads=None):
         self.dt = check_positive("dt", dt, "ms")
         if seed is not None:
             seed = check_int("seed", seed, 0)
         self.seed = seed
+        self.threads = threads
         self._seedseq = np.random.SeedSequence(seed)
         self.populations = {}
         self.projections = {}
@@ -481,6 +514,30 @@ class Network:
         self._weight_monitors = []
         self._callbacks = []
         self.step = 0
+
+    @property
+    def threads(self):
+        """Threads of the compiled step loop (see the class docstring)."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value):
+        self._threads = default_threads() if value is None else \
+            check_int("threads", value, 1)
+
+    def _run_threads(self):
+        """The threads a run uses: ``threads``, at most one per _WORK_PER_THREAD
+        synapses and neurons, or 1 without OpenMP (warned)."""
+        n = self._threads
+        if n > 1 and not _OPENMP:
+            warnings.warn(f"plasticity was built without OpenMP: running on 1 thread "
+                          f"instead of {n}", RuntimeWarning, stacklevel=4)
+            return 1
+        if _WORK_PER_THREAD > 0:
+            work = sum(p.synapses.nnz for p in self.projections.values()) + sum(
+                p.n for p in self.populations.values() if p.model is not None)
+            n = max(1, min(n, work // _WORK_PER_THREAD))
+        return n
 
     # ---------------------------------------------------------------- building
     @property
@@ -701,7 +758,10 @@ class Network:
             raise ValueError(f"{what} = {duration} ms is {ratio:.3g} steps of dt = "
                              f"{self.dt} ms; at most 2**40 steps are allowed")
         n = round(ratio)
-        if abs(n * self.dt - duration) > 1e-6 * max(self.dt, duration):
+        # within rounding of a whole number of steps (not of the duration: 5e6 ms at
+        # dt 0.3 ms is 0.1 ms off, within 1e-6 of the duration but not a multiple)
+        q = duration / self.dt
+        if abs(q - n) > 1e-6 + 1e-15 * abs(q):
             raise ValueError(f"{what} must be a multiple of dt = {self.dt} ms, got {duration}")
         if n < minimum:
             raise ValueError(f"{what} must be at least {minimum} step(s) of {self.dt} ms, "
@@ -731,6 +791,7 @@ class Network:
             if proj.rule is not None:
                 proj.rule.bind(proj, dt)
         eng = _engine.Engine(len(pops), len(projs), len(self._state_monitors))
+        eng.threads = self._run_threads()
         for k, p in enumerate(pops):
             params = p.model.packed_params(dt) if p.model is not None else None
             model = p.model.model_id if p.model is not None else -1

@@ -1,0 +1,320 @@
+"""Threads (issue 19): the engine partitions each step by postsynaptic neuron, so every
+number of threads gives the same spikes, weights and state, bit for bit.
+
+Each case runs one model at 1, 2, 3 and 7 threads (7 > neurons of some populations:
+threads with empty ranges) and compares everything against the 1-thread run. Small
+models, no timing assertions (the machine is shared).
+"""
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from plasticity import (STDP, Additive, Kheradpisheh, Multiplicative, Network, Pair,
+                        PowerLaw, RewardModulated, SynapseMatrix, Triplet)
+from plasticity import network as network_module
+from plasticity._ext import engine
+from plasticity.neurons import LIF, LIFCond, Izhikevich
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import b1_song, b2_scaled, b3_diehl_cook  # noqa: E402
+
+THREADS = (1, 2, 3, 7)
+
+
+@pytest.fixture(autouse=True)
+def _every_thread(monkeypatch):
+    """Small networks here: use the threads asked for (no work-per-thread limit),
+    and post-ordered weights from 1000 steps on (short runs cover both paths)."""
+    monkeypatch.setattr(network_module, "_WORK_PER_THREAD", 0)
+    monkeypatch.setattr(network_module, "_POST_ORDER_MIN_STEPS", 1000)
+
+needs_openmp = pytest.mark.skipif(not engine.openmp_available(),
+                                  reason="engine built without OpenMP")
+
+
+def _snapshot(net, monitors):
+    out = {"step": net.step}
+    for name, pop in net.populations.items():
+        if pop.state is not None:
+            out[f"state/{name}"] = pop.state.copy()
+    for name, proj in net.projections.items():
+        out[f"w/{name}"] = proj.synapses.weights.copy()
+        if proj.rule is not None and hasattr(proj.rule, "get_state"):
+            for k, v in proj.rule.get_state().items():
+                out[f"rule/{name}/{k}"] = np.array(v, copy=True)
+    for k, m in enumerate(monitors):
+        out[f"spikes/{k}/t"] = m.times.copy()
+        out[f"spikes/{k}/i"] = m.ids.copy()
+    return out
+
+
+def _assert_identical(ref, got, what):
+    assert ref.keys() == got.keys()
+    for k in ref:
+        a, b = np.asarray(ref[k]), np.asarray(got[k])
+        assert a.shape == b.shape, f"{what}: {k} shape {a.shape} vs {b.shape}"
+        # bit for bit (NaN-safe): compare the bytes
+        assert a.tobytes() == b.tobytes(), (
+            f"{what}: {k} differs ({int(np.sum(a != b))} of {a.size} values)")
+
+
+def _across_threads(make, run, what):
+    """make() -> (net, monitors); run(net) advances it; every thread count must give
+    the 1-thread result."""
+    ref = None
+    spikes = 0
+    for n in THREADS:
+        net, monitors = make()
+        net.threads = n
+        run(net)
+        snap = _snapshot(net, monitors)
+        if ref is None:
+            ref = snap
+            spikes = sum(v.size for k, v in snap.items() if k.endswith("/i"))
+        else:
+            _assert_identical(ref, snap, f"{what}, {n} threads")
+    return spikes
+
+
+# ------------------------------------------------------------------ B1-B3 models
+@pytest.mark.parametrize("delay", ["none", "homogeneous", "per-synapse"])
+@pytest.mark.parametrize("form", ["kernel", "language"])
+def test_b1_b2_models_identical_for_any_thread_count(delay, form):
+    c = dict(b2_scaled.CONFIG, n_in=2000, n_out=23, p=0.5, duration=250.0,
+             rule_form=form)
+
+    def make():
+        net, proj, out, mon = b1_song.ours_build(c)
+        if delay != "none":
+            syn = proj.synapses
+            rng = np.random.default_rng(3)
+            d = 7 if delay == "homogeneous" else rng.integers(0, 15, syn.nnz)
+            new = SynapseMatrix(syn.indptr, syn.indices, syn.weights.copy(),
+                                         shape=syn.shape, delay=d)
+            # a new network with the delayed matrix, same everything else
+            net2 = Network(dt=c["dt"], seed=c["seed"])
+            inp = net2.add_poisson("inputs", c["n_in"], c["rate"])
+            out2 = net2.add_population("neurons", c["n_out"], out.model)
+            net2.connect(inp, out2, new, target="g_e", rule=_fresh_rule(proj.rule),
+                         name="input")
+            return net2, [net2.monitor_spikes(out2)]
+        return net, [mon]
+
+    spikes = _across_threads(make, lambda net: net.run(c["duration"], progress=False),
+                             f"B2-small {delay} {form}")
+    assert spikes > 50
+
+
+def _fresh_rule(rule):
+    import copy
+    return copy.deepcopy(rule)
+
+
+def test_b1_model_one_post_neuron():
+    """B1: one post neuron, so every thread but one has an empty range."""
+    c = dict(b1_song.CONFIG, duration=400.0)
+
+    def make():
+        net, proj, out, mon = b1_song.ours_build(c)
+        return net, [mon]
+
+    assert _across_threads(make, lambda net: net.run(c["duration"], progress=False),
+                           "B1-small") > 5
+
+
+@pytest.mark.parametrize("form", ["kernel", "language"])
+def test_b3_model_identical_for_any_thread_count(form):
+    c = dict(b3_diehl_cook.CONFIG, n_e=19, t_present=100.0, t_rest=20.0,
+             rule_form=form)
+    images = b3_diehl_cook.stroke_images(3, np.random.default_rng(0))
+
+    def make():
+        net, inp, exc, proj, mon = b3_diehl_cook.ours_build(c)
+        net._b3 = (inp, proj)
+        return net, [mon, net.monitor_spikes(net.populations["inh"])]
+
+    def run(net):
+        inp, proj = net._b3
+        for img in images:
+            b3_diehl_cook.ours_sample(net, inp, proj, img, c)
+
+    assert _across_threads(make, run, f"B3-small {form}") > 5
+
+
+# ------------------------------------------------------------------ every rule
+TIMINGS = {
+    "pair-all": lambda: Pair(20.0, 20.0, 0.004, 0.0042, "all-to-all"),
+    "pair-nearest-sym": lambda: Pair(20.0, 20.0, 0.004, 0.0042, "nearest-symmetric"),
+    "pair-nearest-pre": lambda: Pair(20.0, 20.0, 0.004, 0.0042, "nearest-pre-centred"),
+    "triplet-all": lambda: Triplet(16.8, 33.7, 101.0, 125.0, 0.002, 0.003, 0.004, 0.001,
+                                   "all-to-all"),
+    "triplet-nearest": lambda: Triplet(16.8, 33.7, 101.0, 125.0, 0.002, 0.003, 0.004,
+                                       0.001, "nearest"),
+}
+WDEPS = {
+    "additive": lambda: Additive(0.0, 1.0),
+    "multiplicative": lambda: Multiplicative(0.0, 1.0),
+    "power-law": lambda: PowerLaw(0.0, 1.0, 0.4, 0.6),
+    "kheradpisheh": lambda: Kheradpisheh(0.0, 1.0),
+}
+
+
+def _rule_net(rule_fn, delay, dtype=np.float32, duration=200.0, rec_rule=None):
+    """Poisson -> 29 LIFCond (plastic) and 29 -> 29 recurrent (static or rec_rule)."""
+    def make():
+        net = Network(dt=0.1, seed=5)
+        inp = net.add_poisson("inp", 150, 12.0)
+        out = net.add_population("out", 29, LIFCond(tau_m=10.0, E_L=-74.0, V_th=-54.0,
+                                                    V_reset=-60.0, E_e=0.0,
+                                                    tau_e=5.0, t_ref=1.0))
+        rng = np.random.default_rng(7)
+        nnz_guess = None
+        syn = SynapseMatrix.fixed_probability(150, 29, 0.4, weight=lambda r, n: r.uniform(
+            0.05, 0.25, n), rng=11, dtype=dtype)
+        nnz_guess = syn.nnz
+        if delay == "homogeneous":
+            syn = SynapseMatrix(syn.indptr, syn.indices, syn.weights.copy(),
+                                         shape=syn.shape, delay=4)
+        elif delay == "per-synapse":
+            syn = SynapseMatrix(syn.indptr, syn.indices, syn.weights.copy(),
+                                         shape=syn.shape,
+                                         delay=rng.integers(0, 12, nnz_guess))
+        net.connect(inp, out, syn, target="g_e", rule=rule_fn(), name="ff")
+        rec = SynapseMatrix.fixed_probability(29, 29, 0.3, weight=0.05, rng=12,
+                                              allow_self=False, dtype=dtype, delay=2)
+        net.connect(out, out, rec, target="g_e",
+                    rule=rec_rule() if rec_rule else None, name="rec")
+        return net, [net.monitor_spikes(out)]
+    return make, (lambda net: net.run(duration, progress=False))
+
+
+@pytest.mark.parametrize("timing", list(TIMINGS))
+@pytest.mark.parametrize("wdep", list(WDEPS))
+def test_builtin_rules_identical_for_any_thread_count(timing, wdep):
+    make, run = _rule_net(lambda: STDP(TIMINGS[timing](), WDEPS[wdep]()), "none")
+    assert _across_threads(make, run, f"{timing} x {wdep}") > 50
+
+
+@pytest.mark.parametrize("delay", ["homogeneous", "per-synapse"])
+@pytest.mark.parametrize("timing", list(TIMINGS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_builtin_rules_with_delays_identical_for_any_thread_count(delay, timing, dtype):
+    make, run = _rule_net(lambda: STDP(TIMINGS[timing](), Multiplicative(0.0, 1.0)),
+                          delay, dtype=dtype,
+                          rec_rule=lambda: STDP(TIMINGS[timing](), Additive(0.0, 1.0)))
+    assert _across_threads(make, run, f"{timing}, {delay} delays") > 50
+
+
+@pytest.mark.parametrize("delay", ["none", "per-synapse"])
+def test_short_runs_without_post_ordered_weights(delay):
+    """Runs shorter than _POST_ORDER_MIN_STEPS use the weights in synapse order."""
+    assert network_module._POST_ORDER_MIN_STEPS > 400
+    make, _ = _rule_net(lambda: STDP(TIMINGS["pair-all"](), Additive(0.0, 1.0)), delay)
+
+    def run(net):
+        for _ in range(6):
+            net.run(40.0, progress=False)
+    assert _across_threads(make, run, f"short runs, {delay}") > 5
+
+
+@pytest.mark.parametrize("delay", ["none", "per-synapse"])
+def test_reward_modulated_identical_for_any_thread_count(delay):
+    def rule():
+        return RewardModulated(Pair(20.0, 20.0, 0.004, 0.0042), Additive(0.0, 1.0),
+                               tau_c=200.0, tau_d=50.0,
+                               rewards=([30.0, 80.5, 120.0, 190.0], [1.0, -0.5, 2.0, 1.0]))
+    make, run = _rule_net(rule, delay)
+    assert _across_threads(make, run, f"reward-modulated, {delay}") > 50
+
+
+@pytest.mark.parametrize("delay", ["none", "homogeneous", "per-synapse"])
+def test_rule_language_identical_for_any_thread_count(delay):
+    """A rule of the rule language runs on thread 0 inside the threaded step."""
+    make, run = _rule_net(
+        lambda: STDP(TIMINGS["triplet-all"](), Additive(0.0, 1.0)).to_equation_rule(),
+        delay, dtype=np.float64)
+    assert _across_threads(make, run, f"rule language, {delay}") > 50
+
+
+def test_python_rule_and_callbacks_identical_for_any_thread_count():
+    """The per-step path (a Python rule) gives the same numbers at any thread count."""
+    from plasticity.rules import Rule
+
+    class Depress(Rule):
+        """Every arriving spike scales its synapses' weights by 0.999."""
+
+        def on_pre(self, step, syn_ids):
+            w = self.synapses.weights
+            w[syn_ids] *= np.float32(0.999)
+
+    make, run = _rule_net(lambda: STDP(TIMINGS["pair-all"](), Additive(0.0, 1.0)),
+                          "none", duration=100.0, rec_rule=Depress)
+    assert _across_threads(make, run, "python rule") > 5
+
+
+# ------------------------------------------------------------------ errors, settings
+@needs_openmp
+def test_nonfinite_error_is_the_lowest_neuron_for_any_thread_count():
+    from plasticity.errors import SimulationError
+    messages = set()
+    for n in THREADS:
+        net = Network(dt=0.1, seed=1, threads=n)
+        pop = net.add_population("izh", 40, Izhikevich(v_peak=1e300))
+        amp = np.zeros(40)
+        amp[[9, 23, 37]] = 1e200      # v^2 overflows: three neurons, the same step
+        net.add_current(pop, [0.0], amp[None, :])
+        with pytest.raises(SimulationError) as err:
+            net.run(10.0, progress=False)
+        messages.add(str(err.value))
+    assert len(messages) == 1
+    assert "(neuron 9)" in messages.pop()
+
+
+def test_threads_setting(monkeypatch):
+    monkeypatch.setenv("PLASTICITY_THREADS", "3")
+    assert Network().threads == 3
+    assert Network(threads=2).threads == 2
+    monkeypatch.delenv("PLASTICITY_THREADS")
+    assert Network().threads == len(os.sched_getaffinity(0))
+    with pytest.raises(ValueError, match="threads"):
+        Network(threads=0)
+    with pytest.raises(TypeError, match="threads"):
+        Network(threads=1.5)
+    monkeypatch.setenv("PLASTICITY_THREADS", "zero")
+    with pytest.raises(ValueError, match="PLASTICITY_THREADS"):
+        Network()
+
+
+def test_without_openmp_one_thread_and_a_warning(monkeypatch):
+    """A build without OpenMP (simulated: the flag network.py reads from the engine)
+    warns and runs on one thread with the same results."""
+    make, run = _rule_net(lambda: STDP(TIMINGS["pair-all"](), Additive(0.0, 1.0)),
+                          "none", duration=100.0)
+    net, mons = make()
+    net.threads = 1
+    run(net)
+    ref = _snapshot(net, mons)
+    monkeypatch.setattr(network_module, "_OPENMP", False)
+    net, mons = make()
+    net.threads = 4
+    with pytest.warns(RuntimeWarning, match="without OpenMP"):
+        run(net)
+    assert net._eng.threads == 1
+    _assert_identical(ref, _snapshot(net, mons), "without OpenMP")
+    net, mons = make()
+    net.threads = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(net)                      # one thread asked for: no warning
+
+
+def test_plasticity_threads_1_runs_serially(monkeypatch):
+    monkeypatch.setenv("PLASTICITY_THREADS", "1")
+    make, run = _rule_net(lambda: STDP(TIMINGS["pair-all"](), Additive(0.0, 1.0)),
+                          "none", duration=50.0)
+    net, _ = make()
+    run(net)
+    assert net._eng.threads == 1
