@@ -544,23 +544,23 @@ class Run:
         """Spikes as a table (``population``, ``node_id``, ``time_ms``): a pandas
         DataFrame, or a NumPy record array without pandas
         (:func:`plasticity.analysis.spike_table`)."""
-        from . import analysis
+        from .. import analysis
         return analysis.spike_table(self, pop, as_pandas=as_pandas)
 
     def rates(self, pop=None, bin_ms=None, *, per_neuron=False):
         """``Rates(times, rates, edges)``: Hz per neuron of ``pop`` in bins of
         ``bin_ms`` (default: one bin, the mean rate) (:func:`plasticity.analysis.rates`)."""
-        from . import analysis
+        from .. import analysis
         return analysis.rates(self, pop, bin_ms, per_neuron=per_neuron)
 
     def weight_history(self, proj=None):
         """``WeightHistory(times, weights, pre, post)``: every weight of ``proj`` at every
         snapshot (:func:`plasticity.analysis.weight_history`)."""
-        from . import analysis
+        from .. import analysis
         return analysis.weight_history(self, proj)
 
     def scalar_metrics(self):
         """The single-valued metrics as a dict (``metrics`` has the arrays too)."""
-        from . import analysis
+        from .. import analysis
         return analysis.scalar_metrics(self)
 
