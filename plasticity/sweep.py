@@ -428,6 +428,134 @@ def _client(workers, scheduler):
     return Client(cluster), cluster
 
 
+# ------------------------------------------------------------------------ the sweep's phases
+
+def _check_workers(workers, scheduler):
+    if workers is not None and (isinstance(workers, bool) or
+                                not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise SweepError(f"--workers must be an integer >= 1, got {workers!r}")
+    if scheduler:
+        check_scheduler(scheduler)
+
+
+def _sweep_dir(name, out):
+    """The sweep directory, absolute: ``out``, or ``sweeps/NAME`` by default."""
+    if out is None:
+        base = os.path.splitext(os.path.basename(name))[0]
+        out = os.path.join("sweeps", base)
+    return os.path.abspath(os.fspath(out))
+
+
+def _check_output(out, sweep_path, exp, checkpoint_every):
+    """Refuse, before any run, a ``sweep.h5`` of another experiment and an ``out``
+    that cannot be created or written (an OutputError)."""
+    if os.path.exists(sweep_path):
+        old = load_table(sweep_path)
+        if old.attrs.get("experiment") != exp.name:
+            raise SweepError(f"{sweep_path} is a sweep of experiment "
+                             f"{old.attrs.get('experiment')!r}, not {exp.name!r}; choose "
+                             f"another --out")
+    _runner.check_output(os.path.join(out, "runs", "x.h5"), checkpoint_every=checkpoint_every)
+    _runner.check_output(sweep_path)
+
+
+def _sweep_meta(exp, grid, points, sets, small, config):
+    """The root attributes of ``sweep.h5`` (besides the counts)."""
+    return {
+        "experiment": exp.name, "experiment_source": str(exp.source),
+        "grid": json.dumps({k: [_plain(v) for v in vs]
+                            for k, vs in parse_grid(grid).items()}),
+        "seeds": json.dumps(sorted({p.seed for p in points})),
+        "base_sets": json.dumps(list(sets or ())), "small": bool(small),
+        "config_file": os.fspath(config) if config is not None else "",
+        "created": _now(),
+    }
+
+
+def _skip_complete(points):
+    """Mark the points whose run file is already complete; returns the others."""
+    todo = []
+    for p in points:
+        m = _existing(p)
+        if m is not None:
+            p.status, p.metrics, p.skipped = "complete", m, True
+        else:
+            todo.append(p)
+    return todo
+
+
+def _finish(p, res):
+    """Store the result of :func:`run_point` in its point."""
+    p.status = res["status"]
+    p.error = res.get("error", "")
+    p.metrics = res.get("metrics", {})
+    p.skipped = bool(res.get("skipped", False))
+
+
+class _Table:
+    """``sweep.h5``, rewritten on demand, or when a run finished and ``every``
+    seconds have passed since the last rewrite (counted from :meth:`start_clock`)."""
+
+    def __init__(self, path, exp, points, grid_keys, meta, every):
+        self.path, self.exp, self.points = path, exp, points
+        self.grid_keys, self.meta, self.every = grid_keys, meta, every
+        self.last = None
+
+    def write(self):
+        _write_table(self.path, self.exp, self.points, self.grid_keys, self.meta)
+
+    def start_clock(self):
+        self.last = time.monotonic()
+
+    def write_if_due(self):
+        if time.monotonic() - self.last >= self.every:
+            self.write()
+            self.last = time.monotonic()
+
+
+def _run_serial(todo, run_args, done):
+    """Run the points one after the other in this process."""
+    name, config, small, checkpoint_every = run_args
+    for p in todo:
+        done(p, run_point(name, p.sets, p.seed, p.path, config, small, checkpoint_every))
+
+
+def _run_dask(client, todo, run_args, done):
+    """Submit every point to ``client``; results as they complete (a run that lost its
+    worker, e.g. ``KilledWorker``, is a failed run)."""
+    from dask.distributed import as_completed
+    name, config, small, checkpoint_every = run_args
+    futs = {}
+    for p in todo:
+        fut = client.submit(run_point, name, p.sets, p.seed, p.path, config, small,
+                            checkpoint_every, key=f"plasticity-run-{p.run}",
+                            pure=False)
+        futs[fut] = p
+    for fut in as_completed(list(futs)):
+        p = futs[fut]
+        try:
+            res = fut.result()
+        except Exception as e:  # e.g. KilledWorker: the run crashed its workers
+            res = {"status": "failed", "error": f"{type(e).__name__}: {e}",
+                   "metrics": {}}
+        done(p, res)
+
+
+def _open_client(workers, scheduler, quiet):
+    """``(client, (client, cluster or None))``: a client this sweep owns (and closes)."""
+    client, cluster = _client(workers or os.cpu_count() or 1, scheduler)
+    if not quiet:
+        print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
+    return client, (client, cluster)
+
+
+def _close_client(own):
+    c, cluster = own
+    c.close()
+    if cluster is not None:
+        cluster.close()
+
+
 def run_sweep(name, grid, *, seeds=1, out=None, sets=(), config=None, small=False,
               workers=None, scheduler=None, client=None, quiet=True,
               checkpoint_every=60.0, write_every=1.0):
@@ -456,61 +584,24 @@ def run_sweep(name, grid, *, seeds=1, out=None, sets=(), config=None, small=Fals
     write_every : float
         Minimum seconds between two rewrites of ``sweep.h5`` while runs finish (it is
         always written at the start and at the end).
+
+    The phases: check the arguments and the output (:func:`_check_output`), plan the
+    points (:func:`plan`), skip the complete ones (:func:`_skip_complete`), run the
+    rest serially (:func:`_run_serial`) or on Dask (:func:`_run_dask`), rewriting the
+    table (:class:`_Table`) as runs finish.
     """
-    if workers is not None and (isinstance(workers, bool) or
-                                not isinstance(workers, (int, np.integer)) or workers < 1):
-        raise SweepError(f"--workers must be an integer >= 1, got {workers!r}")
-    if scheduler:
-        check_scheduler(scheduler)
-    if out is None:
-        base = os.path.splitext(os.path.basename(name))[0]
-        out = os.path.join("sweeps", base)
-    out = os.path.abspath(os.fspath(out))
+    _check_workers(workers, scheduler)
+    out = _sweep_dir(name, out)
     if config is not None:
         config = os.path.abspath(os.fspath(config))
     exp, points, first = plan(name, grid, seeds=seeds, out=out, sets=sets, config=config,
                               small=small)
-    grid_keys = list(parse_grid(grid))
     sweep_path = os.path.join(out, "sweep.h5")
-    if os.path.exists(sweep_path):
-        try:
-            old = load_table(sweep_path)
-        except SweepError:
-            raise
-        if old.attrs.get("experiment") != exp.name:
-            raise SweepError(f"{sweep_path} is a sweep of experiment "
-                             f"{old.attrs.get('experiment')!r}, not {exp.name!r}; choose "
-                             f"another --out")
-    # --out can be created and written, before any run (an OutputError otherwise)
-    _runner.check_output(os.path.join(out, "runs", "x.h5"), checkpoint_every=checkpoint_every)
-    _runner.check_output(sweep_path)
-    meta = {
-        "experiment": exp.name, "experiment_source": str(exp.source),
-        "grid": json.dumps({k: [_plain(v) for v in vs]
-                            for k, vs in parse_grid(grid).items()}),
-        "seeds": json.dumps(sorted({p.seed for p in points})),
-        "base_sets": json.dumps(list(sets or ())), "small": bool(small),
-        "config_file": os.fspath(config) if config is not None else "",
-        "created": _now(),
-    }
-    # skip what is already complete
-    todo = []
-    for p in points:
-        m = _existing(p)
-        if m is not None:
-            p.status, p.metrics, p.skipped = "complete", m, True
-        else:
-            todo.append(p)
-
-    def write():
-        _write_table(sweep_path, exp, points, grid_keys, meta)
-    write()
-
-    def finish(p, res):
-        p.status = res["status"]
-        p.error = res.get("error", "")
-        p.metrics = res.get("metrics", {})
-        p.skipped = bool(res.get("skipped", False))
+    _check_output(out, sweep_path, exp, checkpoint_every)
+    table = _Table(sweep_path, exp, points, list(parse_grid(grid)),
+                   _sweep_meta(exp, grid, points, sets, small, config), write_every)
+    todo = _skip_complete(points)
+    table.write()
 
     bar = None
     if todo:
@@ -518,52 +609,28 @@ def run_sweep(name, grid, *, seeds=1, out=None, sets=(), config=None, small=Fals
         # (and when the sweep starts and ends) otherwise, nothing when quiet
         bar = _progress.Progress(len(todo), desc=f"sweep {exp.name}", unit="run",
                                  quiet=quiet, heartbeat=True)
-    last = time.monotonic()
+
+    def done(p, res):
+        _finish(p, res)
+        if bar is not None:
+            bar.update(1)
+        table.write_if_due()
+
+    table.start_clock()
     serial = client is None and scheduler is None and (workers == 1 or not todo)
+    run_args = (name, config, small, checkpoint_every)
     own = None
     try:
         if serial:
-            for p in todo:
-                finish(p, run_point(name, p.sets, p.seed, p.path, config, small,
-                                    checkpoint_every))
-                if bar is not None:
-                    bar.update(1)
-                if time.monotonic() - last >= write_every:
-                    write()
-                    last = time.monotonic()
+            _run_serial(todo, run_args, done)
         else:
             if client is None:
-                client, own = _client(workers or os.cpu_count() or 1, scheduler)
-                own = (client, own)
-                if not quiet:
-                    print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
-            from dask.distributed import as_completed
-            futs = {}
-            for p in todo:
-                fut = client.submit(run_point, name, p.sets, p.seed, p.path, config, small,
-                                    checkpoint_every, key=f"plasticity-run-{p.run}",
-                                    pure=False)
-                futs[fut] = p
-            for fut in as_completed(list(futs)):
-                p = futs[fut]
-                try:
-                    res = fut.result()
-                except Exception as e:  # e.g. KilledWorker: the run crashed its workers
-                    res = {"status": "failed", "error": f"{type(e).__name__}: {e}",
-                           "metrics": {}}
-                finish(p, res)
-                if bar is not None:
-                    bar.update(1)
-                if time.monotonic() - last >= write_every:
-                    write()
-                    last = time.monotonic()
+                client, own = _open_client(workers, scheduler, quiet)
+            _run_dask(client, todo, run_args, done)
     finally:
         if bar is not None:
             bar.close()
-        write()
+        table.write()
         if own is not None:
-            c, cluster = own
-            c.close()
-            if cluster is not None:
-                cluster.close()
+            _close_client(own)
     return SweepResult(sweep_path, points)
