@@ -15,6 +15,10 @@ import os
 import statistics
 import sys
 
+# one thread on both sides: rules of the rule language run on one thread for now
+# (docs/internals.md, "Threads"), the kernels would get more
+os.environ.setdefault("PLASTICITY_THREADS", "1")
+
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import b1_song, b2_scaled, b3_diehl_cook  # noqa: E402
