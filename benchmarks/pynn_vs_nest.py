@@ -1,4 +1,4 @@
-"""Same model, same answers: PyNN scripts on plasticity.pynn and on pyNN.nest, side by side.
+"""Same model, same answers: PyNN scripts on plasticity.pynn and pyNN.nest, side by side.
 
     python benchmarks/pynn_vs_nest.py PATH/TO/pynn-0.13.0 [--out table.md] [--song-s 10]
 
@@ -135,7 +135,8 @@ def simple_stdp(src, backend):
     post = np.asarray(g["postsynaptic_data"].spiketrains[0].magnitude, dtype=float)
     pre = [np.asarray(st.magnitude, dtype=float)
            for st in g["presynaptic_data"].spiketrains]
-    return dict(dt=g["_dt"], post=post, pre=pre, w=np.asarray(g["final_weights"], dtype=float),
+    return dict(dt=g["_dt"], post=post, pre=pre,
+                w=np.asarray(g["final_weights"], dtype=float),
                 lags=np.asarray(g["deltas"], dtype=float), delay=float(g["delay"]))
 
 
@@ -193,7 +194,8 @@ def tsodyks_markram(src, backend):
     res = {"dt": g["_dt"]}
     st = g["spike_source"].get_data().segments[0].spiketrains[0].magnitude
     # the source's spikes as the backend emitted them, against the script's times
-    res["source_lag"] = float(np.median(np.asarray(st) - np.arange(10, 100, 10)[:len(st)]))
+    res["source_lag"] = float(np.median(np.asarray(st)
+                                        - np.arange(10, 100, 10)[:len(st)]))
     for label, p in g["populations"].items():
         seg = p.get_data().segments[0]
         for var in ("gsyn_inh", "v"):
