@@ -378,6 +378,14 @@ def main(argv=None):
             "first 6, NEST": " ".join(f"{x:.3f}" for x in n["post"][:6]),
             "max |ours + dt - NEST| over the common count (ms)":
                 float(np.max(np.abs(o["post"][:k] + dt - n["post"][:k])))})
+    counts = {}                     # the output rate converging with dt (5 s, static)
+    for backend, who, dts in (("plasticity.pynn", "ours", (0.1, 0.01, 0.001)),
+                              ("pyNN.nest", "NEST", (0.1, 0.01))):
+        for dt in dts:
+            counts[f"{who} dt {dt:g}"] = song(
+                backend, 5000.0, dt, static=True)["post"].size
+    add("Song, static synapses (5 s)",
+        {"output spikes, " + k: v for k, v in counts.items()})
     import nest
     import pyNN
     lines.append("")
