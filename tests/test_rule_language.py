@@ -77,6 +77,10 @@ ERRORS = [
     (dict(on_pre="w = a", params=dict(a=float("nan"))), ["params", "a", "number"]),
     (dict(model="x_post : 1"), ["model line 1", "_post"]),
     (dict(model="x : 1 (fast)"), ["model line 1", "fast"]),
+    (dict(model="dé/dt = -é / 10 : 1 (event-driven)"), ["model line 1", "'é'", "ASCII"]),
+    (dict(model="__idx__ : 1"), ["model line 1", "'__idx__'", "valid name"]),
+    (dict(on_pre="w = k", params={"ké": 1.0}), ["params", "'ké'", "ASCII"]),
+    (dict(on_pre="w = __seed__"), ["on_pre line 1", "'__seed__'"]),
 ]
 
 

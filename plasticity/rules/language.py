@@ -255,9 +255,16 @@ def _looks_like_flags(text):
                if f.strip())
 
 
+def _valid_name(name):
+    """An ASCII identifier not starting with '__' (the back ends' own names)."""
+    return isinstance(name, str) and name.isidentifier() and name.isascii() \
+        and not name.startswith("__")
+
+
 def _check_name(name, block, lineno, line, what):
-    if not name.isidentifier():
-        _fail(block, lineno, line, f"{what} {name!r} is not a valid name")
+    if not _valid_name(name):
+        _fail(block, lineno, line, f"{what} {name!r} is not a valid name (ASCII letters, "
+              "digits and _, not starting with a digit or '__')")
     if name in _RESERVED and name != "w":
         _fail(block, lineno, line, f"{name!r} is reserved (a function or "
               "built-in name) and cannot be declared")
@@ -274,8 +281,9 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
                            on_post or "", "on_step:", on_step or ""])
     params = dict(params or {})
     for name, value in params.items():
-        if not isinstance(name, str) or not name.isidentifier():
-            raise RuleSyntaxError(f"params: {name!r} is not a valid parameter name")
+        if not _valid_name(name):
+            raise RuleSyntaxError(f"params: {name!r} is not a valid parameter name (ASCII "
+                                  "letters, digits and _, not starting with '__')")
         if name in _RESERVED:
             raise RuleSyntaxError(f"params: {name!r} is reserved (a function or "
                                   "built-in name)")
@@ -288,7 +296,7 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
     # -- model: declarations, equations, subexpressions
     for lineno, line in _lines(model):
         lhs, unit, flags = _split_decl(line, "model", lineno)
-        m = re.match(r"^d\s*([A-Za-z_]\w*)\s*/\s*dt\s*=(.*)$", lhs)
+        m = re.match(r"^d\s*(\w+)\s*/\s*dt\s*=(.*)$", lhs)
         if m:
             name, rhs = m.group(1), m.group(2)
             dyn = flags & {"event-driven", "clock-driven"}
