@@ -682,3 +682,32 @@ def test_post_gate_skips_only_zero_changes():
     assert b[2]._res.post_gates(b[2]._res.blocks["on_step"]) is None
     np.testing.assert_array_equal(a[0].times, b[0].times)
     np.testing.assert_allclose(a[1].synapses.weights, b[1].synapses.weights, rtol=1e-12)
+
+
+@pytest.mark.parametrize("delay", [None, 4])
+def test_reading_the_presynaptic_neuron(delay):
+    """v_pre (the presynaptic neuron's membrane, this step, before its reset) and a
+    clock-driven per-presynaptic filter of it, compiled = interpreter."""
+    text = dict(model="dvf/dt = (v_pre - vf) / 5 : mV (clock-driven)",
+                on_pre="w = clip(w + 1e-4 * (v_pre + 70) + 1e-5 * vf, 0, 10)",
+                on_post="w = clip(w - 1e-4 * (vf + 70), 0, 10)")
+    out = []
+    for backend in ("compiled", "numpy"):
+        rule = as_backend(EquationRule(**text), backend)
+        net = Network(dt=0.1, seed=3)
+        drive = net.add_poisson("drive", 50, rates=30.0)
+        pre = net.add_population("pre", 8, LIFCond(), init={"I_ext": np.linspace(18, 30, 8)})
+        post = net.add_population("post", 3, LIFCond(), init={"I_ext": 22.0})
+        net.connect(drive, pre, SynapseMatrix.all_to_all(50, 8, weight=0.05),
+                    target="g_e")
+        proj = net.connect(pre, post, SynapseMatrix.all_to_all(8, 3, weight=1.0,
+                                                               delay=delay),
+                           target="g_e", rule=rule)
+        sp = net.monitor_spikes(post)
+        net.run(300.0)
+        out.append((sp.times.copy(), proj.synapses.weights.copy(), rule["vf"].copy()))
+    assert rule.spec.variables["vf"].where == "pre"
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-12)
+    assert np.ptp(out[0][1]) > 0
