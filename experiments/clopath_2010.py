@@ -128,6 +128,21 @@ class Config:
     tau_z: float = field(40.0, help="afterdepolarisation decay", units="ms", gt=0.0)
     V_clamp: float = field(33.0, help="membrane potential during the spike", units="mV")
     t_clamp: float = field(2.0, help="spike duration", units="ms", gt=0.0)
+    # --- how the postsynaptic spikes are evoked
+    pairing_drive: str = field("kick", help="pairing: 'kick' (a one-step current kick "
+                               "in the step before each requested spike) or 'pulse' (a "
+                               "current pulse, see pulse_ms; the ramp before the spike "
+                               "potentiates isolated pairs here, see the docstring)",
+                               choices=["kick", "pulse"])
+    network_drive: str = field("pulse", help="network: 'pulse' (each input spike starts "
+                               "a current pulse, the membrane ramps up before the spike) "
+                               "or 'kick' (the former default)", choices=["pulse", "kick"])
+    pulse_ms: float = field(2.0, help="duration of the current pulse (UNVERIFIED)",
+                            units="ms", gt=0.0)
+    pulse_pA: float = field(6000.0, help="amplitude of the current pulse (UNVERIFIED)",
+                            units="pA", gt=0.0)
+    pulse_iterations: int = field(6, help="pairing: pulse onsets corrected until the "
+                                  "spikes fall on the requested steps", min=0)
     # --- rule
     A_LTD: float = field(14e-5, help="LTD amplitude", units="1/mV", min=0.0)
     A_LTP: float = field(8e-5, help="LTP amplitude", units="1/mV^2", min=0.0)
@@ -185,25 +200,89 @@ def _flat(trains, shift=0.0):
     return t, i
 
 
-def adex_population(net, c, name, n, driver_trains):
-    """n AdExClopath neurons, each forced to fire at its ``driver_trains`` times
-    (ms); returns the population."""
+def adex_population(net, c, name, n, driver_trains, onsets=None, drive="kick"):
+    """n AdExClopath neurons, each made to fire at its ``driver_trains`` times (ms):
+    ``drive='kick'``: a one-step kick in the step before; ``'pulse'``: a current
+    pulse of ``pulse_pA`` for ``pulse_ms`` starting at ``onsets`` (default: each time
+    minus :func:`pulse_latency`); returns the population."""
     pop = net.add_population(name, n, neuron(c))
-    drv = net.add_spike_generator(name + "_driver", n, *_flat(driver_trains, -c.dt))
-    net.connect(drv, pop, SynapseMatrix.one_to_one(n, weight=DRIVE_PA), "I_syn_ex",
+    if drive not in ("kick", "pulse"):
+        raise ValueError(f"drive must be 'kick' or 'pulse', got {drive!r}")
+    if drive == "kick":
+        drv = net.add_spike_generator(name + "_driver", n, *_flat(driver_trains, -c.dt))
+        weight = DRIVE_PA
+    else:
+        if onsets is None:
+            lat = pulse_latency(c)
+            onsets = [np.asarray(t, float) - lat for t in driver_trains]
+        drv = net.add_spike_generator(name + "_driver", n, *_flat(pulse_trains(c, onsets)))
+        weight = c.pulse_pA
+    net.connect(drv, pop, SynapseMatrix.one_to_one(n, weight=weight), "I_syn_ex",
                 name=name + "_drive")
     return pop
 
 
-def _extra_spikes(mon, trains, dt):
-    """(spikes not requested, requested spikes missing or off by more than dt/2)."""
+def pulse_trains(c, onsets):
+    """The driver's spike times of current pulses starting at ``onsets`` (one list per
+    neuron): one spike per step of the pulse, each a current of pulse_pA for one step
+    (tau_syn_ex = 0.01 ms << dt); overlapping pulses merge."""
+    m = max(int(round(c.pulse_ms / c.dt)), 1)
+    out = []
+    for o in onsets:
+        k = np.round(np.asarray(o, float) / c.dt).astype(np.int64)
+        k = np.unique((k[:, None] + np.arange(m)).ravel())
+        out.append(k[k >= 0] * c.dt)
+    return out
+
+
+_LATENCY = {}
+
+
+def pulse_latency(c):
+    """Time (ms) from a pulse's onset to the spike it evokes from rest."""
+    key = (c.dt, c.pulse_ms, c.pulse_pA, repr(neuron(c).parameters()))
+    if key not in _LATENCY:
+        net = Network(dt=c.dt, seed=0)
+        pop = net.add_population("p", 1, neuron(c))
+        drv = net.add_spike_generator("d", 1, *_flat(pulse_trains(c, [[50.0]])))
+        net.connect(drv, pop, SynapseMatrix.one_to_one(1, weight=c.pulse_pA), "I_syn_ex")
+        mon = net.monitor_spikes(pop)
+        net.run(50.0 + c.pulse_ms + 50.0)
+        if mon.times.size != 1:
+            raise ValueError(f"a pulse of {c.pulse_pA} pA for {c.pulse_ms} ms evokes "
+                             f"{mon.times.size} spikes from rest (want 1)")
+        _LATENCY[key] = float(mon.times[0] - 50.0)
+    return _LATENCY[key]
+
+
+def _match(mon, trains, tol):
+    """Per neuron, the spike nearest each requested time within tol (NaN if none)."""
+    out = []
+    for k, want in enumerate(trains):
+        got = np.sort(mon.times[mon.ids == k])
+        want = np.asarray(want, float)
+        if got.size == 0:
+            out.append(np.full(want.size, np.nan))
+            continue
+        j = np.clip(np.searchsorted(got, want), 1, got.size - 1) if got.size > 1 else \
+            np.zeros(want.size, np.int64)
+        cand = np.stack([got[np.maximum(j - 1, 0)], got[j]])
+        best = cand[np.argmin(np.abs(cand - want), axis=0), np.arange(want.size)]
+        out.append(np.where(np.abs(best - want) <= tol, best, np.nan))
+    return out
+
+
+def _extra_spikes(mon, trains, dt, tol=None):
+    """(spikes not requested, requested spikes missing or off by more than tol;
+    tol = dt/2 unless given)."""
+    tol = dt / 2 if tol is None else tol
     extra = missing = 0
     for k, want in enumerate(trains):
         got = np.sort(mon.times[mon.ids == k])
         want = np.sort(np.asarray(want, float))
         hit = np.zeros(got.size, bool)
         for t in want:
-            j = np.flatnonzero(np.abs(got - t) < dt / 2)
+            j = np.flatnonzero((np.abs(got - t) < tol) & ~hit)
             if j.size:
                 hit[j[0]] = True
             else:
@@ -225,21 +304,37 @@ def channels(c):
 
 
 def pairing(c, seed=0):
-    """Delta w / w0 of every (rho, delta_t) after the whole protocol."""
+    """Delta w / w0 of every (rho, delta_t) after the whole protocol. With current
+    pulses, each pulse's onset is corrected (``pulse_iterations`` reruns) until its
+    spike falls on the requested step."""
     keys, pre, post = channels(c)
+    onsets = None
+    if c.pairing_drive == "pulse":
+        lat = pulse_latency(c)
+        onsets = [np.asarray(t, float) - lat for t in post]
+    for it in range(c.pulse_iterations + 1 if c.pairing_drive == "pulse" else 1):
+        dw, mon = _pairing_once(c, seed, keys, pre, post, onsets)
+        extra, missing = _extra_spikes(mon, post, c.dt)
+        if c.pairing_drive == "kick" or (extra == 0 and missing == 0):
+            break
+        got = _match(mon, post, c.pulse_ms + c.t_clamp)
+        onsets = [o - np.nan_to_num(g - w) for o, g, w in zip(onsets, got, post)]
+    return keys, dw, extra, missing
+
+
+def _pairing_once(c, seed, keys, pre, post, onsets):
     n = len(keys)
     s = unit_pA(c)
     net = Network(dt=c.dt, seed=seed)
     src = net.add_spike_generator("pre", n, *_flat(pre))
-    pop = adex_population(net, c, "post", n, post)
+    pop = adex_population(net, c, "post", n, post, onsets, c.pairing_drive)
     proj = net.connect(src, pop, SynapseMatrix.one_to_one(n, weight=c.w0 * s,
                                                           dtype=np.float64),
                        "I_syn_ex", rule=rule(c, 100.0 * c.w0, False), name="paired")
     mon = net.monitor_spikes(pop)
     net.run(max(max(x.max() for x in pre), max(x.max() for x in post)) + 300.0)
-    extra, missing = _extra_spikes(mon, post, c.dt)
     dw = c.n_trains * (proj.weights / s - c.w0) / c.w0
-    return keys, dw, extra, missing
+    return dw, mon
 
 
 # ----------------------------------------------------------------------------- network
@@ -249,15 +344,17 @@ def input_trains(c, condition, duration_ms, rng):
         if len(c.rates) != n:
             raise ValueError(f"rates must have n_neurons={n} values, got {len(c.rates)}")
         trains = []
+        # Poisson on the grid, at least t_clamp + dt apart (the forced spike lasts
+        # t_clamp; a kick during it would be lost), with pulses t_clamp + the pulse's
+        # latency (a pulse must start after the previous spike's end)
+        gap = c.t_clamp + (pulse_latency(c) if c.network_drive == "pulse" else 0.0)
         for r in c.rates:
-            # Poisson on the grid, at least t_clamp + dt apart (the forced spike lasts
-            # t_clamp; a kick during it would be lost)
             k = np.flatnonzero(rng.random(int(duration_ms / c.dt)) < r * c.dt / 1000.0)
             t = (k + 1) * c.dt
             keep = np.ones(t.size, bool)
             last = -np.inf
             for j, x in enumerate(t):
-                if x - last <= c.t_clamp + c.dt / 2:
+                if x - last <= gap + c.dt / 2:
                     keep[j] = False
                 else:
                     last = x
@@ -298,7 +395,7 @@ def network(c, condition, seed=0, recorder=None):
     T = c.network_duration_s * 1000.0
     trains = input_trains(c, condition, T, rng)
     net = Network(dt=c.dt, seed=seed)
-    pop = adex_population(net, c, condition, n, trains)
+    pop = adex_population(net, c, condition, n, trains, drive=c.network_drive)
     syn = SynapseMatrix.all_to_all(n, n, weight=c.w_init_frac * w_max * s, allow_self=False,
                                    dtype=np.float64)
     proj = net.connect(pop, pop, syn, "I_syn_ex", rule=rule(c, w_max, c.homeostasis),
@@ -322,8 +419,14 @@ def network(c, condition, seed=0, recorder=None):
     W = np.zeros((n, n))
     W[pre_ids, post_ids] = mean
     frac, n_strong, n_pairs = bidirectionality(W, w_max, c.strong_frac)
-    extra, missing = _extra_spikes(mon, trains, c.dt)
-    out = dict(W=W, frac=frac, n_strong=n_strong, n_bi_pairs=n_pairs, extra=extra,
+    # pulses: a spike counts as requested within pulse_ms (recurrent input moves it)
+    tol = c.pulse_ms if c.network_drive == "pulse" else None
+    extra, missing = _extra_spikes(mon, trains, c.dt, tol)
+    got = np.concatenate(_match(mon, trains, c.pulse_ms + c.t_clamp))
+    want = np.concatenate([np.asarray(t, float) for t in trains])
+    ok = np.isfinite(got)
+    out = dict(timing_error=float(np.mean(np.abs(got[ok] - want[ok]))) if ok.any() else 0.0,
+               W=W, frac=frac, n_strong=n_strong, n_bi_pairs=n_pairs, extra=extra,
                asymmetry=asymmetry(W),
                missing=missing, rates=np.bincount(mon.ids, minlength=n) / (T / 1000.0))
     if recorder is not None:
@@ -368,6 +471,7 @@ def run(config, recorder=None, seed=0):
             / (c.w_max_rate if cond == "rate" else c.w_max_temporal))
         metrics[f"extra_spikes/{cond}"] = o["extra"]
         metrics[f"missing_spikes/{cond}"] = o["missing"]
+        metrics[f"timing_error_ms/{cond}"] = o["timing_error"]
     if recorder is not None:
         recorder.metric("protocol/frequency", freqs, units="Hz")
         recorder.metric("protocol/delta_t", dts, units="ms")
