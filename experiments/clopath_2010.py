@@ -167,8 +167,8 @@ class Config:
     conditions: list = field(["rate", "temporal"], help="network conditions to run")
 
 
-#: a quick run: the whole pairing protocol (~3 s) and 20 s of each network
-SMALL = {"network_duration_s": 20.0}
+#: a quick run: the whole pairing protocol (~3 s) and 40 s of each network
+SMALL = {"network_duration_s": 40.0}
 
 
 def neuron(c):
