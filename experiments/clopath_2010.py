@@ -83,7 +83,8 @@ paper's 2-4 ms delayed u_plus would still be the value from before the pulse. Th
 (pulses of 8 nA / 2 ms: chi^2 32; 10 nA / 1 ms: chi^2 28; 3 nA / 5 ms: chi^2 166).
 
 The emulation gave 5/10, chi^2 8.1 and 0.39 vs 0 (kicks): its self-projection
-added I_sp at every spike, so z accumulated at 40-50 Hz (to ~1 nA at 50 Hz) where the paper's neuron sets z = I_sp; with the emulated accumulation on
+added I_sp at every spike, so z accumulated at 40-50 Hz (to ~1 nA at 50 Hz)
+where the paper's neuron sets z = I_sp; with the emulated accumulation on
 AdExClopath the old numbers return exactly (5/10, chi^2 8.10), so the difference is
 that one choice, and the paper's neuron gives less LTP at high frequency here.
 
