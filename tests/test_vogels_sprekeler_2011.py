@@ -21,9 +21,10 @@ def load():
 def test_istdp_balances_rate_and_co_tunes_inhibition():
     """Small config (30 s, last 10.5 s measured): from ~115 Hz the rate comes down to
     rho0 = 6.25 Hz, and the inhibitory tuning curve follows the excitatory one.
-    Tolerance on the rate: 30 %, not the issue's 10 %: with the paper's tuned
-    (correlated) inputs the fixed point lies below rho0 (full run: -17 %, see
-    docs/classic-results.md), and 10.5 s hold ~70 output spikes (+-12 % Poisson)."""
+    Tolerance on the rate: 30 %, not the issue's 10 %: at 30 s the learning has not
+    settled (seed 1: 6.57 Hz), the converged rate lies 15 % below rho0 (the rule's
+    pre-post correlation term, test_rate_settles_at_the_rules_correlated_fixed_point),
+    and 10.5 s hold ~70 output spikes (+-12 % Poisson)."""
     vs = load()
     m = vs.run(vs.Config(**vs.SMALL), seed=1)
     assert m["initial_rate_hz"] > 10 * m["target_rate_hz"]
@@ -32,6 +33,37 @@ def test_istdp_balances_rate_and_co_tunes_inhibition():
     assert m["weight_correlation"] >= 0.9, m
     w = m["w_inh_by_channel"][-1]
     assert np.argmax(w) == vs.Config().preferred - 1
+
+
+@pytest.mark.slow
+def test_rate_settles_at_the_rules_correlated_fixed_point():
+    """The default 150 s run (last 60 s measured): the rate settles below rho0 because
+    each inhibitory input shares its channel's signal with the excitation, so pre-
+    and postsynaptic spikes coincide more often than independent trains would
+    (pre_post_excess > 0: extra potentiation). The rule's fixed point is then
+    rho0 / (1 + pre_post_excess), and the measured rate sits there: potentiation and
+    depression balance within 10 % (seed 0: P / D = 0.958, excess 0.13; at 600 s,
+    seeds 0-2: 5.33-5.37 Hz against a fixed point of 5.32-5.37 Hz). The rate itself
+    is within 25 % of rho0 (seed 0: 5.28 Hz, -15 %; the issue asks 10 %)."""
+    vs = load()
+    m = vs.run(vs.Config(), seed=0)
+    assert m["pre_post_excess"] > 0.05, m
+    assert m["output_rate_hz"] < m["target_rate_hz"], m
+    assert abs(m["output_rate_hz"] - m["target_rate_hz"]) < 0.25 * m["target_rate_hz"], m
+    assert abs(m["stdp_potentiation_over_depression"] - 1.0) < 0.1, m
+    assert abs(m["output_rate_hz"] / m["rate_fixed_point_hz"] - 1.0) < 0.1, m
+    assert m["co_tuning"] >= 0.99, m
+
+
+def test_independent_inhibitory_signals_reverse_the_correlation():
+    """Control for the fixed-point shift: inhibitory inputs driven by signals of their
+    own (--set inh_signals=independent) carry no shared drive, only their own
+    suppression of the output, so the correlation term turns negative and the rate
+    goes above rho0 (600 s, seed 0: excess -0.35, 9.55 Hz; 30 s, seed 1: -0.25, 21.6 Hz)."""
+    vs = load()
+    m = vs.run(vs.Config(**dict(vs.SMALL, inh_signals="independent")), seed=1)
+    assert m["pre_post_excess"] < -0.1, m
+    assert m["output_rate_hz"] > m["target_rate_hz"], m
 
 
 def test_without_inhibitory_plasticity_no_balance():
