@@ -18,7 +18,9 @@ def vogels_sprekeler_2011(eta=1e-4, rho0=3.0, tau_stdp=20.0, w_min=0.0, w_max=10
     A symmetric window (pre and post traces with ``tau_stdp``) potentiates for
     near-coincident spikes in either order; every presynaptic spike also depresses
     by ``eta * alpha`` with ``alpha = 2 rho0 tau_stdp``, so that the postsynaptic rate
-    settles at ``rho0``::
+    settles at ``rho0`` for uncorrelated pre- and postsynaptic trains (an excess c of
+    pre-post coincidences within ~tau_stdp moves it to ``rho0 / (1 + c)``; in
+    ``experiments/vogels_sprekeler_2011.py`` c = 0.17: 5.3 Hz for rho0 = 6.25 Hz)::
 
         on_pre:  Apre += 1;  w = clip(w + eta (Apost - alpha), w_min, w_max)
         on_post: Apost += 1; w = clip(w + eta Apre, w_min, w_max)
