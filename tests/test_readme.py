@@ -43,3 +43,20 @@ def test_ci_runs_the_readme_commands_first():
               if "pip install" in l and l != install and not l.startswith("#")]
     assert extras and all(k > t for k in extras)
     assert any("peers" in lines[k] and "dask" in lines[k] for k in extras)
+
+
+def test_readme_rule_language_example_builds_and_runs():
+    from plasticity import Network, SynapseMatrix
+    from plasticity.neurons import LIFCond
+    code = read("README.md").split("## A network in a few lines")[1]
+    code = code.split("```python")[2].split("```")[0]
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    net = Network(dt=0.1, seed=0)
+    inh = net.add_poisson("inh", 20, rates=20.0)
+    exc = net.add_population("exc", 2, LIFCond(), init={"I_ext": 30.0})
+    proj = net.connect(inh, exc, SynapseMatrix.all_to_all(20, 2, weight=0.1),
+                       target="g_i", rule=scope["istdp"])
+    w0 = proj.weights.copy()
+    net.run(200.0)
+    assert not (proj.weights == w0).all()
