@@ -96,7 +96,8 @@ cdef enum:
 # of a projection's rule work for one step
 ctypedef void (*gen_step_fn)(void** ctx, const int32_t* pre_spk, int64_t n_pre_spk,
                              int is_syn, const int32_t* post_spk, int64_t n_post_spk,
-                             int64_t step) noexcept nogil
+                             int64_t step, int64_t j0, int64_t j1,
+                             int phase) noexcept nogil
 
 cdef enum:
     DELAY_NONE = 0
@@ -227,6 +228,10 @@ ctypedef struct Proj:
     gen_step_fn gen_fn
     void** gen_ctx
     int32_t* gen_arr
+    int gen_parallel          # its per-synapse work may run per postsynaptic range
+    const int32_t* gen_spk    # this step's arrivals (set by _generated_arrivals)
+    Py_ssize_t gen_n
+    int gen_is_syn
 
 
 ctypedef struct StateMon:
@@ -517,24 +522,27 @@ cdef void _custom_step(Proj* pr, Pop* pre, Pop* post, const int32_t* spk,
         c.on_step(c.data, t)
 
 
-cdef void _generated_step(Proj* pr, Pop* pre, Pop* post, int64_t t) noexcept nogil:
-    """Arrivals for a rule of the rule language: presynaptic neuron ids (no delay or
-    one delay), or (synapse id, presynaptic neuron id) pairs of the synapses reached
-    (per-synapse delays, in the order of the built-in loop: delay, spike, synapse)."""
+cdef void _generated_arrivals(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
+    """This step's arrivals for a rule of the rule language: presynaptic neuron ids
+    (no delay or one delay), or (synapse id, presynaptic neuron id) pairs of the
+    synapses reached (per-synapse delays, in the order of the built-in loop: delay,
+    spike, synapse)."""
     cdef Py_ssize_t k, q, i, lo, hi, slot, n = 0
     cdef int64_t ts
     cdef int d
     cdef const int32_t* spk
+    pr.gen_is_syn = 0
     if pr.delay_mode == DELAY_NONE:
-        pr.gen_fn(pr.gen_ctx, pre.spikes, pre.n_spikes, 0, post.spikes, post.n_spikes, t)
+        pr.gen_spk = pre.spikes
+        pr.gen_n = pre.n_spikes
     elif pr.delay_mode == DELAY_HOMOGENEOUS:
         ts = t - pr.delay
-        if ts < 0:
-            pr.gen_fn(pr.gen_ctx, pre.spikes, 0, 0, post.spikes, post.n_spikes, t)
-        else:
+        pr.gen_spk = pre.spikes
+        pr.gen_n = 0
+        if ts >= 0:
             slot = ts % pre.H
-            pr.gen_fn(pr.gen_ctx, pre.hist + slot * pre.n, pre.hist_n[slot], 0,
-                      post.spikes, post.n_spikes, t)
+            pr.gen_spk = pre.hist + slot * pre.n
+            pr.gen_n = pre.hist_n[slot]
     else:
         for d in range(pr.max_delay + 1):
             ts = t - d
@@ -550,7 +558,21 @@ cdef void _generated_step(Proj* pr, Pop* pre, Pop* post, int64_t t) noexcept nog
                     pr.gen_arr[2 * n] = pr.dperm[q]
                     pr.gen_arr[2 * n + 1] = <int32_t>i
                     n += 1
-        pr.gen_fn(pr.gen_ctx, pr.gen_arr, n, 1, post.spikes, post.n_spikes, t)
+        pr.gen_spk = pr.gen_arr
+        pr.gen_n = n
+        pr.gen_is_syn = 1
+
+
+cdef inline void _generated_call(Proj* pr, Pop* post, int64_t t, Py_ssize_t j0,
+                                 Py_ssize_t j1, int phase) noexcept nogil:
+    pr.gen_fn(pr.gen_ctx, pr.gen_spk, pr.gen_n, pr.gen_is_syn, post.spikes,
+              post.n_spikes, t, j0, j1, phase)
+
+
+cdef void _generated_step(Proj* pr, Pop* pre, Pop* post, int64_t t) noexcept nogil:
+    """A rule of the rule language on one thread: every phase, in order."""
+    _generated_arrivals(pr, pre, t)
+    _generated_call(pr, post, t, 0, pr.n_post, -1)
 
 
 cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
@@ -1134,6 +1156,30 @@ cdef void _step_end(Ctx* c, int64_t t) noexcept nogil:
     c.t = t + 1
 
 
+cdef void _generated_parallel(Ctx* c, Proj* pr, int64_t t, int tid, int nt,
+                              int* sense) noexcept nogil:
+    """A rule of the rule language on nt threads: its one-thread phases (shared
+    inputs; the presynaptic neurons' own variables; shared on_step statements; the
+    presynaptic and shared clock-driven updates) on thread 0, its per-synapse and
+    postsynaptic phases on every thread for its postsynaptic range, a barrier
+    between phases: the order of the one-thread code, the same numbers."""
+    cdef Pop* pre = &c.pops[pr.pre]
+    cdef Pop* post = &c.pops[pr.post]
+    cdef Py_ssize_t j0 = _part(pr.n_post, tid, nt), j1 = _part(pr.n_post, tid + 1, nt)
+    cdef int phase
+    if tid == 0:
+        _generated_arrivals(pr, pre, t)
+        _generated_call(pr, post, t, 0, pr.n_post, 0)
+    _sync(c, nt, sense)
+    for phase in range(1, 7):
+        if phase % 2 == 1:
+            _generated_call(pr, post, t, j0, j1, phase)
+        elif tid == 0:
+            _generated_call(pr, post, t, 0, pr.n_post, phase)
+        if phase < 6:
+            _sync(c, nt, sense)
+
+
 cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
     """The step loop as thread tid of nt runs it (nt = 1: the serial engine)."""
     cdef int64_t t
@@ -1176,6 +1222,11 @@ cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
             if _parallel_rule(pr):
                 _projection_parallel(c, pr, t, tid, nt, sense)
                 dirty = 1
+            elif pr.rule == RULE_GENERATED and pr.gen_parallel and nt > 1:
+                if dirty:
+                    _sync(c, nt, sense)
+                _generated_parallel(c, pr, t, tid, nt, sense)
+                dirty = 1       # thread 0's last phase: a barrier before serial work
             else:
                 if dirty:
                     _sync(c, nt, sense)
@@ -1472,12 +1523,14 @@ cdef class Engine:
         pr.rule = RULE_CUSTOM
 
     def set_generated_rule(self, Py_ssize_t k, size_t fn, ctx, scratch, signal_slots,
-                           signal_pops):
+                           signal_pops, bint by_post_range=False):
         """Attach a rule of the rule language: ``fn`` the address of its compiled
         step function, ``ctx`` (uint64) the addresses it reads (Layout), ``scratch``
         int32 room for one step's arriving synapse ids (per-synapse delays); slot
         ``signal_slots[m]`` of ctx gets the address of population
-        ``signal_pops[m]``'s spike count of the step."""
+        ``signal_pops[m]``'s spike count of the step. ``by_post_range``: its per-synapse
+        work may run per postsynaptic range on the threads (no per-synapse statement
+        writes a shared variable)."""
         cdef Proj* pr = &self.projs[k]
         cdef uint64_t[::1] c = ctx
         cdef Py_ssize_t m
@@ -1491,6 +1544,7 @@ cdef class Engine:
         pr.gen_fn = <gen_step_fn><void*>fn
         pr.gen_ctx = <void**>&c[0]
         pr.gen_arr = self._i32(scratch)
+        pr.gen_parallel = by_post_range
         pr.rule = RULE_GENERATED
 
     def set_snapshot(self, Py_ssize_t k, snap):

@@ -318,3 +318,50 @@ def test_plasticity_threads_1_runs_serially(monkeypatch):
     net, _ = make()
     run(net)
     assert net._eng.threads == 1
+
+
+def _language_rules():
+    from plasticity.rules import (EquationRule, clopath_2010, tsodyks_markram_1997,
+                                  vogels_sprekeler_2011)
+    noisy = dict(
+        model="""dApre/dt = -Apre / 20 : 1 (event-driven)
+                 dApost/dt = -Apost / 20 : 1 (event-driven)
+                 dz/dt = (v_post + 60 - z) / 15 : 1 (clock-driven)
+                 dd/dt = -d / 50 : 1 (clock-driven, shared)
+                 c : 1 (shared)""",
+        on_pre="Apre += 1\nw = clip(w + 1e-3 * (Apost - 0.3) + 1e-4 * rand() * d, 0, 1)",
+        on_post="Apost += 1\nw = clip(w + 1e-3 * Apre + 1e-5 * z, 0, 1)",
+        on_step="c = 0.99 * c + 0.01\nw = clip(w + 1e-6 * c * (v_post + 60), 0, 1)")
+    shared_per_synapse = dict(       # a shared variable written per synapse: serial
+        model="d : 1 (shared)", on_pre="d += 1e-3\nw = clip(w + 1e-4 * d, 0, 1)")
+    return {
+        "vogels_sprekeler": lambda: vogels_sprekeler_2011(eta=1e-3, w_max=1.0),
+        "tsodyks_markram": lambda: tsodyks_markram_1997(U=0.9, tau_d=20.0, tau_f=10.0),
+        "clopath": lambda: clopath_2010(A_LTP=8e-3, A_LTD=1e-3, w_max=1.0),
+        "noisy, signals": lambda: _with_schedule(EquationRule(**noisy, seed=3)),
+        "shared per synapse": lambda: EquationRule(**shared_per_synapse),
+    }
+
+
+def _with_schedule(rule):
+    rule.schedule("d", [20.0, 70.0, 150.0], [1.0, 0.5, 2.0])
+    return rule
+
+
+@pytest.mark.parametrize("delay", ["none", "homogeneous", "per-synapse"])
+@pytest.mark.parametrize("name", list(_language_rules()))
+def test_language_rules_by_post_range_identical_for_any_thread_count(name, delay):
+    """Rules of the rule language whose per-synapse statements write no shared
+    variable run their per-synapse and postsynaptic phases on every thread (by
+    postsynaptic range), the rest on thread 0: every phase of the language (shared
+    inputs, presynaptic replays, on_post, shared and per-synapse on_step, the post
+    gate, clock-driven updates at every place, rand(), a rule owning its delivery)
+    gives the 1-thread numbers; a rule writing a shared variable per synapse runs on
+    thread 0."""
+    make_rule = _language_rules()[name]
+    rule = make_rule()
+    make, run = _rule_net(make_rule, delay, dtype=np.float64, duration=150.0,
+                          rec_rule=make_rule)
+    assert _across_threads(make, run, f"{name}, {delay}") > 50
+    net, _ = make()
+    assert net.projections["ff"].rule._parallel_safe() == (name != "shared per synapse")

@@ -58,6 +58,15 @@ static inline double _pl_mod(double a, double b) {
     if (m != 0.0 && ((b < 0) != (m < 0))) m += b;
     return m;
 }
+/* first position in [lo, hi) of an ascending index run whose value is >= j */
+static inline int64_t _pl_lower(const int32_t* idx, int64_t lo, int64_t hi, int64_t j) {
+    while (lo < hi) {
+        int64_t m = lo + (hi - lo) / 2;
+        if (idx[m] < j) lo = m + 1; else hi = m;
+    }
+    return lo;
+}
+#define PHASE(x) (phase < 0 || phase == (x))
 /* rand()/randn(): a counter-based hash (splitmix64 finaliser) of (seed, step, element,
    call site): no state to carry, the same numbers in any order of evaluation */
 static inline uint64_t _pl_mix(uint64_t z) {
@@ -199,9 +208,11 @@ def generate(res, is64, post_order=False):
     def decl_ptr(ctype, slot, cname):
         emit(f"    {ctype}* {cname} = ({ctype}*)ctx[{L.slot(slot)}];")
 
+    # phase: -1 all in order (one thread); with threads the engine calls 0, 2, 4, 6 on
+    # one thread and 1, 3, 5 on every thread for its postsynaptic range [j0, j1)
     emit("void plasticity_rule_step(void** ctx, const int32_t* pre_spk, int64_t n_pre_spk,")
     emit("                          int is_syn, const int32_t* post_spk, int64_t n_post_spk,")
-    emit("                          int64_t step) {")
+    emit("                          int64_t step, int64_t j0, int64_t j1, int phase) {")
     decl_ptr("const double", "K", "K")
     decl_ptr("const int64_t", "IK", "IK")
     decl_ptr("const int64_t", "indptr", "indptr")
@@ -317,6 +328,7 @@ def generate(res, is64, post_order=False):
     L.ints.append("target_row")
 
     # ---- shared inputs: schedules and spike-count signals
+    emit("    if (PHASE(0)) {")
     for n in L.shared:
         decl_ptr("const int64_t", f"sched_steps:{n}", f"SS_{n}")
         decl_ptr("const double", f"sched_amt:{n}", f"SA_{n}")
@@ -334,6 +346,7 @@ def generate(res, is64, post_order=False):
         for m, n in enumerate(L.shared):
             emit(f"        if (var == {m}) A_{n}[0] += SG[k] * (double)cnt[0];")
         emit("    }")
+    emit("    }")
 
     def plan(stmts, where):
         """(read, store, touch_last) for the variables at ``where`` in a block: an
@@ -383,6 +396,7 @@ def generate(res, is64, post_order=False):
 
         def pre_synapse_body(ind):
             emit(f"{ind}j = indices[s];")
+            emit(f"{ind}if (j < j0 || j >= j1) continue;   /* another thread's */")
             emit(f"{ind}ws = {WS_ROW};")
             loc = {"__idx__": "s"}
             loads(s_read, ind, loc)
@@ -394,25 +408,22 @@ def generate(res, is64, post_order=False):
             run_statements(pre_stmts, loc, ind)
             synapse_tail(s_store, s_touch, n_read + post_read, ind)
 
-        emit("    if (!is_syn) {")
+        # phase 1: the arriving synapses (of this thread's postsynaptic range)
+        emit("    if (PHASE(1) && !is_syn) {")
         emit("        for (k = 0; k < n_pre_spk; k++) {")
         emit("            i = pre_spk[k];")
         emit("            if (indptr[i] == indptr[i + 1]) continue;  /* no synapse, no state */")
         loc = {}
         loads(n_read, "            ", loc, prefix="P_")
-        emit("            for (s = indptr[i]; s < indptr[i + 1]; s++) {")
+        emit("            for (s = j0 > 0 ? _pl_lower(indices, indptr[i], indptr[i + 1], j0)")
+        emit("                            : indptr[i]; s < indptr[i + 1]; s++) {")
+        emit("                if (indices[s] >= j1) break;")
         pre_synapse_body("                ")
         emit("            }")
-        run_statements(pre_stmts, loc, "            ",
-                       only={st.target for st in pre_stmts if st.kind[0] == "var"
-                             and V[st.target].where == "pre"})
-        stores(n_store, "            ", "i", prefix="P_")
-        if n_touch:
-            emit("            last_pre[i] = step;")
         for n in n_read:
             emit(f"            (void)P_{n};")
         emit("        }")
-        emit("    } else {")
+        emit("    } else if (PHASE(1)) {")
         emit("        for (k = 0; k < n_pre_spk; k++) {")
         emit("            s = pre_spk[2 * k];        /* (synapse, its presynaptic neuron) */")
         emit("            i = pre_spk[2 * k + 1];")
@@ -420,6 +431,25 @@ def generate(res, is64, post_order=False):
         pre_synapse_body("            ")
         emit("        }")
         emit("    }")
+        # phase 2: the presynaptic neurons' own variables, once per arriving row (they
+        # depend on that neuron's values alone: after its synapses, as before them)
+        pre_targets = {st.target for st in pre_stmts if st.kind[0] == "var"
+                       and V[st.target].where == "pre"}
+        if pre_targets:
+            emit("    if (PHASE(2) && !is_syn) {")
+            emit("        for (k = 0; k < n_pre_spk; k++) {")
+            emit("            i = pre_spk[k];")
+            emit("            if (indptr[i] == indptr[i + 1]) continue;")
+            loc = {}
+            loads(n_read, "            ", loc, prefix="P_")
+            run_statements(pre_stmts, loc, "            ", only=pre_targets)
+            stores(n_store, "            ", "i", prefix="P_")
+            if n_touch:
+                emit("            last_pre[i] = step;")
+            for n in n_read:
+                emit(f"            (void)P_{n};")
+            emit("        }")
+            emit("    }")
 
     # ---- on_post
     post_stmts = res.blocks["on_post"]
@@ -428,9 +458,9 @@ def generate(res, is64, post_order=False):
         n_read, n_store, n_touch = plan(post_stmts, "post")
         pre_read = [n for n in sorted(block_names(post_stmts)) if n in V
                     and V[n].where == "pre"]
-        emit("    for (k = 0; k < n_post_spk; k++) {")
+        emit("    if (PHASE(3)) for (k = 0; k < n_post_spk; k++) {")
         emit("        j = post_spk[k];")
-        emit("        if (post_ptr[j] == post_ptr[j + 1]) continue;")
+        emit("        if (j < j0 || j >= j1 || post_ptr[j] == post_ptr[j + 1]) continue;")
         nloc = {}
         loads(n_read, "        ", nloc, prefix="P_")
         emit("        for (q = post_ptr[j]; q < post_ptr[j + 1]; q++) {")
@@ -458,11 +488,13 @@ def generate(res, is64, post_order=False):
     # ---- on_step: shared statements once, the others per synapse
     step_stmts = res.blocks["on_step"]
     if step_stmts:
-        emit("    if (step % every == 0) {")
         shared_st = [st for st in step_stmts if st.kind[0] == "var"
                      and V[st.target].where == "shared"]
         syn_st = [st for st in step_stmts if st not in shared_st]
+        emit("    if (PHASE(4) && step % every == 0) {")
         run_statements(shared_st, {}, "        ")
+        emit("    }")
+        emit("    if (PHASE(5) && step % every == 0) {")
         gates = res.post_gates(syn_st) if syn_st else None
         if syn_st and gates is not None:
             # gated (language.Resolved.post_gates): per postsynaptic neuron, the
@@ -474,7 +506,7 @@ def generate(res, is64, post_order=False):
             for g in gates:
                 gnames |= language_names(g)
             gpost = [n for n in sorted(gnames) if n in V and V[n].where == "post"]
-            emit("        for (j = 0; j < n_post; j++) {")
+            emit("        for (j = j0; j < j1; j++) {")
             gloc = {}
             loads(gpost, "            ", gloc, prefix="g_")
             gname = namer(gloc)
@@ -508,8 +540,10 @@ def generate(res, is64, post_order=False):
             # values of the presynaptic neuron once per row, not per synapse (an
             # event-driven one is a decay-table lookup: 1.6x on Clopath's step)
             loads([n for n in nb if V[n].where == "pre"], "            ", loc)
-            emit("            for (s = indptr[i]; s < indptr[i + 1]; s++) {")
+            emit("            for (s = j0 > 0 ? _pl_lower(indices, indptr[i], indptr[i + 1], j0)")
+            emit("                            : indptr[i]; s < indptr[i + 1]; s++) {")
             emit(f"{ind}j = indices[s];")
+            emit(f"{ind}if (j >= j1) break;")
             emit(f"{ind}ws = {WS_ROW};")
             loads(s_read + [n for n in nb if V[n].where != "pre"], ind, loc)
             run_statements(syn_st, loc, ind)
@@ -526,18 +560,20 @@ def generate(res, is64, post_order=False):
         if not cvars:
             continue
         ind = "        "
-        if where == "syn":
-            emit("    for (i = 0; i < n_pre; i++) {")
-            emit("        for (s = indptr[i]; s < indptr[i + 1]; s++) {")
+        if where == "syn":      # phase 5: this thread's postsynaptic range
+            emit("    if (PHASE(5)) for (i = 0; i < n_pre; i++) {")
+            emit("        for (s = j0 > 0 ? _pl_lower(indices, indptr[i], indptr[i + 1], j0)")
+            emit("                        : indptr[i]; s < indptr[i + 1]; s++) {")
             emit("            j = indices[s];")
+            emit("            if (j >= j1) break;")
             emit(f"            ws = {WS_ROW};")
             ind = "            "
         elif where == "post":
-            emit("    for (j = 0; j < n_post; j++) {")
-        elif where == "pre":
-            emit("    for (i = 0; i < n_pre; i++) {")
+            emit("    if (PHASE(5)) for (j = j0; j < j1; j++) {")
+        elif where == "pre":    # phase 6: one thread
+            emit("    if (PHASE(6)) for (i = 0; i < n_pre; i++) {")
         else:
-            emit("    {")
+            emit("    if (PHASE(6)) {")
         names = set()
         for v in cvars:
             names |= language_names(v.rhs_resolved) | {v.name}

@@ -175,6 +175,19 @@ class EquationRule(Rule):
             self._synchronize(v.where, self._step_now())
         arr[:] = value
 
+    def _parallel_safe(self):
+        """Whether the engine may run the per-synapse work on several threads (by
+        postsynaptic range): no statement run per synapse writes a shared variable
+        (those run one synapse after the other)."""
+        V = self.spec.variables
+        for block, stmts in self._res.blocks.items():
+            for st in stmts:
+                if st.kind[0] != "var" or V[st.target].where != "shared":
+                    continue
+                if block != "on_step":      # on_step's shared statements run once
+                    return False
+        return True
+
     def _synchronize(self, where, step):
         """Decay the event-driven variables at ``where`` to ``step``."""
         from ..network import _decay_table
@@ -456,4 +469,5 @@ class EquationRule(Rule):
         signal_pops = [network._pop_index[network._pop(p, "signal population").name]
                        for _, p, _ in self._signals]
         self._keep = (keep, ptrs, scratch, tabs, wp, pos)
-        engine.set_generated_rule(k, addr, ctx, scratch, signal_slots, signal_pops)
+        engine.set_generated_rule(k, addr, ctx, scratch, signal_slots, signal_pops,
+                                  self._parallel_safe())
