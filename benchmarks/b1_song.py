@@ -38,8 +38,9 @@ QUICK = dict(duration=2000.0)
 
 
 # ----------------------------------------------------------------- ours
-def ours_build(c):
-    """The network: (net, projection, output population, output spike monitor)."""
+def ours_build(c, rule=None):
+    """The network: (net, projection, output population, output spike monitor);
+    ``rule`` replaces the built-in pair rule (benchmarks/rule_language.py)."""
     from plasticity import STDP, Additive, Network, Pair, SynapseMatrix
     from plasticity.neurons import LIFCond
     net = Network(dt=c["dt"], seed=c["seed"])
@@ -60,10 +61,11 @@ def ours_build(c):
                                               weight=uniform, rng=c["seed"], dtype=dtype)
     a_plus = c["a_rel"] * gmax
     a_minus = a_plus * c["ratio"] * c["taupre"] / c["taupost"]
-    rule = STDP(Pair(c["taupre"], c["taupost"], a_plus, a_minus, "all-to-all"),
-                Additive(0.0, gmax))
-    if c.get("rule_form", "kernel") == "language":   # the same rule as equations
-        rule = rule.to_equation_rule()
+    if rule is None:
+        rule = STDP(Pair(c["taupre"], c["taupost"], a_plus, a_minus, "all-to-all"),
+                    Additive(0.0, gmax))
+        if c.get("rule_form", "kernel") == "language":   # the same rule as equations
+            rule = rule.to_equation_rule()
     proj = net.connect(inp, out, syn, target="g_e", rule=rule, name="input")
     mon = net.monitor_spikes(out)
     return net, proj, out, mon

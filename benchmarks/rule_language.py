@@ -145,27 +145,9 @@ def pair_rule(variant, c):
 
 def build_song(c, variant):
     """B1/B2's network (b1_song.ours_build) with the pair rule of ``variant``."""
-    from plasticity import Network, SynapseMatrix
-    from plasticity.neurons import LIFCond
-    net = Network(dt=c["dt"], seed=c["seed"])
-    inp = net.add_poisson("inputs", c["n_in"], c["rate"])
-    out = net.add_population("neurons", c["n_out"], LIFCond(
-        tau_m=c["taum"], E_L=c["El"], V_th=c["vt"], V_reset=c["vr"], E_e=c["Ee"],
-        tau_e=c["taue"], t_ref=0.0))
-    gmax = c["gmax"]
-    dtype = np.dtype(c["dtype"]).type
-
-    def uniform(rng, n):
-        return rng.uniform(0.0, gmax, n)
-    if c["p"] >= 1.0:
-        syn = SynapseMatrix.all_to_all(c["n_in"], c["n_out"], weight=uniform,
-                                       rng=c["seed"], dtype=dtype)
-    else:
-        syn = SynapseMatrix.fixed_probability(c["n_in"], c["n_out"], c["p"],
-                                              weight=uniform, rng=c["seed"], dtype=dtype)
     rule = pair_rule(variant, c)
-    proj = net.connect(inp, out, syn, target="g_e", rule=rule, name="input")
-    return net, proj, rule, net.monitor_spikes(out), c["n_out"]
+    net, proj, out, mon = b1_song.ours_build(c, rule=rule)
+    return net, proj, rule, mon, c["n_out"]
 
 
 def build_vs(c, variant, cy=None):
