@@ -54,6 +54,10 @@ import time
 
 import numpy as np
 
+# one thread on every side: the comparison is of the compiled code, not of the
+# threads (benchmarks/threads.py); PLASTICITY_THREADS set by the caller wins
+os.environ.setdefault("PLASTICITY_THREADS", "1")
+
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import b1_song, b2_scaled, common  # noqa: E402
