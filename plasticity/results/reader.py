@@ -425,17 +425,21 @@ class Run:
         g = self._f["state"] if "state" in self._f else {}
         return {m: [v for v in g[m] if v not in ("times", "node_ids")] for m in g}
 
-    def _pop_check(self, pop, kind="population"):
-        known = list(self._group("spikes"))
-        if pop is None:
+    def _pick(self, group, name, what, missing):
+        """``name`` among the members of ``group``; None picks the only one."""
+        known = list(self._group(group))
+        if name is None:
             if len(known) == 1:
                 return known[0]
-            raise RunFileError(f"{self.path}: name a population (available: "
+            raise RunFileError(f"{self.path}: name a {what} (available: "
                                f"{', '.join(known) or 'none'})")
-        if pop not in known:
-            raise RunFileError(f"{self.path}: no spikes of {kind} {pop!r}; available: "
+        if name not in known:
+            raise RunFileError(f"{self.path}: {missing} {name!r}; available: "
                                f"{', '.join(known) or 'none'}")
-        return pop
+        return name
+
+    def _pop_check(self, pop, kind="population"):
+        return self._pick("spikes", pop, "population", f"no spikes of {kind}")
 
     def spikes(self, pop=None):
         """``Spikes(times, node_ids)`` of population ``pop`` (times in ms)."""
@@ -452,16 +456,7 @@ class Run:
         return float(a.get("t_start", 0.0)), float(a.get("t_stop", 0.0))
 
     def _proj_check(self, proj):
-        known = list(self._group("synapses"))
-        if proj is None:
-            if len(known) == 1:
-                return known[0]
-            raise RunFileError(f"{self.path}: name a projection (available: "
-                               f"{', '.join(known) or 'none'})")
-        if proj not in known:
-            raise RunFileError(f"{self.path}: no projection {proj!r}; available: "
-                               f"{', '.join(known) or 'none'}")
-        return proj
+        return self._pick("synapses", proj, "projection", "no projection")
 
     def weights(self, proj=None, snapshot=-1):
         """Weights of ``proj`` as a ``scipy.sparse.csr_array`` (rows = presynaptic).
