@@ -149,7 +149,7 @@ def test_experiment_equations_match_brian2(E):
     the synaptic events, before the reset; event-driven variables become clock-driven;
     the neuron is our forward-Euler update."""
     b2 = pytest.importorskip("brian2")
-    rl = load_b2_helpers()
+    import test_rule_language_brian2 as rl
     rl._b2_prefs()
     c = E.Config()
     s = E.unit_pA(c)
@@ -245,12 +245,3 @@ def test_experiment_equations_match_brian2(E):
     rl.compare(ours, theirs, min_spikes=100)
     w = ours["w"][0]
     assert np.any(w > syn.weights) and np.any(w < syn.weights)
-
-
-def load_b2_helpers():
-    """The Brian2 helpers of tests/test_rule_language_brian2.py (run, compare)."""
-    path = os.path.join(HERE, "test_rule_language_brian2.py")
-    spec = importlib.util.spec_from_file_location("_rl_b2", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod

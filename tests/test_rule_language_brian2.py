@@ -80,6 +80,12 @@ def pre_ids(syn):
     return np.repeat(np.arange(syn.n_pre), np.diff(syn.indptr))
 
 
+def ours_pair(pr=PAIR):
+    """The built-in pair rule our side runs beside each rule (``b2_pair`` in Brian2)."""
+    return STDP(Pair(pr["tau_plus"], pr["tau_minus"], pr["a_plus"], pr["a_minus"]),
+                Additive(pr["w_min"], pr["w_max"]))
+
+
 # ----------------------------------------------------------------------------
 # Brian2 side
 # ----------------------------------------------------------------------------
@@ -255,9 +261,7 @@ def test_vogels_sprekeler_matches_brian2():
     ge = net.add_spike_generator("exc_in", n_e, te, ie)
     gi = net.add_spike_generator("inh_in", n_i, ti, ii)
     out = net.add_population("out", n_out, LIFCond(**NEURON))
-    p = net.connect(ge, out, exc.copy(), "g_e", rule=STDP(
-        Pair(PAIR["tau_plus"], PAIR["tau_minus"], PAIR["a_plus"], PAIR["a_minus"]),
-        Additive(PAIR["w_min"], PAIR["w_max"])), name="exc")
+    p = net.connect(ge, out, exc.copy(), "g_e", rule=ours_pair(), name="exc")
     q = net.connect(gi, out, inh.copy(), "g_i", rule=rule(), name="inh")
     ours = ours_run(net, out, [p, q], T)
 
@@ -305,9 +309,7 @@ def test_tsodyks_markram_matches_brian2(kind):
     ge = net.add_spike_generator("exc_in", n_e, te, ie)
     out = net.add_population("out", n_out, LIFCond(**NEURON))
     q = net.connect(gt, out, tm.copy(), "g_e", rule=rule(), name="tm")
-    p = net.connect(ge, out, exc.copy(), "g_e", rule=STDP(
-        Pair(PAIR["tau_plus"], PAIR["tau_minus"], PAIR["a_plus"], PAIR["a_minus"]),
-        Additive(PAIR["w_min"], PAIR["w_max"])), name="exc")
+    p = net.connect(ge, out, exc.copy(), "g_e", rule=ours_pair(), name="exc")
     ours = ours_run(net, out, [q, p], T, state_vars=("g_e", "v"))
 
     G = b2_lifcond(n_out)
@@ -348,9 +350,7 @@ def test_clopath_matches_brian2():
     ge = net.add_spike_generator("exc_in", n_e, te, ie)
     out = net.add_population("out", n_out, AdEx(t_ref=0.0, **ADEX), init={"I_ext": I_ext})
     q = net.connect(gc, out, cl.copy(), "I_syn_ex", rule=rule(), name="cl")
-    p = net.connect(ge, out, exc.copy(), "I_syn_ex", rule=STDP(
-        Pair(pair["tau_plus"], pair["tau_minus"], pair["a_plus"], pair["a_minus"]),
-        Additive(pair["w_min"], pair["w_max"])), name="exc")
+    p = net.connect(ge, out, exc.copy(), "I_syn_ex", rule=ours_pair(pair), name="exc")
     ours = ours_run(net, out, [q, p], T)
 
     u = b2

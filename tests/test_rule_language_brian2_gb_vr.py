@@ -26,20 +26,15 @@ import pytest
 
 b2 = pytest.importorskip("brian2")
 
-from test_rule_language_brian2 import (DT, NEURON, PAIR, _b2_prefs, b2_lifcond,  # noqa: E402
-                                       b2_pair, b2_rule, b2_run, compare, ours_run,
-                                       poisson_trains, pre_ids)
+from test_rule_language_brian2 import (DT, NEURON, _b2_prefs, b2_lifcond,  # noqa: E402
+                                       b2_pair, b2_rule, b2_run, compare, ours_pair,
+                                       ours_run, poisson_trains, pre_ids)
 
-from plasticity import STDP, Additive, Network, Pair, SynapseMatrix  # noqa: E402
+from plasticity import Network, SynapseMatrix  # noqa: E402
 from plasticity.neurons import LIFCond  # noqa: E402
 from plasticity.rules.library import graupner_brunel_2012, van_rossum_2000  # noqa: E402
 
 pytestmark = pytest.mark.peer
-
-
-def _pair_rule():
-    return STDP(Pair(PAIR["tau_plus"], PAIR["tau_minus"], PAIR["a_plus"], PAIR["a_minus"]),
-                Additive(PAIR["w_min"], PAIR["w_max"]))
 
 
 def test_graupner_brunel_matches_brian2():
@@ -68,7 +63,7 @@ def test_graupner_brunel_matches_brian2():
     ge = net.add_spike_generator("exc_in", n_e, te, ie)
     out = net.add_population("out", n_out, LIFCond(**NEURON))
     q = net.connect(gg, out, gb_syn.copy(), "g_e", rule=r, name="gb")
-    p = net.connect(ge, out, exc.copy(), "g_e", rule=_pair_rule(), name="exc")
+    p = net.connect(ge, out, exc.copy(), "g_e", rule=ours_pair(), name="exc")
     ours = ours_run(net, out, [q, p], T)
     rho_ours = r["rho"].copy()
 
@@ -126,7 +121,7 @@ def test_van_rossum_matches_brian2():
     out = net.add_population("out", n_out, LIFCond(**NEURON))
     r = rule()
     q = net.connect(gv, out, vr.copy(), "g_e", rule=r, name="vr")
-    p = net.connect(ge, out, exc.copy(), "g_e", rule=_pair_rule(), name="exc")
+    p = net.connect(ge, out, exc.copy(), "g_e", rule=ours_pair(), name="exc")
     ours = ours_run(net, out, [q, p], T)
 
     G = b2_lifcond(n_out)

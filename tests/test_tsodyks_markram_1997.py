@@ -121,10 +121,10 @@ def test_stp_stdp_rule_matches_brian2(tm, kind):
     projection, onto conductance LIF neurons that fire: identical spikes, weights and
     the delivered conductance within 1e-9 relative."""
     b2 = pytest.importorskip("brian2")
-    from test_rule_language_brian2 import (DT, NEURON, PAIR, _b2_prefs, b2_lifcond,
-                                           b2_pair, b2_rule, b2_run, compare, ours_run,
+    from test_rule_language_brian2 import (DT, NEURON, _b2_prefs, b2_lifcond, b2_pair,
+                                           b2_rule, b2_run, compare, ours_pair, ours_run,
                                            poisson_trains)
-    from plasticity import STDP, Additive, Network, Pair, SynapseMatrix
+    from plasticity import Network, SynapseMatrix
     from plasticity.neurons import LIFCond
     _b2_prefs()
     T, n_tm, n_e, n_out = 1200.0, 60, 200, 3
@@ -147,9 +147,7 @@ def test_stp_stdp_rule_matches_brian2(tm, kind):
     ge = net.add_spike_generator("exc_in", n_e, te, ie)
     out = net.add_population("out", n_out, LIFCond(**NEURON))
     q = net.connect(gt, out, tmw.copy(), "g_e", rule=rule(), name="tm")
-    pp = net.connect(ge, out, exc.copy(), "g_e", rule=STDP(
-        Pair(PAIR["tau_plus"], PAIR["tau_minus"], PAIR["a_plus"], PAIR["a_minus"]),
-        Additive(PAIR["w_min"], PAIR["w_max"])), name="exc")
+    pp = net.connect(ge, out, exc.copy(), "g_e", rule=ours_pair(), name="exc")
     ours = ours_run(net, out, [q, pp], T, state_vars=("g_e", "v"))
 
     G = b2_lifcond(n_out)

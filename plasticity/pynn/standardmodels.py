@@ -32,45 +32,31 @@ def _identity_state(cls):
     return build_translations(*[(n, n) for n in cls.default_initial_values])
 
 
+def _standard(base, state=False):
+    """``base`` with identity translations (its parameters, and its state variables
+    where ``state``), under its own name."""
+    ns = dict(__doc__=base.__doc__, __module__=__name__, __qualname__=base.__name__,
+              translations=_identity(base))
+    if state:
+        ns["state_variable_translations"] = _identity_state(base)
+    return type(base.__name__, (base,), ns)
+
+
 # ----------------------------------------------------------------- cell types
-class IF_curr_exp(cells.IF_curr_exp):
-    __doc__ = cells.IF_curr_exp.__doc__
-    translations = _identity(cells.IF_curr_exp)
-    state_variable_translations = _identity_state(cells.IF_curr_exp)
-
-
-class IF_cond_exp(cells.IF_cond_exp):
-    __doc__ = cells.IF_cond_exp.__doc__
-    translations = _identity(cells.IF_cond_exp)
-    state_variable_translations = _identity_state(cells.IF_cond_exp)
-
-
-class Izhikevich(cells.Izhikevich):
-    __doc__ = cells.Izhikevich.__doc__
-    translations = _identity(cells.Izhikevich)
-    state_variable_translations = _identity_state(cells.Izhikevich)
-
-
-class SpikeSourcePoisson(cells.SpikeSourcePoisson):
-    __doc__ = cells.SpikeSourcePoisson.__doc__
-    translations = _identity(cells.SpikeSourcePoisson)
-
-
-class SpikeSourceArray(cells.SpikeSourceArray):
-    __doc__ = cells.SpikeSourceArray.__doc__
-    translations = _identity(cells.SpikeSourceArray)
+IF_curr_exp = _standard(cells.IF_curr_exp, state=True)
+IF_cond_exp = _standard(cells.IF_cond_exp, state=True)
+Izhikevich = _standard(cells.Izhikevich, state=True)
+SpikeSourcePoisson = _standard(cells.SpikeSourcePoisson)
+SpikeSourceArray = _standard(cells.SpikeSourceArray)
 
 
 def _missing(base, what):
-    class Missing(base):
-        __doc__ = base.__doc__
-        translations = _identity(base)
-
-        def __init__(self, **parameters):
-            raise NotImplementedError(
-                f"{base.__name__} is not available in plasticity.pynn: {what}")
-    Missing.__name__ = Missing.__qualname__ = base.__name__
-    return Missing
+    def __init__(self, **parameters):
+        raise NotImplementedError(
+            f"{base.__name__} is not available in plasticity.pynn: {what}")
+    cls = _standard(base)
+    cls.__init__ = __init__
+    return cls
 
 
 IF_curr_alpha = _missing(cells.IF_curr_alpha, "our LIF has exponential synaptic "
@@ -138,66 +124,36 @@ def native_model(name, p):
 
 
 # -------------------------------------------------------------- synapse types
-class StaticSynapse(synapses.StaticSynapse):
+class _MinDelay:
+    def _get_minimum_delay(self):
+        from . import simulator
+        return simulator.state.min_delay
+
+
+class StaticSynapse(_MinDelay, synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
-    translations = build_translations(("weight", "weight"), ("delay", "delay"))
-
-    def _get_minimum_delay(self):
-        from . import simulator
-        return simulator.state.min_delay
+    translations = _identity(synapses.StaticSynapse)   # weight, delay
 
 
-class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+class TsodyksMarkramSynapse(_MinDelay, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
-    translations = build_translations(("weight", "weight"), ("delay", "delay"),
-                                      ("U", "U"), ("tau_rec", "tau_rec"),
-                                      ("tau_facil", "tau_facil"))
-
-    def _get_minimum_delay(self):
-        from . import simulator
-        return simulator.state.min_delay
+    translations = _identity(synapses.TsodyksMarkramSynapse)  # + U, tau_rec, tau_facil
 
 
-class STDPMechanism(synapses.STDPMechanism):
+class STDPMechanism(_MinDelay, synapses.STDPMechanism):
     __doc__ = synapses.STDPMechanism.__doc__
     base_translations = build_translations(
         ("weight", "weight"), ("delay", "delay"),
         ("dendritic_delay_fraction", "dendritic_delay_fraction"))
 
-    def _get_minimum_delay(self):
-        from . import simulator
-        return simulator.state.min_delay
 
-
-class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
-    __doc__ = synapses.AdditiveWeightDependence.__doc__
-    translations = _identity(synapses.AdditiveWeightDependence)
-
-
-class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
-    __doc__ = synapses.MultiplicativeWeightDependence.__doc__
-    translations = _identity(synapses.MultiplicativeWeightDependence)
-
-
-class AdditivePotentiationMultiplicativeDepression(
-        synapses.AdditivePotentiationMultiplicativeDepression):
-    __doc__ = synapses.AdditivePotentiationMultiplicativeDepression.__doc__
-    translations = _identity(synapses.AdditivePotentiationMultiplicativeDepression)
-
-
-class GutigWeightDependence(synapses.GutigWeightDependence):
-    __doc__ = synapses.GutigWeightDependence.__doc__
-    translations = _identity(synapses.GutigWeightDependence)
-
-
-class SpikePairRule(synapses.SpikePairRule):
-    __doc__ = synapses.SpikePairRule.__doc__
-    translations = _identity(synapses.SpikePairRule)
-
-
-class Vogels2011Rule(synapses.Vogels2011Rule):
-    __doc__ = synapses.Vogels2011Rule.__doc__
-    translations = _identity(synapses.Vogels2011Rule)
+AdditiveWeightDependence = _standard(synapses.AdditiveWeightDependence)
+MultiplicativeWeightDependence = _standard(synapses.MultiplicativeWeightDependence)
+AdditivePotentiationMultiplicativeDepression = _standard(
+    synapses.AdditivePotentiationMultiplicativeDepression)
+GutigWeightDependence = _standard(synapses.GutigWeightDependence)
+SpikePairRule = _standard(synapses.SpikePairRule)
+Vogels2011Rule = _standard(synapses.Vogels2011Rule)
 
 
 def native_rule(synapse_type, params, scale, target):
