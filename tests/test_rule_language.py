@@ -711,3 +711,24 @@ def test_reading_the_presynaptic_neuron(delay):
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
     np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-12)
     assert np.ptp(out[0][1]) > 0
+
+
+def test_post_ordered_weights_with_a_shared_variable():
+    """A rule with a shared variable whose long runs keep the weights in post order:
+    the post-order index and the shared schedule's position are different arrays
+    (the code once handed the engine the latter for the former)."""
+    text = dict(
+        model="""dApre/dt = -Apre / 20 : 1 (event-driven)
+                 dApost/dt = -Apost / 20 : 1 (event-driven)
+                 d : 1 (shared)""",
+        on_pre="w = clip(w - 1e-3 * Apost * (1 + d), 0, 1)\nApre += 1",
+        on_post="w = clip(w + 1e-3 * Apre, 0, 1)\nApost += 1",
+        on_step="d = d * 0.999")
+
+    def make():
+        rule = EquationRule(**text, init={"d": 0.5})
+        rule.schedule("d", [100.0, 300.0], [1.0, 2.0])
+        return rule
+    sp, proj, rule = _compare(make, T=600.0, weight=0.05, target="g_i", drive=DRIVE)
+    assert rule.post_ordered_weights
+    assert sp.times.size > 10 and np.ptp(proj.synapses.weights) > 0

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
+from .language import _names
 
 __all__ = ["Layout", "generate", "compile_rule", "CompilerNotFound"]
 
@@ -300,7 +300,7 @@ def generate(res, is64, post_order=False):
     def block_names(stmts):
         names = set()
         for st in stmts:
-            names |= language_names(st.value_expr())
+            names |= _names(st.value_expr())
             if st.kind[0] == "var":
                 names.add(st.target)
         return names
@@ -504,7 +504,7 @@ def generate(res, is64, post_order=False):
                   and V[n].where in ("pre", "post")]
             gnames = set()
             for g in gates:
-                gnames |= language_names(g)
+                gnames |= _names(g)
             gpost = [n for n in sorted(gnames) if n in V and V[n].where == "post"]
             emit("        for (j = j0; j < j1; j++) {")
             gloc = {}
@@ -554,8 +554,7 @@ def generate(res, is64, post_order=False):
 
     # ---- clock-driven updates from t to t + dt (synapses first: they read the
     # neurons' and shared values before these are updated, as the others do)
-    for where, loop in (("syn", None), ("post", "j < n_post"), ("pre", "i < n_pre"),
-                        ("shared", None)):
+    for where in ("syn", "post", "pre", "shared"):
         cvars = [v for v in res.variables(where) if v.dynamics == "clock"]
         if not cvars:
             continue
@@ -576,7 +575,7 @@ def generate(res, is64, post_order=False):
             emit("    if (PHASE(6)) {")
         names = set()
         for v in cvars:
-            names |= language_names(v.rhs_resolved) | {v.name}
+            names |= _names(v.rhs_resolved) | {v.name}
         loc = {}
         for n in sorted(names):
             if n in V and (V[n].where != "shared" or where == "shared"):
@@ -605,11 +604,6 @@ def generate(res, is64, post_order=False):
         emit("    }")
     emit("}")
     return "\n".join(out) + "\n", L
-
-
-def language_names(node):
-    from .language import _names
-    return _names(node)
 
 
 # ----------------------------------------------------------------------------
@@ -676,10 +670,3 @@ def compile_rule(source):
     addr = ctypes.cast(lib.plasticity_rule_step, ctypes.c_void_p).value
     _LOADED[key] = (lib, addr, path)
     return _LOADED[key]
-
-
-def pointer(a):
-    """Address of a NumPy array's data (0 for None)."""
-    if a is None:
-        return 0
-    return a.ctypes.data

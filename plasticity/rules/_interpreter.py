@@ -148,12 +148,9 @@ class Interpreter:
             if v.dynamics == "clock":
                 self.clock[v.name] = (_code(v.lin_b) if v.method == "exact"
                                       else _code(v.rhs_resolved))
-        self.tabs = {}
-        from ..network import _decay_table
-        for v in self.V.values():
-            if v.dynamics == "event":
-                c = rule._consts["c:" + v.name]
-                self.tabs[v.name] = _decay_table(c) if c > 0 else np.ones(1)
+        from .equations import trace_table
+        self.tabs = {v.name: trace_table(rule._consts["c:" + v.name])
+                     for v in self.V.values() if v.dynamics == "event"}
         self.pending_pre = []
         self.pending_post = []
         from .equations import held_v_rows
@@ -430,24 +427,11 @@ class Interpreter:
 
 def attach_interpreter(rule, engine, k, projection, network):
     """Run ``rule`` through the per-step Python path with this interpreter."""
-    syn = projection.synapses
+    from .base import attach_per_step
     interp = Interpreter(rule, projection, network)
-    interp.sched = {}
-    dt = network.dt
-    for v in rule._res.variables("shared"):
-        t, a = rule._schedules.get(v.name, (np.zeros(0), np.zeros(0)))
-        steps = np.round(np.asarray(t) / dt).astype(np.int64)
-        pos = rule.state["sched_pos:" + v.name]
-        pos[0] = np.searchsorted(steps, network.step)
-        interp.sched[v.name] = (steps, np.asarray(a, dtype=np.float64), pos)
+    interp.sched = rule.schedule_steps(network.dt, network.step)
     rule._interp = interp
-    cap = syn.nnz if syn.delays is not None else syn.n_pre
-    projection._arr = np.zeros(max(cap, 1), dtype=np.int32)
-    projection._arr_n = np.zeros(1, dtype=np.int64)
-    engine.set_python_rule(k, projection._arr, projection._arr_n,
-                           not rule._res.receptor_writes)
-    for pop in (projection.post, projection.pre):
-        if pop.state is not None:
-            if getattr(pop, "_snap", None) is None or pop._snap.size != pop.state.size:
-                pop._snap = np.zeros(pop.state.size)
-            engine.set_snapshot(network._pop_index[pop.name], pop._snap)
+    attach_per_step(engine, k, projection, network,
+                    deliver=not rule._res.receptor_writes,
+                    snapshots=[p for p in (projection.post, projection.pre)
+                               if p.state is not None])

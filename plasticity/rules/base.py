@@ -58,16 +58,9 @@ class Rule:
         if self.compiled:
             raise TypeError(f"{type(self).__name__} has compiled = True but no attach(): "
                             "a compiled rule hands itself to the engine there")
-        syn = projection.synapses
-        cap = syn.nnz if syn.delays is not None else syn.n_pre
-        projection._arr = np.zeros(max(cap, 1), dtype=np.int32)
-        projection._arr_n = np.zeros(1, dtype=np.int64)
-        engine.set_python_rule(k, projection._arr, projection._arr_n)
-        if self.reads_state_before_reset:
-            post = projection.post
-            if getattr(post, "_snap", None) is None or post._snap.size != post.state.size:
-                post._snap = np.zeros(post.state.size)
-            engine.set_snapshot(network._pop_index[post.name], post._snap)
+        attach_per_step(engine, k, projection, network,
+                        snapshots=[projection.post] if self.reads_state_before_reset
+                        else [])
 
     def post_state_before_reset(self):
         """The postsynaptic population's state (n_vars, n) after its update in the
@@ -124,3 +117,19 @@ class CythonRule(Rule):
 
     def capsule(self):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement capsule()")
+
+
+def attach_per_step(engine, k, projection, network, deliver=True, snapshots=()):
+    """Projection k through the per-step Python path: the engine records the
+    arrivals (``projection._arr``) and delivers the weights unless ``deliver`` is
+    False; the populations in ``snapshots`` keep a copy of their state after the
+    update, before the resets (``pop._snap``)."""
+    syn = projection.synapses
+    cap = syn.nnz if syn.delays is not None else syn.n_pre
+    projection._arr = np.zeros(max(cap, 1), dtype=np.int32)
+    projection._arr_n = np.zeros(1, dtype=np.int64)
+    engine.set_python_rule(k, projection._arr, projection._arr_n, deliver)
+    for pop in snapshots:
+        if getattr(pop, "_snap", None) is None or pop._snap.size != pop.state.size:
+            pop._snap = np.zeros(pop.state.size)
+        engine.set_snapshot(network._pop_index[pop.name], pop._snap)

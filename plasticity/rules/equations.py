@@ -37,6 +37,13 @@ def _eval_const(node, params, dt):
     return float(eval(compile(expr, "<rule>", "eval"), {"__builtins__": {}}, scope))
 
 
+def trace_table(c):
+    """exp(-k c) for the lags k of a decaying trace (the engine's cached table), or a
+    one-entry table where c <= 0 (no decay, or growth: computed by exp)."""
+    from ..network import _decay_table
+    return _decay_table(c) if c > 0 else np.ones(1)
+
+
 def held_v_rows(model):
     """(refractory row, v row) of a model that holds v at V_reset while refractory
     (v is a receptor and the model counts refractory steps: IF, ALIF), else (-1, -1):
@@ -144,16 +151,10 @@ class EquationRule(Rule):
             return self.projection.synapses.weights
         if v.where == "shared" and "val:" + name in self.state:
             return float(self.state["val:" + name][0])
-        arr = self.state["val:" + name]
-        last = self._last.get(v.where)
-        if v.dynamics == "event" and last is not None and hasattr(self, "_consts"):
-            from ..network import _decay_table
-            from ._interpreter import decay
-            c = self._consts["c:" + name]
-            return decay(arr, self._step_now() - last, c, self._consts["xinf:" + name],
-                         self._consts["slope:" + name],
-                         _decay_table(c) if c > 0 else np.ones(1))
-        return arr
+        if v.dynamics == "event" and self._last.get(v.where) is not None \
+                and hasattr(self, "_consts"):
+            return self._decayed(v, self._step_now())
+        return self.state["val:" + name]
 
     def __setitem__(self, name, value):
         """Set a variable (between runs): a scalar or an array over its place."""
@@ -188,21 +189,22 @@ class EquationRule(Rule):
                     return False
         return True
 
+    def _decayed(self, v, step):
+        """Event-driven variable ``v``'s values at ``step`` (a new array)."""
+        from ._interpreter import decay
+        c = self._consts
+        return decay(self.state["val:" + v.name], step - self._last[v.where],
+                     c["c:" + v.name], c["xinf:" + v.name], c["slope:" + v.name],
+                     trace_table(c["c:" + v.name]))
+
     def _synchronize(self, where, step):
         """Decay the event-driven variables at ``where`` to ``step``."""
-        from ..network import _decay_table
-        from ._interpreter import decay
         last = self._last.get(where)
         if last is None or not hasattr(self, "_consts"):
             return
         for v in self._res.variables(where):
-            if v.dynamics != "event":
-                continue
-            c = self._consts["c:" + v.name]
-            arr = self.state["val:" + v.name]
-            arr[:] = decay(arr, step - last, c, self._consts["xinf:" + v.name],
-                           self._consts["slope:" + v.name],
-                           _decay_table(c) if c > 0 else np.ones(1))
+            if v.dynamics == "event":
+                self.state["val:" + v.name][:] = self._decayed(v, step)
         last[:] = step
 
     def _variable(self, name):
@@ -356,6 +358,18 @@ class EquationRule(Rule):
             return (k * dt) / den
         return a * dt
 
+    def schedule_steps(self, dt, step):
+        """Per shared variable, its schedule as (steps, amounts, position), the
+        position set to the first entry at or after ``step`` (both back ends)."""
+        out = {}
+        for v in self._res.variables("shared"):
+            t, a = self._schedules.get(v.name, (np.zeros(0), np.zeros(0)))
+            steps = np.round(np.asarray(t) / dt).astype(np.int64)
+            position = self.state["sched_pos:" + v.name]
+            position[0] = np.searchsorted(steps, step)
+            out[v.name] = (steps, np.ascontiguousarray(a, dtype=np.float64), position)
+        return out
+
     def get_state(self):
         return dict(self.state)
 
@@ -377,7 +391,6 @@ class EquationRule(Rule):
     # ------------------------------------------------------------- engine
     def attach(self, engine, k, projection, network):
         """Compile (or load) the code and hand it to the engine as projection k."""
-        from ..network import _decay_table
         if self.backend == "numpy":
             from ._interpreter import attach_interpreter
             return attach_interpreter(self, engine, k, projection, network)
@@ -404,7 +417,6 @@ class EquationRule(Rule):
                               wp=wp, pos=pos)
 
     def _attach_compiled(self, engine, k, projection, network, wp=None, pos=None):
-        from ..network import _decay_table
         syn = projection.synapses
         is64 = syn.weights.dtype == np.float64
         source, layout = _codegen.generate(self._res, is64, post_order=wp is not None)
@@ -414,11 +426,8 @@ class EquationRule(Rule):
         consts = np.array([self._consts[c] if c in self._consts else 0.0
                            for c in layout.consts])
         keep = [consts]
-        tabs = {}
-        for v in self.spec.variables.values():
-            if v.dynamics == "event":
-                c = self._consts["c:" + v.name]
-                tabs[v.name] = _decay_table(c) if c > 0 else np.ones(1)
+        tabs = {v.name: trace_table(self._consts["c:" + v.name])
+                for v in self.spec.variables.values() if v.dynamics == "event"}
         ints = {"n_pre": syn.n_pre, "n_post": syn.n_post, "nnz": syn.nnz,
                 "every": self._every, "n_signals": len(self._signals),
                 "target_row": projection.target_row}
@@ -427,13 +436,8 @@ class EquationRule(Rule):
         for v in tabs:
             ints["K:" + v] = tabs[v].shape[0]
         shared_names = layout.shared
-        sched = {}
-        for name in shared_names:
-            t, a = self._schedules.get(name, (np.zeros(0), np.zeros(0)))
-            steps = np.round(np.asarray(t) / dt).astype(np.int64)
-            pos = self.state["sched_pos:" + name]
-            pos[0] = np.searchsorted(steps, network.step)
-            sched[name] = (steps, np.ascontiguousarray(a, dtype=np.float64), pos)
+        sched = self.schedule_steps(dt, network.step)
+        for name, (steps, _, _) in sched.items():
             ints["sched_len:" + name] = steps.shape[0]
         for m, (var, pop, gain) in enumerate(self._signals):
             ints[f"signal_var:{m}"] = shared_names.index(var)
@@ -453,10 +457,10 @@ class EquationRule(Rule):
             ptrs[key] = arr
         for name, arr in tabs.items():
             ptrs["tab:" + name] = arr
-        for name, (steps, amt, pos) in sched.items():
+        for name, (steps, amt, position) in sched.items():
             ptrs["sched_steps:" + name] = steps
             ptrs["sched_amt:" + name] = amt
-            ptrs["sched_pos:" + name] = pos
+            ptrs["sched_pos:" + name] = position
             keep += [steps, amt]
         ctx = np.zeros(len(layout.slots), dtype=np.uint64)
         for m, slot in enumerate(layout.slots):
