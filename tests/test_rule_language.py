@@ -732,3 +732,25 @@ def test_post_ordered_weights_with_a_shared_variable():
     sp, proj, rule = _compare(make, T=600.0, weight=0.05, target="g_i", drive=DRIVE)
     assert rule.post_ordered_weights
     assert sp.times.size > 10 and np.ptp(proj.synapses.weights) > 0
+
+
+def test_a_rule_is_resolved_and_generated_once_per_projection(monkeypatch):
+    """Networks run in many short pieces (a sample at a time): the rule's text is
+    resolved and its C generated at the first run only."""
+    from plasticity.rules import language
+    calls = {"resolve": 0, "generate": 0}
+    real_resolve, real_generate = language.Resolved.__init__, _codegen.generate
+
+    def counting_resolve(self, *a, **k):
+        calls["resolve"] += 1
+        real_resolve(self, *a, **k)
+
+    def counting_generate(*a, **k):
+        calls["generate"] += 1
+        return real_generate(*a, **k)
+    monkeypatch.setattr(language.Resolved, "__init__", counting_resolve)
+    monkeypatch.setattr(_codegen, "generate", counting_generate)
+    net = _tiny_net(EquationRule(**PAIR))
+    for _ in range(5):
+        net.run(1.0)
+    assert calls == {"resolve": 1, "generate": 1}

@@ -127,6 +127,7 @@ class EquationRule(Rule):
         self._signals = []
         self._schedules = {}
         self._res = None
+        self._code = {}
         self._last = {}
 
     # ------------------------------------------------------------- public API
@@ -248,8 +249,15 @@ class EquationRule(Rule):
         every name error is raised here, before anything runs."""
         syn = projection.synapses
         pre_model = getattr(projection.pre, "model", None)
-        res = resolve(self.spec, projection.post.model, pre_model,
-                      syn.delays is not None)
+        # resolved once per projection (bind calls this at every run)
+        key = (id(projection), id(projection.post.model), id(pre_model),
+               syn.delays is not None)
+        if self._res is not None and getattr(self, "_res_key", None) == key:
+            res = self._res
+        else:
+            res = resolve(self.spec, projection.post.model, pre_model,
+                          syn.delays is not None)
+            self._res_key, self._code = key, {}
         post_vars = list(projection.post.model.variables)
         if res.receptor_writes and projection.target_row not in res.receptor_writes:
             raise ValueError(
@@ -419,7 +427,11 @@ class EquationRule(Rule):
     def _attach_compiled(self, engine, k, projection, network, wp=None, pos=None):
         syn = projection.synapses
         is64 = syn.weights.dtype == np.float64
-        source, layout = _codegen.generate(self._res, is64, post_order=wp is not None)
+        code_key = (is64, wp is not None)      # the C of this rule, made once
+        if code_key not in self._code:
+            self._code[code_key] = _codegen.generate(self._res, is64,
+                                                     post_order=wp is not None)
+        source, layout = self._code[code_key]
         lib, addr, path = _codegen.compile_rule(source)
         self._lib = lib
         dt = network.dt
