@@ -71,7 +71,7 @@ cdef extern from *:
     int pl_team_size() noexcept nogil
     int pl_openmp() noexcept nogil
 
-from plasticity._ext.neurons cimport neuron_reset, neuron_update, neuron_update_range
+from plasticity._ext.neurons cimport neuron_reset, neuron_update_range
 from plasticity._ext.rules cimport (
     CustomRule, StdpParams, StdpParameters, trace_value, trace_bump, clip_weight, f_plus,
     dw_depress, dw_potentiate, depress, potentiate,
@@ -482,24 +482,6 @@ cdef inline double _r2_before(Proj* pr, Py_ssize_t key, int64_t t) noexcept nogi
     return 0.0
 
 
-cdef void _modulated_step(Proj* pr, int64_t t) noexcept nogil:
-    """Reward-modulated STDP: w += integral of c(t) d(t) over the step; decay c, d."""
-    cdef Py_ssize_t s, nnz = pr.indptr[pr.n_pre]
-    cdef double d, c
-    while pr.rew_pos[0] < pr.rew_len and pr.rew_steps[pr.rew_pos[0]] <= t:
-        if pr.rew_steps[pr.rew_pos[0]] == t:
-            pr.mod_d[0] += pr.rew_amt[pr.rew_pos[0]]
-        pr.rew_pos[0] += 1
-    d = pr.mod_d[0]
-    for s in range(nnz):
-        c = pr.elig[s]
-        if c != 0.0:
-            if d != 0.0:
-                _set_w(pr, s, clip_weight(&pr.sp, _w(pr, s) + c * d * pr.mod_gain))
-            pr.elig[s] = c * pr.dec_c
-    pr.mod_d[0] = d * pr.dec_d
-
-
 cdef void _custom_step(Proj* pr, Pop* pre, Pop* post, const int32_t* spk,
                        Py_ssize_t nspk, double* target, int64_t t) noexcept nogil:
     cdef CustomRule* c = pr.custom
@@ -576,73 +558,48 @@ cdef void _generated_step(Proj* pr, Pop* pre, Pop* post, int64_t t) noexcept nog
 
 
 cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
+    """A projection that _parallel_rule keeps on thread 0: a rule of the rule
+    language, a custom or Python rule, or a built-in rule with per-neuron pre traces
+    reset at post spikes. The built-in one runs the partitioned code over the full
+    post range (the order and the numbers of the threaded step)."""
     cdef Pop* pre = &pops[pr.pre]
     cdef Pop* post = &pops[pr.post]
     cdef double* target = post.state + pr.target * post.n
-    cdef Py_ssize_t k, q, s, i, j, lo, hi, slot, key
-    pr.ref = post.state + pr.ref_row * post.n if pr.ref_row >= 0 else NULL
+    cdef Py_ssize_t k, q, s, i, lo, hi, slot, D2 = pr.max_delay + 2
     cdef int64_t ts
     cdef int d
     cdef const int32_t* spk
     cdef Py_ssize_t nspk
-    cdef double r1, o2, w, r2b
-    cdef int plastic = pr.rule == RULE_STDP or pr.rule == RULE_MODULATED
 
     if pr.rule == RULE_GENERATED:
         _generated_step(pr, pre, post, t)
         return
+    if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
+        _projection_serial_part(pr, pops, t)
+        _pre_range(pr, pre, post, t, 0, pr.n_post)
+        _post_range(pr, post, t, 0, pr.n_post)
+        if pr.rule == RULE_MODULATED:
+            # the weight follows c d over (t, t+1], after this step's STDP events
+            _modulated_range(pr, 0, pr.indptr[pr.n_pre])
+            pr.mod_d[0] = pr.mod_d[0] * pr.dec_d
+        return
     if pr.rule == RULE_PYTHON:
         pr.arr_n[0] = 0
 
-    # presynaptic arrivals
+    # presynaptic arrivals (no plastic built-in rule here)
     if pr.delay_mode != DELAY_PER_SYNAPSE:
-        if pr.delay_mode == DELAY_NONE:
-            spk = pre.spikes
-            nspk = pre.n_spikes
-        else:
-            ts = t - pr.delay
-            if ts < 0:
-                nspk = 0
-                spk = pre.spikes
-            else:
-                slot = ts % pre.H
-                spk = pre.hist + slot * pre.n
-                nspk = pre.hist_n[slot]
+        spk = _arrivals(pr, pre, t, &nspk)
         if pr.rule == RULE_CUSTOM:
             _custom_step(pr, pre, post, spk, nspk, target, t)
             return
         for k in range(nspk):
             i = spk[k]
-            if not plastic:
-                if pr.rule != RULE_PYTHON or pr.py_deliver:
-                    for s in range(pr.indptr[i], pr.indptr[i + 1]):
-                        _deliver(pr, s, target)
-                if pr.rule == RULE_PYTHON:
-                    pr.arr[pr.arr_n[0]] = <int32_t>i
-                    pr.arr_n[0] += 1
-            elif pr.per_syn:
+            if pr.rule != RULE_PYTHON or pr.py_deliver:
                 for s in range(pr.indptr[i], pr.indptr[i + 1]):
-                    _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
-                    _bump_pre(pr, s, t)
-            elif pr.wpost and pr.rule == RULE_STDP:
-                if pr.is64:
-                    _pre_row_ordered[double](pr, i, pr.indptr[i], pr.indptr[i + 1],
-                                             target, t, pr.wp64, _r2_before(pr, i, t))
-                else:
-                    _pre_row_ordered[float](pr, i, pr.indptr[i], pr.indptr[i + 1],
-                                            target, t, pr.wp32, _r2_before(pr, i, t))
-                _bump_pre(pr, i, t)
-            else:
-                r2b = _r2_before(pr, i, t)
-                for s in range(pr.indptr[i], pr.indptr[i + 1]):
-                    _pre_synapse(pr, s, r2b, target, t)
-                _bump_pre(pr, i, t)
-    elif pr.rule == RULE_STDP and pr.per_syn and not pr.wpost and not pr.use_x2 \
-            and pr.o1_step != NULL:
-        if pr.is64:
-            _pre_delayed_stdp[double](pr, pre, target, t, pr.w64, 0, pr.n_post)
-        else:
-            _pre_delayed_stdp[float](pr, pre, target, t, pr.w32, 0, pr.n_post)
+                    _deliver(pr, s, target)
+            if pr.rule == RULE_PYTHON:
+                pr.arr[pr.arr_n[0]] = <int32_t>i
+                pr.arr_n[0] += 1
     else:
         for d in range(pr.max_delay + 1):
             ts = t - d
@@ -653,33 +610,15 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
             nspk = pre.hist_n[slot]
             for k in range(nspk):
                 i = spk[k]
-                lo = pr.dstart[i * (pr.max_delay + 2) + d]
-                hi = pr.dstart[i * (pr.max_delay + 2) + d + 1]
+                lo = pr.dstart[i * D2 + d]
+                hi = pr.dstart[i * D2 + d + 1]
                 for q in range(lo, hi):
                     s = pr.dperm[q]
-                    if plastic:
-                        _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
-                        _bump_pre(pr, s, t)
-                    else:
-                        if pr.rule != RULE_PYTHON or pr.py_deliver:
-                            _deliver(pr, s, target)
-                        if pr.rule == RULE_PYTHON:
-                            pr.arr[pr.arr_n[0]] = <int32_t>s
-                            pr.arr_n[0] += 1
-
-    # postsynaptic spikes
-    if not plastic:
-        return
-    if pr.wpost and not pr.per_syn and not pr.sp.pre_reset:
-        if pr.is64:
-            _post_spikes_ordered[double](pr, post, t, pr.wp64, 0, post.n_spikes)
-        else:
-            _post_spikes_ordered[float](pr, post, t, pr.wp32, 0, post.n_spikes)
-    else:
-        _post_spikes(pr, post, t, 0, post.n_spikes)
-    if pr.rule == RULE_MODULATED:
-        # the weight follows c d over (t, t+1], after this step's STDP events
-        _modulated_step(pr, t)
+                    if pr.rule != RULE_PYTHON or pr.py_deliver:
+                        _deliver(pr, s, target)
+                    if pr.rule == RULE_PYTHON:
+                        pr.arr[pr.arr_n[0]] = <int32_t>s
+                        pr.arr_n[0] += 1
 
 
 ctypedef fused real_t:
@@ -913,9 +852,9 @@ cdef inline const int32_t* _arrivals(const Proj* pr, const Pop* pre, int64_t t,
 cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
                      Py_ssize_t j1) noexcept nogil:
     """The arrivals of step t at the synapses onto post neurons j0 .. j1-1: delivery
-    and the pre-side rule update, in the order of _projection_step. Per-neuron pre
-    traces were bumped before (_pre_bumps, which kept r2 before the bump): nothing
-    here reads x1, so the numbers are _projection_step's."""
+    and the pre-side rule update, arrival by arrival. Per-neuron pre traces were
+    bumped before (_pre_bumps, which kept r2 before the bump): nothing here reads
+    x1, so the numbers are those of bumping after each row."""
     cdef double* target = post.state + pr.target * post.n
     cdef int plastic = pr.rule == RULE_STDP or pr.rule == RULE_MODULATED
     cdef const int32_t* spk
@@ -982,8 +921,8 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
 cdef void _pre_bumps(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
     """The per-presynaptic-neuron trace bumps of step t's arrivals (thread 0, before
     the threads process the arrivals), keeping r2 before each bump for _pre_range:
-    the values _projection_step computes (it bumps after each row; nothing in the
-    rows reads x1, and r2 is read as it was before)."""
+    the values of bumping after each row (nothing in the rows reads x1, and r2 is
+    read as it was before)."""
     cdef const int32_t* spk
     cdef Py_ssize_t nspk, k
     spk = _arrivals(pr, pre, t, &nspk)
@@ -1011,8 +950,9 @@ cdef void _post_range(Proj* pr, Pop* post, int64_t t, Py_ssize_t j0,
 
 
 cdef void _modulated_range(Proj* pr, Py_ssize_t s0, Py_ssize_t s1) noexcept nogil:
-    """_modulated_step's per-synapse part for synapses s0 .. s1-1 (the modulator
-    d of the step already includes its rewards)."""
+    """Reward-modulated STDP, synapses s0 .. s1-1: w += integral of c(t) d(t) over
+    the step, then c decays (the modulator d of the step already includes its
+    rewards; the caller decays d)."""
     cdef Py_ssize_t s
     cdef double d = pr.mod_d[0], c
     for s in range(s0, s1):

@@ -310,6 +310,21 @@ cdef void _izh_reset(double* s, Py_ssize_t n, const double* p,
 # params: 0 dt, 1 C_m, 2 g_L, 3 E_L, 4 V_T, 5 Delta_T, 6 tau_w, 7 a, 8 b, 9 V_reset,
 #         10 V_peak, 11 ref_steps, 12 P_ex, 13 P_in
 # ---------------------------------------------------------------------------
+cdef inline double _adex_drive(double vo, double wo, double V_T, double g_L,
+                              double E_L, double D_T, double V_peak) noexcept nogil:
+    """-g_L (v - E_L) + g_L Delta_T exp((min(v, V_peak) - V_T)/Delta_T) - w: the AdEx
+    membrane drive before the currents (the exponential at min(v, V_peak), as NEST);
+    the callers add the currents in the same order, so the sum is the same."""
+    cdef double ve = vo if vo < V_peak else V_peak
+    return -g_L * (vo - E_L) + g_L * D_T * exp((ve - V_T) / D_T) - wo
+
+
+cdef inline double _adex_w(double vo, double wo, double dt, double a, double E_L,
+                           double tau_w) noexcept nogil:
+    """Forward Euler of tau_w dw/dt = a (v - E_L) - w from the old values."""
+    return wo + dt * ((a * (vo - E_L) - wo) / tau_w)
+
+
 cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
                              const double* p,
                              int32_t* spikes) noexcept nogil:
@@ -322,7 +337,7 @@ cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t 
     cdef double dt = p[0], C_m = p[1], g_L = p[2], E_L = p[3], V_T = p[4]
     cdef double D_T = p[5], tau_w = p[6], a = p[7], V_peak = p[10]
     cdef double P_ex = p[12], P_in = p[13]
-    cdef double vo, wo, ve
+    cdef double vo, wo
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
     for i in range(i0, i1):
@@ -330,10 +345,9 @@ cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t 
         vo = v[i]
         wo = w[i]
         if not held:
-            ve = vo if vo < V_peak else V_peak
-            v[i] = vo + dt * ((-g_L * (vo - E_L) + g_L * D_T * exp((ve - V_T) / D_T)
-                               - wo + i_ex[i] + i_in[i] + i_ext[i]) / C_m)
-        w[i] = wo + dt * ((a * (vo - E_L) - wo) / tau_w)
+            v[i] = vo + dt * ((_adex_drive(vo, wo, V_T, g_L, E_L, D_T, V_peak)
+                               + i_ex[i] + i_in[i] + i_ext[i]) / C_m)
+        w[i] = _adex_w(vo, wo, dt, a, E_L, tau_w)
         i_ex[i] *= P_ex
         i_in[i] *= P_in
         bad = _nonfinite(s, n, i, 5)
@@ -491,7 +505,7 @@ cdef Py_ssize_t _adexc_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t
     cdef double D_T = p[5], tau_w = p[6], a = p[7], V_reset = p[9], V_peak = p[10]
     cdef double R_r = p[11], P_ex = p[12], P_in = p[13], P_z = p[14], P_vt = p[15]
     cdef double V_clamp = p[18], R_c = p[19]
-    cdef double vo, wo, ve, r_old
+    cdef double vo, wo, r_old
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held, clamped
     for i in range(i0, i1):
@@ -507,11 +521,10 @@ cdef Py_ssize_t _adexc_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t
         vo = v[i]
         wo = w[i]
         if not held:
-            ve = vo if vo < V_peak else V_peak
-            v[i] = vo + dt * ((-g_L * (vo - E_L) + g_L * D_T * exp((ve - vt[i]) / D_T)
-                               - wo + z[i] + i_ex[i] + i_in[i] + i_ext[i]) / C_m)
+            v[i] = vo + dt * ((_adex_drive(vo, wo, vt[i], g_L, E_L, D_T, V_peak)
+                               + z[i] + i_ex[i] + i_in[i] + i_ext[i]) / C_m)
         if not clamped:
-            w[i] = wo + dt * ((a * (vo - E_L) - wo) / tau_w)
+            w[i] = _adex_w(vo, wo, dt, a, E_L, tau_w)
         z[i] *= P_z
         vt[i] = VT_rest + (vt[i] - VT_rest) * P_vt
         i_ex[i] *= P_ex
