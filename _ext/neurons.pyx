@@ -43,24 +43,36 @@ MODEL_ADEX = 5
 MODEL_HH = 6
 MODEL_RESONATE_AND_FIRE = 7
 MODEL_ADEX_CLOPATH = 8
+MODEL_LIF_ALPHA = 9
+MODEL_LIF_COND_ALPHA = 10
+MODEL_ADEX_COND = 11
+MODEL_ADEX_COND_ALPHA = 12
+cdef enum:
+    _N_MODELS = 13
 
 # number of state rows and of packed parameters of each model (index = model id)
-cdef Py_ssize_t[9] _N_VARS
-_N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3, 8]
-N_VARS = tuple(_N_VARS[k] for k in range(9))
-cdef Py_ssize_t[9] _N_PARAMS
-_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7, 20]
-N_PARAMS = tuple(_N_PARAMS[k] for k in range(9))
+cdef Py_ssize_t[_N_MODELS] _N_VARS
+_N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3, 8, 7, 8, 6, 8]
+N_VARS = tuple(_N_VARS[k] for k in range(_N_MODELS))
+cdef Py_ssize_t[_N_MODELS] _N_PARAMS
+_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7, 20, 14, 14, 16, 18]
+N_PARAMS = tuple(_N_PARAMS[k] for k in range(_N_MODELS))
+
+
+cdef inline Py_ssize_t _nonfinite_from(const double* s, Py_ssize_t n, Py_ssize_t i,
+                                       Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
+    """As :func:`_nonfinite` for rows k0 .. k1-1 (the same error code)."""
+    cdef Py_ssize_t k
+    for k in range(k0, k1):
+        if not isfinite(s[k * n + i]):
+            return -1 - (k * n + i)
+    return 0
 
 
 cdef inline Py_ssize_t _nonfinite(const double* s, Py_ssize_t n, Py_ssize_t i,
                                   Py_ssize_t n_rows) noexcept nogil:
     """0 if all rows of neuron i are finite, else -1 - (k*n + i) for the first bad k."""
-    cdef Py_ssize_t k
-    for k in range(n_rows):
-        if not isfinite(s[k * n + i]):
-            return -1 - (k * n + i)
-    return 0
+    return _nonfinite_from(s, n, i, 0, n_rows)
 
 
 cdef inline void _reset(double* s, Py_ssize_t n, const int32_t* spikes,
@@ -93,6 +105,17 @@ cdef inline bint _refractory_step(double* ref) noexcept nogil:
     return ref[0] > 0.0
 
 
+cdef inline void _alpha_step(double* g, double* y, double P,
+                             double P_gy) noexcept nogil:
+    """One exact step of an alpha-shaped synapse, the linear pair
+    ``dg/dt = (e/tau) y - g/tau``, ``dy/dt = -y/tau``: ``g' = P g + P_gy y``,
+    ``y' = P y`` with ``P = exp(-dt/tau)``, ``P_gy = (e dt/tau) P``. A jump w of y
+    (the receptor) gives ``g(t) = w (e t/tau) exp(-t/tau)``, peaking at w at t = tau
+    (NEST's and PyNN's convention: the weight is the peak)."""
+    g[0] = P * g[0] + P_gy * y[0]
+    y[0] = P * y[0]
+
+
 # ---------------------------------------------------------------------------
 # 0. Current-based LIF with exponential synaptic currents (exact integration,
 # Rotter & Diesmann 1999).
@@ -100,33 +123,64 @@ cdef inline bint _refractory_step(double* ref) noexcept nogil:
 # params: 0 E_L, 1 V_th, 2 V_reset, 3 ref_steps, 4 P_vv = exp(-dt/tau_m),
 #         5 P_v_ext = R (1 - P_vv), 6 P_ex = exp(-dt/tau_ex), 7 P_v_ex,
 #         8 P_in = exp(-dt/tau_in), 9 P_v_in
+# 9. The same with alpha-shaped currents (NEST's iaf_psc_alpha): I_syn_x and y_x are
+# the alpha pair (_alpha_step, exact), y_x the receptor; v is exact for it too.
+# vars:   0..4 as model 0, 5 y_ex (pA), 6 y_in (pA)
+# params: 0..9 as model 0 (P_ex, P_in also decay y), 10 P_Iy_ex = (e dt/tau_ex) P_ex,
+#         11 P_vy_ex (y_ex(0) -> v(dt)), 12 P_Iy_in, 13 P_vy_in
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _lif_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
-                            const double* p,
-                            int32_t* spikes) noexcept nogil:
+cdef inline Py_ssize_t _lif_core(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                                 const double* p, int32_t* spikes,
+                                 bint alpha) noexcept nogil:
+    """The LIF update; ``alpha``: the synaptic currents are alpha-shaped (model 9)."""
     cdef double* v = s
     cdef double* i_ex = s + n
     cdef double* i_in = s + 2 * n
     cdef double* i_ext = s + 3 * n
     cdef double* ref = s + 4 * n
+    cdef double* y_ex = s + 5 * n
+    cdef double* y_in = s + 6 * n
     cdef double E_L = p[0], V_th = p[1], P_vv = p[4], P_vext = p[5]
     cdef double P_ex = p[6], P_vex = p[7], P_in = p[8], P_vin = p[9]
+    cdef double P_Iy_ex = 0.0, P_vy_ex = 0.0, P_Iy_in = 0.0, P_vy_in = 0.0
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
+    if alpha:
+        P_Iy_ex, P_vy_ex, P_Iy_in, P_vy_in = p[10], p[11], p[12], p[13]
     for i in range(i0, i1):
         held = _refractory_step(&ref[i])
         if not held:
             v[i] = E_L + (v[i] - E_L) * P_vv + i_ext[i] * P_vext \
                 + i_ex[i] * P_vex + i_in[i] * P_vin
-        i_ex[i] *= P_ex
-        i_in[i] *= P_in
+            if alpha:
+                v[i] = v[i] + y_ex[i] * P_vy_ex + y_in[i] * P_vy_in
+        if alpha:
+            _alpha_step(&i_ex[i], &y_ex[i], P_ex, P_Iy_ex)
+            _alpha_step(&i_in[i], &y_in[i], P_in, P_Iy_in)
+        else:
+            i_ex[i] *= P_ex
+            i_in[i] *= P_in
         bad = _nonfinite(s, n, i, 4)
+        if alpha and not bad:
+            bad = _nonfinite_from(s, n, i, 5, 7)
         if bad:
             return bad
         if not held and v[i] >= V_th:
             spikes[count] = <int32_t>i
             count += 1
     return count
+
+
+cdef Py_ssize_t _lif_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                            const double* p,
+                            int32_t* spikes) noexcept nogil:
+    return _lif_core(s, n, i0, i1, p, spikes, False)
+
+
+cdef Py_ssize_t _lif_alpha_update(double* s, Py_ssize_t n, Py_ssize_t i0,
+                                  Py_ssize_t i1, const double* p,
+                                  int32_t* spikes) noexcept nogil:
+    return _lif_core(s, n, i0, i1, p, spikes, True)
 
 
 cdef void _lif_reset(double* s, Py_ssize_t n, const double* p,
@@ -141,22 +195,32 @@ cdef void _lif_reset(double* s, Py_ssize_t n, const double* p,
 # vars:   0 v (mV), 1 g_e (1), 2 g_i (1), 3 theta (mV), 4 I_ext (mV), 5 refractory
 # params: 0 E_L, 1 V_th, 2 V_reset, 3 ref_steps, 4 dt/tau_m, 5 E_e, 6 E_i,
 #         7 P_e = exp(-dt/tau_e), 8 P_i = exp(-dt/tau_i), 9 P_theta = exp(-dt/tau_theta),
-#         10 theta_plus
+#         10 theta_plus, 11 P_leak = exp(-dt/tau_m)
+# 10. The same with alpha-shaped conductances (NEST's iaf_cond_alpha synapses): g_x and
+# y_x are the alpha pair (_alpha_step, exact), y_x the receptor; v as model 1.
+# vars:   0..5 as model 1, 6 y_e (1), 7 y_i (1)
+# params: 0..11 as model 1, 12 P_gy_e = (e dt/tau_e) P_e, 13 P_gy_i
 # ---------------------------------------------------------------------------
-cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
-                                const double* p,
-                                int32_t* spikes) noexcept nogil:
+cdef inline Py_ssize_t _lifcond_core(double* s, Py_ssize_t n, Py_ssize_t i0,
+                                     Py_ssize_t i1, const double* p, int32_t* spikes,
+                                     bint alpha) noexcept nogil:
+    """The LIFCond update; ``alpha``: the conductances are alpha-shaped (model 10)."""
     cdef double* v = s
     cdef double* ge = s + n
     cdef double* gi = s + 2 * n
     cdef double* theta = s + 3 * n
     cdef double* i_ext = s + 4 * n
     cdef double* ref = s + 5 * n
+    cdef double* y_e = s + 6 * n
+    cdef double* y_i = s + 7 * n
     cdef double E_L = p[0], V_th = p[1], dt_tau = p[4], E_e = p[5], E_i = p[6]
     cdef double P_e = p[7], P_i = p[8], P_th = p[9], P_leak = p[11]
+    cdef double P_gy_e = 0.0, P_gy_i = 0.0
     cdef double g, v_inf
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
+    if alpha:
+        P_gy_e, P_gy_i = p[12], p[13]
     for i in range(i0, i1):
         held = _refractory_step(&ref[i])
         if not held:
@@ -167,18 +231,38 @@ cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize
                 g = 1.0 + ge[i] + gi[i]
                 v_inf = (E_L + ge[i] * E_e + gi[i] * E_i + i_ext[i]) / g
                 v[i] = v_inf + (v[i] - v_inf) * exp(-dt_tau * g)
-        ge[i] *= P_e
-        gi[i] *= P_i
+        if alpha:
+            _alpha_step(&ge[i], &y_e[i], P_e, P_gy_e)
+            _alpha_step(&gi[i], &y_i[i], P_i, P_gy_i)
+        else:
+            ge[i] *= P_e
+            gi[i] *= P_i
         theta[i] *= P_th
         # one test for the common case; search the rows only when it fails
         if not isfinite(v[i] + ge[i] + gi[i] + theta[i] + i_ext[i]):
             bad = _nonfinite(s, n, i, 5)
             if bad:
                 return bad
+        if alpha:
+            bad = _nonfinite_from(s, n, i, 6, 8)
+            if bad:
+                return bad
         if not held and v[i] > V_th + theta[i]:
             spikes[count] = <int32_t>i
             count += 1
     return count
+
+
+cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                                const double* p,
+                                int32_t* spikes) noexcept nogil:
+    return _lifcond_core(s, n, i0, i1, p, spikes, False)
+
+
+cdef Py_ssize_t _lifcond_alpha_update(double* s, Py_ssize_t n, Py_ssize_t i0,
+                                      Py_ssize_t i1, const double* p,
+                                      int32_t* spikes) noexcept nogil:
+    return _lifcond_core(s, n, i0, i1, p, spikes, True)
 
 
 cdef void _lifcond_reset(double* s, Py_ssize_t n, const double* p,
@@ -362,6 +446,77 @@ cdef Py_ssize_t _adex_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t 
 cdef void _adex_reset(double* s, Py_ssize_t n, const double* p,
                       const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
     _reset(s, n, spikes, n_spikes, p[9], 1, p[8], 5, p[11])
+
+
+# ---------------------------------------------------------------------------
+# 11. Conductance-based AdEx (NEST's aeif_cond_exp): the AdEx above with conductances
+# g_e, g_i (nS) driving towards E_e, E_i, exponential (11) or alpha-shaped (12, NEST's
+# aeif_cond_alpha) and exact; v and w forward Euler from the old values as model 5
+# (_adex_drive, _adex_w). The update that detects a spike sets v = V_peak (forward
+# Euler's spike step overshoots V_peak, by up to the exponential's cap times dt/C_m);
+# the reset is model 5's.
+# vars:   0 v (mV), 1 w (pA), 2 g_e (nS), 3 g_i (nS), 4 I_ext (pA), 5 refractory,
+#         (12 only) 6 y_e (nS), 7 y_i (nS)
+# params: 0..11 as model 5, 12 P_e = exp(-dt/tau_e), 13 P_i, 14 E_e, 15 E_i,
+#         (12 only) 16 P_gy_e = (e dt/tau_e) P_e, 17 P_gy_i
+# ---------------------------------------------------------------------------
+cdef inline Py_ssize_t _adexcond_core(double* s, Py_ssize_t n, Py_ssize_t i0,
+                                      Py_ssize_t i1, const double* p, int32_t* spikes,
+                                      bint alpha) noexcept nogil:
+    cdef double* v = s
+    cdef double* w = s + n
+    cdef double* ge = s + 2 * n
+    cdef double* gi = s + 3 * n
+    cdef double* i_ext = s + 4 * n
+    cdef double* ref = s + 5 * n
+    cdef double* y_e = s + 6 * n
+    cdef double* y_i = s + 7 * n
+    cdef double dt = p[0], C_m = p[1], g_L = p[2], E_L = p[3], V_T = p[4]
+    cdef double D_T = p[5], tau_w = p[6], a = p[7], V_peak = p[10]
+    cdef double P_e = p[12], P_i = p[13], E_e = p[14], E_i = p[15]
+    cdef double P_gy_e = 0.0, P_gy_i = 0.0
+    cdef double vo, wo
+    cdef Py_ssize_t i, bad, count = 0
+    cdef bint held
+    if alpha:
+        P_gy_e, P_gy_i = p[16], p[17]
+    for i in range(i0, i1):
+        held = _refractory_step(&ref[i])
+        vo = v[i]
+        wo = w[i]
+        if not held:
+            v[i] = vo + dt * ((_adex_drive(vo, wo, V_T, g_L, E_L, D_T, V_peak)
+                               - ge[i] * (vo - E_e) - gi[i] * (vo - E_i)
+                               + i_ext[i]) / C_m)
+        w[i] = _adex_w(vo, wo, dt, a, E_L, tau_w)
+        if alpha:
+            _alpha_step(&ge[i], &y_e[i], P_e, P_gy_e)
+            _alpha_step(&gi[i], &y_i[i], P_i, P_gy_i)
+        else:
+            ge[i] *= P_e
+            gi[i] *= P_i
+        bad = _nonfinite(s, n, i, 5)
+        if alpha and not bad:
+            bad = _nonfinite_from(s, n, i, 6, 8)
+        if bad:
+            return bad
+        if not held and v[i] >= V_peak:
+            spikes[count] = <int32_t>i
+            count += 1
+            v[i] = V_peak   # not forward Euler's overshoot
+    return count
+
+
+cdef Py_ssize_t _adexcond_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                                 const double* p,
+                                 int32_t* spikes) noexcept nogil:
+    return _adexcond_core(s, n, i0, i1, p, spikes, False)
+
+
+cdef Py_ssize_t _adexcond_alpha_update(double* s, Py_ssize_t n, Py_ssize_t i0,
+                                       Py_ssize_t i1, const double* p,
+                                       int32_t* spikes) noexcept nogil:
+    return _adexcond_core(s, n, i0, i1, p, spikes, True)
 
 
 # ---------------------------------------------------------------------------
@@ -582,6 +737,14 @@ cdef Py_ssize_t neuron_update_range(int model, double* state, Py_ssize_t n,
         return _rf_update(state, n, i0, i1, params, spikes)
     elif model == 8:
         return _adexc_update(state, n, i0, i1, params, spikes)
+    elif model == 9:
+        return _lif_alpha_update(state, n, i0, i1, params, spikes)
+    elif model == 10:
+        return _lifcond_alpha_update(state, n, i0, i1, params, spikes)
+    elif model == 11:
+        return _adexcond_update(state, n, i0, i1, params, spikes)
+    elif model == 12:
+        return _adexcond_alpha_update(state, n, i0, i1, params, spikes)
     return 0
 
 
@@ -605,10 +768,16 @@ cdef void neuron_reset(int model, double* state, Py_ssize_t n, const double* par
         _rf_reset(state, n, params, spikes, n_spikes)
     elif model == 8:
         _adexc_reset(state, n, params, spikes, n_spikes)
+    elif model == 9:
+        _lif_reset(state, n, params, spikes, n_spikes)        # the same rows
+    elif model == 10:
+        _lifcond_reset(state, n, params, spikes, n_spikes)
+    elif model == 11 or model == 12:
+        _adex_reset(state, n, params, spikes, n_spikes)
 
 
 def _check(int model, double[:, ::1] state, const double[::1] params):
-    if model < 0 or model >= 9:
+    if model < 0 or model >= _N_MODELS:
         raise ValueError(f"unknown neuron model id {model}")
     if state.shape[0] != _N_VARS[model]:
         raise ValueError(f"state must have {_N_VARS[model]} rows for model {model}, "

@@ -11,7 +11,15 @@ Models (``model_id``: class, integrator):
 exact; 3 :class:`ALIF` exact; 4 :class:`Izhikevich` forward Euler; 5 :class:`AdEx`
 forward Euler; 6 :class:`HodgkinHuxley` exponential Euler (Rush-Larsen); 7
 :class:`ResonateAndFire` exact; 8 :class:`AdExClopath` forward Euler (the AdEx of
-Clopath et al. 2010: adaptive threshold, spike afterdepolarisation, held spike).
+Clopath et al. 2010: adaptive threshold, spike afterdepolarisation, held spike); 9
+:class:`LIFAlpha` exact; 10 :class:`LIFCondAlpha` exponential Euler; 11
+:class:`AdExCond` forward Euler; 12 :class:`AdExCondAlpha` forward Euler.
+
+Alpha-shaped synapses (models 9, 10, 12) are the linear pair ``dg/dt = (e/tau) y -
+g/tau``, ``dy/dt = -y/tau``, integrated exactly (a propagator per step); the receptor
+is ``y``, so a weight w gives ``g(t) = w (e t/tau) exp(-t/tau)``, which peaks at w
+at ``t = tau`` (NEST's ``iaf_psc_alpha``, ``iaf_cond_alpha``, ``aeif_cond_alpha``
+and PyNN's convention: the weight is the peak).
 
 Refractoriness follows Brian2 2.9: after a spike at step s, v stays at ``V_reset`` for
 R = floor(t_ref/dt + 1e-3) steps (Brian2's ``timestep(t_ref, dt)``: whole steps, so
@@ -27,7 +35,8 @@ import numpy as np
 from ._validation import check_nonnegative, check_positive, check_finite
 
 __all__ = ["NeuronModel", "LIF", "LIFCond", "IF", "ALIF", "Izhikevich", "AdEx",
-           "AdExClopath", "HodgkinHuxley", "ResonateAndFire", "MODELS"]
+           "AdExClopath", "HodgkinHuxley", "ResonateAndFire", "LIFAlpha",
+           "LIFCondAlpha", "AdExCond", "AdExCondAlpha", "MODELS"]
 
 
 class NeuronModel:
@@ -127,6 +136,35 @@ def _psc_propagator(dt, tau_m, tau_s, C_m):
     return math.exp(-dt / tau_m) * math.expm1(r * dt) / (r * C_m)
 
 
+def _alpha_propagators(dt, tau_s):
+    """(P, P_gy) of one exact step of the alpha pair ``dg/dt = (e/tau) y - g/tau``,
+    ``dy/dt = -y/tau``: ``g(dt) = P g + P_gy y``, ``y(dt) = P y``, with
+    ``P = exp(-dt/tau)`` and ``P_gy = (e dt / tau) P``."""
+    P = math.exp(-dt / tau_s)
+    return P, math.e * dt / tau_s * P
+
+
+def _alpha_psc_propagator(dt, tau_m, tau_s, C_m):
+    """Contribution of the alpha pair's ``y(0)`` to v(dt) of a LIF
+    (``C_m dv/dt = -C_m (v - E_L)/tau_m + I``, I the pair's current from y alone,
+    ``I(t) = y (e t/tau_s) exp(-t/tau_s)``):
+
+    ``(e / (tau_s C_m)) exp(-dt/tau_m) dt^2 f(r dt)``, ``r = 1/tau_m - 1/tau_s``,
+    ``f(x) = (x e^x - (e^x - 1)) / x^2 = sum_{k>=2} (k-1)/k! x^(k-2)``, by its series
+    for ``|x| < 0.5`` (no cancellation when tau_s is close to tau_m; limit 1/2).
+    """
+    x = (1.0 / tau_m - 1.0 / tau_s) * dt
+    if abs(x) < 0.5:
+        f, term, k = 0.0, 0.5, 2      # term = x^(k-2) / k!
+        while k < 30:
+            f += (k - 1) * term
+            k += 1
+            term *= x / k
+    else:
+        f = (x * math.exp(x) - math.expm1(x)) / (x * x)
+    return math.e / (tau_s * C_m) * math.exp(-dt / tau_m) * dt * dt * f
+
+
 def _check_below(name, value, other_name, other, unit="mV"):
     """``value`` (already validated) must be < ``other``."""
     if not value < other:
@@ -204,6 +242,48 @@ class LIF(NeuronModel):
             math.exp(-dt / p["tau_syn_in"]),
             _psc_propagator(dt, p["tau_m"], p["tau_syn_in"], p["C_m"]),
         ], dtype=np.float64)
+
+
+class LIFAlpha(LIF):
+    """Current-based LIF neuron with alpha-shaped synaptic currents (NEST's
+    ``iaf_psc_alpha``, PyNN's ``IF_curr_alpha``).
+
+    .. math::
+
+        C_m \\frac{dv}{dt} = -\\frac{C_m}{\\tau_m}(v - E_L) + I_{syn,ex} + I_{syn,in}
+                            + I_{ext}, \\qquad
+        \\frac{dI_{syn,x}}{dt} = \\frac{e}{\\tau_{syn,x}} y_x
+            - \\frac{I_{syn,x}}{\\tau_{syn,x}}, \\quad
+        \\frac{dy_x}{dt} = -\\frac{y_x}{\\tau_{syn,x}}
+
+    The receptors are ``y_ex``, ``y_in`` (pA): a weight w (pA) gives the current
+    ``w (e t/tau_syn) exp(-t/tau_syn)``, which peaks at w at ``t = tau_syn`` (NEST
+    adds ``e w / tau_syn`` to its ``dI_syn``; ``y = dI_syn tau_syn / e``). The linear
+    system (v, I_syn, y) is integrated exactly for piecewise-constant ``I_ext``
+    (``integrator = "exact"``, as NEST), with the propagator from y to v written so
+    that it stays accurate when ``tau_syn`` is close to ``tau_m``. Threshold, reset
+    and refractoriness as :class:`LIF`.
+
+    Parameters
+    ----------
+    tau_m, C_m, E_L, V_th, V_reset, t_ref, tau_syn_ex, tau_syn_in : float
+        As :class:`LIF` (ms, pF, mV); the synaptic time constants are the times to
+        peak of the alpha currents.
+    """
+
+    model_id = 9
+    variables = LIF.variables + ("y_ex", "y_in")
+    receptors = ("y_ex", "y_in")
+    integrator = "exact"
+
+    def packed_params(self, dt):
+        p = self._params
+        lif = super().packed_params(dt)
+        return np.concatenate([lif, [
+            _alpha_propagators(dt, p["tau_syn_ex"])[1],
+            _alpha_psc_propagator(dt, p["tau_m"], p["tau_syn_ex"], p["C_m"]),
+            _alpha_propagators(dt, p["tau_syn_in"])[1],
+            _alpha_psc_propagator(dt, p["tau_m"], p["tau_syn_in"], p["C_m"])]])
 
 
 class LIFCond(NeuronModel):
@@ -301,6 +381,41 @@ class LIFCond(NeuronModel):
             # would compute it
             math.exp(-(dt / p["tau_m"]) * 1.0),
         ], dtype=np.float64)
+
+
+class LIFCondAlpha(LIFCond):
+    """Conductance-based LIF neuron with alpha-shaped conductances (the synapses of
+    NEST's ``iaf_cond_alpha``, PyNN's ``IF_cond_alpha``), conductances relative to
+    the leak conductance as :class:`LIFCond`.
+
+    .. math::
+
+        \\frac{dg_x}{dt} = \\frac{e}{\\tau_x} y_x - \\frac{g_x}{\\tau_x}, \\quad
+        \\frac{dy_x}{dt} = -\\frac{y_x}{\\tau_x}, \\qquad x \\in \\{e, i\\}
+
+    The receptors are ``y_e``, ``y_i`` (dimensionless, units of the leak
+    conductance): a weight w gives ``g(t) = w (e t/tau) exp(-t/tau)``, peaking at w at
+    ``t = tau``. The pairs (g, y) are integrated exactly; v by :class:`LIFCond`'s
+    exponential Euler (conductances frozen over the step; NEST integrates
+    ``iaf_cond_alpha`` with adaptive RKF45). Threshold, reset, the adaptive threshold
+    theta and refractoriness as :class:`LIFCond`.
+
+    Parameters
+    ----------
+    tau_m, E_L, V_th, V_reset, E_e, E_i, tau_e, tau_i, t_ref, theta_plus, tau_theta
+        As :class:`LIFCond` (and ``theta_init``); ``tau_e``, ``tau_i`` are the times
+        to peak (ms).
+    """
+
+    model_id = 10
+    variables = LIFCond.variables + ("y_e", "y_i")
+    receptors = ("y_e", "y_i")
+    integrator = "exponential_euler"
+
+    def packed_params(self, dt):
+        p = self._params
+        return np.concatenate([super().packed_params(dt), [
+            _alpha_propagators(dt, p["tau_e"])[1], _alpha_propagators(dt, p["tau_i"])[1]]])
 
 
 class IF(NeuronModel):
@@ -574,6 +689,102 @@ class AdEx(NeuronModel):
                          p["tau_w"], p["a"], p["b"], p["V_reset"], p["V_peak"],
                          _ref_steps(p["t_ref"], dt), math.exp(-dt / p["tau_syn_ex"]),
                          math.exp(-dt / p["tau_syn_in"])], dtype=np.float64)
+
+
+class AdExCond(NeuronModel):
+    """Conductance-based adaptive exponential integrate-and-fire neuron (Brette &
+    Gerstner 2005; NEST's ``aeif_cond_exp``, PyNN's ``EIF_cond_exp_isfa_ista``).
+
+    .. math::
+
+        C_m \\frac{dv}{dt} = -g_L (v - E_L) + g_L \\Delta_T
+            e^{(\\min(v, V_{peak}) - V_T)/\\Delta_T} - w - g_e (v - E_e)
+            - g_i (v - E_i) + I_{ext}, \\qquad
+        \\tau_w \\frac{dw}{dt} = a (v - E_L) - w
+
+    with exponential conductances ``dg_x/dt = -g_x / tau_x`` (the receptors ``g_e``,
+    ``g_i``, in nS; weights are conductance jumps in nS).
+
+    Integrator ``"euler"``: v and w by forward Euler from the old values, exactly as
+    :class:`AdEx` (the same code: the exponential at ``min(v, V_peak)``), with the
+    conductance currents at the old v; the conductances decay exactly. A spike is
+    emitted when ``v >= V_peak``; the update that detects it sets ``v = V_peak``:
+    near the spike the exponential makes forward Euler's step overshoot V_peak (by
+    ``dt g_L Delta_T exp((V_peak - V_T)/Delta_T) / C_m`` at most, ~4 mV with PyNN's
+    defaults, V_peak = -40 mV, but ~2e9 mV with V_peak = 0 mV), and a reader of v
+    before the reset (a voltage-based rule) sees V_peak instead. Then ``v =
+    V_reset``, ``w += b``. NEST integrates this model with adaptive RKF45 and finds
+    the crossing within the step; here the spike time is on the step grid and the
+    upstroke's error is O(dt): use a smaller dt where spike timing matters.
+
+    Refractoriness as :class:`AdEx`: v held at V_reset for R = floor(t_ref/dt + 1e-3)
+    steps, w and the conductances evolving (NEST's aeif models also hold v at V_reset
+    while refractory).
+
+    Parameters
+    ----------
+    C_m, g_L, E_L, V_T, Delta_T, tau_w, a, b, V_reset, V_peak, t_ref
+        As :class:`AdEx` (pF, nS, mV, ms, pA).
+    E_e, E_i : float
+        Excitatory and inhibitory reversal potentials (mV).
+    tau_e, tau_i : float
+        Conductance time constants (ms), > 0.
+    """
+
+    model_id = 11
+    variables = ("v", "w", "g_e", "g_i", "I_ext", "refractory")
+    receptors = ("g_e", "g_i")
+    integrator = "euler"
+
+    def __init__(self, C_m=281.0, g_L=30.0, E_L=-70.6, V_T=-50.4, Delta_T=2.0,
+                 tau_w=144.0, a=4.0, b=80.5, V_reset=-70.6, V_peak=0.0, t_ref=0.0,
+                 E_e=0.0, E_i=-80.0, tau_e=5.0, tau_i=5.0):
+        syn = dict(E_e=check_finite("E_e", E_e), E_i=check_finite("E_i", E_i),
+                   tau_e=check_positive("tau_e", tau_e, "ms"),
+                   tau_i=check_positive("tau_i", tau_i, "ms"))
+        self._adex = AdEx(C_m=C_m, g_L=g_L, E_L=E_L, V_T=V_T, Delta_T=Delta_T,
+                          tau_w=tau_w, a=a, b=b, V_reset=V_reset, V_peak=V_peak,
+                          t_ref=t_ref, tau_syn_ex=syn["tau_e"], tau_syn_in=syn["tau_i"])
+        self._params = {k: v for k, v in self._adex._params.items()
+                        if not k.startswith("tau_syn")}
+        self._params.update(syn)
+
+    def initial(self):
+        return {"v": self._params["E_L"]}
+
+    def packed_params(self, dt):
+        # AdEx's vector: its P_ex, P_in (12, 13) are exp(-dt/tau_e), exp(-dt/tau_i)
+        p = self._params
+        return np.concatenate([self._adex.packed_params(dt), [p["E_e"], p["E_i"]]])
+
+
+class AdExCondAlpha(AdExCond):
+    """:class:`AdExCond` with alpha-shaped conductances (NEST's ``aeif_cond_alpha``,
+    PyNN's ``EIF_cond_alpha_isfa_ista``).
+
+    .. math::
+
+        \\frac{dg_x}{dt} = \\frac{e}{\\tau_x} y_x - \\frac{g_x}{\\tau_x}, \\quad
+        \\frac{dy_x}{dt} = -\\frac{y_x}{\\tau_x}, \\qquad x \\in \\{e, i\\}
+
+    The receptors are ``y_e``, ``y_i`` (nS): a weight w gives ``g(t) = w (e t/tau)
+    exp(-t/tau)``, peaking at w at ``t = tau``; the pairs are integrated exactly, v
+    and w as :class:`AdExCond`.
+
+    Parameters
+    ----------
+    As :class:`AdExCond`; ``tau_e``, ``tau_i`` are the times to peak (ms).
+    """
+
+    model_id = 12
+    variables = AdExCond.variables + ("y_e", "y_i")
+    receptors = ("y_e", "y_i")
+    integrator = "euler"
+
+    def packed_params(self, dt):
+        p = self._params
+        return np.concatenate([super().packed_params(dt), [
+            _alpha_propagators(dt, p["tau_e"])[1], _alpha_propagators(dt, p["tau_i"])[1]]])
 
 
 class AdExClopath(NeuronModel):
@@ -854,4 +1065,5 @@ class ResonateAndFire(NeuronModel):
 
 #: the built-in models by name
 MODELS = {cls.__name__: cls for cls in (LIF, LIFCond, IF, ALIF, Izhikevich, AdEx,
-                                        HodgkinHuxley, ResonateAndFire, AdExClopath)}
+                                        HodgkinHuxley, ResonateAndFire, AdExClopath,
+                                        LIFAlpha, LIFCondAlpha, AdExCond, AdExCondAlpha)}

@@ -721,8 +721,8 @@ def test_wrong_state_or_params_shape_rejected():
         ext.update(0, np.zeros((4, 2)), N.LIF().packed_params(DT))
     with pytest.raises(ValueError, match="params must have 12 values"):
         ext.update(1, np.zeros((6, 2)), N.LIF().packed_params(DT))
-    with pytest.raises(ValueError, match="unknown neuron model id 9"):
-        ext.update(9, np.zeros((6, 2)), N.LIF().packed_params(DT))
+    with pytest.raises(ValueError, match=f"unknown neuron model id {len(ext.N_VARS)}"):
+        ext.update(len(ext.N_VARS), np.zeros((6, 2)), N.LIF().packed_params(DT))
 
 
 # ---------------------------------------------------------------------------
