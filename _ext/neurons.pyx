@@ -47,15 +47,16 @@ MODEL_LIF_ALPHA = 9
 MODEL_LIF_COND_ALPHA = 10
 MODEL_ADEX_COND = 11
 MODEL_ADEX_COND_ALPHA = 12
+MODEL_HH_TRAUB = 13
 cdef enum:
-    _N_MODELS = 13
+    _N_MODELS = 14
 
 # number of state rows and of packed parameters of each model (index = model id)
 cdef Py_ssize_t[_N_MODELS] _N_VARS
-_N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3, 8, 7, 8, 6, 8]
+_N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3, 8, 7, 8, 6, 8, 8]
 N_VARS = tuple(_N_VARS[k] for k in range(_N_MODELS))
 cdef Py_ssize_t[_N_MODELS] _N_PARAMS
-_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7, 20, 14, 14, 16, 18]
+_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7, 20, 14, 14, 16, 18, 17]
 N_PARAMS = tuple(_N_PARAMS[k] for k in range(_N_MODELS))
 
 
@@ -542,6 +543,15 @@ cdef inline double _rush_larsen(double x, double alpha, double beta,
     return x_inf + (x - x_inf) * exp(-dt * r)
 
 
+cdef inline double _cond_exp_euler(double vo, double drive, double g, double dt,
+                                   double C_m) noexcept nogil:
+    """Exponential Euler of C_m dv/dt = drive - g v, drive and g frozen over dt:
+    v_inf + (v - v_inf) exp(-dt g / C_m) with v_inf = drive / g (exact while the
+    conductances are constant; both Hodgkin-Huxley models)."""
+    cdef double v_inf = drive / g
+    return v_inf + (vo - v_inf) * exp(-dt * g / C_m)
+
+
 cdef Py_ssize_t _hh_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
                            const double* p,
                            int32_t* spikes) noexcept nogil:
@@ -555,7 +565,7 @@ cdef Py_ssize_t _hh_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1
     cdef double dt = p[0], C_m = p[1], g_Na = p[2], g_K = p[3], g_L = p[4]
     cdef double E_Na = p[5], E_K = p[6], E_L = p[7], V_spike = p[8]
     cdef double P_ex = p[9], P_in = p[10]
-    cdef double vo, mo, ho, no, gna, gk, g, v_inf
+    cdef double vo, mo, ho, no, gna, gk, g
     cdef Py_ssize_t i, bad, count = 0
     for i in range(i0, i1):
         vo = v[i]
@@ -565,8 +575,8 @@ cdef Py_ssize_t _hh_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1
         gna = g_Na * mo * mo * mo * ho
         gk = g_K * no * no * no * no
         g = gna + gk + g_L
-        v_inf = (gna * E_Na + gk * E_K + g_L * E_L + i_ex[i] + i_in[i] + i_ext[i]) / g
-        v[i] = v_inf + (vo - v_inf) * exp(-dt * g / C_m)
+        v[i] = _cond_exp_euler(vo, gna * E_Na + gk * E_K + g_L * E_L + i_ex[i]
+                               + i_in[i] + i_ext[i], g, dt, C_m)
         m[i] = _rush_larsen(mo, 0.1 * _vtrap(-(vo + 40.0), 10.0),
                             4.0 * exp(-(vo + 65.0) / 18.0), dt)
         h[i] = _rush_larsen(ho, 0.07 * exp(-(vo + 65.0) / 20.0),
@@ -709,6 +719,93 @@ cdef void _adexc_reset(double* s, Py_ssize_t n, const double* p,
 
 
 # ---------------------------------------------------------------------------
+# 13. Hodgkin-Huxley of Traub & Miles (1991) as NEST's hh_cond_exp_traub (PyNN's
+# HH_cond_exp): rates of V = v - V_T, exponential synaptic conductances (nS).
+# K substeps of hs = dt/K: the gating variables Rush-Larsen from the substep's
+# old v, then v exponential Euler with the new gating variables and the synaptic
+# conductances at the substep's midpoint (g exp(-hs/(2 tau))); the conductances
+# then decay exactly by exp(-hs/tau). Spike as NEST: not refractory, v >= V_T + 30
+# and v below its value at the start of the step (the peak has passed). The reset
+# only starts the refractory count (v is not clamped): as NEST's r, each update
+# decrements a positive count instead of testing for a spike.
+# vars:   0 v (mV), 1 m, 2 h, 3 n, 4 g_ex (nS), 5 g_in (nS), 6 I_ext (pA),
+#         7 refractory (steps left)
+# params: 0 hs = dt/K, 1 C_m, 2 g_Na, 3 g_K, 4 g_L, 5 E_Na, 6 E_K, 7 E_L, 8 V_T,
+#         9 E_ex, 10 E_in, 11 exp(-hs/tau_ex), 12 exp(-hs/tau_in),
+#         13 exp(-hs/(2 tau_ex)), 14 exp(-hs/(2 tau_in)), 15 K, 16 ref_steps
+# ---------------------------------------------------------------------------
+cdef inline void _traub_rates(double V, double* r) noexcept nogil:
+    """alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n (1/ms) at V = v - V_T."""
+    r[0] = 0.32 * _vtrap(13.0 - V, 4.0)
+    r[1] = 0.28 * _vtrap(V - 40.0, 5.0)
+    r[2] = 0.128 * exp((17.0 - V) / 18.0)
+    r[3] = 4.0 / (1.0 + exp((40.0 - V) / 5.0))
+    r[4] = 0.032 * _vtrap(15.0 - V, 5.0)
+    r[5] = 0.5 * exp((10.0 - V) / 40.0)
+
+
+cdef Py_ssize_t _hht_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                            const double* p,
+                            int32_t* spikes) noexcept nogil:
+    cdef double* v = s
+    cdef double* m = s + n
+    cdef double* h = s + 2 * n
+    cdef double* nn = s + 3 * n
+    cdef double* ge = s + 4 * n
+    cdef double* gi = s + 5 * n
+    cdef double* i_ext = s + 6 * n
+    cdef double* ref = s + 7 * n
+    cdef double hs = p[0], C_m = p[1], g_Na = p[2], g_K = p[3], g_L = p[4]
+    cdef double E_Na = p[5], E_K = p[6], E_L = p[7], V_T = p[8], E_ex = p[9]
+    cdef double E_in = p[10], P_ex = p[11], P_in = p[12], H_ex = p[13], H_in = p[14]
+    cdef int K = <int>p[15]
+    cdef double r[6]
+    cdef double u_old, vo, mo, ho, no, gna, gk, gex, gin
+    cdef Py_ssize_t i, bad, count = 0
+    cdef int k
+    for i in range(i0, i1):
+        u_old = v[i]
+        vo = u_old
+        mo = m[i]
+        ho = h[i]
+        no = nn[i]
+        for k in range(K):
+            _traub_rates(vo - V_T, r)
+            mo = _rush_larsen(mo, r[0], r[1], hs)
+            ho = _rush_larsen(ho, r[2], r[3], hs)
+            no = _rush_larsen(no, r[4], r[5], hs)
+            gna = g_Na * mo * mo * mo * ho
+            gk = g_K * no * no * no * no
+            gex = ge[i] * H_ex
+            gin = gi[i] * H_in
+            vo = _cond_exp_euler(vo, gna * E_Na + gk * E_K + g_L * E_L + gex * E_ex
+                                 + gin * E_in + i_ext[i],
+                                 gna + gk + g_L + gex + gin, hs, C_m)
+            ge[i] *= P_ex
+            gi[i] *= P_in
+        v[i] = vo
+        m[i] = mo
+        h[i] = ho
+        nn[i] = no
+        bad = _nonfinite(s, n, i, 7)
+        if bad:
+            return bad
+        if ref[i] > 0.0:
+            ref[i] -= 1.0
+        elif vo >= V_T + 30.0 and vo < u_old:
+            spikes[count] = <int32_t>i
+            count += 1
+    return count
+
+
+cdef void _hht_reset(double* s, Py_ssize_t n, const double* p,
+                     const int32_t* spikes, Py_ssize_t n_spikes) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(n_spikes):
+        s[7 * n + spikes[k]] = p[16]      # refractory count only; v is not reset
+
+
+# ---------------------------------------------------------------------------
 # Dispatch
 # ---------------------------------------------------------------------------
 cdef Py_ssize_t neuron_update(int model, double* state, Py_ssize_t n,
@@ -745,6 +842,8 @@ cdef Py_ssize_t neuron_update_range(int model, double* state, Py_ssize_t n,
         return _adexcond_update(state, n, i0, i1, params, spikes)
     elif model == 12:
         return _adexcond_alpha_update(state, n, i0, i1, params, spikes)
+    elif model == 13:
+        return _hht_update(state, n, i0, i1, params, spikes)
     return 0
 
 
@@ -774,6 +873,8 @@ cdef void neuron_reset(int model, double* state, Py_ssize_t n, const double* par
         _lifcond_reset(state, n, params, spikes, n_spikes)
     elif model == 11 or model == 12:
         _adex_reset(state, n, params, spikes, n_spikes)
+    elif model == 13:
+        _hht_reset(state, n, params, spikes, n_spikes)
 
 
 def _check(int model, double[:, ::1] state, const double[::1] params):

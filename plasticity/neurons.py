@@ -13,7 +13,9 @@ forward Euler; 6 :class:`HodgkinHuxley` exponential Euler (Rush-Larsen); 7
 :class:`ResonateAndFire` exact; 8 :class:`AdExClopath` forward Euler (the AdEx of
 Clopath et al. 2010: adaptive threshold, spike afterdepolarisation, held spike); 9
 :class:`LIFAlpha` exact; 10 :class:`LIFCondAlpha` exponential Euler; 11
-:class:`AdExCond` forward Euler; 12 :class:`AdExCondAlpha` forward Euler.
+:class:`AdExCond` forward Euler; 12 :class:`AdExCondAlpha` forward Euler; 13
+:class:`HodgkinHuxleyTraub` exponential Euler (Rush-Larsen) in substeps (NEST's
+``hh_cond_exp_traub``, PyNN's ``HH_cond_exp``).
 
 Alpha-shaped synapses (models 9, 10, 12) are the linear pair ``dg/dt = (e/tau) y -
 g/tau``, ``dy/dt = -y/tau``, integrated exactly (a propagator per step); the receptor
@@ -36,7 +38,8 @@ from ._validation import check_nonnegative, check_positive, check_finite
 
 __all__ = ["NeuronModel", "LIF", "LIFCond", "IF", "ALIF", "Izhikevich", "AdEx",
            "AdExClopath", "HodgkinHuxley", "ResonateAndFire", "LIFAlpha",
-           "LIFCondAlpha", "AdExCond", "AdExCondAlpha", "MODELS"]
+           "LIFCondAlpha", "AdExCond", "AdExCondAlpha", "HodgkinHuxleyTraub",
+           "MODELS"]
 
 
 class NeuronModel:
@@ -1007,6 +1010,129 @@ class HodgkinHuxley(NeuronModel):
                          math.exp(-dt / p["tau_syn_in"])], dtype=np.float64)
 
 
+def _traub_rates(V):
+    """(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n) in 1/ms at V = v - V_T (mV),
+    Traub & Miles as NEST's ``hh_cond_exp_traub``."""
+    def vtrap(x, y):
+        return y - 0.5 * x if abs(x) < 1e-9 * y else x / math.expm1(x / y)
+    return (0.32 * vtrap(13.0 - V, 4.0), 0.28 * vtrap(V - 40.0, 5.0),
+            0.128 * math.exp((17.0 - V) / 18.0), 4.0 / (1.0 + math.exp((40.0 - V) / 5.0)),
+            0.032 * vtrap(15.0 - V, 5.0), 0.5 * math.exp((10.0 - V) / 40.0))
+
+
+class HodgkinHuxleyTraub(NeuronModel):
+    """Hodgkin-Huxley neuron of Traub & Miles (1991) with exponential synaptic
+    conductances, as NEST's ``hh_cond_exp_traub`` (PyNN's ``HH_cond_exp``; the
+    neuron of the COBAHH benchmark of Brette et al. 2007).
+
+    .. math::
+
+        C_m \\frac{dv}{dt} = -g_{Na} m^3 h (v - E_{Na}) - g_K n^4 (v - E_K)
+            - g_L (v - E_L) - g_{ex} (v - E_{ex}) - g_{in} (v - E_{in}) + I_{ext},
+        \\\\
+        \\frac{dx}{dt} = \\alpha_x(V)(1 - x) - \\beta_x(V) x, \\; x \\in \\{m, h, n\\},
+        \\qquad \\frac{dg_{ex}}{dt} = -\\frac{g_{ex}}{\\tau_{syn,ex}}, \\quad
+        \\frac{dg_{in}}{dt} = -\\frac{g_{in}}{\\tau_{syn,in}}
+
+    with ``V = v - V_T`` (mV; rates in 1/ms): ``alpha_m = 0.32 (13 - V) / (exp((13 -
+    V)/4) - 1)``, ``beta_m = 0.28 (V - 40) / (exp((V - 40)/5) - 1)``, ``alpha_h =
+    0.128 exp((17 - V)/18)``, ``beta_h = 4 / (1 + exp((40 - V)/5))``, ``alpha_n =
+    0.032 (15 - V) / (exp((15 - V)/5) - 1)``, ``beta_n = 0.5 exp((10 - V)/40)``.
+    The receptors ``g_ex``, ``g_in`` (nS) jump by the weight; ``I_ext`` (pA) is the
+    injected current.
+
+    Integrator ``"exponential_euler"`` in K = ceil(dt / max_substep) substeps of h =
+    dt/K (K = 4 at dt 0.1 ms): in each, the gating variables advance exactly with
+    their rates frozen at the substep's old v (Rush-Larsen), then v advances exactly
+    with those new gating variables, the synaptic conductances at the substep's
+    midpoint and ``I_ext`` frozen (exponential Euler, as :class:`HodgkinHuxley`);
+    the conductances decay exactly. Unconditionally stable, first order. Measured
+    against a tight-tolerance reference (DOP853, rtol 1e-10) with a 500 pA current
+    for 200 ms at dt 0.1 ms: the 17 spikes at the same steps with K = 16, within
+    0.2 ms with K = 4, within 2 ms with K = 1 (tests/test_neurons.py checks K = 4).
+    NEST integrates with adaptive RKF45 (tolerance 1e-3).
+
+    Spikes as NEST: a spike is emitted at the end of a step where ``v >= V_T + 30``
+    mV and ``v`` is below its value at the start of the step (the peak has just
+    passed) unless the neuron is refractory. The spike only starts the refractory
+    count of R = floor(t_ref/dt + 1e-3) steps (v is neither reset nor clamped): as
+    NEST's counter, each of the next R updates decrements it instead of testing for
+    a spike. t_ref must outlast the falling flank of the action potential or one
+    action potential gives several spikes (NEST's default 2 ms).
+
+    Parameters (NEST's defaults and units)
+    ----------
+    C_m : float
+        Membrane capacitance (pF), > 0.
+    g_Na, g_K : float
+        Peak sodium and potassium conductances (nS), >= 0.
+    g_L : float
+        Leak conductance (nS), > 0.
+    E_Na, E_K, E_L : float
+        Reversal potentials (mV).
+    V_T : float
+        Voltage offset of the rate functions (mV); -63 mV puts the threshold near
+        -50 mV.
+    E_ex, E_in : float
+        Reversal potentials of the excitatory and inhibitory conductances (mV).
+    tau_syn_ex, tau_syn_in : float
+        Decay time constants of the synaptic conductances (ms), > 0.
+    t_ref : float
+        Refractory period of the spike detection (ms), >= 0.
+    max_substep : float
+        Longest integration substep (ms), > 0.
+    """
+
+    model_id = 13
+    variables = ("v", "m", "h", "n", "g_ex", "g_in", "I_ext", "refractory")
+    receptors = ("g_ex", "g_in")
+    integrator = "exponential_euler"
+
+    def __init__(self, C_m=200.0, g_Na=20000.0, g_K=6000.0, g_L=10.0, E_Na=50.0,
+                 E_K=-90.0, E_L=-60.0, V_T=-63.0, E_ex=0.0, E_in=-80.0, tau_syn_ex=5.0,
+                 tau_syn_in=10.0, t_ref=2.0, max_substep=0.025):
+        self._params = dict(
+            C_m=check_positive("C_m", C_m, "pF"),
+            g_Na=check_nonnegative("g_Na", g_Na, "nS"),
+            g_K=check_nonnegative("g_K", g_K, "nS"),
+            g_L=check_positive("g_L", g_L, "nS"),
+            E_Na=check_finite("E_Na", E_Na), E_K=check_finite("E_K", E_K),
+            E_L=check_finite("E_L", E_L), V_T=check_finite("V_T", V_T),
+            E_ex=check_finite("E_ex", E_ex), E_in=check_finite("E_in", E_in),
+            tau_syn_ex=check_positive("tau_syn_ex", tau_syn_ex, "ms"),
+            tau_syn_in=check_positive("tau_syn_in", tau_syn_in, "ms"),
+            t_ref=check_nonnegative("t_ref", t_ref, "ms"),
+            max_substep=check_positive("max_substep", max_substep, "ms"),
+        )
+
+    def initial(self):
+        """v = E_L, the gating variables at their steady state there (as NEST)."""
+        p = self._params
+        am, bm, ah, bh, an, bn = _traub_rates(p["E_L"] - p["V_T"])
+        return {"v": p["E_L"], "m": am / (am + bm), "h": ah / (ah + bh),
+                "n": an / (an + bn)}
+
+    def substeps(self, dt):
+        """K, the substeps per step of ``dt``."""
+        dt = _check_dt(dt)
+        return max(1, math.ceil(dt / self._params["max_substep"] - 1e-9))
+
+    def packed_params(self, dt):
+        dt = _check_dt(dt)
+        p = self._params
+        K = self.substeps(dt)
+        if K > 10000:
+            raise ValueError(f"max_substep = {p['max_substep']} ms gives {K} substeps per "
+                             f"step of dt = {dt} ms; at most 10000 are allowed")
+        hs = dt / K
+        return np.array([hs, p["C_m"], p["g_Na"], p["g_K"], p["g_L"], p["E_Na"],
+                         p["E_K"], p["E_L"], p["V_T"], p["E_ex"], p["E_in"],
+                         math.exp(-hs / p["tau_syn_ex"]), math.exp(-hs / p["tau_syn_in"]),
+                         math.exp(-hs / (2.0 * p["tau_syn_ex"])),
+                         math.exp(-hs / (2.0 * p["tau_syn_in"])), float(K),
+                         _ref_steps(p["t_ref"], dt)], dtype=np.float64)
+
+
 class ResonateAndFire(NeuronModel):
     """Resonate-and-fire neuron (Izhikevich 2001).
 
@@ -1066,4 +1192,5 @@ class ResonateAndFire(NeuronModel):
 #: the built-in models by name
 MODELS = {cls.__name__: cls for cls in (LIF, LIFCond, IF, ALIF, Izhikevich, AdEx,
                                         HodgkinHuxley, ResonateAndFire, AdExClopath,
-                                        LIFAlpha, LIFCondAlpha, AdExCond, AdExCondAlpha)}
+                                        LIFAlpha, LIFCondAlpha, AdExCond, AdExCondAlpha,
+                                        HodgkinHuxleyTraub)}

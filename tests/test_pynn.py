@@ -46,6 +46,61 @@ def test_if_cond_exp_parameter(pynn_name, ours):
     assert info.model.parameters()[ours] == pytest.approx(IF_COND[pynn_name])
 
 
+HH = dict(gbar_Na=21.0, gbar_K=5.5, g_leak=0.012, cm=0.25, v_offset=-62.0,
+          e_rev_Na=51.0, e_rev_K=-91.0, e_rev_leak=-64.0, e_rev_E=1.0, e_rev_I=-79.0,
+          tau_syn_E=0.3, tau_syn_I=2.5, i_offset=0.0)
+
+
+@pytest.mark.parametrize("pynn_name, ours, factor", [
+    ("gbar_Na", "g_Na", 1000.0), ("gbar_K", "g_K", 1000.0), ("g_leak", "g_L", 1000.0),
+    ("cm", "C_m", 1000.0), ("v_offset", "V_T", 1.0), ("e_rev_Na", "E_Na", 1.0),
+    ("e_rev_K", "E_K", 1.0), ("e_rev_leak", "E_L", 1.0), ("e_rev_E", "E_ex", 1.0),
+    ("e_rev_I", "E_in", 1.0), ("tau_syn_E", "tau_syn_ex", 1.0),
+    ("tau_syn_I", "tau_syn_in", 1.0)])
+def test_hh_cond_exp_parameter(pynn_name, ours, factor):
+    info = native_model("HH_cond_exp", HH)
+    assert info.model.parameters()[ours] == pytest.approx(HH[pynn_name] * factor)
+    # each parameter on its own: changing it changes only its counterpart
+    other = native_model("HH_cond_exp", dict(HH, **{pynn_name: HH[pynn_name] * 0.9}))
+    diff = {k for k, v in other.model.parameters().items()
+            if v != info.model.parameters()[k]}
+    assert diff == {ours}
+
+
+def test_hh_cond_exp_units_state_and_nest_refractory_period():
+    info = native_model("HH_cond_exp", HH)
+    assert info.model.parameters()["t_ref"] == 2.0          # NEST's default
+    assert info.current_scale == 1000.0                      # nA -> pA
+    assert info.receptors == {"excitatory": ("g_ex", 1000.0),
+                              "inhibitory": ("g_in", 1000.0)}   # uS -> nS
+    assert info.state["gsyn_inh"] == ("g_in", 1000.0)
+    assert {k: info.state[k] for k in "mhn"} == {k: (k, 1.0) for k in "mhn"}
+    assert set(info.recordable) == {"v", "gsyn_exc", "gsyn_inh"}
+
+
+def test_hh_cond_exp_runs_with_pynn_initial_values_and_units():
+    cells = sim.Population(2, sim.HH_cond_exp(i_offset=[0.0, 1.0]))
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
+    sim.Projection(src, cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.02, delay=1.0), receptor_type="excitatory")
+    cells.initialize(v=-64.0)
+    cells.record(["v", "gsyn_exc", "spikes"])
+    sim.run(50.0)
+    seg = cells.get_data().segments[0]
+    g = {s.name: s for s in seg.analogsignals}
+    v = g["v"].magnitude
+    assert v[0, 0] == -64.0 and v[0, 1] == -64.0
+    ge = g["gsyn_exc"].magnitude[:, 0]
+    k = int(np.argmax(ge > 0))
+    assert g["gsyn_exc"].times.magnitude[k] == pytest.approx(6.0)
+    assert ge[k] == pytest.approx(0.02)                      # uS, as given
+    assert ge[k + 3] == pytest.approx(0.02 * math.exp(-0.3 / 0.2))
+    counts = cells.get_spike_counts()
+    # 1 nA depolarises the second cell into regular firing; the first stays quiet
+    # after the single input
+    assert counts[cells[1]] > 5 and counts[cells[0]] <= 1
+
+
 def test_units_of_currents_weights_and_conductances():
     # IF_curr_exp: nA -> pA for i_offset, injected currents and weights
     info = native_model("IF_curr_exp", IF_CURR)
@@ -128,8 +183,7 @@ def test_heterogeneous_parameters_get_set_and_run():
 
 def test_unsupported_cell_types_name_what_is_missing():
     for cls, words in ((sim.IF_curr_alpha, "alpha"), (sim.IF_cond_alpha, "alpha"),
-                       (sim.EIF_cond_exp_isfa_ista, "conductance-based AdEx"),
-                       (sim.HH_cond_exp, "Traub-Miles")):
+                       (sim.EIF_cond_exp_isfa_ista, "conductance-based AdEx")):
         with pytest.raises(NotImplementedError, match=words):
             cls()
 

@@ -94,3 +94,19 @@ def test_song_static_spikes_converge_with_dt():
     assert abs(o["post"].size - n["post"].size) <= 0.2 * n["post"].size
     assert k >= 6
     assert np.max(np.abs(o["post"][:6] + 0.1 - n["post"][:6])) > gap_fine
+
+
+@pytest.mark.parametrize("dt", [0.1, 0.01])
+def test_hh_cond_exp_one_cell_same_as_nest(dt):
+    """One HH_cond_exp cell, the same DC current and input spikes: the same spikes
+    (ours + dt vs NEST's) within one step, the PSPs before the current within a few
+    uV (exponential Euler in 0.025 ms substeps vs NEST's adaptive RKF45)."""
+    ours, nest = P.hh_cell("plasticity.pynn", dt), P.hh_cell("pyNN.nest", dt)
+    res = P.compare_hh(ours, nest)
+    assert ours["spikes"].size == nest["spikes"].size >= 6
+    assert res["max |ours + dt - NEST| spike time (ms)"] <= dt + 1e-9
+    assert res["v max |diff| before the current (PSPs, mV)"] < 0.01
+    assert res["gsyn_exc max |diff| / peak"] < 1e-4
+    # the input spikes did move v (the comparison is not of a flat line)
+    t, v = nest["v"]
+    assert np.ptp(v[t < 120.0]) > 1.0

@@ -365,3 +365,38 @@ def test_language_rules_by_post_range_identical_for_any_thread_count(name, delay
     assert _across_threads(make, run, f"{name}, {delay}") > 50
     net, _ = make()
     assert net.projections["ff"].rule._parallel_safe() == (name != "shared per synapse")
+
+
+def test_hodgkin_huxley_traub_identical_for_any_thread_count():
+    """Conductance-based HH (Traub & Miles, NEST's hh_cond_exp_traub) driven by
+    Poisson input through both receptors, with a current: bit for bit."""
+    from plasticity.neurons import HodgkinHuxleyTraub
+
+    def make():
+        net = Network(dt=0.1, seed=5)
+        inp = net.add_poisson("inputs", 200, 20.0)
+        hh = net.add_population("hh", 23, HodgkinHuxleyTraub(E_L=-65.0))
+        rng = np.random.default_rng(2)
+        for target, w in (("g_ex", 6.0), ("g_in", 20.0)):
+            dense = (rng.random((200, 23)) < 0.2) * rng.uniform(0, w, (200, 23))
+            net.connect(inp, hh, SynapseMatrix.from_dense(dense), target=target,
+                        name=target)
+        net.add_current(hh, [0.0, 50.0], np.array([[100.0], [300.0]]) *
+                        np.ones((1, 23)))
+        return net, [net.monitor_spikes(hh)]
+
+    spikes = _across_threads(make, lambda net: net.run(200.0, progress=False), "HH Traub")
+    assert spikes > 30
+
+
+def test_hodgkin_huxley_traub_nonfinite_names_population_and_step():
+    from plasticity.errors import SimulationError
+    from plasticity.neurons import HodgkinHuxleyTraub
+    for n in (1, 3):
+        net = Network(dt=0.1, seed=1, threads=n)
+        hh = net.add_population("cortex_hh", 5, HodgkinHuxleyTraub())
+        net.run(1.2, progress=False)
+        hh["g_in"][3] = -1e300     # finite, but the membrane factor overflows
+        with pytest.raises(SimulationError, match=r"non-finite v in population "
+                           r"'cortex_hh' \(neuron 3\) at step 12 \(t = 1.2 ms\)"):
+            net.run(5.0, progress=False)

@@ -46,6 +46,7 @@ def _standard(base, state=False):
 IF_curr_exp = _standard(cells.IF_curr_exp, state=True)
 IF_cond_exp = _standard(cells.IF_cond_exp, state=True)
 Izhikevich = _standard(cells.Izhikevich, state=True)
+HH_cond_exp = _standard(cells.HH_cond_exp, state=True)
 SpikeSourcePoisson = _standard(cells.SpikeSourcePoisson)
 SpikeSourceArray = _standard(cells.SpikeSourceArray)
 
@@ -69,10 +70,6 @@ EIF_cond_exp_isfa_ista = _missing(
 EIF_cond_alpha_isfa_ista = _missing(
     cells.EIF_cond_alpha_isfa_ista, "our AdEx model has current-based exponential "
     "synapses; conductance-based alpha synapses are missing")
-HH_cond_exp = _missing(
-    cells.HH_cond_exp, "our HodgkinHuxley is the squid-axon model (rest -65 mV) with "
-    "current-based synapses; PyNN's HH_cond_exp is the Traub-Miles model with "
-    "v_offset and conductance-based synapses")
 
 
 class NativeInfo:
@@ -120,6 +117,21 @@ def native_model(name, p):
         return NativeInfo(model, 1000.0, {"excitatory": ("v", 1000.0),
                                           "inhibitory": ("v", 1000.0)},
                           {"v": ("v", 1.0), "u": ("u", 1.0)}, ("v", "u"))
+    if name == "HH_cond_exp":
+        # NEST's hh_cond_exp_traub (pyNN.nest's mapping), its t_ref (2 ms: PyNN has
+        # none); uS -> nS, nF -> pF, nA -> pA
+        model = _neurons.HodgkinHuxleyTraub(
+            C_m=p["cm"] * 1000.0, g_Na=p["gbar_Na"] * 1000.0, g_K=p["gbar_K"] * 1000.0,
+            g_L=p["g_leak"] * 1000.0, E_Na=p["e_rev_Na"], E_K=p["e_rev_K"],
+            E_L=p["e_rev_leak"], V_T=p["v_offset"], E_ex=p["e_rev_E"],
+            E_in=p["e_rev_I"], tau_syn_ex=p["tau_syn_E"], tau_syn_in=p["tau_syn_I"],
+            t_ref=2.0)
+        return NativeInfo(model, 1000.0, {"excitatory": ("g_ex", 1000.0),
+                                          "inhibitory": ("g_in", 1000.0)},
+                          {"v": ("v", 1.0), "gsyn_exc": ("g_ex", 1000.0),
+                           "gsyn_inh": ("g_in", 1000.0), "m": ("m", 1.0),
+                           "h": ("h", 1.0), "n": ("n", 1.0)},
+                          ("v", "gsyn_exc", "gsyn_inh"))
     raise NotImplementedError(f"cell type {name} has no native model in plasticity.pynn")
 
 
