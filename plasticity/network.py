@@ -30,7 +30,7 @@ from .rules.base import Rule
 from .synapses import SynapseMatrix
 
 __all__ = ["Network", "Population", "PoissonGroup", "SpikeGeneratorGroup",
-           "Projection", "SpikeMonitor", "StateMonitor", "WeightMonitor"]
+           "Projection", "SpikeMonitor", "StateMonitor", "WeightMonitor", "RuleMonitor"]
 
 _NEVER = 0x3FFFFFFFFFFFFFFF
 _SEGMENT = 20000  # steps between returns to Python (progress, monitors, checks)
@@ -469,6 +469,48 @@ class WeightMonitor:
         return np.stack(self._w)
 
 
+class RuleMonitor(WeightMonitor):
+    """Samples of variables of a projection's rule every ``interval`` steps, taken
+    at the start of the step as :class:`WeightMonitor`'s (the same schedule in
+    ``Network.run``): ``times`` (ms), ``values[var]`` (n_samples, size) and
+    ``where[var]`` (``'syn'``: one value per synapse in the SynapseMatrix's order;
+    ``'pre'``, ``'post'``: per neuron; ``'shared'``: one value). Event-driven
+    variables (traces, Tsodyks-Markram's u and x) are read decayed to the sample's
+    time (``rule[var]``), i.e. the value at ``k dt`` after all events of the steps
+    before k, as a clock-driven simulator would hold them. ``'w'`` is the weights.
+    With ``sink``, each sample ``(time_ms, {var: values})`` goes to ``sink`` instead.
+    """
+
+    def __init__(self, proj, variables, every, sink=None):
+        super().__init__(proj, every, sink)
+        self.variables = list(variables)
+        self.where = {}
+        self._rows = {v: [] for v in self.variables}
+
+    def _take(self, step, dt):
+        if step % self.every == 0 and step != self._last:
+            rule = self.proj.rule
+            vals = {}
+            for v in self.variables:
+                x = self.proj.synapses.weights if v == "w" else rule[v]
+                vals[v] = np.array(x, dtype=np.float64, ndmin=1, copy=True)
+            if self.sink is not None:
+                self.sink(step * dt, vals)
+            else:
+                self._t.append(step * dt)
+                for v in self.variables:
+                    self._rows[v].append(vals[v])
+            self._last = step
+
+    @property
+    def values(self):
+        return {v: (np.stack(rows) if rows else np.zeros((0, 0)))
+                for v, rows in self._rows.items()}
+
+    def __getitem__(self, var):
+        return self.values[var]
+
+
 def _held_v_row(proj):
     """The refractory row of ``proj``'s post population when the projection targets a
     membrane ``v`` that the model holds at V_reset while refractory (IF, ALIF: v is a
@@ -689,6 +731,30 @@ class Network:
         if not isinstance(proj, Projection):
             raise ValueError(f"proj must be a projection of this network, got {proj!r}")
         m = WeightMonitor(proj, self._steps("interval", interval, 1), sink)
+        self._weight_monitors.append(m)
+        return m
+
+    def monitor_rule(self, proj, variables, interval, sink=None):
+        """Sample ``variables`` of the rule of ``proj`` (``'w'``: the weights) every
+        ``interval`` ms; returns a :class:`RuleMonitor`. ``proj.rule.recordable()``
+        lists the variables and where each lives (per synapse, pre or post neuron,
+        shared)."""
+        if isinstance(proj, str):
+            proj = self.projections.get(proj)
+        if not isinstance(proj, Projection):
+            raise ValueError(f"proj must be a projection of this network, got {proj!r}")
+        if isinstance(variables, str):
+            variables = [variables]
+        variables = list(variables)
+        rule = proj.rule
+        known = dict(rule.recordable(proj)) if rule is not None else {}
+        known["w"] = "syn"
+        bad = [v for v in variables if v not in known]
+        if not variables or bad:
+            raise ValueError(f"variables of projection {proj.name!r} must be among "
+                             f"{sorted(known)}, got {variables!r}")
+        m = RuleMonitor(proj, variables, self._steps("interval", interval, 1), sink)
+        m.where = {v: known[v] for v in variables}
         self._weight_monitors.append(m)
         return m
 

@@ -384,3 +384,50 @@ def test_docs_example_on_the_song_run_file_gives_rates_over_the_simulated_time(
         assert g.attrs["t_stop"] == duration
         assert g["timestamps"][-1] < duration
         assert ns["rates"][0] == g["timestamps"].shape[0] / (duration / 1000.0)
+
+
+# ------------------------------------------------------------------ rule state
+def test_rule_state_roundtrip_validation_and_verify(tmp_path):
+    path = str(tmp_path / "rs.h5")
+    W = _csr(np.random.default_rng(4))
+    rng = np.random.default_rng(5)
+    x_syn = rng.random((3, W.nnz))
+    u_pre = rng.random((3, W.shape[0]))
+    with Recorder(path, experiment="x", config={}, seed=0) as rec:
+        rec.set_synapses("inp_to_exc", W.indptr, W.indices, W.data, W.shape, "inp", "exc")
+        rec.append_rule_state("inp_to_exc", "x", [0.0, 1.0], x_syn[:2], units="1")
+        rec.append_rule_state("inp_to_exc", "x", [2.0], x_syn[2:])
+        rec.append_rule_state("inp_to_exc", "u", [0.0, 1.0, 2.0], u_pre, where="pre")
+        for call, match in [
+            (lambda: rec.append_rule_state("nope", "x", [0.0], x_syn[:1]),
+             "unknown projection 'nope'"),
+            (lambda: rec.append_rule_state("inp_to_exc", "y", [0.0], u_pre[:1]),
+             rf"'syn' values must have {W.nnz} columns, got {W.shape[0]}"),
+            (lambda: rec.append_rule_state("inp_to_exc", "y", [0.0], u_pre[:1],
+                                           where="neuron"),
+             r"where must be one of \['syn', 'pre', 'post', 'shared'\], got 'neuron'"),
+            (lambda: rec.append_rule_state("inp_to_exc", "u", [3.0], x_syn[:1]),
+             r"rule state inp_to_exc/u is stored per 'pre', got where='syn'"),
+            (lambda: rec.append_rule_state("inp_to_exc", "x", [5.0, 6.0], x_syn[:1]),
+             "values must have shape"),
+            (lambda: rec.append_rule_state("inp_to_exc", "times", [3.0], x_syn[:1]),
+             "reserved")]:
+            with pytest.raises(ValueError, match=match):
+                call()
+    assert results.verify(path) == []
+    with load(path) as run:
+        assert run.projections["inp_to_exc"]["rule_variables"] == ["u", "x"]
+        t, values, where = run.rule_state("inp_to_exc")
+        np.testing.assert_array_equal(t, [0.0, 1.0, 2.0])
+        np.testing.assert_array_equal(values["x"], x_syn)
+        np.testing.assert_array_equal(values["u"], u_pre)
+        assert where == {"x": "syn", "u": "pre"}
+    # a dataset of the wrong width is reported
+    with h5py.File(path, "r+") as f:
+        g = f["synapses/inp_to_exc/rule_state"]
+        del g["u"]
+        g.create_dataset("u", data=np.zeros((3, 2)))
+        g["u"].attrs["where"] = "pre"
+    problems = results.verify(path)
+    assert len(problems) == 1 and "rule_state/u has shape (3, 2), expected (3, 6)" in \
+        problems[0]

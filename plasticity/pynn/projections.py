@@ -65,8 +65,9 @@ class Projection(common.Projection):
         self._post = np.zeros(0, dtype=np.int64)
         self._attrs = {}
         self._subs = []
-        self._weight_interval = None     # record_weights: ms, or None
-        self._weight_history = []        # (times (k,), weights (k, n_connections))
+        self._rec_interval = None        # record(): ms, or None
+        self._rec_vars = []              # recorded variables (PyNN names)
+        self._history = []               # (times (k,), {var: (k, n_connections)})
         simulator.state.projections.append(self)
         simulator.state.mark_dirty()
         connector.connect(self)
@@ -184,48 +185,171 @@ class Projection(common.Projection):
                                   "supported by plasticity.pynn")
 
     # ------------------------------------------------------------ recording
-    def record_weights(self, sampling_interval):
-        """Record the weights of every connection every ``sampling_interval`` ms
-        (a plasticity.pynn extension: PyNN has no API for synaptic state). Read them
-        with :meth:`get_weight_history`; ``sim.end(run_file=...)`` stores them as the
-        projection's weight snapshots. ``None`` stops recording."""
-        if sampling_interval is not None:
-            dt = simulator.state.dt
-            k = sampling_interval / dt
-            if not sampling_interval > 0 or abs(k - round(k)) > 1e-9:
-                raise ValueError(f"sampling_interval must be a positive multiple of the "
-                                 f"time step {dt} ms, got {sampling_interval!r}")
-        self._weight_interval = sampling_interval
+    # (a plasticity.pynn extension: PyNN 0.13 has no API for synaptic state)
+    def recordable(self):
+        """The variables :meth:`record` accepts: ``'weight'`` and the variables of
+        the synapse type's rule (Tsodyks-Markram: ``u``, ``x``; STDP: ``r1``, the
+        presynaptic trace with tau_plus, ``o1``, the postsynaptic one with tau_minus;
+        Vogels 2011 and rule-language rules: their declared variables)."""
+        rule = native_rule(self.synapse_type, self._homogeneous(np.arange(len(self))),
+                           1.0, "g_e")
+        names = ["weight"]
+        if rule is None:
+            return names
+        spec = getattr(rule, "spec", None)
+        if spec is not None:          # a rule-language rule: its declared variables
+            return names + sorted(v for v in spec.variables if v != "w")
+        td = getattr(rule, "timing", None)
+        return names + (["o1", "o2", "r1", "r2"] if getattr(td, "kind", "") == "triplet"
+                        else ["o1", "r1"])
+
+    def record(self, variables, sampling_interval=None):
+        """Record ``variables`` (a name, a list, or ``'all'``: see :meth:`recordable`)
+        of every connection every ``sampling_interval`` ms (default: dt; one interval
+        per projection, the last one given). Each sample is the value at the start of
+        its step (after every event of the steps before; event-driven variables
+        decayed to that time). Read them with :meth:`get_data` (a Neo block) or
+        :meth:`get_history` (arrays); ``sim.end(run_file=...)`` stores them
+        (``/synapses/<label>/snapshots`` for the weights, ``rule_state/<var>`` for the
+        rule variables, one column per connection). ``None`` stops all recording."""
+        if variables is None:
+            self._rec_vars, self._rec_interval = [], None
+            simulator.state.mark_dirty()
+            return
+        known = self.recordable()
+        if isinstance(variables, str):
+            variables = known if variables == "all" else [variables]
+        variables = list(variables)
+        bad = [v for v in variables if v not in known]
+        if bad or not variables:
+            raise ValueError(f"variables must be among {known} for a projection with "
+                             f"{type(self.synapse_type).__name__}, got {variables!r}")
+        dt = simulator.state.dt
+        interval = dt if sampling_interval is None else sampling_interval
+        k = interval / dt if isinstance(interval, (int, float)) else float("nan")
+        if not interval > 0 or abs(k - round(k)) > 1e-9:
+            raise ValueError(f"sampling_interval must be a positive multiple of the "
+                             f"time step {dt} ms, got {sampling_interval!r}")
+        self._rec_vars = [v for v in known if v in set(self._rec_vars) | set(variables)]
+        self._rec_interval = interval
         simulator.state.mark_dirty()
 
-    def get_weight_history(self, clear=False):
-        """(times in ms (k,), weights (k, n_connections) in PyNN's weight unit, the
-        connection order of ``get('weight', format='list')``) recorded so far; a
-        snapshot is taken at the start of the step of its time."""
+    def record_weights(self, sampling_interval):
+        """Record the weights every ``sampling_interval`` ms: ``record('weight',
+        sampling_interval)``; ``None`` stops recording the weights. Read them with
+        :meth:`get_weight_history`."""
+        if sampling_interval is None:
+            rest = [v for v in self._rec_vars if v != "weight"]
+            interval = self._rec_interval
+            self.record(None)
+            if rest:
+                self.record(rest, interval)
+            return
+        self.record("weight", sampling_interval)
+
+    def get_history(self, variable, clear=False):
+        """(times in ms (k,), values (k, n_connections)) of a recorded variable, the
+        connection order of ``get('weight', format='list')``; weights in PyNN's
+        weight unit, rule variables in the rule's (dimensionless for the traces and
+        for u, x)."""
         self._harvest_weights()
         n = len(self)
-        if not self._weight_history:
+        rows = [(t, h[variable]) for t, h in self._history if variable in h]
+        if not rows:
+            if variable not in self.recordable():
+                raise ValueError(f"variable must be among {self.recordable()}, got "
+                                 f"{variable!r}")
             out = np.zeros(0), np.zeros((0, n))
         else:
-            t = np.concatenate([h[0] for h in self._weight_history])
-            w = np.vstack([h[1] for h in self._weight_history])
+            t = np.concatenate([r[0] for r in rows])
+            v = np.vstack([r[1] for r in rows])
             t, first = np.unique(np.round(t, 9), return_index=True)
-            out = t, w[first]
+            out = t, v[first]
         if clear:
-            self._weight_history = []
+            self._clear_history(variable)
         return out
 
+    def get_weight_history(self, clear=False):
+        """:meth:`get_history` of ``'weight'``."""
+        return self.get_history("weight", clear)
+
+    def _clear_history(self, variable):
+        kept = []
+        for t, h in self._history:
+            h = {k: v for k, v in h.items() if k != variable}
+            if h:
+                kept.append((t, h))
+        self._history = kept
+
+    def get_data(self, variables="all", clear=False):
+        """The recorded variables as a ``neo.Block`` with one ``Segment``: one
+        ``AnalogSignal`` per variable (``IrregularlySampledSignal`` if recording was
+        interrupted), shape (n_samples, n_connections), named by the variable, with
+        ``presynaptic_index`` and ``postsynaptic_index`` as array annotations (one
+        per connection, the order of ``get('weight', format='list')``)."""
+        import neo
+        import quantities as pq
+        names = (list(self._rec_vars) if variables == "all" else
+                 [variables] if isinstance(variables, str) else list(variables))
+        pre, post = self._arrays()
+        block = neo.Block(name=f"{self.label} (synapses)")
+        seg = neo.Segment(name="segment000")
+        block.segments.append(seg)
+        wunit = "uS" if getattr(self.post.celltype, "conductance_based", True) else "nA"
+        for name in names:
+            t, v = self.get_history(name, clear=clear)
+            if t.size == 0:
+                continue
+            units = wunit if name == "weight" else "dimensionless"
+            ann = dict(presynaptic_index=pre.copy(), postsynaptic_index=post.copy())
+            step = np.diff(t)
+            if t.size == 1 or np.allclose(step, step[0], atol=1e-9):
+                sig = neo.AnalogSignal(v, units=units, t_start=t[0] * pq.ms,
+                                       sampling_period=(step[0] if t.size > 1 else
+                                                        self._rec_interval) * pq.ms,
+                                       name=name, array_annotations=ann)
+                seg.analogsignals.append(sig)
+            else:
+                sig = neo.IrregularlySampledSignal(t * pq.ms, v, units=units, name=name,
+                                                   array_annotations=ann)
+                seg.irregularlysampledsignals.append(sig)
+            sig.segment = seg
+        return block
+
     def _harvest_weights(self):
-        mons = [(sub, sub.get("monitor")) for sub in self._subs]
-        mons = [(sub, m) for sub, m in mons if m is not None and len(m._t)]
+        """Move the engine monitors' samples into the history, one column per
+        connection (per-neuron and shared rule variables repeated on each
+        connection of their neuron)."""
+        mons = [sub for sub in self._subs if sub.get("monitor") is not None
+                and len(sub["monitor"]._t)]
         if not mons:
             return
-        times = mons[0][1].times
-        w = np.tile(self._attrs["weight"], (times.size, 1))
-        for sub, m in mons:
-            w[:, sub["conn"]] = m.snapshots.astype(float) / sub["scale"]
-            m._t, m._w = [], []
-        self._weight_history.append((times, w))
+        times = mons[0]["monitor"].times
+        n = len(self)
+        out = {}
+        for var in self._rec_vars:
+            if var == "weight":
+                out[var] = np.tile(self._attrs["weight"], (times.size, 1))
+            else:
+                out[var] = np.full((times.size, n), np.nan)
+        for sub in mons:
+            m = sub["monitor"]
+            vals = m.values
+            for var, native in sub["vars"].items():
+                x = vals[native]
+                where = m.where[native]
+                if where == "pre":
+                    x = x[:, sub["row"]]
+                elif where == "post":
+                    x = x[:, sub["col"]]
+                elif where == "shared":
+                    x = np.repeat(x[:, :1], len(sub["conn"]), axis=1)
+                x = x.astype(float)
+                if var == "weight":
+                    x = x / sub["scale"]
+                out[var][:, sub["conn"]] = x
+            m._t, m._rows = [], {v: [] for v in m.variables}
+        self._history.append((times, out))
 
     # ------------------------------------------------------------ engine
     def _restore_initial(self):
@@ -233,7 +357,7 @@ class Projection(common.Projection):
         if "weight" in self._attrs:
             self._attrs["weight"] = self._w0.copy()
         self._subs = []
-        self._weight_history = []
+        self._history = []
 
     def _pull_weights(self):
         for sub in self._subs:
@@ -303,9 +427,12 @@ class Projection(common.Projection):
                                         name=f"r{k}_{n_sub}")
                     n_sub += 1
                     self._subs.append(dict(proj=eproj, conn=sel, scale=scale))
-                    if self._weight_interval is not None:
-                        self._subs[-1]["monitor"] = net.monitor_weights(
-                            eproj, self._weight_interval)
+                    if self._rec_vars:
+                        names = {v: ("w" if v == "weight" else v) for v in self._rec_vars}
+                        self._subs[-1].update(
+                            vars=names, row=la[sel], col=lb[sel],
+                            monitor=net.monitor_rule(eproj, list(names.values()),
+                                                     self._rec_interval))
 
     def _homogeneous(self, sel):
         out = {}

@@ -6,7 +6,11 @@ parameters where all neurons share them), its recorded spikes (/spikes/<label>) 
 signals (/state/<label>/<variable>, PyNN's units), every projection's connections and
 current weights (/synapses/<label>, CSR by presynaptic neuron, in PyNN's weight unit),
 with the synapse type and its parameters, and the weights over time of projections
-recorded with ``Projection.record_weights(interval)`` (/synapses/<label>/snapshots).
+recorded with ``Projection.record_weights(interval)`` or ``record('weight', ...)``
+(/synapses/<label>/snapshots) and the rule variables recorded with
+``Projection.record`` (/synapses/<label>/rule_state/<variable>: (n_samples, nnz), one
+column per connection in the CSR order of the weights, ``where='syn'``; per-neuron
+variables repeated on each of their connections).
 Names are the PyNN labels, made unique and '/'-free.
 """
 import re
@@ -105,4 +109,9 @@ def write_run_file(path, experiment="pynn", config=None, seed=None):
             times, hist = prj.get_weight_history()
             for t, row in zip(times, hist):
                 rec.append_weight_snapshot(name, t, row[order])
+            for var in prj._rec_vars:
+                if var != "weight":
+                    times, hist = prj.get_history(var)
+                    rec.append_rule_state(name, var, times, hist[:, order], where="syn",
+                                          units="1")
     return path

@@ -259,6 +259,29 @@ def verify(path):
                                        f"shape {w.shape}, expected ({t.shape[0]}, {nnz}) "
                                        f"(one row of nnz weights per time)")
             check(snaps)
+
+            def rule_state(proj=proj):
+                g = f["synapses"][proj]
+                if "rule_state" not in g:
+                    return
+                rs = g["rule_state"]
+                if "times" not in rs:
+                    raise RunFileError(f"{path}: /synapses/{proj}/rule_state/times is "
+                                       f"missing")
+                nt = rs["times"].shape[0]
+                n_pre, n_post = (int(x) for x in g.attrs["shape"])
+                sizes = {"syn": g["indices"].shape[0], "pre": n_pre, "post": n_post,
+                         "shared": 1}
+                for v in rs:
+                    if v == "times":
+                        continue
+                    where = _a(rs[v].attrs.get("where", "syn"))
+                    want = (nt, sizes.get(where, -1))
+                    if rs[v].shape != want:
+                        raise RunFileError(f"{path}: /synapses/{proj}/rule_state/{v} has "
+                                           f"shape {rs[v].shape}, expected {want} (one "
+                                           f"row per time, one column per {where})")
+            check(rule_state)
         if "state" in f:
             for m in list(f["state"]):
                 def state(m=m):
@@ -417,7 +440,9 @@ class Run:
                              pre=_a(a.get("pre", "")), post=_a(a.get("post", "")),
                              rule=_a(a.get("rule", "")), rule_parameters=rp,
                              pre_shape=tuple(_a(a["pre_shape"])) if "pre_shape" in a else None,
-                             units=_a(a.get("units", "")), n_snapshots=snaps)
+                             units=_a(a.get("units", "")), n_snapshots=snaps,
+                             rule_variables=[v for v in g.get("rule_state", {})
+                                             if v != "times"])
         return out
 
     @property
@@ -499,6 +524,23 @@ class Run:
         p = f"synapses/{proj}/snapshots/weights"
         for k, t in enumerate(times):
             yield float(t), self._read(p, what=f"snapshots of {proj!r}", sl=(k,))
+
+    def rule_state(self, proj=None):
+        """``(times, {variable: (n_times, m) array}, {variable: where})`` of the rule
+        variables recorded on projection ``proj`` (``/synapses/<proj>/rule_state``):
+        m values per sample, one per synapse in CSR order (``where='syn'``), per
+        presynaptic or postsynaptic neuron (``'pre'``, ``'post'``) or one
+        (``'shared'``)."""
+        proj = self._proj_check(proj)
+        base = f"synapses/{proj}/rule_state"
+        if base not in self._f:
+            return np.zeros(0), {}, {}
+        names = [v for v in self._f[base] if v != "times"]
+        t = self._read(f"{base}/times", what=f"rule state times of {proj!r}")
+        values = {v: self._read(f"{base}/{v}", what=f"rule state {proj}/{v}")
+                  for v in names}
+        where = {v: _a(self._f[f"{base}/{v}"].attrs.get("where", "syn")) for v in names}
+        return t, values, where
 
     def state(self, monitor):
         """``(times, {variable: (n_times, n_neurons) array})`` of ``monitor``."""

@@ -273,8 +273,10 @@ class Recorder(CheckpointMixin):
         """Register what the reopened partial file holds (after a resume)."""
         for pop in self._file["populations"]:
             self._register_pop(pop)
-        for proj in self._file["synapses"]:
+        for proj, g in self._file["synapses"].items():
             self._register_proj(proj)
+            for var, ds in (g["rule_state"].items() if "rule_state" in g else ()):
+                self._app[f"synapses/{proj}/rule_state/{var}"] = _Appendable(ds, False)
         for mon, g in self._file["state"].items():
             for var, ds in g.items():
                 if var != "node_ids":
@@ -497,24 +499,70 @@ class Recorder(CheckpointMixin):
         _check_name("variable", var)
         if var in ("times", "node_ids"):
             raise ValueError(f"state variable name {var!r} is reserved")
+        root = self._file["state"]
+        g = root[monitor] if monitor in root else root.create_group(monitor)
+        if node_ids is not None and "node_ids" not in g:
+            g.create_dataset("node_ids", data=np.asarray(node_ids, dtype=np.int64),
+                             **_checked(node_ids))
+        self._append_rows(g, f"state/{monitor}", f"state {monitor}", f"monitor {monitor!r}",
+                          var, times, values, units, ("times", "node_ids"), "n_neurons")
+
+    def append_rule_state(self, proj, var, times, values, *, where="syn", units=None):
+        """Append samples of variable ``var`` of the rule of projection ``proj``
+        (``/synapses/<proj>/rule_state/<var>``, sharing ``rule_state/times``).
+
+        ``times`` (ms, shape (k,)) and ``values`` (shape (k, m)): m = nnz values in
+        synapse (CSR) order for ``where='syn'``, n_pre for ``'pre'``, n_post for
+        ``'post'``, 1 for ``'shared'`` (the dataset's ``where`` attribute).
+        """
+        self._require_open()
+        syn = self._file["synapses"]
+        if proj not in syn:
+            raise ValueError(f"unknown projection {proj!r}; call set_synapses first "
+                             f"(known: {sorted(syn)})")
+        _check_name("variable", var)
+        if var == "times":
+            raise ValueError(f"rule state variable name {var!r} is reserved")
+        g = syn[proj]
+        sizes = {"syn": g["indices"].shape[0], "pre": int(g.attrs["shape"][0]),
+                 "post": int(g.attrs["shape"][1]), "shared": 1}
+        if where not in sizes:
+            raise ValueError(f"where must be one of {list(sizes)}, got {where!r}")
+        rs = g.get("rule_state")
+        if rs is not None and var in rs and rs[var].attrs.get("where") != where:
+            raise ValueError(f"rule state {proj}/{var} is stored per "
+                             f"{rs[var].attrs.get('where')!r}, got where={where!r}")
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim == 2 and values.shape[1] != sizes[where]:
+            raise ValueError(f"rule state {proj}/{var}: {where!r} values must have "
+                             f"{sizes[where]} columns, got {values.shape[1]}")
+        rs = g["rule_state"] if "rule_state" in g else g.create_group("rule_state")
+        ds = self._append_rows(rs, f"synapses/{proj}/rule_state", f"rule state {proj}",
+                               f"projection {proj!r}", var, times, values, units,
+                               ("times",), "m")
+        if "where" not in ds.attrs:
+            ds.attrs["where"] = where
+
+    def _append_rows(self, g, key, label, owner, var, times, values, units, reserved,
+                     width):
+        """Append (times, values) rows of ``var`` under group ``g`` (path ``key``),
+        whose variables share one ``times`` dataset; returns the variable's dataset."""
+        _check_name("variable", var)
+        if var in reserved:
+            raise ValueError(f"state variable name {var!r} is reserved")
         times = np.asarray(times, dtype=np.float64).ravel()
         values = np.asarray(values, dtype=np.float64)
         if values.ndim == 1:
             values = values[:, None]
         if values.ndim != 2 or values.shape[0] != times.shape[0]:
-            raise ValueError(f"state {monitor}/{var}: values must have shape "
-                             f"(len(times)={times.shape[0]}, n_neurons), got {values.shape}")
-        root = self._file["state"]
-        g = root[monitor] if monitor in root else root.create_group(monitor)
-        tkey, vkey = f"state/{monitor}/times", f"state/{monitor}/{var}"
+            raise ValueError(f"{label}/{var}: values must have shape "
+                             f"(len(times)={times.shape[0]}, {width}), got {values.shape}")
+        tkey, vkey = f"{key}/times", f"{key}/{var}"
         if tkey not in self._app:
             ds = g.create_dataset("times", shape=(0,), maxshape=(None,), dtype="f8",
                                   chunks=(4096,), **_COMPRESSION)
             ds.attrs["units"] = "ms"
             self._app[tkey] = _Appendable(ds, False)
-        if node_ids is not None and "node_ids" not in g:
-            g.create_dataset("node_ids", data=np.asarray(node_ids, dtype=np.int64),
-                             **_checked(node_ids))
         if vkey not in self._app:
             n = values.shape[1]
             ds = g.create_dataset(var, shape=(0, n), maxshape=(None, n), dtype="f8",
@@ -525,19 +573,20 @@ class Recorder(CheckpointMixin):
             self._app[vkey] = _Appendable(ds, False)
         va, ta = self._app[vkey], self._app[tkey]
         if values.shape[1] != va.ds.shape[1]:
-            raise ValueError(f"state {monitor}/{var}: expected {va.ds.shape[1]} neurons, "
+            raise ValueError(f"{label}/{var}: expected {va.ds.shape[1]} columns, "
                              f"got {values.shape[1]}")
         start, end = len(va), len(va) + times.shape[0]
         if end > len(ta):
             have = len(ta) - start
             if have > 0 and not np.array_equal(ta.ds[start:len(ta)], times[:have]):
-                raise ValueError(f"state {monitor}/{var}: times differ from those already "
-                                 f"stored for monitor {monitor!r}")
+                raise ValueError(f"{label}/{var}: times differ from those already "
+                                 f"stored for {owner}")
             ta.append(times[max(have, 0):])
         elif not np.array_equal(ta.ds[start:end], times):
-            raise ValueError(f"state {monitor}/{var}: times differ from those already "
-                             f"stored for monitor {monitor!r}")
+            raise ValueError(f"{label}/{var}: times differ from those already "
+                             f"stored for {owner}")
         va.append(values)
+        return va.ds
 
     # ------------------------------------------------------------------ metrics
     def _put(self, group, name, value, attrs):

@@ -92,6 +92,17 @@ class Rule:
         """The rule's parameters as a flat dict (stored in run files)."""
         return {}
 
+    def recordable(self, projection=None):
+        """The variables :meth:`Network.monitor_rule` can sample on ``projection``
+        (default: the one bound), name -> where (``'syn'``, ``'pre'``, ``'post'`` or
+        ``'shared'``); ``rule[name]`` gives the value now (once the network has
+        run). None for a Python rule unless it overrides both."""
+        return {}
+
+    def __getitem__(self, name):
+        raise KeyError(f"{name!r} is not a recordable variable of {self.name} "
+                       f"(recordable: {sorted(self.recordable())})")
+
     @property
     def name(self):
         return type(self).__name__

@@ -177,6 +177,18 @@ class EquationRule(Rule):
             self._synchronize(v.where, self._step_now())
         arr[:] = value
 
+    def recordable(self, projection=None):
+        """Every declared variable and ``w``, name -> where (``'syn'``, ``'pre'``,
+        ``'post'``, ``'shared'``), once resolved against a projection (at connect)."""
+        if projection is not None:
+            self.validate(projection)
+        if self._res is None:
+            return {}
+        out = {v.name: where for where in ("syn", "pre", "post", "shared")
+               for v in self._res.variables(where)}
+        out["w"] = "syn"
+        return out
+
     def _parallel_safe(self):
         """Whether the engine may run the per-synapse work on several threads (by
         postsynaptic range): no statement run per synapse writes a shared variable

@@ -354,6 +354,42 @@ class STDP(Rule):
     def get_state(self):
         return {k: getattr(self, k) for k in ("x1", "x2", "xl", "y1", "y2", "yl")}
 
+    # recordable traces: the rule language's names (to_equation_rule), the arrays
+    # they live in and their decay constant's name in the kernel parameters
+    _TRACES = {"r1": ("x1", "xl", "c_plus", "tau_plus"), "o1": ("y1", "yl", "c_minus",
+                                                               "tau_minus"),
+               "r2": ("x2", "xl", "c_x", "tau_x"), "o2": ("y2", "yl", "c_y", "tau_y")}
+
+    def recordable(self, projection=None):
+        """``r1`` (presynaptic trace, tau_plus; per synapse with per-synapse
+        pre traces or delays, else per presynaptic neuron), ``o1`` (postsynaptic,
+        tau_minus), and for triplet rules ``r2`` (tau_x), ``o2`` (tau_y); ``w``."""
+        projection = projection if projection is not None else \
+            getattr(self, "projection", None)
+        if projection is None:
+            return {}
+        per_synapse = bool(self.timing.per_synapse_pre_trace
+                           or projection.synapses.delays is not None)
+        pre = "syn" if per_synapse else "pre"
+        out = {"r1": pre, "o1": "post", "w": "syn"}
+        if self.timing.kind == "triplet":
+            out.update(r2=pre, o2="post")
+        return out
+
+    def __getitem__(self, name):
+        """A trace's values now (decayed to the network's current step, a copy)."""
+        if name == "w":
+            return self.projection.synapses.weights
+        if name not in self.recordable():
+            return super().__getitem__(name)
+        arr, last, _, tau = self._TRACES[name]
+        taus = dict(zip(("tau_plus", "tau_minus", "tau_x", "tau_y"), self.timing._taus()))
+        net = getattr(self.projection, "_network", None)
+        step = net.step if net is not None else 0
+        lag = (step - getattr(self, last)).astype(np.float64)
+        with np.errstate(under="ignore"):
+            return getattr(self, arr) * np.exp(-lag * (self.dt / taus[tau]))
+
     def forget_state(self):
         self._shape = None
 
