@@ -49,7 +49,7 @@ def openmp_flags():
 
 
 # modules with parallel code (OpenMP via cython.parallel)
-OPENMP_MODULES = {"engine"}
+OPENMP_MODULES = {"engine", "conv"}
 
 # PLASTICITY_EXT=engine,rules restricts a development build to those modules.
 only = [m for m in os.environ.get("PLASTICITY_EXT", "").split(",") if m]

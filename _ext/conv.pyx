@@ -18,40 +18,121 @@ from libc.stdlib cimport malloc, free, calloc
 from libc.string cimport memset
 from libc.math cimport INFINITY
 from libc.stdint cimport int16_t, int32_t, int64_t
+from cython.parallel cimport parallel, prange, threadid
 
 from plasticity._ext.rules cimport StdpParams, StdpParameters, f_plus, f_minus, clip_weight
 
+# OpenMP where the build found it (setup.py compiles this module with -fopenmp when a
+# tiny OpenMP program compiles and links, as it does the engine); without it the
+# parallel blocks run once, on one thread, and these are no-ops.
+cdef extern from *:
+    """
+    #include <sched.h>
+    /* The barrier between the phases of an image in train (as the engine's): spins
+       briefly, then yields the core, so that on a machine with more runnable threads
+       than cores (shared, or 7 threads on 2 cores) a thread does not burn its time
+       slice waiting for a descheduled one. Sense-reversing; the acquire/release
+       pairs order every thread's writes of a phase before every read of the next. */
+    typedef struct { int count; int sense; int n; } cv_bar_t;
+    static void cv_bar_wait(cv_bar_t* b, int* local_sense) {
+        int s = !*local_sense, spins = 0;
+        *local_sense = s;
+        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
+            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
+            return;
+        }
+        while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
+            if (++spins < 500) {
+    #if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+    #endif
+            } else {
+                sched_yield();
+            }
+        }
+    }
+    #ifdef _OPENMP
+    #include <omp.h>
+    static void cv_barrier(void) {
+        #pragma omp barrier
+    }
+    static int cv_team_size(void) { return omp_get_num_threads(); }
+    static int cv_openmp(void) { return 1; }
+    #else
+    static void cv_barrier(void) {}
+    static int cv_team_size(void) { return 1; }
+    static int cv_openmp(void) { return 0; }
+    #endif
+    """
+    ctypedef struct cv_bar_t:
+        int count
+        int sense
+        int n
+    void cv_bar_wait(cv_bar_t* b, int* local_sense) noexcept nogil
+    void cv_barrier() noexcept nogil
+    int cv_team_size() noexcept nogil
+    int cv_openmp() noexcept nogil
 
-cdef int _forward_one(const int16_t* tin, int C, int H, int W,
-                      const float* wt, int kh, int kw, int F,
-                      double threshold, int T, int pad, int inhibit,
-                      int16_t* tout, float* vout,
-                      float* V, int32_t* order, int32_t* count, int32_t* dirty,
-                      char* isdirty) noexcept nogil:
-    """One image: first-spike times and potentials of a conv layer of IF neurons.
 
-    tin (C, H, W); wt (C, kh, kw, F); outputs tout, vout (F, Ho, Wo): vout is the
-    potential at the spike step for neurons that fired, the final potential V(T-1)
-    otherwise. Work buffers: V (Ho*Wo*F), order (C*H*W), count (T+1), dirty (Ho*Wo),
-    isdirty (Ho*Wo). Returns the number of output spikes (after inhibition)."""
+def openmp_available():
+    """Whether this build of the conv kernels has OpenMP (else they run on one thread)."""
+    return bool(cv_openmp())
+
+
+# Threads. Where the weights do not change (forward, pool_first, global_max) the
+# images of a batch are shared out over the threads, each image on one thread with its
+# own work buffers. In train (the weights change after every image) every thread works
+# on the same image: thread tid of n owns the output rows tid, tid + n, ...: it
+# scatters the input spikes into its rows only, scans them against the threshold,
+# applies the lateral inhibition there and lists their surviving spikes; after a
+# barrier every thread selects the same winners from all the lists, and applies the
+# STDP update to its share of the input channels; a second barrier, and the next
+# image. Every potential receives the same additions in the same order, and every
+# weight the same updates, whatever the number of threads: the results are the same,
+# bit for bit.
+
+
+cdef int _forward_rows(const int16_t* tin, int C, int H, int W,
+                       const float* wt, int kh, int kw, int F,
+                       double threshold, int T, int pad, int inhibit,
+                       int16_t* tout, float* vout, Py_ssize_t sf, Py_ssize_t sl,
+                       int row0, int rstep,
+                       float* V, int32_t* order, int32_t* count, int32_t* dirty,
+                       char* isdirty, int32_t* fired) noexcept nogil:
+    """One image: first-spike times and potentials of a conv layer of IF neurons, for
+    the output rows row0, row0 + rstep, ... (all: 0, 1).
+
+    tin (C, H, W); wt (C, kh, kw, F); outputs tout, vout, element (f, y, x) at
+    f sf + (y Wo + x) sl ((F, Ho, Wo): sf = Ho Wo, sl = 1): vout is the potential at
+    the spike step for neurons that fired, the final potential V(T-1) otherwise. Work
+    buffers: V (Ho*Wo*F, only these rows are touched), order (C*H*W), count (T+1),
+    dirty (Ho*Wo), isdirty (Ho*Wo). ``fired`` (or NULL; with ``inhibit``) receives the
+    flat index f Ho Wo + y Wo + x of each spike left after the inhibition. Returns the
+    number of output spikes of these rows (after inhibition)."""
     cdef int Ho = H + 2 * pad - kh + 1
     cdef int Wo = W + 2 * pad - kw + 1
     cdef Py_ssize_t n_in = <Py_ssize_t>C * H * W
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo
-    cdef Py_ssize_t i, j, s, loc
+    cdef Py_ssize_t i, j, s, loc, e
     cdef int t, c, y, x, dy, dx, oy, ox, f, n_dirty, best, n_spk = 0
     cdef const float* wrow
     cdef float* vrow
     cdef float thr = <float>threshold
     cdef int16_t ti
-    cdef int16_t tb
-    cdef float vb
+    cdef int16_t tb = 0
+    cdef float vb = 0
     if Ho <= 0 or Wo <= 0:
         return 0
-    memset(V, 0, n_loc * F * sizeof(float))
-    memset(isdirty, 0, n_loc)
-    for loc in range(n_loc * F):
-        tout[loc] = <int16_t>T
+    oy = row0
+    while oy < Ho:
+        memset(V + <Py_ssize_t>oy * Wo * F, 0, <Py_ssize_t>Wo * F * sizeof(float))
+        for ox in range(Wo):
+            loc = <Py_ssize_t>oy * Wo + ox
+            isdirty[loc] = 0
+            for f in range(F):
+                tout[f * sf + loc * sl] = <int16_t>T
+        oy += rstep
     # bucket the input spikes by time (counting sort, stable in flat index)
     memset(count, 0, (T + 1) * sizeof(int32_t))
     for i in range(n_in):
@@ -77,7 +158,7 @@ cdef int _forward_one(const int16_t* tin, int C, int H, int W,
             x = <int>(i % W)
             for dy in range(kh):
                 oy = y + pad - dy
-                if oy < 0 or oy >= Ho:
+                if oy < 0 or oy >= Ho or (oy - row0) % rstep != 0:
                     continue
                 for dx in range(kw):
                     ox = x + pad - dx
@@ -98,85 +179,111 @@ cdef int _forward_one(const int16_t* tin, int C, int H, int W,
             isdirty[loc] = 0
             vrow = V + loc * F
             for f in range(F):
-                if vrow[f] >= thr and tout[f * n_loc + loc] == T:
-                    tout[f * n_loc + loc] = <int16_t>t
-                    vout[f * n_loc + loc] = vrow[f]
-    # neurons that never fired: their final potential
-    for loc in range(n_loc):
-        vrow = V + loc * F
-        for f in range(F):
-            if tout[f * n_loc + loc] == T:
-                vout[f * n_loc + loc] = vrow[f]
-    # lateral (pointwise) inhibition: per location one spike across maps, the
-    # earliest; ties to the highest potential, then to the lowest map index
-    for loc in range(n_loc):
-        best = -1
-        for f in range(F):
-            ti = tout[f * n_loc + loc]
-            if ti >= T:
+                e = f * sf + loc * sl
+                if vrow[f] >= thr and tout[e] == T:
+                    tout[e] = <int16_t>t
+                    vout[e] = vrow[f]
+    # per location: the final potential of the neurons that never fired, then the
+    # lateral (pointwise) inhibition: one spike across maps, the earliest; ties to the
+    # highest potential, then to the lowest map index
+    oy = row0
+    while oy < Ho:
+        for ox in range(Wo):
+            loc = <Py_ssize_t>oy * Wo + ox
+            vrow = V + loc * F
+            best = -1
+            for f in range(F):
+                e = f * sf + loc * sl
+                ti = tout[e]
+                if ti >= T:
+                    vout[e] = vrow[f]
+                    continue
+                if best < 0 or ti < tb or (ti == tb and vout[e] > vb):
+                    best = f
+                    tb = ti
+                    vb = vout[e]
+            if best < 0:
                 continue
-            if best < 0 or ti < tb or (ti == tb and vout[f * n_loc + loc] > vb):
-                best = f
-                tb = ti
-                vb = vout[f * n_loc + loc]
-        if best < 0:
-            continue
-        if inhibit:
-            for f in range(F):
-                if f != best:
-                    tout[f * n_loc + loc] = <int16_t>T
-            n_spk += 1
-        else:
-            for f in range(F):
-                if tout[f * n_loc + loc] < T:
-                    n_spk += 1
+            if inhibit:
+                for f in range(F):
+                    if f != best:
+                        tout[f * sf + loc * sl] = <int16_t>T
+                if fired != NULL:
+                    fired[n_spk] = <int32_t>(best * n_loc + loc)
+                n_spk += 1
+            else:
+                for f in range(F):
+                    if tout[f * sf + loc * sl] < T:
+                        n_spk += 1
+        oy += rstep
     return n_spk
 
 
-cdef int _winners_one(const int16_t* tsp, const float* v, int F, int Ho, int Wo, int T,
-                      int k, int r, char* blocked, int32_t* out) noexcept nogil:
-    """k winners: repeatedly the earliest spike among non-blocked neurons (ties: highest
-    potential, then lowest flat index (f, y, x)); each winner blocks its whole map and
-    the (2r+1)^2 neighbourhood in every map. out[4*j .. 4*j+3] = f, y, x, t."""
-    cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo
-    cdef Py_ssize_t n = n_loc * F, i, bi
-    cdef int j, f, y, x, yy, xx, n_win = 0
-    cdef int16_t tb
-    cdef float vb
-    memset(blocked, 0, n)
+cdef int _select_winners(const int16_t* tsp, const float* v, Py_ssize_t sf, Py_ssize_t sl,
+                         int F, int Ho, int Wo, int T, const int32_t* cand,
+                         Py_ssize_t cstride, const int32_t* ncand, int nlists, int k, int r,
+                         char* mapblk, int32_t* out) noexcept nogil:
+    """k winners among the candidates (flat indices f Ho Wo + y Wo + x of neurons that
+    may have fired; ``nlists`` lists, list L at cand + L cstride with ncand[L]
+    entries, in any order): repeatedly the earliest spike among non-blocked neurons
+    (ties: highest potential, then lowest flat index); each winner blocks its whole
+    map and the (2r+1)^2 neighbourhood in every map. Element (f, y, x) of tsp, v at
+    f sf + (y Wo + x) sl. out[4*j .. 4*j+3] = f, y, x, t. Returns the number of
+    winners."""
+    cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, e, loc
+    cdef int j, L, q, m, f, y, x, n_win = 0, blk
+    cdef int32_t i, bi
+    cdef int16_t ti, tb = 0
+    cdef float vi, vb = 0
+    memset(mapblk, 0, F)
     for j in range(k):
         bi = -1
-        for i in range(n):
-            if blocked[i] or tsp[i] >= T:
-                continue
-            if bi < 0 or tsp[i] < tb or (tsp[i] == tb and v[i] > vb):
-                bi = i
-                tb = tsp[i]
-                vb = v[i]
+        for L in range(nlists):
+            for q in range(ncand[L]):
+                i = cand[L * cstride + q]
+                f = <int>(i // n_loc)
+                if mapblk[f]:
+                    continue
+                loc = i - f * n_loc
+                e = f * sf + loc * sl
+                ti = tsp[e]
+                if ti >= T:
+                    continue
+                y = <int>(loc // Wo)
+                x = <int>(loc - <Py_ssize_t>y * Wo)
+                blk = 0
+                for m in range(n_win):
+                    if y - out[4 * m + 1] <= r and out[4 * m + 1] - y <= r \
+                            and x - out[4 * m + 2] <= r and out[4 * m + 2] - x <= r:
+                        blk = 1
+                        break
+                if blk:
+                    continue
+                vi = v[e]
+                if bi < 0 or ti < tb or (ti == tb and (vi > vb or (vi == vb and i < bi))):
+                    bi = i
+                    tb = ti
+                    vb = vi
         if bi < 0:
             break
         f = <int>(bi // n_loc)
-        y = <int>((bi // Wo) % Ho)
-        x = <int>(bi % Wo)
+        loc = bi - f * n_loc
         out[4 * n_win] = f
-        out[4 * n_win + 1] = y
-        out[4 * n_win + 2] = x
+        out[4 * n_win + 1] = <int>(loc // Wo)
+        out[4 * n_win + 2] = <int>(loc % Wo)
         out[4 * n_win + 3] = tb
         n_win += 1
-        memset(blocked + f * n_loc, 1, n_loc)
-        for yy in range(max(0, y - r), min(Ho, y + r + 1)):
-            for xx in range(max(0, x - r), min(Wo, x + r + 1)):
-                for i in range(F):
-                    blocked[i * n_loc + <Py_ssize_t>yy * Wo + xx] = 1
+        mapblk[f] = 1
     return n_win
 
 
-cdef void _stdp_one(const int16_t* tin, int C, int H, int W, float* wt, int kh, int kw,
-                    int F, int pad, int T, const int32_t* win, int n_win,
-                    const StdpParams* p) noexcept nogil:
-    """Weight-shared STDP for each winner in turn: w += a+ f+(w) if the input fired at
-    or before the winner (t_in <= t_win), else w -= a- f-(w); clipped to [w_min, w_max].
-    Inputs in the zero padding never fire."""
+cdef void _stdp_channels(const int16_t* tin, int C, int H, int W, float* wt, int kh,
+                         int kw, int F, int pad, int T, const int32_t* win, int n_win,
+                         const StdpParams* p, int c0, int cstep) noexcept nogil:
+    """Weight-shared STDP for each winner in turn, on the kernels' input channels
+    c0, c0 + cstep, ... (all: 0, 1): w += a+ f+(w) if the input fired at or before the
+    winner (t_in <= t_win), else w -= a- f-(w); clipped to [w_min, w_max]. Inputs in
+    the zero padding never fire."""
     cdef int j, f, y, x, tw, c, dy, dx, iy, ix, ti
     cdef Py_ssize_t q
     cdef double w
@@ -185,7 +292,8 @@ cdef void _stdp_one(const int16_t* tin, int C, int H, int W, float* wt, int kh, 
         y = win[4 * j + 1]
         x = win[4 * j + 2]
         tw = win[4 * j + 3]
-        for c in range(C):
+        c = c0
+        while c < C:
             for dy in range(kh):
                 iy = y + dy - pad
                 for dx in range(kw):
@@ -201,25 +309,39 @@ cdef void _stdp_one(const int16_t* tin, int C, int H, int W, float* wt, int kh, 
                     else:
                         w = w - p.a_minus * f_minus(p, w)
                     wt[q] = <float>clip_weight(p, w)
+            c += cstep
 
 
 def out_shape(int H, int W, int kh, int kw, int pad):
     return H + 2 * pad - kh + 1, W + 2 * pad - kw + 1
 
 
+cdef int _threads(int threads, Py_ssize_t units) noexcept nogil:
+    """Threads to use: ``threads`` (>= 1), at most one per unit of work, 1 without
+    OpenMP."""
+    if not cv_openmp() or threads < 1:
+        return 1
+    if units < threads:
+        return <int>units if units > 1 else 1
+    return threads
+
+
 def forward(const int16_t[:, :, :, ::1] tin, const float[:, :, :, ::1] wt,
             double threshold, int T, int pad, bint inhibit,
-            int16_t[:, :, :, ::1] tout, float[:, :, :, ::1] vout):
-    """Conv layer of IF neurons for a batch, without the GIL (call from threads).
+            int16_t[:, :, :, ::1] tout, float[:, :, :, ::1] vout, int threads=1):
+    """Conv layer of IF neurons for a batch, without the GIL; the images are shared out
+    over ``threads`` threads (OpenMP; one without it).
 
     tin (B, C, H, W) spike times (T = never); wt (C, kh, kw, F); tout, vout
     (B, F, Ho, Wo) are written: first-spike times (after the pointwise lateral
     inhibition when ``inhibit``) and potentials (at the spike step for neurons that
-    fired, else the final potential). threshold may be inf (potentials only)."""
+    fired, else the final potential). threshold may be inf (potentials only). Returns
+    the number of output spikes."""
     cdef int B = tin.shape[0], C = tin.shape[1], H = tin.shape[2], W = tin.shape[3]
     cdef int kh = wt.shape[1], kw = wt.shape[2], F = wt.shape[3]
     cdef int Ho = H + 2 * pad - kh + 1, Wo = W + 2 * pad - kw + 1
-    cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, b
+    cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, n_in = <Py_ssize_t>C * H * W, b
+    cdef int nt, tid
     if wt.shape[0] != C:
         raise ValueError(f"kernels have {wt.shape[0]} input channels, input has {C}")
     if tout.shape[0] != B or tout.shape[1] != F or tout.shape[2] != Ho or tout.shape[3] != Wo \
@@ -228,40 +350,49 @@ def forward(const int16_t[:, :, :, ::1] tin, const float[:, :, :, ::1] wt,
         raise ValueError(f"outputs must have shape {(B, F, Ho, Wo)}")
     if T < 1 or T > 32000:
         raise ValueError(f"T must be in [1, 32000], got {T}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
     if B == 0 or Ho <= 0 or Wo <= 0:
         return 0
-    cdef float* V = <float*>malloc(n_loc * F * sizeof(float))
-    cdef int32_t* order = <int32_t*>malloc(<Py_ssize_t>C * H * W * sizeof(int32_t) + 4)
-    cdef int32_t* count = <int32_t*>malloc((T + 1) * sizeof(int32_t))
-    cdef int32_t* dirty = <int32_t*>malloc(n_loc * sizeof(int32_t))
-    cdef char* isdirty = <char*>malloc(n_loc)
+    nt = _threads(threads, B)
+    cdef float* V = <float*>malloc(nt * n_loc * F * sizeof(float))
+    cdef int32_t* order = <int32_t*>malloc(nt * (n_in + 1) * sizeof(int32_t))
+    cdef int32_t* count = <int32_t*>malloc(nt * (T + 1) * sizeof(int32_t))
+    cdef int32_t* dirty = <int32_t*>malloc(nt * n_loc * sizeof(int32_t))
+    cdef char* isdirty = <char*>malloc(nt * n_loc)
     cdef int64_t total = 0
     if V == NULL or order == NULL or count == NULL or dirty == NULL or isdirty == NULL:
         free(V); free(order); free(count); free(dirty); free(isdirty)
         raise MemoryError()
     with nogil:
-        for b in range(B):
-            total += _forward_one(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw, F,
-                                  threshold, T, pad, inhibit, &tout[b, 0, 0, 0],
-                                  &vout[b, 0, 0, 0], V, order, count, dirty, isdirty)
+        for b in prange(B, num_threads=nt, schedule="dynamic"):
+            tid = threadid()
+            total += _forward_rows(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw, F,
+                                   threshold, T, pad, inhibit, &tout[b, 0, 0, 0],
+                                   &vout[b, 0, 0, 0], n_loc, 1, 0, 1, V + tid * n_loc * F,
+                                   order + tid * (n_in + 1), count + tid * (T + 1),
+                                   dirty + tid * n_loc, isdirty + tid * n_loc, NULL)
     free(V); free(order); free(count); free(dirty); free(isdirty)
     return total
 
 
 def pool_first(const int16_t[:, :, :, ::1] tin, int size, int stride, int pad,
-               int16_t[:, :, :, ::1] tout):
+               int16_t[:, :, :, ::1] tout, int threads=1):
     """First-spike pooling: each output is the earliest spike time in its window
     (windows of ``size`` with ``stride`` over the input padded by ``pad`` never-firing
-    neurons)."""
+    neurons). Images shared out over ``threads`` threads."""
     cdef int B = tin.shape[0], C = tin.shape[1], H = tin.shape[2], W = tin.shape[3]
     cdef int Ho = (H + 2 * pad - size) // stride + 1
     cdef int Wo = (W + 2 * pad - size) // stride + 1
-    cdef int b, c, oy, ox, y, x, y0, x0
+    cdef int b, c, oy, ox, y, x, y0, x0, nt
     cdef int16_t m, v
     if tout.shape[0] != B or tout.shape[1] != C or tout.shape[2] != Ho or tout.shape[3] != Wo:
         raise ValueError(f"output must have shape {(B, C, Ho, Wo)}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    nt = _threads(threads, B)
     with nogil:
-        for b in range(B):
+        for b in prange(B, num_threads=nt, schedule="static"):
             for c in range(C):
                 for oy in range(Ho):
                     y0 = oy * stride - pad
@@ -282,17 +413,27 @@ def winners(const int16_t[:, :, ::1] tsp, const float[:, :, ::1] v, int T, int k
     (map, y, x, t) in selection order."""
     import numpy as np
     cdef int F = tsp.shape[0], Ho = tsp.shape[1], Wo = tsp.shape[2]
+    cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, i
+    cdef int32_t nc = 0
     out = np.zeros((max(k, 0), 4), dtype=np.int32)
     cdef int32_t[:, ::1] o = out
-    cdef char* blocked = <char*>malloc(<Py_ssize_t>F * Ho * Wo + 1)
+    cdef char* mapblk = <char*>malloc(F + 1)
+    cdef int32_t* cand = <int32_t*>malloc((F * n_loc + 1) * sizeof(int32_t))
+    cdef const int16_t* tp
     cdef int n = 0
-    if blocked == NULL:
+    if mapblk == NULL or cand == NULL:
+        free(mapblk); free(cand)
         raise MemoryError()
-    if k > 0:
+    if k > 0 and F * n_loc > 0:
+        tp = &tsp[0, 0, 0]
         with nogil:
-            n = _winners_one(&tsp[0, 0, 0], &v[0, 0, 0], F, Ho, Wo, T, k, r, blocked,
-                             &o[0, 0])
-    free(blocked)
+            for i in range(F * n_loc):
+                if tp[i] < T:
+                    cand[nc] = <int32_t>i
+                    nc += 1
+            n = _select_winners(tp, &v[0, 0, 0], n_loc, 1, F, Ho, Wo, T, cand, 0, &nc, 1,
+                                k, r, mapblk, &o[0, 0])
+    free(mapblk); free(cand)
     return out[:n]
 
 
@@ -307,64 +448,101 @@ def stdp_update(const int16_t[:, :, ::1] tin, float[:, :, :, ::1] wt,
     if win.shape[1] != 4:
         raise ValueError("winners must be (n, 4)")
     with nogil:
-        _stdp_one(&tin[0, 0, 0], tin.shape[0], tin.shape[1], tin.shape[2], &wt[0, 0, 0, 0],
-                  wt.shape[1], wt.shape[2], wt.shape[3], pad, T, &win[0, 0], n, &p)
+        _stdp_channels(&tin[0, 0, 0], tin.shape[0], tin.shape[1], tin.shape[2],
+                       &wt[0, 0, 0, 0], wt.shape[1], wt.shape[2], wt.shape[3], pad, T,
+                       &win[0, 0], n, &p, 0, 1)
     return None
 
 
 def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double threshold,
           int T, int pad, int k, int r, StdpParameters params not None,
-          int32_t[::1] n_winners):
+          int32_t[::1] n_winners, int threads=1):
     """Train a conv layer on a batch of images, one image after the other: forward
     (with pointwise inhibition), k winners, STDP on the shared kernels ``wt``
     (C, kh, kw, F), updated in place. ``n_winners[b]`` receives image b's number of
-    winners. Without the GIL."""
+    winners. Without the GIL, on ``threads`` threads (OpenMP; one without it) that
+    share each image's output rows and input channels: the same numbers for any
+    number of threads."""
     cdef int B = tin.shape[0], C = tin.shape[1], H = tin.shape[2], W = tin.shape[3]
     cdef int kh = wt.shape[1], kw = wt.shape[2], F = wt.shape[3]
     cdef int Ho = H + 2 * pad - kh + 1, Wo = W + 2 * pad - kw + 1
-    cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo
-    cdef int b, nw
+    cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, n_in = <Py_ssize_t>C * H * W
+    cdef int b, nw, nt, tid, nteam, sense
+    cdef cv_bar_t bar
     cdef StdpParams p = params.p
     if wt.shape[0] != C:
         raise ValueError(f"kernels have {wt.shape[0]} input channels, input has {C}")
     if n_winners.shape[0] != B:
         raise ValueError("n_winners must have one entry per image")
+    if T < 1 or T > 32000:
+        raise ValueError(f"T must be in [1, 32000], got {T}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
     if B == 0 or Ho <= 0 or Wo <= 0 or k <= 0:
         return None
+    nt = _threads(threads, Ho)
     cdef float* V = <float*>malloc(n_loc * F * sizeof(float))
     cdef float* vout = <float*>malloc(n_loc * F * sizeof(float))
     cdef int16_t* tout = <int16_t*>malloc(n_loc * F * sizeof(int16_t))
-    cdef char* blocked = <char*>malloc(n_loc * F)
-    cdef int32_t* order = <int32_t*>malloc(<Py_ssize_t>C * H * W * sizeof(int32_t) + 4)
-    cdef int32_t* count = <int32_t*>malloc((T + 1) * sizeof(int32_t))
-    cdef int32_t* dirty = <int32_t*>malloc(n_loc * sizeof(int32_t))
-    cdef char* isdirty = <char*>malloc(n_loc)
-    cdef int32_t* win = <int32_t*>malloc(4 * k * sizeof(int32_t))
-    if (V == NULL or vout == NULL or tout == NULL or blocked == NULL or order == NULL
-            or count == NULL or dirty == NULL or isdirty == NULL or win == NULL):
-        free(V); free(vout); free(tout); free(blocked); free(order); free(count)
-        free(dirty); free(isdirty); free(win)
+    cdef int32_t* fired = <int32_t*>malloc(nt * n_loc * sizeof(int32_t))
+    cdef int32_t* nfired = <int32_t*>calloc(nt, sizeof(int32_t))
+    cdef char* mapblk = <char*>malloc(nt * F)
+    cdef int32_t* order = <int32_t*>malloc(nt * (n_in + 1) * sizeof(int32_t))
+    cdef int32_t* count = <int32_t*>malloc(nt * (T + 1) * sizeof(int32_t))
+    cdef int32_t* dirty = <int32_t*>malloc(nt * n_loc * sizeof(int32_t))
+    cdef char* isdirty = <char*>malloc(nt * n_loc)
+    cdef int32_t* win = <int32_t*>malloc(nt * 4 * k * sizeof(int32_t))
+    if (V == NULL or vout == NULL or tout == NULL or fired == NULL or nfired == NULL
+            or mapblk == NULL or order == NULL or count == NULL or dirty == NULL
+            or isdirty == NULL or win == NULL):
+        free(V); free(vout); free(tout); free(fired); free(nfired); free(mapblk)
+        free(order); free(count); free(dirty); free(isdirty); free(win)
         raise MemoryError()
-    with nogil:
+    # tout, vout in location-major layout (element (f, loc) at loc F + f): each
+    # thread's rows are contiguous there
+    bar.count = 0
+    bar.sense = 0
+    bar.n = nt
+    with nogil, parallel(num_threads=nt):
+        tid = threadid()
+        nteam = cv_team_size()
+        sense = 0
+        if tid == 0:
+            bar.n = nteam       # the team OpenMP gave (perhaps fewer than asked for)
+        cv_barrier()
         for b in range(B):
-            _forward_one(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw, F, threshold,
-                         T, pad, 1, tout, vout, V, order, count, dirty, isdirty)
-            nw = _winners_one(tout, vout, F, Ho, Wo, T, k, r, blocked, win)
-            _stdp_one(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw, F, pad, T,
-                      win, nw, &p)
-            n_winners[b] = nw
-    free(V); free(vout); free(tout); free(blocked); free(order); free(count)
-    free(dirty); free(isdirty); free(win)
+            nfired[tid] = _forward_rows(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw,
+                                        F, threshold, T, pad, 1, tout, vout, 1, F, tid,
+                                        nteam, V, order + tid * (n_in + 1),
+                                        count + tid * (T + 1), dirty + tid * n_loc,
+                                        isdirty + tid * n_loc, fired + tid * n_loc)
+            cv_bar_wait(&bar, &sense)
+            # every thread selects the same winners (reading only), then updates its
+            # share of the input channels
+            nw = _select_winners(tout, vout, 1, F, F, Ho, Wo, T, fired, n_loc, nfired,
+                                 nteam, k, r, mapblk + tid * F, win + tid * 4 * k)
+            _stdp_channels(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw, F, pad, T,
+                           win + tid * 4 * k, nw, &p, tid, nteam)
+            if tid == 0:
+                n_winners[b] = nw
+            cv_bar_wait(&bar, &sense)
+    free(V); free(vout); free(tout); free(fired); free(nfired); free(mapblk)
+    free(order); free(count); free(dirty); free(isdirty); free(win)
     return None
 
 
-def global_max(const float[:, :, :, ::1] v, float[:, ::1] out):
-    """out[b, f] = max over positions of v[b, f] (B, F, H, W)."""
+def global_max(const float[:, :, :, ::1] v, float[:, ::1] out, int threads=1):
+    """out[b, f] = max over positions of v[b, f] (B, F, H, W); images shared out over
+    ``threads`` threads."""
     cdef Py_ssize_t b, f, i, n = <Py_ssize_t>v.shape[2] * v.shape[3]
     cdef float m
     cdef const float* row
+    cdef int nt
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    nt = _threads(threads, v.shape[0])
     with nogil:
-        for b in range(v.shape[0]):
+        for b in prange(v.shape[0], num_threads=nt, schedule="static"):
             for f in range(v.shape[1]):
                 row = &v[b, f, 0, 0]
                 m = -INFINITY

@@ -142,7 +142,7 @@ class Config:
     svm_C: float = field(1.0, gt=0.0)
     svm_standardize: bool = field(False, help="standardize each feature (training mean "
                                   "and sd) before the SVM; the paper does not say")
-    n_jobs: int = field(0, help="threads (0: all CPUs)", min=0)
+    n_jobs: int = field(0, help="threads of training and feature extraction (0: PLASTICITY_THREADS or all cores)", min=0)
     data_dir: str = field("", help="directory with Faces/ and Motorbikes/ (empty: "
                                    "$PLASTICITY_DATA/caltech101 or ./data/caltech101)")
 
@@ -175,7 +175,7 @@ def build(c, seed):
                           a_minus=c.a_minus, a_plus_max=c.a_plus_max,
                           lr_double_every=c.lr_double_every, convergence=c.convergence,
                           feature_grid=c.feature_grid, feature_pyramid=c.feature_pyramid,
-                          feature_layer=c.feature_layer or None, n_jobs=c.n_jobs or None,
+                          feature_layer=c.feature_layer or None, threads=c.n_jobs or None,
                           random_state=seed, batch_size=200)
 
 

@@ -106,7 +106,7 @@ class Config:
     svm_C: float = field(2.4, help="LinearSVC C", gt=0.0)
     svm_standardize: bool = field(False, help="standardize each feature (training mean "
                                   "and sd) before the SVM; the paper does not say")
-    n_jobs: int = field(0, help="threads for feature extraction (0: all CPUs)", min=0)
+    n_jobs: int = field(0, help="threads of training and feature extraction (0: PLASTICITY_THREADS or all cores)", min=0)
     data_dir: str = field("", help="MNIST directory (empty: $PLASTICITY_DATA/mnist or "
                                    "./data/mnist)")
 
@@ -138,7 +138,7 @@ def build(config, seed=1):
                           a_minus=c.a_minus, a_plus_max=c.a_plus_max,
                           lr_double_every=c.lr_double_every, convergence=c.convergence,
                           feature_grid=c.feature_grid,
-                          feature_pyramid=c.feature_pyramid, n_jobs=c.n_jobs or None,
+                          feature_pyramid=c.feature_pyramid, threads=c.n_jobs or None,
                           random_state=seed)
 
 

@@ -241,7 +241,7 @@ def learner_inputs(c, seed, log=None):
     net = fit_stdp_features(big.class_images("train").reshape(-1, c.conv_size,
                                                               c.conv_size),
                             grid=c.conv_grid, n_images=c.conv_images,
-                            random_state=seed, n_jobs=1)
+                            random_state=seed, threads=1)
     # potentials -> [0, 1] by one constant (the meta-train maximum): the encoder
     # takes intensities, and the standardisation of every input vector removes the
     # scale again

@@ -22,6 +22,8 @@ layer gives them.
 """
 import numbers
 import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -148,8 +150,17 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         enter the features.
     batch_size : int
         Images encoded / propagated at once.
+    threads : int or None
+        Threads (>= 1) of training and feature extraction, taken as a
+        :class:`plasticity.Network` takes them: None is the environment variable
+        ``PLASTICITY_THREADS`` if set, else every core the process may use. Where the
+        weights do not change (encoding, the layers below the one being trained,
+        feature extraction) the images are shared out over the threads; the layer being
+        trained shares each image's output rows and input channels. The results are
+        identical, bit for bit, for every number of threads. A build without OpenMP
+        runs on one thread (with a warning when more were asked for).
     n_jobs : int or None
-        Threads for feature extraction (None: all CPUs).
+        Deprecated alias of ``threads`` (-1: all cores); used when ``threads`` is None.
     random_state : int or None
     verbose : int
 
@@ -168,8 +179,8 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
                  dog_off=True, dog_threshold=0.2, image_shape=None, a_plus=0.004,
                  a_minus=-0.003, a_plus_max=0.15, lr_double_every=500, convergence=0.01,
                  w_mean=0.8, w_std=0.05, feature_grid=1, feature_layer=None,
-                 feature_pyramid=False, batch_size=1000, n_jobs=None, random_state=None,
-                 verbose=0):
+                 feature_pyramid=False, batch_size=1000, threads=None, n_jobs=None,
+                 random_state=None, verbose=0):
         self.layers = layers
         self.T = T
         self.dog_size = dog_size
@@ -189,11 +200,22 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         self.feature_layer = feature_layer
         self.feature_pyramid = feature_pyramid
         self.batch_size = batch_size
+        self.threads = threads
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ validation
+    def _n_threads(self):
+        """The threads of a fit or transform (``threads``, else the deprecated
+        ``n_jobs``, else as a Network takes them)."""
+        th = self.threads
+        if th is None and self.n_jobs is not None:
+            warnings.warn("SpikingConvNet(n_jobs=...) is deprecated: use threads=",
+                          FutureWarning, stacklevel=3)
+            th = None if self.n_jobs == -1 else self.n_jobs
+        return ops.n_threads(th)
+
     def _check_params(self):
         if not isinstance(self.T, numbers.Integral) or not 1 <= self.T <= 32000:
             raise ValueError(f"T must be an integer in [1, 32000], got {self.T!r}")
@@ -212,6 +234,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
             raise ValueError("lr_double_every must be an integer >= 1")
         layers = _check_layers(self.layers)
         self._feature_conv(layers)            # a bad feature_layer fails before training
+        self._threads = self._n_threads()
         return layers
 
     def _images(self, X, reset):
@@ -243,14 +266,23 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ pipeline
     def encode(self, X):
-        """DoG + latency coding of images (n, H, W) -> spike times (n, C, H, W) int16."""
+        """DoG + latency coding of images (n, H, W) -> spike times (n, C, H, W) int16
+        (chunks of images on the threads; each image is coded on its own)."""
         s1, s2 = self.dog_sigmas
-        out = []
-        for a in range(0, X.shape[0], self.batch_size):
-            r = dog_filter(X[a:a + self.batch_size], self.dog_size, s1, s2, self.dog_on,
-                           self.dog_off, self.dog_threshold)
-            out.append(latency_code(r, self.T, threshold=self.dog_threshold))
-        return np.concatenate(out)
+        nt = self._n_threads()
+
+        def code(a, b):
+            r = dog_filter(X[a:b], self.dog_size, s1, s2, self.dog_on, self.dog_off,
+                           self.dog_threshold)
+            return latency_code(r, self.T, threshold=self.dog_threshold)
+
+        n = X.shape[0]
+        step = max(1, min(self.batch_size, -(-n // (4 * nt)) if nt > 1 else n))
+        parts = [(a, min(a + step, n)) for a in range(0, n, step)]
+        if nt == 1 or len(parts) == 1:
+            return np.concatenate([code(a, b) for a, b in parts])
+        with ThreadPoolExecutor(min(nt, len(parts))) as ex:
+            return np.concatenate(list(ex.map(lambda ab: code(*ab), parts)))
 
     def _propagate(self, times, layers, weights):
         """Spike times after ``layers`` (inference: thresholds, inhibition, pooling)."""
@@ -258,10 +290,11 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         for l in layers:
             if l["type"] == "conv":
                 times, _ = ops.conv_forward(times, weights[ci], l["threshold"], self.T,
-                                            l["pad"], True, self.n_jobs, internal=True)
+                                            l["pad"], True, self._threads, internal=True)
                 ci += 1
             else:
-                times = ops.pool_first(times, l["size"], l["stride"], l["pad"])
+                times = ops.pool_first(times, l["size"], l["stride"], l["pad"],
+                                       self._threads)
         return times
 
     # ------------------------------------------------------------------ fit
@@ -360,7 +393,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
                 idx, order = order[:m], order[m:]
                 tin = self._propagate(enc[idx], prev, wts) if prev else enc[idx]
                 ops.train_layer(tin, wt, l["threshold"], self.T, l["pad"], l["k"],
-                                l["radius"], ap, am)
+                                l["radius"], ap, am, self._threads)
                 seen += m
                 since += m
                 bar.set(seen)
@@ -468,6 +501,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         ci, li = self._feature_conv(self.layers_)
         self._check_grid(self.layers_, self.image_shape_)
         X = self._images(X, reset=False)
+        self._threads = self._n_threads()
         wts = self._internal()
         out = np.empty((X.shape[0], self.weights_[ci].shape[0] * self._n_cells()))
         for a in range(0, X.shape[0], self.batch_size):
@@ -475,8 +509,8 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
             t = self._propagate(t, self.layers_[:li], wts[:ci])
             l = self.layers_[li]
             _, v = ops.conv_forward(t, wts[ci], np.inf, self.T, l["pad"], False,
-                                    self.n_jobs, internal=True)
-            out[a:a + self.batch_size] = np.hstack([ops.grid_max(v, g)
+                                    self._threads, internal=True)
+            out[a:a + self.batch_size] = np.hstack([ops.grid_max(v, g, self._threads)
                                                     for g in self._grids()])
         return out
 
@@ -488,6 +522,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         upto = len(self.layers_) if upto is None else int(upto)
         layers = self.layers_[:upto]
         n_conv = sum(l["type"] == "conv" for l in layers)
+        self._threads = self._n_threads()
         return self._propagate(self.encode(X), layers, self._internal()[:n_conv])
 
     def preferred_stimuli(self, layer=-1, maps=None):

@@ -1,31 +1,42 @@
 """Batch operations of convolutional spiking layers, on first-spike-time arrays.
 
 Thin wrappers over the GIL-free kernels in ``plasticity._ext.conv``: they allocate the
-outputs, convert layouts and split batches over threads. Kernels are given in the
-usual (F, C, kh, kw) layout; times are int16 (N, C, H, W), ``T`` meaning no spike.
+outputs and convert layouts; the kernels share the work out over threads (OpenMP:
+images in parallel where the weights do not change, each image's output rows and
+input channels in ``train_layer``; the same numbers for any number of threads).
+Kernels are given in the usual (F, C, kh, kw) layout; times are int16 (N, C, H, W),
+``T`` meaning no spike.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
+import warnings
 
 import numpy as np
 
 from .._ext import conv as _k
+from ..network import default_threads
+from .._validation import check_int
 
 __all__ = ["conv_forward", "pool_first", "winners", "stdp_update", "train_layer",
            "global_max", "grid_max", "out_size", "stdp_params", "n_threads", "kernels_internal",
            "kernels_external"]
 
 
-def n_threads(n_jobs=None):
-    """Threads to use: ``n_jobs`` (None or -1: all CPUs)."""
-    if n_jobs is None or n_jobs == -1 or n_jobs == 0:
-        return os.cpu_count() or 1
-    return max(1, int(n_jobs))
+def n_threads(threads=None):
+    """Threads to use: ``threads`` (an integer >= 1), or where None as a ``Network``
+    takes it (``plasticity.network.default_threads``: ``PLASTICITY_THREADS`` if set,
+    else every core the process may use). A build without OpenMP runs on one thread
+    (with a warning when more were asked for)."""
+    n = default_threads() if threads is None else check_int("threads", threads, 1)
+    if n > 1 and not _k.openmp_available():
+        warnings.warn(f"plasticity was built without OpenMP: the conv kernels run on 1 "
+                      f"thread instead of {n}", RuntimeWarning, stacklevel=3)
+        return 1
+    return n
 
 
 def kernels_internal(weights):
-    """(F, C, kh, kw) -> the kernels' layout (C, kh, kw, F) float32 C-contiguous."""
-    return np.ascontiguousarray(np.transpose(np.asarray(weights, np.float32), (1, 2, 3, 0)))
+    """(F, C, kh, kw) -> the kernels' layout (C, kh, kw, F) float32 C-contiguous, a new
+    array (never a view of ``weights``: the training kernels update it in place)."""
+    return np.transpose(np.asarray(weights, np.float32), (1, 2, 3, 0)).copy(order="C")
 
 
 def kernels_external(wt):
@@ -51,20 +62,16 @@ def _as_times(times):
     return np.ascontiguousarray(t, dtype=np.int16)
 
 
-def _chunks(n, k):
-    k = max(1, min(k, n))
-    edges = np.linspace(0, n, k + 1).astype(int)
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-
-
-def conv_forward(times, weights, threshold, T, pad=0, inhibit=True, n_jobs=None,
+def conv_forward(times, weights, threshold, T, pad=0, inhibit=True, threads=None,
                  internal=False):
     """A conv layer of non-leaky IF neurons over all T steps, for a batch.
 
     Returns ``(times_out, potentials)`` of shape (N, F, Ho, Wo): first-spike steps
     (T = none; after pointwise lateral inhibition if ``inhibit``) and potentials (at
     the spike step for neurons that fired, otherwise the final potential V(T-1)).
-    ``threshold=np.inf`` gives the final potentials of all neurons."""
+    ``threshold=np.inf`` gives the final potentials of all neurons. The images are
+    shared out over ``threads`` threads (see ``n_threads``)."""
+    nt = n_threads(threads)
     tin = _as_times(times)
     wt = np.ascontiguousarray(weights, np.float32) if internal else kernels_internal(weights)
     N, C, H, W = tin.shape
@@ -75,14 +82,7 @@ def conv_forward(times, weights, threshold, T, pad=0, inhibit=True, n_jobs=None,
                          f"{H}x{W}: the images are too small for this architecture")
     tout = np.empty((N, F, Ho, Wo), np.int16)
     vout = np.empty((N, F, Ho, Wo), np.float32)
-    parts = _chunks(N, n_threads(n_jobs))
-    if len(parts) <= 1:
-        _k.forward(tin, wt, float(threshold), int(T), int(pad), bool(inhibit), tout, vout)
-    else:
-        with ThreadPoolExecutor(len(parts)) as ex:
-            list(ex.map(lambda ab: _k.forward(tin[ab[0]:ab[1]], wt, float(threshold), int(T),
-                                              int(pad), bool(inhibit), tout[ab[0]:ab[1]],
-                                              vout[ab[0]:ab[1]]), parts))
+    _k.forward(tin, wt, float(threshold), int(T), int(pad), bool(inhibit), tout, vout, nt)
     return tout, vout
 
 
@@ -92,14 +92,15 @@ def out_size(n, size, stride=1, pad=0):
     return (n + 2 * pad - size) // stride + 1
 
 
-def pool_first(times, size, stride=None, pad=0):
+def pool_first(times, size, stride=None, pad=0, threads=None):
     """First-spike pooling (earliest spike in each window), (N, C, H, W) -> (N, C, Ho, Wo)."""
+    nt = n_threads(threads)
     tin = _as_times(times)
     stride = size if stride is None else stride
     N, C, H, W = tin.shape
     Ho, Wo = out_size(H, size, stride, pad), out_size(W, size, stride, pad)
     out = np.empty((N, C, max(Ho, 0), max(Wo, 0)), np.int16)
-    _k.pool_first(tin, int(size), int(stride), int(pad), out)
+    _k.pool_first(tin, int(size), int(stride), int(pad), out, nt)
     return out
 
 
@@ -121,23 +122,26 @@ def stdp_update(times_in, weights, win, pad, T, a_plus, a_minus):
     return kernels_external(wt)
 
 
-def train_layer(times, wt, threshold, T, pad, k, r, a_plus, a_minus):
+def train_layer(times, wt, threshold, T, pad, k, r, a_plus, a_minus, threads=None):
     """Present a batch of images (N, C, H, W) one after the other to a conv layer with
     kernels ``wt`` in the internal (C, kh, kw, F) float32 layout, updated in place.
-    Returns the number of winners per image."""
+    Returns the number of winners per image. Each image is shared out over ``threads``
+    threads (its output rows and input channels; see ``n_threads``): the same kernels
+    and winners for any number."""
+    nt = n_threads(threads)
     tin = _as_times(times)
     nw = np.zeros(tin.shape[0], np.int32)
     _k.train(tin, wt, float(threshold), int(T), int(pad), int(k), int(r),
-             stdp_params(a_plus, a_minus), nw)
+             stdp_params(a_plus, a_minus), nw, nt)
     return nw
 
 
-def grid_max(potentials, g):
+def grid_max(potentials, g, threads=None):
     """Max pooling of potentials (N, F, H, W) over a g x g grid of cells -> (N, F g^2)
     (map-major, cells row-major; the cells split H and W as ``np.array_split`` does).
     g = 1 is the global maximum."""
     if g == 1:
-        return global_max(potentials)
+        return global_max(potentials, threads)
     v = np.asarray(potentials)
     if not 1 <= g <= min(v.shape[2], v.shape[3]):
         raise ValueError(f"g must be in [1, {min(v.shape[2], v.shape[3])}] for maps of "
@@ -148,9 +152,10 @@ def grid_max(potentials, g):
     return m.reshape(m.shape[0], -1)
 
 
-def global_max(potentials):
+def global_max(potentials, threads=None):
     """Global max pooling of potentials (N, F, H, W) -> (N, F) float32."""
+    nt = n_threads(threads)
     v = np.ascontiguousarray(potentials, np.float32)
     out = np.empty(v.shape[:2], np.float32)
-    _k.global_max(v, out)
+    _k.global_max(v, out, nt)
     return out

@@ -745,7 +745,7 @@ OMNIGLOT_CONV_LAYERS = _omniglot_conv_layers()
 
 
 def fit_stdp_features(images, *, grid=2, n_images=6000, dog_threshold=0.05,
-                      random_state=0, n_jobs=None):
+                      random_state=0, threads=None):
     """An STDP-trained spiking conv net fitted without labels on ``images``.
 
     The network is :data:`OMNIGLOT_CONV_LAYERS` (ON/OFF DoG, latency code, two IF conv
@@ -765,6 +765,8 @@ def fit_stdp_features(images, *, grid=2, n_images=6000, dog_threshold=0.05,
     dog_threshold : float
         DoG responses at or below it do not spike.
     random_state : int
+    threads : int or None
+        Threads of the net (None: as a :class:`plasticity.Network` takes them).
 
     Returns
     -------
@@ -779,7 +781,7 @@ def fit_stdp_features(images, *, grid=2, n_images=6000, dog_threshold=0.05,
     layers = tuple(dict(l, n_images=int(n_images)) if l["type"] == "conv" else dict(l)
                    for l in OMNIGLOT_CONV_LAYERS)
     net = SpikingConvNet(layers=layers, dog_threshold=dog_threshold, feature_grid=grid,
-                         random_state=random_state, n_jobs=n_jobs)
+                         random_state=random_state, threads=threads)
     return net.fit(images)
 
 

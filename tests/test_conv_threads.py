@@ -1,0 +1,180 @@
+"""Threads of the convolutional STDP network (issue 19): the kernels and the estimator
+give the same numbers, bit for bit, on 1, 2, 3 and 7 threads (images in parallel where
+the weights do not change, each image's output rows and input channels in training),
+and the thread count is taken as a Network takes it."""
+import warnings
+
+import numpy as np
+import pytest
+
+from plasticity._ext import conv as _k
+from plasticity.conv import SpikingConvNet, ops
+
+THREADS = (1, 2, 3, 7)
+
+
+def _batch(seed, B=6, T=10):
+    rng = np.random.default_rng(seed)
+    C, H, W, F = (int(rng.integers(1, 4)), int(rng.integers(9, 17)),
+                  int(rng.integers(9, 17)), int(rng.integers(2, 9)))
+    k, pad = int(rng.integers(1, 6)), int(rng.integers(0, 3))
+    k = min(k, H + 2 * pad, W + 2 * pad)
+    times = rng.integers(0, T + 1, (B, C, H, W)).astype(np.int16)
+    # weights not on a grid: float32 sums depend on the order of the additions, so a
+    # thread that added in another order would show
+    w = rng.uniform(0.05, 0.95, (F, C, k, k)).astype(np.float32)
+    thr = float(rng.uniform(0.1, 0.4)) * C * k * k
+    return times, w, thr, pad, T
+
+
+def test_openmp_in_this_build():
+    # setup.py compiles the conv kernels with OpenMP where the engine gets it
+    from plasticity._ext import engine
+    assert _k.openmp_available() == engine.openmp_available()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_forward_pool_max_identical_for_any_threads(seed):
+    times, w, thr, pad, T = _batch(seed)
+    ref = None
+    for nt in THREADS:
+        out = []
+        for th, inhibit in ((thr, True), (thr, False), (np.inf, False)):
+            t, v = ops.conv_forward(times, w, th, T, pad, inhibit, threads=nt)
+            out += [t, v, ops.pool_first(t, 2, 2, 0, threads=nt),
+                    ops.global_max(v, threads=nt), ops.grid_max(v, 2, threads=nt)]
+        if ref is None:
+            ref = out
+            # and each image on its own (one image, one thread) gives the same
+            for b in range(times.shape[0]):
+                t1, v1 = ops.conv_forward(times[b], w, thr, T, pad, True, threads=1)
+                assert np.array_equal(t1[0], out[0][b]) and np.array_equal(v1[0], out[1][b])
+        else:
+            for a, b in zip(ref, out):
+                assert a.dtype == b.dtype and np.array_equal(a, b), nt
+
+
+def _train_step_by_step(times, w, thr, T, pad, k, r, ap, am):
+    """train_layer's sequence with the one-image kernels: forward with inhibition,
+    winners, STDP; returns the kernels and each image's winners."""
+    w = w.copy()
+    wins = []
+    for img in times:
+        t, v = ops.conv_forward(img, w, thr, T, pad, True, threads=1)
+        win = ops.winners(t[0], v[0], T, k, r)
+        wins.append(win)
+        w = ops.stdp_update(img, w, win, pad, T, ap, am)
+    return w, wins
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_train_identical_for_any_threads(seed):
+    """The same kernels and the same number of winners on 1, 2, 3 and 7 threads, equal
+    bit for bit to the one-image kernels called image after image (the same winners,
+    in the same order: the STDP updates would differ otherwise)."""
+    times, w, thr, pad, T = _batch(seed, B=12)
+    rng = np.random.default_rng(100 + seed)
+    k, r = int(rng.integers(1, 6)), int(rng.integers(0, 3))
+    w_ref, wins = _train_step_by_step(times, w, thr, T, pad, k, r, 0.05, -0.04)
+    n_ref = np.array([len(x) for x in wins])
+    assert n_ref.sum() > 0 and not np.array_equal(w_ref, w)
+    for nt in THREADS:
+        wt = ops.kernels_internal(w)
+        nw = ops.train_layer(times, wt, thr, T, pad, k, r, 0.05, -0.04, threads=nt)
+        assert np.array_equal(nw, n_ref), nt
+        assert np.array_equal(ops.kernels_external(wt), w_ref), nt
+
+
+def test_winners_ties_with_row_split():
+    """Two candidates in different threads' rows, equal in time and potential: the
+    lowest flat index (map, y, x) wins whatever the split, and its STDP update (which
+    differs from the other's) is the one applied."""
+    T = 4
+    times = np.full((1, 1, 9, 9), T, np.int16)
+    times[0, 0, 3:6, 1] = 0        # a vertical bar: output (3, 0) and (3, 1) reach 1.5
+    times[0, 0, 7, 5:8] = 0        # a horizontal bar: output (5, 5) and (6, 5) reach 1.5
+    w = np.full((1, 1, 3, 3), 0.5, np.float32)
+    w_ref, wins = _train_step_by_step(times, w, 1.4, T, 0, 1, 0, 0.1, -0.1)
+    assert wins[0].tolist() == [[0, 3, 0, 0]]
+    assert w_ref[0, 0, 0, 1] > 0.5 and w_ref[0, 0, 2, 2] < 0.5      # the vertical bar
+    for nt in THREADS:
+        wt = ops.kernels_internal(w)
+        nw = ops.train_layer(times, wt, 1.4, T, 0, 1, 0, 0.1, -0.1, threads=nt)
+        assert nw.tolist() == [1]
+        assert np.array_equal(ops.kernels_external(wt), w_ref), nt
+
+
+def _digits16():
+    from sklearn.datasets import load_digits
+    X = (load_digits().images[:160] * (255 / 16)).astype(np.uint8)
+    return np.kron(X, np.ones((1, 2, 2), np.uint8))           # 16 x 16 digits
+
+
+LAYERS = (
+    {"type": "conv", "maps": 8, "size": 5, "threshold": 8.0, "k": 3, "radius": 2,
+     "pad": 2, "n_images": 120},
+    {"type": "pool", "size": 2, "stride": 2},
+    {"type": "conv", "maps": 12, "size": 3, "threshold": 6.0, "k": 3, "radius": 1,
+     "pad": 1, "n_images": 100},
+)
+
+
+def test_estimator_identical_for_any_threads():
+    """fit and transform on 1, 2, 3 and 7 threads: the same kernels, convergence curves,
+    spike times and features, bit for bit."""
+    X = _digits16()
+    kw = dict(layers=LAYERS, T=12, dog_size=5, dog_threshold=0.1, random_state=2,
+              lr_double_every=40, convergence=1e-9, batch_size=50, feature_grid=2)
+    ref = None
+    for nt in THREADS:
+        net = SpikingConvNet(threads=nt, **kw).fit(X)
+        got = (net.weights_, net.convergence_, [net.transform(X)],
+               [net.spike_times(X[:30], upto=2)], [net.encode(X)])
+        assert net.n_train_images_ == [120, 100]
+        if ref is None:
+            ref = got
+            assert got[2][0].max() > 0 and (got[3][0] < 12).any()
+        else:
+            for la, lb in zip(ref, got):
+                for a, b in zip(la, lb):
+                    assert np.array_equal(a, b), nt
+
+
+def test_threads_taken_as_a_network_takes_them(monkeypatch):
+    from plasticity.network import default_threads
+    monkeypatch.setenv("PLASTICITY_THREADS", "3")
+    assert ops.n_threads() == 3 == default_threads()
+    assert SpikingConvNet()._n_threads() == 3
+    assert SpikingConvNet(threads=2)._n_threads() == 2
+    monkeypatch.delenv("PLASTICITY_THREADS")
+    assert ops.n_threads() == default_threads() >= 1
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match=rf"threads must be an integer in \[1, inf\], "
+                                             rf"got {bad}"):
+            SpikingConvNet(threads=bad, layers=LAYERS).fit(np.zeros((2, 16, 16)))
+    with pytest.raises(TypeError, match="threads must be an integer, got 1.5"):
+        ops.conv_forward(np.zeros((1, 1, 4, 4), np.int16), np.ones((1, 1, 2, 2)), 1.0, 4,
+                         threads=1.5)
+    monkeypatch.setenv("PLASTICITY_THREADS", "zero")
+    with pytest.raises(ValueError, match="PLASTICITY_THREADS must be an integer >= 1"):
+        ops.n_threads()
+
+
+def test_n_jobs_is_a_deprecated_alias():
+    with pytest.warns(FutureWarning, match="use threads="):
+        assert SpikingConvNet(n_jobs=2)._n_threads() == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert SpikingConvNet(threads=1, n_jobs=2)._n_threads() == 1
+
+
+def test_kernels_refuse_bad_thread_counts():
+    t = np.zeros((1, 1, 4, 4), np.int16)
+    wt = np.ones((1, 2, 2, 1), np.float32)
+    out_t = np.empty((1, 1, 3, 3), np.int16)
+    out_v = np.empty((1, 1, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="threads must be >= 1, got 0"):
+        _k.forward(t, wt, 1.0, 4, 0, True, out_t, out_v, 0)
+    with pytest.raises(ValueError, match="threads must be >= 1, got -2"):
+        _k.train(t, wt, 1.0, 4, 0, 1, 0, ops.stdp_params(0.1, -0.1),
+                 np.zeros(1, np.int32), -2)
