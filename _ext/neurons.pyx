@@ -399,8 +399,11 @@ cdef inline double _adex_drive(double vo, double wo, double V_T, double g_L,
                               double E_L, double D_T, double V_peak) noexcept nogil:
     """-g_L (v - E_L) + g_L Delta_T exp((min(v, V_peak) - V_T)/Delta_T) - w: the AdEx
     membrane drive before the currents (the exponential at min(v, V_peak), as NEST);
-    the callers add the currents in the same order, so the sum is the same."""
+    the callers add the currents in the same order, so the sum is the same.
+    Delta_T = 0 (AdExCond only): no exponential term, as NEST."""
     cdef double ve = vo if vo < V_peak else V_peak
+    if D_T == 0.0:
+        return -g_L * (vo - E_L) - wo
     return -g_L * (vo - E_L) + g_L * D_T * exp((ve - V_T) / D_T) - wo
 
 
@@ -455,7 +458,8 @@ cdef void _adex_reset(double* s, Py_ssize_t n, const double* p,
 # aeif_cond_alpha) and exact; v and w forward Euler from the old values as model 5
 # (_adex_drive, _adex_w). The update that detects a spike sets v = V_peak (forward
 # Euler's spike step overshoots V_peak, by up to the exponential's cap times dt/C_m);
-# the reset is model 5's.
+# the reset is model 5's. Delta_T = 0 (allowed here): no exponential term and the
+# threshold (p[10]) is V_T, as NEST.
 # vars:   0 v (mV), 1 w (pA), 2 g_e (nS), 3 g_i (nS), 4 I_ext (pA), 5 refractory,
 #         (12 only) 6 y_e (nS), 7 y_i (nS)
 # params: 0..11 as model 5, 12 P_e = exp(-dt/tau_e), 13 P_i, 14 E_e, 15 E_i,

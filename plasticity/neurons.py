@@ -724,10 +724,15 @@ class AdExCond(NeuronModel):
     steps, w and the conductances evolving (NEST's aeif models also hold v at V_reset
     while refractory).
 
+    ``Delta_T = 0`` is allowed, as NEST: no exponential term (a LIF with adaptation)
+    and the spike threshold is ``V_T`` instead of ``V_peak`` (then ``V_reset < V_T``).
+
     Parameters
     ----------
-    C_m, g_L, E_L, V_T, Delta_T, tau_w, a, b, V_reset, V_peak, t_ref
+    C_m, g_L, E_L, V_T, tau_w, a, b, V_reset, V_peak, t_ref
         As :class:`AdEx` (pF, nS, mV, ms, pA).
+    Delta_T : float
+        Slope factor (mV), >= 0 (0: see above).
     E_e, E_i : float
         Excitatory and inhibitory reversal potentials (mV).
     tau_e, tau_i : float
@@ -745,12 +750,17 @@ class AdExCond(NeuronModel):
         syn = dict(E_e=check_finite("E_e", E_e), E_i=check_finite("E_i", E_i),
                    tau_e=check_positive("tau_e", tau_e, "ms"),
                    tau_i=check_positive("tau_i", tau_i, "ms"))
-        self._adex = AdEx(C_m=C_m, g_L=g_L, E_L=E_L, V_T=V_T, Delta_T=Delta_T,
+        Delta_T = check_nonnegative("Delta_T", Delta_T, "mV")
+        # AdEx validates the rest (its Delta_T must be > 0: 0 is handled here)
+        self._adex = AdEx(C_m=C_m, g_L=g_L, E_L=E_L, V_T=V_T, Delta_T=Delta_T or 1.0,
                           tau_w=tau_w, a=a, b=b, V_reset=V_reset, V_peak=V_peak,
                           t_ref=t_ref, tau_syn_ex=syn["tau_e"], tau_syn_in=syn["tau_i"])
         self._params = {k: v for k, v in self._adex._params.items()
                         if not k.startswith("tau_syn")}
-        self._params.update(syn)
+        self._params.update(syn, Delta_T=Delta_T)
+        if Delta_T == 0:
+            _check_below("V_reset", self._params["V_reset"], "V_T (Delta_T = 0)",
+                         self._params["V_T"])
 
     def initial(self):
         return {"v": self._params["E_L"]}
@@ -758,7 +768,11 @@ class AdExCond(NeuronModel):
     def packed_params(self, dt):
         # AdEx's vector: its P_ex, P_in (12, 13) are exp(-dt/tau_e), exp(-dt/tau_i)
         p = self._params
-        return np.concatenate([self._adex.packed_params(dt), [p["E_e"], p["E_i"]]])
+        packed = np.concatenate([self._adex.packed_params(dt), [p["E_e"], p["E_i"]]])
+        if p["Delta_T"] == 0:
+            packed[5] = 0.0           # no exponential term
+            packed[10] = p["V_T"]     # the threshold is V_T (NEST)
+        return packed
 
 
 class AdExCondAlpha(AdExCond):

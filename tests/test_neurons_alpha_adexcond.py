@@ -307,6 +307,29 @@ def test_adex_cond_spike_step_is_clamped_at_v_peak(cls):
     assert s[0, 0] == q["V_reset"] and s[1, 0] == pytest.approx(q["b"], rel=0.2)
 
 
+@pytest.mark.parametrize("alpha", [False, True])
+def test_adex_cond_delta_t_zero_is_lif_with_adaptation(alpha):
+    """Delta_T = 0 (NEST's convention): no exponential term, threshold V_T; against
+    the NumPy reference with the term dropped and V_peak = V_T."""
+    cls = N.AdExCondAlpha if alpha else N.AdExCond
+    m = cls(Delta_T=0.0, V_T=-52.0, V_peak=-40.0, a=2.0, b=30.0, t_ref=0.2)
+    rng = np.random.default_rng(8)
+    n, steps = 5, 3000
+    I = rng.uniform(300, 1000, (steps, n))
+    rec_e = "y_e" if alpha else "g_e"
+    inputs = random_inputs(rng, steps, n, (rec_e,), 0.03, 0.0, 5.0)
+    spikes, rec = simulate(m, steps, n=n, I=I, inputs=inputs)
+
+    class Ref:   # the reference's parameters: no exponential (Delta_T tiny), V_T
+        def parameters(self):
+            return dict(m.parameters(), Delta_T=1e-300, V_peak=-52.0)
+    ref_spikes, ref, pre = adex_cond_reference(Ref(), DT, n, I, inputs, steps, alpha)
+    assert len(spikes) > 20
+    assert spikes == ref_spikes
+    np.testing.assert_allclose(rec["v"], ref[:, 0], rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(rec["w"], ref[:, 1], rtol=1e-12, atol=1e-10)
+
+
 def test_adex_cond_without_conductances_is_adex():
     """No conductance input: AdExCond's v and w are AdEx's, bit for bit, below the
     spike (the clamp of the spike step is AdExCond's only difference)."""
@@ -374,7 +397,9 @@ BAD = [
     (N.LIFCondAlpha, dict(E_e=float("nan")), r"E_e must be finite, got nan"),
     (N.AdExCond, dict(tau_e=0.0), r"tau_e must be > 0 ms, got 0.0"),
     (N.AdExCond, dict(E_i="x"), r"E_i must be a real number, got 'x'"),
-    (N.AdExCond, dict(Delta_T=-1.0), r"Delta_T must be > 0 mV, got -1.0"),
+    (N.AdExCond, dict(Delta_T=-1.0), r"Delta_T must be >= 0 mV, got -1.0"),
+    (N.AdExCond, dict(Delta_T=0.0, V_reset=-50.0),
+     r"V_reset must be < V_T \(Delta_T = 0\) \(-50.4 mV\), got -50.0"),
     (N.AdExCond, dict(V_peak=-60.0), r"V_T must be < V_peak \(-60.0 mV\), got -50.4"),
     (N.AdExCondAlpha, dict(tau_i=float("inf")), r"tau_i must be"),
     (N.AdExCondAlpha, dict(t_ref=-0.1), r"t_ref must be >= 0 ms, got -0.1"),

@@ -181,13 +181,6 @@ def test_heterogeneous_parameters_get_set_and_run():
     assert len(p._groups) == 6
 
 
-def test_unsupported_cell_types_name_what_is_missing():
-    for cls, words in ((sim.IF_curr_alpha, "alpha"), (sim.IF_cond_alpha, "alpha"),
-                       (sim.EIF_cond_exp_isfa_ista, "conductance-based AdEx")):
-        with pytest.raises(NotImplementedError, match=words):
-            cls()
-
-
 def test_gsyn_recording_and_write_data(tmp_path):
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
     cell = sim.Population(1, sim.IF_cond_exp(tau_syn_E=5.0))

@@ -15,10 +15,8 @@ What the Brian2 side adds to the text, and why (nothing else is changed):
 - Where the rule does not own the delivery, ``<target>_post += w`` first in
   ``on_pre`` (our engine delivers ``w`` before the rule's ``on_pre``), times ``pA``
   for a current-based receptor.
-- Tsodyks-Markram (depression): the flag ``(pre)`` of ``u : 1 (pre)`` is dropped;
-  Brian2 has no such flag (the variable becomes per synapse; its value is the same on
-  every synapse of a presynaptic neuron). The rule's ``g_e += ...`` is Brian2's
-  unsuffixed postsynaptic name, as is.
+- Tsodyks-Markram: the rule's ``g_e += ...`` is Brian2's unsuffixed postsynaptic
+  name, as is (depression only: u = U is the parameter U, no variable).
 - Clopath: ``(event-driven)`` of ``x_bar`` becomes ``(clock-driven)`` and its unit
   ``1`` becomes ``Hz``. Brian2's event-driven variables are current only inside
   ``on_pre``/``on_post`` (a ``run_regularly`` reads the value of the last event,
@@ -291,7 +289,7 @@ def test_tsodyks_markram_matches_brian2(kind):
         def rule():
             return tsodyks_markram_1997(U=0.5, tau_d=800.0)
         w_tm = (0.2, 0.5)
-        edit = [("u : 1 (pre)", "u : 1")]
+        edit = []
     else:
         def rule():
             return tsodyks_markram_1997(U=0.03, tau_d=130.0, tau_f=530.0)

@@ -45,31 +45,14 @@ def _standard(base, state=False):
 # ----------------------------------------------------------------- cell types
 IF_curr_exp = _standard(cells.IF_curr_exp, state=True)
 IF_cond_exp = _standard(cells.IF_cond_exp, state=True)
+IF_curr_alpha = _standard(cells.IF_curr_alpha, state=True)
+IF_cond_alpha = _standard(cells.IF_cond_alpha, state=True)
+EIF_cond_exp_isfa_ista = _standard(cells.EIF_cond_exp_isfa_ista, state=True)
+EIF_cond_alpha_isfa_ista = _standard(cells.EIF_cond_alpha_isfa_ista, state=True)
 Izhikevich = _standard(cells.Izhikevich, state=True)
 HH_cond_exp = _standard(cells.HH_cond_exp, state=True)
 SpikeSourcePoisson = _standard(cells.SpikeSourcePoisson)
 SpikeSourceArray = _standard(cells.SpikeSourceArray)
-
-
-def _missing(base, what):
-    def __init__(self, **parameters):
-        raise NotImplementedError(
-            f"{base.__name__} is not available in plasticity.pynn: {what}")
-    cls = _standard(base)
-    cls.__init__ = __init__
-    return cls
-
-
-IF_curr_alpha = _missing(cells.IF_curr_alpha, "our LIF has exponential synaptic "
-                         "currents only (no alpha-shaped currents)")
-IF_cond_alpha = _missing(cells.IF_cond_alpha, "our LIFCond has exponential "
-                         "conductances only (no alpha-shaped conductances)")
-EIF_cond_exp_isfa_ista = _missing(
-    cells.EIF_cond_exp_isfa_ista, "our AdEx model has current-based synapses "
-    "(I_syn_ex, I_syn_in in pA); a conductance-based AdEx is missing")
-EIF_cond_alpha_isfa_ista = _missing(
-    cells.EIF_cond_alpha_isfa_ista, "our AdEx model has current-based exponential "
-    "synapses; conductance-based alpha synapses are missing")
 
 
 class NativeInfo:
@@ -89,26 +72,43 @@ class NativeInfo:
 def native_model(name, p):
     """Our model for PyNN cell type ``name`` with scalar parameters ``p`` (PyNN
     units), and the unit conversions (:class:`NativeInfo`)."""
-    if name == "IF_curr_exp":
-        model = _neurons.LIF(tau_m=p["tau_m"], C_m=p["cm"] * 1000.0, E_L=p["v_rest"],
-                             V_th=p["v_thresh"], V_reset=p["v_reset"],
-                             t_ref=p["tau_refrac"], tau_syn_ex=p["tau_syn_E"],
-                             tau_syn_in=p["tau_syn_I"])
+    # alpha synapses: the weight (the peak) goes to the second variable y of the pair
+    alpha = "alpha" in name
+    if name in ("IF_curr_exp", "IF_curr_alpha"):
+        model = (_neurons.LIFAlpha if alpha else _neurons.LIF)(
+            tau_m=p["tau_m"], C_m=p["cm"] * 1000.0, E_L=p["v_rest"], V_th=p["v_thresh"],
+            V_reset=p["v_reset"], t_ref=p["tau_refrac"], tau_syn_ex=p["tau_syn_E"],
+            tau_syn_in=p["tau_syn_I"])
+        ex, inh = ("y_ex", "y_in") if alpha else ("I_syn_ex", "I_syn_in")
         return NativeInfo(model, 1000.0,
-                          {"excitatory": ("I_syn_ex", 1000.0),
-                           "inhibitory": ("I_syn_in", 1000.0)},
+                          {"excitatory": (ex, 1000.0), "inhibitory": (inh, 1000.0)},
                           {"v": ("v", 1.0), "isyn_exc": ("I_syn_ex", 1000.0),
                            "isyn_inh": ("I_syn_in", 1000.0)}, ("v",))
-    if name == "IF_cond_exp":
+    if name in ("IF_cond_exp", "IF_cond_alpha"):
         # conductances relative to the leak g_L = cm / tau_m (uS); I_ext is R I (mV)
         R = p["tau_m"] / p["cm"]   # ms / nF = MOhm = 1 / uS
-        model = _neurons.LIFCond(tau_m=p["tau_m"], E_L=p["v_rest"], V_th=p["v_thresh"],
-                                 V_reset=p["v_reset"], E_e=p["e_rev_E"],
-                                 E_i=p["e_rev_I"], tau_e=p["tau_syn_E"],
-                                 tau_i=p["tau_syn_I"], t_ref=p["tau_refrac"])
-        return NativeInfo(model, R, {"excitatory": ("g_e", R), "inhibitory": ("g_i", R)},
+        model = (_neurons.LIFCondAlpha if alpha else _neurons.LIFCond)(
+            tau_m=p["tau_m"], E_L=p["v_rest"], V_th=p["v_thresh"], V_reset=p["v_reset"],
+            E_e=p["e_rev_E"], E_i=p["e_rev_I"], tau_e=p["tau_syn_E"],
+            tau_i=p["tau_syn_I"], t_ref=p["tau_refrac"])
+        ex, inh = ("y_e", "y_i") if alpha else ("g_e", "g_i")
+        return NativeInfo(model, R, {"excitatory": (ex, R), "inhibitory": (inh, R)},
                           {"v": ("v", 1.0), "gsyn_exc": ("g_e", R),
                            "gsyn_inh": ("g_i", R)}, ("v", "gsyn_exc", "gsyn_inh"))
+    if name in ("EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista"):
+        # pA, pF, nS: nA, nF, uS times 1000; g_L = cm / tau_m; a is in nS in both
+        model = (_neurons.AdExCondAlpha if alpha else _neurons.AdExCond)(
+            C_m=p["cm"] * 1000.0, g_L=p["cm"] * 1000.0 / p["tau_m"], E_L=p["v_rest"],
+            V_T=p["v_thresh"], Delta_T=p["delta_T"], tau_w=p["tau_w"], a=p["a"],
+            b=p["b"] * 1000.0, V_reset=p["v_reset"], V_peak=p["v_spike"],
+            t_ref=p["tau_refrac"], E_e=p["e_rev_E"], E_i=p["e_rev_I"],
+            tau_e=p["tau_syn_E"], tau_i=p["tau_syn_I"])
+        ex, inh = ("y_e", "y_i") if alpha else ("g_e", "g_i")
+        return NativeInfo(model, 1000.0,
+                          {"excitatory": (ex, 1000.0), "inhibitory": (inh, 1000.0)},
+                          {"v": ("v", 1.0), "w": ("w", 1000.0),
+                           "gsyn_exc": ("g_e", 1000.0), "gsyn_inh": ("g_i", 1000.0)},
+                          ("v", "w", "gsyn_exc", "gsyn_inh"))
     if name == "Izhikevich":
         # NEST's izhikevich: I_e (pA) enters dv/dt (mV/ms) as is; weights (nA -> pA)
         # are jumps of v in mV

@@ -103,14 +103,14 @@ def tsodyks_markram_1997(U=0.5, tau_d=800.0, tau_f=None, receptor="g_e",
                          f"{receptor!r}")
     params = dict(U=U, tau_d=tau_d)
     if tau_f is None:
+        # u = U throughout: a parameter, not a variable (a per-presynaptic u could
+        # not follow per-synapse delays)
         model = """
         dx/dt = (1 - x) / tau_d : 1 (event-driven)
-        u : 1 (pre)
         """
         on_pre = f"""
-        u = U
-        {receptor} += w * u * x
-        x -= u * x
+        {receptor} += w * U * x
+        x -= U * x
         """
     else:
         params["tau_f"] = check_positive("tau_f", tau_f, "ms")
