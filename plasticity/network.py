@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from ._ext import engine as _engine
+from ._ext.synapses import _check_finite
 from ._validation import check_int, check_positive
 from .errors import SimulationError
 from .neurons import NeuronModel
@@ -88,6 +89,14 @@ def _check_rule_bounds(name, synapses, rule):
         raise ValueError(f"initial weights of projection {name!r} must be within the "
                          f"rule's bounds [w_min, w_max] = [{lo}, {hi}], got {w[k]} "
                          f"(synapse {k}; {int(out.sum())} of {w.size} outside)")
+
+
+_CHUNK = 1 << 22
+
+
+def _chunks(n, size=_CHUNK):
+    """(start, stop) pairs covering range(n) in pieces of at most ``size``."""
+    return ((a, min(a + size, n)) for a in range(0, n, size))
 
 
 def _time_to_steps(times, dt):
@@ -306,13 +315,31 @@ class Projection:
         self.synapses.normalize_columns(target)
 
     def _post_position(self):
-        """pos[s]: where synapse s sits in post-synaptic order (inverse of post_syn)."""
+        """pos[s]: where synapse s sits in post-synaptic order (inverse of post_syn).
+        Built in chunks: 4 bytes per synapse, no larger temporary."""
         syn = self.synapses
         if getattr(self, "_pos_key", None) is not syn.post_syn:
             pos = np.empty(syn.nnz, dtype=np.int32)
-            pos[syn.post_syn] = np.arange(syn.nnz, dtype=np.int32)
+            for a, b in _chunks(syn.nnz):
+                pos[syn.post_syn[a:b]] = np.arange(a, b, dtype=np.int32)
             self._pos, self._pos_key = pos, syn.post_syn
         return self._pos
+
+    def _gather_post_order(self):
+        """The weights in post-synaptic order (a new array, ``weights[post_syn]``),
+        gathered in chunks: NumPy casts an int32 index array to intp, which for the
+        whole of ``post_syn`` would be a temporary of 8 bytes per synapse."""
+        syn = self.synapses
+        wp = np.empty_like(syn.weights)
+        for a, b in _chunks(syn.nnz):
+            np.take(syn.weights, syn.post_syn[a:b], out=wp[a:b])
+        return wp
+
+    def _scatter_post_order(self, wp):
+        """``weights[post_syn] = wp``, in chunks (see :meth:`_gather_post_order`)."""
+        syn = self.synapses
+        for a, b in _chunks(syn.nnz):
+            syn.weights[syn.post_syn[a:b]] = wp[a:b]
 
     def _delay_arrays(self):
         """Per row: synapse ids sorted by (delay, id), and for each row i and delay d
@@ -941,7 +968,7 @@ class Network:
             (k, p) for k, p in enumerate(self._projs)
             if getattr(p.rule, "post_ordered_weights", False) and p.synapses.nnz > 0]
         for k, proj in post_ordered:
-            proj._wp = proj.synapses.weights[proj.synapses.post_syn]
+            proj._wp = proj._gather_post_order()
             proj.rule.set_post_order(eng, k, proj._wp, proj._post_position())
         t_end = self.step + n_steps
         bar = None
@@ -951,7 +978,7 @@ class Network:
                            enabled=progress, delay=0.0 if progress else 3.0, leave=False)
         def scatter():
             for _, proj in post_ordered:
-                proj.synapses.weights[proj.synapses.post_syn] = proj._wp
+                proj._scatter_post_order(proj._wp)
 
         try:
             while self.step < t_end:
@@ -1031,10 +1058,10 @@ class Network:
             if w is None:
                 w = proj.synapses.weights
             else:  # post-ordered copy: report the synapse id
-                if np.all(np.isfinite(w)):
+                if _check_finite(w) < 0:
                     continue
                 w = w[np.argsort(proj.synapses.post_syn)]
-            if not np.all(np.isfinite(w)):
+            if _check_finite(w) >= 0:
                 s = int(np.flatnonzero(~np.isfinite(w))[0])
                 raise SimulationError(
                     f"non-finite weight in projection {proj.name!r} (synapse {s}) between "

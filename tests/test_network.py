@@ -310,6 +310,52 @@ def test_post_ordered_weights_give_identical_results():
     assert long_wm.snapshots.shape[0] == 11
 
 
+def test_post_order_gather_scatter_in_chunks_match_numpy(monkeypatch):
+    """The post-order permutation, gather and scatter run in chunks (no temporary
+    the size of post_syn as intp): the same arrays as the whole-array NumPy
+    expressions, for chunk sizes that do and do not divide nnz."""
+    from plasticity import Network, SynapseMatrix
+    from plasticity import network as network_module
+    from plasticity.neurons import LIF
+    for chunk in (1, 7, 64, 1 << 22):
+        monkeypatch.setattr(network_module, "_CHUNK", chunk)
+        assert list(network_module._chunks(10, 4)) == [(0, 4), (4, 8), (8, 10)]
+        for dtype in (np.float32, np.float64):
+            net = Network(dt=0.1, threads=1)
+            a = net.add_population("a", 37, LIF())
+            b = net.add_population("b", 23, LIF())
+            syn = SynapseMatrix.fixed_probability(
+                37, 23, 0.3, rng=chunk, dtype=dtype,
+                weight=lambda r, n: r.uniform(0, 1, n))
+            proj = net.connect(a, b, syn, target="I_syn_ex")
+            pos = np.empty(syn.nnz, dtype=np.int32)
+            pos[syn.post_syn] = np.arange(syn.nnz, dtype=np.int32)
+            got = proj._post_position()
+            assert got.dtype == np.int32
+            np.testing.assert_array_equal(got, pos)
+            wp = proj._gather_post_order()
+            assert wp.dtype == dtype and wp is not syn.weights
+            np.testing.assert_array_equal(wp, syn.weights[syn.post_syn])
+            new = np.random.default_rng(1).uniform(0, 1, syn.nnz).astype(dtype)
+            ref = syn.weights.copy()
+            ref[syn.post_syn] = new
+            proj._scatter_post_order(new)
+            np.testing.assert_array_equal(syn.weights, ref)
+
+
+def test_post_ordered_weights_in_small_chunks_give_identical_results(monkeypatch):
+    """A long (post-ordered) run with chunks of 5 synapses equals short runs."""
+    from plasticity import network as network_module
+    monkeypatch.setattr(network_module, "_CHUNK", 5)
+    long_net, long_proj, _, long_mo = poisson_net(32, n=300)
+    long_net.run(1000.0)
+    short_net, short_proj, _, short_mo = poisson_net(32, n=300)
+    for _ in range(10):
+        short_net.run(100.0)
+    np.testing.assert_array_equal(long_mo.times, short_mo.times)
+    np.testing.assert_array_equal(long_proj.weights, short_proj.weights)
+
+
 def test_a_duration_a_fraction_of_a_step_off_is_not_a_multiple_of_dt():
     """5e6 ms at dt 0.3 ms is 16666666.67 steps: 0.1 ms off, within 1e-6 of the
     duration but not a whole number of steps (refused; so is the config key)."""
