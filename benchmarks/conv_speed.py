@@ -1,23 +1,45 @@
-"""Images per second of the Kheradpisheh MNIST network, per stage (compare with
-SpykeTorch's figures in the peer table: "paper arch" = T 30, 30 + 100 maps, global max).
+"""Images per second of the Kheradpisheh MNIST network, per stage, ours and the peer's
+(SpykeTorch's way of computing it, in torch: ``conv_peer_torch.py``) side by side in
+one run, on the same MNIST images, at 1 and N threads.
 
     python benchmarks/conv_speed.py [--n 2000] [--threads 1 2] [--repeat 3]
+        [--peer-python /work/peers-venv/bin/python] [--json out.json] [--im2col]
 
+"paper arch" = T 30, 30 + 100 maps (``plasticity.conv.MNIST_LAYERS``), global max.
 Stages: preprocess (DoG ON/OFF + latency coding), STDP training of conv1 (forward,
 inhibition, winners, STDP, image after image), STDP training of conv2 (including the
-propagation through conv1 and pool1), features (the whole network up to the global max,
-including preprocessing). Also times an im2col + BLAS forward of conv2 over all T steps
-(the alternative to the event-driven kernel) on the same inputs. Min/median of repeats.
+propagation through conv1 and pool1), features (the whole network up to the global
+max, including preprocessing). Each layer trains on all n images (``n_images = n``,
+no early stop). Our threads: ``SpikingConvNet(threads=N)``; the peer's:
+``torch.set_num_threads(N)``. The repeats are interleaved (ours 1, peer 1, ours N,
+peer N, then again); the table gives the median (and min) of the repeats, in images
+per second of wall-clock time, ours also per CPU-second. The load average (``uptime``)
+before and after and the peak memory of each side are printed. Without
+``--peer-python`` only our side runs.
+
+Checks (printed): our kernels, spike times and features are identical, bit for bit,
+for every thread count; the peer's spike waves of the preprocessing equal our spike
+times (fraction of images), and the peer's features computed with our trained kernels
+equal ours to float32 rounding (largest difference).
+
+``--im2col`` also times an im2col + BLAS forward pass of conv2 over all T steps (the
+dense alternative to the event-driven kernel) on the same inputs.
 """
 import argparse
 import json
 import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+STAGES = ("preprocess", "stdp_conv1", "stdp_conv2", "features")
 
 
 def _mnist(n):
@@ -46,58 +68,172 @@ def im2col_forward(times, weights, threshold, T, pad):
     return out
 
 
-def _timed(fn):
+def _uptime():
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "uptime unavailable"
+
+
+def _layers(n):
+    from plasticity.conv import MNIST_LAYERS
+    return [dict(l, n_images=n) if l["type"] == "conv" else dict(l) for l in MNIST_LAYERS]
+
+
+def ours_once(X, th):
+    """One run of our side on ``th`` threads: images/s (wall, CPU) per stage and the
+    results (kernels, features, spike times)."""
+    from plasticity.conv import SpikingConvNet
+    n = len(X)
+    net = SpikingConvNet(layers=_layers(n), threads=th, random_state=0, convergence=1e-9)
+    wall, cpu = {}, {}
     t0, c0 = time.perf_counter(), time.process_time()
-    r = fn()
-    return r, time.perf_counter() - t0, time.process_time() - c0
+    enc = net.encode(X)
+    wall["preprocess"] = n / (time.perf_counter() - t0)
+    cpu["preprocess"] = n / (time.process_time() - c0)
+    net.fit(X)
+    for i in (0, 1):
+        wall[f"stdp_conv{i + 1}"] = n / net.train_seconds_[i]
+        cpu[f"stdp_conv{i + 1}"] = n / net.train_cpu_seconds_[i]
+    t0, c0 = time.perf_counter(), time.process_time()
+    F = net.transform(X)
+    wall["features"] = n / (time.perf_counter() - t0)
+    cpu["features"] = n / (time.process_time() - c0)
+    return wall, cpu, {"weights": net.weights_, "features": F, "times": enc, "net": net}
 
 
-def bench(n, threads, repeat):
+def peer_data(path, X, net):
+    """The npz the peer reads: images, the architecture and schedule, our DoG kernel
+    and our trained kernels (for the features check)."""
+    from plasticity.encoding import dog_kernel
+    np.savez(path, X=X, T=net.T, dog_kernel=dog_kernel(net.dog_size, *net.dog_sigmas),
+             dog_threshold=net.dog_threshold, layers=json.dumps(net.layers_),
+             a_plus=net.a_plus, a_minus=net.a_minus, a_plus_max=net.a_plus_max,
+             lr_double_every=net.lr_double_every,
+             **{f"weights_{i}": w for i, w in enumerate(net.weights_)})
+
+
+def peer_once(python, data, th, tmp):
+    out = os.path.join(tmp, f"peer{th}.json")
+    env = dict(os.environ, OMP_NUM_THREADS=str(th), MKL_NUM_THREADS=str(th))
+    r = subprocess.run([python, os.path.join(HERE, "conv_peer_torch.py"), "--data", data,
+                        "--threads", str(th), "--out", out], env=env, capture_output=True,
+                       text=True)
+    if r.returncode:
+        raise RuntimeError(f"the peer failed:\n{r.stderr[-3000:]}")
+    with open(out) as fh:
+        res = json.load(fh)
+    extra = dict(np.load(out + ".npz"))
+    return {k: v[0] for k, v in res["images_per_s"].items()}, res, extra
+
+
+def bench(n, threads, repeat, peer_python=None, im2col=False):
     from threadpoolctl import threadpool_limits
-
-    from plasticity.conv import MNIST_LAYERS, SpikingConvNet, ops
     X = _mnist(n)
-    res = {}
-    layers = [dict(l) for l in MNIST_LAYERS]
-    layers[0]["n_images"] = n
-    layers[2]["n_images"] = n
-    for th in threads:
-        keys = ("preprocess", "stdp_conv1", "stdp_conv2", "features",
-                "im2col_conv2_forward", "event_conv2_forward")
-        st = {k: [] for k in keys}
-        cpu = {k: [] for k in keys}
-        with threadpool_limits(th):
-            for _ in range(repeat):
-                net = SpikingConvNet(layers=layers, n_jobs=th, random_state=0,
-                                     convergence=1e-9)
-                enc, w, c = _timed(lambda: net.encode(X))
-                st["preprocess"].append(n / w)
-                cpu["preprocess"].append(n / c)
-                net.fit(X)
-                for i in (0, 1):
-                    st[f"stdp_conv{i + 1}"].append(n / net.train_seconds_[i])
-                    cpu[f"stdp_conv{i + 1}"].append(n / net.train_cpu_seconds_[i])
-                _, w, c = _timed(lambda: net.transform(X))
-                st["features"].append(n / w)
-                cpu["features"].append(n / c)
-                m = min(n, 300)
-                t1, _ = ops.conv_forward(enc[:m], net.weights_[0], 15.0, 30, 2, True, th)
-                p1 = ops.pool_first(t1, 2, 2)
-                a, w, c = _timed(lambda: ops.conv_forward(p1, net.weights_[1], 10.0, 30, 2,
-                                                          False, th)[0])
-                st["event_conv2_forward"].append(m / w)
-                cpu["event_conv2_forward"].append(m / c)
-                b, w, c = _timed(lambda: im2col_forward(p1[:m // 3], net.weights_[1], 10.0,
-                                                        30, 2))
-                st["im2col_conv2_forward"].append((m // 3) / w)
-                cpu["im2col_conv2_forward"].append((m // 3) / c)
-                # same spikes up to float rounding at the threshold
-                assert np.mean(a[:m // 3] == b) > 0.999
-        res[th] = {k: (round(min(v), 1), round(float(np.median(v)), 1))
-                   for k, v in st.items()}
-        res[f"{th} (per CPU second)"] = {k: (round(min(v), 1), round(float(np.median(v)), 1))
-                                         for k, v in cpu.items()}
-    return res
+    load = [_uptime()]
+    ours = {th: {"wall": {k: [] for k in STAGES}, "cpu": {k: [] for k in STAGES}}
+            for th in threads}
+    peer = {th: {k: [] for k in STAGES} for th in threads}
+    checks, ref, info = {}, None, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data.npz")
+        for rep in range(repeat):
+            for th in threads:
+                with threadpool_limits(th):
+                    wall, cpu, res = ours_once(X, th)
+                for k in STAGES:
+                    ours[th]["wall"][k].append(wall[k])
+                    ours[th]["cpu"][k].append(cpu[k])
+                if ref is None:
+                    ref = res
+                    if peer_python:
+                        peer_data(data, X, res["net"])
+                else:
+                    same = (all(np.array_equal(a, b) for a, b in
+                                zip(ref["weights"], res["weights"]))
+                            and np.array_equal(ref["features"], res["features"])
+                            and np.array_equal(ref["times"], res["times"]))
+                    checks.setdefault("ours identical for every thread count", True)
+                    checks["ours identical for every thread count"] &= bool(same)
+                if peer_python:
+                    ips, info, extra = peer_once(peer_python, data, th, tmp)
+                    for k in STAGES:
+                        peer[th][k].append(ips[k])
+                    if "peer features vs ours (max abs diff)" not in checks:
+                        T = ref["net"].T
+                        w = extra["waves"]                        # (m, T, C, H, W)
+                        t = (T - w.sum(axis=1)).astype(np.int16)
+                        m = len(t)
+                        checks["peer spike times = ours (fraction of images)"] = float(
+                            np.mean([np.array_equal(t[i], ref["times"][i])
+                                     for i in range(m)]))
+                        d = np.abs(extra["features"] - ref["features"])
+                        checks["peer features vs ours (max abs diff)"] = float(d.max())
+                        checks["ours features max"] = float(ref["features"].max())
+        if im2col:
+            from plasticity.conv import ops
+            net = ref["net"]
+            m = min(n, 300)
+            t1, _ = ops.conv_forward(ref["times"][:m], net.weights_[0], 15.0, net.T, 2,
+                                     True, 1)
+            p1 = ops.pool_first(t1, 2, 2, 0, 1)
+            t0 = time.perf_counter()
+            a = ops.conv_forward(p1, net.weights_[1], 10.0, net.T, 2, False, 1)[0]
+            ev = m / (time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            b = im2col_forward(p1[:m // 3], net.weights_[1], 10.0, net.T, 2)
+            dense = (m // 3) / (time.perf_counter() - t0)
+            checks["im2col spikes = event-driven (fraction)"] = float(np.mean(a[:m // 3] == b))
+            checks["conv2 forward images/s, event-driven / im2col (1 thread)"] = (
+                round(ev, 1), round(dense, 1))
+    load.append(_uptime())
+    mem = {"ours peak RSS MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "peer peak RSS MiB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    return {"n": n, "repeat": repeat, "threads": list(threads), "load": load, "ours": ours,
+            "peer": peer if peer_python else None, "peer_info": info, "checks": checks,
+            "memory": mem}
+
+
+def _med(v):
+    return float(np.median(v)) if v else float("nan")
+
+
+def report(r):
+    lines = [f"images/s, median (min) of {r['repeat']}, {r['n']} MNIST images, paper arch "
+             f"(T 30, 30 + 100 maps)", f"load before: {r['load'][0]}",
+             f"load after:  {r['load'][1]}"]
+    hdr = f"{'':34} | " + " | ".join(f"{k:>16}" for k in STAGES)
+    lines.append(hdr)
+
+    def row(name, d):
+        return f"{name:34} | " + " | ".join(f"{f'{_med(d[k]):.0f} ({min(d[k]):.0f})':>16}"
+                                           for k in STAGES)
+    for th in r["threads"]:
+        lines.append(row(f"plasticity, {th} thread(s), wall", r["ours"][th]["wall"]))
+        lines.append(row(f"plasticity, {th} thread(s), per CPU-s", r["ours"][th]["cpu"]))
+        if r["peer"]:
+            lines.append(row(f"peer (torch), {th} thread(s), wall", r["peer"][th]))
+    t1 = r["threads"][0]
+    for th in r["threads"][1:]:
+        lines.append(f"{f'plasticity {th} vs {t1} thread(s)':34} | " + " | ".join(
+            f"{_med(r['ours'][th]['wall'][k]) / _med(r['ours'][t1]['wall'][k]):>15.2f}x"
+            for k in STAGES))
+    if r["peer"]:
+        for th in r["threads"]:
+            lines.append(f"{f'plasticity / peer, {th} thread(s)':34} | " + " | ".join(
+                f"{_med(r['ours'][th]['wall'][k]) / _med(r['peer'][th][k]):>15.1f}x"
+                for k in STAGES))
+        if len(r["threads"]) > 1:
+            th = r["threads"][-1]
+            lines.append(f"{f'plasticity {t1} / peer {th} thread(s)':34} | " + " | ".join(
+                f"{_med(r['ours'][t1]['wall'][k]) / _med(r['peer'][th][k]):>15.1f}x"
+                for k in STAGES))
+        lines.append(f"peer: torch {r['peer_info'].get('torch')}")
+    for k, v in r["checks"].items():
+        lines.append(f"check: {k}: {v}")
+    for k, v in r["memory"].items():
+        lines.append(f"{k}: {v:.0f}")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -105,19 +241,15 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=2000, help="images per stage")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--peer-python", help="a Python with torch (runs conv_peer_torch.py)")
+    ap.add_argument("--im2col", action="store_true", help="also time the dense forward")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args(argv)
-    res = bench(a.n, a.threads, a.repeat)
-    print(f"images/s (min/median of {a.repeat}), {a.n} MNIST images, paper arch "
-          "(T 30, 30 + 100 maps)")
-    print("wall-clock images/s, and images per CPU-second (all threads summed; robust on "
-          "a loaded machine)")
-    print(f"{'threads':>20} | " + " | ".join(f"{k:>22}" for k in next(iter(res.values()))))
-    for th, st in res.items():
-        print(f"{th:>20} | " + " | ".join(f"{f'{a:.0f}/{b:.0f}':>22}" for a, b in st.values()))
+    r = bench(a.n, a.threads, a.repeat, a.peer_python, a.im2col)
+    print(report(r))
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump(res, fh, indent=1)
+            json.dump(r, fh, indent=1, default=str)
 
 
 if __name__ == "__main__":
