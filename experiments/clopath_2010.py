@@ -173,6 +173,12 @@ class Config:
     A_LTP: float = field(8e-5, help="LTP amplitude", units="1/mV^2", min=0.0)
     theta_minus: float = field(-70.6, help="theta-", units="mV")
     theta_plus: float = field(-45.3, help="theta+", units="mV")
+    delay_u_bars: float = field(4.0, help="delay of the filtered voltages u_minus, "
+                                "u_plus as the rule reads them (NEST's delay_u_bars, "
+                                "as NEST's pairing example; the authors' code: 3 steps "
+                                "of 1 ms after a 1 ms filter lag)", units="ms", min=0.0)
+    hold_u_plus: bool = field(False, help="the former stand-in for the delay: u_plus "
+                              "as at the spike's onset for t_clamp (see the docstring)")
     u_ref2: float = field(60.0, help="homeostatic reference (network)", units="mV^2", gt=0.0)
     tau_homeo: float = field(1200.0, help="homeostatic time constant", units="ms", gt=0.0)
     # --- recurrent network (Fig. 4)
@@ -213,7 +219,8 @@ def rule(c, w_max, homeostasis):
     s = unit_pA(c)
     return clopath_2010(A_LTD=c.A_LTD * s, A_LTP=c.A_LTP * s, theta_minus=c.theta_minus,
                         theta_plus=c.theta_plus, w_min=0.0, w_max=w_max * s,
-                        t_clamp=c.t_clamp, hold_u_plus=True,
+                        t_clamp=c.t_clamp, hold_u_plus=c.hold_u_plus,
+                        delay_u_bars=c.delay_u_bars,
                         u_ref2=c.u_ref2 if homeostasis else None, tau_homeo=c.tau_homeo,
                         E_L=c.E_L)
 

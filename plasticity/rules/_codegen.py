@@ -177,6 +177,12 @@ class Layout:
                 self.ints.append(f"K:{v.name}")
             elif v.dynamics == "clock" and v.method == "exact":
                 self.consts += [f"a:{v.name}", f"E:{v.name}"]
+        # delayed copies: a ring buffer of D + 1 rows of n_post values (D the delay in
+        # steps); the row of step k holds the source's value at the start of step k
+        self.delayed = sorted(res.spec.delayed)
+        for name in self.delayed:
+            self.slots.append(f"hist:{name}")
+            self.ints.append(f"D1:{name}")
         # shared inputs: a schedule (steps, amounts, position) and spike counts
         self.shared = [v.name for v in res.variables("shared")]
         for name in self.shared:
@@ -257,6 +263,12 @@ def generate(res, is64, post_order=False):
     for where in ("syn", "pre", "post"):
         if f"last:{where}" in L.slots:
             decl_ptr("int64_t", f"last:{where}", f"last_{where}")
+    for n in L.delayed:
+        decl_ptr("double", f"hist:{n}", f"H_{n}")
+        emit(f"    const int64_t D1_{n} = IK[{L.ints.index('D1:' + n)}];")
+        # the row read in this step (the value D steps ago) is the row written at
+        # its end (the value at the start of the next step)
+        emit(f"    const int64_t R_{n} = ((step + 1) % D1_{n}) * n_post; (void)R_{n};")
 
     def decayed(n, index, where):
         """C expression: variable n (event-driven) at this step."""
@@ -294,6 +306,8 @@ def generate(res, is64, post_order=False):
                 return f"pre_state[{kind[1]} * n_pre + i]"
             if kind[0] == "var" and V[n].where == "shared":
                 return f"A_{n}[0]"
+            if kind[0] == "delayed":
+                return f"H_{n}[R_{n} + j]"
             raise AssertionError(n)
         return name
 
@@ -601,6 +615,20 @@ def generate(res, is64, post_order=False):
                 emit(f"{ind}A_{n}[{index}] = n_{n};")
         if where == "syn":
             emit("        }")
+        emit("    }")
+    # ---- delayed copies: record their sources' values at the start of the next
+    # step (after every update of this step) in the row read D steps later
+    if L.delayed:
+        emit("    if (PHASE(5)) for (j = j0; j < j1; j++) {")
+        for n in L.delayed:
+            src = spec.delayed[n].source
+            v = V[src]
+            if v.dynamics == "event":
+                val = (f"_pl_decay(A_{src}[j], step + 1 - last_post[j], c_{src}, "
+                       f"xinf_{src}, slope_{src}, T_{src}, K_{src})")
+            else:
+                val = f"A_{src}[j]"
+            emit(f"        H_{n}[R_{n} + j] = {val};")
         emit("    }")
     emit("}")
     return "\n".join(out) + "\n", L

@@ -197,6 +197,10 @@ class Interpreter:
                 S[n] = self.post_snap[kind[1], j]
             elif kind[0] == "pre":
                 S[n] = self.pre_snap[kind[1], i]
+            elif kind[0] == "delayed":
+                # the row of D steps ago (written at the end of step - D - 1)
+                hist = self.rule.state["hist:" + n]
+                S[n] = hist[(step + 1) % hist.shape[0], j].copy()
             elif self.V[n].where == "shared":
                 S[n] = self.rule.state["val:" + n][0]
             else:
@@ -356,6 +360,16 @@ class Interpreter:
                           step, None)
                 self.codes["on_step"] = saved
         self._clock(step)
+        self._record_delayed(step)
+
+    def _record_delayed(self, step):
+        """Each delayed copy's source at the start of the next step, into the row
+        of its ring buffer read D steps later (the row this step read)."""
+        n_post = self.syn.n_post
+        for name, d in self.res.spec.delayed.items():
+            hist = self.rule.state["hist:" + name]
+            j = np.arange(n_post, dtype=np.int64)
+            hist[(step + 1) % hist.shape[0], :] = self.value(d.source, j, j, j, step + 1)
 
     def _run_gated(self, items, gates, step):
         """on_step's per-synapse statements with their post gates (language.

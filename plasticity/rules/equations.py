@@ -320,6 +320,15 @@ class EquationRule(Rule):
                 if key not in self.state or self.state[key].shape != (sizes[where],):
                     self.state[key] = np.zeros(sizes[where], dtype=np.int64)
                 self._last[where] = self.state[key]
+        for name, d in self.spec.delayed.items():
+            steps = self._delay_steps(d, dt)
+            key = "hist:" + name
+            arr = self.state.get(key)
+            if arr is None or arr.shape != (steps + 1, syn.n_post):
+                # no history yet: the source's present value, as far back as read
+                arr = np.empty((steps + 1, syn.n_post))
+                arr[:] = self.state["val:" + d.source][None, :]
+                self.state[key] = arr
         for name in (v.name for v in res.variables("shared")):
             self.state.setdefault("sched_pos:" + name, np.zeros(1, dtype=np.int64))
         self._every = 1 if self.step_every is None else max(1, round(self.step_every / dt))
@@ -328,6 +337,23 @@ class EquationRule(Rule):
             raise ValueError(f"step_every must be a multiple of dt = {dt} ms, got "
                              f"{self.step_every}")
         self._consts = self._constants(dt)
+
+    def _delay_steps(self, d, dt):
+        """The delay of delayed copy ``d`` in steps of ``dt`` (checked: finite, >= 0,
+        a whole number of steps)."""
+        lineno, line = d.line
+        try:
+            delay = _eval_const(d.delay, self.params, dt)
+        except (ArithmeticError, ValueError) as e:
+            raise ValueError(f"model line {lineno} ({line!r}): the delay of "
+                             f"{d.name} cannot be computed ({e})") from None
+        steps = round(delay / dt) if math.isfinite(delay) else -1
+        if not math.isfinite(delay) or delay < 0 or \
+                abs(steps * dt - delay) > 1e-9 * max(1.0, abs(delay)):
+            raise ValueError(f"model line {lineno} ({line!r}): the delay of {d.name} "
+                             f"must be >= 0 ms and a whole number of steps of dt = {dt} "
+                             f"ms, got {delay!r} ms")
+        return int(steps)
 
     def _step_now(self):
         proj = getattr(self, "projection", None)
@@ -459,6 +485,8 @@ class EquationRule(Rule):
         ints["seed"] = int(np.uint64(self._seed).astype(np.int64))   # its bits
         for v in tabs:
             ints["K:" + v] = tabs[v].shape[0]
+        for name in layout.delayed:
+            ints["D1:" + name] = self.state["hist:" + name].shape[0]
         shared_names = layout.shared
         sched = self.schedule_steps(dt, network.step)
         for name, (steps, _, _) in sched.items():

@@ -93,7 +93,7 @@ FUNCTIONS = {"exp": 1, "log": 1, "log10": 1, "sqrt": 1, "abs": 1, "sign": 1,
 RANDOM = ("rand", "randn")
 
 # names that cannot be declared; a variable or parameter named like a unit shadows it
-_RESERVED = {"t", "dt", "w", "i", "j", "lastupdate", "N", "inf"} | set(FUNCTIONS)
+_RESERVED = {"t", "dt", "w", "i", "j", "lastupdate", "N", "inf", "delayed"} | set(FUNCTIONS)
 _FLAGS = {"event-driven", "clock-driven", "shared", "pre", "post", "constant"}
 _UNIT_RE = re.compile(r"^[\sA-Za-z0-9_*/().+-]*$")
 
@@ -139,6 +139,22 @@ class Statement:
                          right=self.expr)
 
 
+class Delayed:
+    """``name = delayed(source, delay) : unit``: the value ``source`` (a variable
+    that lives per postsynaptic neuron) had ``delay`` ms ago (``delay`` an expression
+    of parameters and units, a whole number of steps), read-only."""
+
+    def __init__(self, name, source, delay, unit, line):
+        self.name = name
+        self.source = source
+        self.delay = delay        # ast expression (parameters, units, numbers)
+        self.unit = unit
+        self.line = line
+
+    def __repr__(self):
+        return f"Delayed({self.name!r}, source={self.source!r})"
+
+
 class RuleSpec:
     """A parsed and checked rule (see the module docstring). Built by
     :func:`parse_rule`; :meth:`resolve` places the variables for a projection."""
@@ -146,6 +162,7 @@ class RuleSpec:
     def __init__(self):
         self.variables = {}
         self.subexpressions = {}
+        self.delayed = {}         # name -> Delayed (read-only delayed copies)
         self.blocks = {"on_pre": [], "on_post": [], "on_step": []}
         self.params = {}
         self.text = ""
@@ -199,6 +216,10 @@ def _check_expr(node, block, lineno, line):
                 continue
             _fail(block, lineno, line, f"constant {sub.value!r} is not a finite number")
         if isinstance(sub, ast.Call):
+            if isinstance(sub.func, ast.Name) and sub.func.id == "delayed":
+                _fail(block, lineno, line, "delayed() declares a delayed copy on a model "
+                      "line of its own, as the whole right-hand side: "
+                      "'x_d = delayed(x, 4*ms) : mV'; read x_d in expressions")
             if not isinstance(sub.func, ast.Name) or sub.func.id not in FUNCTIONS:
                 fname = getattr(sub.func, "id", ast.unparse(sub.func))
                 _fail(block, lineno, line, f"unknown function {fname!r}; allowed: "
@@ -311,10 +332,22 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
         elif "=" in lhs:
             name, rhs = (s.strip() for s in lhs.split("=", 1))
             _check_name(name, "model", lineno, line, "subexpression")
+            d = _parse_delayed(rhs, "model", lineno, line)
+            if d is not None:
+                if flags:
+                    _fail("model", lineno, line, f"the delayed copy {name} takes no "
+                          f"flags (got {sorted(flags)}); it lives where its source does "
+                          "(per postsynaptic neuron)")
+                if name in spec.variables or name in spec.subexpressions or \
+                        name in spec.delayed:
+                    _fail("model", lineno, line, f"{name!r} is declared twice")
+                spec.delayed[name] = Delayed(name, d[0], d[1], unit, (lineno, line))
+                continue
             if flags:
                 _fail("model", lineno, line, f"subexpression {name} takes no flags "
                       f"(got {sorted(flags)}; (summed) variables are not supported)")
-            if name in spec.variables or name in spec.subexpressions:
+            if name in spec.variables or name in spec.subexpressions or \
+                    name in spec.delayed:
                 _fail("model", lineno, line, f"{name!r} is declared twice")
             node = _parse_expr(rhs, "model", lineno, line)
             if _calls(node) & set(RANDOM):
@@ -330,7 +363,7 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
                 _fail("model", lineno, line, f"{name} has no equation; (event-driven) and "
                       "(clock-driven) go with 'dX/dt = ...'")
             var = Variable(name, unit, flags, None, (lineno, line), None)
-        if name in spec.variables or name in spec.subexpressions:
+        if name in spec.variables or name in spec.subexpressions or name in spec.delayed:
             _fail("model", lineno, line, f"{name!r} is declared twice")
         if var.rhs is not None and _calls(var.rhs) & set(RANDOM):
             _fail("model", lineno, line, "rand() and randn() are for statements (noise "
@@ -349,6 +382,19 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
         if name in spec.params:
             _fail("model", lineno, line, f"{name!r} is both a subexpression and a "
                   "parameter")
+    for name, d in spec.delayed.items():
+        lineno, line = d.line
+        if name in spec.params:
+            _fail("model", lineno, line, f"{name!r} is both a delayed copy and a "
+                  "parameter")
+        if d.source == "w" or d.source not in spec.variables:
+            _fail("model", lineno, line, f"delayed({d.source}, ...): the source must be "
+                  f"a variable of the rule that lives per postsynaptic neuron (declared "
+                  f"variables: {sorted(set(spec.variables) - {'w'})})")
+        for n in _names(d.delay):
+            if n not in spec.params and n not in UNITS:
+                _fail("model", lineno, line, f"delayed({d.source}, ...): the delay may "
+                      f"use parameters, units and numbers only, not {n!r}")
 
     # -- statement blocks
     for block, text in (("on_pre", on_pre), ("on_post", on_post), ("on_step", on_step)):
@@ -358,6 +404,25 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
                     spec.blocks[block].append(_parse_statement(part.strip(), block,
                                                                lineno, line))
     return spec
+
+
+def _parse_delayed(rhs, block, lineno, line):
+    """(source, delay ast) if ``rhs`` is ``delayed(name, delay)``, else None."""
+    try:
+        node = ast.parse(rhs.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "delayed"):
+        return None
+    if node.keywords or len(node.args) != 2 or not isinstance(node.args[0], ast.Name):
+        _fail(block, lineno, line, "delayed() takes two arguments: a variable's name "
+              "and the delay, e.g. 'u_d = delayed(u, 4*ms) : mV'")
+    _check_expr(node.args[1], block, lineno, line)
+    if _calls(node.args[1]):
+        _fail(block, lineno, line, "the delay of delayed() is a constant: parameters, "
+              "units and numbers, no function calls")
+    return node.args[0].id, node.args[1]
 
 
 def _parse_statement(src, block, lineno, line):
@@ -408,6 +473,8 @@ class Resolved:
             return ("var", spec.variables[name])
         if name in spec.params:
             return ("param", name)
+        if name in spec.delayed:
+            return ("delayed", spec.delayed[name])
         if name == "t":
             return ("t",)
         if name == "dt":
@@ -481,7 +548,8 @@ class Resolved:
                 elif kind[0] != "var":
                     what = {"param": "a parameter", "pre": "a presynaptic neuron's "
                             "variable", "t": "the time", "dt": "the time step",
-                            "unit": "a unit"}[kind[0]]
+                            "unit": "a unit", "delayed": "a delayed copy: write its "
+                            "source"}[kind[0]]
                     _fail(block, st.lineno, st.text, f"{st.target!r} is read-only "
                           f"({what})")
                 else:
@@ -491,6 +559,14 @@ class Resolved:
                 out.append(new)
             self.blocks[block] = out
         self._place(writes)
+        for name, d in spec.delayed.items():
+            src = spec.variables[d.source]
+            if src.where != "post":
+                lineno, line = d.line
+                _fail("model", lineno, line, f"delayed({d.source}, ...): {d.source} lives "
+                      f"{_PLACES[src.where]}; a delayed copy needs a variable that lives "
+                      "per postsynaptic neuron (written only in on_post, or clock-driven "
+                      "from the postsynaptic neuron's values; flag it (post) to check)")
         self._dynamics()
         # call sites of rand()/randn(), numbered in the order of the text
         self.random_sites = {}
@@ -548,7 +624,8 @@ class Resolved:
                                 kind[1].where == "shared"
                                 and d not in writes["on_pre"] | writes["on_post"]):
                             ok = False
-                        if kind[0] == ("pre" if side == "post" else "post"):
+                        if kind[0] == ("pre" if side == "post" else "post") or (
+                                kind[0] == "delayed" and side == "pre"):
                             ok = False
                     if not ok:
                         c.discard(name)
@@ -588,7 +665,8 @@ class Resolved:
                     continue
                 for d in deps(name):
                     kind = self.lookup(d, "model", 0, "")
-                    bad = kind[0] in ("pre", "post") and kind[0] != v.where
+                    place = "post" if kind[0] == "delayed" else kind[0]
+                    bad = place in ("pre", "post") and place != v.where
                     if kind[0] == "var":
                         dv = kind[1]
                         bad = not (dv.where == v.where or (
@@ -609,7 +687,7 @@ class Resolved:
                 continue
             for d in deps(name):
                 kind = self.lookup(d, "model", 0, "")
-                if kind[0] in ("post", "pre") or (kind[0] == "var"
+                if kind[0] in ("post", "pre", "delayed") or (kind[0] == "var"
                                                    and kind[1].where != "shared"):
                     lineno, line = v.line
                     _fail("model", lineno, line, f"shared variable {name} cannot depend "
@@ -682,7 +760,7 @@ class Resolved:
             return False
         for n in _names(node):
             kind = self.lookup(n, "model", 0, "")
-            if kind[0] in ("param", "unit", "t", "dt", "post"):
+            if kind[0] in ("param", "unit", "t", "dt", "post", "delayed"):
                 continue
             if kind[0] == "var" and kind[1].where in ("post", "shared"):
                 continue
@@ -693,6 +771,10 @@ class Resolved:
     def variables(self, where=None, dynamics=False):
         vs = [v for v in self.spec.variables.values() if where is None or v.where == where]
         return [v for v in vs if v.dynamics] if dynamics else vs
+
+
+_PLACES = {"syn": "per synapse", "pre": "per presynaptic neuron",
+           "shared": "shared (one value)", "post": "per postsynaptic neuron"}
 
 
 def _change_of(st):

@@ -132,7 +132,7 @@ def tsodyks_markram_1997(U=0.5, tau_d=800.0, tau_f=None, receptor="g_e",
 def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
                  tau_minus=10.0, tau_plus=7.0, tau_x=15.0, w_min=0.0, w_max=3.0,
                  V_clamp=None, t_clamp=2.0, u_ref2=None, tau_homeo=1200.0, E_L=-70.6,
-                 hold_u_plus=None, name="clopath_2010"):
+                 hold_u_plus=None, delay_u_bars=4.0, name="clopath_2010"):
     """Voltage-based STDP of Clopath, Büsing, Vasilaki & Gerstner (2010).
 
     The postsynaptic membrane potential ``u`` (``v_post`` read before the reset, so
@@ -188,15 +188,21 @@ def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
                   theta_plus=float(theta_plus), tau_minus=tau_minus, tau_plus=tau_plus,
                   tau_x=tau_x, w_min=float(w_min), w_max=w_max)
     init = {"u_minus": theta_minus, "u_plus": theta_minus}
-    u, u_p, extra, on_post, ltd = "v_post", "u_plus", "", "", "A_LTD"
-    hold = (V_clamp is not None) if hold_u_plus is None else bool(hold_u_plus)
+    u, u_p, u_m, extra, on_post, ltd = "v_post", "u_plus", "u_minus", "", "", "A_LTD"
+    if delay_u_bars is not None:
+        params.update(delay_u_bars=check_nonnegative("delay_u_bars", delay_u_bars))
+        u_p, u_m = "u_plus_d", "u_minus_d"
+        extra += """
+        u_minus_d = delayed(u_minus, delay_u_bars) : mV
+        u_plus_d = delayed(u_plus, delay_u_bars) : mV"""
+    hold = (V_clamp is not None and delay_u_bars is None) if hold_u_plus is None \
+        else bool(hold_u_plus)
     if V_clamp is not None or hold:
         on_post = "clamp = t_clamp" + ("; u_plus_spike = u_plus" if hold else "")
         extra += """
         dclamp/dt = -1 : 1 (event-driven)"""
         params.update(t_clamp=float(t_clamp))
     if hold:
-        u_p = "u_p"
         extra += """
         u_plus_spike : mV"""
         init["u_plus_spike"] = theta_minus
@@ -206,8 +212,9 @@ def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
         u = (clamp > 0.5 * dt) * V_clamp + (clamp <= 0.5 * dt) * v_post : mV"""
         params.update(V_clamp=float(V_clamp))
     if hold:
-        extra += """
-        u_p = (clamp > 0.5 * dt) * u_plus_spike + (clamp <= 0.5 * dt) * u_plus : mV"""
+        extra += f"""
+        u_p = (clamp > 0.5 * dt) * u_plus_spike + (clamp <= 0.5 * dt) * {u_p} : mV"""
+        u_p = "u_p"
     if u_ref2 is not None:
         ltd = "A_LTD * u_bar_bar / u_ref2"
         extra += f"""
@@ -222,7 +229,7 @@ def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
         dx_bar/dt = -x_bar / tau_x : 1 (event-driven){extra}
         """,
         on_pre=f"""
-        w = clip(w - {ltd} * clip(u_minus - theta_minus, 0, inf), w_min, w_max)
+        w = clip(w - {ltd} * clip({u_m} - theta_minus, 0, inf), w_min, w_max)
         x_bar += 1 / tau_x
         """,
         on_post=on_post,
