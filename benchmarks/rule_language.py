@@ -184,7 +184,8 @@ def build_clopath(c, variant, cy=None):
         c["n_in"], c["n_out"], c["p"], weight=lambda g, n: g.uniform(lo, hi, n),
         rng=c["seed"], dtype=np.float64)
     kw = dict(A_LTP=c["A_LTP"], A_LTD=c["A_LTD"], w_max=c["w_max"])
-    rule = (clopath_2010(**kw) if variant == "language" else cy.CythonClopath(
+    # undelayed u_minus/u_plus: the hand-written Cython kernel has no delay
+    rule = (clopath_2010(**kw, delay_u_bars=None) if variant == "language" else cy.CythonClopath(
         **kw, every_synapse=variant == "Cython, every synapse"))
     proj = net.connect(inp, out, syn, target="I_syn_ex", rule=rule, name="input")
     return net, proj, rule, net.monitor_spikes(out), c["n_out"]

@@ -133,6 +133,8 @@ class Config:
     delta_ts: list = field([10.0, -10.0], help="t_post - t_pre of each protocol", units="ms")
     n_pairs_per_train: int = field(5, help="pairs per train", min=1)
     n_trains: int = field(15, help="trains per protocol (10 s apart: changes add)", min=1)
+    n_trains_0_1_hz: int = field(10, help="trains at 0.1 Hz (50 pairs, as the authors' "
+                                 "code, VoTri.m: n_rep = 10 at 0.1 Hz)", min=1)
     w0: float = field(0.5, help="initial weight of the paired synapse", units="mV", gt=0.0)
     # --- the neuron (paper's AdEx + Clopath's spike)
     dt: float = field(0.1, help="time step", units="ms", gt=0.0)
@@ -177,8 +179,7 @@ class Config:
                                 "u_plus as the rule reads them (NEST's delay_u_bars, "
                                 "as NEST's pairing example; the authors' code: 3 steps "
                                 "of 1 ms after a 1 ms filter lag)", units="ms", min=0.0)
-    hold_u_plus: bool = field(False, help="the former stand-in for the delay: u_plus "
-                              "as at the spike's onset for t_clamp (see the docstring)")
+
     u_ref2: float = field(60.0, help="homeostatic reference (network)", units="mV^2", gt=0.0)
     tau_homeo: float = field(1200.0, help="homeostatic time constant", units="ms", gt=0.0)
     # --- recurrent network (Fig. 4)
@@ -219,8 +220,7 @@ def rule(c, w_max, homeostasis):
     s = unit_pA(c)
     return clopath_2010(A_LTD=c.A_LTD * s, A_LTP=c.A_LTP * s, theta_minus=c.theta_minus,
                         theta_plus=c.theta_plus, w_min=0.0, w_max=w_max * s,
-                        t_clamp=c.t_clamp, hold_u_plus=c.hold_u_plus,
-                        delay_u_bars=c.delay_u_bars,
+                        t_clamp=c.t_clamp, delay_u_bars=c.delay_u_bars,
                         u_ref2=c.u_ref2 if homeostasis else None, tau_homeo=c.tau_homeo,
                         E_L=c.E_L)
 
@@ -365,7 +365,9 @@ def _pairing_once(c, seed, keys, pre, post, onsets):
                        "I_syn_ex", rule=rule(c, 100.0 * c.w0, False), name="paired")
     mon = net.monitor_spikes(pop)
     net.run(max(max(x.max() for x in pre), max(x.max() for x in post)) + 300.0)
-    dw = c.n_trains * (proj.weights / s - c.w0) / c.w0
+    trains = np.array([c.n_trains_0_1_hz if abs(rho - 0.1) < 1e-9 else c.n_trains
+                       for rho, _ in keys], dtype=float)
+    dw = trains * (proj.weights / s - c.w0) / c.w0
     return dw, mon
 
 

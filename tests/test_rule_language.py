@@ -46,6 +46,8 @@ def make_rule(factory, backend):
 # ----------------------------------------------------------------------------
 # errors in the text, before anything runs
 # ----------------------------------------------------------------------------
+_U = "du/dt = (v_post - u) / 5 : mV (clock-driven)"
+
 ERRORS = [
     # (kwargs, words the message must contain)
     (dict(on_pre="w += a * Apos", params=dict(a=1.0)), ["on_pre line 1", "'Apos'"]),
@@ -81,6 +83,23 @@ ERRORS = [
     (dict(model="__idx__ : 1"), ["model line 1", "'__idx__'", "valid name"]),
     (dict(on_pre="w = k", params={"ké": 1.0}), ["params", "'ké'", "ASCII"]),
     (dict(on_pre="w = __seed__"), ["on_pre line 1", "'__seed__'"]),
+    # delayed copies
+    (dict(model=_U, on_pre="w += delayed(u, 1*ms)"), ["on_pre line 1", "delayed()",
+                                                      "model line"]),
+    (dict(model="u_d = delayed(u, 1*ms) : mV"), ["model line 1", "delayed(u",
+                                                 "source"]),
+    (dict(model=_U + "\nu_d = delayed(u) : mV"), ["model line 2", "two arguments"]),
+    (dict(model=_U + "\nu_d = delayed(u, v_post) : mV"), ["model line 2", "'v_post'",
+                                                         "parameters"]),
+    (dict(model=_U + "\nu_d = delayed(u, 1*ms) : mV (post)"), ["model line 2", "flags"]),
+    (dict(model=_U + "\nu_d = delayed(u, 1*ms) : mV", on_post="u_d = 1"),
+     ["on_post line 1", "'u_d'", "read-only", "delayed copy"]),
+    (dict(model="x : 1\nx_d = delayed(x, 1*ms) : 1", on_pre="x += w"),
+     ["model line 2", "delayed(x", "per synapse", "per postsynaptic neuron"]),
+    (dict(model="x : 1 (shared)\nx_d = delayed(x, 1*ms) : 1"),
+     ["model line 2", "shared", "per postsynaptic neuron"]),
+    (dict(model=_U + "\nu_d = delayed(u, 1*ms) : mV\nu_d : 1"),
+     ["model line 3", "'u_d'", "twice"]),
 ]
 
 
@@ -96,6 +115,75 @@ def test_rule_errors_name_the_line_and_the_name(kwargs, words):
     msg = str(info.value)
     for w in words:
         assert w in msg, (w, msg)
+
+
+@pytest.mark.parametrize("delay", ["0.25*ms", "-1*ms", "d", "inf*ms"])
+def test_a_delay_must_be_a_whole_number_of_steps(delay):
+    """The delay of a delayed copy: >= 0 and a whole number of steps of dt, checked
+    before the run (the message names the line, the copy and dt)."""
+    rule = EquationRule(model=_U + f"\nu_d = delayed(u, {delay}) : mV",
+                        on_pre="w = clip(w + 1e-3 * u_d, 0, 1)", params=dict(d=0.05))
+    net = Network(dt=0.1)
+    pre = net.add_poisson("pre", 3, rates=10.0)
+    post = net.add_population("post", 2, LIFCond())
+    net.connect(pre, post, SynapseMatrix.all_to_all(3, 2, weight=0.1), target="g_e",
+                rule=rule)
+    with pytest.raises(ValueError, match="model line 2.*u_d.*whole number of steps of "
+                                         "dt = 0.1"):
+        net.run(1.0)
+    assert net.t == 0.0
+
+
+def _delay_probe(D, backend):
+    """A ramp c = t (ms) per postsynaptic neuron and an event-driven trace A (+1 at
+    each postsynaptic spike), read D steps delayed in on_pre, on_post and a gated
+    on_step; returns the rule after 300 ms."""
+    text = dict(
+        model=f"""
+        dc/dt = 1 : 1 (clock-driven)
+        dA/dt = -A / 10 : 1 (event-driven)
+        c_d = delayed(c, {D} * dt_)  : 1
+        A_d = delayed(A, {D} * dt_) : 1
+        got : 1
+        gotA : 1
+        acc : 1
+        seen : 1 (post)
+        """,
+        on_pre="got = c_d\ngotA = A_d",
+        on_post="A += 1\nseen = c_d",
+        on_step="acc += 1e-3 * c_d * A_d",
+        params=dict(dt_=0.1))
+    rule = as_backend(EquationRule(**text), backend)
+    net = Network(dt=0.1, seed=1)
+    pre = net.add_poisson("pre", 8, rates=40.0)
+    post = net.add_population("post", 3, LIFCond(), init={"I_ext": [24.0, 30.0, 36.0]})
+    net.connect(pre, post, SynapseMatrix.all_to_all(8, 3, weight=0.02), target="g_e",
+                rule=rule)
+    net.run(300.0)
+    return rule
+
+
+def test_a_delayed_copy_reads_the_value_of_D_steps_ago():
+    """``x_d = delayed(x, D)`` is x as it was at the start of the step D steps
+    earlier (its initial value before that): with a ramp c = t, c_d read in on_pre
+    and on_post is c - D dt (>= 0); D = 0 reads the value at the start of this step;
+    compiled = interpreter (every read place, an event-driven source too)."""
+    D = 30
+    now = _delay_probe(0, "compiled")
+    late = _delay_probe(D, "compiled")
+    assert late.state["hist:c_d"].shape == (D + 1, 3)
+    for name in ("got", "seen"):
+        a, b = now.state["val:" + name], late.state["val:" + name]
+        assert np.all(a > 100.0), name     # the probe ran and read late values
+        np.testing.assert_allclose(b, a - D * 0.1, rtol=0, atol=1e-9, err_msg=name)
+    assert np.any(now.state["val:gotA"] != late.state["val:gotA"])
+    for D_ in (0, D):
+        a, b = _delay_probe(D_, "compiled"), _delay_probe(D_, "numpy")
+        assert set(a.state) == set(b.state)
+        for k in a.state:
+            np.testing.assert_allclose(a.state[k], b.state[k], rtol=1e-12, atol=1e-12,
+                                       err_msg=f"D={D_} {k}")
+    assert np.ptp(late.state["val:acc"]) > 0
 
 
 def test_rule_that_delivers_must_match_the_target():

@@ -40,6 +40,12 @@ What the Brian2 side adds to the text, and why (nothing else is changed):
   weights differing by ~4e-9 relative after 600 ms (both sides correct to rounding;
   the comparison is ill-conditioned). With -40 mV the spike step ends near -36 mV.
 
+- Delayed copies (``x_d = delayed(x, D)``, Clopath's u_minus_d, u_plus_d): the line
+  becomes a plain variable ``x_d : volt`` of the Synapses, set every step by a
+  ``network_operation`` ring buffer of D + 1 rows (``b2_delays``) after the state
+  update: x as it is at the end of the step is stored, x_d becomes the value of D
+  steps before the next step.
+
 Measured (this file, ``-s``): spikes identical; largest relative weight difference
 below 1e-13 (all four tests).
 """
@@ -186,6 +192,34 @@ def b2_rule(src, dst, syn, rule, units, deliver=None, model_edit=(), code_edit=(
         S.state_updater.when = "resets"
         S.state_updater.order = -1
     return S, ns
+
+
+def b2_delays(S, rule, units):
+    """The rule's delayed copies (``x_d = delayed(x, D)``, model_edit'ed to plain
+    ``x_d : unit`` variables of ``S``) as a ring buffer of D + 1 rows per copy, in a
+    ``network_operation`` after the Synapses' state update of each step
+    (``when='resets', order=0``): it stores x as it is now (the value the next step
+    starts from) and sets x_d to the value of D steps before the next step, as our
+    back ends do (language docstring). Returns the operations (add them to the
+    network)."""
+    from plasticity.rules.equations import _eval_const
+    ops = []
+    for name, d in rule.spec.delayed.items():
+        D = int(round(_eval_const(d.delay, rule.params, DT) / DT))
+        x0 = rule.init.get(d.source, 0.0) * units.get(d.source, 1.0)
+        setattr(S, name, x0)
+        buf = np.empty((D + 1, len(S)))
+        buf[:] = np.asarray(getattr(S, d.source + "_")[:])[None, :]
+
+        def make(src, dst, buf):
+            def record(t):
+                k = int(round(float(t / b2.ms) / DT))
+                buf[(k + 1) % buf.shape[0]] = getattr(S, src + "_")[:]
+                getattr(S, dst + "_")[:] = buf[(k + 2) % buf.shape[0]]
+            return record
+        ops.append(b2.NetworkOperation(make(d.source, name, buf), when="resets",
+                                       order=0, name=f"{S.name}_{name}_delay"))
+    return ops
 
 
 def b2_run(objs, duration, G, S_list, state_vars=()):
@@ -356,15 +390,40 @@ def test_clopath_matches_brian2():
     Gc = b2.SpikeGeneratorGroup(n_in, ic, tc * u.ms)
     Ge = b2.SpikeGeneratorGroup(n_e, ie, te * u.ms)
     units = dict(A_LTD=1 / u.mV, A_LTP=1 / u.mV ** 2, theta_minus=u.mV, theta_plus=u.mV,
-                 tau_minus=u.ms, tau_plus=u.ms, tau_x=u.ms, u_minus=u.mV, u_plus=u.mV)
-    Sc, _ = b2_rule(Gc, G, cl, rule(), units, deliver="I_syn_ex_post += w * pA",
+                 tau_minus=u.ms, tau_plus=u.ms, tau_x=u.ms, u_minus=u.mV, u_plus=u.mV,
+                 delay_u_bars=u.ms)
+    r = rule()
+    assert set(r.spec.delayed) == {"u_minus_d", "u_plus_d"}   # the delay is on
+    Sc, _ = b2_rule(Gc, G, cl, r, units, deliver="I_syn_ex_post += w * pA",
                     model_edit=[(": mV (clock-driven)", ": volt (clock-driven)"),
                                 ("dx_bar/dt = -x_bar / tau_x : 1 (event-driven)",
-                                 "dx_bar/dt = -x_bar / tau_x : Hz (clock-driven)")],
+                                 "dx_bar/dt = -x_bar / tau_x : Hz (clock-driven)"),
+                                ("u_minus_d = delayed(u_minus, delay_u_bars) : mV",
+                                 "u_minus_d : volt"),
+                                ("u_plus_d = delayed(u_plus, delay_u_bars) : mV",
+                                 "u_plus_d : volt")],
                     code_edit=[("0, inf)", "0*mV, inf*mV)")],
                     method="exponential_euler", name="cl")
+    ops = b2_delays(Sc, r, units)
     Se = b2_pair(Ge, G, exc, "I_syn_ex", "exc", pr=pair, unit=" * pA")
-    theirs = b2_run([G, Gc, Ge, Sc, Se], T, G, [Sc, Se])
+    theirs = b2_run([G, Gc, Ge, Sc, Se, *ops], T, G, [Sc, Se])
     compare(ours, theirs, min_spikes=5)
     w = ours["w"][0]
     assert np.any(w > cl.weights) and np.any(w < cl.weights)
+    # control: without the delay (Brian2 reading u_minus, u_plus undelayed) the
+    # weights differ far beyond the tolerance, so the comparison above can fail
+    Gb = b2_adex(n_out, I_ext)
+    Gcb = b2.SpikeGeneratorGroup(n_in, ic, tc * u.ms)
+    Geb = b2.SpikeGeneratorGroup(n_e, ie, te * u.ms)
+    Sb, _ = b2_rule(Gcb, Gb, cl, r, units, deliver="I_syn_ex_post += w * pA",
+                    model_edit=[(": mV (clock-driven)", ": volt (clock-driven)"),
+                                ("dx_bar/dt = -x_bar / tau_x : 1 (event-driven)",
+                                 "dx_bar/dt = -x_bar / tau_x : Hz (clock-driven)"),
+                                ("u_minus_d = delayed(u_minus, delay_u_bars) : mV", ""),
+                                ("u_plus_d = delayed(u_plus, delay_u_bars) : mV", "")],
+                    code_edit=[("0, inf)", "0*mV, inf*mV)"), ("u_minus_d", "u_minus"),
+                               ("u_plus_d", "u_plus")],
+                    method="exponential_euler", name="cl_undelayed")
+    Seb = b2_pair(Geb, Gb, exc, "I_syn_ex", "exc_b", pr=pair, unit=" * pA")
+    undelayed = b2_run([Gb, Gcb, Geb, Sb, Seb], T, Gb, [Sb, Seb])
+    assert np.max(np.abs(undelayed["w"][0] - w) / np.abs(w)) > 1e3 * RTOL

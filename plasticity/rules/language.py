@@ -47,6 +47,13 @@ Semantics (docs/writing-rules.md):
   synapse. The flags ``(pre)`` / ``(post)`` demand it, ``(shared)`` makes one value
   for the whole projection (a neuromodulator, a reward). Results do not depend on
   the placement (a per-neuron trace equals every one of its synapses' copies).
+- ``x_d = delayed(x, D) : unit`` declares a read-only delayed copy: ``x`` as it was
+  at the start of the step ``D / dt`` steps earlier (its value at the start of the
+  run before that). ``x`` must live per postsynaptic neuron, ``D`` (ms) is an
+  expression of parameters, units and numbers, >= 0 and a whole number of steps.
+  Each copy is a ring buffer of D/dt + 1 rows of one value per postsynaptic neuron,
+  written at the end of each step (after the clock-driven updates) for the neurons
+  of the thread that owns them; ``delayed()`` anywhere else is an error.
 - Names of the postsynaptic neuron's variables read it (``v_post``, or ``v`` where
   the rule has no ``v`` of its own), as the neuron is in this step before its reset;
   ``X_pre`` reads the presynaptic neuron. Assigning to a receptor of the
@@ -55,7 +62,8 @@ Semantics (docs/writing-rules.md):
 - Order within a step, per projection (after every population's update, before
   the resets): shared-signal inputs, then ``on_pre`` per arriving synapse (rows in
   spike order, synapses in row order), ``on_post`` per synapse of each spiking
-  postsynaptic neuron, ``on_step``, then the clock-driven updates from t to t + dt.
+  postsynaptic neuron, ``on_step``, then the clock-driven updates from t to t + dt,
+  then the delayed copies record their sources.
 """
 import ast
 import math

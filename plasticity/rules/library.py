@@ -132,51 +132,53 @@ def tsodyks_markram_1997(U=0.5, tau_d=800.0, tau_f=None, receptor="g_e",
 def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
                  tau_minus=10.0, tau_plus=7.0, tau_x=15.0, w_min=0.0, w_max=3.0,
                  V_clamp=None, t_clamp=2.0, u_ref2=None, tau_homeo=1200.0, E_L=-70.6,
-                 hold_u_plus=None, delay_u_bars=4.0, name="clopath_2010"):
+                 delay_u_bars=4.0, name="clopath_2010"):
     """Voltage-based STDP of Clopath, Büsing, Vasilaki & Gerstner (2010).
 
     The postsynaptic membrane potential ``u`` (``v_post`` read before the reset, so
     that the spike's depolarisation counts) is low-pass filtered twice per
     postsynaptic neuron (``u_minus`` with ``tau_minus``, ``u_plus`` with
     ``tau_plus``); a presynaptic trace ``x_bar`` jumps by 1/tau_x at each presynaptic
-    spike. A presynaptic spike depresses by ``A_LTD [u_minus - theta_minus]+``; every
-    step potentiates by ``dt A_LTP x_bar [u - theta_plus]+ [u_plus - theta_minus]+``
-    (forward Euler, as the paper's own integration). Weights are clipped to
-    [w_min, w_max].
+    spike. A presynaptic spike depresses by ``A_LTD [u_minus_d - theta_minus]+``;
+    every step potentiates by ``dt A_LTP x_bar [u - theta_plus]+ [u_plus_d -
+    theta_minus]+`` (forward Euler, as the paper's own integration). Weights are
+    clipped to [w_min, w_max].
 
-    Two options of the paper's model, off by default (then the text is the bare rule
-    above, with ``u = v_post``):
+    ``u_minus_d``, ``u_plus_d`` are u_minus and u_plus as they were ``delay_u_bars``
+    ms earlier (the language's ``delayed()``: a ring buffer per postsynaptic neuron),
+    as the authors' code (ModelDB 144566, VoTri.m: ``u_md(t-3)``, ``u_mp(t-3)`` at
+    1 ms steps, "to read the value of the voltage trace before this spike") and
+    NEST's ``aeif_psc_delta_clopath`` (``delay_u_bars``: default 5 ms, 4 ms in its
+    pairing example; "not described in Clopath et al. 2010 but present in the code
+    which was presumably used to create the figures") read them: a spike's own
+    depolarisation (2 ms at ~30 mV in the paper's neuron) does not potentiate
+    through u_plus. Default 4 ms: the authors' lag between the newest filtered value
+    (``u_mp(t+1)``) and the one read, and NEST's pairing example; it must be a whole
+    number of steps. ``delay_u_bars=None`` reads them undelayed (the paper's text;
+    Larisch's ReScience reimplementation).
+
+    Options of the paper's model, off by default:
 
     - ``V_clamp`` (mV): the spike as the paper's neuron has it, ``u = V_clamp`` for
       ``t_clamp`` ms from the postsynaptic spike (a counter set by ``on_post``), then
-      ``u = v_post``. Our AdEx spikes in one step and is reset; the paper's
-      (ModelDB 144566 via NEST's ``aeif_psc_delta_clopath``: V_clamp 33 mV,
-      t_clamp 2 ms) holds ~+30 mV for 2 ms, where most LTP happens. Use it with
-      ``AdEx(t_ref=t_clamp)`` so that v is held (at V_reset) meanwhile. During the
-      spike the LTP term uses ``u_plus`` as it was at the spike's onset
-      (``u_plus_spike``): the authors' code (and NEST's ``delay_u_bars``, 4-5 ms)
-      uses u_plus delayed, so a spike's own depolarisation does not potentiate;
-      the language has no delays, and this is what a delay >= t_clamp does to the
-      LTP term during the spike (the rest of the delay is not modelled).
-    - ``hold_u_plus`` (default: on with ``V_clamp``): only the second half of the
-      above, for a neuron that holds its spike itself
-      (:class:`~plasticity.neurons.AdExClopath`, whose v is V_clamp for t_clamp
-      from the spike step, so ``u = v_post`` is the paper's u): the LTP term uses
-      ``u_plus`` as at the spike's onset for ``t_clamp`` ms from each
-      postsynaptic spike.
+      ``u = v_post``: for a neuron that spikes in one step
+      (:class:`~plasticity.neurons.AdEx`, with ``t_ref=t_clamp`` so that v is held
+      meanwhile). :class:`~plasticity.neurons.AdExClopath` holds its spike itself
+      (v is V_clamp for t_clamp from the spike step): use it with ``u = v_post``,
+      the default.
     - ``u_ref2`` (mV^2): the homeostatic LTD amplitude ``A_LTD u_bar_bar / u_ref2``,
       ``u_bar_bar`` the low-pass (``tau_homeo``) of ``[u - E_L]+^2``, starting at
       ``u_ref2``. This is the authors' MATLAB form (ModelDB 144566, as read by
       Larisch's ReScience reimplementation: tau 1200 ms, u_ref2 = 60 mV^2);
       the paper's text writes ``A_LTD u_bar_bar^2 / u_ref^2`` with u_bar_bar a ~1 s
-      mean: UNVERIFIED which of the two the paper's figures used.
+      mean: UNVERIFIED which of the two the paper's figures used. Not delayed (as
+      NEST).
 
     Parameters are the paper's visual-cortex set (as NEST's ``clopath_synapse`` and
     the ReScience reimplementation; UNVERIFIED against the paper's table here);
     potentials in mV, times in ms, ``A_LTD`` in 1/mV, ``A_LTP`` in 1/mV^2 (weight
-    units per ms). Use it with :class:`~plasticity.neurons.AdEx` postsynaptic
-    neurons (the paper's). Not modelled: the 4-5 ms delay with which the authors'
-    code (and NEST's ``delay_u_bars``) uses u_minus and u_plus (but see V_clamp).
+    units per ms). Use it with :class:`~plasticity.neurons.AdExClopath` (the
+    paper's neuron) or :class:`~plasticity.neurons.AdEx` postsynaptic neurons.
     """
     for k, v in (("A_LTD", A_LTD), ("A_LTP", A_LTP)):
         check_nonnegative(k, v)
@@ -190,31 +192,18 @@ def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
     init = {"u_minus": theta_minus, "u_plus": theta_minus}
     u, u_p, u_m, extra, on_post, ltd = "v_post", "u_plus", "u_minus", "", "", "A_LTD"
     if delay_u_bars is not None:
-        params.update(delay_u_bars=check_nonnegative("delay_u_bars", delay_u_bars))
+        params.update(delay_u_bars=check_nonnegative("delay_u_bars", delay_u_bars, "ms"))
         u_p, u_m = "u_plus_d", "u_minus_d"
         extra += """
         u_minus_d = delayed(u_minus, delay_u_bars) : mV
         u_plus_d = delayed(u_plus, delay_u_bars) : mV"""
-    hold = (V_clamp is not None and delay_u_bars is None) if hold_u_plus is None \
-        else bool(hold_u_plus)
-    if V_clamp is not None or hold:
-        on_post = "clamp = t_clamp" + ("; u_plus_spike = u_plus" if hold else "")
-        extra += """
-        dclamp/dt = -1 : 1 (event-driven)"""
-        params.update(t_clamp=float(t_clamp))
-    if hold:
-        extra += """
-        u_plus_spike : mV"""
-        init["u_plus_spike"] = theta_minus
     if V_clamp is not None:
+        on_post = "clamp = t_clamp"
         u = "u"
         extra += """
+        dclamp/dt = -1 : 1 (event-driven)
         u = (clamp > 0.5 * dt) * V_clamp + (clamp <= 0.5 * dt) * v_post : mV"""
-        params.update(V_clamp=float(V_clamp))
-    if hold:
-        extra += f"""
-        u_p = (clamp > 0.5 * dt) * u_plus_spike + (clamp <= 0.5 * dt) * {u_p} : mV"""
-        u_p = "u_p"
+        params.update(t_clamp=float(t_clamp), V_clamp=float(V_clamp))
     if u_ref2 is not None:
         ltd = "A_LTD * u_bar_bar / u_ref2"
         extra += f"""
