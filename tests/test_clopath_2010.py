@@ -37,24 +37,25 @@ def test_pairing_protocol_is_exact(small):
 
 def test_frequency_dependence_matches_sjostrom(small):
     """LTD at low, LTP at high frequency for post-pre pairs, LTP growing with the
-    frequency for pre-post pairs; every point within 2 SEM, at least 3 of 10 within
-    1 SEM (measured with AdExClopath: 3/10 and 10/10, largest |z| 1.75, chi^2 11.5;
-    the former emulation, whose afterdepolarisation added I_sp per spike instead of
-    setting z = I_sp as the paper's neuron, gave 5/10 and chi^2 8.1)."""
+    frequency for pre-post pairs; every point within 2 SEM, at least 7 of 10 within
+    1 SEM, chi^2 < 10 (measured with the rule's delayed u_minus/u_plus, 4 ms: 7/10,
+    10/10, chi^2 8.96, largest |z| 1.65 (-10 ms at 40 Hz, +0.03 vs 0.56 +- 0.32);
+    with 75 pairs at 0.1 Hz too: 5/10, chi^2 10.8; before the delay (the rule's
+    hold_u_plus stand-in): 3/10, chi^2 11.5)."""
     keys, dw = small["keys"], small["dw"]
     d = {k: v for k, v in zip(keys, dw)}
     assert small["pairing/sign_flip"]
     assert d[(0.1, 10.0)] < 0.1 and d[(50.0, 10.0)] > 0.3
     assert d[(50.0, 10.0)] > d[(20.0, 10.0)] > d[(0.1, 10.0)]
     assert small["pairing/within_2sem"] == 10
-    assert small["pairing/within_1sem"] >= 3
-    assert small["pairing/chi2"] < 15.0
+    assert small["pairing/within_1sem"] >= 7
+    assert small["pairing/chi2"] < 10.0
 
 
 def test_without_the_spike_the_frequency_dependence_is_lost(E):
     """Control: the same rule on the neuron without its held spike (t_clamp = 0: the
     rule reads the one-step spike) misses the data by far (the criterion above can
-    fail; measured chi^2 138)."""
+    fail; measured chi^2 228)."""
     orig = E.neuron
 
     def one_step(c):
@@ -67,41 +68,56 @@ def test_without_the_spike_the_frequency_dependence_is_lost(E):
         E.neuron = orig
     mean, sem = E.data_arrays(keys)
     sc = E.score(keys, dw, mean, sem)
-    assert not (sc["within_2sem"] == 10 and sc["within_1sem"] >= 3), sc
-    assert sc["chi2"] > 5 * 15.0
+    assert not (sc["within_2sem"] == 10 and sc["within_1sem"] >= 7), sc
+    assert sc["chi2"] > 5 * 10.0
 
 
-def test_without_the_onset_u_plus_an_isolated_pair_potentiates(E):
-    """Control of the rule's ``hold_u_plus``: reading u_plus during the held spike
-    (no hold) potentiates an isolated pre-post pair far beyond the data (measured
-    +0.77 at 0.1 Hz, data -0.04 +- 0.05; chi^2 378)."""
+def test_without_the_delay_an_isolated_pair_potentiates(E):
+    """Control of the delayed read: with u_minus/u_plus read undelayed
+    (``delay_u_bars=None``, the paper's text), the held spike's own depolarisation
+    raises u_plus while v is at V_clamp, and an isolated pre-post pair potentiates
+    far beyond the data (measured +0.51 at 0.1 Hz, data -0.04 +- 0.05; chi^2 237)."""
     orig = E.rule
 
     def bare(c, w_max, homeostasis):
         s = E.unit_pA(c)
         from plasticity.rules import clopath_2010
-        return clopath_2010(A_LTD=c.A_LTD * s, A_LTP=c.A_LTP * s, w_max=w_max * s)
+        return clopath_2010(A_LTD=c.A_LTD * s, A_LTP=c.A_LTP * s, w_max=w_max * s,
+                            delay_u_bars=None)
     E.rule = bare
     try:
         keys, dw, extra, missing = E.pairing(E.Config())
     finally:
         E.rule = orig
     d = {k: v for k, v in zip(keys, dw)}
-    assert d[(0.1, 10.0)] > 0.5
+    assert d[(0.1, 10.0)] > 0.3
     mean, sem = E.data_arrays(keys)
-    assert E.score(keys, dw, mean, sem)["chi2"] > 5 * 15.0
+    assert E.score(keys, dw, mean, sem)["chi2"] > 5 * 10.0
+
+
+def test_pulse_drive_fits_as_well_with_the_delay(E):
+    """Spikes evoked by current pulses (a ramp before each spike) instead of kicks:
+    with the delayed read the ramp no longer potentiates isolated pairs (measured
+    7/10 within 1 SEM, chi^2 8.1; with the former hold_u_plus stand-in 4/10,
+    chi^2 50.8)."""
+    keys, dw, extra, missing = E.pairing(E.Config(pairing_drive="pulse"))
+    mean, sem = E.data_arrays(keys)
+    sc = E.score(keys, dw, mean, sem)
+    assert sc["within_1sem"] >= 7 and sc["chi2"] < 10.0, sc
 
 
 # ------------------------------------------------------------------ network (Fig. 4)
 def test_rate_code_gives_bidirectional_temporal_code_does_not(small):
-    """Rate code: strong connections, most of them bidirectional (among the high-rate
+    """Rate code: strong connections, many of them bidirectional (among the high-rate
     neurons); temporal code (the control): none bidirectional. Measured (40 s,
-    AdExClopath driven by current pulses): 0.73 (60 strong) vs 0.0 (10 strong, all
-    unidirectional); with the former one-step kicks (20 s) 0.38 (26 strong) vs 0."""
+    AdExClopath driven by current pulses, delayed u_minus/u_plus): 0.47 of 38 strong
+    (9 pairs) vs 0.0 (no strong connection, see the next test); 100 s: 0.52 of 42.
+    Before the delay (hold_u_plus): 0.73 of 60 (40 s)."""
     assert small["extra_spikes/rate"] == 0 and small["extra_spikes/temporal"] == 0
     assert small["missing_spikes/rate"] == 0 and small["missing_spikes/temporal"] == 0
     assert small["strong_connections/rate"] >= 20
-    assert small["bidirectional_fraction/rate"] >= 0.5
+    assert small["bidirectional_pairs/rate"] >= 5
+    assert small["bidirectional_fraction/rate"] >= 0.4
     assert small["bidirectional_fraction/temporal"] <= 0.1
     W = small["networks"]["rate"]["W"]
     # the strong bidirectional connections are among the high-rate neurons
@@ -109,39 +125,45 @@ def test_rate_code_gives_bidirectional_temporal_code_does_not(small):
     assert hi[~np.eye(5, dtype=bool)].mean() > lo[~np.eye(5, dtype=bool)].mean() + 0.05
 
 
-def test_temporal_code_makes_forward_strong_depresses_backward(E, small):
-    """Temporal code: the connection from the neuron that fires 20 ms earlier becomes
-    strong (> 2/3 w_max), the reverse one is depressed (the order is in the weights):
-    strong unidirectional connections along the sequence (measured, 40 s: forward
-    0.89 w_max, backward 0.00)."""
+def test_temporal_code_keeps_forward_depresses_backward(E, small):
+    """Temporal code: the connection from the neuron that fires 20 ms later is
+    depressed to 0 and the forward one is not (the order is in the weights, every
+    pair unidirectional), but with the delayed read the forward one is not
+    potentiated either: it stays at w_init = w_max/2, below the 'strong' 2/3 w_max
+    (measured, 40 and 100 s: forward 0.50 w_max, backward 0.00; no strong
+    connection). A departure from the paper's Fig. 4 (strong unidirectional
+    connections): a spike forced from rest every 200 ms has u_plus at theta- 4 ms
+    before it, so no LTP (see test_forward_ltp_needs_the_undelayed_read)."""
     W = small["networks"]["temporal"]["W"]
     n = W.shape[0]
     w_max = E.Config().w_max_temporal
     fwd = np.array([W[k, (k + 1) % n] for k in range(n)])
     bwd = np.array([W[(k + 1) % n, k] for k in range(n)])
-    assert np.all(fwd > 3 * bwd), (fwd, bwd)
-    assert np.all(fwd > 0.75 * w_max), fwd / w_max
-    assert small["strong_connections/temporal"] >= n
+    assert np.all(fwd > 0.4 * w_max), fwd / w_max
+    assert np.all(bwd < 0.05 * w_max), bwd / w_max
     assert small["bidirectional_pairs/temporal"] == 0
+    assert small["asymmetry/temporal"] > 0.5
 
 
-def test_kicked_spikes_give_no_strong_forward_connection(E):
-    """Control of the pulse drive: the same sequence with every spike forced by a
-    one-step kick from rest (no depolarising ramp, u_plus at theta- at each spike's
-    onset) leaves the forward weights at w_init (measured 0.50 w_max): no strong
-    connection, so the criterion above can fail."""
-    c = E.Config(**dict(E.SMALL, network_drive="kick", conditions=["temporal"]))
+def test_forward_ltp_needs_the_undelayed_read(E):
+    """What the temporal code's forward LTP rests on: read undelayed
+    (``delay_u_bars=0``, as Larisch's ReScience reimplementation, which reproduces
+    the paper's Fig. 4 without the delay), u_plus includes the held spike itself and
+    every forward connection becomes strong (measured 20 strong, all unidirectional,
+    forward at w_max); with the delay none (previous test). The same holds for
+    kicked spikes (no ramp, measured forward 0.50 w_max with the delay)."""
+    c = E.Config(**dict(E.SMALL, delay_u_bars=0.0, conditions=["temporal"]))
     o = E.network(c, "temporal")
     W, n = o["W"], c.n_neurons
     fwd = np.array([W[k, (k + 1) % n] for k in range(n)])
-    assert o["n_strong"] == 0
-    assert np.all(fwd < 0.6 * c.w_max_temporal), fwd / c.w_max_temporal
+    assert o["n_strong"] >= n and o["n_bi_pairs"] == 0
+    assert np.all(fwd > 0.75 * c.w_max_temporal), fwd / c.w_max_temporal
 
 
 # ------------------------------------------------------------------ Brian2 2.9
 def test_experiment_equations_match_brian2(E):
-    """The experiment's rule (u = v_post, u_plus at the spike's onset, homeostatic
-    A_LTD) and neuron (AdExClopath: adaptive threshold, afterdepolarisation, held
+    """The experiment's rule (u = v_post, u_minus/u_plus read delay_u_bars late, a
+    ring buffer in Brian2: rl.b2_delays; homeostatic A_LTD) and neuron (AdExClopath: adaptive threshold, afterdepolarisation, held
     spike; forced spikes) in
     Brian2 2.9 on the same input spike trains: spikes identical, weights to 1e-9
     relative. The Brian2 side follows tests/test_rule_language_brian2.py (see its
@@ -155,7 +177,7 @@ def test_experiment_equations_match_brian2(E):
     s = E.unit_pA(c)
     T, n = 1500.0, 4
     rng = np.random.default_rng(7)
-    # bursts of 3 spikes 6 ms apart (LTP needs u_plus raised at a spike's onset),
+    # bursts of 3 spikes 6 ms apart (LTP needs u_plus raised 4 ms before a spike),
     # neuron k 2k ms after neuron 0, plus single spikes at random times
     base = np.sort(rng.choice(np.arange(50, int(T) - 80, 40), 20, replace=False)) * 1.0
     drive = [np.unique(np.concatenate([(base[:, None] + [0.0, 6.0, 12.0]).ravel() + 2.0 * k,
@@ -220,28 +242,27 @@ def test_experiment_equations_match_brian2(E):
     Sd.connect(j="i")
     units = dict(A_LTD=1 / u.mV, A_LTP=1 / u.mV ** 2, theta_minus=u.mV, theta_plus=u.mV,
                  tau_minus=u.ms, tau_plus=u.ms, tau_x=u.ms, u_minus=u.mV, u_plus=u.mV,
-                 t_clamp=u.ms, u_plus_spike=u.mV, tau_homeo=u.ms,
-                 E_L=u.mV, u_ref2=u.mV ** 2, u_bar_bar=u.mV ** 2)
+                 tau_homeo=u.ms, E_L=u.mV, u_ref2=u.mV ** 2, u_bar_bar=u.mV ** 2,
+                 delay_u_bars=u.ms)
+    r = rule()
+    assert set(r.spec.delayed) == {"u_minus_d", "u_plus_d"}
     Sr, _ = rl.b2_rule(
-        G, G, syn, rule(), units, deliver="I_syn_ex_post += w * pA",
+        G, G, syn, r, units, deliver="I_syn_ex_post += w * pA",
         model_edit=[(": mV (clock-driven)", ": volt (clock-driven)"),
                     ("dx_bar/dt = -x_bar / tau_x : 1 (event-driven)",
                      "dx_bar/dt = -x_bar / tau_x : Hz (clock-driven)"),
-                    ("dclamp/dt = -1 : 1 (event-driven)", "dclamp/dt = -1 : second (clock-driven)"),
-                    ("u_plus_spike : mV", "u_plus_spike : volt"),
-                    ("* u_plus_spike + (clamp <= 0.5 * dt) * u_plus : mV",
-                     "* u_plus_spike + (clamp <= 0.5 * dt) * u_plus : volt"),
+                    ("u_minus_d = delayed(u_minus, delay_u_bars) : mV", "u_minus_d : volt"),
+                    ("u_plus_d = delayed(u_plus, delay_u_bars) : mV", "u_plus_d : volt"),
                     ("/ tau_homeo : 1 (clock-driven)", "/ tau_homeo : volt**2 (clock-driven)"),
-                    ("clip(v_post - E_L, 0, inf)**2", "clip(v_post - E_L, 0*mV, inf*mV)**2"),
-                    # sympy cannot multiply a comparison: Brian2's int() of it
-                    ("(clamp > 0.5 * dt)", "int(clamp > 0.5 * dt)"),
-                    ("(clamp <= 0.5 * dt)", "int(clamp <= 0.5 * dt)")],
-        code_edit=[("; u_plus_spike", "\nu_plus_spike"),
-                   ("clip(u_minus - theta_minus, 0, inf)", "clip(u_minus - theta_minus, 0*mV, inf*mV)"),
+                    ("clip(v_post - E_L, 0, inf)**2", "clip(v_post - E_L, 0*mV, inf*mV)**2")],
+        code_edit=[("clip(u_minus_d - theta_minus, 0, inf)",
+                    "clip(u_minus_d - theta_minus, 0*mV, inf*mV)"),
                    ("clip(v_post - theta_plus, 0, inf)", "clip(v_post - theta_plus, 0*mV, inf*mV)"),
-                   ("clip(u_p - theta_minus, 0, inf)", "clip(u_p - theta_minus, 0*mV, inf*mV)")],
+                   ("clip(u_plus_d - theta_minus, 0, inf)",
+                    "clip(u_plus_d - theta_minus, 0*mV, inf*mV)")],
         method="exponential_euler", name="rec")
-    theirs = rl.b2_run([G, D, Sd, Sr], T, G, [Sr])
+    ops = rl.b2_delays(Sr, r, units)
+    theirs = rl.b2_run([G, D, Sd, Sr, *ops], T, G, [Sr])
     rl.compare(ours, theirs, min_spikes=100)
     w = ours["w"][0]
     assert np.any(w > syn.weights) and np.any(w < syn.weights)
