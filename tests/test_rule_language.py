@@ -436,6 +436,28 @@ def test_store_restore_continues_exactly():
     np.testing.assert_array_equal(rule["c"], c_a)
 
 
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+def test_store_restore_continues_exactly_with_a_delayed_copy(backend):
+    """The ring buffer of a delayed copy is rule state: stored, restored in place
+    (the compiled code keeps its pointer), and the run continues bit for bit."""
+    rule = as_backend(clopath_2010(A_LTP=8e-3, A_LTD=1e-3, w_max=200.0), backend)
+    net = Network(dt=0.1, seed=2)
+    pre = net.add_poisson("pre", 30, rates=30.0)
+    out = net.add_population("out", 3, AdEx(), init={"I_ext": 650.0})
+    proj = net.connect(pre, out, SynapseMatrix.all_to_all(30, 3, weight=80.0,
+                                                          dtype=np.float64),
+                       target="I_syn_ex", rule=rule)
+    net.run(100.0)
+    state = net.store()
+    net.run(100.0)
+    w_a, h_a = proj.synapses.weights.copy(), rule.state["hist:u_plus_d"].copy()
+    net.restore(state)
+    net.run(100.0)
+    np.testing.assert_array_equal(proj.synapses.weights, w_a)
+    np.testing.assert_array_equal(rule.state["hist:u_plus_d"], h_a)
+    assert np.ptp(h_a) > 1.0
+
+
 def test_nonfinite_rule_state_names_the_variable():
     rule = EquationRule(model="dx/dt = x / 0.5 : 1 (clock-driven)", init={"x": 1.0},
                         on_pre="w = w")
