@@ -56,7 +56,7 @@ cdef Py_ssize_t[_N_MODELS] _N_VARS
 _N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3, 8, 7, 8, 6, 8, 8]
 N_VARS = tuple(_N_VARS[k] for k in range(_N_MODELS))
 cdef Py_ssize_t[_N_MODELS] _N_PARAMS
-_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7, 20, 14, 14, 16, 18, 17]
+_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7, 20, 14, 18, 16, 18, 17]
 N_PARAMS = tuple(_N_PARAMS[k] for k in range(_N_MODELS))
 
 
@@ -198,9 +198,12 @@ cdef void _lif_reset(double* s, Py_ssize_t n, const double* p,
 #         7 P_e = exp(-dt/tau_e), 8 P_i = exp(-dt/tau_i), 9 P_theta = exp(-dt/tau_theta),
 #         10 theta_plus, 11 P_leak = exp(-dt/tau_m)
 # 10. The same with alpha-shaped conductances (NEST's iaf_cond_alpha synapses): g_x and
-# y_x are the alpha pair (_alpha_step, exact), y_x the receptor; v as model 1.
+# y_x are the alpha pair (_alpha_step, exact), y_x the receptor; v as model 1 with
+# each conductance held at its exact mean over the step (A_g g + A_y y) instead of its
+# value at the start (an alpha conductance rises within a step: second order).
 # vars:   0..5 as model 1, 6 y_e (1), 7 y_i (1)
-# params: 0..11 as model 1, 12 P_gy_e = (e dt/tau_e) P_e, 13 P_gy_i
+# params: 0..11 as model 1, 12 P_gy_e = (e dt/tau_e) P_e, 13 P_gy_i,
+#         14 A_g_e, 15 A_y_e, 16 A_g_i, 17 A_y_i (the step means)
 # ---------------------------------------------------------------------------
 cdef inline Py_ssize_t _lifcond_core(double* s, Py_ssize_t n, Py_ssize_t i0,
                                      Py_ssize_t i1, const double* p, int32_t* spikes,
@@ -217,20 +220,30 @@ cdef inline Py_ssize_t _lifcond_core(double* s, Py_ssize_t n, Py_ssize_t i0,
     cdef double E_L = p[0], V_th = p[1], dt_tau = p[4], E_e = p[5], E_i = p[6]
     cdef double P_e = p[7], P_i = p[8], P_th = p[9], P_leak = p[11]
     cdef double P_gy_e = 0.0, P_gy_i = 0.0
-    cdef double g, v_inf
+    cdef double A_g_e = 0.0, A_y_e = 0.0, A_g_i = 0.0, A_y_i = 0.0
+    cdef double g, v_inf, ce, ci
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
     if alpha:
         P_gy_e, P_gy_i = p[12], p[13]
+        A_g_e, A_y_e, A_g_i, A_y_i = p[14], p[15], p[16], p[17]
     for i in range(i0, i1):
         held = _refractory_step(&ref[i])
         if not held:
-            if ge[i] == 0.0 and gi[i] == 0.0 and i_ext[i] == 0.0:
+            # the conductances held over the step: their values at its start, or, for
+            # alpha synapses, their exact means over it
+            if alpha:
+                ce = A_g_e * ge[i] + A_y_e * y_e[i]
+                ci = A_g_i * gi[i] + A_y_i * y_i[i]
+            else:
+                ce = ge[i]
+                ci = gi[i]
+            if ce == 0.0 and ci == 0.0 and i_ext[i] == 0.0:
                 # the same numbers without the exp: g = 1, v_inf = E_L
                 v[i] = E_L + (v[i] - E_L) * P_leak
             else:
-                g = 1.0 + ge[i] + gi[i]
-                v_inf = (E_L + ge[i] * E_e + gi[i] * E_i + i_ext[i]) / g
+                g = 1.0 + ce + ci
+                v_inf = (E_L + ce * E_e + ci * E_i + i_ext[i]) / g
                 v[i] = v_inf + (v[i] - v_inf) * exp(-dt_tau * g)
         if alpha:
             _alpha_step(&ge[i], &y_e[i], P_e, P_gy_e)

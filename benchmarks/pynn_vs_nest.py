@@ -44,6 +44,15 @@ Conventions accounted for explicitly (docs/pynn.md):
   NEST's hh_cond_exp_traub with adaptive RKF45, ours exponential Euler (Rush-Larsen)
   in substeps of <= 0.025 ms: the same spikes within one step, the PSPs within
   0.003 mV at dt 0.1.
+* IF_curr_alpha, IF_cond_alpha, EIF_cond_exp_isfa_ista, EIF_cond_alpha_isfa_ista (one
+  cell each, PyNN's defaults, the same protocol; NEST's iaf_psc_alpha exact,
+  iaf_cond_alpha, aeif_cond_exp, aeif_cond_alpha adaptive RKF45): PSPs before the
+  current to 6e-14 mV (IF_curr_alpha, exact on both sides), 0.00014 mV
+  (IF_cond_alpha, exponential Euler with the step mean of the conductance), 0.13 /
+  0.09 mV at dt 0.1 and 0.013 / 0.009 mV at dt 0.01 (the EIFs, forward Euler: first
+  order); the same spikes, within 0.2 ms at dt 0.1 (NEST holds V at V_reset one
+  step longer after a spike than Brian2's refractory rule, ours) and 0.05 ms at
+  dt 0.01.
 * integration: IF_cond_exp is exponential Euler on ours (the conductance held over the
   step, error O(dt)), an adaptive Runge-Kutta (GSL RKF45) in NEST's iaf_cond_exp.
   Membrane potentials differ by ~0.01 mV, so in the Song model (1000 inputs, threshold
@@ -339,31 +348,53 @@ HH_INPUT_EXC = [30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 60.0, 61.5, 63.0, 150.0, 152
 HH_INPUT_INH = [90.0, 95.0, 100.0, 170.0]
 
 
-def hh_cell(backend, dt=0.1, duration=250.0):
-    """One HH_cond_exp cell (PyNN's defaults, NEST's hh_cond_exp_traub): a 0.5 nA DC
-    current from 120 to 220 ms and the same input spikes (SpikeSourceArray, excitatory
-    0.01 uS, inhibitory 0.05 uS, delay 1 ms) before and during it. Returns the recorded
-    v and gsyn_exc (times, values) and the spike times."""
+def one_cell(backend, celltype, dt=0.1, duration=250.0, w_exc=0.01, w_inh=0.05,
+             amplitude=0.5, exc=HH_INPUT_EXC, inh=HH_INPUT_INH, gsyn=True):
+    """One cell of PyNN type ``celltype`` (a name; PyNN's default parameters): a DC
+    current of ``amplitude`` nA from 120 to 220 ms and the same input spikes
+    (SpikeSourceArray, weights ``w_exc``, ``w_inh`` in PyNN's units, delay 1 ms)
+    before and during it. Returns the recorded v (and gsyn_exc where ``gsyn``)
+    as (times, values) and the spike times."""
     sim = load_backend(backend)
     sim.setup(timestep=dt, min_delay=dt, max_delay=2.0)
-    cell = sim.Population(1, sim.HH_cond_exp())
-    exc = sim.Population(1, sim.SpikeSourceArray(spike_times=HH_INPUT_EXC))
-    inh = sim.Population(1, sim.SpikeSourceArray(spike_times=HH_INPUT_INH))
-    sim.Projection(exc, cell, sim.AllToAllConnector(),
-                   sim.StaticSynapse(weight=0.01, delay=1.0), receptor_type="excitatory")
-    sim.Projection(inh, cell, sim.AllToAllConnector(),
-                   sim.StaticSynapse(weight=0.05, delay=1.0), receptor_type="inhibitory")
-    cell.inject(sim.DCSource(amplitude=0.5, start=120.0, stop=220.0))
-    cell.record(["v", "gsyn_exc", "spikes"])
+    cell = sim.Population(1, getattr(sim, celltype)())
+    src_e = sim.Population(1, sim.SpikeSourceArray(spike_times=exc))
+    src_i = sim.Population(1, sim.SpikeSourceArray(spike_times=inh))
+    sim.Projection(src_e, cell, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory")
+    sim.Projection(src_i, cell, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=w_inh, delay=1.0), receptor_type="inhibitory")
+    cell.inject(sim.DCSource(amplitude=amplitude, start=120.0, stop=220.0))
+    names = ["v", "gsyn_exc"] if gsyn else ["v"]
+    cell.record(names + ["spikes"])
     sim.run(duration)
     seg = cell.get_data().segments[0]
     sig = {s.name: s for s in seg.analogsignals}
     out = {"dt": dt, "spikes": np.asarray(seg.spiketrains[0].magnitude, dtype=float)}
-    for name in ("v", "gsyn_exc"):
+    for name in names:
         out[name] = (np.asarray(sig[name].times.rescale("ms").magnitude),
                      np.asarray(sig[name].magnitude[:, 0], dtype=float))
     sim.end()
     return out
+
+
+def hh_cell(backend, dt=0.1, duration=250.0):
+    """One HH_cond_exp cell (PyNN's defaults, NEST's hh_cond_exp_traub): a 0.5 nA DC
+    current from 120 to 220 ms and the same input spikes (SpikeSourceArray, excitatory
+    0.01 uS, inhibitory 0.05 uS, delay 1 ms) before and during it."""
+    return one_cell(backend, "HH_cond_exp", dt, duration)
+
+
+#: the alpha and conductance-based AdEx cells against NEST (iaf_psc_alpha,
+#: iaf_cond_alpha, aeif_cond_exp, aeif_cond_alpha): PyNN's defaults, weights (nA or
+#: uS) and DC amplitudes (nA) that give PSPs of a few mV and 5-20 spikes in the
+#: current step; one_cell's protocol
+CELLS = {
+    "IF_curr_alpha": dict(w_exc=2.0, w_inh=-3.0, amplitude=1.0, gsyn=False),
+    "IF_cond_alpha": dict(w_exc=0.05, w_inh=0.05, amplitude=1.0),
+    "EIF_cond_exp_isfa_ista": dict(w_exc=0.003, w_inh=0.01, amplitude=1.0),
+    "EIF_cond_alpha_isfa_ista": dict(w_exc=0.003, w_inh=0.01, amplitude=1.0),
+}
 
 
 def compare_hh(ours, nest):
@@ -375,21 +406,23 @@ def compare_hh(ours, nest):
     n = min(vo.size, vn.size)
     assert np.allclose(to[:n], tn[:n])
     sub = tn[:n] < 120.0                      # before the DC current: the PSPs only
-    (_, go), (_, gn) = ours["gsyn_exc"], nest["gsyn_exc"]
-    m = min(go.size, gn.size)
-    return {
+    res = {
         "spikes (ours / NEST)": f"{ours['spikes'].size} / {nest['spikes'].size}",
         "spike times, ours + dt (ms)": " ".join(f"{x:.1f}" for x in so),
         "spike times, NEST (ms)": " ".join(f"{x:.1f}" for x in sn),
         "max |ours + dt - NEST| spike time (ms)":
             float(np.max(np.abs(so[:k] - sn[:k]))) if k else float("nan"),
-        "gsyn_exc max |diff| / peak": float(np.max(np.abs(go[:m] - gn[:m]))
-                                            / max(np.max(gn[:m]), 1e-300)),
-        "v max |diff| before the current (PSPs, mV)":
-            float(np.max(np.abs(vo[:n][sub] - vn[:n][sub]))),
-        "v max |diff| overall (mV; spikes shifted by a step are ~100 mV apart)":
-            float(np.max(np.abs(vo[:n] - vn[:n]))),
     }
+    if "gsyn_exc" in ours:
+        (_, go), (_, gn) = ours["gsyn_exc"], nest["gsyn_exc"]
+        m = min(go.size, gn.size)
+        res["gsyn_exc max |diff| / peak"] = float(np.max(np.abs(go[:m] - gn[:m]))
+                                                  / max(np.max(gn[:m]), 1e-300))
+    res["v max |diff| before the current (PSPs, mV)"] = float(
+        np.max(np.abs(vo[:n][sub] - vn[:n][sub])))
+    res["v max |diff| overall (mV; spikes shifted by a step are ~100 mV apart)"] = \
+        float(np.max(np.abs(vo[:n] - vn[:n])))
+    return res
 
 
 # ----------------------------------------------------------------- driver
@@ -430,6 +463,11 @@ def main(argv=None):
     for dt in (0.1, 0.01):
         o, n = hh_cell("plasticity.pynn", dt), hh_cell("pyNN.nest", dt)
         add(f"HH_cond_exp, one cell (dt {dt:g})", compare_hh(o, n))
+    for name, kw in CELLS.items():
+        for dt in (0.1, 0.01):
+            o = one_cell("plasticity.pynn", name, dt, **kw)
+            n = one_cell("pyNN.nest", name, dt, **kw)
+            add(f"{name}, one cell (dt {dt:g})", compare_hh(o, n))
     dur = args.song_s * 1000.0
     o, n = song("plasticity.pynn", dur), song("pyNN.nest", dur)
     add(f"Song 2000 ({args.song_s:g} s, dt 0.1)", compare_song(o, n))
