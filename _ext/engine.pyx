@@ -74,7 +74,7 @@ cdef extern from *:
 from plasticity._ext.neurons cimport neuron_reset, neuron_update_range
 from plasticity._ext.rules cimport (
     CustomRule, StdpParams, StdpParameters, trace_value, trace_bump, clip_weight, f_plus,
-    dw_depress, dw_potentiate, depress, potentiate,
+    dw_depress, dw_potentiate, depress, potentiate, WDEP_ADDITIVE,
 )
 
 import numpy as np
@@ -170,6 +170,10 @@ ctypedef struct Proj:
     float* wp32
     double* wp64
     const int32_t* pos
+    # with the AVX-512 loops: the pre trace of every presynaptic neuron at step
+    # r1s_t (filled by thread 0 at steps whose post spikes touch enough synapses)
+    double* r1s
+    int64_t r1s_t
     const int64_t* post_ptr
     const int32_t* post_syn
     const int32_t* post_pre
@@ -626,6 +630,268 @@ ctypedef fused real_t:
     double
 
 
+# AVX-512 forms of the two hot loops of a built-in STDP rule with additive weight
+# dependence over post-ordered weights (_post_spikes_ordered, _pre_row_ordered):
+# 8 synapses per instruction, the same IEEE operations in the same order per
+# synapse (products, sum, max/min for the clip, rounding to the weight type), so the
+# same numbers as the scalar loops; a block with a lane outside the decay table
+# (exp needed) or two lanes onto one post neuron runs the scalar expressions. Used
+# where the CPU has AVX-512 (checked at run time; engine.simd() turns it off);
+# compiled for that target only inside these functions (setup.py keeps
+# -ffp-contract=off: no fused multiply-add anywhere).
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stdint.h>
+    static double pl_exp_neg(int64_t k, double c) {
+        double x = -((double)k) * c;
+        return x < -746.0 ? 0.0 : exp(x);
+    }
+    static double pl_clip(double w, double lo, double hi) {
+        if (w < lo) return lo;
+        if (w > hi) return hi;
+        return w;
+    }
+    /* the scalar expressions of one synapse (post spike; presynaptic arrival) */
+    #define PL_POST_ONE(WT, i_, q_) do {                                        \\
+        double v_ = x1[i_], r1_, w_; int64_t lag_;                             \\
+        if (v_ == 0.0) break;                                                  \\
+        lag_ = t - xl[i_];                                                     \\
+        r1_ = lag_ < K ? v_ * tab[lag_] : v_ * pl_exp_neg(lag_, c);            \\
+        if (r1_ == 0.0) break;                                                 \\
+        w_ = wp[q_];                                                           \\
+        wp[q_] = (WT)pl_clip(w_ + r1_ * gain, wmin, wmax);                     \\
+    } while (0)
+    #define PL_PRE_ONE(WT, s_) do {                                             \\
+        int64_t q_ = pos[s_], j_ = indices[s_], k_;                            \\
+        double w_ = wp[q_], y_, o1_;                                           \\
+        target[j_] += w_;                                                      \\
+        y_ = y1[j_]; k_ = t - yl[j_];                                          \\
+        if (k_ == 0 || y_ == 0.0) o1_ = y_;                                    \\
+        else if (k_ < Km) o1_ = y_ * tabm[k_];                                 \\
+        else o1_ = y_ * pl_exp_neg(k_, cm);                                    \\
+        if (o1_ != 0.0) wp[q_] = (WT)pl_clip(w_ + (-o1_) * gm, wmin, wmax);    \\
+    } while (0)
+
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 9
+    #include <immintrin.h>
+    #define PL_SIMD 1
+    #define PL_T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512cd")))
+    static int pl_avx512_ok(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd");
+    }
+    /* post-spike potentiation of one postsynaptic neuron's synapses q0 .. q1-1:
+       w = clip(w + (1 * r1) * gain) where r1 = x1[i] exp(-c (t - xl[i])) != 0 */
+    #define PL_POST_KERNEL(NAME, WT, LOADW, BLENDSTORE)                          \\
+    PL_T512 static void NAME(const int32_t* post_pre, const double* x1,          \\
+            const int64_t* xl, const double* tab, int64_t K, double c, int64_t t,\\
+            WT* wp, int64_t q0, int64_t q1, double gain, double wmin,            \\
+            double wmax) {                                                       \\
+        const __m512d vg = _mm512_set1_pd(gain), vlo = _mm512_set1_pd(wmin);     \\
+        const __m512d vhi = _mm512_set1_pd(wmax), z = _mm512_setzero_pd();       \\
+        const __m512i vt = _mm512_set1_epi64(t), vK = _mm512_set1_epi64(K);      \\
+        int64_t q = q0, m;                                                       \\
+        for (; q + 8 <= q1; q += 8) {                                            \\
+            __m256i idx = _mm256_loadu_si256((const __m256i*)(post_pre + q));    \\
+            __m512d v = _mm512_i32gather_pd(idx, x1, 8);                         \\
+            __m512i lag = _mm512_sub_epi64(vt, _mm512_i32gather_epi64(idx, xl, 8)); \\
+            __mmask8 live = _mm512_cmp_pd_mask(v, z, _CMP_NEQ_UQ);               \\
+            __mmask8 intab = _mm512_cmplt_epu64_mask(lag, vK);                   \\
+            __m512d r1, w, nw;                                                   \\
+            __mmask8 upd;                                                        \\
+            if (live & ~intab) {                                                 \\
+                for (m = q; m < q + 8; m++) PL_POST_ONE(WT, post_pre[m], m);     \\
+                continue;                                                        \\
+            }                                                                    \\
+            r1 = _mm512_mul_pd(v, _mm512_mask_i64gather_pd(z, live, lag, tab, 8)); \\
+            upd = live & _mm512_cmp_pd_mask(r1, z, _CMP_NEQ_UQ);                 \\
+            if (!upd) continue;                                                  \\
+            w = LOADW(wp + q);                                                   \\
+            nw = _mm512_add_pd(w, _mm512_mul_pd(r1, vg));                        \\
+            nw = _mm512_min_pd(vhi, _mm512_max_pd(vlo, nw));                     \\
+            BLENDSTORE(wp + q, upd, nw);                                         \\
+        }                                                                        \\
+        for (; q < q1; q++) PL_POST_ONE(WT, post_pre[q], q);                     \\
+    }
+    #define PL_LOADW32(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
+    #define PL_STORE32(p, k, x) _mm256_mask_storeu_ps((p), (k), _mm512_cvtpd_ps(x))
+    #define PL_LOADW64(p) _mm512_loadu_pd(p)
+    #define PL_STORE64(p, k, x) _mm512_mask_storeu_pd((p), (k), (x))
+    PL_POST_KERNEL(pl_post_add_f32, float, PL_LOADW32, PL_STORE32)
+    PL_POST_KERNEL(pl_post_add_f64, double, PL_LOADW64, PL_STORE64)
+
+    /* presynaptic arrival at synapses lo .. hi-1 of one row (post-ordered weights
+       wp, pos[s] its place): target[j] += w, then w = clip(w + ((-1 * o1) * gm))
+       where o1 = y1[j] exp(-cm (t - yl[j])) != 0 */
+    #define PL_PRE_KERNEL(NAME, WT, GATHERW, SCATTERW)                           \\
+    PL_T512 static void NAME(const int32_t* pos, const int32_t* indices,         \\
+            int64_t lo, int64_t hi, WT* wp, double* target, const double* y1,    \\
+            const int64_t* yl, const double* tabm, int64_t Km, double cm,        \\
+            int64_t t, double gm, double wmin, double wmax) {                    \\
+        const __m512d vg = _mm512_set1_pd(gm), vlo = _mm512_set1_pd(wmin);       \\
+        const __m512d vhi = _mm512_set1_pd(wmax), z = _mm512_setzero_pd();       \\
+        const __m512d vneg = _mm512_set1_pd(-0.0);                               \\
+        const __m512i vt = _mm512_set1_epi64(t), vK = _mm512_set1_epi64(Km);     \\
+        int64_t s, m;                                                            \\
+        for (s = lo; s < lo + 16 && s < hi; s++) __builtin_prefetch(&wp[pos[s]]); \\
+        for (s = lo; s + 8 <= hi; s += 8) {                                      \\
+            __m256i q = _mm256_loadu_si256((const __m256i*)(pos + s));           \\
+            __m256i j = _mm256_loadu_si256((const __m256i*)(indices + s));       \\
+            __m512d w, tg, y, o1, nw;                                            \\
+            __m512i lag;                                                         \\
+            __mmask8 live, upd;                                                  \\
+            for (m = s + 16; m < s + 24 && m < hi; m++)                          \\
+                __builtin_prefetch(&wp[pos[m]]);                                 \\
+            y = _mm512_i32gather_pd(j, y1, 8);                                   \\
+            lag = _mm512_sub_epi64(vt, _mm512_i32gather_epi64(j, yl, 8));        \\
+            live = _mm512_cmp_pd_mask(y, z, _CMP_NEQ_UQ);                        \\
+            if (!_mm256_testz_si256(_mm256_conflict_epi32(j), _mm256_set1_epi32(-1)) \\
+                    || (live & ~_mm512_cmplt_epu64_mask(lag, vK))) {             \\
+                for (m = s; m < s + 8; m++) PL_PRE_ONE(WT, m);                   \\
+                continue;                                                        \\
+            }                                                                    \\
+            w = GATHERW(q, wp);                                                  \\
+            tg = _mm512_add_pd(_mm512_i32gather_pd(j, target, 8), w);            \\
+            _mm512_i32scatter_pd(target, j, tg, 8);                              \\
+            o1 = _mm512_mul_pd(y, _mm512_mask_i64gather_pd(z, live, lag, tabm, 8)); \\
+            upd = _mm512_cmp_pd_mask(o1, z, _CMP_NEQ_UQ);                        \\
+            if (!upd) continue;                                                  \\
+            nw = _mm512_add_pd(w, _mm512_mul_pd(_mm512_xor_pd(o1, vneg), vg));   \\
+            nw = _mm512_min_pd(vhi, _mm512_max_pd(vlo, nw));                     \\
+            SCATTERW(wp, upd, q, nw);                                            \\
+        }                                                                        \\
+        for (; s < hi; s++) PL_PRE_ONE(WT, s);                                   \\
+    }
+    #define PL_GATHERW32(q, p) _mm512_cvtps_pd(_mm256_i32gather_ps((p), (q), 4))
+    #define PL_SCATTERW32(p, k, q, x) \\
+        _mm256_mask_i32scatter_ps((p), (k), (q), _mm512_cvtpd_ps(x), 4)
+    #define PL_GATHERW64(q, p) _mm512_i32gather_pd((q), (p), 8)
+    #define PL_SCATTERW64(p, k, q, x) _mm512_mask_i32scatter_pd((p), (k), (q), (x), 8)
+    PL_PRE_KERNEL(pl_pre_add_f32, float, PL_GATHERW32, PL_SCATTERW32)
+    PL_PRE_KERNEL(pl_pre_add_f64, double, PL_GATHERW64, PL_SCATTERW64)
+    /* r1s[i] = the pre trace of every presynaptic neuron at step t, as
+       PL_POST_ONE computes it (0 where x1 is 0) */
+    PL_T512 static void pl_fill_r1(const double* x1, const int64_t* xl,
+            const double* tab, int64_t K, double c, int64_t t, int64_t n,
+            double* r1s) {
+        const __m512d z = _mm512_setzero_pd();
+        const __m512i vt = _mm512_set1_epi64(t), vK = _mm512_set1_epi64(K);
+        int64_t i = 0, m;
+        for (; i + 8 <= n; i += 8) {
+            __m512d v = _mm512_loadu_pd(x1 + i);
+            __m512i lag = _mm512_sub_epi64(vt, _mm512_loadu_si512((const void*)(xl + i)));
+            __mmask8 live = _mm512_cmp_pd_mask(v, z, _CMP_NEQ_UQ);
+            __mmask8 out = live & ~_mm512_cmplt_epu64_mask(lag, vK);
+            _mm512_storeu_pd(r1s + i,
+                _mm512_mul_pd(v, _mm512_mask_i64gather_pd(z, live & ~out, lag, tab, 8)));
+            if (out)
+                for (m = i; m < i + 8; m++)
+                    if (x1[m] != 0.0) {
+                        int64_t l = t - xl[m];
+                        r1s[m] = l < K ? x1[m] * tab[l] : x1[m] * pl_exp_neg(l, c);
+                    }
+        }
+        for (; i < n; i++) {
+            double v = x1[i];
+            int64_t l = t - xl[i];
+            r1s[i] = v == 0.0 ? 0.0 : (l < K ? v * tab[l] : v * pl_exp_neg(l, c));
+        }
+    }
+    /* the post-spike potentiation of PL_POST_ONE with r1 read from pl_fill_r1's
+       table (r1 == 0: no update, which covers x1 == 0) */
+    #define PL_POST_R1_KERNEL(NAME, WT, LOADW, BLENDSTORE)                       \\
+    PL_T512 static void NAME(const int32_t* post_pre, const double* r1s,         \\
+            WT* wp, int64_t q0, int64_t q1, double gain, double wmin,            \\
+            double wmax) {                                                       \\
+        const __m512d vg = _mm512_set1_pd(gain), vlo = _mm512_set1_pd(wmin);     \\
+        const __m512d vhi = _mm512_set1_pd(wmax), z = _mm512_setzero_pd();       \\
+        int64_t q = q0;                                                          \\
+        for (; q + 8 <= q1; q += 8) {                                            \\
+            __m256i idx = _mm256_loadu_si256((const __m256i*)(post_pre + q));    \\
+            __m512d r1 = _mm512_i32gather_pd(idx, r1s, 8), w, nw;                \\
+            __mmask8 upd = _mm512_cmp_pd_mask(r1, z, _CMP_NEQ_UQ);               \\
+            if (!upd) continue;                                                  \\
+            w = LOADW(wp + q);                                                   \\
+            nw = _mm512_add_pd(w, _mm512_mul_pd(r1, vg));                        \\
+            nw = _mm512_min_pd(vhi, _mm512_max_pd(vlo, nw));                     \\
+            BLENDSTORE(wp + q, upd, nw);                                         \\
+        }                                                                        \\
+        for (; q < q1; q++) {                                                    \\
+            double r1 = r1s[post_pre[q]], w;                                     \\
+            if (r1 == 0.0) continue;                                             \\
+            w = wp[q];                                                           \\
+            wp[q] = (WT)pl_clip(w + r1 * gain, wmin, wmax);                      \\
+        }                                                                        \\
+    }
+    PL_POST_R1_KERNEL(pl_post_r1_f32, float, PL_LOADW32, PL_STORE32)
+    PL_POST_R1_KERNEL(pl_post_r1_f64, double, PL_LOADW64, PL_STORE64)
+    #else
+    #define PL_SIMD 0
+    static int pl_avx512_ok(void) { return 0; }
+    #define PL_NO_SIMD_BODY { }
+    static void pl_post_add_f32(const int32_t* a, const double* b, const int64_t* c_,
+        const double* d, int64_t e, double f, int64_t g, float* h, int64_t i, int64_t j,
+        double k, double l, double m) PL_NO_SIMD_BODY
+    static void pl_post_add_f64(const int32_t* a, const double* b, const int64_t* c_,
+        const double* d, int64_t e, double f, int64_t g, double* h, int64_t i, int64_t j,
+        double k, double l, double m) PL_NO_SIMD_BODY
+    static void pl_pre_add_f32(const int32_t* a, const int32_t* b, int64_t c_, int64_t d,
+        float* e, double* f, const double* g, const int64_t* h, const double* i,
+        int64_t j, double k, int64_t l, double m, double n, double o) PL_NO_SIMD_BODY
+    static void pl_pre_add_f64(const int32_t* a, const int32_t* b, int64_t c_, int64_t d,
+        double* e, double* f, const double* g, const int64_t* h, const double* i,
+        int64_t j, double k, int64_t l, double m, double n, double o) PL_NO_SIMD_BODY
+    static void pl_fill_r1(const double* a, const int64_t* b, const double* c_,
+        int64_t d, double e, int64_t f, int64_t g, double* h) PL_NO_SIMD_BODY
+    static void pl_post_r1_f32(const int32_t* a, const double* b, float* c_, int64_t d,
+        int64_t e, double f, double g, double h) PL_NO_SIMD_BODY
+    static void pl_post_r1_f64(const int32_t* a, const double* b, double* c_, int64_t d,
+        int64_t e, double f, double g, double h) PL_NO_SIMD_BODY
+    #endif
+    """
+    int pl_avx512_ok() noexcept nogil
+    void pl_post_add_f32(const int32_t* post_pre, const double* x1, const int64_t* xl,
+                         const double* tab, int64_t K, double c, int64_t t, float* wp,
+                         int64_t q0, int64_t q1, double gain, double wmin,
+                         double wmax) noexcept nogil
+    void pl_post_add_f64(const int32_t* post_pre, const double* x1, const int64_t* xl,
+                         const double* tab, int64_t K, double c, int64_t t, double* wp,
+                         int64_t q0, int64_t q1, double gain, double wmin,
+                         double wmax) noexcept nogil
+    void pl_fill_r1(const double* x1, const int64_t* xl, const double* tab, int64_t K,
+                    double c, int64_t t, int64_t n, double* r1s) noexcept nogil
+    void pl_post_r1_f32(const int32_t* post_pre, const double* r1s, float* wp,
+                        int64_t q0, int64_t q1, double gain, double wmin,
+                        double wmax) noexcept nogil
+    void pl_post_r1_f64(const int32_t* post_pre, const double* r1s, double* wp,
+                        int64_t q0, int64_t q1, double gain, double wmin,
+                        double wmax) noexcept nogil
+    void pl_pre_add_f32(const int32_t* pos, const int32_t* indices, int64_t lo,
+                        int64_t hi, float* wp, double* target, const double* y1,
+                        const int64_t* yl, const double* tabm, int64_t Km, double cm,
+                        int64_t t, double gm, double wmin, double wmax) noexcept nogil
+    void pl_pre_add_f64(const int32_t* pos, const int32_t* indices, int64_t lo,
+                        int64_t hi, double* wp, double* target, const double* y1,
+                        const int64_t* yl, const double* tabm, int64_t Km, double cm,
+                        int64_t t, double gm, double wmin, double wmax) noexcept nogil
+
+# 1 where the CPU has AVX-512 and this build has the kernels; engine.simd() sets it
+cdef int _simd = pl_avx512_ok()
+
+
+def simd(enabled=None):
+    """Whether the AVX-512 forms of the STDP loops are used (the same numbers as the
+    scalar loops; they need a CPU with AVX-512F/VL/DQ/CD). ``simd(False)`` turns them
+    off (tests compare both), ``simd(True)`` on where the CPU has them. Returns the
+    setting in force."""
+    global _simd
+    if enabled is not None:
+        _simd = 1 if (bool(enabled) and pl_avx512_ok()) else 0
+    return bool(_simd)
+
+
 cdef enum:
     PREFETCH_AHEAD = 16
 
@@ -728,17 +994,32 @@ cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp,
         j = post.spikes[k]
         o2 = trace_value(pr.y2[j], pr.yl[j], t, sp.c_y) if pr.use_y2 else 0.0
         gain = sp.a_plus + sp.a3_plus * o2
-        for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
-            i = post_pre[q]
-            v = x1[i]
-            if v == 0.0:
-                continue
-            lag = t - xl[i]
-            r1 = v * tab[lag] if lag < K else v * _exp_neg(lag, c)
-            if r1 == 0.0:
-                continue
-            w = wp[q]
-            wp[q] = <real_t>clip_weight(&sp, w + f_plus(&sp, w) * r1 * gain)
+        if _simd and sp.wdep == WDEP_ADDITIVE and pr.r1s_t == t:
+            if real_t is float:
+                pl_post_r1_f32(post_pre, pr.r1s, wp, pr.post_ptr[j], pr.post_ptr[j + 1],
+                               gain, sp.w_min, sp.w_max)
+            else:
+                pl_post_r1_f64(post_pre, pr.r1s, wp, pr.post_ptr[j], pr.post_ptr[j + 1],
+                               gain, sp.w_min, sp.w_max)
+        elif _simd and sp.wdep == WDEP_ADDITIVE:
+            if real_t is float:
+                pl_post_add_f32(post_pre, x1, xl, tab, K, c, t, wp, pr.post_ptr[j],
+                                pr.post_ptr[j + 1], gain, sp.w_min, sp.w_max)
+            else:
+                pl_post_add_f64(post_pre, x1, xl, tab, K, c, t, wp, pr.post_ptr[j],
+                                pr.post_ptr[j + 1], gain, sp.w_min, sp.w_max)
+        else:
+            for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
+                i = post_pre[q]
+                v = x1[i]
+                if v == 0.0:
+                    continue
+                lag = t - xl[i]
+                r1 = v * tab[lag] if lag < K else v * _exp_neg(lag, c)
+                if r1 == 0.0:
+                    continue
+                w = wp[q]
+                wp[q] = <real_t>clip_weight(&sp, w + f_plus(&sp, w) * r1 * gain)
         if sp.post_nearest:
             r1 = 1.0
         else:
@@ -869,6 +1150,8 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
         spk = _arrivals(pr, pre, t, &nspk)
         for k in range(nspk):
             i = spk[k]
+            if pr.wpost:
+                _prefetch_rows(pr, spk, k, nspk)
             lo = _lower(pr.indices, pr.indptr[i], pr.indptr[i + 1], j0, n_post)
             hi = _lower(pr.indices, lo, pr.indptr[i + 1], j1, n_post)
             if not plastic:
@@ -878,6 +1161,18 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
                 for s in range(lo, hi):
                     _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
                     _bump_pre(pr, s, t)
+            elif pr.wpost and pr.rule == RULE_STDP and _simd \
+                    and pr.sp.wdep == WDEP_ADDITIVE and pr.ref == NULL:
+                r2b = pr.r2b_step[k] if pr.use_x2 else 0.0
+                r2b = pr.sp.a_minus + pr.sp.a3_minus * r2b  # dw_depress's gain
+                if pr.is64:
+                    pl_pre_add_f64(pr.pos, pr.indices, lo, hi, pr.wp64, target, pr.y1,
+                                   pr.yl, pr.tab_minus, pr.K_minus, pr.sp.c_minus, t,
+                                   r2b, pr.sp.w_min, pr.sp.w_max)
+                else:
+                    pl_pre_add_f32(pr.pos, pr.indices, lo, hi, pr.wp32, target, pr.y1,
+                                   pr.yl, pr.tab_minus, pr.K_minus, pr.sp.c_minus, t,
+                                   r2b, pr.sp.w_min, pr.sp.w_max)
             elif pr.wpost and pr.rule == RULE_STDP:
                 if pr.is64:
                     _pre_row_ordered[double](pr, i, lo, hi, target, t, pr.wp64,
@@ -916,6 +1211,34 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
                         _bump_pre(pr, s, t)
                     else:
                         _deliver(pr, s, target)
+
+
+cdef inline void _prefetch_rows(const Proj* pr, const int32_t* spk, Py_ssize_t k,
+                                Py_ssize_t nspk) noexcept nogil:
+    """Before the row of arrival k (post-ordered weights): the start of the row
+    after next in pos and indices, and the first weights of the next row, are
+    requested from memory (each row start is elsewhere; no effect on the numbers)."""
+    cdef Py_ssize_t s, e, i2
+    if k + 2 < nspk:
+        i2 = spk[k + 2]
+        s = pr.indptr[i2]
+        e = pr.indptr[i2 + 1]
+        if s < e:
+            __builtin_prefetch(&pr.pos[s])
+            __builtin_prefetch(&pr.indices[s])
+            if s + 16 < e:
+                __builtin_prefetch(&pr.pos[s + 16])
+                __builtin_prefetch(&pr.indices[s + 16])
+    if k + 1 < nspk:
+        i2 = spk[k + 1]
+        s = pr.indptr[i2]
+        e = min(s + PREFETCH_AHEAD, pr.indptr[i2 + 1])
+        while s < e:
+            if pr.is64:
+                __builtin_prefetch(&pr.wp64[pr.pos[s]])
+            else:
+                __builtin_prefetch(&pr.wp32[pr.pos[s]])
+            s += 1
 
 
 cdef void _pre_bumps(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
@@ -966,9 +1289,19 @@ cdef void _modulated_range(Proj* pr, Py_ssize_t s0, Py_ssize_t s1) noexcept nogi
 cdef void _projection_serial_part(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     """Thread 0, before the threads process projection pr at step t (in
     _gather_spikes): per-neuron pre-trace bumps, rewards of the step."""
+    cdef const Pop* post = &pops[pr.post]
     if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
         if not pr.per_syn and pr.delay_mode != DELAY_PER_SYNAPSE:
             _pre_bumps(pr, &pops[pr.pre], t)
+        # the post-spike loops read r1 from a table when they touch at least a
+        # quarter as many synapses as it has entries (same numbers either way)
+        if pr.r1s != NULL and _simd and pr.sp.wdep == WDEP_ADDITIVE and not pr.per_syn \
+                and not pr.sp.pre_reset and post.n_spikes > 0 \
+                and 4 * post.n_spikes * (pr.indptr[pr.n_pre] // max(pr.n_post, 1)) \
+                >= pr.n_pre:
+            pl_fill_r1(pr.x1, pr.xl, pr.tab_plus, pr.K_plus, pr.sp.c_plus, t, pr.n_pre,
+                       pr.r1s)
+            pr.r1s_t = t
     if pr.rule == RULE_MODULATED:
         while pr.rew_pos[0] < pr.rew_len and pr.rew_steps[pr.rew_pos[0]] <= t:
             if pr.rew_steps[pr.rew_pos[0]] == t:
@@ -1241,6 +1574,7 @@ cdef class Engine:
             for k in range(self.n_projs):
                 free(self.projs[k].o1_step)
                 free(self.projs[k].r2b_step)
+                free(self.projs[k].r1s)
         free(self.pops)
         free(self.projs)
         free(self.smons)
@@ -1445,6 +1779,11 @@ cdef class Engine:
             pr.wp32 = _f32_ptr(wp)
         pr.pos = self._i32(pos)
         pr.wpost = 1
+        if pr.r1s == NULL and not pr.per_syn and pl_avx512_ok():
+            pr.r1s = <double*>calloc(max(pr.n_pre, 1), sizeof(double))
+            if pr.r1s == NULL:
+                raise MemoryError("cannot allocate the engine's trace scratch")
+        pr.r1s_t = -1
 
     def set_custom_rule(self, Py_ssize_t k, capsule):
         """Attach a user's compiled rule (a PyCapsule "plasticity.CustomRule")."""
