@@ -167,11 +167,12 @@ class Progress:
         else:
             self.mode = mode or s.mode or _mode_from_env() or (
                 "bar" if _isatty(self.stream) else "log")
+        self._leave = leave
         if self.mode == "bar":
-            from tqdm import tqdm  # only when a bar is shown (importing costs 50 ms)
-            self._bar = tqdm(total=total, initial=initial, desc=self._label(), unit=unit,
-                             file=self.stream, leave=leave, dynamic_ncols=True,
-                             delay=self.delay)
+            if self.delay <= 0:
+                self._open_bar()
+            # else: opened by the first update after `delay` seconds, so that work
+            # that ends sooner (a short network run) never imports tqdm
         elif self.mode == "log":
             if self.delay <= 0:
                 self._log("started" + (f", {_fmt_count(initial)}/{_fmt_count(total)} "
@@ -182,6 +183,12 @@ class Progress:
                                  name="plasticity-progress").start()
         if self.mode != "off":
             _ACTIVE.append(self)
+
+    def _open_bar(self):
+        from tqdm import tqdm  # only when a bar is shown (importing costs 50-150 ms)
+        self._bar = tqdm(total=self.total, initial=self.n, desc=self._label(),
+                         unit=self.unit, file=self.stream, leave=self._leave,
+                         dynamic_ncols=True)
 
     # ------------------------------------------------------------------ state
     @property
@@ -257,6 +264,9 @@ class Progress:
             if self._bar is not None:
                 if delta:
                     self._bar.update(delta)
+            elif self.mode == "bar":
+                if self.clock() - self._t0 >= self.delay:
+                    self._open_bar()
             elif self.mode == "log" and self._due():
                 self._log()
 
