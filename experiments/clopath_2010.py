@@ -170,9 +170,12 @@ class Config:
                                "current pulse, see pulse_ms; the ramp before the spike "
                                "potentiates isolated pairs here, see the docstring)",
                                choices=["kick", "pulse"])
-    network_drive: str = field("pulse", help="network: 'pulse' (each input spike starts "
-                               "a current pulse, the membrane ramps up before the spike) "
-                               "or 'kick' (the former default)", choices=["pulse", "kick"])
+    network_drive: str = field("kick", help="network: 'kick' (each input spike forces "
+                               "a spike in the next step, as the strong one-to-one input "
+                               "of Larisch's reimplementation of Fig. 4) or 'pulse' (each "
+                               "input spike starts a current pulse, the membrane ramps up "
+                               "before the spike; the former default)",
+                               choices=["kick", "pulse"])
     pulse_ms: float = field(2.0, help="duration of the current pulse (UNVERIFIED)",
                             units="ms", gt=0.0)
     pulse_pA: float = field(6000.0, help="amplitude of the current pulse (UNVERIFIED)",
@@ -199,7 +202,12 @@ class Config:
                                      units="ms", gt=0.0)
     w_max_rate: float = field(0.25, help="rate code: w_max", units="mV", gt=0.0)
     w_max_temporal: float = field(0.30, help="temporal code: w_max", units="mV", gt=0.0)
-    w_init_frac: float = field(0.5, help="initial weights / w_max", min=0.0, max=1.0)
+    w_init_frac_rate: float = field(0.4, help="rate code: initial weights / w_max "
+                                    "(Larisch: 0.1 mV of 0.25; the paper gives none)",
+                                    min=0.0, max=1.0)
+    w_init_frac_temporal: float = field(1.0, help="temporal code: initial weights / "
+                                        "w_max (Larisch: 0.5 mV, above w_max = 0.3; "
+                                        "the paper gives none)", min=0.0, max=1.0)
     strong_frac: float = field(2.0 / 3.0, help="strong: mean weight > this * w_max",
                                gt=0.0, lt=1.0)
     network_duration_s: float = field(100.0, help="network run per condition", units="s",
@@ -208,8 +216,8 @@ class Config:
     conditions: list = field(["rate", "temporal"], help="network conditions to run")
 
 
-#: a quick run: the whole pairing protocol (~3 s) and 40 s of each network
-SMALL = {"network_duration_s": 40.0}
+#: a quick run: the whole protocol (~3 s for the pairing, ~1 s per 100 s network)
+SMALL = {"network_duration_s": 100.0}
 
 
 def neuron(c):
@@ -430,6 +438,22 @@ def asymmetry(W):
     return float(np.mean(np.abs(W[i, j] - W[j, i])[ok] / tot[ok])) if ok.any() else 0.0
 
 
+def sequence_weights(W, w_init, w_max, strong_frac):
+    """Weights along the neurons' order (the temporal code's sequence, k fires
+    before k+1, 9 before 0): ``forward`` W[k, k+1], ``backward`` W[k+1, k] (each /
+    w_max), ``n_forward_strong`` (forward > strong_frac w_max), and how many of all
+    connections ended above (``n_potentiated``) or below (``n_depressed``) their
+    initial weight by more than 0.05 w_max."""
+    n = W.shape[0]
+    k = np.arange(n)
+    fwd, bwd = W[k, (k + 1) % n] / w_max, W[(k + 1) % n, k] / w_max
+    off = ~np.eye(n, dtype=bool)
+    return dict(forward=fwd, backward=bwd,
+                n_forward_strong=int((fwd > strong_frac).sum()),
+                n_potentiated=int((W[off] > w_init + 0.05 * w_max).sum()),
+                n_depressed=int((W[off] < w_init - 0.05 * w_max).sum()))
+
+
 def network(c, condition, seed=0, recorder=None):
     n = c.n_neurons
     w_max = c.w_max_rate if condition == "rate" else c.w_max_temporal
@@ -439,7 +463,8 @@ def network(c, condition, seed=0, recorder=None):
     trains = input_trains(c, condition, T, rng)
     net = Network(dt=c.dt, seed=seed)
     pop = adex_population(net, c, condition, n, trains, drive=c.network_drive)
-    syn = SynapseMatrix.all_to_all(n, n, weight=c.w_init_frac * w_max * s, allow_self=False,
+    w_init = (c.w_init_frac_rate if condition == "rate" else c.w_init_frac_temporal) * w_max
+    syn = SynapseMatrix.all_to_all(n, n, weight=w_init * s, allow_self=False,
                                    dtype=np.float64)
     proj = net.connect(pop, pop, syn, "I_syn_ex", rule=rule(c, w_max, c.homeostasis),
                        name=f"{condition}_recurrent")
@@ -470,8 +495,9 @@ def network(c, condition, seed=0, recorder=None):
     ok = np.isfinite(got)
     out = dict(timing_error=float(np.mean(np.abs(got[ok] - want[ok]))) if ok.any() else 0.0,
                W=W, frac=frac, n_strong=n_strong, n_bi_pairs=n_pairs, extra=extra,
-               asymmetry=asymmetry(W),
+               asymmetry=asymmetry(W), w_init=w_init, w_max=w_max,
                missing=missing, rates=np.bincount(mon.ids, minlength=n) / (T / 1000.0))
+    out.update(sequence_weights(W, w_init, w_max, c.strong_frac))
     if recorder is not None:
         recorder.add_population(condition, "AdExClopath", n, pop.model.parameters())
         recorder.append_spikes(condition, mon.times, mon.ids, t_stop=T)
@@ -509,6 +535,11 @@ def run(config, recorder=None, seed=0):
         metrics[f"strong_connections/{cond}"] = o["n_strong"]
         metrics[f"bidirectional_pairs/{cond}"] = o["n_bi_pairs"]
         metrics[f"asymmetry/{cond}"] = o["asymmetry"]
+        metrics[f"forward_strong/{cond}"] = o["n_forward_strong"]
+        metrics[f"forward_over_wmax/{cond}"] = float(o["forward"].mean())
+        metrics[f"backward_over_wmax/{cond}"] = float(o["backward"].mean())
+        metrics[f"potentiated/{cond}"] = o["n_potentiated"]
+        metrics[f"depressed/{cond}"] = o["n_depressed"]
         metrics[f"mean_weight_over_wmax/{cond}"] = float(
             o["W"][~np.eye(c.n_neurons, dtype=bool)].mean()
             / (c.w_max_rate if cond == "rate" else c.w_max_temporal))
