@@ -36,36 +36,56 @@ The rule reads u_minus and u_plus ``delay_u_bars`` (4 ms) late (the rule languag
 before this spike") and NEST (``delay_u_bars``, 4 ms in its pairing example, 5 ms by
 default) do: a spike's own 2 ms at V_clamp does not potentiate through u_plus.
 
-Part 2, the recurrent network (the paper's Fig. 4): ``n_neurons`` (10) AdExClopath
-neurons, all-to-all plastic recurrent connections (no self-connections), each driven
-one-to-one by an input neuron whose every spike starts a current pulse
+Part 2, the recurrent network (the paper's Fig. 4), as Larisch's ReScience
+reimplementation builds it (the paper's Methods were not read here; the authors'
+ModelDB code has no network; the figure's protocol below is Larisch's, UNVERIFIED
+against the paper): ``n_neurons`` (10) AdExClopath neurons, all-to-all plastic
+recurrent connections (no self-connections), each driven one-to-one by an input
+neuron whose every spike forces a spike (Larisch: a synapse of weight 30 onto a
+1 ms conductance, "1 ms later the corresponding AdEx neuron spikes"; here
+``network_drive=kick``, a one-step current kick, the spike in the next step, as the
+pairing's drive):
+
+- rate code: Poisson inputs at rates ``rates`` (2, 4, ..., 20 Hz), ``w_max`` 0.25
+  mV, initial weights ``w_init_frac_rate`` 0.4 w_max (Larisch: 0.1 mV);
+- temporal code: neuron k fires at 20 k ms in every 200 ms cycle (a sequence, one
+  spike per neuron per cycle), ``w_max`` 0.30 mV, initial weights
+  ``w_init_frac_temporal`` = w_max (Larisch: 0.5 mV, above w_max; the paper gives no
+  initial weights, Larisch notes).
+
+``network_drive=pulse`` is the former drive: each input spike starts a current pulse
 (``pulse_pA`` 6 nA for ``pulse_ms`` 2 ms, onset ``pulse_latency`` = 1.7 ms before the
-requested time, so the membrane ramps up from where it is to the spike, as a neuron
-driven by input does; UNVERIFIED: the paper's drive and amplitude were not read here,
-6 nA is the smallest round value for which every requested spike happens: 4 nA loses
-1273 of the rate code's spikes in 20 s at the adapted threshold). A spike counts as
-requested within ``pulse_ms`` (recurrent input moves it; ``timing_error_ms/*`` the
-mean offset, 0.12 ms rate, 0 temporal). ``network_drive=kick`` is the former drive
-(one-step kick from rest, no ramp):
+requested time, so the membrane ramps up before the spike; amplitude our choice, the
+smallest round value for which no requested spike is lost); a spike counts as
+requested within ``pulse_ms`` (``timing_error_ms/*``: the mean offset).
 
-- rate code: Poisson inputs at rates ``rates`` (2, 4, ..., 20 Hz), ``w_max`` 0.25 mV;
-- temporal code: neuron k fires at 20 k ms in every 200 ms cycle (a sequence),
-  ``w_max`` 0.30 mV (the ReScience values; paper UNVERIFIED).
-
-Both run ``network_duration_s`` (100 s, as the paper's averaging window) from weights
-``w_init_frac * w_max``; the weights are averaged over the second half. A connection is
-strong when its mean weight exceeds ``strong_frac`` (2/3, as the paper's figure) of
-w_max; the headline is the fraction of strong connections that are bidirectional
-(i->j and j->i both strong), per condition; ``asymmetry/*`` is the mean over pairs of
-|W_ij - W_ji| / (W_ij + W_ji).
+Both run ``network_duration_s`` (100 s, Larisch: "the resulting weights are averaged
+over 100 s") and the weights are averaged over the second half. A connection is
+strong when its mean weight exceeds ``strong_frac`` (2/3, the paper's figure as Larisch
+reads it; Larisch's code takes 2/3 of the largest weight, here 2/3 of w_max) of w_max;
+the headline is the fraction of strong connections that are bidirectional (i->j and
+j->i both strong), per condition; ``asymmetry/*`` is the mean over pairs of
+|W_ij - W_ji| / (W_ij + W_ji); ``forward_strong/*`` counts the strong connections
+k -> k+1 (the sequence's order, 9 -> 0 included), ``forward_over_wmax/*``,
+``backward_over_wmax/*`` their mean weights and the reverse ones', and
+``potentiated/*`` / ``depressed/*`` the connections that end above / below their
+initial weight by more than 0.05 w_max. Not done: the paper's larger networks (Fig.
+5, 6 as NEST's ``clopath_synapse_small_network`` example and Larisch describe them:
+10 excitatory and 3 inhibitory neurons driven by 500 Poisson inputs with a Gaussian
+rate profile whose centre jumps among 10 positions every 100 ms, or moves; input
+weights plastic); a quick trial with NEST's example's values and the paper's rule
+amplitudes gave excitatory rates of 0.4-2 Hz, no receptive field and no strong
+recurrent connection in 20 s.
 
 Homeostasis: off by default in the network too (A_LTD fixed, u_bar_bar = u_ref, as
 for the pairing). The paper runs its network figures with the homeostatic A_LTD; our
 form of it (``homeostasis=true``: the authors' MATLAB form via ReScience,
 u_bar_bar = low-pass (1200 ms) of [u - E_L]+^2 including the 2 ms at V_clamp,
-u_ref^2 = 60 mV^2) settles at ~7 u_ref^2 for a 20 Hz neuron, LTD wins and no
-connection is strong in either condition (measured, 20 s). UNVERIFIED which form and
-u_ref^2 the paper's Fig. 4 used; a departure.
+u_ref^2 = 60 mV^2, as Larisch's network) settles at ~7 u_ref^2 for a 20 Hz neuron and
+LTD wins: no rate-code connection is strong; the temporal code keeps 30 strong forward
+ones (lags 1-3), none bidirectional (measured, 100 s). UNVERIFIED which form and
+u_ref^2 the paper's Fig. 4 used; a departure. Larisch's recurrent synapses also carry
+no current (``transmit = 0`` in his network module); here they do.
 
 The neuron is the paper's (adaptive threshold, afterdepolarisation, held spike). The
 rule reads u = v_post, which is V_clamp for the 2 ms of each spike (the paper's
@@ -80,19 +100,26 @@ The post-pre LTP at 40-50 Hz stays short of the data: a post-pre pair at 40 Hz i
 pre-post pair 15 ms apart, whose LTP needs u_plus raised 4 ms before the next post
 spike; with the delay read the previous spike's depolarisation has decayed further.
 
-Network (100 s, pulse drive): rate code 0.52 of 42 strong connections bidirectional
-(11 pairs, among the neurons with inputs >= 6 Hz); temporal code: no bidirectional
-connection, backward connections depressed to 0, forward ones kept at w_init =
-w_max/2, so no connection is strong (> 2/3 w_max): a departure from the paper's
-Fig. 4, whose temporal code shows strong unidirectional connections. With the delay a
-spike forced from rest every 200 ms has u_plus at theta- 4 ms before it (the neuron
-is at rest, the recurrent EPSPs of <= 0.3 mV 20 ms earlier have decayed), so its
-forward synapse gets no LTP; read undelayed (``--set delay_u_bars=0``, as Larisch's
-ReScience reimplementation, which has no delay), the held spike raises u_plus and all
-20 forward connections become strong (measured, 40 s; rate code 0.94 of 85). Before
-the delay (hold_u_plus) the ramp of the pulse-driven spike gave the forward LTP: rate
-0.69 of 61, temporal 20 strong unidirectional. With kicks (no ramp) the forward
-weights stay at w_max/2 with or without the delay.
+Network (``plasticity run clopath_2010``, seed 0, 100 s): rate code 0.40 of 35 strong
+connections bidirectional (7 pairs, among the neurons with inputs >= 6 Hz; seeds 0-4:
+0.39-0.49 of 35-38); temporal code 0.20 of 50: all 10 forward connections k -> k+1
+strong (0.99 w_max), every backward one at 0, strong connections only from a neuron to
+the next 1-5 in the sequence; the 5 bidirectional pairs are the ring's opposite
+neurons, 5 steps apart both ways (5 x 20 ms = half the cycle), whose weights decay
+slowest (0.71 w_max at 100 s; 15 such pairs at 40 s). No temporal-code connection is
+potentiated (``potentiated/temporal`` 0, 70 depressed): the forward ones keep their
+initial weight w_max while the others are depressed. With the delay, a spike forced
+from rest every 200 ms has u_plus at theta- 4 ms before it (the neuron is at rest,
+the recurrent EPSPs of <= 0.3 mV 20 ms earlier have decayed), so no LTP: started at
+w_max/2 (``--set w_init_frac_temporal=0.5``) the forward ones stay at 0.50 w_max and
+no connection is strong. Read undelayed (``--set delay_u_bars=0``, as Larisch, who
+has no delay), the held spike raises u_plus and the forward connections are
+potentiated: from w_max/2 all 10 reach w_max (30 strong, none bidirectional); the rate
+code then gives 0.97 of 87. The former pulse drive (``--set network_drive=pulse``):
+rate 0.43 of 37, temporal as with kicks (0.20 of 50); with pulses and w_max/2 in both
+conditions (the former defaults) 0.52 of 42 and 0 strong. Before the delay
+(hold_u_plus) the ramp of the pulse-driven spike gave the forward LTP: rate 0.69 of
+61, temporal 20 strong unidirectional.
 
 Pulses in the pairing (``--set pairing_drive=pulse``, onsets corrected by reruns
 until the spikes fall on the requested steps): with the delay as good as kicks, 7/10
@@ -104,9 +131,9 @@ gave chi^2 50.8. The kick stays the default (the authors' code's drive).
 Departures from the paper that remain:
 
 - ``extra_spikes/*`` counts spikes not requested (0 in every run reported);
-- the temporal code's forward connections are not potentiated (above);
-- the pairing's spikes are forced by a one-step current kick (the network's by
-  current pulses, amplitude UNVERIFIED, see above); V_peak = 20 mV as the authors'
+- the temporal code's forward connections are not potentiated, only kept (above);
+- spikes are forced by a one-step current kick (the authors' pairing code;
+  Larisch's network input); V_peak = 20 mV as the authors'
   code (NEST: 33 mV), V_clamp a constant 33 mV (the authors' code: 29.4 then
   32.9 mV);
 - synapses are current deltas as NEST's psc_delta model: ``tau_syn_ex`` = 0.01 ms,
