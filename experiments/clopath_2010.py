@@ -59,8 +59,9 @@ requested time, so the membrane ramps up before the spike; amplitude our choice,
 smallest round value for which no requested spike is lost); a spike counts as
 requested within ``pulse_ms`` (``timing_error_ms/*``: the mean offset).
 
-Both run ``network_duration_s`` (100 s, Larisch: "the resulting weights are averaged
-over 100 s") and the weights are averaged over the second half. A connection is
+Both run ``network_duration_s`` (100 s: Larisch's scripts say "in the original
+publication, the resulting weights are averaged over 100 s") and the weights are
+averaged over the second half. A connection is
 strong when its mean weight exceeds ``strong_frac`` (2/3, the paper's figure as Larisch
 reads it; Larisch's code takes 2/3 of the largest weight, here 2/3 of w_max) of w_max;
 the headline is the fraction of strong connections that are bidirectional (i->j and
