@@ -3,6 +3,7 @@ distribution) against plasticity.pynn and write a table passed / failed / not
 applicable.
 
     python benchmarks/pynn_scenarios.py PATH/TO/pynn-0.13.0 [--out table.md]
+    python benchmarks/pynn_scenarios.py PATH/TO/pynn-0.13.0 --backend nest  # reference
 
 Fetches nothing: PATH is an unpacked source distribution (``pip download
 pynn==0.13.0 --no-binary :all:``); without it the script says so and exits 0.
@@ -23,6 +24,8 @@ def main(argv=None):
     ap.add_argument("pynn_source", nargs="?", default=os.environ.get("PYNN_SOURCE"))
     ap.add_argument("--out", default=None, help="write the table (markdown) here")
     ap.add_argument("-k", default=None, help="only scenarios whose name contains this")
+    ap.add_argument("--backend", default="plasticity", choices=("plasticity", "nest"),
+                    help="plasticity.pynn (default) or pyNN.nest, the reference table")
     args = ap.parse_args(argv)
     src = args.pynn_source
     scen = src and os.path.join(src, "test", "system", "scenarios")
@@ -32,7 +35,10 @@ def main(argv=None):
     import pytest
     import matplotlib
     matplotlib.use("Agg")
-    import plasticity.pynn as sim
+    if args.backend == "nest":
+        import pyNN.nest as sim
+    else:
+        import plasticity.pynn as sim
     src, scen = os.path.abspath(src), os.path.abspath(scen)
     sys.path.insert(0, os.path.join(src, "test", "system"))
     out = os.path.abspath(args.out) if args.out else None
@@ -66,7 +72,7 @@ def main(argv=None):
             except pytest.skip.Exception as e:
                 status, why = "not applicable", f"skipped: {e}"
             except AttributeError as e:
-                missing = "module 'plasticity.pynn' has no attribute" in str(e)
+                missing = f"module '{sim.__name__}' has no attribute" in str(e)
                 status = "not applicable" if missing else "failed"
                 why = f"AttributeError: {e}"
             except (Exception, pytest.fail.Exception) as e:  # noqa: BLE001 - in the table

@@ -640,6 +640,30 @@ class Network:
         rng = np.random.Generator(np.random.PCG64(self._seedseq.spawn(1)[0]))
         return self._add(PoissonGroup(name, n, rates, rng, dt=self.dt))
 
+    def add_gamma(self, name, n, alpha, beta):
+        """Add ``n`` independent gamma-process sources: inter-spike intervals ~
+        Gamma(shape ``alpha`` > 0, rate ``beta`` Hz >= 0), mean rate ``beta / alpha``
+        Hz (PyNN's ``SpikeSourceGamma``); scalars or arrays of n. See
+        :class:`plasticity.sources.GammaGroup`."""
+        from .sources import GammaGroup
+        _check_name(name, self._names())
+        n = check_int("n", n, 1)
+        return self._add(GammaGroup(name, n, alpha, beta, self._source_seed(), self.dt))
+
+    def add_poisson_refractory(self, name, n, rates, dead_time):
+        """Add ``n`` independent Poisson sources with a dead time: mean ``rates`` (Hz),
+        no interval below ``dead_time`` (ms) (PyNN's ``SpikeSourcePoissonRefractory``);
+        scalars or arrays of n. See :class:`plasticity.sources.PoissonRefractoryGroup`."""
+        from .sources import PoissonRefractoryGroup
+        _check_name(name, self._names())
+        n = check_int("n", n, 1)
+        return self._add(PoissonRefractoryGroup(name, n, rates, dead_time,
+                                                self._source_seed(), self.dt))
+
+    def _source_seed(self):
+        """A 64-bit seed for a new source, from the network's seed."""
+        return int(self._seedseq.spawn(1)[0].generate_state(1, np.uint64)[0])
+
     def add_spike_generator(self, name, n, times, ids):
         """Add ``n`` sources emitting the given spikes (``times`` in ms, ``ids``)."""
         _check_name(name, self._names())
@@ -923,6 +947,7 @@ class Network:
             m.length[0] = 0
             eng.set_spike_monitor(index[m.pop.name], m.buf_ids, m.buf_steps, m.length)
         self._pops, self._projs, self._eng = pops, projs, eng
+        self._renewal = [(k, p) for k, p in enumerate(pops) if hasattr(p, "_fill")]
         self._pop_index = index
         return eng
 
@@ -992,6 +1017,9 @@ class Network:
                     nxt = (self.step // wm.every + 1) * wm.every
                     stop = min(stop, nxt)
                 t0 = self.step
+                for k, p in self._renewal:   # gamma, refractory Poisson: this segment's
+                    p._fill(self.step, stop)
+                    eng.set_generator(k, p._steps, p._sorted_ids, p.pos)
                 reached = eng.run_segment(self.step, stop)
                 self.step = reached
                 self._drain()
