@@ -45,6 +45,16 @@ class PopulationView(common.PopulationView):
         return self.parent.initial_values
 
 
+# the renewal-process sources (plasticity.sources), by PyNN cell type
+_RENEWAL = {"SpikeSourceGamma": "gamma", "SpikeSourcePoissonRefractory": "refractory"}
+
+
+def _engine_pop(pop):
+    """The engine population of a source population in the current network."""
+    net = simulator.state.net
+    return None if net is None else net.populations.get(getattr(pop._source, "name", None))
+
+
 def _subset(ps, mask, size):
     ps.evaluate(simplify=False)
     d = {}
@@ -87,11 +97,13 @@ class Population(common.Population):
         self._initial = {}
         for name, value in self.celltype.default_initial_values.items():
             self._initial[name] = np.full(self.size, float(value))
+        self._check_source_parameters()
         for cell in self.all_cells:
             cell.parent = self
         simulator.state.id_counter += self.size
         simulator.state.populations.append(self)
         self._cell_state = None
+        self._src_state = None
         self._groups = []
         self._source = None
         simulator.state.dirty = True
@@ -126,7 +138,31 @@ class Population(common.Population):
                 for k, i in enumerate(sel):
                     self._parameters[name][i] = vals[k]
             else:
+                old = self._parameters[name].copy()
                 self._parameters[name][sel] = np.asarray(value, dtype=float)
+                try:
+                    self._check_source_parameters()
+                except errors.InvalidParameterValueError:
+                    self._parameters[name] = old
+                    raise
+
+    def _check_source_parameters(self):
+        """The parameters of a gamma or dead-time Poisson source, checked by the
+        engine's group (an error naming the parameter, the value and what is
+        allowed) when they are given, not at the first run."""
+        kind = _RENEWAL.get(self.celltype.__class__.__name__)
+        if kind is None:
+            return
+        from ..sources import GammaGroup, PoissonRefractoryGroup
+        p, dt, label = self._parameters, simulator.state.dt, self.label
+        try:
+            if kind == "gamma":
+                GammaGroup(label, self.size, p["alpha"], p["beta"], 0, dt)
+            else:
+                PoissonRefractoryGroup(label, self.size, p["rate"], p["tau_refrac"], 0, dt)
+        except (ValueError, TypeError) as e:
+            raise errors.InvalidParameterValueError(
+                f"{self.celltype.__class__.__name__}: {e}") from None
 
     def _param_array(self, name):
         if name in self._parameters:
@@ -164,6 +200,18 @@ class Population(common.Population):
             self._source = net.add_poisson(name, self.size, rates=0.0)
             self._groups = [dict(pop=self._source, members=np.arange(self.size))]
             return
+        if self.celltype.__class__.__name__ in _RENEWAL:
+            p = self._parameters
+            if _RENEWAL[self.celltype.__class__.__name__] == "gamma":
+                self._source = net.add_gamma(name, self.size, alpha=p["alpha"], beta=0.0)
+            else:
+                self._source = net.add_poisson_refractory(
+                    name, self.size, rates=0.0, dead_time=p["tau_refrac"])
+            self._prepare_segment(simulator.state.t)
+            if self._src_state is not None:   # a rebuild: each process continues
+                self._source.load_source_state(self._src_state)
+            self._groups = [dict(pop=self._source, members=np.arange(self.size))]
+            return
         names = sorted(n for n in self._parameters if n != "i_offset")
         table = np.column_stack([self._parameters[n] for n in names]) if names else \
             np.zeros((self.size, 0))
@@ -184,6 +232,9 @@ class Population(common.Population):
 
     def _pull_state(self):
         """Keep the engine state per cell (PyNN units) before a rebuild."""
+        if self._source is not None and hasattr(self._source, "source_state") \
+                and self._source is _engine_pop(self):
+            self._src_state = self._source.source_state()
         if not self._groups or "info" not in self._groups[0]:
             return
         cs = {}
@@ -218,16 +269,30 @@ class Population(common.Population):
         return np.concatenate(times), np.concatenate(ids).astype(np.int64)
 
     def _rate_breakpoints(self):
-        if self.celltype.__class__.__name__ != "SpikeSourcePoisson":
+        if self.celltype.__class__.__name__ not in ("SpikeSourcePoisson", *_RENEWAL):
             return []
         s = self._parameters["start"]
         return list(s) + list(s + self._parameters["duration"])
 
     def _prepare_segment(self, t0):
-        if self.celltype.__class__.__name__ != "SpikeSourcePoisson":
+        name = self.celltype.__class__.__name__
+        if name not in ("SpikeSourcePoisson", *_RENEWAL):
             return
         p = self._parameters
         on = (t0 >= p["start"] - 1e-9) & (t0 < p["start"] + p["duration"] - 1e-9)
+        if name == "SpikeSourceGamma":
+            try:
+                self._source.set_params(alpha=p["alpha"], beta=np.where(on, p["beta"], 0.0))
+            except ValueError as e:
+                raise errors.InvalidParameterValueError(str(e)) from None
+            return
+        if name == "SpikeSourcePoissonRefractory":
+            try:
+                self._source.set_params(rates=np.where(on, p["rate"], 0.0),
+                                        dead_time=p["tau_refrac"])
+            except ValueError as e:
+                raise errors.InvalidParameterValueError(str(e)) from None
+            return
         rates = np.where(on, p["rate"], 0.0)
         if not np.array_equal(rates, self._source.rates):
             self._source.rates = rates

@@ -7,7 +7,7 @@ from pyNN.space import Space
 
 from . import simulator
 from .simulator import flatten
-from .standardmodels import StaticSynapse, native_rule
+from .standardmodels import StaticSynapse, native_rule, PER_CONNECTION
 from ..synapses import SynapseMatrix
 
 
@@ -72,6 +72,7 @@ class Projection(common.Projection):
         simulator.state.mark_dirty()
         connector.connect(self)
         self._arrays()
+        self._check_per_connection()
         self._w0 = self._attrs.get("weight", np.zeros(0)).copy()
 
     # ------------------------------------------------------------ connecting
@@ -176,7 +177,14 @@ class Projection(common.Projection):
             vals = np.broadcast_to(v, (pre.size,)) if v.ndim == 0 else v[pre, post]
             if name == "delay":
                 vals = np.maximum(vals, simulator.state.dt)
+            old = self._attrs.get(name)
             self._attrs[name] = np.array(vals, dtype=float)
+            if name in self._per_connection():
+                try:
+                    self._check_per_connection()
+                except Exception:
+                    self._attrs[name] = old
+                    raise
             if name == "weight":
                 self._w0 = self._attrs["weight"].copy()
 
@@ -425,6 +433,8 @@ class Projection(common.Projection):
                                        target)
                     eproj = net.connect(A["pop"], B["pop"], syn, target, rule=rule,
                                         name=f"r{k}_{n_sub}")
+                    for name in self._per_connection():
+                        rule[name] = self._attrs[name][sel]
                     n_sub += 1
                     self._subs.append(dict(proj=eproj, conn=sel, scale=scale))
                     if self._rec_vars:
@@ -434,10 +444,25 @@ class Projection(common.Projection):
                             monitor=net.monitor_rule(eproj, list(names.values()),
                                                      self._rec_interval))
 
+    def _per_connection(self):
+        return PER_CONNECTION.get(type(self.synapse_type).__name__, ())
+
+    def _check_per_connection(self):
+        """p of a SimpleStochasticSynapse: a probability, checked before any run."""
+        for name in self._per_connection():
+            v = self._attrs.get(name, np.zeros(0))
+            bad = ~((v >= 0) & (v <= 1))
+            if np.any(bad):
+                k = int(np.flatnonzero(bad)[0])
+                from pyNN import errors
+                raise errors.InvalidParameterValueError(
+                    f"{name} of {type(self.synapse_type).__name__} must be a probability "
+                    f"in [0, 1], got {v[k]} (connection {k})")
+
     def _homogeneous(self, sel):
         out = {}
         for name, arr in self._attrs.items():
-            if name in ("weight", "delay"):
+            if name in ("weight", "delay") or name in self._per_connection():
                 continue
             v = arr[sel]
             if v.size and not np.all(v == v[0]):

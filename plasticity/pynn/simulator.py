@@ -101,6 +101,7 @@ class State(common.control.BaseState):
             rec._clear_simulator()
         for pop in self.populations:
             pop._cell_state = None
+            pop._src_state = None
         for prj in self.projections:
             prj._restore_initial()
 

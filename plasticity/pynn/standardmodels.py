@@ -16,7 +16,8 @@ from .. import neurons as _neurons
 
 __all__ = ["IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha",
            "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista", "Izhikevich",
-           "HH_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray",
+           "HH_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
+           "SpikeSourcePoissonRefractory", "SimpleStochasticSynapse",
            "StaticSynapse", "STDPMechanism", "SpikePairRule", "Vogels2011Rule",
            "AdditiveWeightDependence", "MultiplicativeWeightDependence",
            "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
@@ -53,6 +54,8 @@ Izhikevich = _standard(cells.Izhikevich, state=True)
 HH_cond_exp = _standard(cells.HH_cond_exp, state=True)
 SpikeSourcePoisson = _standard(cells.SpikeSourcePoisson)
 SpikeSourceArray = _standard(cells.SpikeSourceArray)
+SpikeSourceGamma = _standard(cells.SpikeSourceGamma)
+SpikeSourcePoissonRefractory = _standard(cells.SpikeSourcePoissonRefractory)
 
 
 class NativeInfo:
@@ -152,6 +155,16 @@ class TsodyksMarkramSynapse(_MinDelay, synapses.TsodyksMarkramSynapse):
     translations = _identity(synapses.TsodyksMarkramSynapse)  # + U, tau_rec, tau_facil
 
 
+class SimpleStochasticSynapse(_MinDelay, synapses.SimpleStochasticSynapse):
+    __doc__ = synapses.SimpleStochasticSynapse.__doc__
+    translations = _identity(synapses.SimpleStochasticSynapse)   # weight, delay, p
+
+
+#: synapse parameters that may differ between the connections of a projection:
+#: per-synapse variables of the rule, set from the connections after connect
+PER_CONNECTION = {"SimpleStochasticSynapse": ("p",)}
+
+
 class STDPMechanism(_MinDelay, synapses.STDPMechanism):
     __doc__ = synapses.STDPMechanism.__doc__
     base_translations = build_translations(
@@ -181,6 +194,12 @@ def native_rule(synapse_type, params, scale, target):
     from ..rules.library import tsodyks_markram_1997, vogels_sprekeler_2011
     if isinstance(synapse_type, synapses.StaticSynapse):
         return None
+    if isinstance(synapse_type, synapses.SimpleStochasticSynapse):
+        # each spike is transmitted with probability p (per connection: the rule's
+        # per-synapse variable p, set by the projection); rand() is the rule
+        # language's counter-based stream, seeded from the network's seed
+        return EquationRule(model="p : 1", on_pre=f"{target} += w * (rand() < p)",
+                            name="pynn_simple_stochastic_synapse")
     if isinstance(synapse_type, synapses.TsodyksMarkramSynapse):
         tau_f = params["tau_facil"]
         return tsodyks_markram_1997(U=params["U"], tau_d=params["tau_rec"],
