@@ -56,7 +56,7 @@ cdef Py_ssize_t[_N_MODELS] _N_VARS
 _N_VARS[:] = [5, 6, 3, 6, 4, 6, 7, 3, 8, 7, 8, 6, 8, 8]
 N_VARS = tuple(_N_VARS[k] for k in range(_N_MODELS))
 cdef Py_ssize_t[_N_MODELS] _N_PARAMS
-_N_PARAMS[:] = [10, 12, 4, 12, 11, 14, 11, 7, 20, 14, 18, 16, 18, 17]
+_N_PARAMS[:] = [10, 14, 4, 12, 11, 14, 11, 7, 20, 14, 18, 16, 18, 17]
 N_PARAMS = tuple(_N_PARAMS[k] for k in range(_N_MODELS))
 
 
@@ -196,7 +196,9 @@ cdef void _lif_reset(double* s, Py_ssize_t n, const double* p,
 # vars:   0 v (mV), 1 g_e (1), 2 g_i (1), 3 theta (mV), 4 I_ext (mV), 5 refractory
 # params: 0 E_L, 1 V_th, 2 V_reset, 3 ref_steps, 4 dt/tau_m, 5 E_e, 6 E_i,
 #         7 P_e = exp(-dt/tau_e), 8 P_i = exp(-dt/tau_i), 9 P_theta = exp(-dt/tau_theta),
-#         10 theta_plus, 11 P_leak = exp(-dt/tau_m)
+#         10 theta_plus, 11 P_leak = exp(-dt/tau_m), 12 M_e, 13 M_i: the factors from
+#         a conductance's start value to the value held over the step (1.0, or its
+#         exact mean tau/dt (1 - P): LIFCond's conductance_step)
 # 10. The same with alpha-shaped conductances (NEST's iaf_cond_alpha synapses): g_x and
 # y_x are the alpha pair (_alpha_step, exact), y_x the receptor; v as model 1 with
 # each conductance held at its exact mean over the step (A_g g + A_y y) instead of its
@@ -224,9 +226,12 @@ cdef inline Py_ssize_t _lifcond_core(double* s, Py_ssize_t n, Py_ssize_t i0,
     cdef double g, v_inf, ce, ci
     cdef Py_ssize_t i, bad, count = 0
     cdef bint held
+    cdef double M_e = 1.0, M_i = 1.0
     if alpha:
         P_gy_e, P_gy_i = p[12], p[13]
         A_g_e, A_y_e, A_g_i, A_y_i = p[14], p[15], p[16], p[17]
+    else:
+        M_e, M_i = p[12], p[13]
     for i in range(i0, i1):
         held = _refractory_step(&ref[i])
         if not held:
@@ -236,8 +241,9 @@ cdef inline Py_ssize_t _lifcond_core(double* s, Py_ssize_t n, Py_ssize_t i0,
                 ce = A_g_e * ge[i] + A_y_e * y_e[i]
                 ci = A_g_i * gi[i] + A_y_i * y_i[i]
             else:
-                ce = ge[i]
-                ci = gi[i]
+                # x * 1.0 is x exactly: the default keeps Brian2's numbers bit for bit
+                ce = ge[i] * M_e
+                ci = gi[i] * M_i
             if ce == 0.0 and ci == 0.0 and i_ext[i] == 0.0:
                 # the same numbers without the exp: g = 1, v_inf = E_L
                 v[i] = E_L + (v[i] - E_L) * P_leak

@@ -352,6 +352,16 @@ class LIFCond(NeuronModel):
         Decay time constant of theta (ms), > 0, or ``math.inf`` (no decay).
     theta_init : float
         Initial value of theta (mV), >= 0.
+    conductance_step : {"start", "mean"}
+        Which value of ``g_e``, ``g_i`` is held over a step in v's update. ``"start"``
+        (default): the value at the step's start, exactly Brian2's
+        ``exponential_euler`` (the Brian2 cross-checks rely on it). ``"mean"``: the
+        exact mean of the decaying conductance over the step, ``g tau/dt (1 -
+        exp(-dt/tau))``, which removes the first-order lag of the start value: a
+        conductance decays within the step, and holding its start value overdrives v
+        (at dt 0.1 ms with tau 5 ms, 1% more conductance per step, and a Song 2000
+        network fires ~10% more than NEST's ``iaf_cond_exp``, which integrates with
+        adaptive RKF45). The PyNN backend's ``IF_cond_exp`` uses ``"mean"``.
     """
 
     model_id = 1
@@ -361,7 +371,11 @@ class LIFCond(NeuronModel):
 
     def __init__(self, tau_m=10.0, E_L=-74.0, V_th=-54.0, V_reset=-60.0, E_e=0.0,
                  E_i=-70.0, tau_e=5.0, tau_i=5.0, t_ref=0.0, theta_plus=0.0,
-                 tau_theta=math.inf, theta_init=0.0):
+                 tau_theta=math.inf, theta_init=0.0, conductance_step="start"):
+        if conductance_step not in ("start", "mean"):
+            raise ValueError(
+                f"conductance_step={conductance_step!r}: allowed are 'start' (Brian2's "
+                "exponential Euler) and 'mean' (the conductance's exact mean over the step)")
         self._params = dict(
             tau_m=check_positive("tau_m", tau_m, "ms"),
             E_L=check_finite("E_L", E_L), V_th=check_finite("V_th", V_th),
@@ -373,6 +387,7 @@ class LIFCond(NeuronModel):
             theta_plus=check_nonnegative("theta_plus", theta_plus, "mV"),
             tau_theta=_check_tau_or_inf("tau_theta", tau_theta),
             theta_init=check_nonnegative("theta_init", theta_init, "mV"),
+            conductance_step=conductance_step,
         )
         p = self._params
         _check_below("V_reset", p["V_reset"], "V_th + theta_init",
@@ -392,7 +407,18 @@ class LIFCond(NeuronModel):
             # exp(-(dt/tau_m) * 1.0): the membrane factor without input, as the kernel
             # would compute it
             math.exp(-(dt / p["tau_m"]) * 1.0),
+            # the factors from a conductance's start value to the value held over the
+            # step (1.0: the start value itself, bit for bit)
+            _step_mean_factor(p.get("conductance_step", "start"), dt, p["tau_e"]),
+            _step_mean_factor(p.get("conductance_step", "start"), dt, p["tau_i"]),
         ], dtype=np.float64)
+
+
+def _step_mean_factor(conductance_step, dt, tau):
+    """``g`` times this is the conductance held over a step (see LIFCond)."""
+    if conductance_step == "start":
+        return 1.0
+    return -math.expm1(-dt / tau) * tau / dt
 
 
 class LIFCondAlpha(LIFCond):
@@ -430,9 +456,18 @@ class LIFCondAlpha(LIFCond):
     receptors = ("y_e", "y_i")
     integrator = "exponential_euler"
 
+    def __init__(self, tau_m=10.0, E_L=-74.0, V_th=-54.0, V_reset=-60.0, E_e=0.0,
+                 E_i=-70.0, tau_e=5.0, tau_i=5.0, t_ref=0.0, theta_plus=0.0,
+                 tau_theta=math.inf, theta_init=0.0):
+        # an alpha conductance is always held at its exact mean over the step
+        super().__init__(tau_m, E_L, V_th, V_reset, E_e, E_i, tau_e, tau_i, t_ref,
+                         theta_plus, tau_theta, theta_init)
+        del self._params["conductance_step"]
+
     def packed_params(self, dt):
         p = self._params
-        return np.concatenate([super().packed_params(dt), [
+        # model 1's first 12 parameters, then the alpha pair's (its own 12..17)
+        return np.concatenate([super().packed_params(dt)[:12], [
             _alpha_propagators(dt, p["tau_e"])[1], _alpha_propagators(dt, p["tau_i"])[1]],
             _alpha_means(dt, p["tau_e"]), _alpha_means(dt, p["tau_i"])])
 

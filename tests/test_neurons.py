@@ -196,6 +196,60 @@ def test_lifcond_error_is_first_order_vs_solve_ivp():
     assert 1.8 < errs[0] / errs[1] < 2.2, errs
 
 
+def test_lifcond_conductance_step_mean_against_numpy_reference():
+    """conductance_step="mean": v's exponential Euler with each conductance held at its
+    exact mean over the step, g tau/dt (1 - exp(-dt/tau)); random states and inputs."""
+    m = N.LIFCond(tau_m=20.0, E_L=-65.0, V_th=1e6, V_reset=-70.0, E_e=0.0, E_i=-80.0,
+                  tau_e=3.0, tau_i=8.0, conductance_step="mean")
+    rng = np.random.default_rng(5)
+    n = 7
+    s = m.initial_state(n)
+    s[0] = rng.uniform(-80, -50, n)
+    s[1] = rng.uniform(0, 2, n)
+    s[2] = rng.uniform(0, 2, n)
+    s[4] = rng.uniform(-5, 30, n)
+    ref = s.copy()
+    p = m.packed_params(DT)
+    for _ in range(50):
+        ext.update(m.model_id, s, p)
+        v, ge, gi, I = ref[0], ref[1], ref[2], ref[4]
+        ce = ge * 3.0 / DT * (1 - np.exp(-DT / 3.0))
+        ci = gi * 8.0 / DT * (1 - np.exp(-DT / 8.0))
+        v_inf = (-65.0 + ce * 0.0 + ci * -80.0 + I) / (1 + ce + ci)
+        ref[0] = v_inf + (v - v_inf) * np.exp(-(1 + ce + ci) * DT / 20.0)
+        ref[1] = ge * np.exp(-DT / 3.0)
+        ref[2] = gi * np.exp(-DT / 8.0)
+        np.testing.assert_allclose(s, ref, rtol=1e-13, atol=1e-12)
+
+
+def test_lifcond_conductance_step_mean_is_second_order_and_start_is_default():
+    def f(_, x):
+        v, ge, gi = x
+        return [((-74.0 - v) + ge * (0.0 - v) + gi * (-80.0 - v)) / 10.0, -ge / 2.0,
+                -gi / 5.0]
+
+    T = 20.0
+    ref = solve_ivp(f, (0, T), [-74.0, 3.0, 1.0], rtol=1e-11, atol=1e-12,
+                    method="DOP853").y[0, -1]
+    errs = {}
+    for mode in ("start", "mean"):
+        m = N.LIFCond(tau_m=10.0, E_L=-74.0, V_th=1e6, E_e=0.0, E_i=-80.0, tau_e=2.0,
+                      tau_i=5.0, conductance_step=mode)
+        errs[mode] = []
+        for dt in (0.1, 0.05):
+            s = m.initial_state(1)
+            s[1], s[2] = 3.0, 1.0
+            _, rec = simulate(m, int(round(T / dt)), dt=dt, state=s)
+            errs[mode].append(abs(rec["v"][-1, 0] - ref))
+    assert 3.5 < errs["mean"][0] / errs["mean"][1] < 4.5, errs
+    assert errs["mean"][0] < errs["start"][0] / 20, errs
+    # the default is the start value, and its factor 1.0 leaves Brian2's numbers as they were
+    assert N.LIFCond().parameters()["conductance_step"] == "start"
+    assert list(N.LIFCond().packed_params(DT)[12:]) == [1.0, 1.0]
+    with pytest.raises(ValueError, match=r"conductance_step='exact'.*'start'.*'mean'"):
+        N.LIFCond(conductance_step="exact")
+
+
 def test_lifcond_adaptive_threshold_increments_and_decays():
     m = N.LIFCond(tau_m=10.0, E_L=-74.0, V_th=-54.0, V_reset=-60.0, theta_plus=0.5,
                   tau_theta=100.0)
@@ -719,7 +773,7 @@ def test_nonfinite_injected_current_propagates_to_v():
 def test_wrong_state_or_params_shape_rejected():
     with pytest.raises(ValueError, match="state must have 5 rows"):
         ext.update(0, np.zeros((4, 2)), N.LIF().packed_params(DT))
-    with pytest.raises(ValueError, match="params must have 12 values"):
+    with pytest.raises(ValueError, match="params must have 14 values"):
         ext.update(1, np.zeros((6, 2)), N.LIF().packed_params(DT))
     with pytest.raises(ValueError, match=f"unknown neuron model id {len(ext.N_VARS)}"):
         ext.update(len(ext.N_VARS), np.zeros((6, 2)), N.LIF().packed_params(DT))

@@ -80,20 +80,23 @@ def test_song_model_same_statistics_as_nest():
     assert np.corrcoef(ours["w"] - ours["w0"], nest["w"] - nest["w0"])[0, 1] > 0.3
 
 
-def test_song_static_spikes_converge_with_dt():
-    """The Song network with static synapses, 0.5 s: at dt 0.01 the same number of
-    output spikes, the first 6 within 0.3 ms (ours + dt vs NEST; a later one crossing
-    the threshold at a shallow slope is 1 ms apart); at dt 0.1 further apart
-    (exponential Euler's O(dt) error against NEST's RKF45)."""
-    o, n = (P.song(b, 500.0, 0.01, static=True) for b in ("plasticity.pynn", "pyNN.nest"))
-    assert o["post"].size == n["post"].size > 10
-    gap_fine = np.max(np.abs(o["post"][:6] + 0.01 - n["post"][:6]))
-    assert gap_fine < 0.3
-    o, n = (P.song(b, 500.0, 0.1, static=True) for b in ("plasticity.pynn", "pyNN.nest"))
-    k = min(o["post"].size, n["post"].size)
-    assert abs(o["post"].size - n["post"].size) <= 0.2 * n["post"].size
-    assert k >= 6
-    assert np.max(np.abs(o["post"][:6] + 0.1 - n["post"][:6])) > gap_fine
+def test_song_static_spikes_same_as_nest(monkeypatch):
+    """The Song network with static synapses, 0.5 s: IF_cond_exp holds each
+    conductance at its exact mean over the step (LIFCond's conductance_step="mean"),
+    so at dt 0.1 and 0.01 the output spikes are NEST's (RKF45) within a step or two.
+    Control: the start value (Brian2's exponential Euler) fires more at dt 0.1
+    (286 vs NEST's 258 spikes in 5 s) and drifts away from NEST's spike times."""
+    for dt in (0.1, 0.01):
+        o, n = (P.song(b, 500.0, dt, static=True) for b in ("plasticity.pynn", "pyNN.nest"))
+        assert abs(o["post"].size - n["post"].size) <= 1 and n["post"].size > 10
+        k = min(o["post"].size, n["post"].size, 6)
+        assert np.max(np.abs(o["post"][:k] + dt - n["post"][:k])) <= 2 * dt + 1e-9
+    import plasticity.pynn.standardmodels as S
+    monkeypatch.setattr(S, "CONDUCTANCE_STEP", "start")
+    o = P.song("plasticity.pynn", 500.0, 0.1, static=True)
+    k = min(o["post"].size, n["post"].size, 6)
+    assert (o["post"].size > n["post"].size + 1
+            or np.max(np.abs(o["post"][:k] + 0.1 - n["post"][:k])) > 0.5), o["post"][:k]
 
 
 @pytest.mark.parametrize("dt", [0.1, 0.01])

@@ -72,6 +72,18 @@ class NativeInfo:
         self.recordable = recordable
 
 
+#: IF_cond_exp's LIFCond(conductance_step=...): "mean" is NEST's iaf_cond_exp within
+#: a step; "start" would be Brian2's exponential Euler (our core default)
+CONDUCTANCE_STEP = "mean"
+
+
+def _cond_lif(p):
+    """LIFCond's/LIFCondAlpha's parameters from IF_cond_*'s (PyNN units)."""
+    return dict(tau_m=p["tau_m"], E_L=p["v_rest"], V_th=p["v_thresh"],
+                V_reset=p["v_reset"], E_e=p["e_rev_E"], E_i=p["e_rev_I"],
+                tau_e=p["tau_syn_E"], tau_i=p["tau_syn_I"], t_ref=p["tau_refrac"])
+
+
 def native_model(name, p):
     """Our model for PyNN cell type ``name`` with scalar parameters ``p`` (PyNN
     units), and the unit conversions (:class:`NativeInfo`)."""
@@ -90,10 +102,10 @@ def native_model(name, p):
     if name in ("IF_cond_exp", "IF_cond_alpha"):
         # conductances relative to the leak g_L = cm / tau_m (uS); I_ext is R I (mV)
         R = p["tau_m"] / p["cm"]   # ms / nF = MOhm = 1 / uS
-        model = (_neurons.LIFCondAlpha if alpha else _neurons.LIFCond)(
-            tau_m=p["tau_m"], E_L=p["v_rest"], V_th=p["v_thresh"], V_reset=p["v_reset"],
-            E_e=p["e_rev_E"], E_i=p["e_rev_I"], tau_e=p["tau_syn_E"],
-            tau_i=p["tau_syn_I"], t_ref=p["tau_refrac"])
+        # both hold each conductance at its exact mean over the step (LIFCond's
+        # conductance_step): NEST integrates iaf_cond_exp/alpha to RKF45 precision
+        model = (_neurons.LIFCondAlpha(**_cond_lif(p)) if alpha
+                 else _neurons.LIFCond(**_cond_lif(p), conductance_step=CONDUCTANCE_STEP))
         ex, inh = ("y_e", "y_i") if alpha else ("g_e", "g_i")
         return NativeInfo(model, R, {"excitatory": (ex, R), "inhibitory": (inh, R)},
                           {"v": ("v", 1.0), "gsyn_exc": ("g_e", R),
