@@ -132,3 +132,65 @@ def test_stochastic_synapse_bad_p():
         prj.set(p=-0.1)
     assert np.allclose(prj.get("p", format="array"), 0.3)
     sim.end()
+
+
+# ------------------------------------------------------ recorded currents
+def test_recorded_current_is_the_injected_one():
+    """The recorded current, put through the membrane equation step by step (exact
+    exponential update with the sample at t held over [t, t + dt)), gives the
+    recorded membrane potential: the recording is what the cell received. Two runs,
+    a parameter change between them."""
+    dt, tau_m, cm, v_rest = 0.1, 20.0, 0.5, -65.0
+    sim.setup(timestep=dt)
+    cells = sim.Population(3, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=v_rest,
+                                              v_thresh=100.0, tau_refrac=0.1))
+    cells.initialize(v=v_rest)
+    sources = [sim.ACSource(start=10.0, stop=80.0, amplitude=0.3, offset=0.1,
+                            frequency=40.0, phase=30.0),
+               sim.StepCurrentSource(times=[5.0, 33.3, 61.0], amplitudes=[0.2, -0.4, 0.1]),
+               sim.NoisyCurrentSource(mean=0.2, stdev=0.3, start=20.0, stop=70.0, dt=1.0)]
+    for k, s in enumerate(sources):
+        cells[k:k + 1].inject(s)
+        s.record()
+    cells.record("v")
+    sim.run(50.0)
+    sources[0].amplitude = 0.6
+    sim.run(50.0)
+    v = np.asarray(cells.get_data().segments[0].filter(name="v")[0].magnitude)
+    sim.end()
+    decay = np.exp(-dt / tau_m)
+    for k, s in enumerate(sources):
+        sig = s.get_data()
+        i = np.asarray(sig.magnitude).ravel()
+        assert i.size == 1001 == v.shape[0]
+        assert float(sig.t_start) == 0.0 and np.isclose(float(sig.times[-1]), 100.0)
+        assert np.any(i != 0)
+        v_inf = v_rest + tau_m / cm * i[:-1]
+        v_ref = v_inf + (v[:-1, k] - v_inf) * decay
+        assert np.max(np.abs(v_ref - v[1:, k])) < 1e-9, k
+    i_ac = np.asarray(sources[0].get_data().magnitude).ravel()
+    t = np.arange(1001) * dt
+    ac = lambda a: 0.1 + a * np.sin(2 * np.pi * 40.0 * (t - 10.0) / 1000.0 + np.pi / 6)  # noqa: E731
+    on = (t >= 10.0 - 1e-9) & (t < 80.0 - 1e-9)
+    want = np.where(on, np.where(t < 50.0 - 1e-9, ac(0.3), ac(0.6)), 0.0)
+    assert np.allclose(i_ac, want, atol=1e-12)
+
+
+def test_current_recording_starts_at_record_and_clears_at_reset():
+    sim.setup(timestep=0.1)
+    cell = sim.Population(1, sim.IF_curr_exp())
+    dc = sim.DCSource(amplitude=0.5, start=2.0, stop=8.0)
+    cell.inject(dc)
+    with pytest.raises(ValueError, match="not recorded; call record"):
+        dc.get_data()
+    sim.run(3.0)
+    dc.record()
+    sim.run(7.0)
+    sig = dc.get_data()
+    assert np.isclose(float(sig.t_start), 3.0) and len(sig) == 71
+    i = np.asarray(sig.magnitude).ravel()
+    assert np.all(i[:50] == 0.5) and np.all(i[50:] == 0.0)
+    sim.reset()
+    sim.run(1.0)
+    assert len(dc.get_data()) == 11
+    sim.end()

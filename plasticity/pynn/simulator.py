@@ -102,6 +102,8 @@ class State(common.control.BaseState):
         for pop in self.populations:
             pop._cell_state = None
             pop._src_state = None
+        for source in self.current_sources:
+            source._reset_recording()
         for prj in self.projections:
             prj._restore_initial()
 
@@ -157,6 +159,8 @@ class State(common.control.BaseState):
             for pop in self.populations:
                 pop._prepare_segment(t0)
             self._set_currents(self.step, stop)
+            for source in self.current_sources:
+                source._record_segment(self.step, stop, self.dt)
             net.run((stop - self.step) * self.dt, progress=False)
             self.step = net.step
             for rec in self.recorders:

@@ -279,6 +279,8 @@ class _CurrentSource(StandardCurrentSource):
         super().__init__(**parameters)
         from . import simulator
         self._params = {}
+        self._recorded = None   # record(): [(steps, amplitudes)]
+        self._rec_from = 0
         self.cells = []   # (base population, base index)
         ps = ParameterSpace(self.default_parameters, self.get_schema(), shape=(1,))
         ps.update(**parameters)
@@ -307,15 +309,44 @@ class _CurrentSource(StandardCurrentSource):
         from . import simulator
         simulator.state.dirty_currents = True
 
-    def _record(self):
-        raise NotImplementedError("recording the injected current is not supported by "
-                                  "plasticity.pynn")
-
     def record(self):
-        self._record()
+        """Record the current this source injects (nA), one sample per time step
+        from now on; :meth:`get_data` returns it as a Neo signal. The sample at t
+        is the amplitude over the step [t, t + dt) (the membrane responds from
+        t + dt on), as pyNN.nest's; the last is the one at the current time."""
+        from . import simulator
+        if self._recorded is None:
+            self._recorded = []                 # (steps, amplitudes (nA))
+            self._rec_from = simulator.state.step if simulator.state.net is not None else 0
+
+    def _record_segment(self, k0, k1, dt):
+        """Called by the simulator for every run segment [k0, k1) (steps)."""
+        if self._recorded is None or k1 <= k0:
+            return
+        steps = np.arange(max(k0, self._rec_from), k1)
+        if steps.size:
+            self._recorded.append((steps, np.asarray(self._amplitude_at(steps * dt),
+                                                     dtype=float)))
+
+    def _reset_recording(self):
+        if self._recorded is not None:
+            self._recorded = []
+            self._rec_from = 0
 
     def _get_data(self):
-        self._record()
+        from . import simulator
+        if self._recorded is None:
+            raise ValueError(f"{type(self).__name__}.get_data(): the current was not "
+                             "recorded; call record() before running")
+        dt = simulator.state.dt
+        now = simulator.state.step if simulator.state.net is not None else 0
+        steps = [s for s, _ in self._recorded] + [np.array([now])]
+        values = [v for _, v in self._recorded] + [
+            np.atleast_1d(np.asarray(self._amplitude_at(np.array([now * dt])), float))]
+        steps, values = np.concatenate(steps), np.concatenate(values)
+        keep = steps >= self._rec_from
+        steps, first = np.unique(steps[keep], return_index=True)
+        return steps * dt, values[keep][first]
 
     def _breakpoints(self, t0, t1, dt):
         """Times in [t0, t1) where the amplitude may change."""
