@@ -56,6 +56,7 @@ class _RenewalGroup(SpikeGeneratorGroup):
         self.next_step = np.full(n, _NEVER, dtype=np.int64)
         self.draws = np.zeros(n, dtype=np.int64)     # random draws used, per neuron
         self.pending = np.ones(n, dtype=np.uint8)    # restart at the next run
+        self.filled_to = np.zeros(1, dtype=np.int64)  # spikes drawn for steps < this
         self._steps = np.zeros(0, dtype=np.int64)
         self._sorted_ids = np.zeros(0, dtype=np.int32)
         self.pos = np.zeros(1, dtype=np.int64)
@@ -74,12 +75,21 @@ class _RenewalGroup(SpikeGeneratorGroup):
         return _rand(self._seed, self.draws[idx], idx, site)
 
     def _fill(self, step0, step1):
-        """Draw the spikes of steps [step0, step1) (sorted by step, then neuron)."""
-        restart = np.flatnonzero(self.pending)
-        if restart.size:
-            self._restart(restart, step0)
-            self.pending[restart] = 0
+        """The spikes of steps [step0, step1), sorted by step, then neuron: those
+        drawn before and not yet played (a segment can end early, when a spike
+        monitor's buffer is full), then new draws from where the drawing stopped."""
         steps, ids = [], []
+        start = int(self.filled_to[0])
+        if step0 < start:   # the last segment's spikes from step0 on (unplayed)
+            sel = self._steps >= step0
+            steps.append(self._steps[sel])
+            ids.append(self._sorted_ids[sel].astype(np.int64))
+        start = max(start, step0)
+        restart = np.flatnonzero(self.pending)
+        if restart.size and step1 > start:
+            self._restart(restart, start)
+            self.pending[restart] = 0
+        self.filled_to[0] = max(start, step1)
         act = np.flatnonzero(self.next_step < step1)
         while act.size:
             steps.append(self.next_step[act].copy())
@@ -98,7 +108,8 @@ class _RenewalGroup(SpikeGeneratorGroup):
 
     def _state_arrays(self):
         d = super()._state_arrays()
-        d.update(next_step=self.next_step, draws=self.draws, pending=self.pending)
+        d.update(next_step=self.next_step, draws=self.draws, pending=self.pending,
+                 filled_to=self.filled_to)
         d.update(self._extra_state())
         return d
 
@@ -120,7 +131,8 @@ class _RenewalGroup(SpikeGeneratorGroup):
         for k, v in d.items():
             if k == "seed":
                 self._seed = int(v)
-            elif k in ("next_step", "draws", "pending") or k in self._extra_state():
+            elif k in ("next_step", "draws", "pending", "filled_to") or \
+                    k in self._extra_state():
                 np.copyto(getattr(self, k), v)
         changed = np.zeros(self.n, dtype=bool)
         for p in params:

@@ -207,6 +207,22 @@ def test_same_seed_same_spikes(kind):
     assert np.array_equal(one[2], a[2][a[3] == 0])
 
 
+@pytest.mark.parametrize("kind", ["gamma", "refractory"])
+def test_segments_cut_short_by_a_full_spike_monitor(kind):
+    """A run segment returns early when a spike monitor's buffer is full (max(4 n,
+    65536) spikes): the spikes drawn for the rest of the segment are played in the
+    next one, none lost (regression: 58 % were). Reference: the same seed in runs
+    of 100 ms, which never fill the buffer."""
+    n, T = 20000, 2000.0
+    make = (lambda net: net.add_gamma("s", n, 2.0, 40.0)) if kind == "gamma" else \
+        (lambda net: net.add_poisson_refractory("s", n, 20.0, 2.0))
+    _, _, t, ids = spikes(make, T, seed=4)
+    _, _, t2, ids2 = spikes(make, T, seed=4, chunks=[100.0] * 20)
+    assert t.size > 4 * max(4 * n, 65536)              # several early returns
+    assert abs(t.size - n * 20.0 * T / 1000.0) < 4 * math.sqrt(n * 20.0 * T / 1000.0)
+    assert np.array_equal(t, t2) and np.array_equal(ids, ids2)
+
+
 @pytest.mark.parametrize("kind", sorted(MAKERS))
 def test_store_restore_continues_exactly(kind):
     net, src, t, ids = spikes(MAKERS[kind](3), 500.0, seed=3)
