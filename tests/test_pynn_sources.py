@@ -194,3 +194,8 @@ def test_current_recording_starts_at_record_and_clears_at_reset():
     sim.run(1.0)
     assert len(dc.get_data()) == 11
     sim.end()
+
+
+def test_point_neuron_says_it_is_not_supported():
+    with pytest.raises(NotImplementedError, match="PointNeuron .* two fixed receptors"):
+        sim.PointNeuron(None, AMPA=None)

@@ -17,7 +17,7 @@ from .. import neurons as _neurons
 __all__ = ["IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_cond_alpha",
            "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista", "Izhikevich",
            "HH_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
-           "SpikeSourcePoissonRefractory", "SimpleStochasticSynapse",
+           "SpikeSourcePoissonRefractory", "SimpleStochasticSynapse", "PointNeuron",
            "StaticSynapse", "STDPMechanism", "SpikePairRule", "Vogels2011Rule",
            "AdditiveWeightDependence", "MultiplicativeWeightDependence",
            "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence",
@@ -56,6 +56,18 @@ SpikeSourcePoisson = _standard(cells.SpikeSourcePoisson)
 SpikeSourceArray = _standard(cells.SpikeSourceArray)
 SpikeSourceGamma = _standard(cells.SpikeSourceGamma)
 SpikeSourcePoissonRefractory = _standard(cells.SpikeSourcePoissonRefractory)
+
+
+class PointNeuron:
+    """Not available: PyNN's composed point neuron (a neuron with named receptors of
+    their own kinetics, NEST's ``*_multisynapse`` models). Our neuron models have two
+    fixed receptors (excitatory, inhibitory); see docs/pynn.md."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            "PointNeuron (named receptors with their own kinetics) is not supported by "
+            "plasticity.pynn: its neuron models have two fixed receptors, excitatory "
+            "and inhibitory; use a standard cell type (IF_cond_exp, IF_curr_alpha, ...)")
 
 
 class NativeInfo:
