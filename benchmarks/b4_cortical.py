@@ -267,13 +267,94 @@ def nest_child(c):
     return out
 
 
+# ----------------------------------------------------------------- Brian2
+def brian2_child(c):
+    """Brian2 ``cpp_standalone`` with ``c['threads']`` OpenMP threads: the same model,
+    the same connectivity (our fixed_indegree arrays handed to ``connect(i=, j=)``),
+    external drive as ``PoissonInput(N=n_ext)`` (a binomial count per step: the sum
+    of our n_ext Bernoulli sources). Build = code generation + compilation (wall,
+    a cold build); the binary's own run (synapse creation, then ``Network::run``)
+    in a fresh process: sim CPU = its ``std::clock`` of ``Network::run`` (all
+    threads), sim wall = the binary's wall time, peak RSS = the binary's."""
+    import shutil
+    import numpy as np
+    import brian2 as b2
+    from brian2 import ms, pA, pF, mV, Hz
+    from plasticity.synapses import SynapseMatrix
+    directory = common.brian2_standalone_dir("b4")
+    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+    # one thread: no OpenMP at all (Brian2 warns that its OpenMP code is less tested)
+    b2.prefs.devices.cpp_standalone.openmp_threads = 0 if c["threads"] == 1 else \
+        int(c["threads"])
+    b2.defaultclock.dt = c["dt"] * ms
+    eqs = """dv/dt = (E_L - v) / tau_m + (I_ex + I_in + I_e) / C_m : volt (unless refractory)
+             dI_ex/dt = -I_ex / tau_s : amp
+             dI_in/dt = -I_in / tau_s : amp"""
+    ns = dict(E_L=c["E_L"] * mV, tau_m=c["tau_m"] * ms, C_m=c["C_m"] * pF,
+              I_e=c["I_e"] * pA, tau_s=c["tau_syn"] * ms, V_th=c["V_th"] * mV,
+              V_reset=c["V_reset"] * mV, tau_plus=c["tau_plus"] * ms,
+              tau_minus=c["tau_minus"] * ms, a_plus=c["a_plus"] * pA,
+              a_minus=c["a_minus"] * pA, Wmax=c["Wmax"] * pA, J=c["J"] * pA,
+              JI=-c["g"] * c["J"] * pA)
+    rng = np.random.default_rng(c["seed"])
+    groups = {}
+    for name, n in (("E", c["N_E"]), ("I", c["N_I"])):
+        G = b2.NeuronGroup(n, eqs, threshold="v >= V_th", reset="v = V_reset",
+                           refractory=c["t_ref"] * ms, method="exact", namespace=ns,
+                           name=name)
+        G.v = rng.uniform(c["V_reset"], c["V_th"], n) * mV
+        groups[name] = G
+    objs = list(groups.values())
+    for G in groups.values():
+        objs.append(b2.PoissonInput(G, "I_ex", c["n_ext"], c["rate_ext"] * Hz,
+                                    weight=c["J_ext"] * pA))
+    d = c["delay"] * ms
+    for pre, post, K, on_pre in (("I", "I", c["K_I"], "I_in_post += JI"),
+                                 ("I", "E", c["K_I"], "I_in_post += JI"),
+                                 ("E", "I", c["K_E"], "I_ex_post += J")):
+        m = SynapseMatrix.fixed_indegree(groups[pre].N, groups[post].N, K, rng=rng,
+                                         allow_self=pre != post)
+        S = b2.Synapses(groups[pre], groups[post], on_pre=on_pre, delay=d, namespace=ns,
+                        name=f"{pre}_{post}")
+        S.connect(i=m.pre_ids(), j=m.indices)
+        objs.append(S)
+    m = SynapseMatrix.fixed_indegree(c["N_E"], c["N_E"], c["K_E"], rng=rng,
+                                     allow_self=False)
+    S = b2.Synapses(groups["E"], groups["E"], model="""w : amp
+        dApre/dt = -Apre / tau_plus : 1 (event-driven)
+        dApost/dt = -Apost / tau_minus : 1 (event-driven)""",
+                    on_pre="""I_ex_post += w
+        w = clip(w - a_minus * Apost, 0 * pA, Wmax)
+        Apre += 1""", on_post="""w = clip(w + a_plus * Apre, 0 * pA, Wmax)
+        Apost += 1""", delay=d, namespace=ns, name="E_E")
+    S.connect(i=m.pre_ids(), j=m.indices)
+    S.w = c["J"] * pA
+    objs.append(S)
+    mE, mI = b2.SpikeMonitor(groups["E"]), b2.SpikeMonitor(groups["I"])
+    net = b2.Network(*objs, mE, mI)
+    net.run(c["duration"] * ms)
+    build = common.brian2_build(directory)
+    run = common.brian2_run_binary(1)[0]
+    rE, cvE, nE = _stats(mE.t[:] / ms, mE.i[:], c["N_E"], c["duration"])
+    rI, _, _ = _stats(mI.t[:] / ms, mI.i[:], c["N_I"], c["duration"])
+    w = np.asarray(S.w[:] / pA)
+    nnz = int(sum(len(o) for o in objs if isinstance(o, b2.Synapses)))
+    shutil.rmtree(directory, ignore_errors=True)
+    return dict(build_wall_s=build, build_cpu_s=float("nan"), sim_wall_s=run["wall_s"],
+                sim_cpu_s=run["sim_cpu_s"], binary_cpu_s=run["proc_cpu_s"],
+                binary_peak_rss=run["peak_rss_bytes"], threads_used=c["threads"],
+                nnz=nnz, rate_E=rE, rate_I=rI, cv_E=cvE, n_cv=nE,
+                w_ee_mean=float(w.mean()), w_ee_std=float(w.std()))
+
+
 # ----------------------------------------------------------------- memory guard
 # bytes per synapse assumed before starting a child (refused with a message when the
 # estimate leaves less than RESERVE free): ours 16 in the matrix + 8 per STDP
-# synapse while running (post-ordered weights and their positions); NEST measured
-# here at ~1/10 scale (stdp_synapse_hom and static_synapse, incl. its source table)
-EST = dict(ours=(16.0, 8.0, 0.4e9), nest=(float(os.environ.get("B4_NEST_B_PER_SYN",
-                                                                   "40")), 0.0, 0.6e9))
+# synapse while running (post-ordered weights and their positions); NEST 85 B per
+# connection as measured here between scales 0.1 and 0.2 (stdp_synapse_hom and
+# static_synapse, with its source table and construction buffers)
+EST = dict(ours=(16.0, 8.0, 0.4e9), brian2=(75.0, 40.0, 0.5e9), nest=(float(os.environ.get("B4_NEST_B_PER_SYN",
+                                                                   "85")), 0.0, 0.5e9))
 RESERVE = 3 * 2**30
 
 
@@ -295,6 +376,9 @@ def run_side(side, c, threads, timeout=None):
         return None
     r = common.spawn_child(os.path.abspath(__file__), side, cfg, timeout=timeout)
     r.update(side=side, threads=threads, scale=c["scale"])
+    if side == "brian2":   # the simulation's peak is the compiled binary's
+        r["python_peak_rss"] = r["peak_rss_bytes"]
+        r["peak_rss_bytes"] = r["binary_peak_rss"]
     return r
 
 
@@ -319,6 +403,8 @@ def main(argv=None):
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--nest-scale", type=float, default=None,
                     help="NEST at another scale (default: --scale)")
+    ap.add_argument("--brian2-scale", type=float, default=None,
+                    help="Brian2 at another scale (default: --scale)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--sides", default="ours,nest")
     ap.add_argument("--duration", type=float, default=1000.0, help="ms of biology")
@@ -328,14 +414,15 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.child:
         cfg = json.loads(args.config)
-        res = ours_child(cfg) if args.child == "ours" else nest_child(cfg)
+        res = dict(ours=ours_child, nest=nest_child, brian2=brian2_child)[args.child](cfg)
         common.emit(res)
         return 0
     threads = [int(t) for t in args.threads.split(",")]
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
     for s in sides:
-        if s not in ("ours", "nest"):
-            raise SystemExit(f"--sides: unknown side {s!r} (allowed: ours, nest)")
+        if s not in ("ours", "nest", "brian2"):
+            raise SystemExit(f"--sides: unknown side {s!r} (allowed: ours, nest, "
+                             f"brian2)")
     if "nest" in sides and not common.nest_available():
         print("NEST not importable: running ours only", file=sys.stderr)
         sides = [s for s in sides if s != "nest"]
@@ -344,7 +431,8 @@ def main(argv=None):
     rows = []
     for t in threads:
         for s in sides:
-            scale = args.nest_scale if (s == "nest" and args.nest_scale) else args.scale
+            scale = {"nest": args.nest_scale, "brian2": args.brian2_scale}.get(s) \
+                or args.scale
             c = model(scale, duration=args.duration)
             print(f"# {s}, scale {scale:g}, {t} thread(s): {c['N_E']}+{c['N_I']} neurons, "
                   f"K {c['K_E']}+{c['K_I']}, {c['n_syn'] / 1e6:.1f}M recurrent synapses",
@@ -358,14 +446,15 @@ def main(argv=None):
         print(fmt_row(r, None))
     by = {(r["side"], r["threads"], r["scale"]): r for r in rows}
     for t in threads:
-        o = by.get(("ours", t, args.scale))
-        n = by.get(("nest", t, args.scale))
-        if o and n:
-            print(f"ratio NEST / ours at {t} thread(s): build wall "
-                  f"{n['build_wall_s'] / o['build_wall_s']:.2f}x, sim wall "
-                  f"{n['sim_wall_s'] / o['sim_wall_s']:.2f}x, sim CPU "
-                  f"{n['sim_cpu_s'] / o['sim_cpu_s']:.2f}x, peak RSS "
-                  f"{n['peak_rss_bytes'] / o['peak_rss_bytes']:.2f}x")
+        for side in ("nest", "brian2"):
+            o = by.get(("ours", t, args.scale))
+            n = by.get((side, t, args.scale))
+            if o and n:
+                print(f"ratio {side} / ours at {t} thread(s): build wall "
+                      f"{n['build_wall_s'] / o['build_wall_s']:.2f}x, sim wall "
+                      f"{n['sim_wall_s'] / o['sim_wall_s']:.2f}x, sim CPU "
+                      f"{n['sim_cpu_s'] / o['sim_cpu_s']:.2f}x, peak RSS "
+                      f"{n['peak_rss_bytes'] / o['peak_rss_bytes']:.2f}x")
     print(f"# uptime: {os.popen('uptime').read().strip()}")
     if args.json:
         with open(args.json, "w") as f:
