@@ -1,4 +1,4 @@
-"""B4: a balanced E/I network at cortical scale, ours vs NEST 3.10 (Brian2 not run).
+"""B4: a balanced E/I network at cortical scale, ours vs NEST 3.10 (and Brian2).
 
 The size of the Potjans & Diesmann (2014) microcircuit in a Brunel (2000)-style
 balanced network: N_E = 64,000 excitatory and N_I = 16,000 inhibitory current-based
@@ -32,8 +32,12 @@ of biology, peak RSS, our matrix bytes per synapse and peak RSS / matrix bytes, 
 and I rates and the mean CV of the inter-spike intervals (E neurons with >= 3
 spikes).
 
+Brian2 ``cpp_standalone`` (``--sides ours,nest,brian2``) at reduced scale only: its
+synapses with event-driven STDP cost ~75 B each, too many for 300M here.
+
     python benchmarks/b4_cortical.py [--scale 0.1] [--threads 1,2]
-        [--sides ours,nest] [--nest-scale S] [--duration 1000] [--json FILE]
+        [--sides ours,nest[,brian2]] [--nest-scale S] [--brian2-scale S]
+        [--duration 1000] [--json FILE]
 """
 import argparse
 import json
