@@ -33,7 +33,8 @@ and I rates and the mean CV of the inter-spike intervals (E neurons with >= 3
 spikes).
 
 Brian2 ``cpp_standalone`` (``--sides ours,nest,brian2``) at reduced scale only: its
-synapses with event-driven STDP cost ~75 B each, too many for 300M here.
+synapses with event-driven STDP cost ~60 B each (measured at scale 0.1), ~18 GB
+for 300M.
 
     python benchmarks/b4_cortical.py [--scale 0.1] [--threads 1,2]
         [--sides ours,nest[,brian2]] [--nest-scale S] [--brian2-scale S]
