@@ -174,6 +174,11 @@ ctypedef struct Proj:
     # r1s_t (filled by thread 0 at steps whose post spikes touch enough synapses)
     double* r1s
     int64_t r1s_t
+    # a large projection (nnz >= _SIMD_MIN_SYNAPSES): its rows are prefetched and,
+    # with an additive rule on a CPU with AVX-512, the SIMD loops run (a small one's
+    # rare bursts of wide vectors cost more in the CPU's switch to them than they
+    # save; the numbers are the same either way)
+    int wide
     const int64_t* post_ptr
     const int32_t* post_syn
     const int32_t* post_pre
@@ -879,16 +884,26 @@ cdef extern from *:
 
 # 1 where the CPU has AVX-512 and this build has the kernels; engine.simd() sets it
 cdef int _simd = pl_avx512_ok()
+# projections with fewer synapses keep the scalar loops (Proj.wide)
+cdef Py_ssize_t _simd_min_synapses = 65536
 
 
-def simd(enabled=None):
+def simd(enabled=None, min_synapses=None):
     """Whether the AVX-512 forms of the STDP loops are used (the same numbers as the
     scalar loops; they need a CPU with AVX-512F/VL/DQ/CD). ``simd(False)`` turns them
-    off (tests compare both), ``simd(True)`` on where the CPU has them. Returns the
-    setting in force."""
-    global _simd
+    off (tests compare both), ``simd(True)`` on where the CPU has them; either also
+    sets ``plasticity._ext.neurons.simd`` (the LIFCond update). ``min_synapses``:
+    the projections with fewer synapses keep the scalar loops (default 65536; read
+    when a run starts). Returns the setting in force."""
+    global _simd, _simd_min_synapses
+    if min_synapses is not None:
+        if min_synapses < 0:
+            raise ValueError(f"min_synapses must be >= 0, got {min_synapses}")
+        _simd_min_synapses = min_synapses
     if enabled is not None:
         _simd = 1 if (bool(enabled) and pl_avx512_ok()) else 0
+        from plasticity._ext import neurons
+        neurons.simd(enabled)
     return bool(_simd)
 
 
@@ -994,14 +1009,14 @@ cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp,
         j = post.spikes[k]
         o2 = trace_value(pr.y2[j], pr.yl[j], t, sp.c_y) if pr.use_y2 else 0.0
         gain = sp.a_plus + sp.a3_plus * o2
-        if _simd and sp.wdep == WDEP_ADDITIVE and pr.r1s_t == t:
+        if pr.wide and _simd and sp.wdep == WDEP_ADDITIVE and pr.r1s_t == t:
             if real_t is float:
                 pl_post_r1_f32(post_pre, pr.r1s, wp, pr.post_ptr[j], pr.post_ptr[j + 1],
                                gain, sp.w_min, sp.w_max)
             else:
                 pl_post_r1_f64(post_pre, pr.r1s, wp, pr.post_ptr[j], pr.post_ptr[j + 1],
                                gain, sp.w_min, sp.w_max)
-        elif _simd and sp.wdep == WDEP_ADDITIVE:
+        elif pr.wide and _simd and sp.wdep == WDEP_ADDITIVE:
             if real_t is float:
                 pl_post_add_f32(post_pre, x1, xl, tab, K, c, t, wp, pr.post_ptr[j],
                                 pr.post_ptr[j + 1], gain, sp.w_min, sp.w_max)
@@ -1150,7 +1165,7 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
         spk = _arrivals(pr, pre, t, &nspk)
         for k in range(nspk):
             i = spk[k]
-            if pr.wpost:
+            if pr.wpost and pr.wide:
                 _prefetch_rows(pr, spk, k, nspk)
             lo = _lower(pr.indices, pr.indptr[i], pr.indptr[i + 1], j0, n_post)
             hi = _lower(pr.indices, lo, pr.indptr[i + 1], j1, n_post)
@@ -1161,7 +1176,7 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
                 for s in range(lo, hi):
                     _pre_synapse(pr, s, _r2_before(pr, s, t), target, t)
                     _bump_pre(pr, s, t)
-            elif pr.wpost and pr.rule == RULE_STDP and _simd \
+            elif pr.wpost and pr.rule == RULE_STDP and pr.wide and _simd and hi - lo >= 8 \
                     and pr.sp.wdep == WDEP_ADDITIVE and pr.ref == NULL:
                 r2b = pr.r2b_step[k] if pr.use_x2 else 0.0
                 r2b = pr.sp.a_minus + pr.sp.a3_minus * r2b  # dw_depress's gain
@@ -1295,7 +1310,8 @@ cdef void _projection_serial_part(Proj* pr, Pop* pops, int64_t t) noexcept nogil
             _pre_bumps(pr, &pops[pr.pre], t)
         # the post-spike loops read r1 from a table when they touch at least a
         # quarter as many synapses as it has entries (same numbers either way)
-        if pr.r1s != NULL and _simd and pr.sp.wdep == WDEP_ADDITIVE and not pr.per_syn \
+        if pr.r1s != NULL and pr.wide and _simd and pr.sp.wdep == WDEP_ADDITIVE \
+                and not pr.per_syn \
                 and not pr.sp.pre_reset and post.n_spikes > 0 \
                 and 4 * post.n_spikes * (pr.indptr[pr.n_pre] // max(pr.n_post, 1)) \
                 >= pr.n_pre:
@@ -1779,7 +1795,8 @@ cdef class Engine:
             pr.wp32 = _f32_ptr(wp)
         pr.pos = self._i32(pos)
         pr.wpost = 1
-        if pr.r1s == NULL and not pr.per_syn and pl_avx512_ok():
+        pr.wide = pr.indptr[pr.n_pre] >= _simd_min_synapses if pr.n_pre > 0 else 0
+        if pr.r1s == NULL and not pr.per_syn and pr.wide and pl_avx512_ok():
             pr.r1s = <double*>calloc(max(pr.n_pre, 1), sizeof(double))
             if pr.r1s == NULL:
                 raise MemoryError("cannot allocate the engine's trace scratch")

@@ -34,6 +34,118 @@ Conventions shared by all models
 from libc.math cimport isfinite, exp, expm1, fabs
 from libc.stdint cimport int32_t
 
+# An AVX-512 form of the LIFCond update (8 neurons per instruction; exp is still
+# glibc's, called per neuron that needs it): the same IEEE operations in the same
+# order per neuron as _lifcond_core, so the same numbers. A block with a non-finite
+# value is left to the scalar loop (which reports it). Used where the CPU has
+# AVX-512F/VL/DQ (checked at run time; simd() turns it off).
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stdint.h>
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 9
+    #include <immintrin.h>
+    static int pl_neurons_avx512_ok(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512dq");
+    }
+    /* neurons i0 .. (at most) i1-1 in blocks of 8; returns the spike count and sets
+       *done to the first neuron not updated (a partial block, or a block with a
+       non-finite value: the scalar loop continues there) */
+    __attribute__((target("avx512f,avx512vl,avx512dq")))
+    static Py_ssize_t pl_lifcond_simd(double* s, Py_ssize_t n, Py_ssize_t i0,
+            Py_ssize_t i1, const double* p, int32_t* spikes, Py_ssize_t* done) {
+        double* v = s; double* ge = s + n; double* gi = s + 2 * n;
+        double* th = s + 3 * n; double* ie = s + 4 * n; double* ref = s + 5 * n;
+        const __m512d E_L = _mm512_set1_pd(p[0]), V_th = _mm512_set1_pd(p[1]);
+        const __m512d mdt = _mm512_set1_pd(-p[4]), E_e = _mm512_set1_pd(p[5]);
+        const __m512d E_i = _mm512_set1_pd(p[6]), P_e = _mm512_set1_pd(p[7]);
+        const __m512d P_i = _mm512_set1_pd(p[8]), P_th = _mm512_set1_pd(p[9]);
+        const __m512d P_leak = _mm512_set1_pd(p[11]), one = _mm512_set1_pd(1.0);
+        const __m512d M_e = _mm512_set1_pd(p[12]), M_i = _mm512_set1_pd(p[13]);
+        const __m512d z = _mm512_setzero_pd(), inf = _mm512_set1_pd(INFINITY);
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        Py_ssize_t i = i0, count = 0;
+        double arg[8], ex[8];
+        for (; i + 8 <= i1; i += 8) {
+            __m512d r = _mm512_loadu_pd(ref + i), vv = _mm512_loadu_pd(v + i);
+            __m512d a = _mm512_loadu_pd(ge + i), b = _mm512_loadu_pd(gi + i);
+            __m512d c = _mm512_loadu_pd(ie + i), t = _mm512_loadu_pd(th + i);
+            __m512d g, vinf, vl, vn, chk, ce, ci;
+            __mmask8 held, zero, need, spk;
+            unsigned m;
+            r = _mm512_mask_sub_pd(r, _mm512_cmp_pd_mask(r, z, _CMP_GT_OQ), r, one);
+            held = _mm512_cmp_pd_mask(r, z, _CMP_GT_OQ);
+            ce = _mm512_mul_pd(a, M_e);     /* the conductances held over the step */
+            ci = _mm512_mul_pd(b, M_i);
+            zero = _mm512_cmp_pd_mask(ce, z, _CMP_EQ_OQ) & _mm512_cmp_pd_mask(ci, z, _CMP_EQ_OQ)
+                 & _mm512_cmp_pd_mask(c, z, _CMP_EQ_OQ);
+            need = (__mmask8)(~held & ~zero);
+            vl = _mm512_add_pd(E_L, _mm512_mul_pd(_mm512_sub_pd(vv, E_L), P_leak));
+            vn = vv;
+            if (need) {
+                g = _mm512_add_pd(_mm512_add_pd(one, ce), ci);
+                vinf = _mm512_div_pd(_mm512_add_pd(_mm512_add_pd(_mm512_add_pd(E_L,
+                    _mm512_mul_pd(ce, E_e)), _mm512_mul_pd(ci, E_i)), c), g);
+                _mm512_storeu_pd(arg, _mm512_mul_pd(mdt, g));
+                for (m = 0; m < 8; m++)
+                    ex[m] = (need >> m) & 1 ? exp(arg[m]) : 0.0;
+                vn = _mm512_add_pd(vinf, _mm512_mul_pd(_mm512_sub_pd(vv, vinf),
+                                                       _mm512_loadu_pd(ex)));
+            }
+            vn = _mm512_mask_blend_pd(zero, vn, vl);
+            vv = _mm512_mask_blend_pd(held, vn, vv);
+            a = _mm512_mul_pd(a, P_e);
+            b = _mm512_mul_pd(b, P_i);
+            t = _mm512_mul_pd(t, P_th);
+            chk = _mm512_add_pd(_mm512_add_pd(_mm512_add_pd(_mm512_add_pd(vv, a), b), t), c);
+            /* isfinite: |x| < inf (false for NaN and +-inf) */
+            if (_mm512_cmp_pd_mask(_mm512_abs_pd(chk), inf, _CMP_LT_OQ) != 0xFF)
+                break;
+            _mm512_storeu_pd(ref + i, r);
+            _mm512_storeu_pd(v + i, vv);
+            _mm512_storeu_pd(ge + i, a);
+            _mm512_storeu_pd(gi + i, b);
+            _mm512_storeu_pd(th + i, t);
+            spk = (__mmask8)(~held & _mm512_cmp_pd_mask(vv, _mm512_add_pd(V_th, t),
+                                                        _CMP_GT_OQ));
+            if (spk) {
+                _mm256_mask_compressstoreu_epi32(spikes + count, spk,
+                    _mm256_add_epi32(lane, _mm256_set1_epi32((int)i)));
+                count += __builtin_popcount(spk);
+            }
+        }
+        *done = i;
+        return count;
+    }
+    #else
+    static int pl_neurons_avx512_ok(void) { return 0; }
+    static Py_ssize_t pl_lifcond_simd(double* s, Py_ssize_t n, Py_ssize_t i0,
+            Py_ssize_t i1, const double* p, int32_t* spikes, Py_ssize_t* done) {
+        *done = i0;
+        return 0;
+    }
+    #endif
+    """
+    int pl_neurons_avx512_ok() noexcept nogil
+    Py_ssize_t pl_lifcond_simd(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
+                               const double* p, int32_t* spikes,
+                               Py_ssize_t* done) noexcept nogil
+
+cdef int _simd = pl_neurons_avx512_ok()
+
+
+def simd(enabled=None):
+    """Whether the AVX-512 form of the LIFCond update is used (the same numbers as the
+    scalar loop); ``simd(False)`` turns it off, ``simd(True)`` on where the CPU has
+    AVX-512. Returns the setting in force (``plasticity._ext.engine.simd`` sets it
+    too)."""
+    global _simd
+    if enabled is not None:
+        _simd = 1 if (bool(enabled) and pl_neurons_avx512_ok()) else 0
+    return bool(_simd)
+
 MODEL_LIF = 0
 MODEL_LIF_COND = 1
 MODEL_IF = 2
@@ -276,7 +388,13 @@ cdef inline Py_ssize_t _lifcond_core(double* s, Py_ssize_t n, Py_ssize_t i0,
 cdef Py_ssize_t _lifcond_update(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
                                 const double* p,
                                 int32_t* spikes) noexcept nogil:
-    return _lifcond_core(s, n, i0, i1, p, spikes, False)
+    cdef Py_ssize_t done = i0, count = 0, rest
+    if _simd and i1 - i0 >= 8:
+        count = pl_lifcond_simd(s, n, i0, i1, p, spikes, &done)
+        if done >= i1:
+            return count
+    rest = _lifcond_core(s, n, done, i1, p, spikes + count, False)
+    return rest if rest < 0 else count + rest
 
 
 cdef Py_ssize_t _lifcond_alpha_update(double* s, Py_ssize_t n, Py_ssize_t i0,

@@ -5,7 +5,8 @@ vt -54 mV, vr -60 mV, El -74 mV, v starts at El, no refractory period), gmax 0.0
 initial weights U[0, gmax), all-to-all additive pair STDP (taupre = taupost = 20 ms,
 Apre = 0.01 gmax, Apost = -1.05 Apre), 100 s at dt 0.1 ms, exponential Euler on both
 sides. Prints CPU seconds of the simulation phase (median of 3 fresh processes per
-side), build/compile seconds, peak RSS and the ratio Brian2 / ours.
+side), build/compile seconds, peak RSS and the ratio Brian2 / ours. Both sides run
+on one thread (ours: ``PLASTICITY_THREADS`` defaults to 1 in the measured child).
 
     python benchmarks/b1_song.py [--quick] [--repeats N] [--ours-only] [--json FILE]
 
@@ -191,6 +192,9 @@ def main(argv=None, name=NAME, config=CONFIG, quick=QUICK, unit="s",
     run, or per simulated second)."""
     args = common.parse_args(name, argv)
     if args.child:
+        # one thread on our side, as Brian2's cpp_standalone here (benchmarks/threads.py
+        # measures threads); PLASTICITY_THREADS set by the caller wins
+        os.environ.setdefault("PLASTICITY_THREADS", "1")
         c = json.loads(args.config)
         common.emit((child_fn or child)(args.child, c, c.get("_repeats", 1)))
         return 0

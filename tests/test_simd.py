@@ -24,13 +24,14 @@ pytestmark = pytest.mark.skipif(not engine.simd(),
 
 @pytest.fixture(autouse=True)
 def _setup(monkeypatch):
-    """Post-ordered weights from 1000 steps on, any number of threads; the SIMD
-    setting restored after each test."""
+    """Post-ordered weights from 1000 steps on, any number of threads, the SIMD loops
+    for projections of any size; the SIMD settings restored after each test."""
     monkeypatch.setattr(network_module, "_POST_ORDER_MIN_STEPS", 1000)
     monkeypatch.setattr(network_module, "_WORK_PER_THREAD", 0)
     before = engine.simd()
+    engine.simd(min_synapses=0)      # the SIMD loops for these small projections too
     yield
-    engine.simd(before)
+    engine.simd(before, min_synapses=65536)
 
 
 RULES = {
@@ -168,7 +169,76 @@ def test_simd_loops_match_python_twin(timing):
 
 
 def test_simd_switch():
-    """simd(False) turns the loops off, simd(True) back on (this CPU has them)."""
+    """simd(False) turns the loops off, simd(True) back on (this CPU has them), for
+    the LIFCond update too; a bad min_synapses is refused."""
+    from plasticity._ext import neurons
     assert engine.simd(False) is False
-    assert engine.simd() is False
-    assert engine.simd(True) is True
+    assert engine.simd() is False and neurons.simd() is False
+    assert engine.simd(True) is True and neurons.simd() is True
+    with pytest.raises(ValueError, match="min_synapses must be >= 0, got -1"):
+        engine.simd(min_synapses=-1)
+
+
+def _lifcond_net(n, threads, conductance_step="start"):
+    """Conductance LIF neurons with everything the update has: refractoriness,
+    adaptive threshold, excitatory and inhibitory input, an injected current on some
+    neurons, neurons without any input (the no-exp path); n not a multiple of 8."""
+    from plasticity.neurons import LIFCond as Cond
+    net = Network(dt=0.1, seed=11)
+    net.threads = threads
+    exc = net.add_poisson("exc", 60, 30.0)
+    inh = net.add_poisson("inh", 20, 30.0)
+    out = net.add_population("out", n, Cond(
+        tau_m=12.0, E_L=-70.0, V_th=-52.0, V_reset=-62.0, E_e=7.0, E_i=-80.0,
+        tau_e=3.0, tau_i=8.0, t_ref=2.0, theta_plus=0.5, tau_theta=200.0,
+        conductance_step=conductance_step))
+    # neurons n-5 .. n-1 get no synaptic input (exact leak without exp)
+    k = n - 5
+    net.connect(exc, out, SynapseMatrix.from_dense(
+        np.where(np.arange(n)[None, :] < k,
+                 np.random.default_rng(1).uniform(0, 0.4, (60, n)) *
+                 (np.random.default_rng(2).random((60, n)) < 0.3), 0.0)), "g_e")
+    net.connect(inh, out, SynapseMatrix.from_dense(
+        np.where(np.arange(n)[None, :] < k,
+                 np.random.default_rng(3).uniform(0, 0.3, (20, n)) *
+                 (np.random.default_rng(4).random((20, n)) < 0.3), 0.0)), "g_i")
+    net.add_current(out, [0.0, 50.0, 120.0], [0.0, 6.0, 3.0], neurons=np.arange(0, n, 4))
+    mon = net.monitor_spikes(out)
+    return net, out, mon
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("conductance_step", ["start", "mean"])
+def test_simd_lifcond_update_equals_scalar(threads, conductance_step):
+    runs = []
+    for simd in (False, True):
+        engine.simd(simd)
+        net, out, mon = _lifcond_net(37, threads, conductance_step)
+        net.run(200.0)
+        runs.append((out.state.copy(), mon.times.copy(), mon.ids.copy()))
+    (s0, t0, i0), (s1, t1, i1) = runs
+    assert t0.size > 100 and np.all(s0[5] >= 0)       # spikes; refractory counters
+    assert np.any(s0[3] > 0) and np.any(s0[4] != 0)   # theta grew; a current is on
+    assert s0.tobytes() == s1.tobytes()
+    assert t0.tobytes() == t1.tobytes() and i0.tobytes() == i1.tobytes()
+
+
+def test_simd_lifcond_update_reports_a_non_finite_value_as_the_scalar_loop():
+    """Two arrivals of 1e308 overflow g_e of neuron 19 (in the third block of 8) to
+    inf: the same error, at the same step, with the same state left behind."""
+    from plasticity.errors import SimulationError
+    msgs = []
+    for simd in (False, True):
+        engine.simd(simd)
+        net, out, mon = _lifcond_net(37, 1)
+        kick = net.add_spike_generator("kick", 2, [20.0, 20.0], [0, 1])
+        w = np.zeros((2, 37))
+        w[:, 19] = 1e308
+        net.connect(kick, out, SynapseMatrix.from_dense(w), "g_e")
+        with pytest.raises(SimulationError) as err:
+            net.run(40.0)
+        msgs.append((str(err.value), out.state.copy(), mon.times.copy()))
+    assert "non-finite" in msgs[0][0] and "(neuron 19)" in msgs[0][0]
+    assert msgs[0][0] == msgs[1][0]
+    assert msgs[0][1].tobytes() == msgs[1][1].tobytes()
+    assert msgs[0][2].tobytes() == msgs[1][2].tobytes()
