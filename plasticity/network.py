@@ -82,13 +82,21 @@ def _check_rule_bounds(name, synapses, rule):
     w = synapses.weights
     if lo is None or hi is None or w.size == 0:
         return
-    # compared in the weights' dtype: a float32 weight drawn in [lo, hi] stays in it
-    out = (w < np.asarray(lo, dtype=w.dtype)) | (w > np.asarray(hi, dtype=w.dtype))
-    if out.any():
-        k = int(np.flatnonzero(out)[0])
+    # compared in the weights' dtype: a float32 weight drawn in [lo, hi] stays in it;
+    # in chunks (whole-array comparisons would hold 3 B per synapse of bool arrays)
+    lo_, hi_ = np.asarray(lo, dtype=w.dtype), np.asarray(hi, dtype=w.dtype)
+    first, count = -1, 0
+    for a, b in _chunks(w.size):
+        part = w[a:b]
+        out = (part < lo_) | (part > hi_)
+        n_out = int(np.count_nonzero(out))
+        if n_out and first < 0:
+            first = a + int(np.flatnonzero(out)[0])
+        count += n_out
+    if count:
         raise ValueError(f"initial weights of projection {name!r} must be within the "
-                         f"rule's bounds [w_min, w_max] = [{lo}, {hi}], got {w[k]} "
-                         f"(synapse {k}; {int(out.sum())} of {w.size} outside)")
+                         f"rule's bounds [w_min, w_max] = [{lo}, {hi}], got {w[first]} "
+                         f"(synapse {first}; {count} of {w.size} outside)")
 
 
 _CHUNK = 1 << 22

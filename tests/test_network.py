@@ -343,6 +343,28 @@ def test_post_order_gather_scatter_in_chunks_match_numpy(monkeypatch):
             np.testing.assert_array_equal(syn.weights, ref)
 
 
+def test_rule_bounds_checked_in_chunks_name_the_first_synapse_and_count(monkeypatch):
+    """The initial-weight bounds check runs in chunks: with chunks of 4 it still names
+    the first offending synapse (by id, in a later chunk) and counts them all."""
+    from plasticity import network as network_module
+    monkeypatch.setattr(network_module, "_CHUNK", 4)
+    w = np.full(30, 0.005)
+    w[[9, 17, 29]] = [0.02, -0.01, 0.5]
+    for ok in (True, False):
+        net = Network(dt=0.1)
+        a = net.add_population("a", 6, LIF())
+        b = net.add_population("b", 5, LIF())
+        syn = SynapseMatrix.all_to_all(6, 5, weight=np.where(ok, 0.005, w))
+        rule = STDP(Pair(), Additive(0.0, 0.01))
+        if ok:
+            net.connect(a, b, syn, "I_syn_ex", rule=rule)
+            continue
+        expect = syn.weights[9]
+        with pytest.raises(ValueError, match=rf"got {expect} \(synapse 9; 3 of 30 "
+                                             rf"outside\)"):
+            net.connect(a, b, syn, "I_syn_ex", rule=rule)
+
+
 def test_post_ordered_weights_in_small_chunks_give_identical_results(monkeypatch):
     """A long (post-ordered) run with chunks of 5 synapses equals short runs."""
     from plasticity import network as network_module
