@@ -11,8 +11,8 @@ is documented in docs/internals.md.
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport exp, floor, isfinite, log
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.string cimport memcpy, memmove
-from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy, memmove, memset
+from libc.stdlib cimport calloc, free, realloc
 from numpy.random cimport bitgen_t
 from cython.parallel cimport parallel, threadid
 
@@ -70,6 +70,94 @@ cdef extern from *:
     void pl_barrier() noexcept nogil
     int pl_team_size() noexcept nogil
     int pl_openmp() noexcept nogil
+
+# Poisson input (Network.add_poisson_input): per target neuron and step a count of
+# input spikes k ~ Poisson(lam), exact, from a counter-based hash of (seed, step,
+# neuron, draw) -- the rule language's rand() (plasticity/rules/_codegen.py,
+# _pl_rand) -- so a count depends on nothing else: not on the threads, the other
+# neurons or how the run is cut. lam < 10: inversion of one uniform u (k = the
+# smallest k with u < F(k), F summed from exp(-lam) upwards: ~1 + lam comparisons);
+# lam >= 10: Hoermann's transformed rejection PTRS (1993; uniform pairs at draws
+# 1, 2, then 3, 4, ...; acceptance > 90%), with lgamma_r (re-entrant) for log k!.
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stdint.h>
+    extern double lgamma_r(double, int*);
+    static inline uint64_t pl_pi_mix(uint64_t z) {
+        z += 0x9E3779B97F4A7C15ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    }
+    /* uniform in [0, 1) from (seed, step, element, site): _pl_rand of the rule language */
+    static inline double pl_pi_u01(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
+        uint64_t h = pl_pi_mix(seed ^ pl_pi_mix((uint64_t)step
+                               ^ pl_pi_mix(((uint64_t)idx << 16) ^ (uint64_t)site)));
+        return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+    }
+    typedef struct { double lam, elam, slam, loglam, a, b, invalpha, vr, lginv; } pl_pois_t;
+    static inline void pl_pois_setup(pl_pois_t* p, double lam) {
+        p->lam = lam;
+        p->elam = exp(-lam);
+        p->slam = sqrt(lam);
+        p->loglam = log(lam);
+        p->b = 0.931 + 2.53 * p->slam;
+        p->a = -0.059 + 0.02483 * p->b;
+        p->invalpha = 1.1239 + 1.1328 / (p->b - 3.4);
+        p->vr = 0.9277 - 3.6224 / (p->b - 2.0);
+        p->lginv = log(p->invalpha);
+    }
+    #define PL_POIS_INVERSION_MAX 10.0
+    static inline int64_t pl_pois_inversion(double lam, double elam, double u) {
+        double q = elam, F = elam, F2;
+        int64_t k = 0;
+        while (u >= F) {
+            k += 1;
+            q = q * (lam / (double)k);
+            F2 = F + q;
+            if (F2 == F) break;    /* the rest of the tail is below rounding */
+            F = F2;
+        }
+        return k;
+    }
+    static int64_t pl_pois_ptrs(const pl_pois_t* p, uint64_t seed, int64_t step,
+                                int64_t idx) {
+        int64_t site = 1, k;
+        int sg;
+        double U, V, us, kd;
+        for (;;) {
+            U = pl_pi_u01(seed, step, idx, site) - 0.5;
+            V = pl_pi_u01(seed, step, idx, site + 1);
+            site += 2;
+            us = 0.5 - fabs(U);
+            if (us < 0.013 && V > us) continue;
+            if (us <= 0.0) continue;
+            kd = floor((2.0 * p->a / us + p->b) * U + p->lam + 0.43);
+            if (kd < 0.0) continue;
+            k = (int64_t)kd;
+            if (us >= 0.07 && V <= p->vr) return k;
+            if (log(V) + p->lginv - log(p->a / (us * us) + p->b)
+                    <= -p->lam + kd * p->loglam - lgamma_r(kd + 1.0, &sg))
+                return k;
+        }
+    }
+    /* one count; p: the parameters of lam (only lam and elam are read below 10) */
+    static inline int64_t pl_pois_draw(const pl_pois_t* p, uint64_t seed, int64_t step,
+                                       int64_t idx) {
+        if (p->lam < PL_POIS_INVERSION_MAX)
+            return pl_pois_inversion(p->lam, p->elam, pl_pi_u01(seed, step, idx, 0));
+        return pl_pois_ptrs(p, seed, step, idx);
+    }
+    """
+    ctypedef struct pl_pois_t:
+        double lam
+        double elam
+    void pl_pois_setup(pl_pois_t* p, double lam) noexcept nogil
+    int64_t pl_pois_draw(const pl_pois_t* p, uint64_t seed, int64_t step,
+                         int64_t idx) noexcept nogil
+    double pl_pi_u01(uint64_t seed, int64_t step, int64_t idx, int64_t site) noexcept nogil
+    double PL_POIS_INVERSION_MAX
 
 from plasticity._ext.neurons cimport neuron_reset, neuron_update_range
 from plasticity._ext.rules cimport (
@@ -260,6 +348,82 @@ ctypedef struct StateMon:
 # Poisson sources: geometric inter-spike intervals and a min-heap, so the cost
 # per step is O(spikes log n), not one random number per neuron per step.
 # ----------------------------------------------------------------------------
+ctypedef struct PInput:
+    int pop              # the target population
+    int row              # its receptor row
+    int ref_row          # its refractory counter row where the receptor is a held v, else -1
+    uint64_t seed
+    double weight
+    int uniform          # one lam for every neuron: par; else lam[j], elam[j] per neuron
+    pl_pois_t par
+    const double* lam
+    const double* elam
+
+
+cdef void _poisson_input_range(const PInput* pi, Pop* p, int64_t t, Py_ssize_t j0,
+                               Py_ssize_t j1) noexcept nogil:
+    """The Poisson input of step t onto neurons j0 .. j1-1: k ~ Poisson(lam) input
+    spikes per neuron, k * weight added to the receptor (none onto a held v)."""
+    cdef double* target = p.state + pi.row * p.n
+    cdef const double* ref = p.state + pi.ref_row * p.n if pi.ref_row >= 0 else NULL
+    cdef Py_ssize_t j
+    cdef int64_t k
+    cdef pl_pois_t par
+    cdef double w = pi.weight
+    cdef uint64_t seed = pi.seed
+    if pi.uniform:
+        if pi.par.lam <= 0.0:
+            return
+        for j in range(j0, j1):
+            if ref != NULL and ref[j] > 0.0:
+                continue
+            k = pl_pois_draw(&pi.par, seed, t, j)
+            if k:
+                target[j] += <double>k * w
+        return
+    for j in range(j0, j1):
+        if pi.lam[j] <= 0.0 or (ref != NULL and ref[j] > 0.0):
+            continue
+        if pi.lam[j] < PL_POIS_INVERSION_MAX:
+            par.lam = pi.lam[j]
+            par.elam = pi.elam[j]
+        else:
+            pl_pois_setup(&par, pi.lam[j])
+        k = pl_pois_draw(&par, seed, t, j)
+        if k:
+            target[j] += <double>k * w
+
+
+def poisson_counts(uint64_t seed, int64_t t0, int64_t n_steps, lam):
+    """The counts the engine's Poisson input draws: an int64 array (n_steps, n) whose
+    [s, j] is the count of neuron j at step t0 + s for means ``lam`` (float64 (n) or
+    scalar, >= 0, finite) -- for tests and references; same function, same numbers."""
+    cdef const double[::1] L = np.ascontiguousarray(np.atleast_1d(lam), dtype=np.float64)
+    cdef Py_ssize_t n = L.shape[0], j
+    cdef int64_t s
+    for j in range(n):
+        if not (isfinite(L[j]) and L[j] >= 0.0):
+            raise ValueError(f"lam must be finite and >= 0, got {L[j]} (index {j})")
+    if n_steps < 0:
+        raise ValueError(f"n_steps must be >= 0, got {n_steps}")
+    out = np.zeros((n_steps, n), dtype=np.int64)
+    cdef int64_t[:, ::1] o = out
+    cdef pl_pois_t par
+    with nogil:
+        for j in range(n):
+            if L[j] <= 0.0:
+                continue
+            pl_pois_setup(&par, L[j])
+            for s in range(n_steps):
+                o[s, j] = pl_pois_draw(&par, seed, t0 + s, j)
+    return out
+
+
+def hash_uniform(uint64_t seed, int64_t step, int64_t idx, int64_t site):
+    """The uniform in [0, 1) the Poisson input draws for (seed, step, neuron, draw)."""
+    return pl_pi_u01(seed, step, idx, site)
+
+
 cdef inline bint _heap_less(const Pop* p, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     if p.heap_key[a] != p.heap_key[b]:
         return p.heap_key[a] < p.heap_key[b]
@@ -1105,6 +1269,8 @@ ctypedef struct Ctx:
     Py_ssize_t err_code
     Py_ssize_t* cnt      # (threads, n_pops): a thread's spike count or error code
     pl_bar_t bar         # the barrier of the team
+    PInput* pin          # Poisson inputs (Network.add_poisson_input)
+    Py_ssize_t n_pin
 
 
 cdef inline void _sync(Ctx* c, int nt, int* sense) noexcept nogil:
@@ -1505,7 +1671,13 @@ cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
         _sync(c, nt, sense)
         if c.stop == 2:
             return
-        dirty = 0       # parallel work since the last barrier
+        # Poisson inputs: as a projection with no delay connected before all others,
+        # each thread onto its own neurons (the partition of the projections below)
+        for k in range(c.n_pin):
+            p = &c.pops[c.pin[k].pop]
+            _poisson_input_range(&c.pin[k], p, t, _part(p.n, tid, nt),
+                                 _part(p.n, tid + 1, nt))
+        dirty = c.n_pin > 0     # parallel work since the last barrier
         for k in range(c.n_projs):
             pr = &c.projs[k]
             if _parallel_rule(pr):
@@ -1567,7 +1739,8 @@ cdef class Engine:
     cdef Pop* pops
     cdef Proj* projs
     cdef StateMon* smons
-    cdef Py_ssize_t n_pops, n_projs, n_smons
+    cdef PInput* pin
+    cdef Py_ssize_t n_pops, n_projs, n_smons, n_pin
     cdef list _keep
     cdef public object error
     cdef public int threads     # threads of run_segment (1 without OpenMP)
@@ -1594,6 +1767,7 @@ cdef class Engine:
         free(self.pops)
         free(self.projs)
         free(self.smons)
+        free(self.pin)
 
     # -- helpers to take pointers from NumPy arrays (kept alive in self._keep) --
     # (const views: the structure arrays a SynapseMatrix hands over are read-only;
@@ -1621,6 +1795,7 @@ cdef class Engine:
         p.model = model
         p.n = n
         p.state = self._d(state.reshape(-1)) if state is not None else NULL
+        p.n_vars = state.shape[0] if state is not None and state.ndim == 2 else 0
         p.params = self._d(params) if params is not None else NULL
         p.spikes = self._i32(spikes)
         p.n_spikes = 0
@@ -1629,6 +1804,60 @@ cdef class Engine:
         p.hist_n = self._i64(hist_n)
         p.cur_var = -1
         p.mon = 0
+
+    def add_poisson_input(self, int pop, int row, int ref_row, uint64_t seed, lam,
+                          double weight):
+        """A Poisson input onto population ``pop`` (a neuron population already
+        set): per neuron j and step, Poisson(lam[j]) input spikes (``lam`` float64
+        (n), finite, in [0, 1e6]), count * ``weight`` added to state row ``row``;
+        ``ref_row`` >= 0: not onto a neuron whose counter in that row is > 0."""
+        cdef Pop* p
+        cdef PInput* q
+        cdef PInput* grown
+        cdef const double[::1] L
+        cdef double[::1] E
+        cdef Py_ssize_t j, n
+        if not 0 <= pop < self.n_pops or self.pops[pop].kind != POP_NEURON or \
+                self.pops[pop].state == NULL:
+            raise ValueError(f"pop must be a neuron population already set, got {pop}")
+        p = &self.pops[pop]
+        n = p.n
+        if not 0 <= row < p.n_vars or ref_row >= p.n_vars:
+            raise ValueError(f"row {row} / ref_row {ref_row} out of range for "
+                             f"{p.n_vars} variables")
+        if not isfinite(weight):
+            raise ValueError(f"weight must be finite, got {weight}")
+        L = lam
+        if L.shape[0] != n:
+            raise ValueError(f"lam must have length {n}, got {L.shape[0]}")
+        for j in range(n):
+            if not (isfinite(L[j]) and 0.0 <= L[j] <= 1e6):
+                raise ValueError(f"lam must be finite and in [0, 1e6], got {L[j]} "
+                                 f"(neuron {j})")
+        elam = np.empty(n, dtype=np.float64)
+        E = elam
+        for j in range(n):
+            E[j] = exp(-L[j])
+        grown = <PInput*>realloc(self.pin, (self.n_pin + 1) * sizeof(PInput))
+        if grown == NULL:
+            raise MemoryError("cannot allocate a Poisson input")
+        self.pin = grown
+        q = &self.pin[self.n_pin]
+        memset(q, 0, sizeof(PInput))
+        q.pop = pop
+        q.row = row
+        q.ref_row = ref_row
+        q.seed = seed
+        q.weight = weight
+        q.uniform = 1
+        for j in range(1, n):
+            if L[j] != L[0]:
+                q.uniform = 0
+                break
+        pl_pois_setup(&q.par, L[0] if n else 0.0)
+        q.lam = self._d(lam) if n else NULL
+        q.elam = self._d(elam) if n else NULL
+        self.n_pin += 1
 
     def set_poisson(self, Py_ssize_t k, bit_generator, log1m_p, next_step, heap_key,
                     heap_id):
@@ -1884,6 +2113,8 @@ cdef class Engine:
         c.n_pops = self.n_pops
         c.n_projs = self.n_projs
         c.n_smons = self.n_smons
+        c.pin = self.pin
+        c.n_pin = self.n_pin
         c.t = t0
         c.t1 = t1
         c.go = 0

@@ -24,14 +24,14 @@ import numpy as np
 
 from ._ext import engine as _engine
 from ._ext.synapses import _check_finite
-from ._validation import check_int, check_positive
+from ._validation import check_finite, check_int, check_positive
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
 from .synapses import SynapseMatrix
 
 __all__ = ["Network", "Population", "PoissonGroup", "SpikeGeneratorGroup",
-           "Projection", "SpikeMonitor", "StateMonitor", "WeightMonitor", "RuleMonitor"]
+           "PoissonInput", "Projection", "SpikeMonitor", "StateMonitor", "WeightMonitor", "RuleMonitor"]
 
 _NEVER = 0x3FFFFFFFFFFFFFFF
 _SEGMENT = 20000  # steps between returns to Python (progress, monitors, checks)
@@ -298,6 +298,97 @@ class SpikeGeneratorGroup(Population):
         d = super()._state_arrays()
         d["pos"] = self.pos
         return d
+
+
+# the largest mean count per step and neuron of a Poisson input: beyond it a count
+# would not be exact in double precision (k log(lam) - log k! loses its last digits)
+_MAX_POISSON_MEAN = 1e6
+
+
+class PoissonInput:
+    """Independent Poisson input onto every neuron of a population, without sources
+    or synapses: per neuron and step, a count k ~ Poisson(N rate dt) of input spikes,
+    added as ``k * weight`` to a receptor. Brian2's ``PoissonInput`` and NEST's
+    ``poisson_generator``; created by :meth:`Network.add_poisson_input`, which
+    documents the parameters, the timing and the random numbers.
+
+    Attributes
+    ----------
+    name : str
+    target : Population
+    target_var : str
+    N : int
+        Number of independent sources per neuron.
+    seed : int
+        The 64-bit key of its random numbers (derived from the network's seed).
+    """
+
+    def __init__(self, name, target, target_var, row, ref_row, N, rate, weight, seed,
+                 dt):
+        self.name = name
+        self.target = target
+        self.target_var = target_var
+        self._row, self._ref_row = row, ref_row
+        self.N = N
+        self.seed = seed
+        self._dt = dt
+        self._rate = np.zeros(target.n)
+        self.rate = rate
+        self.weight = weight
+
+    @property
+    def rate(self):
+        """Rate of each source in Hz, one per target neuron (a copy); assign a scalar
+        or an array of ``target.n`` to change it (takes effect at the next run)."""
+        return self._rate.copy()
+
+    @rate.setter
+    def rate(self, value):
+        what = f"rate of Poisson input {self.name!r}"
+        r = np.asarray(value)
+        if r.dtype.kind not in "iuf":
+            raise TypeError(f"{what} must be real numbers (Hz), got {r.dtype} values "
+                            f"({value!r:.60})")
+        r = r.astype(np.float64)
+        n = self.target.n
+        if r.ndim > 1 or (r.ndim == 1 and r.shape[0] != n):
+            raise ValueError(f"{what} must be a scalar or an array of length "
+                             f"target.n = {n} (Hz), got shape {r.shape}")
+        r = np.broadcast_to(r, (n,)).copy()
+        ok = np.isfinite(r) & (r >= 0)
+        if not np.all(ok):
+            k = int(np.flatnonzero(~ok)[0])
+            raise ValueError(f"{what} must be finite and >= 0 Hz, got {r[k]} (neuron {k})")
+        lam = self._lam_of(r)
+        if lam.size and lam.max() > _MAX_POISSON_MEAN:
+            k = int(np.argmax(lam))
+            raise ValueError(f"{what}: the mean count per step N * rate * dt must be <= "
+                             f"{_MAX_POISSON_MEAN:g}, got {lam[k]:g} (N = {self.N}, rate "
+                             f"{r[k]} Hz, dt = {self._dt} ms, neuron {k})")
+        self._rate = r
+
+    @property
+    def weight(self):
+        """Weight of one input spike, in the unit of ``target_var``; assignable."""
+        return self._weight
+
+    @weight.setter
+    def weight(self, value):
+        self._weight = check_finite(f"weight of Poisson input {self.name!r}", value)
+
+    def _lam_of(self, rate):
+        return self.N * rate * (self._dt / 1000.0)
+
+    def mean_count(self):
+        """The mean count per step and neuron, N rate dt (float64 array of target.n)."""
+        return self._lam_of(self._rate)
+
+    def __repr__(self):
+        r = self._rate
+        rate = f"{r[0]:g}" if r.size and np.all(r == r[0]) else "per neuron"
+        return (f"PoissonInput({self.name!r}, target={self.target.name!r}, "
+                f"target_var={self.target_var!r}, N={self.N}, rate={rate} Hz, "
+                f"weight={self._weight:g})")
 
 
 class Projection:
@@ -586,6 +677,7 @@ class Network:
         self._seedseq = np.random.SeedSequence(seed)
         self.populations = {}
         self.projections = {}
+        self.poisson_inputs = {}
         self._spike_monitors = []
         self._state_monitors = []
         self._weight_monitors = []
@@ -623,7 +715,7 @@ class Network:
         return self.step * self.dt
 
     def _names(self):
-        return set(self.populations) | set(self.projections)
+        return set(self.populations) | set(self.projections) | set(self.poisson_inputs)
 
     def _add(self, pop):
         self.populations[pop.name] = pop
@@ -677,6 +769,84 @@ class Network:
         _check_name(name, self._names())
         n = check_int("n", n, 1)
         return self._add(SpikeGeneratorGroup(name, n, times, ids))
+
+    def add_poisson_input(self, target, target_var, N, rate, weight, name=None):
+        """Add independent Poisson input onto every neuron of ``target``, without
+        source neurons or synapses (Brian2's ``PoissonInput``; NEST's
+        ``poisson_generator`` connected to each neuron).
+
+        At every step and for every neuron j of ``target``, a count k of input spikes
+        is drawn from the Poisson law of mean ``N * rate[j] * dt`` (the exact number
+        of spikes that ``N`` independent Poisson processes of ``rate`` Hz emit in one
+        step) and ``k * weight`` is added to ``target_var``. This is the input of
+        ``N`` Poisson sources per neuron at a cost per neuron and step instead of per
+        spike, and with no limit of one spike per source and step.
+
+        Parameters
+        ----------
+        target : Population or str
+            A neuron population of this network.
+        target_var : str
+            The receptor variable that receives the input (one of
+            ``target.model.receptors``, e.g. ``'I_syn_ex'``, ``'g_e'``, ``'v'``).
+        N : int
+            Number of independent sources per neuron, >= 1.
+        rate : float or array_like
+            Rate of each source in Hz, >= 0: a scalar or one per neuron of ``target``
+            (``N * rate * dt`` at most 1e6 per step). Changeable between runs through
+            :attr:`PoissonInput.rate`, as is :attr:`PoissonInput.weight`.
+        weight : float
+            Weight of one input spike, in the unit of ``target_var`` (any finite
+            value; negative for inhibition).
+        name : str or None
+            A name unique in the network (default ``'<target>_poisson_<target_var>'``),
+            the key of its entry in :meth:`store`.
+
+        Returns
+        -------
+        PoissonInput
+
+        Notes
+        -----
+        Timing: the count of step t arrives at step t, exactly as a spike emitted at
+        step t by a source connected through a projection with no delay (the minimal
+        delay, 0 steps) that was connected before every other projection: it is added
+        after the neuron update of step t (the input of step t changes the membrane
+        from step t+1 on, docs/internals.md "Step order"), before the deliveries of
+        the step's projections, and it is not delivered to a ``v`` held at V_reset
+        while refractory (IF, ALIF, AdExClopath), as no projection's is.
+
+        Random numbers: the count of neuron j at step t is a function of (the input's
+        :attr:`~PoissonInput.seed`, t, j) only, through the counter-based hash of the
+        rule language's ``rand()`` (splitmix64): identical for every number of
+        threads and however a run is cut into ``run()`` calls, and the same for the
+        same network seed. Means below 10: inversion of one uniform number (about
+        1 + mean comparisons); 10 and above: Hoermann's transformed rejection
+        (PTRS, 1993; exact, > 90% acceptance). The counts are the engine's
+        ``poisson_counts(seed, t0, n_steps, mean)``.
+
+        The input has no state besides ``rate`` and ``weight`` (:meth:`store` keeps
+        them), no spike record and no plasticity.
+        """
+        target = self._pop(target, "target")
+        if target.model is None:
+            raise ValueError(f"target must be a neuron population, {target.name!r} is a "
+                             "source")
+        if not isinstance(target_var, str):
+            raise TypeError(f"target_var must be a receptor name (str), got {target_var!r}")
+        row = target.model.receptor_index(target_var)
+        if isinstance(N, bool) or not isinstance(N, (int, np.integer)):
+            raise TypeError(f"N must be an integer number of sources >= 1, got {N!r}")
+        N = check_int("N", N, 1)
+        name = f"{target.name}_poisson_{target_var}" if name is None else name
+        _check_name(name, self._names())
+        names = tuple(target.model.variables)
+        ref_row = names.index("refractory") if (
+            target_var == "v" and "refractory" in names) else -1
+        inp = PoissonInput(name, target, target_var, row, ref_row, N, rate, weight,
+                           self._source_seed(), self.dt)
+        self.poisson_inputs[name] = inp
+        return inp
 
     def _pop(self, pop, what):
         if isinstance(pop, str):
@@ -938,6 +1108,9 @@ class Network:
                 c = p.current
                 eng.set_current(k, c["row"], c["linear"], _time_to_steps(c["times"], dt),
                                 c["values"], c["ids"], c["pos"])
+        for inp in self.poisson_inputs.values():
+            eng.add_poisson_input(index[inp.target.name], inp._row, inp._ref_row,
+                                  inp.seed, inp.mean_count(), inp.weight)
         for k, proj in enumerate(projs):
             syn = proj.synapses
             dperm = dstart = None
@@ -1131,6 +1304,8 @@ class Network:
                 d["rule"] = {k: np.array(v, copy=True)
                              for k, v in proj.rule.get_state().items()}
             out["projections"][name] = d
+        out["poisson_inputs"] = {name: {"rate": inp._rate.copy(), "weight": inp.weight}
+                                 for name, inp in self.poisson_inputs.items()}
         return out
 
     def restore(self, state):
@@ -1139,6 +1314,10 @@ class Network:
                 set(state.get("projections", {})) != set(self.projections):
             raise ValueError("state does not match this network's populations and "
                              "projections")
+        if set(state.get("poisson_inputs", {})) != set(self.poisson_inputs):
+            raise ValueError("state does not match this network's Poisson inputs: "
+                             f"{sorted(state.get('poisson_inputs', {}))} stored, "
+                             f"{sorted(self.poisson_inputs)} here")
         for name, proj in self.projections.items():
             d, syn = state["projections"][name], proj.synapses
             if not (np.array_equal(d["indptr"], syn.indptr)
@@ -1167,4 +1346,8 @@ class Network:
                 if not hasattr(proj.rule, "projection"):
                     proj.rule.bind(proj, self.dt)
                 proj.rule.set_state(d["rule"])
+        for name, inp in self.poisson_inputs.items():
+            d = state["poisson_inputs"][name]
+            inp.rate = d["rate"]
+            inp.weight = d["weight"]
         self.step = int(state["step"])
