@@ -12,9 +12,13 @@ one delay of 1.5 ms for all synapses.
 Parameters (scale 1): tau_m 20 ms, C_m 250 pF, E_L -70 mV, V_th -50 mV, V_reset
 -60 mV, t_ref 2 ms, tau_syn 0.5 ms; J = 100 pA (PSP ~0.18 mV), inhibitory -g J
 with g = 5; a bias current I_e = 120 pA (9.6 mV) and external Poisson drive of
-2 kHz per neuron with weight 2 J (16 mV of mean drive) (ours: 2 independent Poisson sources of 1 kHz per
-neuron, one synapse each, since our sources emit at most one spike per step; NEST: a
-``poisson_generator`` of 2 kHz, independent per target). STDP: tau_plus = tau_minus =
+2 kHz per neuron with weight 2 J (16 mV of mean drive): ours
+``Network.add_poisson_input(N=2, rate=1 kHz)``, a Poisson count of mean 0.2 per neuron
+and step (``--ours-drive sources``: the former drive, 2 Poisson source neurons of 1 kHz
+per neuron through a static one-synapse-each projection with the 1.5 ms delay, a
+Bernoulli spike per source and step); NEST: a ``poisson_generator`` of 2 kHz (a
+Poisson count per target and step); Brian2: ``PoissonInput(N=2, rate=1 kHz)`` (a
+binomial count of 2 trials per step). STDP: tau_plus = tau_minus =
 20 ms, W_max = 2 J, lambda = 0.005, alpha = 1.05 (NEST), i.e. a_plus = lambda W_max,
 a_minus = alpha lambda W_max (ours). Initial V uniform in [V_reset, V_th).
 
@@ -38,7 +42,7 @@ for 300M.
 
     python benchmarks/b4_cortical.py [--scale 0.1] [--threads 1,2]
         [--sides ours,nest[,brian2]] [--nest-scale S] [--brian2-scale S]
-        [--duration 1000] [--json FILE]
+        [--ours-drive input|sources] [--duration 1000] [--json FILE]
 """
 import argparse
 import json
@@ -59,7 +63,9 @@ BASE = dict(N_E=64_000, N_I=16_000, K_E=3_000, K_I=750, J=100.0, g=5.0, J_ext_fa
             n_ext=2, rate_ext=1000.0, I_e=120.0, nu0=5.0, tau_m=20.0, C_m=250.0,
             E_L=-70.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0, tau_syn=0.5, delay=1.5,
             dt=0.1, tau_plus=20.0, tau_minus=20.0, lam=0.005, alpha=1.05,
-            Wmax_factor=2.0, seed=12345)
+            Wmax_factor=2.0, seed=12345, drive="input")
+
+DRIVES = ("input", "sources")   # ours: Network.add_poisson_input, or source neurons
 
 
 def model(scale, **over):
@@ -68,6 +74,8 @@ def model(scale, **over):
     if not (isinstance(scale, (int, float)) and 0 < scale <= 1):
         raise ValueError(f"scale must be a number in (0, 1], got {scale!r}")
     c = dict(BASE, **over)
+    if c["drive"] not in DRIVES:
+        raise ValueError(f"drive must be one of {DRIVES}, got {c['drive']!r}")
     c["scale"] = float(scale)
     c["N_E"] = max(1, int(round(c["N_E"] * scale)))
     c["N_I"] = max(1, int(round(c["N_I"] * scale)))
@@ -157,6 +165,10 @@ def ours_build(c, threads):
     f32 = np.float32
     projs = []
     for pop, name in ((E, "XE"), (I, "XI")):
+        if c.get("drive", "input") == "input":
+            net.add_poisson_input(pop, "I_syn_ex", c["n_ext"], c["rate_ext"], c["J_ext"],
+                                  name=name)
+            continue
         n = pop.n * c["n_ext"]
         X = net.add_poisson(name, n, rates=c["rate_ext"])
         syn = SynapseMatrix(np.arange(n + 1), np.arange(n) // c["n_ext"],
@@ -202,6 +214,7 @@ def ours_child(c):
     rss_peak = rusage_peak()
     return dict(build_wall_s=build_wall, build_cpu_s=build_cpu, sim_wall_s=sim_wall,
                 sim_cpu_s=sim_cpu, threads_used=net._run_threads(), nnz=nnz,
+                drive=c.get("drive", "input"),
                 rec_nnz=rec_nnz, matrix_bytes=matrix, rec_matrix_bytes=rec_bytes,
                 bytes_per_synapse=matrix / nnz, rss_start=rss0, rss_after_build=rss_build,
                 rss_peak_self=rss_peak, rate_E=rE, rate_I=rI, cv_E=cvE,
@@ -392,7 +405,8 @@ def fmt_row(r, c):
     mat = r.get("matrix_bytes")
     ratio = f"{r['peak_rss_bytes'] / mat:.2f}" if mat else "-"
     bps = f"{r['bytes_per_synapse']:.2f}" if mat else "-"
-    return (f"| {r['side']} | {r['scale']:g} | {r['nnz'] / 1e6:.1f}M | {r['threads']} "
+    side = r["side"] + (" (sources)" if r.get("drive") == "sources" else "")
+    return (f"| {side} | {r['scale']:g} | {r['nnz'] / 1e6:.1f}M | {r['threads']} "
             f"| {r['build_wall_s']:.1f} / {r['build_cpu_s']:.1f} "
             f"| {r['sim_wall_s']:.1f} / {r['sim_cpu_s']:.1f} | {mb:,.0f} | {bps} "
             f"| {ratio} | {r['rate_E']:.2f} / {r['rate_I']:.2f} | {r['cv_E']:.2f} |")
@@ -412,6 +426,9 @@ def main(argv=None):
                     help="Brian2 at another scale (default: --scale)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--sides", default="ours,nest")
+    ap.add_argument("--ours-drive", default="input", choices=DRIVES,
+                    help="our external drive: Network.add_poisson_input (input, the "
+                         "default) or Poisson source neurons and a projection (sources)")
     ap.add_argument("--duration", type=float, default=1000.0, help="ms of biology")
     ap.add_argument("--json", default=None)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -438,7 +455,7 @@ def main(argv=None):
         for s in sides:
             scale = {"nest": args.nest_scale, "brian2": args.brian2_scale}.get(s) \
                 or args.scale
-            c = model(scale, duration=args.duration)
+            c = model(scale, duration=args.duration, drive=args.ours_drive)
             print(f"# {s}, scale {scale:g}, {t} thread(s): {c['N_E']}+{c['N_I']} neurons, "
                   f"K {c['K_E']}+{c['K_I']}, {c['n_syn'] / 1e6:.1f}M recurrent synapses",
                   file=sys.stderr, flush=True)

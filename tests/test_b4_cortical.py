@@ -32,6 +32,8 @@ def test_model_scaling():
     for bad in (0, -0.1, 1.5, "1"):
         with pytest.raises(ValueError, match="scale"):
             b4.model(bad)
+    with pytest.raises(ValueError, match="drive must be one of"):
+        b4.model(0.1, drive="dc")
 
 
 def test_isi_stats_match_a_loop():
@@ -50,11 +52,13 @@ def test_isi_stats_match_a_loop():
     assert k == len(cvs) and cv == pytest.approx(np.mean(cvs))
 
 
-def test_ours_builds_the_model_and_runs():
-    c = b4.model(0.05, duration=300.0)   # below ~0.04 the network falls silent
+@pytest.mark.parametrize("drive", ["input", "sources"])
+def test_ours_builds_the_model_and_runs(drive):
+    c = b4.model(0.05, duration=300.0, drive=drive)  # below ~0.04 it falls silent
     net, (mE, mI), projs = b4.ours_build(c, threads=1)
     by = {p.name: p for p in projs}
-    assert set(by) == {"XE_E", "XI_I", "I_I", "I_E", "E_I", "E_E"}
+    rec = {"I_I", "I_E", "E_I", "E_E"}
+    assert set(by) == (rec if drive == "input" else rec | {"XE_E", "XI_I"})
     NE, NI, KE, KI = c["N_E"], c["N_I"], c["K_E"], c["K_I"]
     d = round(c["delay"] / c["dt"])
     for name, K, n_post, w in (("E_E", KE, NE, c["J"]), ("E_I", KE, NI, c["J"]),
@@ -71,10 +75,19 @@ def test_ours_builds_the_model_and_runs():
         assert not np.any(s.pre_ids() == s.indices)
     assert by["E_E"].rule is not None and all(
         p.rule is None for p in projs if p.name != "E_E")
-    # the external drive: n_ext sources per neuron, one synapse each
-    x = by["XE_E"].synapses
-    assert x.shape == (NE * c["n_ext"], NE)
-    assert np.array_equal(np.bincount(x.indices, minlength=NE), np.full(NE, c["n_ext"]))
+    if drive == "sources":   # the external drive: n_ext sources per neuron, one synapse each
+        x = by["XE_E"].synapses
+        assert x.shape == (NE * c["n_ext"], NE)
+        assert np.array_equal(np.bincount(x.indices, minlength=NE),
+                              np.full(NE, c["n_ext"]))
+        assert not net.poisson_inputs
+    else:                    # n_ext Poisson sources of rate_ext per neuron, no synapses
+        assert set(net.poisson_inputs) == {"XE", "XI"}
+        for name, pop in (("XE", "E"), ("XI", "I")):
+            inp = net.poisson_inputs[name]
+            assert inp.target is net.populations[pop] and inp.target_var == "I_syn_ex"
+            assert inp.N == c["n_ext"] and inp.weight == c["J_ext"]
+            assert np.all(inp.rate == c["rate_ext"])
     w0 = by["E_E"].synapses.weights.copy()
     net.run(c["duration"], progress=False)
     rate = len(mE.times) / NE / 0.3
@@ -95,8 +108,8 @@ def test_benchmark_ours_side_memory_accounting(tmp_path):
     assert len(rows) == 1
     r = rows[0]
     c = b4.model(0.02)
-    n_ext = (c["N_E"] + c["N_I"]) * c["n_ext"]
-    assert r["nnz"] == c["n_syn"] + n_ext and r["rec_nnz"] == c["n_syn"]
+    assert r["nnz"] == c["n_syn"] and r["rec_nnz"] == c["n_syn"]   # no drive synapses
+    assert r["drive"] == "input"
     assert r["bytes_per_synapse"] == pytest.approx(r["matrix_bytes"] / r["nnz"])
     assert 16.0 <= r["bytes_per_synapse"] < 17.0
     # the peaks: the child's own view and the one GNU time / wait4 reports

@@ -108,6 +108,21 @@ def test_b1_b2_models_identical_for_any_thread_count(delay, form):
     assert spikes > 50
 
 
+@pytest.mark.parametrize("drive", ["input", "sources"])
+def test_b4_model_identical_for_any_thread_count(drive):
+    """B4 at a small scale: E/I LIF, fixed in-degree, delays, STDP on E->E, and the
+    external drive as Network.add_poisson_input or as Poisson source neurons."""
+    from benchmarks import b4_cortical
+    c = b4_cortical.model(0.05, duration=100.0, drive=drive)
+
+    def make():
+        net, mons, _ = b4_cortical.ours_build(c, threads=1)
+        return net, list(mons)
+
+    assert _across_threads(make, lambda net: net.run(c["duration"], progress=False),
+                           f"B4-small {drive}") > 50
+
+
 def _fresh_rule(rule):
     import copy
     return copy.deepcopy(rule)
