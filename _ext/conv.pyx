@@ -316,6 +316,17 @@ def out_shape(int H, int W, int kh, int kw, int pad):
     return H + 2 * pad - kh + 1, W + 2 * pad - kw + 1
 
 
+cdef void _transpose(const int16_t* tl, const float* vl, Py_ssize_t n_loc, int F,
+                     int16_t* tout, float* vout) noexcept nogil:
+    """(n_loc, F) -> (F, n_loc), spike times and potentials."""
+    cdef Py_ssize_t loc
+    cdef int f
+    for f in range(F):
+        for loc in range(n_loc):
+            tout[f * n_loc + loc] = tl[loc * F + f]
+            vout[f * n_loc + loc] = vl[loc * F + f]
+
+
 cdef int _threads(int threads, Py_ssize_t units) noexcept nogil:
     """Threads to use: ``threads`` (>= 1), at most one per unit of work, 1 without
     OpenMP."""
@@ -355,24 +366,32 @@ def forward(const int16_t[:, :, :, ::1] tin, const float[:, :, :, ::1] wt,
     if B == 0 or Ho <= 0 or Wo <= 0:
         return 0
     nt = _threads(threads, B)
-    cdef float* V = <float*>malloc(nt * n_loc * F * sizeof(float))
+    cdef Py_ssize_t nv = n_loc * F
+    cdef float* V = <float*>malloc(nt * nv * sizeof(float))
+    cdef float* vl = <float*>malloc(nt * nv * sizeof(float))
+    cdef int16_t* tl = <int16_t*>malloc(nt * nv * sizeof(int16_t))
     cdef int32_t* order = <int32_t*>malloc(nt * (n_in + 1) * sizeof(int32_t))
     cdef int32_t* count = <int32_t*>malloc(nt * (T + 1) * sizeof(int32_t))
     cdef int32_t* dirty = <int32_t*>malloc(nt * n_loc * sizeof(int32_t))
     cdef char* isdirty = <char*>malloc(nt * n_loc)
     cdef int64_t total = 0
-    if V == NULL or order == NULL or count == NULL or dirty == NULL or isdirty == NULL:
-        free(V); free(order); free(count); free(dirty); free(isdirty)
+    if (V == NULL or vl == NULL or tl == NULL or order == NULL or count == NULL
+            or dirty == NULL or isdirty == NULL):
+        free(V); free(vl); free(tl); free(order); free(count); free(dirty); free(isdirty)
         raise MemoryError()
+    # each image in location-major layout (element (f, loc) at loc F + f: the scans
+    # run over contiguous memory), then transposed into the (F, Ho, Wo) outputs
     with nogil:
         for b in prange(B, num_threads=nt, schedule="dynamic"):
             tid = threadid()
             total += _forward_rows(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw, F,
-                                   threshold, T, pad, inhibit, &tout[b, 0, 0, 0],
-                                   &vout[b, 0, 0, 0], n_loc, 1, 0, 1, V + tid * n_loc * F,
+                                   threshold, T, pad, inhibit, tl + tid * nv,
+                                   vl + tid * nv, 1, F, 0, 1, V + tid * nv,
                                    order + tid * (n_in + 1), count + tid * (T + 1),
                                    dirty + tid * n_loc, isdirty + tid * n_loc, NULL)
-    free(V); free(order); free(count); free(dirty); free(isdirty)
+            _transpose(tl + tid * nv, vl + tid * nv, n_loc, F, &tout[b, 0, 0, 0],
+                       &vout[b, 0, 0, 0])
+    free(V); free(vl); free(tl); free(order); free(count); free(dirty); free(isdirty)
     return total
 
 

@@ -178,3 +178,24 @@ def test_kernels_refuse_bad_thread_counts():
     with pytest.raises(ValueError, match="threads must be >= 1, got -2"):
         _k.train(t, wt, 1.0, 4, 0, 1, 0, ops.stdp_params(0.1, -0.1),
                  np.zeros(1, np.int32), -2)
+
+
+def test_conv_speed_benchmark_runs_our_side(monkeypatch, capsys):
+    """benchmarks/conv_speed.py without a peer: our side on 1 and 3 threads, identical
+    results (no timing assertion)."""
+    import os
+    import sys
+
+    from _data import find_dataset
+    d = find_dataset("mnist", ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"])
+    if d is None:
+        pytest.skip("MNIST files not found (set PLASTICITY_DATA)")
+    monkeypatch.setenv("PLASTICITY_DATA", os.path.dirname(d))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from benchmarks import conv_speed
+    r = conv_speed.bench(24, [1, 3], 1)
+    assert r["peer"] is None
+    assert r["checks"] == {"ours identical for every thread count": True}
+    assert all(r["ours"][th]["wall"][k][0] > 0 for th in (1, 3) for k in conv_speed.STAGES)
+    assert "plasticity, 3 thread(s), wall" in conv_speed.report(r)
