@@ -3,7 +3,8 @@
 one run, on the same MNIST images, at 1 and N threads.
 
     python benchmarks/conv_speed.py [--n 2000] [--threads 1 2] [--repeat 3]
-        [--peer-python /work/peers-venv/bin/python] [--json out.json] [--im2col]
+        [--peer-python /work/peers-venv/bin/python] [--peer-repeat 1] [--json out.json]
+        [--im2col]
 
 "paper arch" = T 30, 30 + 100 maps (``plasticity.conv.MNIST_LAYERS``), global max.
 Stages: preprocess (DoG ON/OFF + latency coding), STDP training of conv1 (forward,
@@ -127,7 +128,10 @@ def peer_once(python, data, th, tmp):
     return {k: v[0] for k, v in res["images_per_s"].items()}, res, extra
 
 
-def bench(n, threads, repeat, peer_python=None, im2col=False):
+def bench(n, threads, repeat, peer_python=None, im2col=False, peer_repeat=None,
+          partial=None):
+    """Run both sides; ``peer_repeat`` (default ``repeat``) runs of the peer, in the
+    first repeats; ``partial(result)`` is called after every run (to save it)."""
     from threadpoolctl import threadpool_limits
     X = _mnist(n)
     load = [_uptime()]
@@ -155,7 +159,7 @@ def bench(n, threads, repeat, peer_python=None, im2col=False):
                             and np.array_equal(ref["times"], res["times"]))
                     checks.setdefault("ours identical for every thread count", True)
                     checks["ours identical for every thread count"] &= bool(same)
-                if peer_python:
+                if peer_python and rep < (repeat if peer_repeat is None else peer_repeat):
                     ips, info, extra = peer_once(peer_python, data, th, tmp)
                     for k in STAGES:
                         peer[th][k].append(ips[k])
@@ -170,6 +174,11 @@ def bench(n, threads, repeat, peer_python=None, im2col=False):
                         d = np.abs(extra["features"] - ref["features"])
                         checks["peer features vs ours (max abs diff)"] = float(d.max())
                         checks["ours features max"] = float(ref["features"].max())
+                if partial is not None:
+                    partial({"n": n, "repeat": rep + 1, "threads": list(threads),
+                             "load": load + [_uptime()], "ours": ours,
+                             "peer": peer if peer_python else None, "peer_info": info,
+                             "checks": checks, "memory": {}})
         if im2col:
             from plasticity.conv import ops
             net = ref["net"]
@@ -228,7 +237,8 @@ def report(r):
             lines.append(f"{f'plasticity {t1} / peer {th} thread(s)':34} | " + " | ".join(
                 f"{_med(r['ours'][t1]['wall'][k]) / _med(r['peer'][th][k]):>15.1f}x"
                 for k in STAGES))
-        lines.append(f"peer: torch {r['peer_info'].get('torch')}")
+        lines.append(f"peer: torch {r['peer_info'].get('torch')}, "
+                     f"{len(r['peer'][t1]['features'])} run(s) per thread count")
     for k, v in r["checks"].items():
         lines.append(f"check: {k}: {v}")
     for k, v in r["memory"].items():
@@ -242,10 +252,15 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--peer-python", help="a Python with torch (runs conv_peer_torch.py)")
+    ap.add_argument("--peer-repeat", type=int, help="runs of the peer (default --repeat)")
     ap.add_argument("--im2col", action="store_true", help="also time the dense forward")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args(argv)
-    r = bench(a.n, a.threads, a.repeat, a.peer_python, a.im2col)
+    def partial(r):
+        if a.json:
+            with open(a.json + ".partial", "w") as fh:
+                json.dump(r, fh, indent=1, default=str)
+    r = bench(a.n, a.threads, a.repeat, a.peer_python, a.im2col, a.peer_repeat, partial)
     print(report(r))
     if a.json:
         with open(a.json, "w") as fh:
