@@ -21,7 +21,10 @@ before and after and the peak memory of each side are printed. Without
 Checks (printed): our kernels, spike times and features are identical, bit for bit,
 for every thread count; the peer's spike waves of the preprocessing equal our spike
 times (fraction of images), and the peer's features computed with our trained kernels
-equal ours to float32 rounding (largest difference).
+equal ours to float32 rounding (fraction of images within 1e-3; the others differ
+where a potential sits exactly at a threshold: the peer's ``fn.threshold`` fires
+above it, ours at or above, as the paper's V >= threshold, and ties in the peer's
+inhibition go to whichever map ``torch.max`` returns).
 
 ``--im2col`` also times an im2col + BLAS forward pass of conv2 over all T steps (the
 dense alternative to the event-driven kernel) on the same inputs.
@@ -171,7 +174,9 @@ def bench(n, threads, repeat, peer_python=None, im2col=False, peer_repeat=None,
                         checks["peer spike times = ours (fraction of images)"] = float(
                             np.mean([np.array_equal(t[i], ref["times"][i])
                                      for i in range(m)]))
-                        d = np.abs(extra["features"] - ref["features"])
+                        d = np.abs(extra["features"] - ref["features"]).max(axis=1)
+                        checks["peer features = ours to 1e-3 (fraction of images)"] = float(
+                            np.mean(d <= 1e-3))
                         checks["peer features vs ours (max abs diff)"] = float(d.max())
                         checks["ours features max"] = float(ref["features"].max())
                 if partial is not None:
