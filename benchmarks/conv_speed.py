@@ -5,6 +5,7 @@ one run, on the same MNIST images, at 1 and N threads.
     python benchmarks/conv_speed.py [--n 2000] [--threads 1 2] [--repeat 3]
         [--peer-python /work/peers-venv/bin/python] [--peer-repeat 1] [--json out.json]
         [--im2col]
+    python benchmarks/conv_speed.py --n 300 --alternate 15     # short runs, alternating
 
 "paper arch" = T 30, 30 + 100 maps (``plasticity.conv.MNIST_LAYERS``), global max.
 Stages: preprocess (DoG ON/OFF + latency coding), STDP training of conv1 (forward,
@@ -208,6 +209,36 @@ def bench(n, threads, repeat, peer_python=None, im2col=False, peer_repeat=None,
             "memory": mem}
 
 
+def alternate(n, threads, rounds):
+    """Short runs of each stage, the thread counts alternating run by run (``rounds``
+    rounds on ``n`` images): on a shared machine the best of many short runs shows what
+    the threads give when the cores are free, the median what they give under the
+    load of the moment. Returns {stage: {threads: [images/s]}}."""
+    from threadpoolctl import threadpool_limits
+
+    from plasticity.conv import SpikingConvNet
+    X = _mnist(n)
+    base = SpikingConvNet(layers=_layers(n), threads=1, random_state=0,
+                          convergence=1e-9).fit(X)
+    res = {k: {th: [] for th in threads} for k in STAGES}
+    for _ in range(rounds):
+        for th in threads:
+            with threadpool_limits(th):
+                net = SpikingConvNet(layers=_layers(n), threads=th, random_state=0,
+                                     convergence=1e-9)
+                t0 = time.perf_counter()
+                net.encode(X)
+                res["preprocess"][th].append(n / (time.perf_counter() - t0))
+                net.fit(X)
+                res["stdp_conv1"][th].append(n / net.train_seconds_[0])
+                res["stdp_conv2"][th].append(n / net.train_seconds_[1])
+                assert all(np.array_equal(a, b) for a, b in zip(net.weights_, base.weights_))
+                t0 = time.perf_counter()
+                base.set_params(threads=th).transform(X)
+                res["features"][th].append(n / (time.perf_counter() - t0))
+    return res
+
+
 def _med(v):
     return float(np.median(v)) if v else float("nan")
 
@@ -259,8 +290,28 @@ def main(argv=None):
     ap.add_argument("--peer-python", help="a Python with torch (runs conv_peer_torch.py)")
     ap.add_argument("--peer-repeat", type=int, help="runs of the peer (default --repeat)")
     ap.add_argument("--im2col", action="store_true", help="also time the dense forward")
+    ap.add_argument("--alternate", type=int, metavar="ROUNDS",
+                    help="instead: ROUNDS short runs per stage, thread counts alternating "
+                         "(median and best; our side only)")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args(argv)
+    if a.alternate:
+        load = _uptime()
+        r = alternate(a.n, a.threads, a.alternate)
+        print(f"{a.alternate} rounds of {a.n} images, thread counts alternating; "
+              f"images/s median / best")
+        print(f"load before: {load}\nload after:  {_uptime()}")
+        t1 = a.threads[0]
+        for k, d in r.items():
+            print(f"{k:12} " + " | ".join(f"{th} thr {np.median(v):.0f} / {max(v):.0f}"
+                                         for th, v in d.items()) + " | " + " | ".join(
+                f"{th} vs {t1}: median {np.median(d[th]) / np.median(d[t1]):.2f}x, best "
+                f"{max(d[th]) / max(d[t1]):.2f}x" for th in a.threads[1:]))
+        if a.json:
+            with open(a.json, "w") as fh:
+                json.dump({"alternate": r, "load": load}, fh, indent=1, default=str)
+        return
+
     def partial(r):
         if a.json:
             with open(a.json + ".partial", "w") as fh:

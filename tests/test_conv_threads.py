@@ -199,3 +199,5 @@ def test_conv_speed_benchmark_runs_our_side(monkeypatch, capsys):
     assert r["checks"] == {"ours identical for every thread count": True}
     assert all(r["ours"][th]["wall"][k][0] > 0 for th in (1, 3) for k in conv_speed.STAGES)
     assert "plasticity, 3 thread(s), wall" in conv_speed.report(r)
+    alt = conv_speed.alternate(16, [1, 2], 1)      # asserts identical kernels itself
+    assert set(alt) == set(conv_speed.STAGES) and all(len(v[2]) == 1 for v in alt.values())
