@@ -86,9 +86,9 @@ def openmp_available():
 # on the same image: thread tid of n owns the output rows tid, tid + n, ...: it
 # scatters the input spikes into its rows only, scans them against the threshold,
 # applies the lateral inhibition there and lists their surviving spikes; after a
-# barrier every thread selects the same winners from all the lists, and applies the
-# STDP update to its share of the input channels; a second barrier, and the next
-# image. Every potential receives the same additions in the same order, and every
+# barrier every thread selects the same winners from all the lists and applies their
+# STDP update to its own copy of the kernels, then goes on to the next image (one
+# barrier per image; see train). Every potential receives the same additions in the same order, and every
 # weight the same updates, whatever the number of threads: the results are the same,
 # bit for bit.
 
@@ -480,13 +480,20 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     (with pointwise inhibition), k winners, STDP on the shared kernels ``wt``
     (C, kh, kw, F), updated in place. ``n_winners[b]`` receives image b's number of
     winners. Without the GIL, on ``threads`` threads (OpenMP; one without it) that
-    share each image's output rows and input channels: the same numbers for any
-    number of threads."""
+    share each image's output rows: the same numbers for any number of threads.
+
+    One barrier per image: every thread keeps its own copy of the kernels (thread 0
+    works on ``wt``) and applies every winner's update to it, the same operations on
+    the same numbers; the outputs the threads read after the barrier (spike times,
+    potentials, lists of spikes) alternate between two buffers from image to image,
+    so a thread that starts the next image overwrites nothing another still reads."""
     cdef int B = tin.shape[0], C = tin.shape[1], H = tin.shape[2], W = tin.shape[3]
     cdef int kh = wt.shape[1], kw = wt.shape[2], F = wt.shape[3]
     cdef int Ho = H + 2 * pad - kh + 1, Wo = W + 2 * pad - kw + 1
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, n_in = <Py_ssize_t>C * H * W
-    cdef int b, nw, nt, tid, nteam, sense
+    cdef Py_ssize_t nv = n_loc * F, nwt = <Py_ssize_t>C * kh * kw * F, q
+    cdef int b, nw, nt, tid, nteam, sense, par
+    cdef float* wk
     cdef cv_bar_t bar
     cdef StdpParams p = params.p
     if wt.shape[0] != C:
@@ -500,11 +507,12 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     if B == 0 or Ho <= 0 or Wo <= 0 or k <= 0:
         return None
     nt = _threads(threads, Ho)
-    cdef float* V = <float*>malloc(n_loc * F * sizeof(float))
-    cdef float* vout = <float*>malloc(n_loc * F * sizeof(float))
-    cdef int16_t* tout = <int16_t*>malloc(n_loc * F * sizeof(int16_t))
-    cdef int32_t* fired = <int32_t*>malloc(nt * n_loc * sizeof(int32_t))
-    cdef int32_t* nfired = <int32_t*>calloc(nt, sizeof(int32_t))
+    cdef float* V = <float*>malloc(nv * sizeof(float))
+    cdef float* vout = <float*>malloc(2 * nv * sizeof(float))
+    cdef int16_t* tout = <int16_t*>malloc(2 * nv * sizeof(int16_t))
+    cdef int32_t* fired = <int32_t*>malloc(2 * nt * n_loc * sizeof(int32_t))
+    cdef int32_t* nfired = <int32_t*>calloc(2 * nt, sizeof(int32_t))
+    cdef float* wcopy = <float*>malloc(((nt - 1) * nwt + 1) * sizeof(float))
     cdef char* mapblk = <char*>malloc(nt * F)
     cdef int32_t* order = <int32_t*>malloc(nt * (n_in + 1) * sizeof(int32_t))
     cdef int32_t* count = <int32_t*>malloc(nt * (T + 1) * sizeof(int32_t))
@@ -512,11 +520,14 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     cdef char* isdirty = <char*>malloc(nt * n_loc)
     cdef int32_t* win = <int32_t*>malloc(nt * 4 * k * sizeof(int32_t))
     if (V == NULL or vout == NULL or tout == NULL or fired == NULL or nfired == NULL
-            or mapblk == NULL or order == NULL or count == NULL or dirty == NULL
-            or isdirty == NULL or win == NULL):
-        free(V); free(vout); free(tout); free(fired); free(nfired); free(mapblk)
-        free(order); free(count); free(dirty); free(isdirty); free(win)
+            or wcopy == NULL or mapblk == NULL or order == NULL or count == NULL
+            or dirty == NULL or isdirty == NULL or win == NULL):
+        free(V); free(vout); free(tout); free(fired); free(nfired); free(wcopy)
+        free(mapblk); free(order); free(count); free(dirty); free(isdirty); free(win)
         raise MemoryError()
+    cdef const float* w0 = &wt[0, 0, 0, 0]
+    for q in range((nt - 1) * nwt):
+        wcopy[q] = w0[q % nwt]
     # tout, vout in location-major layout (element (f, loc) at loc F + f): each
     # thread's rows are contiguous there
     bar.count = 0
@@ -526,27 +537,29 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
         tid = threadid()
         nteam = cv_team_size()
         sense = 0
+        wk = &wt[0, 0, 0, 0] if tid == 0 else wcopy + (tid - 1) * nwt
         if tid == 0:
             bar.n = nteam       # the team OpenMP gave (perhaps fewer than asked for)
         cv_barrier()
         for b in range(B):
-            nfired[tid] = _forward_rows(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw,
-                                        F, threshold, T, pad, 1, tout, vout, 1, F, tid,
-                                        nteam, V, order + tid * (n_in + 1),
-                                        count + tid * (T + 1), dirty + tid * n_loc,
-                                        isdirty + tid * n_loc, fired + tid * n_loc)
+            par = b & 1
+            nfired[par * nt + tid] = _forward_rows(
+                &tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, threshold, T, pad, 1,
+                tout + par * nv, vout + par * nv, 1, F, tid, nteam, V,
+                order + tid * (n_in + 1), count + tid * (T + 1), dirty + tid * n_loc,
+                isdirty + tid * n_loc, fired + (par * nt + tid) * n_loc)
             cv_bar_wait(&bar, &sense)
-            # every thread selects the same winners (reading only), then updates its
-            # share of the input channels
-            nw = _select_winners(tout, vout, 1, F, F, Ho, Wo, T, fired, n_loc, nfired,
+            # every thread selects the same winners (reading only) and applies their
+            # update to its own copy of the kernels
+            nw = _select_winners(tout + par * nv, vout + par * nv, 1, F, F, Ho, Wo, T,
+                                 fired + par * nt * n_loc, n_loc, nfired + par * nt,
                                  nteam, k, r, mapblk + tid * F, win + tid * 4 * k)
-            _stdp_channels(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw, F, pad, T,
-                           win + tid * 4 * k, nw, &p, tid, nteam)
+            _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
+                           win + tid * 4 * k, nw, &p, 0, 1)
             if tid == 0:
                 n_winners[b] = nw
-            cv_bar_wait(&bar, &sense)
-    free(V); free(vout); free(tout); free(fired); free(nfired); free(mapblk)
-    free(order); free(count); free(dirty); free(isdirty); free(win)
+    free(V); free(vout); free(tout); free(fired); free(nfired); free(wcopy)
+    free(mapblk); free(order); free(count); free(dirty); free(isdirty); free(win)
     return None
 
 

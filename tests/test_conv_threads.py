@@ -1,6 +1,6 @@
 """Threads of the convolutional STDP network (issue 19): the kernels and the estimator
 give the same numbers, bit for bit, on 1, 2, 3 and 7 threads (images in parallel where
-the weights do not change, each image's output rows and input channels in training),
+the weights do not change, each image's output rows in training),
 and the thread count is taken as a Network takes it."""
 import warnings
 

@@ -156,7 +156,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         ``PLASTICITY_THREADS`` if set, else every core the process may use. Where the
         weights do not change (encoding, the layers below the one being trained,
         feature extraction) the images are shared out over the threads; the layer being
-        trained shares each image's output rows and input channels. The results are
+        trained shares each image's output rows. The results are
         identical, bit for bit, for every number of threads. A build without OpenMP
         runs on one thread (with a warning when more were asked for).
     n_jobs : int or None

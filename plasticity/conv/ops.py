@@ -2,8 +2,8 @@
 
 Thin wrappers over the GIL-free kernels in ``plasticity._ext.conv``: they allocate the
 outputs and convert layouts; the kernels share the work out over threads (OpenMP:
-images in parallel where the weights do not change, each image's output rows and
-input channels in ``train_layer``; the same numbers for any number of threads).
+images in parallel where the weights do not change, each image's output rows in
+``train_layer``; the same numbers for any number of threads).
 Kernels are given in the usual (F, C, kh, kw) layout; times are int16 (N, C, H, W),
 ``T`` meaning no spike.
 """
@@ -126,7 +126,7 @@ def train_layer(times, wt, threshold, T, pad, k, r, a_plus, a_minus, threads=Non
     """Present a batch of images (N, C, H, W) one after the other to a conv layer with
     kernels ``wt`` in the internal (C, kh, kw, F) float32 layout, updated in place.
     Returns the number of winners per image. Each image is shared out over ``threads``
-    threads (its output rows and input channels; see ``n_threads``): the same kernels
+    threads (its output rows; see ``n_threads``): the same kernels
     and winners for any number."""
     nt = n_threads(threads)
     tin = _as_times(times)
