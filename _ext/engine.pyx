@@ -142,6 +142,86 @@ cdef extern from *:
                 return k;
         }
     }
+    /* The fast path of one lam < 10 for a range of neurons (the uniform case): the
+       uniforms' 53-bit integers m (u = m 2^-53) for a block of neurons in one loop
+       (integer hashes: vectorized, AVX-512 where the CPU has it), then the count as
+       the number of thresholds M_i = ceil(F_i 2^53) that m reaches (u >= F_i exactly
+       when m >= M_i), F_0..F_3 summed as in pl_pois_inversion; the rare m beyond M_3
+       (unless the sum had stopped growing: M = UINT64_MAX) goes through
+       pl_pois_inversion itself. The same counts as pl_pois_draw, without a branch
+       per neuron. */
+    #define PL_PI_NT 4
+    #define PL_PI_BLOCK 64
+    typedef struct { uint64_t M[PL_PI_NT]; int complete; } pl_pois_thr_t;
+    static void pl_pois_thresholds(pl_pois_thr_t* th, double lam, double elam) {
+        double q = elam, F = elam, F2;
+        int i, j;
+        th->complete = 0;
+        for (i = 0; i < PL_PI_NT; i++) {
+            th->M[i] = (uint64_t)ceil(F * 9007199254740992.0);
+            q = q * (lam / (double)(i + 1));
+            F2 = F + q;
+            if (F2 == F) {
+                for (j = i + 1; j < PL_PI_NT; j++) th->M[j] = UINT64_MAX;
+                th->complete = 1;
+                return;
+            }
+            F = F2;
+        }
+    }
+    /* one block of nb <= PL_PI_BLOCK neurons from j0: hashes, counts, fallbacks,
+       held neurons, the adds; every loop but the rare fallback vectorizes */
+    #define PL_PI_BLOCK_BODY {                                                       \
+        uint64_t m[PL_PI_BLOCK];                                                     \
+        int64_t kk[PL_PI_BLOCK];                                                     \
+        int64_t i;                                                                   \
+        const uint64_t M0 = th->M[0], M1 = th->M[1], M2 = th->M[2], M3 = th->M[3];   \
+        for (i = 0; i < nb; i++)                                                     \
+            m[i] = pl_pi_mix(seed ^ pl_pi_mix((uint64_t)step                         \
+                             ^ pl_pi_mix((uint64_t)(j0 + i) << 16))) >> 11;         \
+        for (i = 0; i < nb; i++)                                                     \
+            kk[i] = (int64_t)(m[i] >= M0) + (int64_t)(m[i] >= M1)                    \
+                    + (int64_t)(m[i] >= M2) + (int64_t)(m[i] >= M3);                 \
+        if (!th->complete)                                                           \
+            for (i = 0; i < nb; i++)                                                 \
+                if (kk[i] == PL_PI_NT)                                               \
+                    kk[i] = pl_pois_inversion(lam, elam,                             \
+                        (double)m[i] * (1.0 / 9007199254740992.0));                  \
+        if (ref != NULL)                                                             \
+            for (i = 0; i < nb; i++)                                                 \
+                kk[i] = ref[j0 + i] > 0.0 ? 0 : kk[i];                               \
+        for (i = 0; i < nb; i++)                                                     \
+            target[j0 + i] = kk[i] ? target[j0 + i] + (double)kk[i] * w              \
+                                   : target[j0 + i];                                 \
+    }
+    #define PL_PI_BLOCK_ARGS (const pl_pois_thr_t* th, double lam, double elam,      \
+        uint64_t seed, int64_t step, int64_t j0, int64_t nb, double* target,         \
+        const double* ref, double w)
+    static void pl_pi_block PL_PI_BLOCK_ARGS PL_PI_BLOCK_BODY
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 9
+    __attribute__((target("avx512f,avx512vl,avx512dq")))
+    static void pl_pi_block512 PL_PI_BLOCK_ARGS PL_PI_BLOCK_BODY
+    static int pl_pi_avx512(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512dq");
+    }
+    #else
+    static void pl_pi_block512 PL_PI_BLOCK_ARGS PL_PI_BLOCK_BODY
+    static int pl_pi_avx512(void) { return 0; }
+    #endif
+    static int pl_pi_wide = -1;
+    static void pl_pois_range_small(const pl_pois_t* p, const pl_pois_thr_t* th,
+                                    uint64_t seed, int64_t step, int64_t j0, int64_t j1,
+                                    double* target, const double* ref, double w) {
+        int64_t b, nb;
+        int wide = pl_pi_wide;
+        for (b = j0; b < j1; b += PL_PI_BLOCK) {
+            nb = j1 - b < PL_PI_BLOCK ? j1 - b : PL_PI_BLOCK;
+            if (wide) pl_pi_block512(th, p->lam, p->elam, seed, step, b, nb, target, ref, w);
+            else pl_pi_block(th, p->lam, p->elam, seed, step, b, nb, target, ref, w);
+        }
+    }
     /* one count; p: the parameters of lam (only lam and elam are read below 10) */
     static inline int64_t pl_pois_draw(const pl_pois_t* p, uint64_t seed, int64_t step,
                                        int64_t idx) {
@@ -153,6 +233,14 @@ cdef extern from *:
     ctypedef struct pl_pois_t:
         double lam
         double elam
+    ctypedef struct pl_pois_thr_t:
+        int complete
+    void pl_pois_thresholds(pl_pois_thr_t* th, double lam, double elam) noexcept nogil
+    void pl_pois_range_small(const pl_pois_t* p, const pl_pois_thr_t* th, uint64_t seed,
+                             int64_t step, int64_t j0, int64_t j1, double* target,
+                             const double* ref, double w) noexcept nogil
+    int pl_pi_avx512() noexcept nogil
+    int pl_pi_wide
     void pl_pois_setup(pl_pois_t* p, double lam) noexcept nogil
     int64_t pl_pois_draw(const pl_pois_t* p, uint64_t seed, int64_t step,
                          int64_t idx) noexcept nogil
@@ -356,6 +444,7 @@ ctypedef struct PInput:
     double weight
     int uniform          # one lam for every neuron: par; else lam[j], elam[j] per neuron
     pl_pois_t par
+    pl_pois_thr_t thr    # the uniform case below a mean of 10: the count's thresholds
     const double* lam
     const double* elam
 
@@ -373,6 +462,9 @@ cdef void _poisson_input_range(const PInput* pi, Pop* p, int64_t t, Py_ssize_t j
     cdef uint64_t seed = pi.seed
     if pi.uniform:
         if pi.par.lam <= 0.0:
+            return
+        if pi.par.lam < PL_POIS_INVERSION_MAX:
+            pl_pois_range_small(&pi.par, &pi.thr, seed, t, j0, j1, target, ref, w)
             return
         for j in range(j0, j1):
             if ref != NULL and ref[j] > 0.0:
@@ -417,6 +509,30 @@ def poisson_counts(uint64_t seed, int64_t t0, int64_t n_steps, lam):
             for s in range(n_steps):
                 o[s, j] = pl_pois_draw(&par, seed, t0 + s, j)
     return out
+
+
+def poisson_counts_uniform(uint64_t seed, int64_t t0, int64_t n_steps, Py_ssize_t n,
+                           double lam):
+    """The counts of ``poisson_counts`` for one mean ``lam`` in [0, 10) shared by ``n``
+    neurons, through the engine's block path for that case (what a Poisson input of
+    one rate runs; ``simd()`` selects its AVX-512 form): for tests."""
+    if not (isfinite(lam) and 0.0 <= lam < PL_POIS_INVERSION_MAX):
+        raise ValueError(f"lam must be finite and in [0, {PL_POIS_INVERSION_MAX:g}), "
+                         f"got {lam}")
+    if n_steps < 0 or n < 0:
+        raise ValueError(f"n_steps and n must be >= 0, got {n_steps} and {n}")
+    out = np.zeros((n_steps, n), dtype=np.float64)
+    cdef double[:, ::1] o = out
+    cdef pl_pois_t par
+    cdef pl_pois_thr_t thr
+    cdef int64_t s
+    pl_pois_setup(&par, lam)
+    pl_pois_thresholds(&thr, par.lam, par.elam)
+    if lam > 0.0 and n > 0:
+        with nogil:
+            for s in range(n_steps):
+                pl_pois_range_small(&par, &thr, seed, t0 + s, 0, n, &o[s, 0], NULL, 1.0)
+    return out.astype(np.int64)
 
 
 def hash_uniform(uint64_t seed, int64_t step, int64_t idx, int64_t site):
@@ -1048,6 +1164,7 @@ cdef extern from *:
 
 # 1 where the CPU has AVX-512 and this build has the kernels; engine.simd() sets it
 cdef int _simd = pl_avx512_ok()
+pl_pi_wide = pl_pi_avx512()
 # projections with fewer synapses keep the scalar loops (Proj.wide)
 cdef Py_ssize_t _simd_min_synapses = 65536
 
@@ -1056,16 +1173,18 @@ def simd(enabled=None, min_synapses=None):
     """Whether the AVX-512 forms of the STDP loops are used (the same numbers as the
     scalar loops; they need a CPU with AVX-512F/VL/DQ/CD). ``simd(False)`` turns them
     off (tests compare both), ``simd(True)`` on where the CPU has them; either also
-    sets ``plasticity._ext.neurons.simd`` (the LIFCond update). ``min_synapses``:
+    sets ``plasticity._ext.neurons.simd`` (the LIFCond update) and the AVX-512 form of
+    the Poisson input's hashes (integers: the same counts). ``min_synapses``:
     the projections with fewer synapses keep the scalar loops (default 65536; read
     when a run starts). Returns the setting in force."""
-    global _simd, _simd_min_synapses
+    global _simd, _simd_min_synapses, pl_pi_wide
     if min_synapses is not None:
         if min_synapses < 0:
             raise ValueError(f"min_synapses must be >= 0, got {min_synapses}")
         _simd_min_synapses = min_synapses
     if enabled is not None:
         _simd = 1 if (bool(enabled) and pl_avx512_ok()) else 0
+        pl_pi_wide = 1 if (bool(enabled) and pl_pi_avx512()) else 0
         from plasticity._ext import neurons
         neurons.simd(enabled)
     return bool(_simd)
@@ -1855,6 +1974,7 @@ cdef class Engine:
                 q.uniform = 0
                 break
         pl_pois_setup(&q.par, L[0] if n else 0.0)
+        pl_pois_thresholds(&q.thr, q.par.lam, q.par.elam)
         q.lam = self._d(lam) if n else NULL
         q.elam = self._d(elam) if n else NULL
         self.n_pin += 1

@@ -86,6 +86,26 @@ def test_counts_equal_the_numpy_reference(lam):
     np.testing.assert_array_equal(got, ref_counts(seed, 1234, 300, lams))
 
 
+@pytest.mark.parametrize("simd", [True, False])
+@pytest.mark.parametrize("lam", [0.0, 1e-17, 1e-9, 1e-3, 0.2, 1.5, 3.0, 6.0, 9.999])
+def test_block_path_of_one_mean_equals_the_generic_draw(lam, simd):
+    """A Poisson input of one rate below a mean of 10 runs a block path (hashes
+    vectorized, counts by integer thresholds, the rare count >= 4 by inversion; the
+    sum of probabilities stopping early at tiny means): the same counts, with and
+    without AVX-512, for ranges that are not multiples of the block."""
+    prev = engine.simd()
+    try:
+        engine.simd(simd)
+        for n in (1, 63, 64, 65, 200):
+            got = engine.poisson_counts_uniform(555, 40, 700, n, lam)
+            np.testing.assert_array_equal(
+                got, engine.poisson_counts(555, 40, 700, np.full(n, lam)))
+    finally:
+        engine.simd(prev)
+    if lam >= 1.5:     # the fallback past the thresholds ran
+        assert got.max() >= 4
+
+
 def chi2_pvalue(counts, lam):
     """Chi-square goodness of fit of integer ``counts`` to Poisson(lam): bins of
     single values where the expected count is >= 20, both tails merged."""
@@ -175,13 +195,16 @@ def python_reference(model, n, steps, counts, weight, receptor, init_v):
     return vs, spikes
 
 
+@pytest.mark.parametrize("uniform", [False, True])
 @pytest.mark.parametrize("model,receptor,N,rate,weight", [
     (LIF(tau_syn_ex=2.0), "I_syn_ex", 40, 2000.0, 30.0),
     (IF(C_m=100.0, V_th=5.0, V_reset=0.0, t_ref=1.5), "v", 3, 1000.0, 0.7),
+    (IF(C_m=100.0, V_th=5.0, V_reset=0.0, t_ref=1.5), "v", 200, 2000.0, 0.1),
 ])
-def test_membrane_equals_python_reference(model, receptor, N, rate, weight):
+def test_membrane_equals_python_reference(model, receptor, N, rate, weight, uniform):
     n, steps = 23, 800
-    rates = np.linspace(0.5, 1.5, n) * rate      # per-neuron rates, some means >= 10
+    # per-neuron rates (some means >= 10), or one rate (the block path below 10)
+    rates = np.full(n, rate) if uniform else np.linspace(0.5, 1.5, n) * rate
     init_v = np.linspace(-65, -55, n) if isinstance(model, LIF) else np.zeros(n)
     net = Network(dt=DT, seed=3)
     P = net.add_population("P", n, model, init={"v": init_v})
