@@ -211,6 +211,19 @@ def run(d, threads, repeat):
     return res, feats, torch.stack(waves[:50]).numpy()
 
 
+def peak_rss_mib():
+    """This process's peak resident memory since its exec (VmHWM; ru_maxrss would
+    include the parent's pages at the fork)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="npz written by conv_speed.py")
@@ -223,7 +236,8 @@ def main(argv=None):
     np.savez(a.out + ".npz", features=feats, waves=waves)
     with open(a.out, "w") as fh:
         json.dump({"threads": a.threads, "torch": torch.__version__,
-                   "torch_threads": torch.get_num_threads(), "images_per_s": res}, fh)
+                   "torch_threads": torch.get_num_threads(), "images_per_s": res,
+                   "peak_rss_mib": peak_rss_mib()}, fh)
 
 
 if __name__ == "__main__":

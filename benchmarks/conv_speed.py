@@ -142,7 +142,7 @@ def bench(n, threads, repeat, peer_python=None, im2col=False, peer_repeat=None,
     ours = {th: {"wall": {k: [] for k in STAGES}, "cpu": {k: [] for k in STAGES}}
             for th in threads}
     peer = {th: {k: [] for k in STAGES} for th in threads}
-    checks, ref, info = {}, None, {}
+    checks, ref, info, peer_rss = {}, None, {}, []
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data.npz")
         for rep in range(repeat):
@@ -165,6 +165,7 @@ def bench(n, threads, repeat, peer_python=None, im2col=False, peer_repeat=None,
                     checks["ours identical for every thread count"] &= bool(same)
                 if peer_python and rep < (repeat if peer_repeat is None else peer_repeat):
                     ips, info, extra = peer_once(peer_python, data, th, tmp)
+                    peer_rss.append(info.get("peak_rss_mib", float("nan")))
                     for k in STAGES:
                         peer[th][k].append(ips[k])
                     if "peer features vs ours (max abs diff)" not in checks:
@@ -202,8 +203,10 @@ def bench(n, threads, repeat, peer_python=None, im2col=False, peer_repeat=None,
             checks["conv2 forward images/s, event-driven / im2col (1 thread)"] = (
                 round(ev, 1), round(dense, 1))
     load.append(_uptime())
-    mem = {"ours peak RSS MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "peer peak RSS MiB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    mem = {"ours peak RSS MiB (the benchmark process)":
+           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if peer_python:
+        mem["peer peak RSS MiB (largest run)"] = max(peer_rss) if peer_rss else float("nan")
     return {"n": n, "repeat": repeat, "threads": list(threads), "load": load, "ours": ours,
             "peer": peer if peer_python else None, "peer_info": info, "checks": checks,
             "memory": mem}
