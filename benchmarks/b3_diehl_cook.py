@@ -147,7 +147,13 @@ _NORM_CPP = r"""
 #include "bm_norm.h"
 static double bm_norm_sums[1 << 16];
 double bm_norm_reset(int j) { bm_norm_sums[j] = 0.0; return 0.0; }
-double bm_norm_add(int j, double w) { bm_norm_sums[j] += w; return 0.0; }
+double bm_norm_add(int j, double w)
+{
+    // atomic: with OpenMP (benchmarks/threads.py --brian2) threads share the sums
+    #pragma omp atomic
+    bm_norm_sums[j] += w;
+    return 0.0;
+}
 double bm_norm_factor(int j, double target)
 { return bm_norm_sums[j] != 0.0 ? target / bm_norm_sums[j] : 1.0; }
 """

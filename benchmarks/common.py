@@ -149,32 +149,47 @@ def brian2_build(directory):
     return time.perf_counter() - t0
 
 
+def brian2_run_binary_once(project_dir, results_dir, env=None):
+    """Run a compiled standalone binary once, a fresh process. Returns a dict:
+    ``last_run_s`` (the binary's own clock of its last ``Network::run`` loop, from
+    ``results/last_run_info.txt``: ``std::clock`` CPU seconds without OpenMP, and
+    ``omp_get_wtime`` wall seconds when built with ``openmp_threads`` >= 1 -- see
+    Brian2's templates/network.cpp), ``completed_fraction``, ``proc_cpu_s`` and
+    ``peak_rss_bytes`` of the binary and ``wall_s`` of the whole process (synapse
+    creation and array loading included)."""
+    from brian2 import prefs
+    run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
+    run_cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
+    os.makedirs(results_dir, exist_ok=True)
+    t0 = time.perf_counter()
+    proc = measured_popen(run_cmd + ["--results_dir", results_dir], cwd=project_dir,
+                          stdout=subprocess.DEVNULL, env=env)
+    rc, cpu, rss = wait_measured(proc)
+    wall = time.perf_counter() - t0
+    if rc != 0:
+        raise RuntimeError(f"Brian2 standalone binary in {project_dir} failed "
+                           f"(exit status {rc})")
+    with open(os.path.join(results_dir, "last_run_info.txt")) as f:
+        run_time, fraction = (float(x) for x in f.read().split())
+    return dict(last_run_s=run_time, completed_fraction=fraction, proc_cpu_s=cpu,
+                peak_rss_bytes=rss, wall_s=wall)
+
+
 def brian2_run_binary(repeats):
     """Run the compiled binary ``repeats`` times, each a fresh process. Returns a list
     of dicts (sim_cpu_s from the binary's own std::clock of Network::run, proc_cpu_s
     and peak_rss_bytes of the binary, wall_s) and leaves the device ready to read the
     last run's results."""
-    from brian2 import get_device, prefs
+    from brian2 import get_device
     device = get_device()  # the device itself: setting attributes on the proxy is lost
     runs = []
-    run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
-    run_cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
-    os.makedirs(device.results_dir, exist_ok=True)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        proc = measured_popen(run_cmd + ["--results_dir", device.results_dir],
-                              cwd=device.project_dir, stdout=subprocess.DEVNULL)
-        rc, cpu, rss = wait_measured(proc)
-        wall = time.perf_counter() - t0
-        if rc != 0:
-            raise RuntimeError(f"Brian2 standalone binary failed (exit status {rc})")
-        with open(os.path.join(device.results_dir, "last_run_info.txt")) as f:
-            run_time, fraction = (float(x) for x in f.read().split())
-        runs.append(dict(sim_cpu_s=run_time, proc_cpu_s=cpu, peak_rss_bytes=rss,
-                         wall_s=wall))
+        r = brian2_run_binary_once(device.project_dir, device.results_dir)
+        runs.append(dict(sim_cpu_s=r["last_run_s"], proc_cpu_s=r["proc_cpu_s"],
+                         peak_rss_bytes=r["peak_rss_bytes"], wall_s=r["wall_s"]))
     device.has_been_run = True
-    device._last_run_time = run_time
-    device._last_run_completed_fraction = fraction
+    device._last_run_time = r["last_run_s"]
+    device._last_run_completed_fraction = r["completed_fraction"]
     return runs
 
 
