@@ -1,8 +1,10 @@
 """Smoke test of the benchmark scripts: our side of each, in quick mode, in-process.
 
-No timing assertions (benchmarks are never timed tests) and no Brian2: this only
+No timing assertions (benchmarks are never timed tests) and no Brian2 (except one
+``peer`` test of ``threads.py --brian2``, skipped without Brian2 and g++): this only
 checks that the benchmark models build, run and behave (B1's neuron fires, B2's
-outputs fire at 20-60 Hz at gmax 0.015, B3's excitatory neurons spike and learn).
+outputs fire at 20-60 Hz at gmax 0.015, B3's excitatory neurons spike and learn) and
+that threads.py reports what it measured.
 """
 import os
 import sys
@@ -91,3 +93,47 @@ def test_rule_language_compile_case_reports_times(tmp_path, monkeypatch):
     r = rl.compile_case("vogels_sprekeler", second_cache=str(tmp_path / "b"))
     assert r["code_s"] > 0 and r["first_run_s"] > 0 and r["c_lines"] > 20
     assert os.listdir(tmp_path / "b" / "rules")     # compiled into the second cache
+
+
+th = pytest.importorskip("benchmarks.threads")
+
+
+def _threads_json(tmp_path, *args):
+    out = tmp_path / "threads.json"
+    assert th.main(["--skip-b3", "--repeats", "1", "--json", str(out), *args]) == 0
+    import json
+    info, b2res = json.loads(out.read_text())
+    return info, b2res
+
+
+@pytest.mark.parametrize("ms, post_ordered", [(500.0, True), (100.0, False)])
+def test_threads_b2_small_states_the_engine_path(tmp_path, ms, post_ordered):
+    # 5,000 steps (500 ms at dt 0.1) is the threshold of the post-ordered weights
+    info, r = _threads_json(tmp_path, "--synapses", "2e4", "--b2-ms", str(ms),
+                            "--threads", "1,2")
+    assert r["steps_per_run"] == round(ms / 0.1)
+    assert r["post_ordered_weights"] is post_ordered
+    assert abs(r["nnz"] - 20_000) < 1_000 and r["n_out"] == 20
+    assert set(r["median_s"]) == {"ours 1", "ours 2"}
+    assert all(v > 0 for v in r["median_s"].values())
+    assert "brian2_over_ours" not in r
+
+
+def test_threads_rejects_bad_thread_list():
+    with pytest.raises(SystemExit):
+        th.main(["--threads", "0,2", "--skip-b3"])
+
+
+@pytest.mark.slow
+@pytest.mark.peer
+def test_threads_brian2_side_runs_and_is_compared(tmp_path):
+    from benchmarks import common
+    if not common.brian2_available():
+        pytest.skip("brian2 or g++ not available")
+    info, r = _threads_json(tmp_path, "--synapses", "2e4", "--b2-ms", "20",
+                            "--threads", "1", "--brian2")
+    assert set(r["median_s"]) == {"ours 1", "brian2 1"}
+    assert r["median_s"]["brian2 1"] > 0
+    assert r["brian2_over_ours"]["1"] == pytest.approx(
+        r["median_s"]["brian2 1"] / r["median_s"]["ours 1"], rel=0.01)
+    assert r["brian2"]["1"]["peak_rss_mb"] > 0
