@@ -45,7 +45,8 @@ be shared, and peak RSS of this process (ours) and of the Brian2 binaries.
                                  [--threads 1,2] [--skip-b2] [--skip-b3] [--brian2]
                                  [--b3-samples 3] [--json FILE]
 
-The quiet measurement of issue 19 item 2 (nothing else running; about 10 min, ~1.5 GB):
+The quiet measurement of issue 19 item 2 (nothing else running; about 15 min; peak
+RSS ~0.6 GB ours + ~1.2 GB the Brian2 binary):
 
     python benchmarks/threads.py --brian2 --json threads.json
 """
@@ -57,6 +58,8 @@ import shutil
 import statistics
 import sys
 import time
+
+import numpy as np
 
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -131,19 +134,22 @@ def brian2_child(spec):
     set_device("cpp_standalone", directory=directory, build_on_run=False)
     c = spec["config"]
     if spec["model"] == "b2":
-        net = b1_song.brian2_model(c)[0]
+        net, _, _, mon = b1_song.brian2_model(c)
         net.run(WARMUP_MS * ms)
         net.run(spec["ms"] * ms)               # timed: last_run_info is this run's
     else:
         images, _ = b3_diehl_cook.load_images(1 + spec["samples"])
-        net = b3_diehl_cook.brian2_model(c, images, directory)[0]
+        net, _, _, mon = b3_diehl_cook.brian2_model(c, images, directory)
         period = c["t_present"] + c["t_rest"]
         net.run(period * ms)                   # warm-up sample
         net.run(spec["samples"] * period * ms)
     build = common.brian2_build(directory)
     device = get_device()
+    count = mon.variables["count"]             # spikes per neuron, whole binary run
     return dict(build_s=build, directory=directory, project_dir=device.project_dir,
-                results_dir=device.results_dir)
+                results_dir=device.results_dir,
+                count_file=device.get_array_filename(count),
+                count_dtype=str(np.dtype(count.dtype)))
 
 
 class Brian2Binary:
@@ -165,6 +171,10 @@ class Brian2Binary:
                                           self.info["results_dir"])
         if r["completed_fraction"] != 1.0:
             raise RuntimeError(f"Brian2 run incomplete: {r}")
+        counts = np.fromfile(os.path.join(self.info["results_dir"],
+                                          self.info["count_file"]),
+                             dtype=self.info["count_dtype"])
+        r["spikes"] = int(counts.sum())          # warm-up + timed part
         self.runs.append(r)
         return r["last_run_s"] / self.per
 
@@ -173,7 +183,8 @@ class Brian2Binary:
                     peak_rss_mb=round(max(r["peak_rss_bytes"] for r in self.runs)
                                       / 2**20, 1),
                     binary_wall_s=[round(r["wall_s"], 3) for r in self.runs],
-                    binary_cpu_s=[round(r["proc_cpu_s"], 3) for r in self.runs])
+                    binary_cpu_s=[round(r["proc_cpu_s"], 3) for r in self.runs],
+                    spikes_per_run=[r["spikes"] for r in self.runs])
 
     def clean(self):
         if not os.environ.get("BENCH_KEEP_BUILD"):
@@ -215,9 +226,13 @@ def bench_b2(synapses, ms, threads, repeats, brian2=False):
           f"{build:.1f} s; {path}", flush=True)
     net.threads = threads[0]
     net.run(WARMUP_MS, progress=False)
+    mon._t.clear()                        # spikes counted per timed run only
+    mon._i.clear()
+    spikes = []
 
     def run():
         net.run(ms, progress=False)
+        spikes.append(int(mon.times.size))
         mon._t.clear()
         mon._i.clear()
     ours = {n: (("ours", n), _threads_setter(net, n), _timed(run)) for n in threads}
@@ -236,6 +251,13 @@ def bench_b2(synapses, ms, threads, repeats, brian2=False):
                                   for k, v in res["median_s"].items()},
                build_s=round(build, 2),
                brian2={n: b.summary() for n, b in binaries.items()})
+    # output rates (a check that both sides run the same model, not timed)
+    res["out_rate_hz"] = {"ours": round(float(np.mean(spikes)) / c["n_out"]
+                                        / (ms / 1000.0), 2)}
+    for n, b in res["brian2"].items():
+        res["out_rate_hz"][f"brian2 {n}"] = round(
+            float(np.mean(b["spikes_per_run"])) / c["n_out"]
+            / ((WARMUP_MS + ms) / 1000.0), 2)
     return res
 
 
@@ -262,6 +284,11 @@ def bench_b3(threads, repeats, brian2=False, samples=3):
     res = _speedups(res, threads, ["ours"] + (["brian2"] if brian2 else []))
     res.update(images=source, brian2_samples_per_run=samples if brian2 else None,
                brian2={n: b.summary() for n, b in binaries.items()})
+    # excitatory spikes per sample (a check that both sides run the same model)
+    res["exc_spikes_per_sample"] = {"ours": round(mon.times.size / k[0], 1)}
+    for n, b in res["brian2"].items():
+        res["exc_spikes_per_sample"][f"brian2 {n}"] = round(
+            float(np.mean(b["spikes_per_run"])) / (1 + samples), 1)
     return res
 
 
@@ -290,6 +317,10 @@ def print_table(results, threads):
     for r in results:
         if r.get("path"):
             print(f"  {r['name']}: {r['path']}")
+        for key in ("out_rate_hz", "exc_spikes_per_sample"):
+            if key in r:
+                print(f"  {r['name']}: {key} " + ", ".join(
+                    f"{k} {v}" for k, v in r[key].items()))
         for n, b in r.get("brian2", {}).items():
             print(f"  {r['name']}: Brian2 {n} thread(s): compile {b['build_s']} s, "
                   f"binary peak RSS {b['peak_rss_mb']} MB")
