@@ -79,8 +79,9 @@ for pyx in sorted(glob.glob(os.path.join("_ext", "*.pyx"))):
 
 setup(
     packages=find_packages(include=["plasticity", "plasticity.*"]),
-    # the .pxd files let users cimport the rule API for their own Cython rules
-    package_data={"plasticity._ext": ["*.pxd"], "plasticity.experiments": ["*.toml"]},
+    # the .pxd files let users cimport the rule API for their own Cython rules; the
+    # header is the threads' code the OpenMP modules share
+    package_data={"plasticity._ext": ["*.pxd", "*.h"], "plasticity.experiments": ["*.toml"]},
     ext_modules=cythonize(
         extensions,
         include_path=[HERE],

@@ -25,59 +25,21 @@ from plasticity._ext.rules cimport StdpParams, StdpParameters, f_plus, f_minus, 
 # OpenMP where the build found it (setup.py compiles this module with -fopenmp when a
 # tiny OpenMP program compiles and links, as it does the engine); without it the
 # parallel blocks run once, on one thread, and these are no-ops.
-cdef extern from *:
-    """
-    #include <sched.h>
-    /* The barrier between the phases of an image in train (as the engine's): spins
-       briefly, then yields the core, so that on a machine with more runnable threads
-       than cores (shared, or 7 threads on 2 cores) a thread does not burn its time
-       slice waiting for a descheduled one. Sense-reversing; the acquire/release
-       pairs order every thread's writes of a phase before every read of the next. */
-    typedef struct { int count; int sense; int n; } cv_bar_t;
-    static void cv_bar_wait(cv_bar_t* b, int* local_sense) {
-        int s = !*local_sense, spins = 0;
-        *local_sense = s;
-        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
-            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
-            return;
-        }
-        while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
-            if (++spins < 500) {
-    #if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-    #endif
-            } else {
-                sched_yield();
-            }
-        }
-    }
-    #ifdef _OPENMP
-    #include <omp.h>
-    static void cv_barrier(void) {
-        #pragma omp barrier
-    }
-    static int cv_team_size(void) { return omp_get_num_threads(); }
-    static int cv_openmp(void) { return 1; }
-    #else
-    static void cv_barrier(void) {}
-    static int cv_team_size(void) { return 1; }
-    static int cv_openmp(void) { return 0; }
-    #endif
-    """
-    ctypedef struct cv_bar_t:
+# the engine's barrier and team helpers (_threads.h)
+cdef extern from "_threads.h":
+    ctypedef struct pl_bar_t:
         int count
         int sense
         int n
-    void cv_bar_wait(cv_bar_t* b, int* local_sense) noexcept nogil
-    void cv_barrier() noexcept nogil
-    int cv_team_size() noexcept nogil
-    int cv_openmp() noexcept nogil
+    void pl_bar_wait(pl_bar_t* b, int* local_sense) noexcept nogil
+    void pl_barrier() noexcept nogil
+    int pl_team_size() noexcept nogil
+    int pl_openmp() noexcept nogil
 
 
 def openmp_available():
     """Whether this build of the conv kernels has OpenMP (else they run on one thread)."""
-    return bool(cv_openmp())
+    return bool(pl_openmp())
 
 
 # Threads. Where the weights do not change (forward, pool_first, global_max) the
@@ -330,7 +292,7 @@ cdef void _transpose(const int16_t* tl, const float* vl, Py_ssize_t n_loc, int F
 cdef int _threads(int threads, Py_ssize_t units) noexcept nogil:
     """Threads to use: ``threads`` (>= 1), at most one per unit of work, 1 without
     OpenMP."""
-    if not cv_openmp() or threads < 1:
+    if not pl_openmp() or threads < 1:
         return 1
     if units < threads:
         return <int>units if units > 1 else 1
@@ -494,7 +456,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     cdef Py_ssize_t nv = n_loc * F, nwt = <Py_ssize_t>C * kh * kw * F, q
     cdef int b, nw, nt, tid, nteam, sense, par
     cdef float* wk
-    cdef cv_bar_t bar
+    cdef pl_bar_t bar
     cdef StdpParams p = params.p
     if wt.shape[0] != C:
         raise ValueError(f"kernels have {wt.shape[0]} input channels, input has {C}")
@@ -535,12 +497,12 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     bar.n = nt
     with nogil, parallel(num_threads=nt):
         tid = threadid()
-        nteam = cv_team_size()
+        nteam = pl_team_size()
         sense = 0
         wk = &wt[0, 0, 0, 0] if tid == 0 else wcopy + (tid - 1) * nwt
         if tid == 0:
             bar.n = nteam       # the team OpenMP gave (perhaps fewer than asked for)
-        cv_barrier()
+        pl_barrier()
         for b in range(B):
             par = b & 1
             nfired[par * nt + tid] = _forward_rows(
@@ -548,7 +510,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
                 tout + par * nv, vout + par * nv, 1, F, tid, nteam, V,
                 order + tid * (n_in + 1), count + tid * (T + 1), dirty + tid * n_loc,
                 isdirty + tid * n_loc, fired + (par * nt + tid) * n_loc)
-            cv_bar_wait(&bar, &sense)
+            pl_bar_wait(&bar, &sense)
             # every thread selects the same winners (reading only) and applies their
             # update to its own copy of the kernels
             nw = _select_winners(tout + par * nv, vout + par * nv, 1, F, F, Ho, Wo, T,

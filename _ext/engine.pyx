@@ -21,47 +21,8 @@ cdef extern from *:
 
 # OpenMP where the build found it (setup.py compiles the engine with -fopenmp when a
 # tiny OpenMP program compiles and links); without it these are no-ops, one thread.
-cdef extern from *:
-    """
-    #include <sched.h>
-    /* The barrier between the phases of a step: spins briefly (the threads' work
-       between two barriers is balanced, microseconds), then yields the core, so a
-       machine with more runnable threads than cores (shared, or 7 threads on 2
-       cores) does not burn a thread's time slice waiting for a descheduled one.
-       Sense-reversing; the acquire/release pairs order every thread's writes of a
-       phase before every read of the next. */
-    typedef struct { int count; int sense; int n; } pl_bar_t;
-    static void pl_bar_wait(pl_bar_t* b, int* local_sense) {
-        int s = !*local_sense, spins = 0;
-        *local_sense = s;
-        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
-            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
-            return;
-        }
-        while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
-            if (++spins < 500) {
-    #if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-    #endif
-            } else {
-                sched_yield();
-            }
-        }
-    }
-    #ifdef _OPENMP
-    #include <omp.h>
-    static void pl_barrier(void) {
-        #pragma omp barrier
-    }
-    static int pl_team_size(void) { return omp_get_num_threads(); }
-    static int pl_openmp(void) { return 1; }
-    #else
-    static void pl_barrier(void) {}
-    static int pl_team_size(void) { return 1; }
-    static int pl_openmp(void) { return 0; }
-    #endif
-    """
+# (the barrier and team helpers: _threads.h, shared with conv.pyx)
+cdef extern from "_threads.h":
     ctypedef struct pl_bar_t:
         int count
         int sense
