@@ -3,6 +3,7 @@ SimpleStochasticSynapse and the recording of injected currents."""
 import numpy as np
 import pytest
 
+pytest.importorskip("pyNN")
 sim = pytest.importorskip("plasticity.pynn")
 from pyNN.errors import InvalidParameterValueError  # noqa: E402
 
