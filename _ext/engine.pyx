@@ -45,18 +45,7 @@ cdef extern from *:
     #include <math.h>
     #include <stdint.h>
     extern double lgamma_r(double, int*);
-    static inline uint64_t pl_pi_mix(uint64_t z) {
-        z += 0x9E3779B97F4A7C15ULL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31);
-    }
-    /* uniform in [0, 1) from (seed, step, element, site): _pl_rand of the rule language */
-    static inline double pl_pi_u01(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
-        uint64_t h = pl_pi_mix(seed ^ pl_pi_mix((uint64_t)step
-                               ^ pl_pi_mix(((uint64_t)idx << 16) ^ (uint64_t)site)));
-        return (double)(h >> 11) * (1.0 / 9007199254740992.0);
-    }
+    #include "_random.h"   /* _pl_mix, _pl_rand: the rule language's hash */
     typedef struct { double lam, elam, slam, loglam, a, b, invalpha, vr, lginv; } pl_pois_t;
     static inline void pl_pois_setup(pl_pois_t* p, double lam) {
         p->lam = lam;
@@ -88,8 +77,8 @@ cdef extern from *:
         int sg;
         double U, V, us, kd;
         for (;;) {
-            U = pl_pi_u01(seed, step, idx, site) - 0.5;
-            V = pl_pi_u01(seed, step, idx, site + 1);
+            U = _pl_rand(seed, step, idx, site) - 0.5;
+            V = _pl_rand(seed, step, idx, site + 1);
             site += 2;
             us = 0.5 - fabs(U);
             if (us < 0.013 && V > us) continue;
@@ -138,8 +127,8 @@ cdef extern from *:
         int64_t i;                                                                   \
         const uint64_t M0 = th->M[0], M1 = th->M[1], M2 = th->M[2], M3 = th->M[3];   \
         for (i = 0; i < nb; i++)                                                     \
-            m[i] = pl_pi_mix(seed ^ pl_pi_mix((uint64_t)step                         \
-                             ^ pl_pi_mix((uint64_t)(j0 + i) << 16))) >> 11;         \
+            m[i] = _pl_mix(seed ^ _pl_mix((uint64_t)step                         \
+                             ^ _pl_mix((uint64_t)(j0 + i) << 16))) >> 11;         \
         for (i = 0; i < nb; i++)                                                     \
             kk[i] = (int64_t)(m[i] >= M0) + (int64_t)(m[i] >= M1)                    \
                     + (int64_t)(m[i] >= M2) + (int64_t)(m[i] >= M3);                 \
@@ -187,7 +176,7 @@ cdef extern from *:
     static inline int64_t pl_pois_draw(const pl_pois_t* p, uint64_t seed, int64_t step,
                                        int64_t idx) {
         if (p->lam < PL_POIS_INVERSION_MAX)
-            return pl_pois_inversion(p->lam, p->elam, pl_pi_u01(seed, step, idx, 0));
+            return pl_pois_inversion(p->lam, p->elam, _pl_rand(seed, step, idx, 0));
         return pl_pois_ptrs(p, seed, step, idx);
     }
     """
@@ -205,7 +194,7 @@ cdef extern from *:
     void pl_pois_setup(pl_pois_t* p, double lam) noexcept nogil
     int64_t pl_pois_draw(const pl_pois_t* p, uint64_t seed, int64_t step,
                          int64_t idx) noexcept nogil
-    double pl_pi_u01(uint64_t seed, int64_t step, int64_t idx, int64_t site) noexcept nogil
+    double _pl_rand(uint64_t seed, int64_t step, int64_t idx, int64_t site) noexcept nogil
     double PL_POIS_INVERSION_MAX
 
 from plasticity._ext.neurons cimport neuron_reset, neuron_update_range
@@ -498,7 +487,7 @@ def poisson_counts_uniform(uint64_t seed, int64_t t0, int64_t n_steps, Py_ssize_
 
 def hash_uniform(uint64_t seed, int64_t step, int64_t idx, int64_t site):
     """The uniform in [0, 1) the Poisson input draws for (seed, step, neuron, draw)."""
-    return pl_pi_u01(seed, step, idx, site)
+    return _pl_rand(seed, step, idx, site)
 
 
 cdef inline bint _heap_less(const Pop* p, Py_ssize_t a, Py_ssize_t b) noexcept nogil:

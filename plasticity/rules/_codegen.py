@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 from .language import _names
 
@@ -42,6 +43,9 @@ _CFUNCS = {"exp": "exp", "log": "log", "log10": "log10", "sqrt": "sqrt",
 _COPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _CCMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
          ast.NotEq: "!="}
+
+# the hash behind rand()/randn(), shared with the engine (one definition: the header)
+_RANDOM_H = (Path(__file__).resolve().parents[1] / "_ext" / "_random.h").read_text()
 
 PRELUDE = r"""
 #include <math.h>
@@ -67,20 +71,7 @@ static inline int64_t _pl_lower(const int32_t* idx, int64_t lo, int64_t hi, int6
     return lo;
 }
 #define PHASE(x) (phase < 0 || phase == (x))
-/* rand()/randn(): a counter-based hash (splitmix64 finaliser) of (seed, step, element,
-   call site): no state to carry, the same numbers in any order of evaluation */
-static inline uint64_t _pl_mix(uint64_t z) {
-    z += 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-static inline double _pl_rand(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
-    uint64_t h = _pl_mix(seed ^ _pl_mix((uint64_t)step
-                         ^ _pl_mix(((uint64_t)idx << 16) ^ (uint64_t)site)));
-    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
-}
-static inline double _pl_randn(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
+""" + _RANDOM_H + r"""static inline double _pl_randn(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
     double u1 = 1.0 - _pl_rand(seed, step, idx, 2 * site + 0x8000);   /* in (0, 1] */
     double u2 = _pl_rand(seed, step, idx, 2 * site + 0x8001);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
