@@ -124,7 +124,7 @@ conditions (the former defaults) 0.52 of 42 and 0 strong. Before the delay
 
 Pulses in the pairing (``--set pairing_drive=pulse``, onsets corrected by reruns
 until the spikes fall on the requested steps): with the delay as good as kicks, 7/10
-within 1 SEM, 10/10 within 2 SEM, chi^2 8.10 (2 spikes still extra/missing): the
+within 1 SEM, 10/10 within 2 SEM, chi^2 8.09 (2 spikes still extra/missing): the
 ramp before a spike no longer potentiates an isolated pair (+0.01 at 0.1 Hz). Before
 the delay (hold_u_plus: u_plus frozen at the spike's onset, after the ramp) pulses
 gave chi^2 50.8. The kick stays the default (the authors' code's drive).
