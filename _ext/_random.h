@@ -12,9 +12,13 @@ static inline uint64_t _pl_mix(uint64_t z) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
 }
+/* the 53 random bits of (seed, step, element, site) */
+static inline uint64_t _pl_bits(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
+    return _pl_mix(seed ^ _pl_mix((uint64_t)step
+                   ^ _pl_mix(((uint64_t)idx << 16) ^ (uint64_t)site))) >> 11;
+}
+/* uniform in [0, 1) */
 static inline double _pl_rand(uint64_t seed, int64_t step, int64_t idx, int64_t site) {
-    uint64_t h = _pl_mix(seed ^ _pl_mix((uint64_t)step
-                         ^ _pl_mix(((uint64_t)idx << 16) ^ (uint64_t)site)));
-    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+    return (double)_pl_bits(seed, step, idx, site) * (1.0 / 9007199254740992.0);
 }
 #endif  /* PLASTICITY_RANDOM_H */

@@ -127,8 +127,7 @@ cdef extern from *:
         int64_t i;                                                                   \
         const uint64_t M0 = th->M[0], M1 = th->M[1], M2 = th->M[2], M3 = th->M[3];   \
         for (i = 0; i < nb; i++)                                                     \
-            m[i] = _pl_mix(seed ^ _pl_mix((uint64_t)step                         \
-                             ^ _pl_mix((uint64_t)(j0 + i) << 16))) >> 11;         \
+            m[i] = _pl_bits(seed, step, j0 + i, 0);                                  \
         for (i = 0; i < nb; i++)                                                     \
             kk[i] = (int64_t)(m[i] >= M0) + (int64_t)(m[i] >= M1)                    \
                     + (int64_t)(m[i] >= M2) + (int64_t)(m[i] >= M3);                 \
@@ -753,17 +752,9 @@ cdef void _generated_arrivals(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
     cdef int d
     cdef const int32_t* spk
     pr.gen_is_syn = 0
-    if pr.delay_mode == DELAY_NONE:
-        pr.gen_spk = pre.spikes
-        pr.gen_n = pre.n_spikes
-    elif pr.delay_mode == DELAY_HOMOGENEOUS:
-        ts = t - pr.delay
-        pr.gen_spk = pre.spikes
-        pr.gen_n = 0
-        if ts >= 0:
-            slot = ts % pre.H
-            pr.gen_spk = pre.hist + slot * pre.n
-            pr.gen_n = pre.hist_n[slot]
+    if pr.delay_mode != DELAY_PER_SYNAPSE:
+        pr.gen_spk = _arrivals(pr, pre, t, &n)
+        pr.gen_n = n
     else:
         for d in range(pr.max_delay + 1):
             ts = t - d
