@@ -560,7 +560,9 @@ class StateMonitor:
         return {name: allv[:, k] for k, name in enumerate(self.variables)}
 
     def __getitem__(self, var):
-        return self.values[var]
+        # one variable: stack its rows only, not every recorded variable's
+        rows = self._rows[var]
+        return np.stack(rows) if rows else self.values[var]
 
 
 class WeightMonitor:
@@ -634,7 +636,9 @@ class RuleMonitor(WeightMonitor):
                 for v, rows in self._rows.items()}
 
     def __getitem__(self, var):
-        return self.values[var]
+        # one variable: stack its rows only, not every recorded variable's
+        rows = self._rows[var]
+        return np.stack(rows) if rows else self.values[var]
 
 
 def _held_v_row(proj):

@@ -20,4 +20,4 @@ def test_pynn_speed_model_runs_on_plasticity(model, scale):
     res = pynn_speed.child("plasticity", c)
     assert res["nnz"] > 0
     assert 0.0 < res["w_mean_over_gmax"] < 1.0
-    assert res["sim_cpu_s"] >= 0.0
+    assert res["sim_cpu_s"] > 0.0
