@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
-           "check_in", "check_range", "check_probability"]
+           "check_in", "check_range", "check_probability", "check_real_array"]
 
 
 def _num(name, value):
@@ -76,3 +76,25 @@ def check_in(name, value, allowed):
     if value not in allowed:
         raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
     return value
+
+
+def check_real_array(what, value, n, unit, *, n_name="n", element="source",
+                     nonnegative=False):
+    """``value`` (a scalar or an array of ``n``) as a new float64 array of ``n``:
+    real, finite (and >= 0 with ``nonnegative``); ``what`` names it in the errors,
+    ``element`` the kind of element whose index a bad value reports."""
+    v = np.asarray(value)
+    if v.dtype.kind not in "iuf":
+        raise TypeError(f"{what} must be real numbers ({unit}), got {v.dtype} values "
+                        f"({value!r:.60})")
+    v = v.astype(np.float64)
+    if v.ndim > 1 or (v.ndim == 1 and v.shape[0] != n):
+        raise ValueError(f"{what} must be a scalar or an array of length {n_name} = {n} "
+                         f"({unit}), got shape {v.shape}")
+    v = np.broadcast_to(v, (n,)).copy()
+    ok = np.isfinite(v) & (v >= 0) if nonnegative else np.isfinite(v)
+    if not np.all(ok):
+        k = int(np.flatnonzero(~ok)[0])
+        allowed = f"finite and >= 0 {unit}" if nonnegative else f"finite ({unit})"
+        raise ValueError(f"{what} must be {allowed}, got {v[k]} ({element} {k})")
+    return v

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._ext import engine as _engine
 from ._ext.synapses import _check_finite
-from ._validation import check_finite, check_int, check_positive
+from ._validation import check_finite, check_int, check_positive, check_real_array
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
@@ -213,18 +213,8 @@ class PoissonGroup(Population):
 
     @rates.setter
     def rates(self, value):
-        r = np.asarray(value)
-        if r.dtype.kind not in "iuf":
-            raise TypeError(f"rates of {self.name!r} must be real numbers (Hz), got "
-                            f"{r.dtype} values ({value!r:.60})")
-        r = r.astype(np.float64)
-        if r.ndim > 1 or (r.ndim == 1 and r.shape[0] != self.n):
-            raise ValueError(f"rates of {self.name!r} must be a scalar or an array of "
-                             f"length n = {self.n} (Hz), got shape {r.shape}")
-        r = np.broadcast_to(r, (self.n,)).copy()
-        if not np.all(np.isfinite(r)) or np.any(r < 0):
-            bad = r[~(np.isfinite(r) & (r >= 0))][0]
-            raise ValueError(f"rates of {self.name!r} must be finite and >= 0 Hz, got {bad}")
+        r = check_real_array(f"rates of {self.name!r}", value, self.n, "Hz",
+                             nonnegative=True)
         self._check_max_rate(r)
         self._rates = r
         self._dirty = True
@@ -345,20 +335,9 @@ class PoissonInput:
     @rate.setter
     def rate(self, value):
         what = f"rate of Poisson input {self.name!r}"
-        r = np.asarray(value)
-        if r.dtype.kind not in "iuf":
-            raise TypeError(f"{what} must be real numbers (Hz), got {r.dtype} values "
-                            f"({value!r:.60})")
-        r = r.astype(np.float64)
         n = self.target.n
-        if r.ndim > 1 or (r.ndim == 1 and r.shape[0] != n):
-            raise ValueError(f"{what} must be a scalar or an array of length "
-                             f"target.n = {n} (Hz), got shape {r.shape}")
-        r = np.broadcast_to(r, (n,)).copy()
-        ok = np.isfinite(r) & (r >= 0)
-        if not np.all(ok):
-            k = int(np.flatnonzero(~ok)[0])
-            raise ValueError(f"{what} must be finite and >= 0 Hz, got {r[k]} (neuron {k})")
+        r = check_real_array(what, value, n, "Hz", n_name="target.n", element="neuron",
+                             nonnegative=True)
         lam = self._lam_of(r)
         if lam.size and lam.max() > _MAX_POISSON_MEAN:
             k = int(np.argmax(lam))
@@ -560,9 +539,7 @@ class StateMonitor:
         return {name: allv[:, k] for k, name in enumerate(self.variables)}
 
     def __getitem__(self, var):
-        # one variable: stack its rows only, not every recorded variable's
-        rows = self._rows[var]
-        return np.stack(rows) if rows else self.values[var]
+        return self.values[var]
 
 
 class WeightMonitor:

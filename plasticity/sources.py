@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ._validation import check_real_array
 from .network import SpikeGeneratorGroup, Population, _NEVER
 from .rules._interpreter import _rand
 
@@ -21,20 +22,7 @@ __all__ = ["GammaGroup", "PoissonRefractoryGroup"]
 
 
 def _real_array(owner, name, value, n, unit):
-    v = np.asarray(value)
-    if v.dtype.kind not in "iuf":
-        raise TypeError(f"{name} of {owner!r} must be real numbers ({unit}), got "
-                        f"{v.dtype} values ({value!r:.60})")
-    v = v.astype(np.float64)
-    if v.ndim > 1 or (v.ndim == 1 and v.shape[0] != n):
-        raise ValueError(f"{name} of {owner!r} must be a scalar or an array of length "
-                         f"n = {n} ({unit}), got shape {v.shape}")
-    v = np.broadcast_to(v, (n,)).copy()
-    if not np.all(np.isfinite(v)):
-        k = int(np.flatnonzero(~np.isfinite(v))[0])
-        raise ValueError(f"{name} of {owner!r} must be finite ({unit}), got {v[k]} "
-                         f"(source {k})")
-    return v
+    return check_real_array(f"{name} of {owner!r}", value, n, unit)
 
 
 class _RenewalGroup(SpikeGeneratorGroup):
