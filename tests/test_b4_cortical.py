@@ -12,6 +12,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import _runfile_utils  # noqa: E402
+
 b4 = pytest.importorskip("benchmarks.b4_cortical")
 
 
@@ -99,11 +101,11 @@ def test_ours_builds_the_model_and_runs(drive):
 
 def test_benchmark_ours_side_memory_accounting(tmp_path):
     out = tmp_path / "b4.json"
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "b4_cortical.py"),
                     "--scale", "0.02", "--threads", "1", "--sides", "ours",
                     "--duration", "100", "--json", str(out)],
-                   check=True, cwd=ROOT, env=env, capture_output=True, text=True)
+                   check=True, cwd=ROOT, env=_runfile_utils.env(), capture_output=True,
+                   text=True)
     rows = json.loads(out.read_text())["rows"]
     assert len(rows) == 1
     r = rows[0]

@@ -18,6 +18,8 @@ from plasticity.neurons import IF, LIF
 from plasticity.rules._interpreter import _rand
 from plasticity.synapses import SynapseMatrix
 
+from _thread_utils import assert_identical, differences, snapshot
+
 DT = 0.1
 
 
@@ -296,15 +298,6 @@ def _net(seed, threads=1, rates=None):
     return net, mons, inE
 
 
-def _result(net, mons):
-    return ([p.state.copy() for p in net.populations.values()]
-            + [m.times.copy() for m in mons] + [m.ids.copy() for m in mons])
-
-
-def _same(a, b):
-    return len(a) == len(b) and all(x.tobytes() == y.tobytes() for x, y in zip(a, b))
-
-
 @pytest.mark.parametrize("threads", [2, 3, 7])
 def test_threads_identical(monkeypatch, threads):
     if not engine.openmp_available():
@@ -312,27 +305,27 @@ def test_threads_identical(monkeypatch, threads):
     monkeypatch.setattr(network_module, "_WORK_PER_THREAD", 0)
     net, mons, _ = _net(4, 1)
     net.run(200.0)
-    ref = _result(net, mons)
+    ref = snapshot(net, mons)
     assert len(mons[0].times) > 50 and len(mons[1].times) > 50
     net, mons, _ = _net(4, threads)
     net.run(200.0)
-    assert _same(ref, _result(net, mons))
+    assert_identical(ref, snapshot(net, mons), f"{threads} threads")
 
 
 def test_cut_runs_and_seeds():
     net, mons, _ = _net(4)
     net.run(200.0)
-    ref = _result(net, mons)
+    ref = snapshot(net, mons)
     net, mons, _ = _net(4)
     for d in (0.1, 57.3, 0.1, 100.0, 42.5):
         net.run(d)
-    assert _same(ref, _result(net, mons))
+    assert_identical(ref, snapshot(net, mons), "a run cut in five")
     net, mons, _ = _net(4)
     net.run(200.0)
-    assert _same(ref, _result(net, mons))
+    assert_identical(ref, snapshot(net, mons), "the same seed again")
     net, mons, _ = _net(5)
     net.run(200.0)
-    assert not _same(ref, _result(net, mons))
+    assert differences(ref, snapshot(net, mons))
 
 
 def test_rate_change_between_runs_and_store_restore():
@@ -344,7 +337,7 @@ def test_rate_change_between_runs_and_store_restore():
     inE.weight = 60.0
     state = net.store()
     net.run(50.0)
-    ref = _result(net, mons)
+    ref = snapshot(net, mons)
     # the piecewise counts: none while the rate is 0
     twin, tmons, tin = _net(4)
     twin.run(100.0)
@@ -353,7 +346,7 @@ def test_rate_change_between_runs_and_store_restore():
     tin.rate = np.linspace(0, 3000, 37)
     tin.weight = 60.0
     twin.run(50.0)
-    assert _same(ref, _result(twin, tmons))
+    assert_identical(ref, snapshot(twin, tmons), "the twin with the same rate changes")
     # restore: the rate and weight come back with the state
     inE.rate, inE.weight = 5.0, 1.0
     net.restore(state)
@@ -361,11 +354,11 @@ def test_rate_change_between_runs_and_store_restore():
     assert inE.weight == 60.0
     n0 = [len(m.times) for m in mons]
     net.run(50.0)
-    after = _result(net, mons)
-    for k in range(len(net.populations)):
-        assert after[k].tobytes() == ref[k].tobytes()
+    after = snapshot(net, mons)
+    for name in net.populations:
+        assert after[f"state/{name}"].tobytes() == ref[f"state/{name}"].tobytes()
     for k, m in enumerate(mons):      # the spikes of the last 50 ms again
-        t_ref, i_ref = ref[2 + k], ref[4 + k]
+        t_ref, i_ref = ref[f"spikes/{k}/t"], ref[f"spikes/{k}/i"]
         last = t_ref >= 150.0 - DT / 2
         assert last.sum() > 0
         np.testing.assert_array_equal(m.times[n0[k]:], t_ref[last])

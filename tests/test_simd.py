@@ -15,6 +15,7 @@ from plasticity import network as network_module
 from plasticity._ext import engine
 from plasticity.neurons import LIFCond
 
+from _thread_utils import assert_identical, snapshot
 from test_rules import W_MAX, W_MIN, build, random_params, timing_obj, wdep_obj
 from twins import STDPTwin
 
@@ -69,29 +70,13 @@ def _network(rule, shape, dtype, delay, seed=5):
     return net, proj, mon
 
 
-def _state(net, proj, mon):
-    out = {"w": proj.synapses.weights.copy(), "t": mon.times.copy(), "i": mon.ids.copy()}
-    for name, pop in net.populations.items():
-        if pop.state is not None:
-            out["state/" + name] = pop.state.copy()
-    for k, v in proj.rule.get_state().items():
-        out["rule/" + k] = np.array(v, copy=True)
-    return out
-
-
 def _run(rule, shape, dtype, delay, threads, simd, duration=300.0):
     assert engine.simd(simd) == simd
     net, proj, mon = _network(rule, shape, dtype, delay)
     net.threads = threads
     w0 = proj.synapses.weights.copy()
     net.run(duration)       # 3000 steps: post-ordered weights
-    return _state(net, proj, mon), w0
-
-
-def _assert_same(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        assert a[k].tobytes() == b[k].tobytes(), f"{k} differs"
+    return snapshot(net, [mon]), w0
 
 
 @pytest.mark.parametrize("rule", list(RULES))
@@ -100,9 +85,9 @@ def _assert_same(a, b):
 def test_simd_loops_equal_scalar_loops(rule, shape, dtype):
     ref, w0 = _run(rule, shape, dtype, 0, 1, False)
     got, _ = _run(rule, shape, dtype, 0, 1, True)
-    assert ref["t"].size > 100                       # the outputs fire
-    assert np.sum(ref["w"] != w0) > 0.5 * w0.size    # the rule changed most weights
-    _assert_same(ref, got)
+    assert ref["spikes/0/t"].size > 100              # the outputs fire
+    assert np.sum(ref["w/in"] != w0) > 0.5 * w0.size  # the rule changed most weights
+    assert_identical(ref, got, "SIMD vs scalar loops")
 
 
 @pytest.mark.parametrize("rule", ["pair", "triplet"])
@@ -110,8 +95,8 @@ def test_simd_loops_equal_scalar_loops(rule, shape, dtype):
 def test_simd_loops_equal_scalar_loops_with_delay_and_threads(rule, threads):
     ref, _ = _run(rule, "dense", np.float32, 15, 1, False)
     got, _ = _run(rule, "dense", np.float32, 15, threads, True)
-    assert ref["t"].size > 100
-    _assert_same(ref, got)
+    assert ref["spikes/0/t"].size > 100
+    assert_identical(ref, got, f"SIMD vs scalar loops, {threads} threads")
 
 
 def test_simd_loops_beyond_the_decay_table():
@@ -132,13 +117,13 @@ def test_simd_loops_beyond_the_decay_table():
         proj = net.connect(slow, out, syn, "g_e", rule=rule, name="slow_in")
         mon = net.monitor_spikes(out)
         net.run(8000.0)
-        return _state(net, proj, mon), rule
+        return snapshot(net, [mon]), rule
     ref, rule = run(False)
     k = network_module._decay_table(rule.kernel_parameters(0.1).c_plus).shape[0]
     assert k == 1 << 15 and np.exp(-k * 0.1 / 100.0) > 1e-15
     got, _ = run(True)
-    assert ref["t"].size > 1000
-    _assert_same(ref, got)
+    assert ref["spikes/0/t"].size > 1000
+    assert_identical(ref, got, "SIMD vs scalar loops beyond the decay table")
 
 
 @pytest.mark.parametrize("timing", ["pair-all", "pair-nearest-sym", "triplet-all",
@@ -214,13 +199,22 @@ def test_simd_lifcond_update_equals_scalar(threads, conductance_step):
     for simd in (False, True):
         engine.simd(simd)
         net, out, mon = _lifcond_net(37, threads, conductance_step)
+        refr = net.monitor_state(out, "refractory")
         net.run(200.0)
-        runs.append((out.state.copy(), mon.times.copy(), mon.ids.copy()))
-    (s0, t0, i0), (s1, t1, i1) = runs
-    assert t0.size > 100 and np.all(s0[5] >= 0)       # spikes; refractory counters
-    assert np.any(s0[3] > 0) and np.any(s0[4] != 0)   # theta grew; a current is on
-    assert s0.tobytes() == s1.tobytes()
-    assert t0.tobytes() == t1.tobytes() and i0.tobytes() == i1.tobytes()
+        runs.append((snapshot(net, [mon]), refr["refractory"].copy()))
+    (s0, r0), (s1, r1) = runs
+    state = s0["state/out"]
+    assert s0["spikes/0/t"].size > 100                      # spikes
+    assert np.any(state[3] > 0) and np.any(state[4] != 0)   # theta grew; a current is on
+    # the refractory counters (t_ref 2 ms = 20 steps): each spike sets its neuron's
+    # to 20, which then counts down by one per step to 0 and stays there
+    R = 20
+    spikes = np.bincount(s0["spikes/0/i"], minlength=37)
+    np.testing.assert_array_equal((r0 == R).sum(axis=0), spikes)
+    d = np.diff(r0, axis=0)
+    assert np.all((d == -1) | ((r0[:-1] == 0) & (d == 0)) | (r0[1:] == R))
+    assert_identical(s0, s1, f"SIMD vs scalar LIFCond update, {threads} threads")
+    assert r0.tobytes() == r1.tobytes()
 
 
 def test_simd_lifcond_update_reports_a_non_finite_value_as_the_scalar_loop():

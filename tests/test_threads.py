@@ -21,6 +21,9 @@ from plasticity.neurons import LIF, LIFCond, Izhikevich
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import b1_song, b2_scaled, b3_diehl_cook  # noqa: E402
 
+from _thread_utils import assert_identical as _assert_identical  # noqa: E402
+from _thread_utils import snapshot as _snapshot  # noqa: E402
+
 THREADS = (1, 2, 3, 7)
 
 
@@ -33,32 +36,6 @@ def _every_thread(monkeypatch):
 
 needs_openmp = pytest.mark.skipif(not engine.openmp_available(),
                                   reason="engine built without OpenMP")
-
-
-def _snapshot(net, monitors):
-    out = {"step": net.step}
-    for name, pop in net.populations.items():
-        if pop.state is not None:
-            out[f"state/{name}"] = pop.state.copy()
-    for name, proj in net.projections.items():
-        out[f"w/{name}"] = proj.synapses.weights.copy()
-        if proj.rule is not None and hasattr(proj.rule, "get_state"):
-            for k, v in proj.rule.get_state().items():
-                out[f"rule/{name}/{k}"] = np.array(v, copy=True)
-    for k, m in enumerate(monitors):
-        out[f"spikes/{k}/t"] = m.times.copy()
-        out[f"spikes/{k}/i"] = m.ids.copy()
-    return out
-
-
-def _assert_identical(ref, got, what):
-    assert ref.keys() == got.keys()
-    for k in ref:
-        a, b = np.asarray(ref[k]), np.asarray(got[k])
-        assert a.shape == b.shape, f"{what}: {k} shape {a.shape} vs {b.shape}"
-        # bit for bit (NaN-safe): compare the bytes
-        assert a.tobytes() == b.tobytes(), (
-            f"{what}: {k} differs ({int(np.sum(a != b))} of {a.size} values)")
 
 
 def _across_threads(make, run, what):
