@@ -33,16 +33,18 @@ Conventions shared by all models
 """
 from libc.math cimport isfinite, exp, expm1, fabs
 from libc.stdint cimport int32_t
+import numpy as np
 
-# An AVX-512 form of the LIFCond update (8 neurons per instruction; exp is still
-# glibc's, called per neuron that needs it): the same IEEE operations in the same
-# order per neuron as _lifcond_core, so the same numbers. A block with a non-finite
+# An AVX-512 form of the LIFCond update (8 neurons per instruction, exp included:
+# _exp.h's pl_exp, whose scalar and vector forms give the same bits): the same IEEE
+# operations in the same order per neuron as _lifcond_core, so the same numbers. A block with a non-finite
 # value is left to the scalar loop (which reports it). Used where the CPU has
 # AVX-512F/VL/DQ (checked at run time; simd() turns it off).
 cdef extern from *:
     """
     #include <math.h>
     #include <stdint.h>
+    #include "_exp.h"
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 9
     #include <immintrin.h>
     static int pl_neurons_avx512_ok(void) {
@@ -67,14 +69,12 @@ cdef extern from *:
         const __m512d z = _mm512_setzero_pd(), inf = _mm512_set1_pd(INFINITY);
         const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         Py_ssize_t i = i0, count = 0;
-        double arg[8], ex[8];
         for (; i + 8 <= i1; i += 8) {
             __m512d r = _mm512_loadu_pd(ref + i), vv = _mm512_loadu_pd(v + i);
             __m512d a = _mm512_loadu_pd(ge + i), b = _mm512_loadu_pd(gi + i);
             __m512d c = _mm512_loadu_pd(ie + i), t = _mm512_loadu_pd(th + i);
             __m512d g, vinf, vl, vn, chk, ce, ci;
             __mmask8 held, zero, need, spk;
-            unsigned m;
             r = _mm512_mask_sub_pd(r, _mm512_cmp_pd_mask(r, z, _CMP_GT_OQ), r, one);
             held = _mm512_cmp_pd_mask(r, z, _CMP_GT_OQ);
             ce = _mm512_mul_pd(a, M_e);     /* the conductances held over the step */
@@ -88,11 +88,9 @@ cdef extern from *:
                 g = _mm512_add_pd(_mm512_add_pd(one, ce), ci);
                 vinf = _mm512_div_pd(_mm512_add_pd(_mm512_add_pd(_mm512_add_pd(E_L,
                     _mm512_mul_pd(ce, E_e)), _mm512_mul_pd(ci, E_i)), c), g);
-                _mm512_storeu_pd(arg, _mm512_mul_pd(mdt, g));
-                for (m = 0; m < 8; m++)
-                    ex[m] = (need >> m) & 1 ? exp(arg[m]) : 0.0;
+                /* every lane: the ones not needed are replaced below */
                 vn = _mm512_add_pd(vinf, _mm512_mul_pd(_mm512_sub_pd(vv, vinf),
-                                                       _mm512_loadu_pd(ex)));
+                                                       pl_exp8(_mm512_mul_pd(mdt, g))));
             }
             vn = _mm512_mask_blend_pd(zero, vn, vl);
             vv = _mm512_mask_blend_pd(held, vn, vv);
@@ -119,7 +117,17 @@ cdef extern from *:
         *done = i;
         return count;
     }
+    /* pl_exp8 over an array (tests compare it with pl_exp); returns the count done */
+    __attribute__((target("avx512f,avx512vl,avx512dq")))
+    static Py_ssize_t pl_exp_array_simd(const double* x, double* out, Py_ssize_t n) {
+        Py_ssize_t i = 0;
+        for (; i + 8 <= n; i += 8) _mm512_storeu_pd(out + i, pl_exp8(_mm512_loadu_pd(x + i)));
+        return i;
+    }
     #else
+    static Py_ssize_t pl_exp_array_simd(const double* x, double* out, Py_ssize_t n) {
+        return 0;
+    }
     static int pl_neurons_avx512_ok(void) { return 0; }
     static Py_ssize_t pl_lifcond_simd(double* s, Py_ssize_t n, Py_ssize_t i0,
             Py_ssize_t i1, const double* p, int32_t* spikes, Py_ssize_t* done) {
@@ -129,11 +137,32 @@ cdef extern from *:
     #endif
     """
     int pl_neurons_avx512_ok() noexcept nogil
+    double pl_exp(double x) noexcept nogil
+    Py_ssize_t pl_exp_array_simd(const double* x, double* out, Py_ssize_t n) noexcept nogil
     Py_ssize_t pl_lifcond_simd(double* s, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t i1,
                                const double* p, int32_t* spikes,
                                Py_ssize_t* done) noexcept nogil
 
 cdef int _simd = pl_neurons_avx512_ok()
+
+
+def exp_array(x, vector=False):
+    """``_exp.h``'s exp of every element of ``x`` (float64; a copy): ``vector=True``
+    computes whole blocks of 8 with the AVX-512 form where the CPU has it (the rest by
+    the scalar form), else every element by the scalar form. For tests: both forms
+    must give the same bits."""
+    cdef const double[::1] xv = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    out = np.empty(xv.shape[0], dtype=np.float64)
+    cdef double[::1] o = out
+    cdef Py_ssize_t i = 0, n = xv.shape[0]
+    cdef bint vec = bool(vector)
+    with nogil:
+        if vec and pl_neurons_avx512_ok() and n > 0:
+            i = pl_exp_array_simd(&xv[0], &o[0], n)
+        while i < n:
+            o[i] = pl_exp(xv[i])
+            i += 1
+    return out.reshape(np.shape(x))
 
 
 def simd(enabled=None):
@@ -362,7 +391,7 @@ cdef inline Py_ssize_t _lifcond_core(double* s, Py_ssize_t n, Py_ssize_t i0,
             else:
                 g = 1.0 + ce + ci
                 v_inf = (E_L + ce * E_e + ci * E_i + i_ext[i]) / g
-                v[i] = v_inf + (v[i] - v_inf) * exp(-dt_tau * g)
+                v[i] = v_inf + (v[i] - v_inf) * pl_exp(-dt_tau * g)
         if alpha:
             _alpha_step(&ge[i], &y_e[i], P_e, P_gy_e)
             _alpha_step(&gi[i], &y_i[i], P_i, P_gy_i)
