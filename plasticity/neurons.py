@@ -34,6 +34,7 @@ import math
 
 import numpy as np
 
+from ._ext import neurons as _neurons_ext
 from ._validation import check_nonnegative, check_positive, check_finite
 
 __all__ = ["NeuronModel", "LIF", "LIFCond", "IF", "ALIF", "Izhikevich", "AdEx",
@@ -321,7 +322,10 @@ class LIFCond(NeuronModel):
     exp(-(1 + g_e + g_i) dt / tau_m)`` with ``v_inf = (E_L + g_e E_e + g_i E_i +
     I_ext) / (1 + g_e + g_i)``; the conductances and theta decay exactly. This is exact
     between input events while the conductances are constant and first order (local
-    error O(dt^2)) while they decay.
+    error O(dt^2)) while they decay. The exponential is the library's own
+    (``_ext/_exp.h``: at most 1 ulp from the exact value, the same bits on every CPU
+    and in the vectorised update); Brian2 calls the C library's, so the two agree to
+    rounding, not bit for bit.
 
     Spike when ``v > V_th + theta`` (strict, as Brian2's ``v > vt``); reset
     ``v = V_reset``, ``theta += theta_plus`` (Diehl & Cook's homeostatic adaptive
@@ -404,9 +408,9 @@ class LIFCond(NeuronModel):
             dt / p["tau_m"], p["E_e"], p["E_i"],
             math.exp(-dt / p["tau_e"]), math.exp(-dt / p["tau_i"]),
             math.exp(-dt / p["tau_theta"]), p["theta_plus"],
-            # exp(-(dt/tau_m) * 1.0): the membrane factor without input, as the kernel
-            # would compute it
-            math.exp(-(dt / p["tau_m"]) * 1.0),
+            # exp(-(dt/tau_m) * 1.0): the membrane factor without input, with the
+            # kernel's exp, as the kernel would compute it
+            float(_neurons_ext.exp_array(np.array([-(dt / p["tau_m"]) * 1.0]))[0]),
             # the factors from a conductance's start value to the value held over the
             # step (1.0: the start value itself, bit for bit)
             _step_mean_factor(p.get("conductance_step", "start"), dt, p["tau_e"]),
