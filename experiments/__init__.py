@@ -12,6 +12,12 @@ This directory is the package ``plasticity.experiments``. An experiment module d
   ``recorder.checkpoint(step, state)`` at safe points and start from
   ``recorder.resume_state()`` when it is not None;
 - a module docstring whose first line describes it (``plasticity list``);
+- optionally ``Config.check(self)``: the checks between keys (``n_correlated <
+  n_inputs``), raising ``ValueError`` naming the keys, their values and what is
+  allowed; called once on the resolved config (every layer applied), so that
+  ``plasticity run`` refuses the config before any work and before a run file
+  exists (a ``__post_init__`` would see each layer alone: a TOML that lowers
+  ``n_inputs`` before the ``--set`` that lowers ``n_correlated`` would fail);
 - optionally ``memory_estimate(config) -> {key: (value, bytes)}``, what the run needs
   in memory by config key; ``plasticity run`` refuses a config whose estimate exceeds
   the memory available before any work, naming the costliest key;

@@ -67,7 +67,8 @@ class OneShotConfig(LearnerConfig):
     n_val: int = field(32, help="validation episodes", min=1)
     n_test: int = field(128, help="held-out test episodes", min=1)
     eprop_etas: list = field([1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0],
-                             help="inner learning rates tried for the e-prop baselines")
+                             help="inner learning rates tried for the e-prop baselines",
+                             min=0.0)
 
 
 def with_defaults(base, *, help=None, **defaults):

@@ -64,10 +64,12 @@ TIMINGS = {
 
 @dataclasses.dataclass
 class Config:
-    dt_min: float = field(-100.0, help="smallest t_post - t_pre", units="ms")
-    dt_max: float = field(100.0, help="largest t_post - t_pre", units="ms")
+    dt_min: float = field(-100.0, help="smallest t_post - t_pre (< 0)", units="ms",
+                          multiple_of="dt")
+    dt_max: float = field(100.0, help="largest t_post - t_pre (> 0)", units="ms",
+                          multiple_of="dt")
     dt_step: float = field(5.0, help="spacing of the spike-time differences", units="ms",
-                           gt=0.0)
+                           gt=0.0, multiple_of="dt")
     n_pairs: int = field(60, help="pairs per protocol", min=1)
     pair_rate: float = field(1.0, help="pairing frequency", units="Hz", gt=0.0)
     dt: float = field(0.1, help="time step", units="ms", gt=0.0)
@@ -82,6 +84,19 @@ class Config:
     triplet_data: str = field("hippocampal", help="Pfister & Gerstner 2006 parameter set "
                               "of the triplet rules", choices=("hippocampal", "visual"))
     triplet_model: str = field("minimal", help="triplet model", choices=("minimal", "full"))
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        the window's exponential fits need two spike-time differences on each side of
+        0."""
+        d = delta_ts(self)
+        n_neg, n_pos = int(np.sum(d < 0)), int(np.sum(d > 0))
+        if n_neg < 2 or n_pos < 2:
+            raise ValueError(
+                f"config keys 'dt_min', 'dt_max', 'dt_step' must give at least two "
+                f"spike-time differences below 0 and two above (the fits of tau- and "
+                f"tau+), got dt_min = {self.dt_min}, dt_max = {self.dt_max}, dt_step = "
+                f"{self.dt_step}: {n_neg} below and {n_pos} above")
 
 
 #: a quick run: every 10 ms from -60 to +60 ms
@@ -150,6 +165,7 @@ def pairing_network(pre_times, post_times, rules, *, dt=0.1, w0=1.0, w_max=10.0,
     mon = net.monitor_spikes(post)
     t_end = max(max(np.max(p) for p in pre_times if len(p)),
                 max(np.max(p) for p in post_times if len(p))) + 100.0
+    t_end = math.ceil(t_end / dt - 1e-6) * dt   # whole steps (any pairing period)
     net.run(t_end)
     err = 0.0
     for k in range(n):
@@ -199,6 +215,7 @@ def run(config, recorder=None, seed=1):
     """Measure the windows; returns the headline metrics (and, without a recorder,
     the curves under ``"curves"``)."""
     c = config
+    Config.check(c)
     dts = delta_ts(c)
     w0 = 1.0
     timings = {name: make_timing(c, name) for name in TIMINGS}

@@ -162,11 +162,15 @@ __all__ = ["Config", "SMALL", "run", "figure", "SJOSTROM_2001"]
 DRIVE_PA = 1e7  # a one-step kick: the forced neuron fires in the step after the kick
 
 
+#: the recurrent network's conditions (Fig. 4): rate code, temporal code
+CONDITIONS = ("rate", "temporal")
+
+
 @dataclasses.dataclass
 class Config:
     # --- pairing protocol (Fig. 2b)
     frequencies: list = field([0.1, 10.0, 20.0, 40.0, 50.0], help="pairing frequencies",
-                              units="Hz")
+                              units="Hz", gt=0.0)
     delta_ts: list = field([10.0, -10.0], help="t_post - t_pre of each protocol", units="ms")
     n_pairs_per_train: int = field(5, help="pairs per train", min=1)
     n_trains: int = field(15, help="trains per protocol (10 s apart: changes add)", min=1)
@@ -225,7 +229,7 @@ class Config:
     # --- recurrent network (Fig. 4)
     n_neurons: int = field(10, help="excitatory neurons", min=2)
     rates: list = field([2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0],
-                        help="rate code: input rate of each neuron", units="Hz")
+                        help="rate code: input rate of each neuron", units="Hz", min=0.0)
     sequence_interval: float = field(20.0, help="temporal code: delay between neurons",
                                      units="ms", gt=0.0)
     w_max_rate: float = field(0.25, help="rate code: w_max", units="mV", gt=0.0)
@@ -242,6 +246,16 @@ class Config:
                                       gt=0.0)
     homeostasis: bool = field(False, help="network: homeostatic A_LTD (see docstring)")
     conditions: list = field(["rate", "temporal"], help="network conditions to run")
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments)."""
+        if len(self.rates) != self.n_neurons:
+            raise ValueError(f"config key 'rates' must have n_neurons = {self.n_neurons} "
+                             f"values, got {len(self.rates)}")
+        bad = [x for x in self.conditions if x not in CONDITIONS]
+        if bad:
+            raise ValueError(f"config key 'conditions' must be a list of "
+                             f"{', '.join(map(repr, CONDITIONS))}, got {bad[0]!r}")
 
 
 #: a quick run: the whole protocol (~3 s for the pairing, ~1 s per 100 s network)
@@ -420,8 +434,7 @@ def _pairing_once(c, seed, keys, pre, post, onsets):
 def input_trains(c, condition, duration_ms, rng):
     n = c.n_neurons
     if condition == "rate":
-        if len(c.rates) != n:
-            raise ValueError(f"rates must have n_neurons={n} values, got {len(c.rates)}")
+        Config.check(c)
         trains = []
         # Poisson on the grid, at least t_clamp + dt apart (the forced spike lasts
         # t_clamp; a kick during it would be lost), with pulses t_clamp + the pulse's
@@ -543,6 +556,7 @@ def network(c, condition, seed=0, recorder=None):
 # ----------------------------------------------------------------------------- run
 def run(config, recorder=None, seed=0):
     c = config
+    Config.check(c)
     if recorder is not None:
         seed = recorder.seed
     keys, dw, extra, missing = pairing(c, seed)

@@ -44,13 +44,21 @@ class Config(with_defaults(LearnerConfig, tau_m=30.0, tau_out=30.0, v_th=0.03, l
     n_rec: int = field(100, help="number of LIF neurons", min=1)
     input_rate: float = field(50.0, help="input rate", units="Hz", min=0.0, max=1000.0)
     duration: int = field(1000, help="length of the pattern (1 ms steps)", min=1)
-    periods: list = field([1000, 500, 333, 200], help="periods of the sines", units="ms")
+    periods: list = field([1000, 500, 333, 200], help="periods of the sines", units="ms",
+                          gt=0.0)
     gamma: float = field(0.3, help="pseudo-derivative dampening", gt=0.0)
     reg: float = field(300.0, help="regulariser coefficient (rates in kHz)", min=0.0)
     methods: list = field(list(METHODS), help="learning rules to compare (eprop_symmetric, "
                                               "eprop_random, bptt; also eprop_adaptive)")
     adaptive_decay: float = field(0.0, help="weight decay of W_out and B (eprop_adaptive)",
                                   min=0.0)
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments)."""
+        bad = [m for m in self.methods if m not in ALL_METHODS]
+        if bad:
+            raise ValueError(f"config key 'methods' must be a list of "
+                             f"{', '.join(ALL_METHODS)}, got {bad[0]!r}")
 
 
 #: a quick run: each method 400 iterations (about a minute in all on one core)
@@ -111,10 +119,7 @@ def run(config, recorder=None, seed=1, progress=None):
 
 
 def _run(c, recorder, seed):
-    for m in c.methods:
-        if m not in ALL_METHODS:
-            raise ValueError(f"methods must be a list of {', '.join(ALL_METHODS)}, "
-                             f"got {m!r}")
+    Config.check(c)
     if recorder is not None:
         seed = recorder.seed
     state = recorder.resume_state() if recorder is not None else None

@@ -79,10 +79,11 @@ class Config:
                                   "(Fig. 4B)", min=1)
     cortical_frequencies: list = field([1.0, 20.0, 30.0, 40.0, 50.0],
                                        help="pairing frequencies of the cortical curves",
-                                       units="Hz")
+                                       units="Hz", gt=0.0)
     sjostrom_frequencies: list = field([0.1, 10.0, 20.0, 40.0, 50.0],
                                        help="frequencies of the +-10 ms points beside "
-                                       "Sjöström's data (empty: skip)", units="Hz")
+                                       "Sjöström's data (empty: skip)", units="Hz",
+                                       gt=0.0)
     bistability_dt: float = field(10.0, help="time step of the bistability run (no "
                                   "spikes)", units="ms", gt=0.0)
     bistability_taus: float = field(25.0, help="bistability run length, in units of the "

@@ -110,6 +110,13 @@ class Config:
     dt_scale: float = field(1.0, help="time step = figure1.m's step x dt_scale", gt=0.0,
                             max=1.0)
 
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments)."""
+        bad = [x for x in self.patterns if x not in PATTERNS]
+        if bad:
+            raise ValueError(f"config key 'patterns' must be letters of "
+                             f"{''.join(PATTERNS)}, got {bad[0]!r} in {self.patterns!r}")
+
 
 #: a quick run (all 20 patterns take well under a second)
 SMALL = {}
@@ -263,10 +270,8 @@ def signature(letter, times, v, I, st):
 
 def run(config, recorder=None, seed=1):
     metrics, results = {}, {}
+    Config.check(config)
     for letter in config.patterns:
-        if letter not in PATTERNS:
-            raise ValueError(f"unknown pattern {letter!r}; patterns are "
-                             f"{''.join(PATTERNS)}")
         times, v, I, st = simulate(letter, config.dt_scale)
         ref = figure1_m(letter)
         results[letter] = (times, v, I, st)

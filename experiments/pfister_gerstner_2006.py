@@ -65,7 +65,7 @@ TRIPLET_SETS = [("all-to-all", "full"), ("all-to-all", "minimal"), ("nearest", "
 @dataclasses.dataclass
 class Config:
     frequencies: list = field([0.1, 10.0, 20.0, 40.0, 50.0], help="pairing frequencies",
-                              units="Hz")
+                              units="Hz", gt=0.0)
     delta_ts: list = field([10.0, -10.0], help="t_post - t_pre of each protocol",
                            units="ms")
     n_pairs: int = field(60, help="pairs per protocol", min=1)

@@ -51,8 +51,8 @@ class Config(SongConfig):
     jitter: float = field(0.0, help="s.d. of the jitter of copied mother spikes",
                           units="ms", min=0.0)
 
-
-    def __post_init__(self):
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments)."""
         if self.n_correlated >= self.n_inputs:
             raise ValueError(f"config key 'n_correlated' must be < n_inputs "
                              f"({self.n_inputs}), got {self.n_correlated}")
@@ -104,9 +104,7 @@ def correlated_trains(n, n_corr, rate_hz, c, duration_ms, dt, rng, jitter=0.0):
 def build(config, seed=1):
     """(network, projection, neuron) with freshly drawn input trains."""
     c = song.effective(config)
-    if c.n_correlated >= c.n_inputs:
-        raise ValueError(f"n_correlated must be < n_inputs ({c.n_inputs}), got "
-                         f"{c.n_correlated}")
+    Config.check(c)
     rng = np.random.default_rng(seed)
     t, i = correlated_trains(c.n_inputs, c.n_correlated, c.rate, c.correlation,
                              c.duration, c.dt, rng, c.jitter)

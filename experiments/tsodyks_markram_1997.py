@@ -60,9 +60,9 @@ class Config:
     tau_f_fac: float = field(530.0, help="facilitating synapse: facilitation time "
                              "constant", units="ms", gt=0.0)
     rates: list = field([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 70.0, 100.0],
-                        help="regular train rates", units="Hz")
+                        help="regular train rates", units="Hz", gt=0.0)
     irregular_rates: list = field([5.0, 20.0, 50.0], help="Poisson train rates",
-                                  units="Hz")
+                                  units="Hz", gt=0.0)
     n_spikes: int = field(30, help="spikes per train", min=2)
     facilitation_rate: float = field(70.0, help="rate of the facilitation figure's "
                                      "train (one of rates)", units="Hz", gt=0.0)
@@ -78,6 +78,12 @@ class Config:
     stdp_a_plus: float = field(5e-3, help="STDP potentiation amplitude", min=0.0)
     stdp_a_minus: float = field(5.25e-3, help="STDP depression amplitude", min=0.0)
     stdp_tau: float = field(20.0, help="STDP trace time constants", units="ms", gt=0.0)
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments)."""
+        if self.facilitation_rate not in self.rates:
+            raise ValueError(f"config key 'facilitation_rate' must be one of rates "
+                             f"{self.rates}, got {self.facilitation_rate}")
 
 
 #: a quick run (the tests use it)
@@ -199,9 +205,7 @@ def run(config, recorder=None, seed=1):
     c = config
     if recorder is not None:
         seed = recorder.seed
-    if c.facilitation_rate not in c.rates:
-        raise ValueError(f"facilitation_rate must be one of rates {c.rates}, got "
-                         f"{c.facilitation_rate}")
+    Config.check(c)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     tr = trains(c, rng)
     steps = [s for *_, s in tr]

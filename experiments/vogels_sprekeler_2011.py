@@ -136,6 +136,15 @@ class Config:
                              "no pre-post correlation through the signals)",
                              choices=("shared", "independent"))
 
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments)."""
+        if self.analysis_window > self.duration:
+            raise ValueError(f"config key 'analysis_window' must be <= duration "
+                             f"({self.duration} ms), got {self.analysis_window}")
+        if not 1 <= self.preferred <= self.n_channels:
+            raise ValueError(f"config key 'preferred' must be in [1, n_channels = "
+                             f"{self.n_channels}], got {self.preferred}")
+
 
 #: a quick run (learning has converged after ~20 s; the tests use it)
 SMALL = {"duration": 30_000.0, "analysis_window": 10_500.0}
@@ -243,11 +252,7 @@ def run(config, recorder=None, seed=1, progress=None):
     c = config
     if recorder is not None:
         seed = recorder.seed
-    if c.analysis_window > c.duration:
-        raise ValueError(f"analysis_window must be <= duration ({c.duration} ms), got "
-                         f"{c.analysis_window}")
-    if not 1 <= c.preferred <= c.n_channels:
-        raise ValueError(f"preferred must be in [1, {c.n_channels}], got {c.preferred}")
+    Config.check(c)
     net, ge, gi, neuron, exc, inh, inputs = build(c, seed)
     ch_e, ch_i = channel_of_inputs(c)
     n_chunks = int(round(c.duration / c.chunk))

@@ -207,8 +207,13 @@ def _check_value(key, value, meta, source):
                           f"{', '.join(repr(c) for c in choices)}, got {value!r}"
                           f"{_src(source)}")
     vals = value if isinstance(value, (list, tuple)) else [value]
+    bounded = any(meta.get(b) is not None for b in ("min", "max", "gt", "lt"))
     for v in vals:
         if not isinstance(v, numbers.Real) or isinstance(v, bool):
+            if bounded and isinstance(value, (list, tuple)):   # a list of numbers
+                raise ConfigError(f"config key {key!r} must be a list of numbers, got "
+                                  f"{v!r} ({type(v).__name__}) in {value!r}"
+                                  f"{_src(source)}")
             continue
         if isinstance(v, float) and not math.isfinite(v):
             raise ConfigError(f"config key {key!r} must be finite, got {v!r}{_src(source)}")
@@ -248,7 +253,8 @@ def _apply(cfg, data, prefix, source):
         changes[key] = v
     try:
         return dataclasses.replace(cfg, **changes)
-    except (ValueError, TypeError) as e:  # __post_init__ cross-field checks
+    except (ValueError, TypeError) as e:  # a __post_init__ (checks between keys go
+        # in check(), called once on the resolved config: see _check_relations)
         raise ConfigError(f"invalid config{_src(source)}: {e}") from None
 
 
@@ -295,6 +301,9 @@ def _check_multiples(cfg, prefix=""):
         if abs(n - k) > 1e-6 + 1e-15 * abs(n):      # in steps, not in v's units
             raise ConfigError(f"config key {key!r} must be a multiple of {skey!r} = "
                               f"{step!r}{units}, got {v!r} ({n:.6g} steps)")
+        if k == 0 and v != 0:   # within rounding of 0 steps: a value that acts as 0
+            raise ConfigError(f"config key {key!r} must be 0 or at least one step of "
+                              f"{skey!r} = {step!r}{units}, got {v!r} ({n:.3g} steps)")
 
 
 def _nest(flat, source):
@@ -404,7 +413,29 @@ def resolve(cls, *, base=None, overrides=(), toml=None, sets=(), source=None):
     if flat:
         cfg = _apply(cfg, _nest(flat, "--set"), "", "--set")
     _check_multiples(cfg)
+    _check_relations(cfg)
     return cfg
+
+
+def _check_relations(cfg, prefix=""):
+    """The checks between keys (``n_correlated < n_inputs``, a rate that must be one of
+    ``rates``): a config class's ``check()`` method, called once on the resolved
+    config (nested tables first), not on each layer: a TOML that lowers ``n_inputs``
+    and a ``--set`` that lowers ``n_correlated`` make a valid config together. A
+    ``ValueError`` it raises becomes a :class:`ConfigError`."""
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            _check_relations(v, prefix + f.name + ".")
+    check = getattr(cfg, "check", None)
+    if callable(check):
+        try:
+            check()
+        except ConfigError:
+            raise
+        except (ValueError, TypeError) as e:
+            where = f" (table {prefix.rstrip('.')!r})" if prefix else ""
+            raise ConfigError(f"invalid config{where}: {e}") from None
 
 
 def from_dict(cls, data, *, source=None):

@@ -1,0 +1,145 @@
+"""Checks between config keys (``Config.check()``) run once on the resolved config,
+before any work and before a run file exists; list fields with bounds hold numbers.
+
+Release check: ``n_inputs`` lowered in a TOML and ``n_correlated`` by ``--set`` was
+refused (the TOML layer was checked alone); ``facilitation_rate`` not among
+``rates``, a ``preferred`` channel beyond ``n_channels``, ``rates`` of the wrong
+length, an unknown pattern letter, method or condition were found only inside the
+run (after minutes of work for some), leaving a failed ``.partial``; a Bi & Poo
+window on one side of 0 ran to the end and failed on a NaN fit; list fields took
+strings, booleans, zero and negative rates.
+"""
+import dataclasses
+import os
+
+import pytest
+
+from plasticity import runner
+from plasticity.config import ConfigError, field, resolve
+
+
+@dataclasses.dataclass
+class _Inner:
+    lo: float = field(0.0)
+    hi: float = field(1.0)
+
+    def check(self):
+        if self.lo >= self.hi:
+            raise ValueError(f"config key 'lo' must be < hi ({self.hi}), got {self.lo}")
+
+
+@dataclasses.dataclass
+class _Cfg:
+    n: int = field(100, min=1)
+    k: int = field(50, min=1)
+    inner: _Inner = dataclasses.field(default_factory=_Inner)
+    rates: list = field([1.0, 2.0], units="Hz", gt=0.0)
+
+    def check(self):
+        if self.k >= self.n:
+            raise ValueError(f"config key 'k' must be < n ({self.n}), got {self.k}")
+
+
+def test_relations_are_checked_on_the_resolved_config_not_per_layer(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text("n = 10\n")
+    cfg = resolve(_Cfg, toml=toml, sets=["k=5"])     # valid once both layers apply
+    assert (cfg.n, cfg.k) == (10, 5)
+    with pytest.raises(ConfigError, match=r"invalid config: config key 'k' must be < n "
+                                          r"\(10\), got 50"):
+        resolve(_Cfg, toml=toml)
+    with pytest.raises(ConfigError, match=r"table 'inner'.*'lo' must be < hi \(1.0\), "
+                                          r"got 2.0"):
+        resolve(_Cfg, sets=["inner.lo=2.0"])
+    assert resolve(_Cfg, sets=["inner.lo=2.0", "inner.hi=3.0"]).inner.lo == 2.0
+
+
+@pytest.mark.parametrize("value, match", [
+    ('["a", 2.0]', r"'rates' must be a list of numbers, got 'a' \(str\)"),
+    ("[true, 2.0]", r"'rates' must be a list of numbers, got True \(bool\)"),
+    ("[0.0, 2.0]", r"'rates' must be > 0.0 Hz, got 0.0"),
+    ("[1.0, -2.0]", r"'rates' must be > 0.0 Hz, got -2.0"),
+])
+def test_bounded_list_fields_hold_numbers_in_range(value, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve(_Cfg, sets=[f"rates={value}"])
+
+
+_TOML_N_INPUTS = "n_inputs = 100\n"
+
+
+@pytest.mark.parametrize("name, sets, match", [
+    ("song_abbott_2000_competition", ["n_inputs=100", "n_correlated=100"],
+     r"'n_correlated' must be < n_inputs \(100\), got 100"),
+    ("tsodyks_markram_1997", ["facilitation_rate=3.0"],
+     r"'facilitation_rate' must be one of rates .*, got 3.0"),
+    ("tsodyks_markram_1997", ["rates=[0.0, 70.0]"], r"'rates' must be > 0.0 Hz, got 0.0"),
+    ("tsodyks_markram_1997", ['irregular_rates=["x"]'], r"must be a list of numbers"),
+    ("vogels_sprekeler_2011", ["preferred=9"],
+     r"'preferred' must be in \[1, n_channels = 8\], got 9"),
+    ("vogels_sprekeler_2011", ["analysis_window=45000.0"],
+     r"'analysis_window' must be <= duration \(30000.0 ms\), got 45000.0"),
+    ("clopath_2010", ["n_neurons=3"], r"'rates' must have n_neurons = 3 values, got 10"),
+    ("clopath_2010", ['conditions=["rate", "x"]'],
+     r"'conditions' must be a list of 'rate', 'temporal', got 'x'"),
+    ("clopath_2010", ["frequencies=[-1.0]"], r"'frequencies' must be > 0.0 Hz"),
+    ("izhikevich_2003", ["patterns=AZ"], r"'patterns' must be letters of .*, got 'Z'"),
+    ("eprop_pattern_generation", ['methods=["bptt", "x"]'],
+     r"'methods' must be a list of .*, got 'x'"),
+    ("eprop_pattern_generation", ["periods=[0]"], r"'periods' must be > 0.0 ms"),
+    ("bi_poo_1998", ["dt_min=0.0"], r"at least two spike-time differences below 0"),
+    ("bi_poo_1998", ["dt_max=-5.0"], r"0 above"),
+    ("bi_poo_1998", ["dt=0.3"], r"'dt_step' must be a multiple of 'dt'"),
+    ("pfister_gerstner_2006", ["frequencies=[0.0]"], r"'frequencies' must be > 0.0 Hz"),
+    ("graupner_brunel_2012", ["cortical_frequencies=[0.0]"],
+     r"'cortical_frequencies' must be > 0.0 Hz"),
+])
+def test_experiments_refuse_inconsistent_configs_before_any_work(tmp_path, name, sets,
+                                                                  match):
+    with pytest.raises(ConfigError, match=match):
+        spec = runner.prepare(name, sets=sets, small=True, out=tmp_path)
+        runner.execute(spec, quiet=True)
+    assert os.listdir(tmp_path) == []          # no run file, not even a .partial
+
+
+def test_song_competition_layers_lowering_both_sizes(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text(_TOML_N_INPUTS)
+    spec = runner.prepare("song_abbott_2000_competition", config=toml,
+                          sets=["n_correlated=20"], out=tmp_path)
+    assert (spec.config.n_inputs, spec.config.n_correlated) == (100, 20)
+
+
+def test_bi_poo_pairing_network_runs_any_pairing_period():
+    """A pairing period that is not a whole number of steps (3 Hz: 333.33 ms): the
+    run's length is rounded up to whole steps (it was refused as 'duration must be a
+    multiple of dt' after the network was built)."""
+    from plasticity import STDP, Additive, Pair
+    from plasticity.experiments import bi_poo_1998 as bp
+    pre, post = bp.protocol_times([-10.0, 10.0], 3, 3.0)
+    rules = {"pair": STDP(Pair(16.8, 33.7, 0.01, 0.005), Additive(0.0, 10.0))}
+    final, err = bp.pairing_network(pre, post, rules, dt=0.1)
+    assert err < 0.11
+    assert final["pair"][0] < 1.0 < final["pair"][1]    # depression, potentiation
+
+
+@dataclasses.dataclass
+class _Steps:
+    dt: float = field(0.1, units="ms", gt=0.0)
+    window: float = field(10.0, units="ms", gt=0.0, multiple_of="dt")
+    delay: float = field(0.0, units="ms", min=0.0, multiple_of="dt")
+
+
+def test_a_multiple_of_dt_that_rounds_to_zero_steps_is_refused():
+    """1e-9 ms is within rounding of 0 steps of 0.1 ms: it was taken as a multiple
+    (0 steps), a window of no steps (vogels_sprekeler_2011 analysis_window=1e-6 then
+    failed inside the run on an empty concatenation)."""
+    with pytest.raises(ConfigError, match=r"'window' must be 0 or at least one step of "
+                                          r"'dt' = 0.1 ms, got 1e-09"):
+        resolve(_Steps, sets=["window=1e-9"])
+    assert resolve(_Steps, sets=["delay=0.0"]).delay == 0.0
+    assert resolve(_Steps, sets=["window=0.1"]).window == 0.1
+    with pytest.raises(ConfigError, match=r"'analysis_window' must be 0 or at least one "
+                                          r"step of 'chunk'"):
+        runner.prepare("vogels_sprekeler_2011", sets=["analysis_window=1e-6"],
+                       small=True)
