@@ -1464,12 +1464,12 @@ cdef inline void _prefetch_rows(const Proj* pr, const int32_t* spk, Py_ssize_t k
         i2 = spk[k + 2]
         s = pr.indptr[i2]
         e = pr.indptr[i2 + 1]
-        if s < e:
+        # the whole row: its first weights' prefetch (next call) and the kernel's
+        # loads would otherwise wait on these lines
+        while s < e:
             __builtin_prefetch(&pr.pos[s])
             __builtin_prefetch(&pr.indices[s])
-            if s + 16 < e:
-                __builtin_prefetch(&pr.pos[s + 16])
-                __builtin_prefetch(&pr.indices[s + 16])
+            s += 16
     if k + 1 < nspk:
         i2 = spk[k + 1]
         s = pr.indptr[i2]
@@ -1488,12 +1488,22 @@ cdef void _pre_bumps(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
     the values of bumping after each row (nothing in the rows reads x1, and r2 is
     read as it was before)."""
     cdef const int32_t* spk
-    cdef Py_ssize_t nspk, k
+    cdef Py_ssize_t nspk, k, s, e
     spk = _arrivals(pr, pre, t, &nspk)
     for k in range(nspk):
         if pr.use_x2:
             pr.r2b_step[k] = _r2_before(pr, spk[k], t)
         _bump_pre(pr, spk[k], t)
+        if pr.wpost and pr.wide and k < 2:
+            # the first rows' positions and post indices, which _prefetch_rows does
+            # not reach: requested now, read after the trace table (no effect on the
+            # numbers)
+            s = pr.indptr[spk[k]]
+            e = pr.indptr[spk[k] + 1]
+            while s < e:
+                __builtin_prefetch(&pr.pos[s])
+                __builtin_prefetch(&pr.indices[s])
+                s += 16
 
 
 cdef void _post_range(Proj* pr, Pop* post, int64_t t, Py_ssize_t j0,
