@@ -9,7 +9,8 @@ import numbers
 import numpy as np
 
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
-           "check_in", "check_range", "check_probability", "check_real_array"]
+           "check_in", "check_range", "check_probability", "check_real_array",
+           "check_ids"]
 
 
 def _num(name, value):
@@ -98,3 +99,37 @@ def check_real_array(what, value, n, unit, *, n_name="n", element="source",
         allowed = f"finite and >= 0 {unit}" if nonnegative else f"finite ({unit})"
         raise ValueError(f"{what} must be {allowed}, got {v[k]} ({element} {k})")
     return v
+
+
+def check_ids(name, value, n, *, unique=False, empty=True, dtype=np.int32):
+    """``value`` (an integer or a sequence of integers) as a new 1-D ``dtype`` array of
+    ids in ``[0, n)``; ``name`` names it in the errors. Integers only: no floats (0.7
+    is not truncated to 0), no booleans (a mask is not a list of ids), checked before
+    the cast (2**32 + 1 does not wrap to 1); ``unique``: no id twice; ``empty=False``:
+    at least one id."""
+    a = np.asarray(value)
+    if a.size == 0 and a.dtype.kind == "f":     # [] reads as float64
+        a = a.astype(np.int64)
+    if a.ndim > 1:
+        raise ValueError(f"{name} must be an id or a 1-D sequence of ids, got shape "
+                         f"{a.shape}")
+    a = a.reshape(-1)
+    if a.dtype.kind not in "iu" and not (a.dtype == object and all(
+            isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+            for x in a)):
+        raise TypeError(f"{name} must be integers in [0, {n}), got {a.dtype} values "
+                        f"({value!r:.60})")
+    if a.size == 0 and not empty:
+        raise ValueError(f"{name} must hold at least one id in [0, {n}), got none")
+    if a.size:
+        bad = np.flatnonzero((a < 0) | (a >= n))
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(f"{name} must be integers in [0, {n}), got {a[k]} "
+                             f"(position {k})")
+        if unique:
+            u, counts = np.unique(a, return_counts=True)
+            if np.any(counts > 1):
+                raise ValueError(f"{name} must not repeat an id, got {u[counts > 1][0]} "
+                                 f"{int(counts[counts > 1][0])} times")
+    return a.astype(dtype)

@@ -15,6 +15,7 @@ Python rule (:class:`~plasticity.rules.Rule`) or a Python callback switches to a
 per-step path that calls the compiled step once per step, with identical results.
 The order of operations within a step is documented in docs/internals.md.
 """
+import collections.abc
 import contextlib
 import math
 import os
@@ -24,7 +25,8 @@ import numpy as np
 
 from ._ext import engine as _engine
 from ._ext.synapses import _check_finite
-from ._validation import check_finite, check_int, check_positive, check_real_array
+from ._validation import (check_finite, check_ids, check_int, check_positive,
+                          check_real_array)
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
@@ -100,6 +102,40 @@ def _check_rule_bounds(name, synapses, rule):
 
 
 _CHUNK = 1 << 22
+
+
+def _check_variables(variables, model):
+    """``variables`` (a name or a non-empty sequence of distinct names of ``model``'s
+    variables) as a list."""
+    if isinstance(variables, str):
+        variables = [variables]
+    try:
+        variables = list(variables)
+    except TypeError:
+        raise TypeError(f"variables must be a variable name or a sequence of names, got "
+                        f"{variables!r}") from None
+    for v in variables:
+        if not isinstance(v, str):
+            raise TypeError(f"variables must be names (str), got {v!r}")
+        model.var_index(v)      # an unknown name: ValueError listing the variables
+    if not variables or len(set(variables)) != len(variables):
+        raise ValueError(f"variables must be distinct names of {list(model.variables)}, "
+                         f"got {variables!r}")
+    return variables
+
+
+#: bytes per neuron a population's arrays take besides its state (spike buffer,
+#: source schedules and parameters: the largest, the renewal sources, ~60 B)
+_BYTES_PER_SOURCE = 64
+
+
+def _check_n(n, bytes_per_neuron):
+    """``n`` neurons: an integer in [1, 2**31 - 1] (ids are int32) whose arrays
+    (``bytes_per_neuron`` each) fit in memory, checked before they are allocated."""
+    from . import _memory
+    n = check_int("n", n, 1, 2 ** 31 - 1)
+    _memory.check({"n": (n, n * bytes_per_neuron)})
+    return n
 
 
 def _chunks(n, size=_CHUNK):
@@ -264,17 +300,15 @@ class SpikeGeneratorGroup(Population):
                              f"and {i.size}")
         if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
             raise ValueError(f"spike times of {self.name!r} must be finite and >= 0 ms")
-        if i.size and (not np.issubdtype(i.dtype, np.integer) or i.min() < 0
-                       or i.max() >= self.n):
-            raise ValueError(f"spike ids of {self.name!r} must be integers in "
-                             f"[0, {self.n}), got values in [{i.min()}, {i.max()}]")
+        self._ids = check_ids(f"spike ids of {self.name!r}", i, self.n)
         self._times = t
-        self._ids = i.astype(np.int32)
         self._steps = None
         self.pos = np.zeros(1, dtype=np.int64)
 
     def _compile(self, dt):
-        steps = np.round(self._times / dt).astype(np.int64)
+        # a time beyond 2**62 steps is never reached: held there (a cast of more
+        # than 2**63 to int64 is undefined)
+        steps = np.round(np.minimum(self._times / dt, 2.0 ** 62)).astype(np.int64)
         order = np.lexsort((self._ids, steps))
         steps, ids = steps[order], self._ids[order]
         dup = (np.diff(steps) == 0) & (np.diff(ids) == 0)
@@ -706,9 +740,11 @@ class Network:
         """Add ``n`` neurons of ``model`` (a :class:`~plasticity.neurons.NeuronModel`);
         ``init`` maps variable names to initial values (scalar or array)."""
         _check_name(name, self._names())
-        n = check_int("n", n, 1)
         if not isinstance(model, NeuronModel):
             raise TypeError(f"model must be a plasticity.neurons model, got {model!r}")
+        n = _check_n(n, 8 * len(model.variables) + 4)
+        if init is not None and not isinstance(init, collections.abc.Mapping):
+            raise TypeError(f"init must map variable names to values, got {init!r}")
         pop = Population(name, n, model)
         for var, value in (init or {}).items():
             pop[var] = value
@@ -717,7 +753,7 @@ class Network:
     def add_poisson(self, name, n, rates):
         """Add ``n`` Poisson sources with ``rates`` in Hz (scalar or array of n)."""
         _check_name(name, self._names())
-        n = check_int("n", n, 1)
+        n = _check_n(n, _BYTES_PER_SOURCE)
         rng = np.random.Generator(np.random.PCG64(self._seedseq.spawn(1)[0]))
         return self._add(PoissonGroup(name, n, rates, rng, dt=self.dt))
 
@@ -728,7 +764,7 @@ class Network:
         :class:`plasticity.sources.GammaGroup`."""
         from .sources import GammaGroup
         _check_name(name, self._names())
-        n = check_int("n", n, 1)
+        n = _check_n(n, _BYTES_PER_SOURCE)
         return self._add(GammaGroup(name, n, alpha, beta, self._source_seed(), self.dt))
 
     def add_poisson_refractory(self, name, n, rates, dead_time):
@@ -737,7 +773,7 @@ class Network:
         scalars or arrays of n. See :class:`plasticity.sources.PoissonRefractoryGroup`."""
         from .sources import PoissonRefractoryGroup
         _check_name(name, self._names())
-        n = check_int("n", n, 1)
+        n = _check_n(n, _BYTES_PER_SOURCE)
         return self._add(PoissonRefractoryGroup(name, n, rates, dead_time,
                                                 self._source_seed(), self.dt))
 
@@ -748,7 +784,7 @@ class Network:
     def add_spike_generator(self, name, n, times, ids):
         """Add ``n`` sources emitting the given spikes (``times`` in ms, ``ids``)."""
         _check_name(name, self._names())
-        n = check_int("n", n, 1)
+        n = _check_n(n, _BYTES_PER_SOURCE)
         return self._add(SpikeGeneratorGroup(name, n, times, ids))
 
     def add_poisson_input(self, target, target_var, N, rate, weight, name=None):
@@ -895,9 +931,8 @@ class Network:
         if t.size == 0 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
             raise ValueError("times must be a non-empty, finite, strictly increasing "
                              f"sequence (ms), got {t}")
-        ids = (np.arange(pop.n) if neurons is None else np.asarray(neurons)).astype(np.int32)
-        if ids.size and (ids.min() < 0 or ids.max() >= pop.n):
-            raise ValueError(f"neurons must be ids in [0, {pop.n})")
+        ids = (np.arange(pop.n, dtype=np.int32) if neurons is None else
+               check_ids("neurons", neurons, pop.n, unique=True, empty=False))
         a = np.asarray(amplitudes, dtype=np.float64)
         if a.ndim == 1:
             a = np.repeat(a[:, None], ids.size, axis=1)
@@ -923,12 +958,9 @@ class Network:
         pop = self._pop(pop, "pop")
         if pop.model is None:
             raise ValueError(f"{pop.name!r} is a source and has no state")
-        if isinstance(variables, str):
-            variables = [variables]
-        ids = (np.arange(pop.n) if neurons is None
-               else np.atleast_1d(np.asarray(neurons))).astype(np.int32)
-        if ids.size == 0 or ids.min() < 0 or ids.max() >= pop.n:
-            raise ValueError(f"neurons must be non-empty ids in [0, {pop.n})")
+        variables = _check_variables(variables, pop.model)
+        ids = (np.arange(pop.n, dtype=np.int32) if neurons is None else
+               check_ids("neurons", neurons, pop.n, empty=False))
         every = 1 if interval is None else self._steps("interval", interval, 1)
         m = StateMonitor(pop, variables, ids, every, sink)
         self._state_monitors.append(m)
@@ -1291,6 +1323,9 @@ class Network:
 
     def restore(self, state):
         """Return to a state saved by :meth:`store` (same network structure)."""
+        if not isinstance(state, dict) or "step" not in state:
+            raise TypeError(f"state must be a dict returned by Network.store(), got "
+                            f"{type(state).__name__}")
         if set(state.get("populations", {})) != set(self.populations) or \
                 set(state.get("projections", {})) != set(self.projections):
             raise ValueError("state does not match this network's populations and "

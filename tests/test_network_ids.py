@@ -1,0 +1,130 @@
+"""Neuron ids, sizes, variable lists and states given to Network's public methods are
+checked at the boundary (release check: ``neurons=[0.7]`` was truncated to neuron 0,
+``[True, False]`` read as ids 1 and 0, ``2**32 + 1`` wrapped to neuron 1 in the int32
+cast, ``n = 10**10`` ended in a MemoryError, ``init=[...]`` in an AttributeError,
+``variables=[]`` recorded nothing, ``restore(5)`` an AttributeError)."""
+import numpy as np
+import pytest
+
+from plasticity import Network
+from plasticity._validation import check_ids
+from plasticity.neurons import LIF
+
+
+def _net():
+    net = Network(dt=0.1, seed=1)
+    return net, net.add_population("p", 3, LIF())
+
+
+BAD_IDS = [
+    ([0.7], TypeError, r"neurons must be integers in \[0, 3\), got float64 values"),
+    ([True, False], TypeError, r"neurons must be integers in \[0, 3\), got bool values"),
+    (["a"], TypeError, r"neurons must be integers in \[0, 3\)"),
+    ([2 ** 32 + 1], ValueError, r"neurons must be integers in \[0, 3\), got 4294967297 "
+                                r"\(position 0\)"),
+    ([1, -1], ValueError, r"got -1 \(position 1\)"),
+    ([[0]], ValueError, r"neurons must be an id or a 1-D sequence of ids, got shape"),
+    ([], ValueError, r"neurons must hold at least one id"),
+]
+
+
+@pytest.mark.parametrize("ids, exc, match", BAD_IDS)
+def test_monitor_state_neurons(ids, exc, match):
+    net, p = _net()
+    with pytest.raises(exc, match=match):
+        net.monitor_state(p, "v", neurons=ids)
+
+
+@pytest.mark.parametrize("ids, exc, match", BAD_IDS + [
+    ([0, 2, 0], ValueError, r"neurons must not repeat an id, got 0 2 times")])
+def test_add_current_neurons(ids, exc, match):
+    net, p = _net()
+    with pytest.raises(exc, match=match):
+        net.add_current(p, [1.0], [5.0], neurons=ids)
+    assert p.current is None
+
+
+def test_good_ids_record_and_drive_the_neurons_named():
+    net, p = _net()
+    net.add_current(p, [0.0], [400.0], neurons=np.array([2], dtype=np.uint64))
+    m = net.monitor_state(p, ["v", "I_ext"], neurons=2)
+    m2 = net.monitor_state(p, "I_ext", neurons=[np.int64(1), 2])
+    net.run(1.0)
+    assert np.all(m["I_ext"][1:] == 400.0)
+    assert np.all(m2["I_ext"][1:, 0] == 0.0) and np.all(m2["I_ext"][1:, 1] == 400.0)
+
+
+@pytest.mark.parametrize("ids, exc", [([0.0], TypeError), ([True], TypeError),
+                                      ([2 ** 32], ValueError)])
+def test_spike_generator_ids(ids, exc):
+    with pytest.raises(exc, match=r"spike ids of 'g' must be integers in \[0, 3\)"):
+        Network().add_spike_generator("g", 3, [1.0], ids)
+
+
+@pytest.mark.parametrize("variables, exc, match", [
+    ([], ValueError, r"variables must be distinct names of \['v'"),
+    (["v", "v"], ValueError, r"variables must be distinct names of .*got \['v', 'v'\]"),
+    (3, TypeError, r"variables must be a variable name or a sequence of names, got 3"),
+    ([3], TypeError, r"variables must be names \(str\), got 3"),
+    (["zz"], ValueError, r"LIF has no variable 'zz'"),
+])
+def test_monitor_state_variables(variables, exc, match):
+    net, p = _net()
+    with pytest.raises(exc, match=match):
+        net.monitor_state(p, variables)
+
+
+@pytest.mark.parametrize("add", [
+    lambda net, n: net.add_population("a", n, LIF()),
+    lambda net, n: net.add_poisson("a", n, 1.0),
+    lambda net, n: net.add_gamma("a", n, 2.0, 10.0),
+    lambda net, n: net.add_poisson_refractory("a", n, 1.0, 1.0),
+    lambda net, n: net.add_spike_generator("a", n, [], []),
+])
+def test_sizes_beyond_int32_ids_or_memory_are_refused_before_allocating(add):
+    net = Network()
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, 2147483647\], "
+                                         r"got 10000000000"):
+        add(net, 10 ** 10)
+
+
+def test_population_memory_estimate(monkeypatch):
+    from plasticity import _memory
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 10_000_000)
+    net = Network()
+    with pytest.raises(ValueError, match=r"n = 1000000 needs about 44 MB of memory"):
+        net.add_population("a", 1_000_000, LIF())        # 5 variables x 8 B + 4 B
+    with pytest.raises(ValueError, match=r"n = 1000000 needs about 64 MB of memory"):
+        net.add_poisson("b", 1_000_000, 1.0)
+    assert net.populations == {}
+    net.add_population("a", 1000, LIF())
+
+
+def test_init_must_be_a_mapping():
+    with pytest.raises(TypeError, match=r"init must map variable names to values, got "
+                                        r"\[1, 2\]"):
+        Network().add_population("a", 2, LIF(), init=[1, 2])
+
+
+def test_restore_needs_a_stored_state():
+    net, _ = _net()
+    with pytest.raises(TypeError, match="state must be a dict returned by "
+                                        r"Network.store\(\), got int"):
+        net.restore(5)
+
+
+def test_spike_times_beyond_the_step_range_are_never_reached():
+    net = Network(dt=0.1)
+    g = net.add_spike_generator("g", 2, [1e300, 1.0], [0, 1])
+    m = net.monitor_spikes(g)
+    with np.errstate(all="raise"):             # no invalid cast to int64
+        net.run(2.0)
+    np.testing.assert_array_equal(m.ids, [1])
+
+
+def test_check_ids_helper():
+    np.testing.assert_array_equal(check_ids("x", 2, 3), [2])
+    assert check_ids("x", [1, 2], 3, dtype=np.int64).dtype == np.int64
+    assert check_ids("x", [], 3).size == 0
+    with pytest.raises(TypeError, match="x must be integers"):
+        check_ids("x", np.array([1, True], dtype=object), 3)
