@@ -1,5 +1,6 @@
 """Reading run files: :func:`load` -> :class:`Run` (lazy, with semantic checks of what
 it reads), :func:`read_config` and :func:`verify` (every dataset, chunk by chunk)."""
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -12,6 +13,11 @@ from .common import (CHECKPOINT_FORMAT, FORMAT, FORMAT_VERSION, RunFileError, Ru
                      partial_path)
 
 __all__ = ["Run", "load", "read_config", "verify"]
+
+#: what h5py raises on a damaged file: flipped bytes in its metadata surface as
+#: OSError, KeyError ("unable to synchronously open object") or RuntimeError ("link
+#: iteration failed") from deep inside the library
+_H5_ERRORS = (OSError, KeyError, RuntimeError)
 
 
 def _open_checked(path, allow_partial):
@@ -74,12 +80,21 @@ def load(path, *, allow_partial=False):
     a damaged or truncated file, a newer format version, or (unless
     ``allow_partial``) a run that is not complete.
     """
-    return Run(_open_checked(path, allow_partial), os.fspath(path))
+    return _run(path, allow_partial)
+
+
+def _run(path, allow_partial):
+    f = _open_checked(path, allow_partial)
+    try:
+        return Run(f, os.fspath(path))
+    except BaseException:
+        f.close()
+        raise
 
 
 def read_config(path):
     """``(experiment, config dict, seed)`` stored in a run file (complete or partial)."""
-    with Run(_open_checked(path, True), os.fspath(path)) as run:
+    with _run(path, True) as run:
         return run.experiment, run.config, run.seed
 
 
@@ -237,12 +252,20 @@ def verify(path):
                     raise RunFileError(f"{path}: /{name} is damaged (checksum or read "
                                        f"error: {e})") from None
             check(read)
-        run = Run(f, path)
+        try:
+            run = Run(f, path)
+        except RunFileError as e:
+            return problems + [str(e)]
         check(lambda: run.config)
         check(lambda: _check_headline(f, path))
-        for pop in list(f["spikes"]):
+
+        def members(group):     # a damaged group's listing: one problem, no members
+            out = []
+            check(lambda: out.extend(f[group]) if group in f else None)
+            return out
+        for pop in members("spikes"):
             check(run.spikes, pop)
-        for proj in list(f["synapses"]):
+        for proj in members("synapses"):
             check(run.weights, proj, None)
 
             def snaps(proj=proj):
@@ -283,7 +306,7 @@ def verify(path):
                                            f"row per time, one column per {where})")
             check(rule_state)
         if "state" in f:
-            for m in list(f["state"]):
+            for m in members("state"):
                 def state(m=m):
                     g = f["state"][m]
                     if "times" not in g:
@@ -305,7 +328,11 @@ class _Features(Mapping):
         self._run = run
 
     def _names(self):
-        return _leaves(self._run._group("features"))
+        try:
+            return _leaves(self._run._group("features"), path=self._run.path)
+        except _H5_ERRORS as e:
+            raise RunFileError(f"{self._run.path}: cannot list /features; the file is "
+                               f"damaged ({type(e).__name__}: {e})") from None
 
     def __getitem__(self, name):
         return self._run._read(f"features/{name}", what=f"feature {name!r}",
@@ -318,12 +345,36 @@ class _Features(Mapping):
         return len(self._names())
 
 
-def _leaves(g, prefix=""):
+def _check_fits(ds, path, name):
+    """A dataset whose shape needs more memory than is available: refused before the
+    read (a damaged dataspace claims terabytes; a MemoryError would follow)."""
+    from .. import _memory
+    nbytes = float(ds.size) * ds.dtype.itemsize
+    avail = _memory.available_bytes()
+    if avail is not None and nbytes > avail:
+        raise RunFileError(f"{path}: /{name} has shape {ds.shape} "
+                           f"({_memory.fmt_bytes(nbytes)}"
+                           f"), more than the {_memory.fmt_bytes(avail)} of memory "
+                           f"available; the file is damaged, or read it in parts with "
+                           f"h5py")
+
+
+def _members(g, path):
+    """(name, object) of HDF5 group ``g``; a member h5py cannot open (it gives None
+    for a damaged link) is a RunFileError naming it."""
+    for k, v in g.items():
+        if v is None:
+            raise RunFileError(f"{path}: {g.name.rstrip('/')}/{k} cannot be opened; the "
+                               f"file is damaged")
+        yield k, v
+
+
+def _leaves(g, prefix="", path=""):
     h5py = _h5py()
     out = []
-    for k, v in g.items():
+    for k, v in _members(g, path):
         if isinstance(v, h5py.Group):
-            out += _leaves(v, f"{prefix}{k}/")
+            out += _leaves(v, f"{prefix}{k}/", path)
         else:
             out.append(prefix + k)
     return out
@@ -354,7 +405,11 @@ class Run:
     def __init__(self, f, path):
         self._f = f
         self.path = path
-        self.attrs = {k: _a(v) for k, v in f.attrs.items()}
+        try:
+            self.attrs = {k: _a(v) for k, v in f.attrs.items()}
+        except _H5_ERRORS as e:
+            raise RunFileError(f"{path}: cannot read the root attributes; the file is "
+                               f"damaged ({type(e).__name__}: {e})") from None
         self.experiment = self.attrs.get("experiment", "")
         self.seed = self.attrs.get("seed")
         self.status = self.attrs.get("status", "unknown")
@@ -376,10 +431,13 @@ class Run:
                 f"path={self.path!r}>")
 
     def _group(self, name):
+        if name not in self._f:
+            raise RunFileError(f"{self.path}: group /{name} is missing")
         try:
             return self._f[name]
-        except KeyError:
-            raise RunFileError(f"{self.path}: group /{name} is missing") from None
+        except _H5_ERRORS as e:
+            raise RunFileError(f"{self.path}: cannot open /{name}; the file is damaged "
+                               f"({type(e).__name__}: {e})") from None
 
     def _read(self, path, *, what, known=None, sl=()):
         if path not in self._f:
@@ -387,15 +445,23 @@ class Run:
                 else ""
             raise RunFileError(f"{self.path}: no {what} (/{path} is missing){extra}")
         try:
-            x = self._f[path][sl] if sl != () else self._f[path][()]
-        except OSError as e:
+            ds = self._f[path]
+            if sl == () and getattr(ds, "dtype", None) is not None:
+                _check_fits(ds, self.path, path)
+            x = ds[sl] if sl != () else ds[()]
+        except _H5_ERRORS as e:
             raise RunFileError(f"{self.path}: cannot read /{path}; the file is damaged "
                                f"({e})") from None
-        if isinstance(x, bytes):
-            return x.decode()
-        if isinstance(x, np.ndarray) and x.dtype.kind == "O":
-            return np.array([v.decode() if isinstance(v, bytes) else v for v in x.ravel()],
-                            dtype=object).reshape(x.shape)
+        try:
+            if isinstance(x, bytes):
+                return x.decode()
+            if isinstance(x, np.ndarray) and x.dtype.kind == "O":
+                return np.array([v.decode() if isinstance(v, bytes) else v
+                                 for v in x.ravel()],
+                                dtype=object).reshape(x.shape)
+        except UnicodeDecodeError as e:
+            raise RunFileError(f"{self.path}: /{path} holds text that is not UTF-8; the "
+                               f"file is damaged ({e})") from None
         return x
 
     # ---------------------------------------------------------------- content
@@ -415,7 +481,7 @@ class Run:
     @property
     def populations(self):
         out = {}
-        for name, g in self._group("populations").items():
+        for name, g in _members(self._group("populations"), self.path):
             try:
                 params = json.loads(_a(g.attrs.get("parameters", "{}")))
             except ValueError:
@@ -428,7 +494,7 @@ class Run:
     @property
     def projections(self):
         out = {}
-        for name, g in self._group("synapses").items():
+        for name, g in _members(self._group("synapses"), self.path):
             a = g.attrs
             snaps = g["snapshots"]["times"].shape[0] if "snapshots" in g else 0
             try:
@@ -558,7 +624,7 @@ class Run:
             _check_headline(self._f, self.path)
             g = self._f["metrics"] if "metrics" in self._f else None
             out = {}
-            for name in (_leaves(g) if g is not None else []):
+            for name in (_leaves(g, path=self.path) if g is not None else []):
                 v = self._read(f"metrics/{name}", what=f"metric {name!r}")
                 if isinstance(v, np.ndarray) and v.ndim == 0:
                     v = v[()]
@@ -601,3 +667,30 @@ class Run:
         from .. import analysis
         return analysis.scalar_metrics(self)
 
+
+
+def _damaged_as_run_file_error(fn):
+    """A public accessor of :class:`Run` whose HDF5 errors on a damaged file become a
+    :class:`RunFileError` naming the file (not a bare KeyError or RuntimeError from
+    h5py)."""
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except RunFileError:
+            raise
+        except _H5_ERRORS as e:
+            raise RunFileError(f"{self.path}: the file is damaged and cannot be read "
+                               f"({type(e).__name__}: {e})") from None
+    return wrapper
+
+
+for _name, _member in list(vars(Run).items()):
+    if _name.startswith("_") or _name == "close":
+        continue
+    if isinstance(_member, property):
+        setattr(Run, _name, property(_damaged_as_run_file_error(_member.fget),
+                                     doc=_member.__doc__))
+    elif callable(_member):
+        setattr(Run, _name, _damaged_as_run_file_error(_member))
+del _name, _member
