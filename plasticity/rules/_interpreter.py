@@ -37,8 +37,8 @@ def py_expr(node, sites=None):
     (``S['__idx__']`` the elements' indices for rand()/randn(), numbered by
     ``sites``)."""
     def go(n):
-        if isinstance(n, ast.Constant):
-            return repr(float(n.value))
+        if isinstance(n, ast.Constant):    # float64, as the C code's doubles
+            return f"np.float64({float(n.value)!r})"
         if isinstance(n, ast.Name):
             return f"S[{n.id!r}]"
         if isinstance(n, ast.BinOp):
@@ -104,6 +104,14 @@ def _randn(seed, step, idx, site):
 
 
 _GLOBALS = {"np": np, "_clip": _clip, "_f": _f, "_rand": _rand, "_randn": _randn}
+
+
+def _eval(code, S):
+    """An expression evaluated as the compiled C code does: IEEE float64 arithmetic on
+    float64 scalars and arrays (1/0 is inf, (-1)**0.5 NaN, 10**400 inf, not a Python
+    exception or a complex number); the run's finiteness checks then report it."""
+    with np.errstate(all="ignore"):
+        return eval(code, _GLOBALS, {"S": S})
 
 
 def decay(x, k, c, xinf, slope, tab):
@@ -186,13 +194,13 @@ class Interpreter:
         for n in names:
             kind = self.res.lookup(n, "model", 0, "")
             if kind[0] == "param":
-                S[n] = c[n]
+                S[n] = np.float64(c[n])
             elif kind[0] == "unit":
-                S[n] = kind[1]
+                S[n] = np.float64(kind[1])
             elif kind[0] == "t":
-                S[n] = step * c["dt"]
+                S[n] = np.float64(step * c["dt"])
             elif kind[0] == "dt":
-                S[n] = c["dt"]
+                S[n] = np.float64(c["dt"])
             elif kind[0] == "post":
                 S[n] = self.post_snap[kind[1], j]
             elif kind[0] == "pre":
@@ -231,7 +239,7 @@ class Interpreter:
         names = self._names(stmts) | {"w"}
         S = self.scope(names, i, j, s, step)
         for st, code in items:
-            val = eval(code, _GLOBALS, {"S": S})
+            val = _eval(code, S)
             val = np.broadcast_to(np.asarray(val, dtype=np.float64), s.shape)
             if st.kind[0] == "post":
                 row = self.proj.post.state[st.kind[1]]
@@ -292,7 +300,7 @@ class Interpreter:
         extra = self._names(stmts) - set(S)
         S.update(self.scope(extra, ii, jj, ids, step))
         for st, code in items:
-            S[st.target] = np.broadcast_to(np.asarray(eval(code, _GLOBALS, {"S": S}),
+            S[st.target] = np.broadcast_to(np.asarray(_eval(code, S),
                                                       dtype=np.float64), ids.shape).copy()
         written = {st.target for st in stmts}
         touch = any(n in written for n in evs)
@@ -347,7 +355,7 @@ class Interpreter:
                 S = self.scope(self._names([st]), np.zeros(1, np.int64),
                                np.zeros(1, np.int64), np.zeros(1, np.int64), step)
                 rule.state["val:" + st.target][0] = float(
-                    np.asarray(eval(code, _GLOBALS, {"S": S})).reshape(-1)[0])
+                    np.asarray(_eval(code, S)).reshape(-1)[0])
             others = [x for x in self.codes["on_step"] if x not in shared]
             gates = self.res.post_gates([st for st, _ in others]) if others else None
             if gates is not None:
@@ -382,7 +390,7 @@ class Interpreter:
         sites = self.res.random_sites
         gnames = set().union(*(_names(g) for g in gates))
         Sg = self.scope(gnames, i, j, s, step)
-        gv = [np.broadcast_to(np.asarray(eval(_code(g, sites), _GLOBALS, {"S": Sg}),
+        gv = [np.broadcast_to(np.asarray(_eval(_code(g, sites), Sg),
                                          dtype=np.float64), s.shape) for g in gates]
         active = np.zeros(s.shape, dtype=bool)
         for g in gv:
@@ -392,7 +400,7 @@ class Interpreter:
         stmts = [st for st, _ in items]
         S = self.scope(self._names(stmts) | {"w"}, i, j, s, step)
         for (st, code), g in zip(items, gv):
-            val = np.broadcast_to(np.asarray(eval(code, _GLOBALS, {"S": S}),
+            val = np.broadcast_to(np.asarray(_eval(code, S),
                                              dtype=np.float64), s.shape)
             S[st.target] = np.where(g != 0.0, val, S[st.target])
         self._store("on_step", stmts, S, s, step, "syn")
@@ -427,10 +435,10 @@ class Interpreter:
                 l = S[v.name]
                 if v.method == "exact":
                     a, E = c["a:" + v.name], c["E:" + v.name]
-                    b = eval(self.clock[v.name], _GLOBALS, {"S": S})
+                    b = _eval(self.clock[v.name], S)
                     new[v.name] = ((-b / a) + (l + b / a) * E) if a != 0.0 else l + b * dt
                 else:
-                    new[v.name] = l + dt * eval(self.clock[v.name], _GLOBALS, {"S": S})
+                    new[v.name] = l + dt * _eval(self.clock[v.name], S)
             for name, val in new.items():
                 val = np.broadcast_to(np.asarray(val, dtype=np.float64), idx.shape)
                 if name == "w":

@@ -37,6 +37,37 @@ def _eval_const(node, params, dt):
     return float(eval(compile(expr, "<rule>", "eval"), {"__builtins__": {}}, scope))
 
 
+def _check_init(name, value):
+    """An initial value (``init``, or ``rule[name] = value`` before the first run):
+    real numbers, finite, or the text of a constant expression (parameters, units,
+    ``dt``), computed when the rule is bound."""
+    if isinstance(value, str):
+        try:
+            ast.parse(value, mode="eval")
+        except SyntaxError as e:
+            raise RuleSyntaxError(f"init of {name}: {value!r} is not an expression "
+                                  f"({e.msg})") from None
+        return
+    a = np.asarray(value)
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"init of {name} must be real numbers (a scalar or an array) or "
+                        f"an expression (str), got {value!r:.60}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"init of {name} must be finite, got {value!r:.60}")
+
+
+def _init_value(name, value, params, dt):
+    """The initial value ``value`` of variable ``name`` as float64 (an expression
+    computed from ``params`` and ``dt``)."""
+    if not isinstance(value, str):
+        return np.asarray(value, dtype=np.float64)
+    try:
+        return _eval_const(ast.parse(value, mode="eval").body, params, dt)
+    except (NameError, ArithmeticError, ValueError, TypeError) as e:
+        raise ValueError(f"init of {name}: {value!r} cannot be computed from the "
+                         f"parameters ({type(e).__name__}: {e})") from None
+
+
 def trace_table(c):
     """exp(-k c) for the lags k of a decaying trace (the engine's cached table), or a
     one-entry table where c <= 0 (no decay, or growth: computed by exp)."""
@@ -111,6 +142,7 @@ class EquationRule(Rule):
             if k not in self.spec.variables:
                 raise RuleSyntaxError(f"init: {k!r} is not a variable of the rule "
                                       f"(variables: {sorted(self.spec.variables)})")
+            _check_init(k, self.init[k])
         self.step_every = None if step_every is None else check_positive(
             "step_every", step_every, "ms")
         self._name = name or "EquationRule"
@@ -164,6 +196,7 @@ class EquationRule(Rule):
             raise ValueError("set the weights through projection.synapses.weights")
         arr = self.state.get("val:" + name)
         if arr is None:
+            _check_init(name, value)
             self.init[name] = value
             return
         value = np.asarray(value, dtype=np.float64)
@@ -301,10 +334,7 @@ class EquationRule(Rule):
             if arr is None or arr.shape != (n,):
                 arr = np.zeros(n)
                 if v.name in self.init:
-                    val = np.asarray(self.init[v.name], dtype=np.float64)
-                    if isinstance(self.init[v.name], str):
-                        val = _eval_const(ast.parse(self.init[v.name], mode="eval").body,
-                                          self.params, dt)
+                    val = _init_value(v.name, self.init[v.name], self.params, dt)
                     try:
                         arr[:] = val
                     except ValueError:
@@ -326,6 +356,9 @@ class EquationRule(Rule):
             arr = self.state.get(key)
             if arr is None or arr.shape != (steps + 1, syn.n_post):
                 # no history yet: the source's present value, as far back as read
+                from .. import _memory
+                _memory.check({f"the delay of {name} (model line {d.line[0]}), steps":
+                               (steps, 8.0 * (steps + 1) * syn.n_post)})
                 arr = np.empty((steps + 1, syn.n_post))
                 arr[:] = self.state["val:" + d.source][None, :]
                 self.state[key] = arr

@@ -191,11 +191,36 @@ def _lines(text):
     return out
 
 
+#: the deepest expression tree accepted (after subexpressions are substituted): far
+#: beyond any rule's (Clopath's deepest is ~12), well within what Python's parser and
+#: compiler take in the NumPy interpreter (~200 nested parentheses) and the code
+#: generator's recursion
+MAX_DEPTH = 60
+
+_TOO_DEEP = (f"the expression is nested too deeply (more than {MAX_DEPTH} levels, e.g. "
+             f"a sum of more than ~{MAX_DEPTH} terms); split it into variables "
+             f"computed by several statements")
+
+
+def _depth(node):
+    """Depth of an expression tree (iterative: no recursion limit)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n)
+                     if not isinstance(c, (ast.expr_context, ast.operator, ast.unaryop,
+                                           ast.cmpop, ast.boolop)))
+    return deepest
+
+
 def _parse_expr(src, block, lineno, line):
     try:
         node = ast.parse(src.strip(), mode="eval").body
     except SyntaxError as e:
         _fail(block, lineno, line, f"not an expression: {e.msg}")
+    except (RecursionError, MemoryError):
+        _fail(block, lineno, line, _TOO_DEEP)
     _check_expr(node, block, lineno, line)
     return node
 
@@ -206,6 +231,8 @@ _CMPOPS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 
 def _check_expr(node, block, lineno, line):
     """Only arithmetic, comparisons, and/or/not, numbers, names and FUNCTIONS."""
+    if _depth(node) > MAX_DEPTH:
+        _fail(block, lineno, line, _TOO_DEEP)
     for sub in ast.walk(node):
         if isinstance(sub, (ast.Expression, ast.Load, ast.operator, ast.unaryop,
                             ast.cmpop, ast.boolop, ast.Name)):
@@ -420,6 +447,8 @@ def _parse_delayed(rhs, block, lineno, line):
         node = ast.parse(rhs.strip(), mode="eval").body
     except SyntaxError:
         return None
+    except (RecursionError, MemoryError):
+        _fail(block, lineno, line, _TOO_DEEP)
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id == "delayed"):
         return None
@@ -438,6 +467,8 @@ def _parse_statement(src, block, lineno, line):
         node = ast.parse(src, mode="exec").body
     except SyntaxError as e:
         _fail(block, lineno, line, f"not a statement: {e.msg}")
+    except (RecursionError, MemoryError):
+        _fail(block, lineno, line, _TOO_DEEP)
     if len(node) != 1 or not isinstance(node[0], (ast.Assign, ast.AugAssign)):
         _fail(block, lineno, line, "a statement is 'x = expr' or 'x += expr' (also -=, "
               "*=, /=)")
@@ -528,7 +559,11 @@ class Resolved:
                 self.lookup(n.id, block, lineno, line)
                 return n
 
-        return Sub().visit(_copy(node))
+        out = Sub().visit(_copy(node))
+        if _depth(out) > MAX_DEPTH:   # subexpressions substituted
+            _fail(block, lineno, line, _TOO_DEEP + " (with its subexpressions "
+                  "substituted)")
+        return out
 
     def _resolve(self):
         spec = self.spec

@@ -1,0 +1,122 @@
+"""Rule-language edge cases found by the release check.
+
+- The NumPy interpreter computed constants and parameters as Python floats: ``1/0``
+  raised ZeroDivisionError, ``10**400`` OverflowError and ``(-A)**0.5`` gave a complex
+  number that was stored silently, where the compiled code (C doubles) gives inf/NaN
+  and the run stops with SimulationError. Both now follow IEEE float64.
+- ``init`` values given as text (an expression of the parameters) failed in
+  ``np.asarray(text, float)`` before they were computed; non-numeric values were found
+  only at the first run with NumPy's message.
+- A delay of 1e12 ms in ``delayed()`` allocated its history (MemoryError).
+- A long expression (a sum of thousands of terms) ended in RecursionError, or in the
+  interpreter's "too many nested parentheses" at ~300 terms while the compiled
+  backend took it.
+"""
+import numpy as np
+import pytest
+
+from plasticity import EquationRule, Network, RuleSyntaxError, SimulationError, \
+    SynapseMatrix
+from plasticity.neurons import LIF
+from plasticity.rules.language import MAX_DEPTH
+
+BACKENDS = ["compiled", "numpy"]
+
+
+def _net(rule, run=2.0):
+    net = Network(dt=0.1, seed=1)
+    src = net.add_poisson("src", 5, 200.0)
+    post = net.add_population("p", 3, LIF())
+    net.connect(src, post, SynapseMatrix.all_to_all(5, 3, weight=1.0), "I_syn_ex",
+                rule=rule)
+    if run:
+        net.run(run)
+    return net
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stmt, var", [("A += 1 / 0", "A"),
+                                       ("A += 0.3\nB = (-A) ** 0.5", "B"),
+                                       ("A += 0.3\nB = 10 ** 400 * A", "B"),
+                                       ("A += 0.3\nB = 1 / (tau - 20)", "B")])
+def test_non_finite_arithmetic_stops_both_backends_alike(backend, stmt, var):
+    rule = EquationRule(model="dA/dt = -A/tau : 1 (event-driven)\nB : 1", on_pre=stmt,
+                        params=dict(tau=20.0), backend=backend)
+    with pytest.raises(SimulationError, match=rf"non-finite rule variable '{var}' in "
+                                              rf"projection 'src_p'"):
+        _net(rule)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_init_as_an_expression_of_the_parameters(backend):
+    rule = EquationRule(model="B : 1\nC : 1", on_pre="w += 0",
+                        params=dict(tau=20.0), init={"B": "2 * tau", "C": "tau * ms"},
+                        backend=backend)
+    _net(rule, run=0.1)
+    np.testing.assert_array_equal(rule["B"], 40.0)
+    np.testing.assert_array_equal(rule["C"], 20.0)
+
+
+@pytest.mark.parametrize("init, exc, match", [
+    ({"B": True}, TypeError, r"init of B must be real numbers \(a scalar or an array\) "
+                             r"or an expression \(str\), got True"),
+    ({"B": [1.0, np.inf]}, ValueError, r"init of B must be finite, got \[1.0, inf\]"),
+    ({"B": "2 * ("}, RuleSyntaxError, r"init of B: '2 \* \(' is not an expression"),
+    ({"B": None}, TypeError, r"init of B must be real numbers"),
+])
+def test_bad_init_is_refused_when_the_rule_is_built(init, exc, match):
+    with pytest.raises(exc, match=match):
+        EquationRule(model="B : 1", on_pre="w += B", init=init)
+
+
+def test_init_naming_an_unknown_parameter_is_refused_at_connect():
+    rule = EquationRule(model="B : 1", on_pre="w += B", params=dict(tau=1.0),
+                        init={"B": "2 * taux"})
+    with pytest.raises(ValueError, match=r"init of B: '2 \* taux' cannot be computed "
+                                         r"from the parameters \(NameError"):
+        _net(rule, run=0.1)
+
+
+def test_rule_item_assignment_before_the_first_run_is_checked():
+    rule = EquationRule(model="B : 1", on_pre="w += B")
+    with pytest.raises(TypeError, match="init of B must be real numbers"):
+        rule["B"] = object()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_delay_too_long_for_memory_is_refused_before_allocating(backend, monkeypatch):
+    from plasticity import _memory
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 1_000_000)
+    rule = EquationRule(
+        model="dA/dt = -A/tau : 1 (event-driven)\nA_d = delayed(A, D) : 1",
+        on_post="A += 1", on_pre="w += 0.001 * A_d",
+        params=dict(tau=20.0, D=1000.0), backend=backend)     # 10001 x 3 doubles: ok
+    _net(rule, run=1.0)
+    rule2 = EquationRule(
+        model="dA/dt = -A/tau : 1 (event-driven)\nA_d = delayed(A, D) : 1",
+        on_post="A += 1", on_pre="w += 0.001 * A_d",
+        params=dict(tau=20.0, D=1e12), backend=backend)
+    with pytest.raises(ValueError, match=r"the delay of A_d \(model line 2\), steps = "
+                                         r"10000000000000 needs about"):
+        _net(rule2, run=1.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_expression_depth_limit(backend):
+    ok = "A += " + " + ".join(["0.001 * A"] * (MAX_DEPTH - 2))
+    _net(EquationRule(model="dA/dt = -A/tau : 1 (event-driven)", on_pre=ok,
+                      params=dict(tau=20.0), backend=backend), run=1.0)
+    for k in (MAX_DEPTH + 1, 300, 5000):
+        deep = "A += " + " + ".join(["0.001 * A"] * k)
+        with pytest.raises(RuleSyntaxError, match=r"on_pre line 1 .*nested too deeply"):
+            EquationRule(model="dA/dt = -A/tau : 1 (event-driven)", on_pre=deep,
+                         params=dict(tau=20.0), backend=backend)
+
+
+def test_expression_depth_counts_substituted_subexpressions():
+    half = " + ".join(["0.001 * A"] * (MAX_DEPTH // 2 + 5))
+    rule = EquationRule(model=f"dA/dt = -A/tau : 1 (event-driven)\ny = {half} : 1",
+                        on_pre=f"A += y + {half}", params=dict(tau=20.0))
+    with pytest.raises(RuleSyntaxError, match=r"nested too deeply .*with its "
+                                              r"subexpressions substituted"):
+        _net(rule, run=0.0)
