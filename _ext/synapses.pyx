@@ -49,21 +49,51 @@ cdef void normalize_columns(const int64_t* indptr, const int32_t* indices,
     # Two sequential passes over the CSR rows (the weights are in row order, so the
     # column-wise walk through post_syn would be scattered). Rows are visited in
     # ascending order, so every column sum is accumulated over ascending synapse ids,
-    # the order of the definition: the same numbers as a column-by-column walk.
-    cdef Py_ssize_t i, j
-    cdef int64_t s
+    # the order of the definition: the same numbers as a column-by-column walk. A row
+    # whose indices are one contiguous run (dense rows: all-to-all) is walked without
+    # the indirection, which the compiler vectorises (each column still gets one
+    # addition per row, in row order: the same numbers).
+    cdef Py_ssize_t i, j, k, m
+    cdef int64_t s, lo, hi
+    cdef double f
     for j in range(n_post):
         sums[j] = 0.0
     for i in range(n_pre):
-        for s in range(indptr[i], indptr[i + 1]):
-            sums[indices[s]] += <double>weights[s]
+        lo = indptr[i]
+        hi = indptr[i + 1]
+        if hi > lo and indices[hi - 1] - indices[lo] == hi - 1 - lo:
+            _add_run(sums + indices[lo], weights + lo, hi - lo)
+        else:
+            for s in range(lo, hi):
+                sums[indices[s]] += <double>weights[s]
     for j in range(n_post):
         sums[j] = target / sums[j] if sums[j] != 0.0 else 0.0
     for i in range(n_pre):
-        for s in range(indptr[i], indptr[i + 1]):
-            j = indices[s]
-            if sums[j] != 0.0:
-                weights[s] = <weight_t>(<double>weights[s] * sums[j])
+        lo = indptr[i]
+        hi = indptr[i + 1]
+        if hi > lo and indices[hi - 1] - indices[lo] == hi - 1 - lo:
+            _scale_run(weights + lo, sums + indices[lo], hi - lo)
+        else:
+            for s in range(lo, hi):
+                j = indices[s]
+                if sums[j] != 0.0:
+                    weights[s] = <weight_t>(<double>weights[s] * sums[j])
+
+
+cdef inline void _add_run(double* sums, const weight_t* w, Py_ssize_t n) noexcept nogil:
+    """sums[k] += w[k], k < n (one contiguous row of normalize_columns)."""
+    cdef Py_ssize_t k
+    for k in range(n):
+        sums[k] += <double>w[k]
+
+
+cdef inline void _scale_run(weight_t* w, const double* f, Py_ssize_t n) noexcept nogil:
+    """w[k] *= f[k] where f[k] != 0, k < n (one contiguous row of
+    normalize_columns)."""
+    cdef Py_ssize_t k
+    for k in range(n):
+        if f[k] != 0.0:
+            w[k] = <weight_t>(<double>w[k] * f[k])
 
 
 cdef int64_t _first_unordered(const int64_t* indptr, const int32_t* indices,
@@ -78,11 +108,59 @@ cdef int64_t _first_unordered(const int64_t* indptr, const int32_t* indices,
     return -1
 
 
+# Non-finiteness of a block of values without a branch per value: the exponent bits
+# of a value are all ones exactly for inf and NaN, and adding one unit of the lowest
+# exponent bit to them then carries into the sign bit (integer and/add/or: vectorised
+# by the compiler; the double/float compare form is not).
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    static int pl_block_nonfinite_f64(const double* w, int64_t n) {
+        uint64_t acc = 0, u;
+        int64_t s;
+        for (s = 0; s < n; s++) {
+            memcpy(&u, w + s, 8);
+            acc |= (u & 0x7FF0000000000000ULL) + 0x0010000000000000ULL;
+        }
+        return (int)(acc >> 63);
+    }
+    static int pl_block_nonfinite_f32(const float* w, int64_t n) {
+        uint32_t acc = 0, u;
+        int64_t s;
+        for (s = 0; s < n; s++) {
+            memcpy(&u, w + s, 4);
+            acc |= (u & 0x7F800000U) + 0x00800000U;
+        }
+        return (int)(acc >> 31);
+    }
+    """
+    int pl_block_nonfinite_f64(const double* w, int64_t n) noexcept nogil
+    int pl_block_nonfinite_f32(const float* w, int64_t n) noexcept nogil
+
+
+cdef enum:
+    FINITE_BLOCK = 1024
+
+
 cdef int64_t _first_nonfinite(const weight_t* w, int64_t n) noexcept nogil:
-    cdef int64_t s
-    for s in range(n):
-        if not isfinite(w[s]):
-            return s
+    """First s with w[s] not finite, or -1. Blocks of FINITE_BLOCK values are tested
+    without a branch per value (pl_block_nonfinite_*), and only a block that fails is
+    searched value by value: the weights are checked before and after every run,
+    serial work between the threaded steps."""
+    cdef int64_t s, b = 0, e
+    cdef int bad
+    while b < n:
+        e = min(b + FINITE_BLOCK, n)
+        if weight_t is float:
+            bad = pl_block_nonfinite_f32(w + b, e - b)
+        else:
+            bad = pl_block_nonfinite_f64(w + b, e - b)
+        if bad:
+            for s in range(b, e):
+                if not isfinite(w[s]):
+                    return s
+        b = e
     return -1
 
 

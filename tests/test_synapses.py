@@ -121,6 +121,48 @@ def test_normalize_columns_matches_reference(dtype, seed):
     assert m.weights.dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_columns_contiguous_rows_match_reference(dtype):
+    # rows that are one contiguous run of columns (walked without the indirection:
+    # whole rows, runs starting past column 0, single synapses) mixed with rows that
+    # have gaps and empty rows, and a zero column inside a run: bit for bit the
+    # reference (column sums in ascending synapse order)
+    rng = np.random.default_rng(21)
+    n_post = 157
+    rows = []
+    for i in range(90):
+        kind = i % 5
+        if kind == 0:
+            cols = np.arange(n_post)
+        elif kind == 1:
+            a = rng.integers(0, n_post)
+            cols = np.arange(a, rng.integers(a + 1, n_post + 1))
+        elif kind == 2:
+            cols = np.sort(rng.choice(n_post, rng.integers(2, n_post), replace=False))
+            if cols[-1] - cols[0] == cols.size - 1:      # make sure it has a gap
+                cols = np.delete(cols, cols.size // 2)
+        elif kind == 3:
+            cols = np.array([rng.integers(0, n_post)])
+        else:
+            cols = np.array([], dtype=np.int64)
+        rows.append(cols)
+    indptr = np.zeros(len(rows) + 1, np.int64)
+    indptr[1:] = np.cumsum([r.size for r in rows])
+    indices = np.concatenate(rows).astype(np.int32)
+    w = rng.uniform(0.0, 1.0, indices.size).astype(dtype)
+    # a column summing to 0 inside runs (left untouched, not scaled by 0)
+    col = np.flatnonzero(indices == 77)
+    assert col.size >= 2
+    w[col] = 0.0
+    w[col[0]], w[col[-1]] = 0.25, -0.25
+    target = 78.0
+    m = SM(indptr, indices, w.copy(), (len(rows), n_post))
+    expected = ref_normalize(indices, w, n_post, target)
+    m.normalize_columns(target)
+    np.testing.assert_array_equal(m.weights, expected)
+    np.testing.assert_array_equal(m.weights[col], w[col])
+
+
 def test_normalize_columns_diehl_cook_example():
     W = np.array([[1.0, 0.0, 0.0], [3.0, 0.0, 2.0]])
     m = SM.from_dense(W, mask=np.array([[1, 1, 0], [1, 0, 1]], bool), dtype=np.float64)
@@ -149,6 +191,35 @@ def test_check_finite_kernel_matches_reference(dtype):
                 w[pos] = rng.choice([np.nan, np.inf, -np.inf])
         bad = np.flatnonzero(~np.isfinite(w))
         assert _k._check_finite(w) == (bad[0] if bad.size else -1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_check_finite_kernel_blocks(dtype):
+    # arrays of several of the kernel's blocks (1024 values, tested without a branch
+    # per value): the first non-finite value at and around block edges, with later
+    # ones after it; the extremes of the finite range are finite
+    rng = np.random.default_rng(4)
+    info = np.finfo(dtype)
+    base = rng.normal(size=5000).astype(dtype)
+    base[[10, 1500, 4999]] = [info.max, -info.max, info.tiny / 4]   # max, subnormal
+    base[20] = -0.0
+    assert _k._check_finite(base) == -1
+    for pos in (0, 1, 1022, 1023, 1024, 1025, 2047, 2048, 3071, 4095, 4096, 4999):
+        for bad in (np.nan, np.inf, -np.inf):
+            w = base.copy()
+            w[pos] = bad
+            later = rng.integers(pos, w.size, size=3)
+            w[later] = rng.choice([np.nan, np.inf, -np.inf], size=3)
+            assert _k._check_finite(w) == pos
+            assert _k._check_finite(w[pos + 1:]) == (np.flatnonzero(
+                ~np.isfinite(w[pos + 1:]))[:1].tolist() or [-1])[0]
+    # a NaN with a payload, and the smallest non-finite bit patterns
+    bits = np.uint64 if dtype == np.float64 else np.uint32
+    exp_mask = 0x7FF0000000000000 if dtype == np.float64 else 0x7F800000
+    for pattern in (exp_mask | 1, exp_mask, exp_mask | (1 << (info.bits - 1))):
+        w = base.copy()
+        w.view(bits)[3000] = bits(pattern)
+        assert _k._check_finite(w) == 3000
 
 
 @pytest.mark.parametrize("allow_self", [True, False])
