@@ -1049,7 +1049,7 @@ class Network:
         for proj in self.projections.values():
             syn = proj.synapses
             hetero = syn.delays is not None
-            d = (int(syn.delays.max()) if syn.nnz else 0) if hetero else max(int(syn.delay), 0)
+            d = syn._max_delay() if hetero else max(int(syn.delay), 0)
             if d:
                 parts[f"projection {proj.name!r}: delay (steps)"] = (
                     d, (d + 2) * proj.pre.n * (12 if hetero else 4))
@@ -1086,7 +1086,7 @@ class Network:
         for proj in projs:
             syn = proj.synapses
             if syn.delays is not None:
-                proj._max_delay = int(syn.delays.max()) if syn.nnz else 0
+                proj._max_delay = syn._max_delay()
                 proj._delay_mode = 2
             elif syn.delay > 0:
                 proj._max_delay = int(syn.delay)

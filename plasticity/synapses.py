@@ -383,6 +383,17 @@ class SynapseMatrix:
         finally:
             self._freeze()
 
+    def _max_delay(self):
+        """The largest per-synapse delay (steps; 0 without synapses), for ``delays``
+        not None: computed once per delays array (read-only once built, like the rest
+        of the structure), not at every run."""
+        d = self._delays
+        cached = getattr(self, "_max_delay_cache", None)
+        if cached is None or cached[0] is not d:
+            cached = (d, int(d.max()) if d.size else 0)
+            self._max_delay_cache = cached
+        return cached[1]
+
     def _check_engine_arrays(self, owner):
         """Refuse, before a run, arrays the compiled engine cannot safely use.
 

@@ -222,6 +222,20 @@ def test_check_finite_kernel_blocks(dtype):
         assert _k._check_finite(w) == 3000
 
 
+def test_max_delay_is_cached_per_delays_array():
+    d = np.array([3, 0, 9, 2], np.int32)
+    m = SM.from_dense(np.ones((2, 2)), dtype=np.float64, delay=d)
+    assert m._max_delay() == 9 == m._max_delay()
+    c = m.copy()
+    assert c._max_delay() == 9
+    m2 = SM.from_dense(np.ones((2, 2)), dtype=np.float64,
+                       delay=np.array([1, 4, 0, 2], np.int32))
+    assert m2._max_delay() == 4
+    empty = SM.from_dense(np.zeros((2, 2)), dtype=np.float64)
+    empty._delays = np.zeros(0, np.int32)      # no synapses: 0
+    assert empty._max_delay() == 0
+
+
 @pytest.mark.parametrize("allow_self", [True, False])
 def test_csr_from_flat_kernel_matches_reference(allow_self):
     rng = np.random.default_rng(11)
