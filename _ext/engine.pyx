@@ -312,6 +312,12 @@ ctypedef struct Proj:
     int max_delay
     const int32_t* dperm      # per row: synapse ids sorted by (delay, id)
     const int64_t* dstart     # (n_pre, max_delay + 2): where delay d starts in dperm
+    # threads: for a team of dsplit_nt threads, where each thread's post range starts
+    # in every (row, delay) run of dperm, relative to the run's start ((n_pre,
+    # max_delay + 1, dsplit_nt - 1); the boundaries of threads 1 .. nt-1), so that an
+    # arrival finds its part of the run without a search; NULL: searched
+    const int32_t* dsplit
+    int dsplit_nt
     int rule
     StdpParams sp
     # the post population's refractory row when the target is a v held during
@@ -641,6 +647,53 @@ cdef inline Py_ssize_t _lower_perm(const int32_t* perm, const int32_t* indices,
 
 
 
+cdef inline void _delay_run(const Proj* pr, Py_ssize_t i, Py_ssize_t d, Py_ssize_t j0,
+                            Py_ssize_t j1, int tid, int nt, Py_ssize_t* lo,
+                            Py_ssize_t* hi) noexcept nogil:
+    """[lo, hi) in dperm: the synapses of row i with delay d onto post neurons j0 ..
+    j1-1, thread tid's range of nt (_part): from the split table where it is for
+    this team size, else by binary search (the same bounds)."""
+    cdef Py_ssize_t D2 = pr.max_delay + 2
+    cdef Py_ssize_t a = pr.dstart[i * D2 + d], b = pr.dstart[i * D2 + d + 1]
+    cdef const int32_t* sp
+    if nt > 1 and pr.dsplit != NULL and pr.dsplit_nt == nt:
+        sp = pr.dsplit + (i * (D2 - 1) + d) * (nt - 1)
+        lo[0] = a + sp[tid - 1] if tid > 0 else a
+        hi[0] = a + sp[tid] if tid < nt - 1 else b
+    else:
+        lo[0] = _lower_perm(pr.dperm, pr.indices, a, b, j0, pr.n_post)
+        hi[0] = _lower_perm(pr.dperm, pr.indices, lo[0], b, j1, pr.n_post)
+
+
+def delay_splits(const int64_t[::1] indptr, const int32_t[::1] indices,
+                 const int32_t[::1] dperm, const int64_t[::1] dstart, Py_ssize_t n_post,
+                 int max_delay, int nt):
+    """The split table of Proj.dsplit for a team of ``nt`` >= 2 threads: for every row
+    i, delay d and thread r = 1 .. nt-1, the first q of the (i, d) run of ``dperm``
+    whose post neuron is >= _part(n_post, r, nt), minus the run's start (int32,
+    shape (n_pre, max_delay + 1, nt - 1))."""
+    cdef Py_ssize_t n_pre = indptr.shape[0] - 1, D2 = max_delay + 2, i, d, a, b, q
+    cdef int r
+    if nt < 2:
+        raise ValueError(f"nt must be >= 2, got {nt}")
+    if dstart.shape[0] != n_pre * D2:
+        raise ValueError(f"dstart must have n_pre * (max_delay + 2) = {n_pre * D2} "
+                         f"entries, got {dstart.shape[0]}")
+    out = np.empty((n_pre, D2 - 1, nt - 1), dtype=np.int32)
+    cdef int32_t[:, :, ::1] o = out
+    with nogil:
+        for i in range(n_pre):
+            for d in range(D2 - 1):
+                a = dstart[i * D2 + d]
+                b = dstart[i * D2 + d + 1]
+                q = a
+                for r in range(1, nt):
+                    q = _lower_perm(&dperm[0], &indices[0], q, b, _part(n_post, r, nt),
+                                    n_post)
+                    o[i, d, r - 1] = <int32_t>(q - a)
+    return out
+
+
 def decay_table(double c, int64_t K):
     """exp(-k c) for k = 0 .. K-1, computed as the kernels compute it."""
     out = np.empty(max(K, 1))
@@ -806,7 +859,7 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
         return
     if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
         _projection_serial_part(pr, pops, t)
-        _pre_range(pr, pre, post, t, 0, pr.n_post)
+        _pre_range(pr, pre, post, t, 0, pr.n_post, 0, 1)
         _post_range(pr, post, t, 0, pr.n_post)
         if pr.rule == RULE_MODULATED:
             # the weight follows c d over (t, t+1], after this step's STDP events
@@ -1163,14 +1216,16 @@ cdef void _pre_row_ordered(Proj* pr, Py_ssize_t i, Py_ssize_t lo, Py_ssize_t hi,
 
 
 cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
-                            real_t* w, Py_ssize_t j0, Py_ssize_t j1) noexcept nogil:
+                            real_t* w, Py_ssize_t j0, Py_ssize_t j1, int tid,
+                            int nt) noexcept nogil:
     """Arrivals over per-synapse delays for a built-in STDP rule with per-synapse pre
     traces and no slow pre trace, the invariants in locals: the same arithmetic and
     order as the generic loop (_pre_synapse, then _bump_pre, per synapse). The post
     trace o1 depends only on the post neuron and the step, so it is computed once per
     post neuron at the first arrival of the step (the same expression). Only the
-    synapses onto post neurons j0 .. j1-1 (one thread's range; 0 .. n_post serially):
-    within a (row, delay) run the synapses are in id order, so in post order."""
+    synapses onto post neurons j0 .. j1-1 (thread tid's range of nt; 0 .. n_post
+    serially): within a (row, delay) run the synapses are in id order, so in post
+    order (_delay_run finds the thread's part)."""
     cdef StdpParams sp = pr.sp
     cdef const int32_t* dperm = pr.dperm
     cdef const int64_t* dstart = pr.dstart
@@ -1192,9 +1247,7 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
         nspk = pre.hist_n[slot]
         for k in range(nspk):
             i = spk[k]
-            lo = _lower_perm(dperm, indices, dstart[i * D2 + d], dstart[i * D2 + d + 1],
-                             j0, pr.n_post)
-            hi = _lower_perm(dperm, indices, lo, dstart[i * D2 + d + 1], j1, pr.n_post)
+            _delay_run(pr, i, d, j0, j1, tid, nt, &lo, &hi)
             if lo < hi and not ready:
                 for j in range(j0, j1):
                     o1s[j] = _tv(pr.y1[j], pr.yl[j], t, sp.c_minus, pr.tab_minus,
@@ -1372,7 +1425,7 @@ cdef inline const int32_t* _arrivals(const Proj* pr, const Pop* pre, int64_t t,
 
 
 cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
-                     Py_ssize_t j1) noexcept nogil:
+                     Py_ssize_t j1, int tid, int nt) noexcept nogil:
     """The arrivals of step t at the synapses onto post neurons j0 .. j1-1: delivery
     and the pre-side rule update, arrival by arrival. Per-neuron pre traces were
     bumped before (_pre_bumps, which kept r2 before the bump): nothing here reads
@@ -1428,9 +1481,9 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
     elif pr.rule == RULE_STDP and pr.per_syn and not pr.wpost and not pr.use_x2 \
             and pr.o1_step != NULL:
         if pr.is64:
-            _pre_delayed_stdp[double](pr, pre, target, t, pr.w64, j0, j1)
+            _pre_delayed_stdp[double](pr, pre, target, t, pr.w64, j0, j1, tid, nt)
         else:
-            _pre_delayed_stdp[float](pr, pre, target, t, pr.w32, j0, j1)
+            _pre_delayed_stdp[float](pr, pre, target, t, pr.w32, j0, j1, tid, nt)
     else:
         for d in range(pr.max_delay + 1):
             ts = t - d
@@ -1441,10 +1494,7 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
             nspk = pre.hist_n[slot]
             for k in range(nspk):
                 i = spk[k]
-                lo = _lower_perm(pr.dperm, pr.indices, pr.dstart[i * D2 + d],
-                                 pr.dstart[i * D2 + d + 1], j0, n_post)
-                hi = _lower_perm(pr.dperm, pr.indices, lo, pr.dstart[i * D2 + d + 1],
-                                 j1, n_post)
+                _delay_run(pr, i, d, j0, j1, tid, nt, &lo, &hi)
                 for q in range(lo, hi):
                     s = pr.dperm[q]
                     if plastic:
@@ -1570,7 +1620,7 @@ cdef void _projection_parallel(Ctx* c, Proj* pr, int64_t t, int tid,
     cdef Pop* post = &c.pops[pr.post]
     cdef Py_ssize_t j0 = _part(pr.n_post, tid, nt), j1 = _part(pr.n_post, tid + 1, nt)
     cdef Py_ssize_t nnz
-    _pre_range(pr, pre, post, t, j0, j1)
+    _pre_range(pr, pre, post, t, j0, j1, tid, nt)
     if pr.rule == RULE_NONE:
         return
     _post_range(pr, post, t, j0, j1)
@@ -2027,8 +2077,32 @@ cdef class Engine:
         if delay_mode == DELAY_PER_SYNAPSE:
             pr.dperm = self._i32(dperm)
             pr.dstart = self._i64(dstart)
+        pr.dsplit = NULL
+        pr.dsplit_nt = 0
         pr.rule = RULE_NONE
         pr.ref_row = -1
+
+    def set_delay_splits(self, Py_ssize_t k, splits, int nt):
+        """Projection k (per-synapse delays) gets delay_splits(..., nt) (kept alive
+        here): used by runs whose team has exactly ``nt`` threads."""
+        cdef Proj* pr = &self.projs[k]
+        if not 0 <= k < self.n_projs:
+            raise IndexError(f"projection index {k} out of range")
+        if pr.delay_mode != DELAY_PER_SYNAPSE or nt < 2:
+            raise ValueError("delay splits need per-synapse delays and nt >= 2")
+        flat = np.ascontiguousarray(splits, dtype=np.int32).reshape(-1)
+        if flat.shape[0] != pr.n_pre * (pr.max_delay + 1) * (nt - 1):
+            raise ValueError(f"splits must have n_pre * (max_delay + 1) * (nt - 1) = "
+                             f"{pr.n_pre * (pr.max_delay + 1) * (nt - 1)} entries, got "
+                             f"{flat.shape[0]}")
+        pr.dsplit = self._i32(flat)
+        pr.dsplit_nt = nt
+
+    def delay_split_threads(self, Py_ssize_t k):
+        """The team size projection k's split table is for (0: none; tests)."""
+        if not 0 <= k < self.n_projs:
+            raise IndexError(f"projection index {k} out of range")
+        return self.projs[k].dsplit_nt
 
     def set_refractory_row(self, Py_ssize_t k, int row):
         """Projection k targets a v held while refractory: ``row`` is the post

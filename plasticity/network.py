@@ -41,6 +41,9 @@ _SEGMENT = 20000  # steps between returns to Python (progress, monitors, checks)
 # post-synaptic order while it runs (identical numbers; faster post-spike updates);
 # shorter runs skip the gather/scatter it costs
 _POST_ORDER_MIN_STEPS = 5000
+# the split table of a projection with per-synapse delays (Projection._delay_splits)
+# is built where it costs at most this many bytes per synapse (4 per entry)
+_DELAY_SPLIT_BYTES = 1
 # whether the compiled engine has OpenMP (else every run uses one thread)
 _OPENMP = _engine.openmp_available()
 # a run uses at most one thread per this many synapses + neurons (at least one):
@@ -471,6 +474,25 @@ class Projection:
             dstart[:, 1:] = syn.indptr[:-1, None] + np.cumsum(counts, axis=1)
             self._delay_index = (d, order, np.ascontiguousarray(dstart.reshape(-1)))
         return self._delay_index[1], self._delay_index[2]
+
+    def _delay_splits(self, nt):
+        """For a run on ``nt`` >= 2 threads: where each thread's post range starts in
+        every (row, delay) run of the delay index (``_engine.delay_splits``), so that
+        the threads find their part of an arrival's synapses without a search; None
+        where the table would cost more than _DELAY_SPLIT_BYTES per synapse (many
+        threads, long delays, short rows: the searches are short there). Cached per
+        delay index and team size."""
+        syn = self.synapses
+        D = syn._max_delay()
+        if syn.n_pre * (D + 1) * (nt - 1) * 4 > _DELAY_SPLIT_BYTES * syn.nnz:
+            return None
+        dperm, dstart = self._delay_arrays()
+        cached = getattr(self, "_delay_split_cache", None)
+        if cached is None or cached[0] is not dperm or cached[1] != nt:
+            cached = (dperm, nt, _engine.delay_splits(
+                syn.indptr, syn.indices, dperm, dstart, syn.n_post, D, nt))
+            self._delay_split_cache = cached
+        return cached[2]
 
     def __repr__(self):
         return (f"Projection({self.name!r}, {self.pre.name} -> {self.post.name}, "
@@ -1132,6 +1154,10 @@ class Network:
             eng.set_projection(k, index[proj.pre.name], index[proj.post.name],
                                proj.target_row, syn, proj._delay_mode,
                                int(max(syn.delay, 0)), proj._max_delay, dperm, dstart)
+            if dperm is not None and eng.threads > 1:
+                splits = proj._delay_splits(eng.threads)
+                if splits is not None:
+                    eng.set_delay_splits(k, splits, eng.threads)
             rule = proj.rule
             if rule is None:
                 continue

@@ -200,6 +200,85 @@ def test_builtin_rules_with_delays_identical_for_any_thread_count(delay, timing,
     assert _across_threads(make, run, f"{timing}, {delay} delays") > 50
 
 
+# ------------------------------------------------------------------ delay split tables
+def _ref_delay_splits(indptr, indices, dperm, dstart, n_post, max_delay, nt):
+    """The split table from its definition: per (row, delay) run of dperm, the first
+    position whose post neuron is >= each interior thread boundary, run-relative."""
+    D2 = max_delay + 2
+    out = np.zeros((indptr.size - 1, max_delay + 1, nt - 1), np.int32)
+    for i in range(indptr.size - 1):
+        for d in range(max_delay + 1):
+            run = dperm[dstart[i * D2 + d]:dstart[i * D2 + d + 1]]
+            post = indices[run]
+            assert np.all(np.diff(post) > 0)
+            for r in range(1, nt):
+                out[i, d, r - 1] = np.searchsorted(post, (n_post * r) // nt, "left")
+    return out
+
+
+@pytest.mark.parametrize("nt", [2, 3, 7])
+def test_delay_split_table_matches_reference(nt):
+    rng = np.random.default_rng(nt)
+    syn = SynapseMatrix.fixed_probability(40, 23, 0.5, weight=0.1, rng=3)
+    net = Network(dt=0.1, seed=0)
+    a = net.add_poisson("a", 40, 10.0)
+    b = net.add_population("b", 23, LIFCond())
+    proj = net.connect(a, b, SynapseMatrix(syn.indptr, syn.indices, syn.weights,
+                                           shape=syn.shape,
+                                           delay=rng.integers(0, 6, syn.nnz)), "g_e")
+    dperm, dstart = proj._delay_arrays()
+    D = proj.synapses._max_delay()
+    got = engine.delay_splits(proj.synapses.indptr, proj.synapses.indices, dperm,
+                              dstart, 23, D, nt)
+    ref = _ref_delay_splits(proj.synapses.indptr, proj.synapses.indices, dperm, dstart,
+                            23, D, nt)
+    np.testing.assert_array_equal(got, ref)
+    assert got.max() > 0
+    with pytest.raises(ValueError, match="nt must be >= 2, got 1"):
+        engine.delay_splits(proj.synapses.indptr, proj.synapses.indices, dperm, dstart,
+                            23, D, 1)
+
+
+@needs_openmp
+@pytest.mark.parametrize("rule", ["static", "pair-all", "triplet-all",
+                                  "pair-nearest-pre", "modulated"])
+def test_delay_split_tables_identical_for_any_thread_count(rule, monkeypatch):
+    """Per-synapse delays with the split tables built for every team size (the
+    default builds them only where they cost <= 1 byte per synapse, which these
+    small networks do not reach): the 1-thread numbers at 2, 3 and 7 threads, and
+    the tables are in use."""
+    monkeypatch.setattr(network_module, "_DELAY_SPLIT_BYTES", 10**9)
+    fn = {"static": lambda: None,
+          "modulated": lambda: RewardModulated(
+              Pair(20.0, 20.0, 0.004, 0.0042), Additive(0.0, 1.0), tau_c=200.0,
+              tau_d=50.0, rewards=([30.0, 80.5], [1.0, -0.5]))}.get(
+        rule, lambda: STDP(TIMINGS[rule](), Multiplicative(0.0, 1.0)))
+    make, run = _rule_net(fn, "per-synapse", dtype=np.float64)
+    used = {}
+
+    def run_and_look(net):
+        run(net)
+        used[net.threads] = net._eng.delay_split_threads(0)
+    assert _across_threads(make, run_and_look, f"split tables, {rule}") > 50
+    assert used == {1: 0, 2: 2, 3: 3, 7: 7}
+
+
+def test_delay_split_table_only_where_cheap():
+    """By default a table is built where it costs at most a byte per synapse: B3's
+    input projection (784 x 21 delays x 1 boundary vs 313,600 synapses) at 2
+    threads, not at 7."""
+    net = Network(dt=0.5, seed=0)
+    a = net.add_poisson("a", 784, 1.0)
+    b = net.add_population("b", 400, LIFCond())
+    rng = np.random.default_rng(0)
+    proj = net.connect(a, b, SynapseMatrix.all_to_all(
+        784, 400, weight=0.1, delay=rng.integers(0, 21, 784 * 400)), "g_e")
+    t2 = proj._delay_splits(2)
+    assert t2.shape == (784, 21, 1)
+    assert proj._delay_splits(2) is t2          # cached
+    assert proj._delay_splits(7) is None
+
+
 @pytest.mark.parametrize("delay", ["none", "per-synapse"])
 def test_short_runs_without_post_ordered_weights(delay):
     """Runs shorter than _POST_ORDER_MIN_STEPS use the weights in synapse order."""
