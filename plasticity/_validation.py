@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
            "check_in", "check_range", "check_probability", "check_real_array",
-           "check_ids"]
+           "check_ids", "check_size"]
 
 
 def _num(name, value):
@@ -133,3 +133,13 @@ def check_ids(name, value, n, *, unique=False, empty=True, dtype=np.int32):
                 raise ValueError(f"{name} must not repeat an id, got {u[counts > 1][0]} "
                                  f"{int(counts[counts > 1][0])} times")
     return a.astype(dtype)
+
+
+def check_size(name, n, bytes_each, *, high=2 ** 31 - 1):
+    """``n`` (neurons, cells) as int: an integer in [1, ``high``] (ids are int32) whose
+    arrays, ``bytes_each`` bytes per element, fit in memory: checked before they are
+    allocated (a ValueError naming ``name``, not a MemoryError or the OOM killer)."""
+    from . import _memory
+    n = check_int(name, n, 1, high)
+    _memory.check({name: (n, n * bytes_each)})
+    return n

@@ -26,7 +26,7 @@ import numpy as np
 from ._ext import engine as _engine
 from ._ext.synapses import _check_finite
 from ._validation import (check_finite, check_ids, check_int, check_positive,
-                          check_real_array)
+                          check_real_array, check_size)
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
@@ -130,15 +130,6 @@ def _check_variables(variables, model):
 #: bytes per neuron a population's arrays take besides its state (spike buffer,
 #: source schedules and parameters: the largest, the renewal sources, ~60 B)
 _BYTES_PER_SOURCE = 64
-
-
-def _check_n(n, bytes_per_neuron):
-    """``n`` neurons: an integer in [1, 2**31 - 1] (ids are int32) whose arrays
-    (``bytes_per_neuron`` each) fit in memory, checked before they are allocated."""
-    from . import _memory
-    n = check_int("n", n, 1, 2 ** 31 - 1)
-    _memory.check({"n": (n, n * bytes_per_neuron)})
-    return n
 
 
 def _chunks(n, size=_CHUNK):
@@ -764,7 +755,7 @@ class Network:
         _check_name(name, self._names())
         if not isinstance(model, NeuronModel):
             raise TypeError(f"model must be a plasticity.neurons model, got {model!r}")
-        n = _check_n(n, 8 * len(model.variables) + 4)
+        n = check_size("n", n, 8 * len(model.variables) + 4)
         if init is not None and not isinstance(init, collections.abc.Mapping):
             raise TypeError(f"init must map variable names to values, got {init!r}")
         pop = Population(name, n, model)
@@ -775,7 +766,7 @@ class Network:
     def add_poisson(self, name, n, rates):
         """Add ``n`` Poisson sources with ``rates`` in Hz (scalar or array of n)."""
         _check_name(name, self._names())
-        n = _check_n(n, _BYTES_PER_SOURCE)
+        n = check_size("n", n, _BYTES_PER_SOURCE)
         rng = np.random.Generator(np.random.PCG64(self._seedseq.spawn(1)[0]))
         return self._add(PoissonGroup(name, n, rates, rng, dt=self.dt))
 
@@ -786,7 +777,7 @@ class Network:
         :class:`plasticity.sources.GammaGroup`."""
         from .sources import GammaGroup
         _check_name(name, self._names())
-        n = _check_n(n, _BYTES_PER_SOURCE)
+        n = check_size("n", n, _BYTES_PER_SOURCE)
         return self._add(GammaGroup(name, n, alpha, beta, self._source_seed(), self.dt))
 
     def add_poisson_refractory(self, name, n, rates, dead_time):
@@ -795,7 +786,7 @@ class Network:
         scalars or arrays of n. See :class:`plasticity.sources.PoissonRefractoryGroup`."""
         from .sources import PoissonRefractoryGroup
         _check_name(name, self._names())
-        n = _check_n(n, _BYTES_PER_SOURCE)
+        n = check_size("n", n, _BYTES_PER_SOURCE)
         return self._add(PoissonRefractoryGroup(name, n, rates, dead_time,
                                                 self._source_seed(), self.dt))
 
@@ -806,7 +797,7 @@ class Network:
     def add_spike_generator(self, name, n, times, ids):
         """Add ``n`` sources emitting the given spikes (``times`` in ms, ``ids``)."""
         _check_name(name, self._names())
-        n = _check_n(n, _BYTES_PER_SOURCE)
+        n = check_size("n", n, _BYTES_PER_SOURCE)
         return self._add(SpikeGeneratorGroup(name, n, times, ids))
 
     def add_poisson_input(self, target, target_var, N, rate, weight, name=None):

@@ -35,6 +35,14 @@ def setup(timestep=0.1, min_delay="auto", max_delay=10.0, **extra_params):
     if extra_params.get("spike_precision", "on_grid") != "on_grid":
         raise NotImplementedError("plasticity.pynn is clock-driven: spike_precision "
                                   "must be 'on_grid' (spikes on the time grid)")
+    from .._validation import check_int, check_positive
+    timestep = check_positive("timestep", timestep, "ms")
+    if min_delay != "auto":
+        min_delay = check_positive("min_delay", min_delay, "ms")
+    max_delay = check_positive("max_delay", max_delay, "ms")
+    for key in ("seed", "rng_seed"):
+        if extra_params.get(key) is not None:
+            extra_params[key] = check_int(key, extra_params[key], 0, 2 ** 63 - 1)
     common.setup(timestep, min_delay, **extra_params)
     simulator.state.clear()
     simulator.state.dt = timestep

@@ -4,6 +4,7 @@ from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.standardmodels import StandardCellType
 
+from .._validation import check_size
 from . import simulator
 from .recording import Recorder
 from .standardmodels import native_model
@@ -63,6 +64,10 @@ def _subset(ps, mask, size):
     return ParameterSpace(d, shape=(size,))
 
 
+#: memory per cell of a Population: its ID object and entries, the engine's state
+_BYTES_PER_CELL = 256
+
+
 class Population(common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
@@ -73,6 +78,9 @@ class Population(common.Population):
         if not isinstance(self.celltype, StandardCellType):
             raise NotImplementedError("plasticity.pynn supports PyNN's standard cell "
                                       "types only")
+        # an ID object per cell (~100 B) and the engine's arrays: a size that cannot
+        # be built is refused before anything is allocated
+        check_size("size", self.size, _BYTES_PER_CELL)
         id_range = np.arange(simulator.state.id_counter,
                              simulator.state.id_counter + self.size)
         self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
