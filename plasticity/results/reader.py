@@ -350,6 +350,8 @@ def _check_fits(ds, path, name):
     read (a damaged dataspace claims terabytes; a MemoryError would follow)."""
     from .. import _memory
     nbytes = float(ds.size) * ds.dtype.itemsize
+    if nbytes <= _memory._ALWAYS_FITS:
+        return
     avail = _memory.available_bytes()
     if avail is not None and nbytes > avail:
         raise RunFileError(f"{path}: /{name} has shape {ds.shape} "
