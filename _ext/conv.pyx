@@ -55,29 +55,65 @@ def openmp_available():
 # bit for bit.
 
 
-cdef int _forward_rows(const int16_t* tin, int C, int H, int W,
+cdef Py_ssize_t _sort_input(const int16_t* tin, int C, int H, int W, int T,
+                            int32_t* spk, int32_t* count) noexcept nogil:
+    """One image's input spikes bucketed by time (counting sort, stable in the flat
+    index (c, y, x)): spike s of the sorted list is at spk[3 s .. 3 s + 2] = c, y, x
+    (spk: 3 C H W entries); count (T + 1 entries) receives the ends of the buckets:
+    bucket t is spk[3 count[t-1] .. 3 count[t]) (from 0 for t = 0). Returns the
+    number of spikes."""
+    cdef Py_ssize_t n_in = <Py_ssize_t>C * H * W, i, q
+    cdef int t, c, y, x
+    cdef int16_t ti
+    memset(count, 0, (T + 1) * sizeof(int32_t))
+    for i in range(n_in):
+        ti = tin[i]
+        if ti < T:
+            count[ti + 1] += 1
+    for t in range(T):
+        count[t + 1] += count[t]
+    i = 0
+    for c in range(C):
+        for y in range(H):
+            for x in range(W):
+                ti = tin[i]
+                i += 1
+                if ti < T:
+                    q = 3 * <Py_ssize_t>count[ti]
+                    spk[q] = c
+                    spk[q + 1] = y
+                    spk[q + 2] = x
+                    count[ti] += 1
+    return count[T - 1]
+
+
+cdef int _forward_rows(const int32_t* spk, const int32_t* count, int C, int H, int W,
                        const float* wt, int kh, int kw, int F,
                        double threshold, int T, int pad, int inhibit,
                        int16_t* tout, float* vout, Py_ssize_t sf, Py_ssize_t sl,
                        int row0, int rstep,
-                       float* V, int32_t* order, int32_t* count, int32_t* dirty,
-                       char* isdirty, int32_t* fired) noexcept nogil:
+                       float* V, int32_t* dirty, char* isdirty, int32_t* fired,
+                       int32_t* fsorted, int32_t* fend) noexcept nogil:
     """One image: first-spike times and potentials of a conv layer of IF neurons, for
     the output rows row0, row0 + rstep, ... (all: 0, 1).
 
-    tin (C, H, W); wt (C, kh, kw, F); outputs tout, vout, element (f, y, x) at
-    f sf + (y Wo + x) sl ((F, Ho, Wo): sf = Ho Wo, sl = 1): vout is the potential at
-    the spike step for neurons that fired, the final potential V(T-1) otherwise. Work
-    buffers: V (Ho*Wo*F, only these rows are touched), order (C*H*W), count (T+1),
-    dirty (Ho*Wo), isdirty (Ho*Wo). ``fired`` (or NULL; with ``inhibit``) receives the
-    flat index f Ho Wo + y Wo + x of each spike left after the inhibition. Returns the
-    number of output spikes of these rows (after inhibition)."""
+    spk, count: the image's input spikes (C, H, W) sorted by time (``_sort_input``);
+    wt (C, kh, kw, F); outputs tout, vout, element (f, y, x) at f sf + (y Wo + x) sl
+    ((F, Ho, Wo): sf = Ho Wo, sl = 1): vout is the potential at the spike step for
+    neurons that fired, the final potential V(T-1) otherwise. Work buffers: V
+    (Ho*Wo*F, only these rows are touched), dirty (Ho*Wo), isdirty (Ho*Wo).
+    ``fired`` (or NULL; with ``inhibit``) receives the flat index f Ho Wo + y Wo + x
+    of each spike left after the inhibition, in location order; and then, where
+    ``fsorted`` is not NULL, fsorted receives the same indices sorted by spike time
+    (stable), fend (T + 1 entries) the ends of the time buckets (bucket t is
+    fsorted[fend[t-1] .. fend[t]), from 0 for t = 0). Returns the number of output
+    spikes of these rows (after inhibition)."""
     cdef int Ho = H + 2 * pad - kh + 1
     cdef int Wo = W + 2 * pad - kw + 1
-    cdef Py_ssize_t n_in = <Py_ssize_t>C * H * W
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo
     cdef Py_ssize_t i, j, s, loc, e
     cdef int t, c, y, x, dy, dx, oy, ox, f, n_dirty, best, n_spk = 0
+    cdef int oy_hi, dx_lo, dx_hi
     cdef const float* wrow
     cdef float* vrow
     cdef float thr = <float>threshold
@@ -95,37 +131,36 @@ cdef int _forward_rows(const int16_t* tin, int C, int H, int W,
             for f in range(F):
                 tout[f * sf + loc * sl] = <int16_t>T
         oy += rstep
-    # bucket the input spikes by time (counting sort, stable in flat index)
-    memset(count, 0, (T + 1) * sizeof(int32_t))
-    for i in range(n_in):
-        ti = tin[i]
-        if ti < T:
-            count[ti + 1] += 1
-    for t in range(T):
-        count[t + 1] += count[t]
-    for i in range(n_in):
-        ti = tin[i]
-        if ti < T:
-            order[count[ti]] = <int32_t>i
-            count[ti] += 1
-    # now count[t] = end of bucket t; bucket t starts at count[t-1] (0 for t = 0)
+    # each input spike adds its weights to the potentials of the neurons whose
+    # receptive field contains it: output rows y + pad - kh + 1 .. y + pad (those of
+    # this thread), columns x + pad - kw + 1 .. x + pad; every potential receives
+    # its additions in the order of the sorted spikes, whatever the rows
     s = 0
     for t in range(T):
         n_dirty = 0
         while s < count[t]:
-            i = order[s]
+            c = spk[3 * s]
+            y = spk[3 * s + 1]
+            x = spk[3 * s + 2]
             s += 1
-            c = <int>(i // (H * W))
-            y = <int>((i // W) % H)
-            x = <int>(i % W)
-            for dy in range(kh):
-                oy = y + pad - dy
-                if oy < 0 or oy >= Ho or (oy - row0) % rstep != 0:
-                    continue
-                for dx in range(kw):
+            oy = y + pad - kh + 1
+            if oy < 0:
+                oy = 0
+            oy_hi = y + pad
+            if oy_hi > Ho - 1:
+                oy_hi = Ho - 1
+            # the first of this thread's rows at or after oy
+            oy += ((row0 - oy) % rstep + rstep) % rstep
+            dx_lo = x + pad - Wo + 1
+            if dx_lo < 0:
+                dx_lo = 0
+            dx_hi = x + pad
+            if dx_hi > kw - 1:
+                dx_hi = kw - 1
+            while oy <= oy_hi:
+                dy = y + pad - oy
+                for dx in range(dx_lo, dx_hi + 1):
                     ox = x + pad - dx
-                    if ox < 0 or ox >= Wo:
-                        continue
                     loc = <Py_ssize_t>oy * Wo + ox
                     vrow = V + loc * F
                     wrow = wt + ((<Py_ssize_t>c * kh + dy) * kw + dx) * F
@@ -135,6 +170,7 @@ cdef int _forward_rows(const int16_t* tin, int C, int H, int W,
                         isdirty[loc] = 1
                         dirty[n_dirty] = <int32_t>loc
                         n_dirty += 1
+                oy += rstep
         # threshold scan of the locations that received input at this step
         for j in range(n_dirty):
             loc = dirty[j]
@@ -148,6 +184,8 @@ cdef int _forward_rows(const int16_t* tin, int C, int H, int W,
     # per location: the final potential of the neurons that never fired, then the
     # lateral (pointwise) inhibition: one spike across maps, the earliest; ties to the
     # highest potential, then to the lowest map index
+    if fsorted != NULL:
+        memset(fend, 0, (T + 1) * sizeof(int32_t))
     oy = row0
     while oy < Ho:
         for ox in range(Wo):
@@ -172,12 +210,24 @@ cdef int _forward_rows(const int16_t* tin, int C, int H, int W,
                         tout[f * sf + loc * sl] = <int16_t>T
                 if fired != NULL:
                     fired[n_spk] = <int32_t>(best * n_loc + loc)
+                    if fsorted != NULL:
+                        fend[tb + 1] += 1
                 n_spk += 1
             else:
                 for f in range(F):
                     if tout[f * sf + loc * sl] < T:
                         n_spk += 1
         oy += rstep
+    if inhibit and fired != NULL and fsorted != NULL:
+        # the surviving spikes bucketed by time (counting sort, stable)
+        for t in range(T):
+            fend[t + 1] += fend[t]
+        for j in range(n_spk):
+            i = fired[j]
+            f = <int>(i // n_loc)
+            ti = tout[f * sf + (i - f * n_loc) * sl]
+            fsorted[fend[ti]] = <int32_t>i
+            fend[ti] += 1
     return n_spk
 
 
@@ -236,6 +286,68 @@ cdef int _select_winners(const int16_t* tsp, const float* v, Py_ssize_t sf, Py_s
         out[4 * n_win + 3] = tb
         n_win += 1
         mapblk[f] = 1
+    return n_win
+
+
+cdef int _select_bucketed(const int16_t* tsp, const float* v, Py_ssize_t sf,
+                          Py_ssize_t sl, int F, int Ho, int Wo, int T,
+                          const int32_t* cand, Py_ssize_t cstride, const int32_t* bend,
+                          Py_ssize_t bstride, int nlists, int k, int r, char* mapblk,
+                          int32_t* out) noexcept nogil:
+    """The winners of ``_select_winners`` from candidates bucketed by spike time:
+    list L (L < nlists) at cand + L cstride, its bucket t (the candidates that fired
+    at step t, in any order) cand[L cstride + bend[L bstride + t - 1] ..
+    L cstride + bend[L bstride + t]) (from 0 for t = 0). The winner the repeated
+    search takes is the earliest non-blocked spike, and blocking only grows: every
+    candidate earlier than a winner is blocked for good. So the buckets are taken in
+    time order, and within a bucket the non-blocked spike of highest potential
+    (ties: lowest flat index) wins, again and again until none is left: each search
+    reads one bucket, not every candidate. Same arguments and result otherwise."""
+    cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, e, loc, q, q0, q1
+    cdef int t, L, m, f, y, x, n_win = 0, blk, by = 0, bx = 0
+    cdef int32_t i, bi
+    cdef float vi, vb = 0
+    memset(mapblk, 0, F)
+    for t in range(T):
+        if n_win >= k:
+            break
+        while n_win < k:
+            bi = -1
+            for L in range(nlists):
+                q0 = 0 if t == 0 else bend[L * bstride + t - 1]
+                q1 = bend[L * bstride + t]
+                for q in range(q0, q1):
+                    i = cand[L * cstride + q]
+                    f = <int>(i // n_loc)
+                    if mapblk[f]:
+                        continue
+                    loc = i - f * n_loc
+                    y = <int>(loc // Wo)
+                    x = <int>(loc - <Py_ssize_t>y * Wo)
+                    blk = 0
+                    for m in range(n_win):
+                        if y - out[4 * m + 1] <= r and out[4 * m + 1] - y <= r \
+                                and x - out[4 * m + 2] <= r and out[4 * m + 2] - x <= r:
+                            blk = 1
+                            break
+                    if blk:
+                        continue
+                    e = f * sf + loc * sl
+                    vi = v[e]
+                    if bi < 0 or vi > vb or (vi == vb and i < bi):
+                        bi = i
+                        vb = vi
+                        by = y
+                        bx = x
+            if bi < 0:
+                break
+            f = <int>(bi // n_loc)
+            out[4 * n_win] = f
+            out[4 * n_win + 1] = by
+            out[4 * n_win + 2] = bx
+            out[4 * n_win + 3] = t
+            n_win += 1
+            mapblk[f] = 1
     return n_win
 
 
@@ -332,7 +444,7 @@ def forward(const int16_t[:, :, :, ::1] tin, const float[:, :, :, ::1] wt,
     cdef float* V = <float*>malloc(nt * nv * sizeof(float))
     cdef float* vl = <float*>malloc(nt * nv * sizeof(float))
     cdef int16_t* tl = <int16_t*>malloc(nt * nv * sizeof(int16_t))
-    cdef int32_t* order = <int32_t*>malloc(nt * (n_in + 1) * sizeof(int32_t))
+    cdef int32_t* order = <int32_t*>malloc(nt * (3 * n_in + 1) * sizeof(int32_t))
     cdef int32_t* count = <int32_t*>malloc(nt * (T + 1) * sizeof(int32_t))
     cdef int32_t* dirty = <int32_t*>malloc(nt * n_loc * sizeof(int32_t))
     cdef char* isdirty = <char*>malloc(nt * n_loc)
@@ -346,11 +458,14 @@ def forward(const int16_t[:, :, :, ::1] tin, const float[:, :, :, ::1] wt,
     with nogil:
         for b in prange(B, num_threads=nt, schedule="dynamic"):
             tid = threadid()
-            total += _forward_rows(&tin[b, 0, 0, 0], C, H, W, &wt[0, 0, 0, 0], kh, kw, F,
+            _sort_input(&tin[b, 0, 0, 0], C, H, W, T, order + tid * (3 * n_in + 1),
+                        count + tid * (T + 1))
+            total += _forward_rows(order + tid * (3 * n_in + 1), count + tid * (T + 1),
+                                   C, H, W, &wt[0, 0, 0, 0], kh, kw, F,
                                    threshold, T, pad, inhibit, tl + tid * nv,
                                    vl + tid * nv, 1, F, 0, 1, V + tid * nv,
-                                   order + tid * (n_in + 1), count + tid * (T + 1),
-                                   dirty + tid * n_loc, isdirty + tid * n_loc, NULL)
+                                   dirty + tid * n_loc, isdirty + tid * n_loc, NULL, NULL,
+                                   NULL)
             _transpose(tl + tid * nv, vl + tid * nv, n_loc, F, &tout[b, 0, 0, 0],
                        &vout[b, 0, 0, 0])
     free(V); free(vl); free(tl); free(order); free(count); free(dirty); free(isdirty)
@@ -435,26 +550,45 @@ def stdp_update(const int16_t[:, :, ::1] tin, float[:, :, :, ::1] wt,
     return None
 
 
+# train: STDP updates per image from which the threads share the update out by input
+# channel (a second barrier per image) rather than each applying all of it to its own
+# copy of the kernels (see train)
+cdef enum:
+    SPLIT_MIN_UPDATES = 2048
+
+
 def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double threshold,
           int T, int pad, int k, int r, StdpParameters params not None,
-          int32_t[::1] n_winners, int threads=1):
+          int32_t[::1] n_winners, int threads=1, int split=-1, int chunk=16):
     """Train a conv layer on a batch of images, one image after the other: forward
     (with pointwise inhibition), k winners, STDP on the shared kernels ``wt``
     (C, kh, kw, F), updated in place. ``n_winners[b]`` receives image b's number of
     winners. Without the GIL, on ``threads`` threads (OpenMP; one without it) that
     share each image's output rows: the same numbers for any number of threads.
 
-    One barrier per image: every thread keeps its own copy of the kernels (thread 0
-    works on ``wt``) and applies every winner's update to it, the same operations on
-    the same numbers; the outputs the threads read after the barrier (spike times,
-    potentials, lists of spikes) alternate between two buffers from image to image,
-    so a thread that starts the next image overwrites nothing another still reads."""
+    The input of the layer does not depend on the weights: the threads first sort
+    the input spikes of ``chunk`` images by time, each its share of the images, then
+    (one barrier) go through these images one after the other. Per image, each
+    thread computes its rows' potentials and spikes and lists their spikes after
+    the inhibition, by time; after a barrier every thread selects the same winners
+    from all the lists (reading only). Then either (``split`` 0) every thread
+    applies every winner's update to its own copy of the kernels (thread 0 works on
+    ``wt``), the same operations on the same numbers: one barrier per image; or
+    (``split`` 1, with 2 threads or more) each thread updates the input channels
+    tid, tid + n, ... of ``wt``, shared, and a second barrier waits for all of them.
+    ``split`` -1 (the default) takes 1 where the updates of an image can number
+    2048 or more (k C kh kw), else 0. Every weight receives the same updates in the
+    same order either way. The outputs the threads read after the first barrier
+    (spike times, potentials, lists of spikes) alternate between two buffers from
+    image to image, so a thread that starts the next image overwrites nothing
+    another still reads; the sorted inputs of a chunk are only read before it."""
     cdef int B = tin.shape[0], C = tin.shape[1], H = tin.shape[2], W = tin.shape[3]
     cdef int kh = wt.shape[1], kw = wt.shape[2], F = wt.shape[3]
     cdef int Ho = H + 2 * pad - kh + 1, Wo = W + 2 * pad - kw + 1
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, n_in = <Py_ssize_t>C * H * W
     cdef Py_ssize_t nv = n_loc * F, nwt = <Py_ssize_t>C * kh * kw * F, q
-    cdef int b, nw, nt, tid, nteam, sense, par
+    cdef Py_ssize_t ns = 3 * n_in + 1, nb = T + 1
+    cdef int b, b0, b1, bb, nw, nt, tid, nteam, sense, par, ch, do_split
     cdef float* wk
     cdef pl_bar_t bar
     cdef StdpParams p = params.p
@@ -466,30 +600,44 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
         raise ValueError(f"T must be in [1, 32000], got {T}")
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
+    if split not in (-1, 0, 1):
+        raise ValueError(f"split must be -1 (by the size of the updates), 0 or 1, got "
+                         f"{split}")
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
     if B == 0 or Ho <= 0 or Wo <= 0 or k <= 0:
         return None
     nt = _threads(threads, Ho)
+    if split == -1:
+        do_split = nt > 1 and <Py_ssize_t>k * C * kh * kw >= SPLIT_MIN_UPDATES
+    else:
+        do_split = nt > 1 and split == 1
+    ch = chunk if chunk < B else B
     cdef float* V = <float*>malloc(nv * sizeof(float))
     cdef float* vout = <float*>malloc(2 * nv * sizeof(float))
     cdef int16_t* tout = <int16_t*>malloc(2 * nv * sizeof(int16_t))
     cdef int32_t* fired = <int32_t*>malloc(2 * nt * n_loc * sizeof(int32_t))
-    cdef int32_t* nfired = <int32_t*>calloc(2 * nt, sizeof(int32_t))
-    cdef float* wcopy = <float*>malloc(((nt - 1) * nwt + 1) * sizeof(float))
+    cdef int32_t* fsorted = <int32_t*>malloc(2 * nt * n_loc * sizeof(int32_t))
+    cdef int32_t* fend = <int32_t*>calloc(2 * nt * nb, sizeof(int32_t))
+    cdef float* wcopy = <float*>malloc(((0 if do_split else nt - 1) * nwt + 1)
+                                       * sizeof(float))
     cdef char* mapblk = <char*>malloc(nt * F)
-    cdef int32_t* order = <int32_t*>malloc(nt * (n_in + 1) * sizeof(int32_t))
-    cdef int32_t* count = <int32_t*>malloc(nt * (T + 1) * sizeof(int32_t))
+    cdef int32_t* spk = <int32_t*>malloc(ch * ns * sizeof(int32_t))
+    cdef int32_t* count = <int32_t*>malloc(ch * nb * sizeof(int32_t))
     cdef int32_t* dirty = <int32_t*>malloc(nt * n_loc * sizeof(int32_t))
     cdef char* isdirty = <char*>malloc(nt * n_loc)
     cdef int32_t* win = <int32_t*>malloc(nt * 4 * k * sizeof(int32_t))
-    if (V == NULL or vout == NULL or tout == NULL or fired == NULL or nfired == NULL
-            or wcopy == NULL or mapblk == NULL or order == NULL or count == NULL
-            or dirty == NULL or isdirty == NULL or win == NULL):
-        free(V); free(vout); free(tout); free(fired); free(nfired); free(wcopy)
-        free(mapblk); free(order); free(count); free(dirty); free(isdirty); free(win)
+    if (V == NULL or vout == NULL or tout == NULL or fired == NULL or fsorted == NULL
+            or fend == NULL or wcopy == NULL or mapblk == NULL or spk == NULL
+            or count == NULL or dirty == NULL or isdirty == NULL or win == NULL):
+        free(V); free(vout); free(tout); free(fired); free(fsorted); free(fend)
+        free(wcopy); free(mapblk); free(spk); free(count); free(dirty); free(isdirty)
+        free(win)
         raise MemoryError()
     cdef const float* w0 = &wt[0, 0, 0, 0]
-    for q in range((nt - 1) * nwt):
-        wcopy[q] = w0[q % nwt]
+    if not do_split:
+        for q in range((nt - 1) * nwt):
+            wcopy[q] = w0[q % nwt]
     # tout, vout in location-major layout (element (f, loc) at loc F + f): each
     # thread's rows are contiguous there
     bar.count = 0
@@ -499,29 +647,50 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
         tid = threadid()
         nteam = pl_team_size()
         sense = 0
-        wk = &wt[0, 0, 0, 0] if tid == 0 else wcopy + (tid - 1) * nwt
+        wk = &wt[0, 0, 0, 0] if tid == 0 or do_split else wcopy + (tid - 1) * nwt
         if tid == 0:
             bar.n = nteam       # the team OpenMP gave (perhaps fewer than asked for)
         pl_barrier()
-        for b in range(B):
-            par = b & 1
-            nfired[par * nt + tid] = _forward_rows(
-                &tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, threshold, T, pad, 1,
-                tout + par * nv, vout + par * nv, 1, F, tid, nteam, V,
-                order + tid * (n_in + 1), count + tid * (T + 1), dirty + tid * n_loc,
-                isdirty + tid * n_loc, fired + (par * nt + tid) * n_loc)
+        b0 = 0
+        while b0 < B:
+            b1 = b0 + ch if b0 + ch < B else B
+            # the input spikes of images b0 .. b1 - 1 sorted by time, shared out
+            bb = b0 + tid
+            while bb < b1:
+                _sort_input(&tin[bb, 0, 0, 0], C, H, W, T, spk + (bb - b0) * ns,
+                            count + (bb - b0) * nb)
+                bb = bb + nteam
             pl_bar_wait(&bar, &sense)
-            # every thread selects the same winners (reading only) and applies their
-            # update to its own copy of the kernels
-            nw = _select_winners(tout + par * nv, vout + par * nv, 1, F, F, Ho, Wo, T,
-                                 fired + par * nt * n_loc, n_loc, nfired + par * nt,
-                                 nteam, k, r, mapblk + tid * F, win + tid * 4 * k)
-            _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
-                           win + tid * 4 * k, nw, &p, 0, 1)
-            if tid == 0:
-                n_winners[b] = nw
-    free(V); free(vout); free(tout); free(fired); free(nfired); free(wcopy)
-    free(mapblk); free(order); free(count); free(dirty); free(isdirty); free(win)
+            for b in range(b0, b1):
+                par = b & 1
+                _forward_rows(spk + (b - b0) * ns, count + (b - b0) * nb, C, H, W, wk,
+                              kh, kw, F, threshold, T, pad, 1, tout + par * nv,
+                              vout + par * nv, 1, F, tid, nteam, V,
+                              dirty + tid * n_loc, isdirty + tid * n_loc,
+                              fired + (par * nt + tid) * n_loc,
+                              fsorted + (par * nt + tid) * n_loc,
+                              fend + (par * nt + tid) * nb)
+                pl_bar_wait(&bar, &sense)
+                # every thread selects the same winners (reading only)
+                nw = _select_bucketed(tout + par * nv, vout + par * nv, 1, F, F, Ho, Wo,
+                                      T, fsorted + par * nt * n_loc, n_loc,
+                                      fend + par * nt * nb, nb, nteam, k, r,
+                                      mapblk + tid * F, win + tid * 4 * k)
+                if do_split:
+                    # this thread's input channels of the shared kernels
+                    _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
+                                   win + tid * 4 * k, nw, &p, tid, nteam)
+                    pl_bar_wait(&bar, &sense)
+                else:
+                    # all of the update, to this thread's copy of the kernels
+                    _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
+                                   win + tid * 4 * k, nw, &p, 0, 1)
+                if tid == 0:
+                    n_winners[b] = nw
+            b0 = b1
+    free(V); free(vout); free(tout); free(fired); free(fsorted); free(fend)
+    free(wcopy); free(mapblk); free(spk); free(count); free(dirty); free(isdirty)
+    free(win)
     return None
 
 
