@@ -26,6 +26,65 @@ static void pl_bar_wait(pl_bar_t* b, int* local_sense) {
         }
     }
 }
+
+/* A barrier that spins, then sleeps (conv's train): a waiting thread spins up to
+   `spin` rounds (a few microseconds each hundred), then sleeps on a futex until the
+   last thread of the phase wakes it. Sleeping, not yielding, frees its core: on a
+   machine where another process runs, a yielding thread hands its core to that
+   process for a whole time slice while the thread it waits for may sit preempted
+   on the other core; a sleeping one leaves its core idle, and the scheduler moves
+   the preempted thread there. `sleepers` counts the threads that may be asleep, so
+   the last thread makes the wake-up system call only when one is. */
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <limits.h>
+#endif
+typedef struct { int count; int sense; int n; int sleepers; int spin; } pl_fbar_t;
+static void pl_fbar_init(pl_fbar_t* b, int n, int spin) {
+    b->count = 0; b->sense = 0; b->n = n; b->sleepers = 0; b->spin = spin;
+}
+static int pl_online_cpus(void) {
+#if defined(__linux__)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+#else
+    return 1;
+#endif
+}
+static void pl_fbar_wait(pl_fbar_t* b, int* local_sense) {
+    int s = !*local_sense, spins = 0;
+    *local_sense = s;
+    if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
+        __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&b->sense, s, __ATOMIC_SEQ_CST);
+#if defined(__linux__)
+        if (__atomic_load_n(&b->sleepers, __ATOMIC_SEQ_CST) > 0)
+            syscall(SYS_futex, &b->sense, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#endif
+        return;
+    }
+    while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
+        if (++spins < b->spin) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+#if defined(__linux__)
+            /* sleeps only while sense is still the old value: a release between the
+               check above and here makes the call return at once */
+            __atomic_add_fetch(&b->sleepers, 1, __ATOMIC_SEQ_CST);
+            if (__atomic_load_n(&b->sense, __ATOMIC_SEQ_CST) != s)
+                syscall(SYS_futex, &b->sense, FUTEX_WAIT_PRIVATE, !s, NULL, NULL, 0);
+            __atomic_sub_fetch(&b->sleepers, 1, __ATOMIC_SEQ_CST);
+#else
+            sched_yield();
+#endif
+        }
+    }
+}
+
 #ifdef _OPENMP
 #include <omp.h>
 static void pl_barrier(void) {

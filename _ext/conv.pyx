@@ -32,6 +32,11 @@ cdef extern from "_threads.h":
         int sense
         int n
     void pl_bar_wait(pl_bar_t* b, int* local_sense) noexcept nogil
+    ctypedef struct pl_fbar_t:
+        int n
+    void pl_fbar_init(pl_fbar_t* b, int n, int spin) noexcept nogil
+    void pl_fbar_wait(pl_fbar_t* b, int* local_sense) noexcept nogil
+    int pl_online_cpus() noexcept nogil
     void pl_barrier() noexcept nogil
     int pl_team_size() noexcept nogil
     int pl_openmp() noexcept nogil
@@ -590,7 +595,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     cdef Py_ssize_t ns = 3 * n_in + 1, nb = T + 1
     cdef int b, b0, b1, bb, nw, nt, tid, nteam, sense, par, ch, do_split
     cdef float* wk
-    cdef pl_bar_t bar
+    cdef pl_fbar_t bar
     cdef StdpParams p = params.p
     if wt.shape[0] != C:
         raise ValueError(f"kernels have {wt.shape[0]} input channels, input has {C}")
@@ -640,9 +645,9 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
             wcopy[q] = w0[q % nwt]
     # tout, vout in location-major layout (element (f, loc) at loc F + f): each
     # thread's rows are contiguous there
-    bar.count = 0
-    bar.sense = 0
-    bar.n = nt
+    # a waiting thread spins about 100 us (8192 rounds of pause) where every thread
+    # can have a core, 3 us where they cannot, then sleeps (see _threads.h)
+    pl_fbar_init(&bar, nt, 8192 if nt <= pl_online_cpus() else 256)
     with nogil, parallel(num_threads=nt):
         tid = threadid()
         nteam = pl_team_size()
@@ -660,7 +665,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
                 _sort_input(&tin[bb, 0, 0, 0], C, H, W, T, spk + (bb - b0) * ns,
                             count + (bb - b0) * nb)
                 bb = bb + nteam
-            pl_bar_wait(&bar, &sense)
+            pl_fbar_wait(&bar, &sense)
             for b in range(b0, b1):
                 par = b & 1
                 _forward_rows(spk + (b - b0) * ns, count + (b - b0) * nb, C, H, W, wk,
@@ -670,7 +675,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
                               fired + (par * nt + tid) * n_loc,
                               fsorted + (par * nt + tid) * n_loc,
                               fend + (par * nt + tid) * nb)
-                pl_bar_wait(&bar, &sense)
+                pl_fbar_wait(&bar, &sense)
                 # every thread selects the same winners (reading only)
                 nw = _select_bucketed(tout + par * nv, vout + par * nv, 1, F, F, Ho, Wo,
                                       T, fsorted + par * nt * n_loc, n_loc,
@@ -680,7 +685,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
                     # this thread's input channels of the shared kernels
                     _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
                                    win + tid * 4 * k, nw, &p, tid, nteam)
-                    pl_bar_wait(&bar, &sense)
+                    pl_fbar_wait(&bar, &sense)
                 else:
                     # all of the update, to this thread's copy of the kernels
                     _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
