@@ -555,16 +555,9 @@ def stdp_update(const int16_t[:, :, ::1] tin, float[:, :, :, ::1] wt,
     return None
 
 
-# train: STDP updates per image from which the threads share the update out by input
-# channel (a second barrier per image) rather than each applying all of it to its own
-# copy of the kernels (see train)
-cdef enum:
-    SPLIT_MIN_UPDATES = 2048
-
-
 def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double threshold,
           int T, int pad, int k, int r, StdpParameters params not None,
-          int32_t[::1] n_winners, int threads=1, int split=-1, int chunk=16):
+          int32_t[::1] n_winners, int threads=1, int chunk=16):
     """Train a conv layer on a batch of images, one image after the other: forward
     (with pointwise inhibition), k winners, STDP on the shared kernels ``wt``
     (C, kh, kw, F), updated in place. ``n_winners[b]`` receives image b's number of
@@ -576,24 +569,24 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     (one barrier) go through these images one after the other. Per image, each
     thread computes its rows' potentials and spikes and lists their spikes after
     the inhibition, by time; after a barrier every thread selects the same winners
-    from all the lists (reading only). Then either (``split`` 0) every thread
-    applies every winner's update to its own copy of the kernels (thread 0 works on
-    ``wt``), the same operations on the same numbers: one barrier per image; or
-    (``split`` 1, with 2 threads or more) each thread updates the input channels
-    tid, tid + n, ... of ``wt``, shared, and a second barrier waits for all of them.
-    ``split`` -1 (the default) takes 1 where the updates of an image can number
-    2048 or more (k C kh kw), else 0. Every weight receives the same updates in the
-    same order either way. The outputs the threads read after the first barrier
-    (spike times, potentials, lists of spikes) alternate between two buffers from
-    image to image, so a thread that starts the next image overwrites nothing
-    another still reads; the sorted inputs of a chunk are only read before it."""
+    from all the lists (reading only) and applies their update to its own copy of
+    the kernels (thread 0 works on ``wt``), the same operations on the same numbers:
+    one barrier per image. (Sharing the update out by input channel, on shared
+    kernels, costs a second barrier per image, and each thread then reads the
+    weights the other wrote from the other's cache: measured slower for the MNIST
+    conv2, 8 winners x 30 x 5 x 5 updates per image.) The outputs the threads read
+    after the barrier (spike times, potentials, lists of spikes) alternate between
+    two buffers from image to image, so a thread that starts the next image
+    overwrites nothing another still reads; the sorted inputs of a chunk are only
+    read before the barrier of its last image, so the next chunk's sort overwrites
+    nothing another thread still reads either."""
     cdef int B = tin.shape[0], C = tin.shape[1], H = tin.shape[2], W = tin.shape[3]
     cdef int kh = wt.shape[1], kw = wt.shape[2], F = wt.shape[3]
     cdef int Ho = H + 2 * pad - kh + 1, Wo = W + 2 * pad - kw + 1
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, n_in = <Py_ssize_t>C * H * W
     cdef Py_ssize_t nv = n_loc * F, nwt = <Py_ssize_t>C * kh * kw * F, q
     cdef Py_ssize_t ns = 3 * n_in + 1, nb = T + 1
-    cdef int b, b0, b1, bb, nw, nt, tid, nteam, sense, par, ch, do_split
+    cdef int b, b0, b1, bb, nw, nt, tid, nteam, sense, par, ch
     cdef float* wk
     cdef pl_fbar_t bar
     cdef StdpParams p = params.p
@@ -605,18 +598,11 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
         raise ValueError(f"T must be in [1, 32000], got {T}")
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    if split not in (-1, 0, 1):
-        raise ValueError(f"split must be -1 (by the size of the updates), 0 or 1, got "
-                         f"{split}")
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     if B == 0 or Ho <= 0 or Wo <= 0 or k <= 0:
         return None
     nt = _threads(threads, Ho)
-    if split == -1:
-        do_split = nt > 1 and <Py_ssize_t>k * C * kh * kw >= SPLIT_MIN_UPDATES
-    else:
-        do_split = nt > 1 and split == 1
     ch = chunk if chunk < B else B
     cdef float* V = <float*>malloc(nv * sizeof(float))
     cdef float* vout = <float*>malloc(2 * nv * sizeof(float))
@@ -624,8 +610,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
     cdef int32_t* fired = <int32_t*>malloc(2 * nt * n_loc * sizeof(int32_t))
     cdef int32_t* fsorted = <int32_t*>malloc(2 * nt * n_loc * sizeof(int32_t))
     cdef int32_t* fend = <int32_t*>calloc(2 * nt * nb, sizeof(int32_t))
-    cdef float* wcopy = <float*>malloc(((0 if do_split else nt - 1) * nwt + 1)
-                                       * sizeof(float))
+    cdef float* wcopy = <float*>malloc(((nt - 1) * nwt + 1) * sizeof(float))
     cdef char* mapblk = <char*>malloc(nt * F)
     cdef int32_t* spk = <int32_t*>malloc(ch * ns * sizeof(int32_t))
     cdef int32_t* count = <int32_t*>malloc(ch * nb * sizeof(int32_t))
@@ -640,9 +625,8 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
         free(win)
         raise MemoryError()
     cdef const float* w0 = &wt[0, 0, 0, 0]
-    if not do_split:
-        for q in range((nt - 1) * nwt):
-            wcopy[q] = w0[q % nwt]
+    for q in range((nt - 1) * nwt):
+        wcopy[q] = w0[q % nwt]
     # tout, vout in location-major layout (element (f, loc) at loc F + f): each
     # thread's rows are contiguous there
     # a waiting thread spins about 100 us (8192 rounds of pause) where every thread
@@ -652,7 +636,7 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
         tid = threadid()
         nteam = pl_team_size()
         sense = 0
-        wk = &wt[0, 0, 0, 0] if tid == 0 or do_split else wcopy + (tid - 1) * nwt
+        wk = &wt[0, 0, 0, 0] if tid == 0 else wcopy + (tid - 1) * nwt
         if tid == 0:
             bar.n = nteam       # the team OpenMP gave (perhaps fewer than asked for)
         pl_barrier()
@@ -676,20 +660,14 @@ def train(const int16_t[:, :, :, ::1] tin, float[:, :, :, ::1] wt, double thresh
                               fsorted + (par * nt + tid) * n_loc,
                               fend + (par * nt + tid) * nb)
                 pl_fbar_wait(&bar, &sense)
-                # every thread selects the same winners (reading only)
+                # every thread selects the same winners (reading only) and applies
+                # their update to its own copy of the kernels
                 nw = _select_bucketed(tout + par * nv, vout + par * nv, 1, F, F, Ho, Wo,
                                       T, fsorted + par * nt * n_loc, n_loc,
                                       fend + par * nt * nb, nb, nteam, k, r,
                                       mapblk + tid * F, win + tid * 4 * k)
-                if do_split:
-                    # this thread's input channels of the shared kernels
-                    _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
-                                   win + tid * 4 * k, nw, &p, tid, nteam)
-                    pl_fbar_wait(&bar, &sense)
-                else:
-                    # all of the update, to this thread's copy of the kernels
-                    _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
-                                   win + tid * 4 * k, nw, &p, 0, 1)
+                _stdp_channels(&tin[b, 0, 0, 0], C, H, W, wk, kh, kw, F, pad, T,
+                               win + tid * 4 * k, nw, &p, 0, 1)
                 if tid == 0:
                     n_winners[b] = nw
             b0 = b1
