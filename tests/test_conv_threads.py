@@ -85,6 +85,42 @@ def test_train_identical_for_any_threads(seed):
         assert np.array_equal(ops.kernels_external(wt), w_ref), nt
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_train_chunks_identical(seed):
+    """train sorts the input spikes of ``chunk`` images up front (each thread its
+    share), then trains image after image, its winners taken from per-thread lists
+    bucketed by spike time: the same kernels and winners as the one-image kernels for
+    any chunk (across chunk boundaries too) and thread count; with few time steps
+    (many spikes at the same step: ties in the buckets), an image without spikes and
+    one whose inputs all fire at step 0."""
+    T = 3 if seed % 2 else 10
+    times, w, thr, pad, _ = _batch(seed, B=11, T=T)
+    times[2] = T                   # no input spike
+    times[5] = 0                   # every input at step 0
+    rng = np.random.default_rng(200 + seed)
+    k, r = int(rng.integers(1, 6)), int(rng.integers(0, 3))
+    w_ref, wins = _train_step_by_step(times, w, thr, T, pad, k, r, 0.05, -0.04)
+    n_ref = np.array([len(x) for x in wins])
+    assert n_ref.sum() > 0 and not np.array_equal(w_ref, w)
+    for nt in THREADS:
+        for chunk in (1, 2, 4, 11, 64):
+            wt = ops.kernels_internal(w)
+            nw = np.zeros(len(times), np.int32)
+            _k.train(times, wt, thr, T, pad, k, r, ops.stdp_params(0.05, -0.04), nw, nt,
+                     chunk)
+            assert np.array_equal(nw, n_ref), (nt, chunk)
+            assert np.array_equal(ops.kernels_external(wt), w_ref), (nt, chunk)
+
+
+def test_train_refuses_bad_chunk():
+    t = np.zeros((1, 1, 4, 4), np.int16)
+    wt = np.ones((1, 2, 2, 1), np.float32)
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match=f"chunk must be >= 1, got {bad}"):
+            _k.train(t, wt, 1.0, 4, 0, 1, 0, ops.stdp_params(0.1, -0.1),
+                     np.zeros(1, np.int32), 1, bad)
+
+
 def test_winners_ties_with_row_split():
     """Two candidates in different threads' rows, equal in time and potential: the
     lowest flat index (map, y, x) wins whatever the split, and its STDP update (which
