@@ -1384,6 +1384,11 @@ ctypedef struct Ctx:
     pl_bar_t bar         # the barrier of the team
     PInput* pin          # Poisson inputs (Network.add_poisson_input)
     Py_ssize_t n_pin
+    # the team loop (_run_team): each neuron population's spikes of the step as the
+    # threads found them (thread r's at seg + seg_off[k] + _part(n, r, nt), count in
+    # cnt), joined into the population's list by thread 0
+    int32_t* seg
+    Py_ssize_t* seg_off
 
 
 cdef inline void _sync(Ctx* c, int nt, int* sense) noexcept nogil:
@@ -1821,6 +1826,258 @@ cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
             _step_end(c, t)
 
 
+# ----------------------------------------------------------------------------
+# The team loop: nt > 1 threads, no state monitor and no injected current (else
+# _run_thread). Three barriers per step instead of four, and less on thread 0:
+# * each thread resets its own neurons that spiked in the step before (from its
+#   segment of that step), at the start of the step, not thread 0 after it: no
+#   one touches those neurons in between (the projections of the step before are
+#   done, the sources of this step touch only the sources);
+# * thread 0 draws the sources' spikes of the step while the others update their
+#   neurons (the sources are read after the next barrier), so no barrier between;
+# * the spike monitors take the step's spikes when thread 0 joins them (before the
+#   projections run), so the decision to stop after the step (a full buffer) is
+#   known to every thread after the step's last barrier;
+# * the per-presynaptic-neuron trace bumps and the r1 table of a built-in rule are
+#   shared out by presynaptic neuron (_pre_bumps_team) after the join's barrier.
+# Every number is computed by the same operations in the same order as in
+# _run_thread (tests/test_threads.py holds the two to each other).
+# ----------------------------------------------------------------------------
+cdef inline bint _team_error(const Ctx* c, int nt) noexcept nogil:
+    """Whether a thread found a non-finite value in the step (a negative count)."""
+    cdef Py_ssize_t q
+    for q in range(nt * c.n_pops):
+        if c.cnt[q] < 0:
+            return True
+    return False
+
+
+cdef inline Py_ssize_t _team_spikes(const Ctx* c, int nt, Py_ssize_t k) noexcept nogil:
+    """Spikes of neuron population k in the step, summed over the threads' counts
+    (no count is negative: _team_error is false)."""
+    cdef Py_ssize_t total = 0
+    cdef int r
+    for r in range(nt):
+        total += c.cnt[r * c.n_pops + k]
+    return total
+
+
+cdef void _reset_own(Ctx* c, int tid, int nt) noexcept nogil:
+    """Thread tid: the after-spike reset of its own neurons that spiked in the step
+    before (its segment of that step; counts >= 0, else the run has stopped)."""
+    cdef Py_ssize_t k, n, i0
+    cdef Pop* p
+    for k in range(c.n_pops):
+        p = &c.pops[k]
+        if p.kind == POP_NEURON:
+            n = c.cnt[tid * c.n_pops + k]
+            if n > 0:
+                i0 = _part(p.n, tid, nt)
+                neuron_reset(p.model, p.state, p.n, p.params,
+                             c.seg + c.seg_off[k] + i0, n)
+
+
+cdef void _sources(Ctx* c, int64_t t) noexcept nogil:
+    """Thread 0, start of step t in the team loop: the sources' spikes."""
+    cdef Py_ssize_t k
+    cdef Pop* p
+    for k in range(c.n_pops):
+        p = &c.pops[k]
+        if p.kind == POP_POISSON:
+            _poisson_emit(p, t)
+        elif p.kind == POP_GENERATOR:
+            p.n_spikes = 0
+            while p.gen_pos[0] < p.gen_len and p.gen_steps[p.gen_pos[0]] <= t:
+                if p.gen_steps[p.gen_pos[0]] == t:
+                    p.spikes[p.n_spikes] = p.gen_ids[p.gen_pos[0]]
+                    p.n_spikes += 1
+                p.gen_pos[0] += 1
+
+
+cdef inline bint _fill_r1_now(const Proj* pr, Py_ssize_t n_post_spikes) noexcept nogil:
+    """Whether the post-spike loops of this step read r1 from the table (they touch
+    at least a quarter as many synapses as it has entries; same numbers either
+    way): the condition of _projection_serial_part."""
+    return pr.r1s != NULL and pr.wide and _simd and pr.sp.wdep == WDEP_ADDITIVE \
+        and not pr.per_syn and not pr.sp.pre_reset and n_post_spikes > 0 \
+        and 4 * n_post_spikes * (pr.indptr[pr.n_pre] // max(pr.n_post, 1)) >= pr.n_pre
+
+
+cdef void _pre_bumps_team(Ctx* c, Proj* pr, int64_t t, int tid, int nt) noexcept nogil:
+    """Thread tid's part of _projection_serial_part's bumps (_pre_bumps) and r1
+    table: the arrivals of step t from its presynaptic neurons (_part of the pre
+    population, the range it updates), and the table entries of those neurons. Each
+    arrival is a distinct neuron, so the bumps touch disjoint entries; r2b_step keeps
+    its index in the step's list."""
+    cdef Pop* pre = &c.pops[pr.pre]
+    cdef Py_ssize_t i0 = _part(pr.n_pre, tid, nt), i1 = _part(pr.n_pre, tid + 1, nt)
+    cdef Py_ssize_t nspk, k, k0, k1, koff = 0
+    cdef const int32_t* spk
+    cdef int r
+    if pr.per_syn or pr.delay_mode == DELAY_PER_SYNAPSE:
+        k0 = k1 = 0                            # no per-neuron bumps
+        spk = NULL
+    elif pr.delay_mode == DELAY_NONE and pre.kind == POP_NEURON:
+        # the step's own spikes, being joined by thread 0: this thread's segment
+        spk = c.seg + c.seg_off[pr.pre] + i0
+        k1 = c.cnt[tid * c.n_pops + pr.pre]
+        for r in range(tid):
+            koff += c.cnt[r * c.n_pops + pr.pre]
+        k0 = 0
+    else:
+        spk = _arrivals(pr, pre, t, &nspk)   # complete and ascending
+        k0 = _lower(spk, 0, nspk, i0, pr.n_pre)
+        k1 = _lower(spk, k0, nspk, i1, pr.n_pre)
+    for k in range(k0, k1):
+        if pr.use_x2:
+            pr.r2b_step[koff + k] = _r2_before(pr, spk[k], t)
+        _bump_pre(pr, spk[k], t)
+    if _fill_r1_now(pr, _team_spikes(c, nt, pr.post)):
+        if i1 > i0:
+            pl_fill_r1(pr.x1 + i0, pr.xl + i0, pr.tab_plus, pr.K_plus, pr.sp.c_plus, t,
+                       i1 - i0, pr.r1s + i0)
+        if tid == 0:
+            pr.r1s_t = t
+
+
+cdef void _gather_team(Ctx* c, int nt, int64_t t) noexcept nogil:
+    """Thread 0 in the team loop, after the neuron updates of step t: each
+    population's spike list is the threads' segments in thread order (ascending
+    ids); the first non-finite value of the lowest population and neuron stops the
+    run; spike histories, snapshots, spike monitors (a full buffer stops the run
+    after the step), rewards."""
+    cdef Py_ssize_t k, q, code, total, slot, n
+    cdef int r, bad
+    cdef Pop* p
+    cdef Proj* pr
+    for k in range(c.n_pops):
+        p = &c.pops[k]
+        if p.kind == POP_NEURON:
+            total = 0
+            bad = 0
+            for r in range(nt):
+                code = c.cnt[r * c.n_pops + k]
+                if code < 0:
+                    if not bad and c.err_pop < 0:
+                        c.err_pop = <int>k
+                        c.err_code = -1 - code
+                    bad = 1
+                elif not bad and code > 0:
+                    memcpy(p.spikes + total, c.seg + c.seg_off[k] + _part(p.n, r, nt),
+                           code * sizeof(int32_t))
+                    total += code
+            p.n_spikes = 0 if bad else total
+        if p.H > 0:
+            slot = t % p.H
+            for q in range(p.n_spikes):
+                p.hist[slot * p.n + q] = p.spikes[q]
+            p.hist_n[slot] = p.n_spikes
+    if c.err_pop >= 0:
+        c.stop = 2
+        return
+    for k in range(c.n_pops):
+        p = &c.pops[k]
+        if p.snap != NULL:
+            memcpy(p.snap, p.state, p.n_vars * p.n * sizeof(double))
+        if p.mon:
+            n = p.mon_len[0]
+            for q in range(p.n_spikes):
+                p.mon_ids[n + q] = p.spikes[q]
+                p.mon_steps[n + q] = t
+            p.mon_len[0] = n + p.n_spikes
+            if p.mon_len[0] + p.n > p.mon_cap:
+                c.stop = 1
+    for k in range(c.n_projs):
+        pr = &c.projs[k]
+        if _parallel_rule(pr) and pr.rule == RULE_MODULATED:
+            while pr.rew_pos[0] < pr.rew_len and pr.rew_steps[pr.rew_pos[0]] <= t:
+                if pr.rew_steps[pr.rew_pos[0]] == t:
+                    pr.mod_d[0] += pr.rew_amt[pr.rew_pos[0]]
+                pr.rew_pos[0] += 1
+
+
+cdef void _run_team(Ctx* c, int tid, int nt) noexcept nogil:
+    """The step loop as thread tid of a team of nt > 1 runs it (see above)."""
+    cdef int64_t t = c.t
+    cdef Py_ssize_t k, i0
+    cdef Pop* p
+    cdef Proj* pr
+    cdef int local_sense = 0, dirty, pending = 0
+    cdef int* sense = &local_sense
+    if tid == 0:
+        c.bar.n = nt          # the team OpenMP gave (perhaps fewer than asked for)
+        c.bar.count = 0
+        c.bar.sense = 0
+    pl_barrier()
+    while t < c.t1 and c.stop == 0:
+        if pending:
+            _reset_own(c, tid, nt)
+        if tid == 0:
+            _sources(c, t)
+        for k in range(c.n_pops):
+            p = &c.pops[k]
+            if p.kind == POP_NEURON:
+                i0 = _part(p.n, tid, nt)
+                c.cnt[tid * c.n_pops + k] = neuron_update_range(
+                    p.model, p.state, p.n, i0, _part(p.n, tid + 1, nt), p.params,
+                    c.seg + c.seg_off[k] + i0)
+        _sync(c, nt, sense)
+        if tid == 0:
+            _gather_team(c, nt, t)
+        if not _team_error(c, nt):
+            for k in range(c.n_projs):
+                pr = &c.projs[k]
+                if _parallel_rule(pr) and (pr.rule == RULE_STDP
+                                           or pr.rule == RULE_MODULATED):
+                    _pre_bumps_team(c, pr, t, tid, nt)
+        _sync(c, nt, sense)
+        if c.stop == 2:
+            return
+        for k in range(c.n_pin):
+            p = &c.pops[c.pin[k].pop]
+            _poisson_input_range(&c.pin[k], p, t, _part(p.n, tid, nt),
+                                 _part(p.n, tid + 1, nt))
+        dirty = c.n_pin > 0
+        for k in range(c.n_projs):
+            pr = &c.projs[k]
+            if _parallel_rule(pr):
+                _projection_parallel(c, pr, t, tid, nt, sense)
+                dirty = 1
+            elif pr.rule == RULE_GENERATED and pr.gen_parallel:
+                if dirty:
+                    _sync(c, nt, sense)
+                _generated_parallel(c, pr, t, tid, nt, sense)
+                dirty = 1
+            else:
+                if dirty:
+                    _sync(c, nt, sense)
+                    dirty = 0
+                if tid == 0:
+                    _projection_step(pr, c.pops, t)
+                _sync(c, nt, sense)
+        if dirty:
+            _sync(c, nt, sense)
+        t += 1
+        pending = 1
+        if tid == 0:
+            c.t = t
+    if pending:
+        _reset_own(c, tid, nt)
+
+
+cdef bint _team_loop = True
+
+
+def team_loop(enabled=None):
+    """Whether runs on more than one thread use the team loop (_run_team) where
+    they can; ``team_loop(False)`` keeps them on _run_thread (tests compare both).
+    Returns the setting."""
+    global _team_loop
+    if enabled is not None:
+        _team_loop = bool(enabled)
+    return _team_loop
+
+
 def openmp_available():
     """Whether this build of the engine has OpenMP (else it runs on one thread)."""
     return bool(pl_openmp())
@@ -1864,6 +2121,7 @@ cdef class Engine:
     cdef list _keep
     cdef public object error
     cdef public int threads     # threads of run_segment (1 without OpenMP)
+    cdef public int team        # run_segment calls that ran the team loop (tests)
 
     def __cinit__(self, Py_ssize_t n_pops, Py_ssize_t n_projs, Py_ssize_t n_smons):
         self.pops = <Pop*>calloc(max(n_pops, 1), sizeof(Pop))
@@ -1876,6 +2134,7 @@ cdef class Engine:
         self.n_smons = n_smons
         self._keep = []
         self.threads = 1
+        self.team = 0
 
     def __dealloc__(self):
         cdef Py_ssize_t k
@@ -2248,6 +2507,8 @@ cdef class Engine:
         cdef int nt = self.threads if pl_openmp() else 1
         cdef Py_ssize_t k
         cdef Proj* pr
+        cdef Py_ssize_t n
+        cdef bint team
         if nt < 1:
             nt = 1
         if t1 - t0 < 2:      # the per-step path: not worth waking the threads
@@ -2273,16 +2534,44 @@ cdef class Engine:
             pr = &self.projs[k]
             pr.ref = self.pops[pr.post].state + pr.ref_row * self.pops[pr.post].n \
                 if pr.ref_row >= 0 else NULL
+        # the team loop where nothing needs thread 0 between the resets and the
+        # updates (state monitors record, currents are set there)
+        team = nt > 1 and _team_loop and self.n_smons == 0
+        for k in range(self.n_pops):
+            if self.pops[k].cur_var >= 0:
+                team = False
+        c.seg = NULL
+        c.seg_off = NULL
+        if team:
+            c.seg_off = <Py_ssize_t*>calloc(max(self.n_pops, 1), sizeof(Py_ssize_t))
+            n = 0
+            for k in range(self.n_pops):
+                if c.seg_off != NULL:
+                    c.seg_off[k] = n
+                if self.pops[k].kind == POP_NEURON:
+                    n += self.pops[k].n
+            c.seg = <int32_t*>calloc(max(n, 1), sizeof(int32_t))
+            if c.seg == NULL or c.seg_off == NULL:
+                free(c.seg)
+                free(c.seg_off)
+                free(c.cnt)
+                raise MemoryError("cannot allocate the engine's thread scratch")
+        self.team += team
         self.error = None
         try:
             with nogil:
                 if nt == 1:
                     _run_thread(&c, 0, 1)
+                elif team:
+                    with parallel(num_threads=nt):
+                        _run_team(&c, threadid(), pl_team_size())
                 else:
                     with parallel(num_threads=nt):
                         _run_thread(&c, threadid(), pl_team_size())
         finally:
             free(c.cnt)
+            free(c.seg)
+            free(c.seg_off)
         if c.err_pop >= 0:
             self.error = (c.err_pop, c.err_code, c.t)
         return c.t

@@ -279,6 +279,94 @@ def test_delay_split_table_only_where_cheap():
     assert proj._delay_splits(7) is None
 
 
+# ------------------------------------------------------------------ the team loop
+@pytest.fixture
+def _team_loop_restored():
+    yield
+    engine.team_loop(True)
+
+
+def _loops(make, run, what, expect_team):
+    """1 thread (the reference), then 2, 3 and 7 threads with the team loop on and
+    2 with it off: all identical; the loop used is the one expected."""
+    results = []
+    for n, team in [(1, True), (2, True), (3, True), (7, True), (2, False)]:
+        engine.team_loop(team)
+        net, monitors = make()
+        net.threads = n
+        run(net)
+        results.append(_snapshot(net, monitors))
+        assert (net._eng.team > 0) == (n > 1 and team and expect_team), (n, team)
+    for (n, team), snap in zip([(2, True), (3, True), (7, True), (2, False)],
+                               results[1:]):
+        _assert_identical(results[0], snap, f"{what}, {n} threads, team loop {team}")
+    return sum(v.size for k, v in results[0].items() if k.endswith("/i"))
+
+
+@needs_openmp
+@pytest.mark.parametrize("rule", ["triplet-all", "pair-nearest-pre", "modulated"])
+@pytest.mark.parametrize("delay", ["none", "homogeneous", "per-synapse"])
+def test_team_loop_identical_with_full_monitor_buffers(rule, delay,
+                                                       _team_loop_restored):
+    """The team loop (resets at the start of the next step, sources drawn beside
+    the updates, monitors fed at the join, bumps and the r1 table shared out) gives
+    the numbers of the step loop, also when a spike monitor's buffer fills every few
+    steps (the run returns early and goes on: the resets of the last step before a
+    stop, and the stop itself, decided at the join)."""
+    fn = {"modulated": lambda: RewardModulated(
+        Pair(20.0, 20.0, 0.004, 0.0042), Additive(0.0, 1.0), tau_c=200.0, tau_d=50.0,
+        rewards=([30.0, 80.5], [1.0, -0.5]))}.get(
+        rule, lambda: STDP(TIMINGS[rule](), Additive(0.0, 1.0)))
+    make0, run = _rule_net(fn, delay, dtype=np.float64)
+
+    def make():
+        net, monitors = make0()
+        m = monitors[0]
+        m.buf_ids = np.zeros(m.pop.n + 7, np.int32)     # full after a few spikes
+        m.buf_steps = np.zeros(m.pop.n + 7, np.int64)
+        monitors.append(net.monitor_spikes(net.populations["inp"]))
+        return net, monitors
+    assert _loops(make, run, f"team loop, {rule}, {delay}", True) > 50
+
+
+@needs_openmp
+def test_team_loop_b2_shape_r1_table(_team_loop_restored):
+    """Many post spikes per step onto few inputs (the r1 table is filled, shared out
+    by input) with post-ordered weights, on a large projection (the SIMD loops)."""
+    c = dict(b2_scaled.CONFIG, n_in=500, n_out=200, p=1.0, rate=20.0,
+             duration=150.0)
+
+    def make():
+        net, proj, out, mon = b1_song.ours_build(c)
+        return net, [mon]
+    orig = engine.simd()
+    engine.simd(True, min_synapses=0)
+    try:
+        assert _loops(make, lambda net: net.run(c["duration"], progress=False),
+                      "B2-shaped", True) > 50
+    finally:
+        engine.simd(orig, min_synapses=65536)
+
+
+@needs_openmp
+@pytest.mark.parametrize("extra", ["state monitor", "current"])
+def test_step_loop_where_thread_0_works_before_the_updates(extra, _team_loop_restored):
+    """A state monitor records, a current is set, before the updates: those runs
+    keep the step loop (the same numbers)."""
+    make0, run = _rule_net(lambda: STDP(TIMINGS["pair-all"](), Additive(0.0, 1.0)),
+                           "none")
+
+    def make():
+        net, monitors = make0()
+        out = net.populations["out"]
+        if extra == "state monitor":
+            net.monitor_state(out, ["v"], interval=0.3)
+        else:
+            net.add_current(out, [0.0, 50.0], np.full((2, out.n), 0.5))
+        return net, monitors
+    assert _loops(make, run, extra, False) > 50
+
+
 @pytest.mark.parametrize("delay", ["none", "per-synapse"])
 def test_short_runs_without_post_ordered_weights(delay):
     """Runs shorter than _POST_ORDER_MIN_STEPS use the weights in synapse order."""
