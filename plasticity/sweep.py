@@ -353,7 +353,8 @@ def _write_table(path, exp, points, grid_keys, meta):
                                       else float(v) for v in vals])
     tmp = f"{path}.tmp{os.getpid()}"
     str_dt = h5py.string_dtype("utf-8")
-    with h5py.File(tmp, "w", track_order=True) as f:
+    from .results.common import LIBVER
+    with h5py.File(tmp, "w", track_order=True, libver=LIBVER) as f:
         a = f.attrs
         a["format"] = SWEEP_FORMAT
         a["format_version"] = SWEEP_FORMAT_VERSION

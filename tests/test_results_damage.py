@@ -83,3 +83,14 @@ def test_random_damage_never_escapes_as_another_error(demo, tmp_path, seed):
         except RunFileError:
             pass
         assert isinstance(verify(path), list)
+
+
+def test_files_are_written_in_the_checksummed_metadata_format(demo, tmp_path):
+    """Run files (and checkpoints) use HDF5's 1.8 format: superblock version >= 2,
+    object headers and attribute tables with checksums. In the earliest format a
+    damaged attribute table crashed the HDF5 library (a segmentation fault in
+    ``Run.populations``), which no Python check can catch."""
+    with h5py.File(demo, "r") as f:
+        assert f.id.get_create_plist().get_version()[0] >= 2
+        info = h5py.h5o.get_info(f["populations/exc"].id)
+        assert info.hdr.version == 2

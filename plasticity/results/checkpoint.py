@@ -9,8 +9,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .common import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, _checked, _fsync_path, _h5py,
-                     _now)
+from .common import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, LIBVER, _checked, _fsync_path,
+                     _h5py, _now)
 
 __all__ = ["CheckpointMixin"]
 
@@ -54,7 +54,7 @@ class CheckpointMixin:
         manifest = _manifest(self._file)
         h5py = _h5py()
         tmp = self.checkpoint_path + ".tmp"
-        with h5py.File(tmp, "w") as c:
+        with h5py.File(tmp, "w", libver=LIBVER) as c:
             c.attrs["format"] = CHECKPOINT_FORMAT
             c.attrs["format_version"] = CHECKPOINT_VERSION
             c.attrs["experiment"] = self.experiment
@@ -112,7 +112,7 @@ class CheckpointMixin:
             with h5py.File(self.partial_path, "r") as old:
                 if str(old.attrs.get("run_id")) != run_id:
                     raise _CannotResume(f"{self.partial_path} belongs to another run")
-                with h5py.File(tmp, "w", track_order=True) as new:
+                with h5py.File(tmp, "w", track_order=True, libver=LIBVER) as new:
                     _restore(old, new, manifest)
         except _CannotResume:
             raise

@@ -21,6 +21,13 @@ CHECKPOINT_VERSION = 1
 
 #: appended datasets are written once this many elements are buffered
 _BUFFER = 1 << 16
+#: HDF5 file-format bounds of every file we write: the 1.8 format (HDF5 >= 1.8 and any
+#: h5py read it), whose object headers, attribute tables and superblock carry
+#: checksums, so that damaged metadata is reported as an error on reading; the
+#: earliest format (no metadata checksums) let flipped bytes in an attribute table
+#: crash the HDF5 library (a segmentation fault in ``Run.populations``).
+LIBVER = ("v108", "latest")
+
 _COMPRESSION = dict(compression="gzip", compression_opts=4, shuffle=True, fletcher32=True)
 
 Spikes = namedtuple("Spikes", ["times", "node_ids"])

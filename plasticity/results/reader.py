@@ -15,9 +15,10 @@ from .common import (CHECKPOINT_FORMAT, FORMAT, FORMAT_VERSION, RunFileError, Ru
 __all__ = ["Run", "load", "read_config", "verify"]
 
 #: what h5py raises on a damaged file: flipped bytes in its metadata surface as
-#: OSError, KeyError ("unable to synchronously open object") or RuntimeError ("link
-#: iteration failed") from deep inside the library
-_H5_ERRORS = (OSError, KeyError, RuntimeError)
+#: OSError, KeyError ("unable to synchronously open object"), RuntimeError ("link
+#: iteration failed") from deep inside the library, or UnicodeError (a link name that
+#: is not UTF-8 any more, which h5py cannot encode back to open it)
+_H5_ERRORS = (OSError, KeyError, RuntimeError, UnicodeError)
 
 
 def _open_checked(path, allow_partial):

@@ -15,9 +15,9 @@ import numpy as np
 
 from .._csr import check_csr
 from .checkpoint import CheckpointMixin, _CannotResume
-from .common import (_BUFFER, _COMPRESSION, FORMAT, FORMAT_VERSION, _RunLock, _attr_value,
-                     _check_name, _checked, _fsync_path, _git_commit, _h5py, _json_default, _now,
-                     _version, checkpoint_path, partial_path)
+from .common import (_BUFFER, _COMPRESSION, FORMAT, FORMAT_VERSION, LIBVER, _RunLock,
+                     _attr_value, _check_name, _checked, _fsync_path, _git_commit, _h5py,
+                     _json_default, _now, _version, checkpoint_path, partial_path)
 
 __all__ = ["Recorder"]
 
@@ -154,7 +154,7 @@ class Recorder(CheckpointMixin):
                        f"have continued it)")
         for p in stale:
             os.remove(p)
-        f = h5py.File(self.partial_path, "w", track_order=True)
+        f = h5py.File(self.partial_path, "w", track_order=True, libver=LIBVER)
         self._file = f
         self.run_id = uuid.uuid4().hex
         a = f.attrs
