@@ -197,6 +197,7 @@ cdef extern from *:
     double PL_POIS_INVERSION_MAX
 
 from plasticity._ext.neurons cimport neuron_reset, neuron_update_range
+from plasticity._ext.synapses cimport first_nonfinite, normalize_columns_range
 from plasticity._ext.rules cimport (
     CustomRule, StdpParams, StdpParameters, trace_value, trace_bump, clip_weight, f_plus,
     dw_depress, dw_potentiate, depress, potentiate, WDEP_ADDITIVE,
@@ -2063,6 +2064,70 @@ cdef void _run_team(Ctx* c, int tid, int nt) noexcept nogil:
             c.t = t
     if pending:
         _reset_own(c, tid, nt)
+
+
+# ----------------------------------------------------------------------------
+# Whole-matrix passes between runs on the run's threads (Network.run's weight
+# checks, Projection.normalize): serial work between the threaded steps otherwise
+# ----------------------------------------------------------------------------
+def normalize_columns_threads(const int64_t[::1] indptr, const int32_t[::1] indices,
+                              Py_ssize_t n_post, real_t[::1] weights, double target,
+                              int nt):
+    """SynapseMatrix.normalize_columns on ``nt`` threads, each on its own range of
+    columns (_part): the same numbers as one thread (each column's sum over
+    ascending synapse ids, its factor, its weights)."""
+    cdef Py_ssize_t n_pre = indptr.shape[0] - 1
+    cdef int tid, team
+    if weights.shape[0] == 0:
+        return
+    if indices.shape[0] != weights.shape[0] or n_pre < 0 or n_post < 0:
+        raise ValueError("indices and weights must have the same length")
+    sums = np.empty(max(n_post, 1))
+    cdef double[::1] sv = sums
+    if not pl_openmp() or nt < 2:
+        nt = 1
+    with nogil:
+        if nt == 1:
+            normalize_columns_range(&indptr[0], &indices[0], n_pre, n_post,
+                                    &weights[0], target, &sv[0], 0, n_post)
+        else:
+            with parallel(num_threads=nt):
+                tid = threadid()
+                team = pl_team_size()
+                normalize_columns_range(&indptr[0], &indices[0], n_pre, n_post,
+                                        &weights[0], target, &sv[0],
+                                        _part(n_post, tid, team),
+                                        _part(n_post, tid + 1, team))
+
+
+def first_nonfinite_threads(const real_t[::1] w, int nt):
+    """The first s with w[s] not finite, or -1, on ``nt`` threads (each the first of
+    its own part; the lowest of those)."""
+    cdef Py_ssize_t n = w.shape[0]
+    cdef int tid, team, r
+    cdef int64_t best = -1, a, b, f
+    if n == 0:
+        return -1
+    if not pl_openmp() or nt < 2:
+        nt = 1
+    found = np.full(nt, -1, dtype=np.int64)
+    cdef int64_t[::1] fv = found
+    with nogil:
+        if nt == 1:
+            fv[0] = first_nonfinite(&w[0], n)
+        else:
+            with parallel(num_threads=nt):
+                tid = threadid()
+                team = pl_team_size()
+                a = _part(n, tid, team)
+                b = _part(n, tid + 1, team)
+                if b > a:
+                    f = first_nonfinite(&w[a], b - a)
+                    fv[tid] = a + f if f >= 0 else -1
+    for r in range(nt):
+        if fv[r] >= 0 and (best < 0 or fv[r] < best):
+            best = fv[r]
+    return best
 
 
 cdef bint _team_loop = True

@@ -26,3 +26,14 @@ cdef void build_post_index(const int64_t* indptr, const int32_t* indices,
 cdef void normalize_columns(const int64_t* indptr, const int32_t* indices,
                             Py_ssize_t n_pre, Py_ssize_t n_post, weight_t* weights,
                             double target, double* sums) noexcept nogil
+
+# The same on the columns j0 .. j1-1 only (their weights and sums[j0:j1]): the same
+# numbers for any split of the columns (threads, each on its own range).
+cdef void normalize_columns_range(const int64_t* indptr, const int32_t* indices,
+                                  Py_ssize_t n_pre, Py_ssize_t n_post,
+                                  weight_t* weights, double target, double* sums,
+                                  Py_ssize_t j0, Py_ssize_t j1) noexcept nogil
+
+# The first s with weights[s] not finite, or -1 (blocks tested without a branch per
+# value).
+cdef int64_t first_nonfinite(const weight_t* w, int64_t n) noexcept nogil

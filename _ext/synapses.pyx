@@ -46,31 +46,37 @@ cdef void build_post_index(const int64_t* indptr, const int32_t* indices,
 cdef void normalize_columns(const int64_t* indptr, const int32_t* indices,
                             Py_ssize_t n_pre, Py_ssize_t n_post, weight_t* weights,
                             double target, double* sums) noexcept nogil:
+    normalize_columns_range(indptr, indices, n_pre, n_post, weights, target, sums, 0,
+                            n_post)
+
+
+cdef void normalize_columns_range(const int64_t* indptr, const int32_t* indices,
+                                  Py_ssize_t n_pre, Py_ssize_t n_post,
+                                  weight_t* weights, double target, double* sums,
+                                  Py_ssize_t j0, Py_ssize_t j1) noexcept nogil:
     # Two sequential passes over the CSR rows (the weights are in row order, so the
     # column-wise walk through post_syn would be scattered). Rows are visited in
     # ascending order, so every column sum is accumulated over ascending synapse ids,
-    # the order of the definition: the same numbers as a column-by-column walk. A row
+    # the order of the definition: the same numbers as a column-by-column walk, and
+    # for any split of the columns into ranges (threads: each its own columns). A row
     # whose indices are one contiguous run (dense rows: all-to-all) is walked without
     # the indirection, which the compiler vectorises (each column still gets one
     # addition per row, in row order: the same numbers).
-    cdef Py_ssize_t i, j, k, m
+    cdef Py_ssize_t i, j
     cdef int64_t s, lo, hi
-    cdef double f
-    for j in range(n_post):
+    for j in range(j0, j1):
         sums[j] = 0.0
     for i in range(n_pre):
-        lo = indptr[i]
-        hi = indptr[i + 1]
+        _cols(indptr, indices, i, j0, j1, &lo, &hi)
         if hi > lo and indices[hi - 1] - indices[lo] == hi - 1 - lo:
             _add_run(sums + indices[lo], weights + lo, hi - lo)
         else:
             for s in range(lo, hi):
                 sums[indices[s]] += <double>weights[s]
-    for j in range(n_post):
+    for j in range(j0, j1):
         sums[j] = target / sums[j] if sums[j] != 0.0 else 0.0
     for i in range(n_pre):
-        lo = indptr[i]
-        hi = indptr[i + 1]
+        _cols(indptr, indices, i, j0, j1, &lo, &hi)
         if hi > lo and indices[hi - 1] - indices[lo] == hi - 1 - lo:
             _scale_run(weights + lo, sums + indices[lo], hi - lo)
         else:
@@ -78,6 +84,36 @@ cdef void normalize_columns(const int64_t* indptr, const int32_t* indices,
                 j = indices[s]
                 if sums[j] != 0.0:
                     weights[s] = <weight_t>(<double>weights[s] * sums[j])
+
+
+cdef inline void _cols(const int64_t* indptr, const int32_t* indices, Py_ssize_t i,
+                       Py_ssize_t j0, Py_ssize_t j1, int64_t* lo,
+                       int64_t* hi) noexcept nogil:
+    """[lo, hi): the synapses of row i onto columns j0 .. j1-1 (indices ascending in
+    a row): the whole row, arithmetic on a contiguous row, else binary searches."""
+    cdef int64_t a = indptr[i], b = indptr[i + 1], m, l, h
+    cdef int64_t first
+    if a == b or (j0 <= indices[a] and indices[b - 1] < j1):
+        lo[0] = a
+        hi[0] = b
+        return
+    first = indices[a]
+    if indices[b - 1] - first == b - 1 - a:          # contiguous: first .. first+b-a-1
+        lo[0] = a + min(max(j0 - first, 0), b - a)
+        hi[0] = a + min(max(j1 - first, 0), b - a)
+        return
+    for m in range(2):
+        l = a
+        h = b
+        while l < h:
+            if indices[l + (h - l) // 2] < (j0 if m == 0 else j1):
+                l = l + (h - l) // 2 + 1
+            else:
+                h = l + (h - l) // 2
+        if m == 0:
+            lo[0] = l
+        else:
+            hi[0] = l
 
 
 cdef inline void _add_run(double* sums, const weight_t* w, Py_ssize_t n) noexcept nogil:
@@ -143,7 +179,7 @@ cdef enum:
     FINITE_BLOCK = 1024
 
 
-cdef int64_t _first_nonfinite(const weight_t* w, int64_t n) noexcept nogil:
+cdef int64_t first_nonfinite(const weight_t* w, int64_t n) noexcept nogil:
     """First s with w[s] not finite, or -1. Blocks of FINITE_BLOCK values are tested
     without a branch per value (pl_block_nonfinite_*), and only a block that fails is
     searched value by value: the weights are checked before and after every run,
@@ -240,7 +276,7 @@ def _check_finite(const weight_t[::1] weights):
     if n == 0:
         return -1
     with nogil:
-        pos = _first_nonfinite(&weights[0], n)
+        pos = first_nonfinite(&weights[0], n)
     return pos
 
 

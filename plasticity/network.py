@@ -24,13 +24,12 @@ import warnings
 import numpy as np
 
 from ._ext import engine as _engine
-from ._ext.synapses import _check_finite
 from ._validation import (check_finite, check_ids, check_int, check_positive,
                           check_real_array, check_size)
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
-from .synapses import SynapseMatrix
+from .synapses import SynapseMatrix, first_nonfinite
 
 __all__ = ["Network", "Population", "PoissonGroup", "SpikeGeneratorGroup",
            "PoissonInput", "Projection", "SpikeMonitor", "StateMonitor", "WeightMonitor", "RuleMonitor"]
@@ -417,8 +416,8 @@ class Projection:
 
     def normalize(self, target):
         """Scale the weights onto each postsynaptic neuron to sum to ``target``
-        (Diehl & Cook 2015)."""
-        self.synapses.normalize_columns(target)
+        (Diehl & Cook 2015); on the network's threads (the same numbers)."""
+        self.synapses.normalize_columns(target, threads=self._network._run_threads())
 
     def _post_position(self):
         """pos[s]: where synapse s sits in post-synaptic order (inverse of post_syn).
@@ -1023,7 +1022,9 @@ class Network:
         """Before a run: every array the compiled engine will point into is still of
         the dtype, shape and layout it expects (a user may have replaced or unfrozen
         one), so nothing a user does from Python can make the engine read or write
-        out of bounds. O(1) per array plus a finiteness pass over weights and state."""
+        out of bounds. O(1) per array plus a finiteness pass over weights (on the
+        run's threads) and state."""
+        threads = self._run_threads()
         for proj in self.projections.values():
             if not isinstance(proj.synapses, SynapseMatrix):
                 raise TypeError(f"projection {proj.name!r}: synapses must be a "
@@ -1032,7 +1033,7 @@ class Network:
                 raise ValueError(f"projection {proj.name!r}: synapses has shape "
                                  f"{proj.synapses.shape}, expected "
                                  f"({proj.pre.n}, {proj.post.n})")
-            proj.synapses._check_engine_arrays(f"projection {proj.name!r}")
+            proj.synapses._check_engine_arrays(f"projection {proj.name!r}", threads)
         for pop in self.populations.values():
             arrays = [("spikes_buf", pop.spikes_buf, np.int32, (max(pop.n, 1),))]
             if pop.model is not None:
@@ -1290,6 +1291,7 @@ class Network:
             f"{step} (t = {step * self.dt:g} ms)")
 
     def _check_weights(self, t0, t1, private=None):
+        threads = self._eng.threads
         for proj in self._projs:
             if proj.rule is None:
                 continue
@@ -1297,10 +1299,10 @@ class Network:
             if w is None:
                 w = proj.synapses.weights
             else:  # post-ordered copy: report the synapse id
-                if _check_finite(w) < 0:
+                if first_nonfinite(w, threads) < 0:
                     continue
                 w = w[np.argsort(proj.synapses.post_syn)]
-            if _check_finite(w) >= 0:
+            if first_nonfinite(w, threads) >= 0:
                 s = int(np.flatnonzero(~np.isfinite(w))[0])
                 raise SimulationError(
                     f"non-finite weight in projection {proj.name!r} (synapse {s}) between "

@@ -218,6 +218,21 @@ def _resolve_weight(weight, nnz, rng, dtype):
 # ---------------------------------------------------------------------------
 # the class
 # ---------------------------------------------------------------------------
+# whole-matrix passes (finiteness, normalisation) use at most one thread per this
+# many synapses: below, waking a thread costs more than it saves
+_PAR_MIN = 65536
+
+
+def first_nonfinite(w, threads=1):
+    """The first index of a non-finite value of the 1-D float32/float64 array ``w``,
+    or -1; on up to ``threads`` threads (one per ``_PAR_MIN`` values at most)."""
+    threads = min(int(threads), w.shape[0] // _PAR_MIN)
+    if threads > 1:
+        from ._ext import engine
+        return int(engine.first_nonfinite_threads(w, threads))
+    return int(_k._check_finite(w))
+
+
 class SynapseMatrix:
     """The synapses of one projection: CSR by presynaptic neuron plus a post index.
 
@@ -394,14 +409,14 @@ class SynapseMatrix:
             self._max_delay_cache = cached
         return cached[1]
 
-    def _check_engine_arrays(self, owner):
+    def _check_engine_arrays(self, owner, threads=1):
         """Refuse, before a run, arrays the compiled engine cannot safely use.
 
         The structure arrays must still be the frozen ones (dtype, length,
         C-contiguous, read-only: a user who re-enabled writing may have broken the
         CSR invariants the kernels rely on); ``weights`` must keep its dtype and
-        length, be C-contiguous and writeable, and be finite. ``owner`` names the
-        projection in the message.
+        length, be C-contiguous and writeable, and be finite (checked on up to
+        ``threads`` threads). ``owner`` names the projection in the message.
         """
         nnz = self._nnz
         expect = dict(indptr=(np.int64, self._shape[0] + 1), indices=(np.int32, nnz),
@@ -428,7 +443,7 @@ class SynapseMatrix:
             raise ValueError(f"{owner}: synapses.weights must be a writeable C-contiguous "
                              f"{self._wdtype.name} array of length {nnz}, got "
                              f"{_describe(w)}")
-        pos = _k._check_finite(w)
+        pos = first_nonfinite(w, threads)
         if pos >= 0:
             raise ValueError(f"{owner}: synapses.weights must be finite, got "
                              f"weights[{pos}]={w[pos]}")
@@ -562,7 +577,7 @@ class SynapseMatrix:
         return out
 
     # -- plasticity helpers -----------------------------------------------------------
-    def normalize_columns(self, target):
+    def normalize_columns(self, target, threads=1):
         """Scale the weights onto each post neuron so that they sum to ``target``.
 
         Weight normalisation of Diehl & Cook (2015): for every post neuron ``j`` with
@@ -574,6 +589,10 @@ class SynapseMatrix:
         ----------
         target : float
             The desired column sum (finite), e.g. 78.0 in Diehl & Cook (2015).
+        threads : int, optional
+            Threads (>= 1, default 1), each on its own range of columns: the same
+            numbers for any number (one thread per ``_PAR_MIN`` synapses at most;
+            one without OpenMP).
 
         Notes
         -----
@@ -581,8 +600,15 @@ class SynapseMatrix:
         is responsible for such columns.
         """
         target = check_finite("target", target)
-        _k._normalize_columns(self.indptr, self.indices, self.n_post, self.weights,
-                              target)
+        threads = check_int("threads", threads, 1)
+        threads = min(threads, self._nnz // _PAR_MIN)
+        if threads > 1:
+            from ._ext import engine
+            engine.normalize_columns_threads(self.indptr, self.indices, self.n_post,
+                                             self.weights, target, threads)
+        else:
+            _k._normalize_columns(self.indptr, self.indices, self.n_post, self.weights,
+                                  target)
 
     # -- builders -------------------------------------------------------------------------
     @classmethod

@@ -163,6 +163,54 @@ def test_normalize_columns_contiguous_rows_match_reference(dtype):
     np.testing.assert_array_equal(m.weights[col], w[col])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_normalize_columns_on_threads_identical(dtype, threads, monkeypatch):
+    """Each thread on its own range of columns (rows contiguous, gapped, cut by the
+    ranges anywhere): bit for bit the one-thread numbers and the reference."""
+    import plasticity.synapses as synapses_module
+    monkeypatch.setattr(synapses_module, "_PAR_MIN", 1)     # threads even here
+    rng = np.random.default_rng(threads)
+    n_pre, n_post = 70, 61
+    rows = []
+    for i in range(n_pre):
+        if i % 3 == 0:
+            a = rng.integers(0, n_post)
+            rows.append(np.arange(a, rng.integers(a + 1, n_post + 1)))
+        elif i % 3 == 1:
+            rows.append(np.sort(rng.choice(n_post, rng.integers(0, n_post),
+                                           replace=False)))
+        else:
+            rows.append(np.arange(n_post))
+    indptr = np.zeros(n_pre + 1, np.int64)
+    indptr[1:] = np.cumsum([r.size for r in rows])
+    indices = np.concatenate(rows).astype(np.int32)
+    w = rng.uniform(0.0, 1.0, indices.size).astype(dtype)
+    one = SM(indptr, indices, w.copy(), (n_pre, n_post))
+    many = SM(indptr, indices, w.copy(), (n_pre, n_post))
+    one.normalize_columns(78.0)
+    many.normalize_columns(78.0, threads=threads)
+    np.testing.assert_array_equal(many.weights, one.weights)
+    np.testing.assert_array_equal(many.weights, ref_normalize(indices, w, n_post, 78.0))
+    with pytest.raises(ValueError, match="threads must be"):
+        many.normalize_columns(78.0, threads=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_nonfinite_on_threads(dtype, monkeypatch):
+    import plasticity.synapses as synapses_module
+    monkeypatch.setattr(synapses_module, "_PAR_MIN", 1)
+    rng = np.random.default_rng(5)
+    w = rng.normal(size=3001).astype(dtype)
+    for threads in (1, 2, 3, 7):
+        assert synapses_module.first_nonfinite(w, threads) == -1
+        for pos in (0, 428, 429, 1500, 3000):
+            v = w.copy()
+            v[pos] = np.nan
+            v[rng.integers(pos, v.size, 4)] = np.inf      # later ones: not reported
+            assert synapses_module.first_nonfinite(v, threads) == pos
+
+
 def test_normalize_columns_diehl_cook_example():
     W = np.array([[1.0, 0.0, 0.0], [3.0, 0.0, 2.0]])
     m = SM.from_dense(W, mask=np.array([[1, 1, 0], [1, 0, 1]], bool), dtype=np.float64)
