@@ -1829,7 +1829,8 @@ cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
 
 # ----------------------------------------------------------------------------
 # The team loop: nt > 1 threads, no state monitor and no injected current (else
-# _run_thread). Three barriers per step instead of four, and less on thread 0:
+# _run_thread). Three barriers per step instead of four (two where _team_lean holds),
+# and less on thread 0:
 # * each thread resets its own neurons that spiked in the step before (from its
 #   segment of that step), at the start of the step, not thread 0 after it: no
 #   one touches those neurons in between (the projections of the step before are
@@ -1840,7 +1841,8 @@ cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
 #   projections run), so the decision to stop after the step (a full buffer) is
 #   known to every thread after the step's last barrier;
 # * the per-presynaptic-neuron trace bumps and the r1 table of a built-in rule are
-#   shared out by presynaptic neuron (_pre_bumps_team) after the join's barrier.
+#   shared out by presynaptic neuron (_pre_bumps_team) after the join's barrier;
+# * where _team_lean holds, no barrier after the projections either: two per step.
 # Every number is computed by the same operations in the same order as in
 # _run_thread (tests/test_threads.py holds the two to each other).
 # ----------------------------------------------------------------------------
@@ -1997,6 +1999,26 @@ cdef void _gather_team(Ctx* c, int nt, int64_t t) noexcept nogil:
                 pr.rew_pos[0] += 1
 
 
+cdef bint _team_lean(const Ctx* c) noexcept nogil:
+    """Whether the team loop may leave out the barrier after the projections: every
+    projection is of the kind partitioned by post neuron (no thread-0 phases), not
+    reward-modulated (thread 0 decays its modulator), and none reads a source's
+    spike list of the step directly (thread 0 draws the next step's while the
+    projections may still run). What the next step does before its first barrier
+    (resets, sources, updates) then touches nothing the projections read: a thread's
+    own neurons (the projections write only their own post neurons' inputs and read
+    only their refractory counters), the sources' lists and heaps, the segments."""
+    cdef Py_ssize_t k
+    cdef const Proj* pr
+    for k in range(c.n_projs):
+        pr = &c.projs[k]
+        if not _parallel_rule(pr) or pr.rule == RULE_MODULATED:
+            return False
+        if pr.delay_mode == DELAY_NONE and c.pops[pr.pre].kind != POP_NEURON:
+            return False
+    return True
+
+
 cdef void _run_team(Ctx* c, int tid, int nt) noexcept nogil:
     """The step loop as thread tid of a team of nt > 1 runs it (see above)."""
     cdef int64_t t = c.t
@@ -2005,6 +2027,7 @@ cdef void _run_team(Ctx* c, int tid, int nt) noexcept nogil:
     cdef Proj* pr
     cdef int local_sense = 0, dirty, pending = 0
     cdef int* sense = &local_sense
+    cdef bint lean = _team_lean(c)
     if tid == 0:
         c.bar.n = nt          # the team OpenMP gave (perhaps fewer than asked for)
         c.bar.count = 0
@@ -2056,7 +2079,7 @@ cdef void _run_team(Ctx* c, int tid, int nt) noexcept nogil:
                 if tid == 0:
                     _projection_step(pr, c.pops, t)
                 _sync(c, nt, sense)
-        if dirty:
+        if dirty and not lean:
             _sync(c, nt, sense)
         t += 1
         pending = 1
@@ -2187,6 +2210,7 @@ cdef class Engine:
     cdef public object error
     cdef public int threads     # threads of run_segment (1 without OpenMP)
     cdef public int team        # run_segment calls that ran the team loop (tests)
+    cdef public int team_lean   # ... of them without the barrier after projections
 
     def __cinit__(self, Py_ssize_t n_pops, Py_ssize_t n_projs, Py_ssize_t n_smons):
         self.pops = <Pop*>calloc(max(n_pops, 1), sizeof(Pop))
@@ -2200,6 +2224,7 @@ cdef class Engine:
         self._keep = []
         self.threads = 1
         self.team = 0
+        self.team_lean = 0
 
     def __dealloc__(self):
         cdef Py_ssize_t k
@@ -2622,6 +2647,8 @@ cdef class Engine:
                 free(c.cnt)
                 raise MemoryError("cannot allocate the engine's thread scratch")
         self.team += team
+        if team:
+            self.team_lean += _team_lean(&c)
         self.error = None
         try:
             with nogil:

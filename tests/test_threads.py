@@ -286,9 +286,11 @@ def _team_loop_restored():
     engine.team_loop(True)
 
 
-def _loops(make, run, what, expect_team):
+def _loops(make, run, what, expect_team, expect_lean=None):
     """1 thread (the reference), then 2, 3 and 7 threads with the team loop on and
-    2 with it off: all identical; the loop used is the one expected."""
+    2 with it off: all identical; the loop used is the one expected (and, where
+    ``expect_lean`` is given, whether the team left out the barrier after the
+    projections)."""
     results = []
     for n, team in [(1, True), (2, True), (3, True), (7, True), (2, False)]:
         engine.team_loop(team)
@@ -297,6 +299,8 @@ def _loops(make, run, what, expect_team):
         run(net)
         results.append(_snapshot(net, monitors))
         assert (net._eng.team > 0) == (n > 1 and team and expect_team), (n, team)
+        if expect_lean is not None and net._eng.team > 0:
+            assert (net._eng.team_lean > 0) == expect_lean, (n, team)
     for (n, team), snap in zip([(2, True), (3, True), (7, True), (2, False)],
                                results[1:]):
         _assert_identical(results[0], snap, f"{what}, {n} threads, team loop {team}")
@@ -326,7 +330,32 @@ def test_team_loop_identical_with_full_monitor_buffers(rule, delay,
         m.buf_steps = np.zeros(m.pop.n + 7, np.int64)
         monitors.append(net.monitor_spikes(net.populations["inp"]))
         return net, monitors
-    assert _loops(make, run, f"team loop, {rule}, {delay}", True) > 50
+    # lean (no barrier after the projections): the input read through the spike
+    # history (per-synapse or homogeneous delays), no reward modulation
+    lean = delay != "none" and rule != "modulated"
+    assert _loops(make, run, f"team loop, {rule}, {delay}", True, lean) > 50
+
+
+@needs_openmp
+@pytest.mark.parametrize("form", ["kernel", "language"])
+def test_team_loop_b3(form, _team_loop_restored):
+    """B3 (small): the lean team loop (inputs through per-synapse delays, E->I and
+    I->E without delay from neuron populations) for the built-in rule; the rule
+    language's rule keeps the barrier (its thread-0 phases)."""
+    c = dict(b3_diehl_cook.CONFIG, n_e=19, t_present=60.0, t_rest=20.0,
+             rule_form=form)
+    images = b3_diehl_cook.stroke_images(3, np.random.default_rng(1))
+
+    def make():
+        net, inp, exc, proj, mon = b3_diehl_cook.ours_build(c)
+        net._b3 = (inp, proj)
+        return net, [mon, net.monitor_spikes(net.populations["inh"])]
+
+    def run(net):
+        inp, proj = net._b3
+        for img in images:
+            b3_diehl_cook.ours_sample(net, inp, proj, img, c)
+    assert _loops(make, run, f"B3 {form}", True, form == "kernel") > 5
 
 
 @needs_openmp
@@ -343,7 +372,7 @@ def test_team_loop_b2_shape_r1_table(_team_loop_restored):
     engine.simd(True, min_synapses=0)
     try:
         assert _loops(make, lambda net: net.run(c["duration"], progress=False),
-                      "B2-shaped", True) > 50
+                      "B2-shaped", True, False) > 50
     finally:
         engine.simd(orig, min_synapses=65536)
 
