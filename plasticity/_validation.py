@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
            "check_in", "check_range", "check_probability", "check_real_array",
-           "check_ids", "check_size"]
+           "check_ids", "check_size", "Revalidated"]
 
 
 def _num(name, value):
@@ -143,3 +143,44 @@ def check_size(name, n, bytes_each, *, high=2 ** 31 - 1):
     n = check_int(name, n, 1, high)
     _memory.check({name: (n, n * bytes_each)})
     return n
+
+
+class Revalidated:
+    """Mixin for parameter objects whose constructor checks its arguments: assigning a
+    constructor parameter later (``pair.a_plus = x``, ``model.tau_m = x``) goes through
+    the same constructor (one definition of what is allowed), and the object takes
+    the new, checked state; a bad value raises the constructor's error and leaves the
+    object as it was. Parameters live as attributes or in a ``_params`` dict."""
+
+    def _ctor_args(self):
+        import inspect
+        names = [n for n, p in inspect.signature(type(self).__init__).parameters.items()
+                 if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        params = self.__dict__.get("_params") or {}
+        args = {}
+        for n in names:
+            if n in params:
+                args[n] = params[n]
+            elif n in self.__dict__:
+                args[n] = self.__dict__[n]
+            else:
+                return None                 # still being constructed
+        return args
+
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("_params")
+        if not name.startswith("_") and (name in self.__dict__ or (
+                params is not None and name in params)):
+            args = self._ctor_args()
+            if args is not None and name in args:
+                args[name] = value
+                fresh = type(self)(**args)
+                self.__dict__.update(fresh.__dict__)
+                return
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):            # parameters kept in _params
+        params = self.__dict__.get("_params")
+        if params is not None and name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -696,10 +696,10 @@ class Network:
     """
 
     def __init__(self, dt=0.1, seed=None, threads=None):
-        self.dt = check_positive("dt", dt, "ms")
+        self._dt = check_positive("dt", dt, "ms")
         if seed is not None:
             seed = check_int("seed", seed, 0)
-        self.seed = seed
+        self._seed = seed
         self.threads = threads
         self._seedseq = np.random.SeedSequence(seed)
         self.populations = {}
@@ -710,6 +710,31 @@ class Network:
         self._weight_monitors = []
         self._callbacks = []
         self.step = 0
+
+    @property
+    def dt(self):
+        """The time step (ms), fixed at construction: sources, rules and the step
+        count ``t = step * dt`` are built on it."""
+        return self._dt
+
+    @dt.setter
+    def dt(self, value):
+        raise AttributeError(f"Network.dt is fixed at construction (dt = {self._dt} ms): "
+                             f"the sources, rules and t = step * dt are built on it; "
+                             f"create a Network(dt={value!r})")
+
+    @property
+    def seed(self):
+        """The seed of every random draw (fixed at construction: the sources' random
+        streams are derived from it as they are added)."""
+        return self._seed
+
+    @seed.setter
+    def seed(self, value):
+        raise AttributeError(f"Network.seed is fixed at construction (seed = "
+                             f"{self._seed}): the sources' random streams are derived "
+                             f"from it as they are added; create a Network(seed="
+                             f"{value!r})")
 
     @property
     def threads(self):

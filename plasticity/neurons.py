@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from ._ext import neurons as _neurons_ext
-from ._validation import check_nonnegative, check_positive, check_finite
+from ._validation import Revalidated, check_nonnegative, check_positive, check_finite
 
 __all__ = ["NeuronModel", "LIF", "LIFCond", "IF", "ALIF", "Izhikevich", "AdEx",
            "AdExClopath", "HodgkinHuxley", "ResonateAndFire", "LIFAlpha",
@@ -43,8 +43,12 @@ __all__ = ["NeuronModel", "LIF", "LIFCond", "IF", "ALIF", "Izhikevich", "AdEx",
            "MODELS"]
 
 
-class NeuronModel:
+class NeuronModel(Revalidated):
     """Base class of the built-in neuron models.
+
+    A model's parameters read as attributes (``model.tau_m``); assigning one
+    (``model.tau_m = 15.0``) is checked by the constructor, as at construction, and
+    takes effect at the next run of the networks that use the model.
 
     Subclasses set ``model_id`` (matching ``_ext/neurons.pyx``), ``variables``,
     ``receptors``, ``integrator`` and implement ``packed_params`` and ``initial``.

@@ -369,7 +369,7 @@ class SynapseMatrix:
         self._dtype_fixed = weights.dtype
         self._shape = (int(shape[0]), int(shape[1]))
         self._delays = delays
-        self.delay = int(delay)
+        self._delay = int(delay)
         self._post_ptr, self._post_syn, self._post_pre = _k._build_post_index(
             indptr, indices, self._shape[1])
         self._freeze()
@@ -543,7 +543,7 @@ class SynapseMatrix:
         new._nnz = self._nnz
         new._shape = self._shape
         new._delays = None if self._delays is None else self._delays.copy()
-        new.delay = self.delay
+        new._delay = self._delay
         new._post_ptr = self._post_ptr.copy()
         new._post_syn = self._post_syn.copy()
         new._post_pre = self._post_pre.copy()
@@ -964,6 +964,26 @@ class SynapseMatrix:
         np.cumsum(counts, out=indptr[1:])
         weights = _resolve_weight(weight, indices.shape[0], rng, dtype)
         return cls._new(indptr, indices, weights, (n_pre, n_post), delay)
+
+
+def _delay_get(self):
+    """The delay of every synapse in steps (-1 when they have per-synapse delays,
+    ``delays``). Assignable (a whole number of steps >= 0) where there are no
+    per-synapse delays; takes effect at the next run."""
+    return self._delay
+
+
+def _delay_set(self, value):
+    if self._delays is not None:
+        raise AttributeError("SynapseMatrix.delay cannot be set on a matrix with "
+                             "per-synapse delays (delays); build a new SynapseMatrix")
+    if np.ndim(value) != 0:
+        raise TypeError(f"delay must be a whole number of steps >= 0 (one for every "
+                        f"synapse), got {value!r:.60}")
+    self._delay = _resolve_delay(value, self._nnz)[1]
+
+
+SynapseMatrix.delay = property(_delay_get, _delay_set)
 
 
 def _read_only_property(name):

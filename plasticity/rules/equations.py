@@ -405,17 +405,34 @@ class EquationRule(Rule):
         for v in self.spec.variables.values():
             if v.method != "exact":
                 continue
-            a = _eval_const(v.lin_a, self.params, dt)
-            a_dt = self._a_times_dt(v.lin_a, a, dt)
-            if v.dynamics == "event":
-                b = _eval_const(v.lin_b, self.params, dt)
-                out["c:" + v.name] = -a_dt
-                out["xinf:" + v.name] = -b / a if a != 0.0 else 0.0
-                out["slope:" + v.name] = b * dt if a == 0.0 else 0.0
-            else:
-                out["a:" + v.name] = a
-                out["E:" + v.name] = math.exp(a_dt)
+            try:
+                with np.errstate(all="raise"):
+                    self._coefficients(v, dt, out)
+            except (ArithmeticError, FloatingPointError, ValueError) as e:
+                used = {k: self.params[k] for k in sorted(self.params)
+                        if k in ast.unparse(v.lin_a) + " " + ast.unparse(v.lin_b)}
+                raise ValueError(
+                    f"the equation of {v.name} (d{v.name}/dt = {ast.unparse(v.lin_a)} * "
+                    f"{v.name} + {ast.unparse(v.lin_b)}) has no finite coefficients for "
+                    f"params {used} at dt = {dt} ms ({type(e).__name__}: {e}); a time "
+                    f"constant must be > 0") from None
         return out
+
+    def _coefficients(self, v, dt, out):
+        """The exact update's coefficients of linear variable ``v`` into ``out``."""
+        a = _eval_const(v.lin_a, self.params, dt)
+        a_dt = self._a_times_dt(v.lin_a, a, dt)
+        if v.dynamics == "event":
+            b = _eval_const(v.lin_b, self.params, dt)
+            c = {"c:" + v.name: -a_dt,
+                 "xinf:" + v.name: -b / a if a != 0.0 else 0.0,
+                 "slope:" + v.name: b * dt if a == 0.0 else 0.0}
+        else:
+            c = {"a:" + v.name: a, "E:" + v.name: math.exp(a_dt)}
+        bad = [k for k, x in c.items() if not math.isfinite(x)]
+        if bad:
+            raise ValueError(f"{bad[0]} = {c[bad[0]]}")
+        out.update(c)
 
     # the NumPy interpreter runs through the per-step Python path
     def on_pre(self, step, syn):

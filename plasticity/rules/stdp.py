@@ -16,14 +16,15 @@ import math
 
 import numpy as np
 
-from .._validation import check_finite, check_in, check_nonnegative, check_positive
+from .._validation import (Revalidated, check_finite, check_in, check_nonnegative,
+                           check_positive)
 from .._ext import rules as _rules
 from .base import Rule
 
 __all__ = ["Pair", "Triplet", "Additive", "Multiplicative", "PowerLaw", "Kheradpisheh",
            "STDP", "RewardModulated"]
 
-class Pair:
+class Pair(Revalidated):
     """Pair-based STDP window: ``a_plus exp(-dt/tau_plus)`` for pre before post,
     ``-a_minus exp(dt/tau_minus)`` for post before pre.
 
@@ -72,7 +73,7 @@ class Pair:
                         -self.a_minus * np.exp(d / self.tau_minus))
 
 
-class Triplet:
+class Triplet(Revalidated):
     """Triplet STDP (Pfister & Gerstner 2006).
 
     Pre traces r1 (tau_plus) and r2 (tau_x), post traces o1 (tau_minus) and o2
@@ -154,7 +155,7 @@ class Triplet:
                     a2_minus=self.a2_minus, a3_minus=self.a3_minus)
 
 
-class _WeightDependence:
+class _WeightDependence(Revalidated):
     #: the kernels' name of the weight dependence (rules.WEIGHT_DEPENDENCES)
     kernel_name = None
 

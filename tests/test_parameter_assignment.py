@@ -1,0 +1,117 @@
+"""Parameters assigned after construction are checked as at construction (release
+check: ``model.tau_m = nan`` was silently ignored (the model keeps its parameters in
+``_params``), ``pair.a_plus = nan`` and ``synapses.delay = -1`` were taken as they
+were, ``net.dt = 0`` ended in ZeroDivisionError and ``net.dt = 0.2`` silently rescaled
+time, and a rule's ``params['tau'] = 0`` raised ZeroDivisionError inside the rule's
+coefficients)."""
+import math
+
+import numpy as np
+import pytest
+
+from plasticity import (STDP, Additive, EquationRule, Network, Pair, PowerLaw,
+                        SynapseMatrix, Triplet)
+from plasticity import neurons as N
+
+
+def test_neuron_parameters_read_and_assigned_through_the_constructor():
+    m = N.LIF(tau_m=10.0)
+    assert m.tau_m == 10.0
+    m.tau_m = 15.0
+    assert m.tau_m == 15.0 and m.parameters()["tau_m"] == 15.0
+    for bad, exc, match in [(float("nan"), ValueError, "tau_m must be finite, got nan"),
+                            (-1.0, ValueError, r"tau_m must be > 0 ms, got -1.0"),
+                            ("10", TypeError, "tau_m must be a real number")]:
+        with pytest.raises(exc, match=match):
+            m.tau_m = bad
+        assert m.tau_m == 15.0                       # unchanged
+    with pytest.raises(ValueError, match="V_reset must be"):
+        m.V_reset = 0.0                              # above V_th: the constructor's check
+    with pytest.raises(AttributeError):
+        m.no_such_parameter
+
+
+@pytest.mark.parametrize("model", [cls() for cls in (
+    N.LIF, N.LIFAlpha, N.LIFCond, N.LIFCondAlpha, N.IF, N.ALIF, N.Izhikevich, N.AdEx,
+    N.AdExCond, N.AdExCondAlpha, N.AdExClopath, N.HodgkinHuxley, N.HodgkinHuxleyTraub,
+    N.ResonateAndFire)], ids=lambda m: type(m).__name__)
+def test_every_model_takes_each_parameter_back_and_refuses_nan(model):
+    for name, value in model.parameters().items():
+        if isinstance(value, str) or isinstance(value, bool):
+            continue
+        setattr(model, name, value)
+        assert getattr(model, name) == value
+        with pytest.raises((ValueError, TypeError), match=name):
+            setattr(model, name, float("nan"))
+
+
+def test_an_assigned_neuron_parameter_takes_effect_at_the_next_run():
+    def v_after(tau_m, assign):
+        net = Network(dt=0.1)
+        model = N.LIF(tau_m=10.0 if assign else tau_m)
+        p = net.add_population("p", 1, model, init={"v": -60.0})
+        if assign:
+            model.tau_m = tau_m
+        net.run(5.0)
+        return p["v"][0]
+    assert v_after(20.0, True) == v_after(20.0, False) != v_after(10.0, False)
+
+
+def test_stdp_parameters():
+    pair, trip, wdep = Pair(), Triplet(), PowerLaw(0.0, 1.0)
+    pair.a_plus = 0.5
+    assert pair.a_plus == 0.5 and pair.parameters()["a_plus"] == 0.5
+    with pytest.raises(ValueError, match="a_plus must be finite, got nan"):
+        pair.a_plus = float("nan")
+    with pytest.raises(ValueError, match=r"tau_x must be > 0 ms"):
+        trip.tau_x = 0.0
+    with pytest.raises(ValueError, match=r"w_max must be > w_min \(0.0\), got -1"):
+        wdep.w_max = -1
+    with pytest.raises(ValueError, match="interaction must be one of"):
+        pair.interaction = "some"
+    assert (pair.a_plus, trip.tau_x, wdep.w_max, pair.interaction) == (
+        0.5, Triplet().tau_x, 1.0, "all-to-all")
+    STDP(pair, Additive())
+
+
+def test_synapse_delay_assignment():
+    s = SynapseMatrix.all_to_all(2, 2, weight=1.0)
+    s.delay = 3
+    assert s.delay == 3
+    for bad, exc in [(-1, ValueError), (1.5, ValueError), ("2", TypeError),
+                     (np.ones(4), TypeError)]:
+        with pytest.raises(exc, match="delay must be"):
+            s.delay = bad
+    assert s.delay == 3
+    hetero = SynapseMatrix(np.array([0, 2]), np.array([0, 1]), np.ones(2), (1, 2),
+                           delay=np.array([1, 2]))
+    with pytest.raises(AttributeError, match="per-synapse delays"):
+        hetero.delay = 1
+
+
+def test_network_dt_and_seed_are_fixed():
+    net = Network(dt=0.1, seed=3)
+    with pytest.raises(AttributeError, match=r"Network.dt is fixed at construction "
+                                             r"\(dt = 0.1 ms\)"):
+        net.dt = 0.2
+    with pytest.raises(AttributeError, match=r"Network.seed is fixed at construction"):
+        net.seed = 4
+    assert (net.dt, net.seed) == (0.1, 3)
+
+
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+def test_rule_time_constant_zero_is_a_clear_error(backend):
+    net = Network(dt=0.1, seed=1)
+    src = net.add_poisson("src", 5, 50.0)
+    p = net.add_population("p", 2, N.LIF())
+    rule = EquationRule(model="dA/dt = -A/tau : 1 (event-driven)", on_pre="A += 1",
+                        params=dict(tau=20.0), backend=backend)
+    net.connect(src, p, SynapseMatrix.all_to_all(5, 2, weight=1.0), "I_syn_ex",
+                rule=rule)
+    net.run(1.0)
+    rule.params["tau"] = 0.0
+    with pytest.raises(ValueError, match=r"the equation of A .* has no finite "
+                                         r"coefficients for params \{'tau': 0.0\}"):
+        net.run(1.0)
+    rule.params["tau"] = math.inf          # no decay: allowed
+    net.run(1.0)
