@@ -38,15 +38,18 @@ class Config:
     n_inputs: int = field(200, help="number of Poisson inputs", min=1)
     rate1: float = field(10.0, help="input rate, phase 1", units="Hz", min=0.0)
     rate2: float = field(20.0, help="input rate, phase 2", units="Hz", min=0.0)
-    phase1: float = field(100_000.0, help="duration of phase 1", units="ms", gt=0.0)
-    phase2: float = field(100_000.0, help="duration of phase 2", units="ms", gt=0.0)
-    window: float = field(10_000.0, help="rate measurement window", units="ms", gt=0.0)
+    phase1: float = field(100_000.0, help="duration of phase 1", units="ms", gt=0.0,
+                          multiple_of="window")
+    phase2: float = field(100_000.0, help="duration of phase 2", units="ms", gt=0.0,
+                          multiple_of="window")
+    window: float = field(10_000.0, help="rate measurement window", units="ms", gt=0.0,
+                          multiple_of="dt")
     dt: float = field(0.1, help="time step", units="ms", gt=0.0)
     w_init: float = field(0.02, help="initial weights uniform in [0, 2 w_init] "
                           "(units of the leak conductance)", gt=0.0)
     tau_stdp: float = field(20.0, help="STDP time constant", units="ms", gt=0.0)
     c_p: float = field(4e-4, help="potentiation step (additive)", min=0.0)
-    c_d: float = field(0.02, help="relative depression step (multiplicative)", min=0.0)
+    c_d: float = field(0.02, help="relative depression step (multiplicative)", gt=0.0)
     a_goal: float = field(10.0, help="target output rate", units="Hz", min=0.0)
     tau_a: float = field(2000.0, help="activity sensor time constant", units="ms",
                          gt=0.0)

@@ -93,6 +93,14 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
     ("pfister_gerstner_2006", ["frequencies=[0.0]"], r"'frequencies' must be > 0.0 Hz"),
     ("graupner_brunel_2012", ["cortical_frequencies=[0.0]"],
      r"'cortical_frequencies' must be > 0.0 Hz"),
+    # van_rossum_2000: a phase of no window (it failed in net.run: 'duration must be a
+    # multiple of dt'), a window off the step grid, c_d = 0 (ZeroDivisionError in the
+    # fixed point c_p / c_d after the whole run)
+    ("van_rossum_2000", ["phase1=1e-6"], r"'phase1' must be 0 or at least one step of "
+                                         r"'window'"),
+    ("van_rossum_2000", ["phase2=7000.0"], r"'phase2' must be a multiple of 'window'"),
+    ("van_rossum_2000", ["window=0.05"], r"'window' must be a multiple of 'dt'"),
+    ("van_rossum_2000", ["c_d=0.0"], r"'c_d' must be > 0.0, got 0.0"),
 ])
 def test_experiments_refuse_inconsistent_configs_before_any_work(tmp_path, name, sets,
                                                                   match):
