@@ -366,3 +366,30 @@ def test_feature_pyramid_concatenates_the_grids():
         net.set_params(feature_grid=99).transform(X[:2])
     with pytest.raises(ValueError, match=r"g must be in \[1, 3\] for maps of 3 x 5, got 4"):
         ops.grid_max(np.zeros((1, 2, 3, 5), np.float32), 4)
+
+
+@pytest.mark.parametrize("bad,kind,match", [
+    (-1, ValueError, r"times must lie in \[0, 32767\].* got -1"),
+    (40000, ValueError, r"got 40000"),
+    (1.5, ValueError, r"whole spike steps, got 1.5"),
+    (np.nan, ValueError, r"whole spike steps, got nan"),
+    (True, TypeError, r"integer spike steps, got dtype bool"),
+])
+def test_conv_ops_refuse_bad_spike_times(bad, kind, match):
+    """A negative step indexed before the kernels' time buckets (memory corruption);
+    steps beyond int16 wrapped around: refused before any work, in every op."""
+    from plasticity.conv import ops
+    t = np.full((1, 1, 6, 6), 3, dtype=np.asarray(bad).dtype)
+    t[0, 0, 2, 3] = bad
+    w = np.full((2, 1, 3, 3), 0.5, np.float32)
+    with pytest.raises(kind, match=match):
+        ops.pool_first(t, 2)
+    with pytest.raises(kind, match=match):
+        ops.conv_forward(t, w, 1.0, 8)
+    with pytest.raises(kind, match=match):
+        ops.stdp_update(t[0], w, np.zeros((1, 4), np.int32), 0, 8, 0.004, 0.003)
+    wt = ops.kernels_internal(w)
+    with pytest.raises(kind, match=match):
+        ops.train_layer(t, wt, 1.0, 8, 0, 1, 1, 0.004, 0.003)
+    # whole float steps are accepted, as before
+    assert ops.pool_first(np.full((1, 1, 4, 4), 3.0), 2).tolist() == [[[[3, 3], [3, 3]]]]

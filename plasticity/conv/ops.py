@@ -55,9 +55,30 @@ def stdp_params(a_plus, a_minus):
     return rule.kernel_parameters(1.0)
 
 
-def _as_times(times):
+_T_MAX = np.iinfo(np.int16).max
+
+
+def _as_times(times, batch=True):
+    """Spike steps as the kernels' int16 array (a batch (N, C, H, W) if ``batch``; one
+    image (C, H, W) is made a batch of one). Refused before any work: non-integer or
+    non-finite values, and steps outside [0, 32767] (a negative step would index
+    before the kernels' time buckets; a step >= T means no spike)."""
     t = np.asarray(times)
-    if t.ndim == 3:
+    if t.dtype == bool or not (np.issubdtype(t.dtype, np.integer)
+                               or np.issubdtype(t.dtype, np.floating)):
+        raise TypeError(f"times must be integer spike steps, got dtype {t.dtype}")
+    if t.size:
+        if np.issubdtype(t.dtype, np.floating):
+            bad = ~np.isfinite(t) | (t != np.round(t))
+            if bad.any():
+                raise ValueError(f"times must be whole spike steps, got "
+                                 f"{t.flat[np.flatnonzero(bad)[0]].item()!r}")
+        lo, hi = t.min(), t.max()
+        if lo < 0 or hi > _T_MAX:
+            v = (lo if lo < 0 else hi).item()
+            raise ValueError(f"times must lie in [0, {_T_MAX}] (a step >= T: no spike), "
+                             f"got {v!r}")
+    if batch and t.ndim == 3:
         t = t[None]
     return np.ascontiguousarray(t, dtype=np.int16)
 
@@ -108,7 +129,7 @@ def winners(times, potentials, T, k, r):
     """k winners of one image's layer output (F, Ho, Wo): (n, 4) int32 rows
     (map, y, x, t), earliest spike first (ties: highest potential, then lowest flat
     index); each winner inhibits its map and a (2r+1)^2 neighbourhood in all maps."""
-    return _k.winners(np.ascontiguousarray(times, np.int16),
+    return _k.winners(_as_times(times, batch=False),
                       np.ascontiguousarray(potentials, np.float32), int(T), int(k), int(r))
 
 
@@ -116,7 +137,7 @@ def stdp_update(times_in, weights, win, pad, T, a_plus, a_minus):
     """New kernels (F, C, kh, kw) after the STDP update of winners ``win`` for one
     image's input times (C, H, W) (winners applied one after the other)."""
     wt = kernels_internal(weights)
-    _k.stdp_update(np.ascontiguousarray(times_in, np.int16), wt,
+    _k.stdp_update(_as_times(times_in, batch=False), wt,
                    np.ascontiguousarray(win, np.int32).reshape(-1, 4), int(pad), int(T),
                    stdp_params(a_plus, a_minus))
     return kernels_external(wt)
