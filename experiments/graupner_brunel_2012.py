@@ -89,6 +89,17 @@ class Config:
     bistability_taus: float = field(25.0, help="bistability run length, in units of the "
                                     "set's tau", gt=0.0)
 
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        each set's bistability run lasts at least one step of bistability_dt."""
+        for pset in SETS:
+            length = self.bistability_taus * GRAUPNER_BRUNEL_2012[pset]["tau"]
+            if round(length / self.bistability_dt) < 1:
+                raise ValueError(
+                    f"config keys 'bistability_taus' x tau of {pset!r} = {length:g} ms "
+                    f"must be at least one step of 'bistability_dt' = "
+                    f"{self.bistability_dt} ms (a run of no step)")
+
 
 #: a quick run: 10 ms spacing, the Sjöström points without 0.1 Hz, shorter relaxation
 SMALL = {"dt_step": 10.0, "sjostrom_frequencies": [10.0, 20.0, 40.0, 50.0],

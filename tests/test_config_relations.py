@@ -101,6 +101,12 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
     ("van_rossum_2000", ["phase2=7000.0"], r"'phase2' must be a multiple of 'window'"),
     ("van_rossum_2000", ["window=0.05"], r"'window' must be a multiple of 'dt'"),
     ("van_rossum_2000", ["c_d=0.0"], r"'c_d' must be > 0.0, got 0.0"),
+    # graupner_brunel_2012: a bistability run of no step (AttributeError in the SciPy
+    # reference after the STDP curves had run)
+    ("graupner_brunel_2012", ["bistability_taus=1e-6"],
+     r"'bistability_taus' x tau of 'hippocampal_cultures' = .* must be at least one "
+     r"step of 'bistability_dt'"),
+    ("graupner_brunel_2012", ["bistability_dt=5e7"], r"a run of no step"),
 ])
 def test_experiments_refuse_inconsistent_configs_before_any_work(tmp_path, name, sets,
                                                                   match):
