@@ -256,10 +256,32 @@ class Config:
         if bad:
             raise ValueError(f"config key 'conditions' must be a list of "
                              f"{', '.join(map(repr, CONDITIONS))}, got {bad[0]!r}")
+        if "temporal" in self.conditions:
+            # the temporal code's cycles start at 10 ms, one per n * sequence_interval
+            period = self.n_neurons * self.sequence_interval
+            if self.network_duration_s * 1000.0 < period + 10.0:
+                raise ValueError(
+                    f"config key 'network_duration_s' must hold one temporal-code cycle "
+                    f"(10 ms + n_neurons x sequence_interval = {period + 10.0:g} ms), "
+                    f"got {self.network_duration_s} s")
+        if self.sequence_interval < self.dt:
+            raise ValueError(f"config key 'sequence_interval' must be at least one step "
+                             f"of dt = {self.dt} ms, got {self.sequence_interval}")
 
 
 #: a quick run: the whole protocol (~3 s for the pairing, ~1 s per 100 s network)
 SMALL = {"network_duration_s": 100.0}
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    per network condition, a float64 per time step and neuron for the input trains and
+    the recorded spikes, at the most (the rate code's Poisson trains are drawn on the
+    step grid)."""
+    c = config
+    steps = c.network_duration_s * 1000.0 / c.dt
+    return {"network_duration_s": (c.network_duration_s,
+                                   8.0 * steps * max(1, c.n_neurons) * 0.1 + 8.0 * steps)}
 
 
 def neuron(c):

@@ -107,6 +107,16 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"'bistability_taus' x tau of 'hippocampal_cultures' = .* must be at least one "
      r"step of 'bistability_dt'"),
     ("graupner_brunel_2012", ["bistability_dt=5e7"], r"a run of no step"),
+    # clopath_2010: a network run shorter than one temporal-code cycle (IndexError after
+    # the pairing part), a sequence interval below dt (a 75 GB array), a network run
+    # that cannot fit (a 7 TB array)
+    ("clopath_2010", ["network_duration_s=0.2"],
+     r"'network_duration_s' must hold one temporal-code cycle \(10 ms \+ n_neurons x "
+     r"sequence_interval = 210 ms\), got 0.2 s"),
+    ("clopath_2010", ["sequence_interval=1e-6"],
+     r"'sequence_interval' must be at least one step of dt = 0.1 ms"),
+    ("clopath_2010", ["network_duration_s=1e8"],
+     r"config key 'network_duration_s' = 100000000.0 needs about .* of memory"),
 ])
 def test_experiments_refuse_inconsistent_configs_before_any_work(tmp_path, name, sets,
                                                                   match):
