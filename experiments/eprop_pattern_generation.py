@@ -43,7 +43,7 @@ class Config(with_defaults(LearnerConfig, tau_m=30.0, tau_out=30.0, v_th=0.03, l
     n_in: int = field(100, help="number of frozen Poisson inputs", min=1)
     n_rec: int = field(100, help="number of LIF neurons", min=1)
     input_rate: float = field(50.0, help="input rate", units="Hz", min=0.0, max=1000.0)
-    duration: int = field(1000, help="length of the pattern (1 ms steps)", min=1)
+    duration: int = field(1000, help="length of the pattern (1 ms steps)", min=2)
     periods: list = field([1000, 500, 333, 200], help="periods of the sines", units="ms",
                           gt=0.0)
     gamma: float = field(0.3, help="pseudo-derivative dampening", gt=0.0)
@@ -63,6 +63,15 @@ class Config(with_defaults(LearnerConfig, tau_m=30.0, tau_out=30.0, v_th=0.03, l
 
 #: a quick run: each method 400 iterations (about a minute in all on one core)
 SMALL = {"n_iter": 400}
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the weights with their gradients and optimiser moments (float64, ~4 copies), and
+    the per-step traces of an episode (BPTT keeps ~8 values per step and neuron)."""
+    c = config
+    return {"n_rec": (c.n_rec, 32.0 * c.n_rec * (c.n_rec + c.n_in + 1)),
+            "duration": (c.duration, 64.0 * c.duration * (c.n_rec + c.n_in))}
 
 
 def _setup(c, seed):

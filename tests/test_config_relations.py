@@ -117,6 +117,11 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"'sequence_interval' must be at least one step of dt = 0.1 ms"),
     ("clopath_2010", ["network_duration_s=1e8"],
      r"config key 'network_duration_s' = 100000000.0 needs about .* of memory"),
+    # eprop_pattern_generation: a one-step pattern (target variance 0:
+    # ZeroDivisionError after training), sizes that cannot fit (MemoryError)
+    ("eprop_pattern_generation", ["duration=1"], r"'duration' must be >= 2, got 1"),
+    ("eprop_pattern_generation", ["n_rec=100007"],
+     r"config key 'n_rec' = 100007 needs about .* of memory"),
 ])
 def test_experiments_refuse_inconsistent_configs_before_any_work(tmp_path, name, sets,
                                                                   match):
