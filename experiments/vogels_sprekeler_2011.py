@@ -150,6 +150,16 @@ class Config:
 SMALL = {"duration": 30_000.0, "analysis_window": 10_500.0}
 
 
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    each chunk's input generation holds a float64 per step and input (and as much
+    again while it draws the spikes), for the excitatory and the inhibitory inputs."""
+    c = config
+    per_input = 16.0 * c.chunk / c.dt * c.n_channels
+    return {"n_exc": (c.n_exc, per_input * c.n_exc),
+            "n_inh": (c.n_inh, per_input * c.n_inh)}
+
+
 def channel_of_inputs(c):
     """Channel (0-based) of each excitatory and each inhibitory input."""
     return (np.repeat(np.arange(c.n_channels), c.n_exc),

@@ -122,6 +122,9 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
     ("eprop_pattern_generation", ["duration=1"], r"'duration' must be >= 2, got 1"),
     ("eprop_pattern_generation", ["n_rec=100007"],
      r"config key 'n_rec' = 100007 needs about .* of memory"),
+    # vogels_sprekeler_2011: inputs per chunk that cannot fit (MemoryError in the run)
+    ("vogels_sprekeler_2011", ["n_exc=100007"],
+     r"config key 'n_exc' = 100007 needs about .* of memory"),
 ])
 def test_experiments_refuse_inconsistent_configs_before_any_work(tmp_path, name, sets,
                                                                   match):
