@@ -1611,10 +1611,7 @@ cdef void _projection_serial_part(Proj* pr, Pop* pops, int64_t t) noexcept nogil
                        pr.r1s)
             pr.r1s_t = t
     if pr.rule == RULE_MODULATED:
-        while pr.rew_pos[0] < pr.rew_len and pr.rew_steps[pr.rew_pos[0]] <= t:
-            if pr.rew_steps[pr.rew_pos[0]] == t:
-                pr.mod_d[0] += pr.rew_amt[pr.rew_pos[0]]
-            pr.rew_pos[0] += 1
+        _add_rewards(pr, t)
 
 
 cdef void _projection_parallel(Ctx* c, Proj* pr, int64_t t, int tid,
@@ -1671,13 +1668,16 @@ cdef void _step_begin(Ctx* c, int64_t t) noexcept nogil:
             _apply_current(p, t)
 
 
-cdef void _gather_spikes(Ctx* c, int nt, int64_t t) noexcept nogil:
-    """Thread 0, after the neuron updates: each population's spike list is the
-    threads' lists in thread order (ascending ids); the first non-finite value of
-    the lowest population and neuron stops the run; spike histories, snapshots."""
+cdef bint _join_spikes(Ctx* c, int nt, int64_t t, bint from_segments) noexcept nogil:
+    """Thread 0, after the neuron updates of step t: each population's spike list is
+    the threads' lists in thread order (ascending ids), gathered in place in
+    p.spikes (the step loop) or from the team loop's segments; the first non-finite
+    value of the lowest population and neuron stops the run (c.stop = 2, returns
+    False); spike histories; snapshots."""
     cdef Py_ssize_t k, q, code, total, i0, slot
     cdef int r, bad
     cdef Pop* p
+    cdef const int32_t* src
     for k in range(c.n_pops):
         p = &c.pops[k]
         if p.kind == POP_NEURON:
@@ -1692,8 +1692,9 @@ cdef void _gather_spikes(Ctx* c, int nt, int64_t t) noexcept nogil:
                     bad = 1
                 elif not bad:
                     i0 = _part(p.n, r, nt)
-                    if total != i0 and code > 0:
-                        memmove(p.spikes + total, p.spikes + i0, code * sizeof(int32_t))
+                    src = (c.seg + c.seg_off[k] if from_segments else p.spikes) + i0
+                    if code > 0 and src != p.spikes + total:
+                        memmove(p.spikes + total, src, code * sizeof(int32_t))
                     total += code
             p.n_spikes = 0 if bad else total
         if p.H > 0:
@@ -1703,11 +1704,28 @@ cdef void _gather_spikes(Ctx* c, int nt, int64_t t) noexcept nogil:
             p.hist_n[slot] = p.n_spikes
     if c.err_pop >= 0:
         c.stop = 2
-        return
+        return False
     for k in range(c.n_pops):
         p = &c.pops[k]
         if p.snap != NULL:
             memcpy(p.snap, p.state, p.n_vars * p.n * sizeof(double))
+    return True
+
+
+cdef inline void _add_rewards(Proj* pr, int64_t t) noexcept nogil:
+    """The rewards of step t into a reward-modulated projection's modulator d."""
+    while pr.rew_pos[0] < pr.rew_len and pr.rew_steps[pr.rew_pos[0]] <= t:
+        if pr.rew_steps[pr.rew_pos[0]] == t:
+            pr.mod_d[0] += pr.rew_amt[pr.rew_pos[0]]
+        pr.rew_pos[0] += 1
+
+
+cdef void _gather_spikes(Ctx* c, int nt, int64_t t) noexcept nogil:
+    """Thread 0 in the step loop, after the neuron updates: the spike lists joined
+    (_join_spikes), then the projections' serial parts."""
+    cdef Py_ssize_t k
+    if not _join_spikes(c, nt, t, False):
+        return
     for k in range(c.n_projs):
         if _parallel_rule(&c.projs[k]):
             _projection_serial_part(&c.projs[k], c.pops, t)
@@ -1944,44 +1962,16 @@ cdef void _pre_bumps_team(Ctx* c, Proj* pr, int64_t t, int tid, int nt) noexcept
 
 
 cdef void _gather_team(Ctx* c, int nt, int64_t t) noexcept nogil:
-    """Thread 0 in the team loop, after the neuron updates of step t: each
-    population's spike list is the threads' segments in thread order (ascending
-    ids); the first non-finite value of the lowest population and neuron stops the
-    run; spike histories, snapshots, spike monitors (a full buffer stops the run
-    after the step), rewards."""
-    cdef Py_ssize_t k, q, code, total, slot, n
-    cdef int r, bad
+    """Thread 0 in the team loop, after the neuron updates of step t: the spike
+    lists joined from the threads' segments (_join_spikes), then spike monitors (a
+    full buffer stops the run after the step) and rewards."""
+    cdef Py_ssize_t k, q, n
     cdef Pop* p
     cdef Proj* pr
-    for k in range(c.n_pops):
-        p = &c.pops[k]
-        if p.kind == POP_NEURON:
-            total = 0
-            bad = 0
-            for r in range(nt):
-                code = c.cnt[r * c.n_pops + k]
-                if code < 0:
-                    if not bad and c.err_pop < 0:
-                        c.err_pop = <int>k
-                        c.err_code = -1 - code
-                    bad = 1
-                elif not bad and code > 0:
-                    memcpy(p.spikes + total, c.seg + c.seg_off[k] + _part(p.n, r, nt),
-                           code * sizeof(int32_t))
-                    total += code
-            p.n_spikes = 0 if bad else total
-        if p.H > 0:
-            slot = t % p.H
-            for q in range(p.n_spikes):
-                p.hist[slot * p.n + q] = p.spikes[q]
-            p.hist_n[slot] = p.n_spikes
-    if c.err_pop >= 0:
-        c.stop = 2
+    if not _join_spikes(c, nt, t, True):
         return
     for k in range(c.n_pops):
         p = &c.pops[k]
-        if p.snap != NULL:
-            memcpy(p.snap, p.state, p.n_vars * p.n * sizeof(double))
         if p.mon:
             n = p.mon_len[0]
             for q in range(p.n_spikes):
@@ -1993,10 +1983,7 @@ cdef void _gather_team(Ctx* c, int nt, int64_t t) noexcept nogil:
     for k in range(c.n_projs):
         pr = &c.projs[k]
         if _parallel_rule(pr) and pr.rule == RULE_MODULATED:
-            while pr.rew_pos[0] < pr.rew_len and pr.rew_steps[pr.rew_pos[0]] <= t:
-                if pr.rew_steps[pr.rew_pos[0]] == t:
-                    pr.mod_d[0] += pr.rew_amt[pr.rew_pos[0]]
-                pr.rew_pos[0] += 1
+            _add_rewards(pr, t)
 
 
 cdef bint _team_lean(const Ctx* c) noexcept nogil:
