@@ -397,13 +397,16 @@ def out_shape(int H, int W, int kh, int kw, int pad):
 
 cdef void _transpose(const int16_t* tl, const float* vl, Py_ssize_t n_loc, int F,
                      int16_t* tout, float* vout) noexcept nogil:
-    """(n_loc, F) -> (F, n_loc), spike times and potentials."""
+    """(n_loc, F) -> (F, n_loc), spike times and (vout not NULL) potentials."""
     cdef Py_ssize_t loc
     cdef int f
     for f in range(F):
         for loc in range(n_loc):
             tout[f * n_loc + loc] = tl[loc * F + f]
-            vout[f * n_loc + loc] = vl[loc * F + f]
+    if vout != NULL:
+        for f in range(F):
+            for loc in range(n_loc):
+                vout[f * n_loc + loc] = vl[loc * F + f]
 
 
 cdef int _threads(int threads, Py_ssize_t units) noexcept nogil:
@@ -425,18 +428,20 @@ def forward(const int16_t[:, :, :, ::1] tin, const float[:, :, :, ::1] wt,
     tin (B, C, H, W) spike times (T = never); wt (C, kh, kw, F); tout, vout
     (B, F, Ho, Wo) are written: first-spike times (after the pointwise lateral
     inhibition when ``inhibit``) and potentials (at the spike step for neurons that
-    fired, else the final potential). threshold may be inf (potentials only). Returns
-    the number of output spikes."""
+    fired, else the final potential; vout None: not wanted, the times are the same).
+    threshold may be inf (potentials only). Returns the number of output spikes."""
     cdef int B = tin.shape[0], C = tin.shape[1], H = tin.shape[2], W = tin.shape[3]
     cdef int kh = wt.shape[1], kw = wt.shape[2], F = wt.shape[3]
     cdef int Ho = H + 2 * pad - kh + 1, Wo = W + 2 * pad - kw + 1
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, n_in = <Py_ssize_t>C * H * W, b
     cdef int nt, tid
+    cdef bint want_v = vout is not None
+    cdef float* vbase = NULL
     if wt.shape[0] != C:
         raise ValueError(f"kernels have {wt.shape[0]} input channels, input has {C}")
     if tout.shape[0] != B or tout.shape[1] != F or tout.shape[2] != Ho or tout.shape[3] != Wo \
-            or vout.shape[0] != B or vout.shape[1] != F or vout.shape[2] != Ho \
-            or vout.shape[3] != Wo:
+            or (want_v and (vout.shape[0] != B or vout.shape[1] != F
+                            or vout.shape[2] != Ho or vout.shape[3] != Wo)):
         raise ValueError(f"outputs must have shape {(B, F, Ho, Wo)}")
     if T < 1 or T > 32000:
         raise ValueError(f"T must be in [1, 32000], got {T}")
@@ -445,6 +450,8 @@ def forward(const int16_t[:, :, :, ::1] tin, const float[:, :, :, ::1] wt,
     if B == 0 or Ho <= 0 or Wo <= 0:
         return 0
     nt = _threads(threads, B)
+    if want_v:
+        vbase = &vout[0, 0, 0, 0]
     cdef Py_ssize_t nv = n_loc * F
     cdef float* V = <float*>malloc(nt * nv * sizeof(float))
     cdef float* vl = <float*>malloc(nt * nv * sizeof(float))
@@ -472,7 +479,7 @@ def forward(const int16_t[:, :, :, ::1] tin, const float[:, :, :, ::1] wt,
                                    dirty + tid * n_loc, isdirty + tid * n_loc, NULL, NULL,
                                    NULL)
             _transpose(tl + tid * nv, vl + tid * nv, n_loc, F, &tout[b, 0, 0, 0],
-                       &vout[b, 0, 0, 0])
+                       vbase + b * nv if vbase != NULL else NULL)
     free(V); free(vl); free(tl); free(order); free(count); free(dirty); free(isdirty)
     return total
 

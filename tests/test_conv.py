@@ -393,3 +393,16 @@ def test_conv_ops_refuse_bad_spike_times(bad, kind, match):
         ops.train_layer(t, wt, 1.0, 8, 0, 1, 1, 0.004, 0.003)
     # whole float steps are accepted, as before
     assert ops.pool_first(np.full((1, 1, 4, 4), 3.0), 2).tolist() == [[[[3, 3], [3, 3]]]]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_conv_forward_without_potentials_gives_the_same_times(threads):
+    """Propagation through a layer skips filling the potentials: same spike times."""
+    rng = np.random.default_rng(5)
+    t = rng.integers(0, 12, size=(5, 2, 9, 9)).astype(np.int16)
+    w = rng.uniform(0.2, 0.8, size=(4, 2, 3, 3)).astype(np.float32)
+    t1, v1 = ops.conv_forward(t, w, 2.0, 10, pad=1, threads=threads)
+    t2, v2 = ops.conv_forward(t, w, 2.0, 10, pad=1, threads=threads, potentials=False)
+    assert v2 is None and v1.shape == t1.shape
+    assert (t1 < 10).any() and (t1 == 10).any()   # some fire, some do not
+    np.testing.assert_array_equal(t1, t2)

@@ -290,7 +290,8 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         for l in layers:
             if l["type"] == "conv":
                 times, _ = ops.conv_forward(times, weights[ci], l["threshold"], self.T,
-                                            l["pad"], True, self._threads, internal=True)
+                                            l["pad"], True, self._threads, internal=True,
+                                            potentials=False)
                 ci += 1
             else:
                 times = ops.pool_first(times, l["size"], l["stride"], l["pad"],

@@ -84,14 +84,16 @@ def _as_times(times, batch=True):
 
 
 def conv_forward(times, weights, threshold, T, pad=0, inhibit=True, threads=None,
-                 internal=False):
+                 internal=False, potentials=True):
     """A conv layer of non-leaky IF neurons over all T steps, for a batch.
 
     Returns ``(times_out, potentials)`` of shape (N, F, Ho, Wo): first-spike steps
     (T = none; after pointwise lateral inhibition if ``inhibit``) and potentials (at
     the spike step for neurons that fired, otherwise the final potential V(T-1)).
-    ``threshold=np.inf`` gives the final potentials of all neurons. The images are
-    shared out over ``threads`` threads (see ``n_threads``)."""
+    ``threshold=np.inf`` gives the final potentials of all neurons;
+    ``potentials=False`` returns ``(times_out, None)`` (the same times, no array of
+    potentials filled). The images are shared out over ``threads`` threads (see
+    ``n_threads``)."""
     nt = n_threads(threads)
     tin = _as_times(times)
     wt = np.ascontiguousarray(weights, np.float32) if internal else kernels_internal(weights)
@@ -102,7 +104,9 @@ def conv_forward(times, weights, threshold, T, pad=0, inhibit=True, threads=None
         raise ValueError(f"a {kh}x{kw} kernel with padding {pad} does not fit an input of "
                          f"{H}x{W}: the images are too small for this architecture")
     tout = np.empty((N, F, Ho, Wo), np.int16)
-    vout = np.empty((N, F, Ho, Wo), np.float32)
+    # potentials=False: (times, None), the same times without filling an array of
+    # potentials nobody reads (propagating to a later layer)
+    vout = np.empty((N, F, Ho, Wo), np.float32) if potentials else None
     _k.forward(tin, wt, float(threshold), int(T), int(pad), bool(inhibit), tout, vout, nt)
     return tout, vout
 
