@@ -236,6 +236,18 @@ cdef int _forward_rows(const int32_t* spk, const int32_t* count, int C, int H, i
     return n_spk
 
 
+cdef inline bint _near_winner(const int32_t* out, int n_win, int y, int x,
+                              int r) noexcept nogil:
+    """Whether (y, x) lies in the (2r+1)^2 neighbourhood of one of the n_win winners
+    in out (rows map, y, x, t): blocked in every map."""
+    cdef int m
+    for m in range(n_win):
+        if y - out[4 * m + 1] <= r and out[4 * m + 1] - y <= r \
+                and x - out[4 * m + 2] <= r and out[4 * m + 2] - x <= r:
+            return True
+    return False
+
+
 cdef int _select_winners(const int16_t* tsp, const float* v, Py_ssize_t sf, Py_ssize_t sl,
                          int F, int Ho, int Wo, int T, const int32_t* cand,
                          Py_ssize_t cstride, const int32_t* ncand, int nlists, int k, int r,
@@ -248,7 +260,7 @@ cdef int _select_winners(const int16_t* tsp, const float* v, Py_ssize_t sf, Py_s
     f sf + (y Wo + x) sl. out[4*j .. 4*j+3] = f, y, x, t. Returns the number of
     winners."""
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, e, loc
-    cdef int j, L, q, m, f, y, x, n_win = 0, blk
+    cdef int j, L, q, f, y, x, n_win = 0
     cdef int32_t i, bi
     cdef int16_t ti, tb = 0
     cdef float vi, vb = 0
@@ -268,13 +280,7 @@ cdef int _select_winners(const int16_t* tsp, const float* v, Py_ssize_t sf, Py_s
                     continue
                 y = <int>(loc // Wo)
                 x = <int>(loc - <Py_ssize_t>y * Wo)
-                blk = 0
-                for m in range(n_win):
-                    if y - out[4 * m + 1] <= r and out[4 * m + 1] - y <= r \
-                            and x - out[4 * m + 2] <= r and out[4 * m + 2] - x <= r:
-                        blk = 1
-                        break
-                if blk:
+                if _near_winner(out, n_win, y, x, r):
                     continue
                 vi = v[e]
                 if bi < 0 or ti < tb or (ti == tb and (vi > vb or (vi == vb and i < bi))):
@@ -309,7 +315,7 @@ cdef int _select_bucketed(const int16_t* tsp, const float* v, Py_ssize_t sf,
     (ties: lowest flat index) wins, again and again until none is left: each search
     reads one bucket, not every candidate. Same arguments and result otherwise."""
     cdef Py_ssize_t n_loc = <Py_ssize_t>Ho * Wo, e, loc, q, q0, q1
-    cdef int t, L, m, f, y, x, n_win = 0, blk, by = 0, bx = 0
+    cdef int t, L, f, y, x, n_win = 0, by = 0, bx = 0
     cdef int32_t i, bi
     cdef float vi, vb = 0
     memset(mapblk, 0, F)
@@ -329,13 +335,7 @@ cdef int _select_bucketed(const int16_t* tsp, const float* v, Py_ssize_t sf,
                     loc = i - f * n_loc
                     y = <int>(loc // Wo)
                     x = <int>(loc - <Py_ssize_t>y * Wo)
-                    blk = 0
-                    for m in range(n_win):
-                        if y - out[4 * m + 1] <= r and out[4 * m + 1] - y <= r \
-                                and x - out[4 * m + 2] <= r and out[4 * m + 2] - x <= r:
-                            blk = 1
-                            break
-                    if blk:
+                    if _near_winner(out, n_win, y, x, r):
                         continue
                     e = f * sf + loc * sl
                     vi = v[e]

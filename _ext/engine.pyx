@@ -1655,16 +1655,7 @@ cdef void _step_begin(Ctx* c, int64_t t) noexcept nogil:
             m.length[0] = n + 1
     for k in range(c.n_pops):
         p = &c.pops[k]
-        if p.kind == POP_POISSON:
-            _poisson_emit(p, t)
-        elif p.kind == POP_GENERATOR:
-            p.n_spikes = 0
-            while p.gen_pos[0] < p.gen_len and p.gen_steps[p.gen_pos[0]] <= t:
-                if p.gen_steps[p.gen_pos[0]] == t:
-                    p.spikes[p.n_spikes] = p.gen_ids[p.gen_pos[0]]
-                    p.n_spikes += 1
-                p.gen_pos[0] += 1
-        elif p.cur_var >= 0:
+        if not _source_spikes(p, t) and p.cur_var >= 0:
             _apply_current(p, t)
 
 
@@ -1898,21 +1889,28 @@ cdef void _reset_own(Ctx* c, int tid, int nt) noexcept nogil:
                              c.seg + c.seg_off[k] + i0, n)
 
 
+cdef inline bint _source_spikes(Pop* p, int64_t t) noexcept nogil:
+    """The spikes of step t of a source population (Poisson draws, or the
+    generator's list); False for a neuron population (nothing done)."""
+    if p.kind == POP_POISSON:
+        _poisson_emit(p, t)
+    elif p.kind == POP_GENERATOR:
+        p.n_spikes = 0
+        while p.gen_pos[0] < p.gen_len and p.gen_steps[p.gen_pos[0]] <= t:
+            if p.gen_steps[p.gen_pos[0]] == t:
+                p.spikes[p.n_spikes] = p.gen_ids[p.gen_pos[0]]
+                p.n_spikes += 1
+            p.gen_pos[0] += 1
+    else:
+        return False
+    return True
+
+
 cdef void _sources(Ctx* c, int64_t t) noexcept nogil:
     """Thread 0, start of step t in the team loop: the sources' spikes."""
     cdef Py_ssize_t k
-    cdef Pop* p
     for k in range(c.n_pops):
-        p = &c.pops[k]
-        if p.kind == POP_POISSON:
-            _poisson_emit(p, t)
-        elif p.kind == POP_GENERATOR:
-            p.n_spikes = 0
-            while p.gen_pos[0] < p.gen_len and p.gen_steps[p.gen_pos[0]] <= t:
-                if p.gen_steps[p.gen_pos[0]] == t:
-                    p.spikes[p.n_spikes] = p.gen_ids[p.gen_pos[0]]
-                    p.n_spikes += 1
-                p.gen_pos[0] += 1
+        _source_spikes(&c.pops[k], t)
 
 
 cdef inline bint _fill_r1_now(const Proj* pr, Py_ssize_t n_post_spikes) noexcept nogil:
