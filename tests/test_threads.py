@@ -117,11 +117,11 @@ def test_b1_model_one_post_neuron():
                            "B1-small") > 5
 
 
-@pytest.mark.parametrize("form", ["kernel", "language"])
-def test_b3_model_identical_for_any_thread_count(form):
-    c = dict(b3_diehl_cook.CONFIG, n_e=19, t_present=100.0, t_rest=20.0,
+def _b3_small(form, t_present, seed):
+    """B3 with 19 excitatory neurons: (make, run) over 3 stroke images."""
+    c = dict(b3_diehl_cook.CONFIG, n_e=19, t_present=t_present, t_rest=20.0,
              rule_form=form)
-    images = b3_diehl_cook.stroke_images(3, np.random.default_rng(0))
+    images = b3_diehl_cook.stroke_images(3, np.random.default_rng(seed))
 
     def make():
         net, inp, exc, proj, mon = b3_diehl_cook.ours_build(c)
@@ -133,6 +133,12 @@ def test_b3_model_identical_for_any_thread_count(form):
         for img in images:
             b3_diehl_cook.ours_sample(net, inp, proj, img, c)
 
+    return make, run
+
+
+@pytest.mark.parametrize("form", ["kernel", "language"])
+def test_b3_model_identical_for_any_thread_count(form):
+    make, run = _b3_small(form, 100.0, 0)
     assert _across_threads(make, run, f"B3-small {form}") > 5
 
 
@@ -342,19 +348,7 @@ def test_team_loop_b3(form, _team_loop_restored):
     """B3 (small): the lean team loop (inputs through per-synapse delays, E->I and
     I->E without delay from neuron populations) for the built-in rule; the rule
     language's rule keeps the barrier (its thread-0 phases)."""
-    c = dict(b3_diehl_cook.CONFIG, n_e=19, t_present=60.0, t_rest=20.0,
-             rule_form=form)
-    images = b3_diehl_cook.stroke_images(3, np.random.default_rng(1))
-
-    def make():
-        net, inp, exc, proj, mon = b3_diehl_cook.ours_build(c)
-        net._b3 = (inp, proj)
-        return net, [mon, net.monitor_spikes(net.populations["inh"])]
-
-    def run(net):
-        inp, proj = net._b3
-        for img in images:
-            b3_diehl_cook.ours_sample(net, inp, proj, img, c)
+    make, run = _b3_small(form, 60.0, 1)
     assert _loops(make, run, f"B3 {form}", True, form == "kernel") > 5
 
 
