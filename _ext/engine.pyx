@@ -311,6 +311,11 @@ ctypedef struct Proj:
     int delay_mode
     int delay
     int max_delay
+    # built-in STDP: the post-side updates (potentiation, post-trace bumps) of a post
+    # spike of step s run at step s + post_delay, read from the post population's
+    # history ring (0: at step s). With a homogeneous delay D + 1 = d/dt steps,
+    # 2 f (D + 1) gives PyNN's dendritic_delay_fraction f (STDP.post_delay)
+    int post_delay
     const int32_t* dperm      # per row: synapse ids sorted by (delay, id)
     const int64_t* dstart     # (n_pre, max_delay + 2): where delay d starts in dperm
     # threads: for a team of dsplit_nt threads, where each thread's post range starts
@@ -1270,11 +1275,11 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
                 xl[s] = t
 
 
-cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp,
+cdef void _post_spikes_ordered(Proj* pr, const int32_t* spikes, int64_t t, real_t* wp,
                                Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
     """The post-spike updates of a built-in STDP rule over post-ordered weights, with
     the loop invariants in locals: the same arithmetic as _post_spikes (spikes k0 ..
-    k1-1 of the step's list)."""
+    k1-1 of the list _post_arrivals gave)."""
     cdef StdpParams sp = pr.sp
     cdef const int32_t* post_pre = pr.post_pre
     cdef const double* x1 = pr.x1
@@ -1284,7 +1289,7 @@ cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp,
     cdef double c = sp.c_plus, o2, gain, v, r1, w
     cdef Py_ssize_t k, q, j, i
     for k in range(k0, k1):
-        j = post.spikes[k]
+        j = spikes[k]
         o2 = trace_value(pr.y2[j], pr.yl[j], t, sp.c_y) if pr.use_y2 else 0.0
         gain = sp.a_plus + sp.a3_plus * o2
         if pr.wide and _simd and sp.wdep == WDEP_ADDITIVE and pr.r1s_t == t:
@@ -1323,13 +1328,14 @@ cdef void _post_spikes_ordered(Proj* pr, Pop* post, int64_t t, real_t* wp,
         pr.yl[j] = t
 
 
-cdef void _post_spikes(Proj* pr, Pop* post, int64_t t, Py_ssize_t k0,
+cdef void _post_spikes(Proj* pr, const int32_t* spikes, int64_t t, Py_ssize_t k0,
                        Py_ssize_t k1) noexcept nogil:
-    """The post-spike updates for spikes k0 .. k1-1 of the step's list."""
+    """The post-spike updates for spikes k0 .. k1-1 of the list _post_arrivals
+    gave."""
     cdef Py_ssize_t k, q, s, j, key
     cdef double r1, o2, w
     for k in range(k0, k1):
-        j = post.spikes[k]
+        j = spikes[k]
         o2 = trace_value(pr.y2[j], pr.yl[j], t, pr.sp.c_y) if pr.use_y2 else 0.0
         for q in range(pr.post_ptr[j], pr.post_ptr[j + 1]):
             s = pr.post_syn[q]
@@ -1428,6 +1434,25 @@ cdef inline const int32_t* _arrivals(const Proj* pr, const Pop* pre, int64_t t,
     slot = ts % pre.H
     nspk[0] = pre.hist_n[slot]
     return pre.hist + slot * pre.n
+
+
+cdef inline const int32_t* _post_arrivals(const Proj* pr, const Pop* post, int64_t t,
+                                          Py_ssize_t* n) noexcept nogil:
+    """The postsynaptic spikes whose post-side STDP updates run at step t (ascending
+    ids): the step's own, or with a post delay P those of step t - P (the post
+    population's history ring, H > P: set_post_delay)."""
+    cdef int64_t ts
+    cdef Py_ssize_t slot
+    if pr.post_delay == 0:
+        n[0] = post.n_spikes
+        return post.spikes
+    ts = t - pr.post_delay
+    if ts < 0:
+        n[0] = 0
+        return post.spikes
+    slot = ts % post.H
+    n[0] = post.hist_n[slot]
+    return post.hist + slot * post.n
 
 
 cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
@@ -1565,18 +1590,20 @@ cdef void _pre_bumps(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
 cdef void _post_range(Proj* pr, Pop* post, int64_t t, Py_ssize_t j0,
                       Py_ssize_t j1) noexcept nogil:
     """The post-spike updates of step t for the spikes of post neurons j0 .. j1-1 (a
-    contiguous part of the ascending spike list)."""
-    cdef Py_ssize_t k0 = _lower(post.spikes, 0, post.n_spikes, j0, post.n)
-    cdef Py_ssize_t k1 = _lower(post.spikes, k0, post.n_spikes, j1, post.n)
+    contiguous part of the ascending list of _post_arrivals)."""
+    cdef Py_ssize_t n
+    cdef const int32_t* spikes = _post_arrivals(pr, post, t, &n)
+    cdef Py_ssize_t k0 = _lower(spikes, 0, n, j0, post.n)
+    cdef Py_ssize_t k1 = _lower(spikes, k0, n, j1, post.n)
     if k0 >= k1:
         return
     if pr.wpost and not pr.per_syn and not pr.sp.pre_reset:
         if pr.is64:
-            _post_spikes_ordered[double](pr, post, t, pr.wp64, k0, k1)
+            _post_spikes_ordered[double](pr, spikes, t, pr.wp64, k0, k1)
         else:
-            _post_spikes_ordered[float](pr, post, t, pr.wp32, k0, k1)
+            _post_spikes_ordered[float](pr, spikes, t, pr.wp32, k0, k1)
     else:
-        _post_spikes(pr, post, t, k0, k1)
+        _post_spikes(pr, spikes, t, k0, k1)
 
 
 cdef void _modulated_range(Proj* pr, Py_ssize_t s0, Py_ssize_t s1) noexcept nogil:
@@ -1596,17 +1623,14 @@ cdef void _modulated_range(Proj* pr, Py_ssize_t s0, Py_ssize_t s1) noexcept nogi
 cdef void _projection_serial_part(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     """Thread 0, before the threads process projection pr at step t (in
     _gather_spikes): per-neuron pre-trace bumps, rewards of the step."""
-    cdef const Pop* post = &pops[pr.post]
+    cdef Py_ssize_t n_post_spikes
     if pr.rule == RULE_STDP or pr.rule == RULE_MODULATED:
         if not pr.per_syn and pr.delay_mode != DELAY_PER_SYNAPSE:
             _pre_bumps(pr, &pops[pr.pre], t)
         # the post-spike loops read r1 from a table when they touch at least a
         # quarter as many synapses as it has entries (same numbers either way)
-        if pr.r1s != NULL and pr.wide and _simd and pr.sp.wdep == WDEP_ADDITIVE \
-                and not pr.per_syn \
-                and not pr.sp.pre_reset and post.n_spikes > 0 \
-                and 4 * post.n_spikes * (pr.indptr[pr.n_pre] // max(pr.n_post, 1)) \
-                >= pr.n_pre:
+        _post_arrivals(pr, &pops[pr.post], t, &n_post_spikes)
+        if _fill_r1_now(pr, n_post_spikes):
             pl_fill_r1(pr.x1, pr.xl, pr.tab_plus, pr.K_plus, pr.sp.c_plus, t, pr.n_pre,
                        pr.r1s)
             pr.r1s_t = t
@@ -1916,7 +1940,7 @@ cdef void _sources(Ctx* c, int64_t t) noexcept nogil:
 cdef inline bint _fill_r1_now(const Proj* pr, Py_ssize_t n_post_spikes) noexcept nogil:
     """Whether the post-spike loops of this step read r1 from the table (they touch
     at least a quarter as many synapses as it has entries; same numbers either
-    way): the condition of _projection_serial_part."""
+    way), given the number of post spikes they process (_post_arrivals)."""
     return pr.r1s != NULL and pr.wide and _simd and pr.sp.wdep == WDEP_ADDITIVE \
         and not pr.per_syn and not pr.sp.pre_reset and n_post_spikes > 0 \
         and 4 * n_post_spikes * (pr.indptr[pr.n_pre] // max(pr.n_post, 1)) >= pr.n_pre
@@ -1951,7 +1975,11 @@ cdef void _pre_bumps_team(Ctx* c, Proj* pr, int64_t t, int tid, int nt) noexcept
         if pr.use_x2:
             pr.r2b_step[koff + k] = _r2_before(pr, spk[k], t)
         _bump_pre(pr, spk[k], t)
-    if _fill_r1_now(pr, _team_spikes(c, nt, pr.post)):
+    if pr.post_delay == 0:
+        nspk = _team_spikes(c, nt, pr.post)    # the step's, being joined by thread 0
+    else:
+        _post_arrivals(pr, &c.pops[pr.post], t, &nspk)   # an earlier step's: complete
+    if _fill_r1_now(pr, nspk):
         if i1 > i0:
             pl_fill_r1(pr.x1 + i0, pr.xl + i0, pr.tab_plus, pr.K_plus, pr.sp.c_plus, t,
                        i1 - i0, pr.r1s + i0)
@@ -2415,6 +2443,7 @@ cdef class Engine:
         pr.dsplit_nt = 0
         pr.rule = RULE_NONE
         pr.ref_row = -1
+        pr.post_delay = 0
 
     def set_delay_splits(self, Py_ssize_t k, splits, int nt):
         """Projection k (per-synapse delays) gets delay_splits(..., nt) (kept alive
@@ -2474,6 +2503,23 @@ cdef class Engine:
         pr.y1 = self._d(y1)
         pr.y2 = self._d(y2)
         pr.yl = self._i64(yl)
+
+    def set_post_delay(self, Py_ssize_t k, int steps):
+        """Projection k's built-in STDP rule (set_stdp first) runs the post-side
+        updates of a post spike ``steps`` steps after it (>= 0), from the post
+        population's spike history, which must hold more than ``steps`` steps."""
+        cdef Proj* pr = &self.projs[k]
+        if not 0 <= k < self.n_projs:
+            raise IndexError(f"projection index {k} out of range")
+        if pr.rule != RULE_STDP and pr.rule != RULE_MODULATED:
+            raise ValueError("a post delay needs a built-in STDP rule (set_stdp first)")
+        if steps < 0:
+            raise ValueError(f"post delay must be >= 0 steps, got {steps}")
+        if steps > 0 and self.pops[pr.post].H <= steps:
+            raise ValueError(f"a post delay of {steps} steps needs a spike history of "
+                             f"more than {steps} steps on the post population, it has "
+                             f"{self.pops[pr.post].H}")
+        pr.post_delay = steps
 
     def set_modulation(self, Py_ssize_t k, elig, mod_d, double dec_c, double dec_d,
                        double gain, rew_steps, rew_amt, rew_pos):

@@ -664,6 +664,14 @@ class RuleMonitor(WeightMonitor):
         return np.stack(rows) if rows else self.values[var]
 
 
+def _post_delay_steps(proj, dt):
+    """The steps by which ``proj``'s rule sees the post spikes late (a built-in
+    STDP rule's ``post_delay``; 0 for every other rule): the post population keeps
+    a spike history of more steps than that."""
+    steps = getattr(proj.rule, "post_delay_steps", None)
+    return steps(dt) if steps is not None else 0
+
+
 def _held_v_row(proj):
     """The refractory row of ``proj``'s post population when the projection targets a
     membrane ``v`` that the model holds at V_reset while refractory (IF, ALIF: v is a
@@ -1092,6 +1100,10 @@ class Network:
             if d:
                 parts[f"projection {proj.name!r}: delay (steps)"] = (
                     d, (d + 2) * proj.pre.n * (12 if hetero else 4))
+            p = _post_delay_steps(proj, self.dt)
+            if p:
+                parts[f"projection {proj.name!r}: post_delay (steps)"] = (
+                    p, (p + 2) * proj.post.n * 4)
         _memory.check(parts)
 
     def _steps(self, what, duration, minimum=0):
@@ -1135,6 +1147,9 @@ class Network:
                 proj._delay_mode = 0
             if proj._delay_mode:
                 proj.pre._ensure_history(proj._max_delay + 1)
+            if _post_delay_steps(proj, dt):
+                # the rule reads the post spikes of that many steps ago
+                proj.post._ensure_history(_post_delay_steps(proj, dt) + 1)
             if proj.rule is not None:
                 proj.rule.bind(proj, dt)
         eng = _engine.Engine(len(pops), len(projs), len(self._state_monitors))

@@ -236,11 +236,25 @@ class STDP(Rule):
     ----------
     timing : Pair or Triplet
     weight : Additive, Multiplicative, PowerLaw or Kheradpisheh
+    post_delay : float, optional
+        The synapse sees each postsynaptic spike ``post_delay`` ms late (>= 0, a
+        multiple of the network's dt; default 0): the post-side updates
+        (potentiation and the post-trace bumps) of a spike at t run at
+        t + post_delay. The presynaptic side is unchanged: a presynaptic spike is
+        seen (and its weight delivered) when it arrives, after the synapse's delay.
+        This is how a dendritic delay is written on our axonal engine: with a
+        homogeneous delay of d ms of which the fraction f is dendritic (PyNN's
+        ``dendritic_delay_fraction``; NEST's delays are dendritic, f = 1), the
+        synapse sees the pre spike at t_pre + (1 - f) d and the post spike at
+        t_post + f d; shifted by f d, that is t_pre + d and t_post + 2 f d, so
+        ``post_delay = 2 f d`` gives the same weights, bit for bit up to that
+        shift (tests/test_dendritic_delay.py). Post spikes of the last
+        ``post_delay`` ms of a run are applied in the next run (or never).
     """
 
     compiled = True
 
-    def __init__(self, timing=None, weight=None):
+    def __init__(self, timing=None, weight=None, *, post_delay=0.0):
         timing = Pair() if timing is None else timing
         weight = Additive() if weight is None else weight
         if not isinstance(timing, (Pair, Triplet)):
@@ -250,6 +264,20 @@ class STDP(Rule):
                             f"Kheradpisheh, got {weight!r}")
         self.timing = timing
         self.weight = weight
+        self.post_delay = check_nonnegative("post_delay", post_delay, "ms")
+
+    def post_delay_steps(self, dt):
+        """``post_delay`` in steps of ``dt``; a ValueError unless it is a whole
+        number of them."""
+        q = self.post_delay / dt
+        n = round(q)
+        if abs(q - n) > 1e-6 + 1e-15 * q:
+            raise ValueError(f"post_delay must be a multiple of dt = {dt} ms, got "
+                             f"{self.post_delay}")
+        return int(n)
+
+    def validate(self, projection):
+        self.post_delay_steps(projection._network.dt)
 
     def kernel_parameters(self, dt):
         """The parameters as the compiled kernels read them, by name
@@ -320,6 +348,10 @@ class STDP(Rule):
         (tests/test_rule_language.py). The built-in kernel stays the default: it
         is the measured fast path and the conv engine shares it."""
         from .equations import EquationRule
+        if self.post_delay:
+            raise ValueError(f"a rule with post_delay = {self.post_delay} ms has no "
+                             "rule-language form (the language sees the post spikes "
+                             "at their step); post_delay must be 0 here")
         model, on_pre, on_post, params = self._equation_parts()
         return EquationRule(model=model, on_pre=on_pre, on_post=on_post, params=params,
                             name=f"STDP as equations: {self!r}")
@@ -335,6 +367,9 @@ class STDP(Rule):
         engine.set_stdp(k, params, self.per_synapse, self.x1, self.x2, self.xl, self.y1,
                         self.y2, self.yl, _decay_table(params.c_plus),
                         _decay_table(params.c_minus))
+        if self.post_delay_steps(network.dt):
+            # the network gave the post population a history of more steps (_build)
+            engine.set_post_delay(k, self.post_delay_steps(network.dt))
 
     def bind(self, projection, dt):
         super().bind(projection, dt)
@@ -395,10 +430,15 @@ class STDP(Rule):
         self._shape = None
 
     def parameters(self):
-        return dict(rule="STDP", **self.timing.parameters(), **self.weight.parameters())
+        # post_delay only where set: the parameters (and run files) of every rule
+        # without it stay as they were
+        extra = dict(post_delay=self.post_delay) if self.post_delay else {}
+        return dict(rule="STDP", **self.timing.parameters(), **self.weight.parameters(),
+                    **extra)
 
     def __repr__(self):
-        return f"STDP({self.timing.parameters()}, {self.weight.parameters()})"
+        extra = f", post_delay={self.post_delay:g}" if self.post_delay else ""
+        return f"STDP({self.timing.parameters()}, {self.weight.parameters()}{extra})"
 
 
 class RewardModulated(STDP):
