@@ -311,10 +311,11 @@ ctypedef struct Proj:
     int delay_mode
     int delay
     int max_delay
-    # built-in STDP: the post-side updates (potentiation, post-trace bumps) of a post
-    # spike of step s run at step s + post_delay, read from the post population's
-    # history ring (0: at step s). With a homogeneous delay D + 1 = d/dt steps,
-    # 2 f (D + 1) gives PyNN's dendritic_delay_fraction f (STDP.post_delay)
+    # built-in STDP and rule-language rules: the post-side updates (potentiation,
+    # post-trace bumps: on_post) of a post spike of step s run at step s + post_delay,
+    # read from the post population's history ring (0: at step s). With a
+    # homogeneous delay D + 1 = d/dt steps, 2 f (D + 1) gives PyNN's
+    # dendritic_delay_fraction f (STDP.post_delay)
     int post_delay
     const int32_t* dperm      # per row: synapse ids sorted by (delay, id)
     const int64_t* dstart     # (n_pre, max_delay + 2): where delay d starts in dperm
@@ -836,8 +837,10 @@ cdef void _generated_arrivals(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
 
 cdef inline void _generated_call(Proj* pr, Pop* post, int64_t t, Py_ssize_t j0,
                                  Py_ssize_t j1, int phase) noexcept nogil:
-    pr.gen_fn(pr.gen_ctx, pr.gen_spk, pr.gen_n, pr.gen_is_syn, post.spikes,
-              post.n_spikes, t, j0, j1, phase)
+    cdef Py_ssize_t n_post
+    cdef const int32_t* post_spk = _post_arrivals(pr, post, t, &n_post)
+    pr.gen_fn(pr.gen_ctx, pr.gen_spk, pr.gen_n, pr.gen_is_syn, post_spk, n_post, t, j0,
+              j1, phase)
 
 
 cdef void _generated_step(Proj* pr, Pop* pre, Pop* post, int64_t t) noexcept nogil:
@@ -1438,7 +1441,7 @@ cdef inline const int32_t* _arrivals(const Proj* pr, const Pop* pre, int64_t t,
 
 cdef inline const int32_t* _post_arrivals(const Proj* pr, const Pop* post, int64_t t,
                                           Py_ssize_t* n) noexcept nogil:
-    """The postsynaptic spikes whose post-side STDP updates run at step t (ascending
+    """The postsynaptic spikes whose post-side updates run at step t (ascending
     ids): the step's own, or with a post delay P those of step t - P (the post
     population's history ring, H > P: set_post_delay)."""
     cdef int64_t ts
@@ -2505,14 +2508,17 @@ cdef class Engine:
         pr.yl = self._i64(yl)
 
     def set_post_delay(self, Py_ssize_t k, int steps):
-        """Projection k's built-in STDP rule (set_stdp first) runs the post-side
-        updates of a post spike ``steps`` steps after it (>= 0), from the post
-        population's spike history, which must hold more than ``steps`` steps."""
+        """Projection k's built-in STDP rule or rule-language rule (set_stdp or
+        set_generated_rule first) runs the post-side updates of a post spike
+        ``steps`` steps after it (>= 0), from the post population's spike history,
+        which must hold more than ``steps`` steps."""
         cdef Proj* pr = &self.projs[k]
         if not 0 <= k < self.n_projs:
             raise IndexError(f"projection index {k} out of range")
-        if pr.rule != RULE_STDP and pr.rule != RULE_MODULATED:
-            raise ValueError("a post delay needs a built-in STDP rule (set_stdp first)")
+        if pr.rule != RULE_STDP and pr.rule != RULE_MODULATED and \
+                pr.rule != RULE_GENERATED:
+            raise ValueError("a post delay needs a built-in STDP rule or a rule-language "
+                             "rule (set_stdp or set_generated_rule first)")
         if steps < 0:
             raise ValueError(f"post delay must be >= 0 steps, got {steps}")
         if steps > 0 and self.pops[pr.post].H <= steps:

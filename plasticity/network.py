@@ -665,11 +665,10 @@ class RuleMonitor(WeightMonitor):
 
 
 def _post_delay_steps(proj, dt):
-    """The steps by which ``proj``'s rule sees the post spikes late (a built-in
-    STDP rule's ``post_delay``; 0 for every other rule): the post population keeps
-    a spike history of more steps than that."""
-    steps = getattr(proj.rule, "post_delay_steps", None)
-    return steps(dt) if steps is not None else 0
+    """The steps by which ``proj``'s rule sees the post spikes late (its
+    ``post_delay``; 0 without a rule): the post population keeps a spike history
+    of more steps than that."""
+    return proj.rule.post_delay_steps(dt) if proj.rule is not None else 0
 
 
 def _held_v_row(proj):

@@ -220,9 +220,12 @@ def test_weights_and_delays_get_set_list_array():
     np.testing.assert_allclose(prj.get("weight", format="array"), w)
 
 
-def _pair_network(pynn, w0=0.4, A_plus=0.01, A_minus=0.012, w_max=1.0):
+def _pair_network(pynn, w0=0.4, A_plus=0.01, A_minus=0.012, w_max=1.0, fraction=0.0):
     """A spike source array driving 3 IF_curr_exp neurons through additive STDP with
-    heterogeneous delays; (spikes per neuron, final weights)."""
+    heterogeneous delays, ``fraction`` of each dendritic; (spikes per neuron, final
+    weights). Our API: fraction 0 is one projection with per-synapse delays; else
+    one projection per delay value (ascending, as plasticity.pynn splits them), the
+    rule seeing the post spikes 2 fraction delay late."""
     rng = np.random.default_rng(7)
     times = [np.sort(rng.choice(np.arange(1, 3000), 60, replace=False) * 0.1)
              for _ in range(20)]
@@ -234,7 +237,7 @@ def _pair_network(pynn, w0=0.4, A_plus=0.01, A_minus=0.012, w_max=1.0):
             timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
                                                 A_plus=A_plus, A_minus=A_minus),
             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=w_max),
-            weight=w0, delay=1.0, dendritic_delay_fraction=1.0)
+            weight=w0, delay=1.0, dendritic_delay_fraction=fraction)
         prj = sim.Projection(src, out, sim.AllToAllConnector(), stdp,
                              receptor_type="excitatory")
         prj.set(delay=delays)
@@ -252,24 +255,34 @@ def _pair_network(pynn, w0=0.4, A_plus=0.01, A_minus=0.012, w_max=1.0):
                                            tau_syn_ex=5.0, tau_syn_in=5.0))
     out["v"] = -65.0
     steps = np.round(delays / 0.1).astype(np.int64) - 1  # PyNN's delay d: d/dt - 1 steps
-    syn = SynapseMatrix(np.arange(0, 61, 3), np.tile(np.arange(3), 20),
-                        np.full(60, w0 * 1000.0), (20, 3), delay=steps.ravel(),
-                        dtype=np.float64)
-    proj = net.connect(src, out, syn, "I_syn_ex",
-                       rule=STDP(Pair(tau_plus=20.0, tau_minus=20.0,
-                                      a_plus=A_plus * w_max * 1000.0,
-                                      a_minus=A_minus * w_max * 1000.0),
-                                 Additive(w_min=0.0, w_max=w_max * 1000.0)))
+
+    def rule(post_delay):
+        return STDP(Pair(tau_plus=20.0, tau_minus=20.0, a_plus=A_plus * w_max * 1000.0,
+                         a_minus=A_minus * w_max * 1000.0),
+                    Additive(w_min=0.0, w_max=w_max * 1000.0), post_delay=post_delay)
+
+    parts = [steps >= 0] if fraction == 0 else [steps == n for n in np.unique(steps)]
+    projs = []
+    for part in parts:
+        syn = SynapseMatrix.from_dense(np.full((20, 3), w0 * 1000.0), mask=part,
+                                       delay=steps[part], dtype=np.float64)
+        pd = 2 * fraction * (steps[part][0] + 1) * 0.1 if fraction else 0.0
+        projs.append((part, net.connect(src, out, syn, "I_syn_ex", rule=rule(pd),
+                                        name=f"p{len(projs)}")))
     mon = net.monitor_spikes(out)
     net.run(400.0)
     spikes = [mon.times[mon.ids == k] for k in range(3)]
-    return spikes, proj.synapses.to_dense() / 1000.0
+    w = np.zeros((20, 3))
+    for part, proj in projs:
+        w[part] = proj.synapses.to_dense()[part] / 1000.0
+    return spikes, w
 
 
-def test_same_network_in_pynn_and_our_api_gives_identical_spikes():
-    ours, w_ours = _pair_network(pynn=False)
+@pytest.mark.parametrize("fraction", [0.0, 1.0, 0.5])
+def test_same_network_in_pynn_and_our_api_gives_identical_spikes(fraction):
+    ours, w_ours = _pair_network(pynn=False, fraction=fraction)
     sim.setup(timestep=0.1)
-    theirs, w_theirs = _pair_network(pynn=True)
+    theirs, w_theirs = _pair_network(pynn=True, fraction=fraction)
     assert sum(len(s) for s in ours) > 5
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a, b)
@@ -325,7 +338,7 @@ def test_weight_dependences_map_to_our_stdp(wd, check):
     assert check(rule)
 
 
-def _single_pair(wd, w0, t_pre, t_post):
+def _single_pair(wd, w0, t_pre, t_post, fraction=1.0):
     """One pre spike and one forced post spike; the final weight."""
     pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[t_pre]))
     kick = sim.Population(1, sim.SpikeSourceArray(spike_times=[t_post - 0.1]))
@@ -336,7 +349,7 @@ def _single_pair(wd, w0, t_pre, t_post):
     stdp = sim.STDPMechanism(
         timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
                                             A_plus=0.1, A_minus=0.1),
-        weight_dependence=wd, weight=w0, delay=0.1)
+        weight_dependence=wd, weight=w0, delay=0.1, dendritic_delay_fraction=fraction)
     prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
     post.record("spikes")
     sim.run(60.0)
@@ -345,10 +358,15 @@ def _single_pair(wd, w0, t_pre, t_post):
     return float(prj.get("weight", format="array")[0, 0])
 
 
-def test_additive_potentiation_multiplicative_depression_via_the_rule_language():
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_additive_potentiation_multiplicative_depression_via_the_rule_language(fraction):
     wd = sim.AdditivePotentiationMultiplicativeDepression(w_min=0.0, w_max=1.0)
-    w = _single_pair(wd, 0.5, t_pre=30.0, t_post=20.0)  # post before pre: depression
-    assert w == pytest.approx(0.5 - 0.1 * 0.5 * math.exp(-10.0 / 20.0), rel=1e-6)
+    # post before pre: depression. The synapse pairs t_post + dt (NEST's stamp of
+    # our spike) with the arrival t_pre + d (fraction 0), or, with the dendritic
+    # fraction f, t_post + dt + f d with t_pre + (1 - f) d: 2 f d closer here
+    w = _single_pair(wd, 0.5, t_pre=30.0, t_post=20.0, fraction=fraction)
+    lag = 10.0 - 2 * fraction * 0.1
+    assert w == pytest.approx(0.5 - 0.1 * 0.5 * math.exp(-lag / 20.0), rel=1e-9)
 
 
 def test_tsodyks_markram_depresses_and_vogels_runs():
@@ -406,10 +424,12 @@ def test_procedural_api(tmp_path):
     assert len(prj) == 2 and sim.num_processes() == 1 and sim.rank() == 0
 
 
-def test_additive_potentiation_of_the_mixed_rule():
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_additive_potentiation_of_the_mixed_rule(fraction):
     wd = sim.AdditivePotentiationMultiplicativeDepression(w_min=0.0, w_max=1.0)
-    w = _single_pair(wd, 0.5, t_pre=10.0, t_post=20.0)  # pre before post
-    assert w == pytest.approx(0.5 + 0.1 * 1.0 * math.exp(-10.0 / 20.0), rel=1e-6)
+    w = _single_pair(wd, 0.5, t_pre=10.0, t_post=20.0, fraction=fraction)  # pre, post
+    lag = 10.0 + 2 * fraction * 0.1      # the dendritic part: 2 f d apart
+    assert w == pytest.approx(0.5 + 0.1 * 1.0 * math.exp(-lag / 20.0), rel=1e-9)
 
 
 def test_scenario_script_reads_a_path_or_skips(capsys):

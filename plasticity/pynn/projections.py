@@ -7,7 +7,8 @@ from pyNN.space import Space
 
 from . import simulator
 from .simulator import flatten
-from .standardmodels import StaticSynapse, native_rule, PER_CONNECTION
+from .standardmodels import (StaticSynapse, native_rule, PER_CONNECTION,
+                             check_dendritic_delay_fraction)
 from ..synapses import SynapseMatrix
 
 
@@ -85,7 +86,7 @@ class Projection(common.Projection):
         attrs = {}
         for name, value in connection_parameters.items():
             if name == "dendritic_delay_fraction":
-                continue
+                check_dendritic_delay_fraction(value)
             v = np.asarray(value, dtype=float)
             attrs[name] = np.broadcast_to(v, (n,)).copy() if v.ndim == 0 else v.ravel()
         if "delay" in attrs:
@@ -172,7 +173,7 @@ class Projection(common.Projection):
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
             if name == "dendritic_delay_fraction":
-                continue
+                check_dendritic_delay_fraction(value)
             v = np.asarray(value, dtype=float)
             vals = np.broadcast_to(v, (pre.size,)) if v.ndim == 0 else v[pre, post]
             if name == "delay":
@@ -422,27 +423,64 @@ class Projection(common.Projection):
                         raise NotImplementedError(f"receptor type {rt!r} is not available "
                                                   f"on {self.post.celltype}")
                     target, scale = info.receptors[rt]
-                    n_pre, n_post = A["pop"].n, B["pop"].n
-                    indptr = np.zeros(n_pre + 1, dtype=np.int64)
-                    np.cumsum(np.bincount(la[sel], minlength=n_pre), out=indptr[1:])
-                    w = self._attrs["weight"][sel] * scale
-                    syn = SynapseMatrix(indptr, lb[sel], np.ascontiguousarray(w, np.float64),
-                                        (n_pre, n_post), delay=delays[sel],
-                                        dtype=np.float64)
-                    rule = native_rule(self.synapse_type, self._homogeneous(sel), scale,
-                                       target)
-                    eproj = net.connect(A["pop"], B["pop"], syn, target, rule=rule,
-                                        name=f"r{k}_{n_sub}")
-                    for name in self._per_connection():
-                        rule[name] = self._attrs[name][sel]
-                    n_sub += 1
-                    self._subs.append(dict(proj=eproj, conn=sel, scale=scale))
-                    if self._rec_vars:
-                        names = {v: ("w" if v == "weight" else v) for v in self._rec_vars}
-                        self._subs[-1].update(
-                            vars=names, row=la[sel], col=lb[sel],
-                            monitor=net.monitor_rule(eproj, list(names.values()),
-                                                     self._rec_interval))
+                    params = self._homogeneous(sel)
+                    for sel, post_delay in self._post_delays(sel, params, delays, dt):
+                        n_pre, n_post = A["pop"].n, B["pop"].n
+                        indptr = np.zeros(n_pre + 1, dtype=np.int64)
+                        np.cumsum(np.bincount(la[sel], minlength=n_pre), out=indptr[1:])
+                        w = self._attrs["weight"][sel] * scale
+                        syn = SynapseMatrix(indptr, lb[sel],
+                                            np.ascontiguousarray(w, np.float64),
+                                            (n_pre, n_post), delay=delays[sel],
+                                            dtype=np.float64)
+                        rule = native_rule(self.synapse_type, params, scale, target,
+                                           post_delay)
+                        eproj = net.connect(A["pop"], B["pop"], syn, target, rule=rule,
+                                            name=f"r{k}_{n_sub}")
+                        for name in self._per_connection():
+                            rule[name] = self._attrs[name][sel]
+                        n_sub += 1
+                        self._subs.append(dict(proj=eproj, conn=sel, scale=scale))
+                        if self._rec_vars:
+                            names = {v: ("w" if v == "weight" else v)
+                                     for v in self._rec_vars}
+                            self._subs[-1].update(
+                                vars=names, row=la[sel], col=lb[sel],
+                                monitor=net.monitor_rule(eproj, list(names.values()),
+                                                         self._rec_interval))
+
+    def _post_delays(self, sel, params, delays, dt):
+        """The engine projections of connections ``sel`` (one multiplicity layer of
+        one pair of groups) as (connections, post_delay in ms) pairs.
+
+        PyNN's dendritic_delay_fraction f: with a delay of n steps the synapse sees
+        the presynaptic spike (1 - f) n steps after it and the postsynaptic spike
+        f n steps after it. Our engine's delays are axonal (the synapse sees the
+        presynaptic spike on arrival, n steps after it, and the postsynaptic spike
+        at once): f n steps later on both sides is the same synapse, so the rule
+        sees the post spikes 2 f n steps late (STDP's post_delay). One post delay
+        per engine projection: with f != 0 the connections are split by delay
+        (each part then has one delay; the weights are those of one projection
+        with per-synapse delays, as the traces of a pair rule are per neuron).
+        f = 0: one engine projection, as without the fraction.
+        """
+        f = params.get("dendritic_delay_fraction", 0.0)
+        if f == 0 or sel.size == 0:
+            return [(sel, 0.0)]
+        steps = delays[sel] + 1          # engine steps + 1: the delay in steps of dt
+        out = []
+        for n in np.unique(steps):
+            p = 2.0 * f * n
+            if abs(p - round(p)) > 1e-9:
+                from pyNN import errors
+                raise errors.InvalidParameterValueError(
+                    f"dendritic_delay_fraction = {f} with delay {n * dt:g} ms: the "
+                    f"synapse would see the postsynaptic spikes 2 * {f} * {n * dt:g} = "
+                    f"{p * dt:g} ms late, not a whole number of time steps ({dt} ms); "
+                    "allowed: fractions f with 2 f delay a multiple of the time step "
+                    "(0, 0.5 and 1 always are)")
+            out.append((sel[steps == n], round(p) * dt))
+        return out
 
     def _per_connection(self):
         return PER_CONNECTION.get(type(self.synapse_type).__name__, ())

@@ -189,11 +189,49 @@ class SimpleStochasticSynapse(_MinDelay, synapses.SimpleStochasticSynapse):
 PER_CONNECTION = {"SimpleStochasticSynapse": ("p",)}
 
 
+def check_dendritic_delay_fraction(value):
+    """``dendritic_delay_fraction`` as a float array (a scalar or one value per
+    connection): each a finite number in [0, 1], else PyNN's
+    InvalidParameterValueError (a ValueError) naming the value."""
+    from pyNN import errors
+    if isinstance(value, (bool, np.bool_)):
+        raise errors.InvalidParameterValueError(
+            f"dendritic_delay_fraction must be a number in [0, 1], got {value!r}")
+    try:
+        f = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise errors.InvalidParameterValueError(
+            f"dendritic_delay_fraction must be a number in [0, 1], got {value!r}") from None
+    bad = ~((f >= 0) & (f <= 1))       # NaN too
+    if np.any(bad):
+        raise errors.InvalidParameterValueError(
+            "dendritic_delay_fraction must be in [0, 1] (the part of the delay in the "
+            "dendrite: 0 axonal, 1 dendritic as NEST), got "
+            f"{f.ravel()[np.flatnonzero(bad.ravel())[0]]!r}")
+    return f
+
+
 class STDPMechanism(_MinDelay, synapses.STDPMechanism):
-    __doc__ = synapses.STDPMechanism.__doc__
+    """PyNN's STDPMechanism (below). On plasticity.pynn ``dendritic_delay_fraction``
+    f (PyNN's default 1, NEST's semantics) is honoured by every timing and weight
+    dependence: with a delay d the synapse sees the presynaptic spike (1 - f) d
+    after its emission and the postsynaptic spike f d after it (our engine, whose
+    delays are axonal: the rule sees the post spikes 2 f d late, ``post_delay``);
+    2 f d must be a multiple of dt (f = 0, 0.5 and 1 always are). The PSC reaches
+    the soma d after the spike whatever f (static synapses: f has no effect).
+
+    """ + (synapses.STDPMechanism.__doc__ or "")
     base_translations = build_translations(
         ("weight", "weight"), ("delay", "delay"),
         ("dendritic_delay_fraction", "dendritic_delay_fraction"))
+
+    def __init__(self, timing_dependence=None, weight_dependence=None,
+                 voltage_dependence=None, dendritic_delay_fraction=1.0,
+                 weight=0.0, delay=None):
+        # PyNN only asserts; the check here names the value (before anything is set)
+        f = float(check_dendritic_delay_fraction(dendritic_delay_fraction))
+        super().__init__(timing_dependence, weight_dependence, voltage_dependence, f,
+                         weight, delay)
 
 
 AdditiveWeightDependence = _standard(synapses.AdditiveWeightDependence)
@@ -205,9 +243,12 @@ SpikePairRule = _standard(synapses.SpikePairRule)
 Vogels2011Rule = _standard(synapses.Vogels2011Rule)
 
 
-def native_rule(synapse_type, params, scale, target):
+def native_rule(synapse_type, params, scale, target, post_delay=0.0):
     """Our rule for a PyNN synapse type with homogeneous parameters ``params`` (PyNN
     units), weights scaled by ``scale`` onto ``target``; None for a static synapse.
+    ``post_delay`` (ms): how late the rule sees the postsynaptic spikes
+    (``STDP(post_delay=...)``, ``EquationRule(post_delay=...)``: how PyNN's
+    dendritic_delay_fraction is run; :meth:`Projection._post_delays`).
 
     PyNN's (and NEST's) STDP amplitudes are relative to w_max: additive
     ``dw = A_plus w_max``; multiplicative ``dw+ = A_plus (w_max - w)``, ``dw- = A_minus
@@ -241,7 +282,8 @@ def native_rule(synapse_type, params, scale, target):
             raise NotImplementedError("Vogels2011Rule is supported with "
                                       "AdditiveWeightDependence only")
         return vogels_sprekeler_2011(eta=params["eta"] * scale, rho0=params["rho"],
-                                     tau_stdp=params["tau"], w_min=w_min, w_max=w_max)
+                                     tau_stdp=params["tau"], w_min=w_min, w_max=w_max,
+                                     post_delay=post_delay)
     if not isinstance(td, synapses.SpikePairRule):
         raise NotImplementedError(f"timing dependence {type(td).__name__} is not "
                                   "supported by plasticity.pynn")
@@ -249,16 +291,16 @@ def native_rule(synapse_type, params, scale, target):
     tp, tm = params["tau_plus"], params["tau_minus"]
     if isinstance(wd, synapses.AdditiveWeightDependence):
         return STDP(Pair(tau_plus=tp, tau_minus=tm, a_plus=Ap * w_max, a_minus=Am * w_max),
-                    Additive(w_min=w_min, w_max=w_max))
+                    Additive(w_min=w_min, w_max=w_max), post_delay=post_delay)
     if isinstance(wd, synapses.MultiplicativeWeightDependence):
         r = w_max - w_min
         return STDP(Pair(tau_plus=tp, tau_minus=tm, a_plus=Ap * r, a_minus=Am * r),
-                    Multiplicative(w_min=w_min, w_max=w_max))
+                    Multiplicative(w_min=w_min, w_max=w_max), post_delay=post_delay)
     if isinstance(wd, synapses.GutigWeightDependence):
         r = w_max - w_min
         return STDP(Pair(tau_plus=tp, tau_minus=tm, a_plus=Ap * r, a_minus=Am * r),
                     PowerLaw(w_min=w_min, w_max=w_max, mu_plus=params["mu_plus"],
-                             mu_minus=params["mu_minus"]))
+                             mu_minus=params["mu_minus"]), post_delay=post_delay)
     if isinstance(wd, synapses.AdditivePotentiationMultiplicativeDepression):
         # no built-in weight dependence has dw- proportional to w (not w - w_min):
         # written in the rule language
@@ -277,7 +319,8 @@ def native_rule(synapse_type, params, scale, target):
             """,
             params=dict(tau_plus=tp, tau_minus=tm, A_plus=Ap, A_minus=Am, w_min=w_min,
                         w_max=w_max),
-            name="pynn_additive_potentiation_multiplicative_depression")
+            name="pynn_additive_potentiation_multiplicative_depression",
+            post_delay=post_delay)
     raise NotImplementedError(f"weight dependence {type(wd).__name__} is not supported "
                               "by plasticity.pynn")
 

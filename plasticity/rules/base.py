@@ -30,6 +30,19 @@ class Rule:
     #: set True to read the postsynaptic state as it was in the step, before the
     #: resets (``self.post_state_before_reset()`` in the hooks), e.g. v at a spike
     reads_state_before_reset = False
+    #: ms by which the rule sees the postsynaptic spikes late (the built-in STDP
+    #: rules and rule-language rules take one: ``post_delay=``; 0 for the others)
+    post_delay = 0.0
+
+    def post_delay_steps(self, dt):
+        """``post_delay`` in steps of ``dt``; a ValueError unless it is a whole
+        number of them."""
+        q = self.post_delay / dt
+        n = round(q)
+        if abs(q - n) > 1e-6 + 1e-15 * q:
+            raise ValueError(f"post_delay must be a multiple of dt = {dt} ms, got "
+                             f"{self.post_delay}")
+        return int(n)
 
     def bind(self, projection, dt):
         """Called when the network is built; ``projection`` gives ``synapses``,

@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from .._validation import check_positive
+from .._validation import check_nonnegative, check_positive
 from . import _codegen
 from .base import Rule
-from .language import UNITS, RuleSyntaxError, parse_rule, resolve
+from .language import UNITS, RuleSyntaxError, _names, parse_rule, resolve
 
 __all__ = ["EquationRule"]
 
@@ -114,6 +114,13 @@ class EquationRule(Rule):
     seed : int or None
         Seed of ``rand()``/``randn()`` in the statements; None takes one from the
         network's seed at connect.
+    post_delay : float
+        ``on_post`` runs this many ms after the postsynaptic spike (>= 0, a multiple
+        of dt; default 0): the synapse sees the post spikes late, as
+        :class:`~plasticity.rules.STDP`'s ``post_delay`` (a dendritic delay on our
+        axonal engine). ``on_post`` may then read and write the rule's variables
+        only (not neuron variables, delayed copies or ``t``: their values at the
+        late step would not be the spike's), and the backend must be 'compiled'.
 
     Attributes
     ----------
@@ -125,9 +132,15 @@ class EquationRule(Rule):
     compiled = True
 
     def __init__(self, model="", on_pre="", on_post="", on_step="", params=None,
-                 init=None, step_every=None, name=None, backend="compiled", seed=None):
+                 init=None, step_every=None, name=None, backend="compiled", seed=None,
+                 post_delay=0.0):
         if backend not in ("compiled", "numpy"):
             raise ValueError(f"backend must be 'compiled' or 'numpy', got {backend!r}")
+        self.post_delay = check_nonnegative("post_delay", post_delay, "ms")
+        if self.post_delay and backend != "compiled":
+            raise ValueError(f"post_delay = {self.post_delay} ms needs "
+                             f"backend='compiled' (the NumPy interpreter sees the post "
+                             f"spikes at their step), got backend={backend!r}")
         for what, text in (("model", model), ("on_pre", on_pre), ("on_post", on_post),
                            ("on_step", on_step)):
             if text is not None and not isinstance(text, str):
@@ -174,6 +187,8 @@ class EquationRule(Rule):
         out = {"rule": "EquationRule", "name": self._name}
         out.update({f"param_{k}": v for k, v in self.params.items()})
         out.update({f"text_{k}": v for k, v in self.text.items()})
+        if self.post_delay:         # only where set: other rules' files as before
+            out["post_delay"] = self.post_delay
         return out
 
     def __getitem__(self, name):
@@ -311,6 +326,9 @@ class EquationRule(Rule):
                 f"projection's target is {projection.target!r}: connect with one of "
                 "those targets")
         self._res = res
+        if self.post_delay:
+            self.post_delay_steps(projection._network.dt)
+            self._check_post_delay(res)
         if res.uses_random and self.seed is None and \
                 getattr(self, "_seed_from", None) is not projection:
             # the network's seed gives the rule's random numbers (drawn once, at
@@ -319,6 +337,38 @@ class EquationRule(Rule):
             self._seed = int(net._seedseq.spawn(1)[0].generate_state(1, np.uint64)[0])
             self._seed_from = projection
         return res
+
+    def _check_post_delay(self, res):
+        """With a post delay the synapse lives post_delay / 2 later than the
+        neurons (its pre events are the arrivals, its post events come
+        post_delay late): a statement or a clock-driven equation that reads a
+        neuron's variable, a delayed copy or t would mix the two clocks, and so
+        would on_post or on_step writing a neuron variable; refused, naming it.
+        on_pre may deliver (write the receptor): that is the PSC, on time."""
+        def foreign(names):
+            return next((n for n in sorted(names) if n != "__idx__" and
+                         res.lookup(n, "model", 0, "")[0] not in
+                         ("var", "param", "unit", "dt")), None)
+        found = None
+        for block, stmts in res.blocks.items():
+            for st in stmts:
+                bad = foreign(_names(st.value_expr()))
+                if bad is None and st.kind[0] != "var" and block != "on_pre":
+                    bad = st.target
+                if bad is not None:
+                    found = found or (bad, block)
+        for v in (v for where in ("syn", "pre", "post", "shared")
+                  for v in res.variables(where)):
+            if v.dynamics == "clock" and found is None:
+                bad = foreign(_names(v.rhs_resolved))
+                if bad is not None:
+                    found = (bad, f"the equation of {v.name}")
+        if found is not None:
+            raise ValueError(
+                f"rule {self._name!r}: with post_delay = {self.post_delay} ms the rule "
+                f"may read only its own variables and parameters, got {found[0]!r} in "
+                f"{found[1]} (the synapse sees the post spikes post_delay late: a "
+                "neuron variable, a delayed copy or t would be of another time)")
 
     def bind(self, projection, dt):
         super().bind(projection, dt)
@@ -577,3 +627,6 @@ class EquationRule(Rule):
         self._keep = (keep, ptrs, scratch, tabs, wp, pos)
         engine.set_generated_rule(k, addr, ctx, scratch, signal_slots, signal_pops,
                                   self._parallel_safe())
+        if self.post_delay_steps(dt):
+            # the network gave the post population a history of more steps (_build)
+            engine.set_post_delay(k, self.post_delay_steps(dt))

@@ -12,7 +12,7 @@ __all__ = ["vogels_sprekeler_2011", "tsodyks_markram_1997", "clopath_2010",
 
 
 def vogels_sprekeler_2011(eta=1e-4, rho0=3.0, tau_stdp=20.0, w_min=0.0, w_max=10.0,
-                          name="vogels_sprekeler_2011"):
+                          name="vogels_sprekeler_2011", post_delay=0.0):
     """Inhibitory STDP of Vogels, Sprekeler, Zenke, Clopath & Gerstner (2011).
 
     A symmetric window (pre and post traces with ``tau_stdp``) potentiates for
@@ -38,6 +38,9 @@ def vogels_sprekeler_2011(eta=1e-4, rho0=3.0, tau_stdp=20.0, w_min=0.0, w_max=10
         Weight bounds (the weights are inhibitory conductance jumps, >= 0);
         ``w_max=None``: no upper bound (the authors' single-cell code bounds the
         weights below only).
+    post_delay : float
+        ms by which the synapse sees the postsynaptic spikes late (EquationRule's
+        ``post_delay``; a dendritic delay, as NEST's vogels_sprekeler_synapse).
 
     The authors' single-cell MATLAB code (ModelDB 143751, the Fig. 1 model; used by
     ``experiments/vogels_sprekeler_2011.py``) has eta = 1e-3 and alpha = 0.25 in
@@ -65,7 +68,7 @@ def vogels_sprekeler_2011(eta=1e-4, rho0=3.0, tau_stdp=20.0, w_min=0.0, w_max=10
         Apost += 1
         w = clip(w + eta * Apre, w_min, {hi})
         """,
-        params=params, name=name)
+        params=params, name=name, post_delay=post_delay)
 
 
 def tsodyks_markram_1997(U=0.5, tau_d=800.0, tau_f=None, receptor="g_e",

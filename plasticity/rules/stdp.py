@@ -266,16 +266,6 @@ class STDP(Rule):
         self.weight = weight
         self.post_delay = check_nonnegative("post_delay", post_delay, "ms")
 
-    def post_delay_steps(self, dt):
-        """``post_delay`` in steps of ``dt``; a ValueError unless it is a whole
-        number of them."""
-        q = self.post_delay / dt
-        n = round(q)
-        if abs(q - n) > 1e-6 + 1e-15 * q:
-            raise ValueError(f"post_delay must be a multiple of dt = {dt} ms, got "
-                             f"{self.post_delay}")
-        return int(n)
-
     def validate(self, projection):
         self.post_delay_steps(projection._network.dt)
 
@@ -348,13 +338,10 @@ class STDP(Rule):
         (tests/test_rule_language.py). The built-in kernel stays the default: it
         is the measured fast path and the conv engine shares it."""
         from .equations import EquationRule
-        if self.post_delay:
-            raise ValueError(f"a rule with post_delay = {self.post_delay} ms has no "
-                             "rule-language form (the language sees the post spikes "
-                             "at their step); post_delay must be 0 here")
         model, on_pre, on_post, params = self._equation_parts()
         return EquationRule(model=model, on_pre=on_pre, on_post=on_post, params=params,
-                            name=f"STDP as equations: {self!r}")
+                            name=f"STDP as equations: {self!r}",
+                            post_delay=self.post_delay)
 
     def set_post_order(self, engine, k, wp, pos):
         """Run projection k on ``wp``, the weights gathered in post-synaptic order."""
