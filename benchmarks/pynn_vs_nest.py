@@ -7,7 +7,11 @@ Four models, each run on both backends in this process, compared number by numbe
 * ``examples/simple_STDP.py`` of PyNN's source distribution, run unchanged (its
   ``get_simulator`` answers with the backend): 60 inputs at lags -30..29 ms from one
   driven IF_cond_exp neuron, additive pair STDP, dt 0.01 ms, delay 3 ms. Compared:
-  the postsynaptic spike times and the 60 final weights.
+  the postsynaptic spike times and the 60 final weights (ours at the script's
+  dendritic_delay_fraction 1 and at 0).
+* a pair protocol written here (:func:`pair_protocol`): 12 inputs, each paired 5
+  times with a driven IF_curr_exp neuron at its own Delta t, a last presynaptic
+  spike at the end, additive STDP, delays 1 and 3 ms. Compared: the final weights.
 * ``examples/tsodyksmarkram.py`` unchanged: static, depressing and facilitating
   TsodyksMarkramSynapse onto 3 IF_cond_exp neurons each. Compared: the recorded
   ``gsyn_inh`` and ``v`` traces.
@@ -23,10 +27,12 @@ Conventions accounted for explicitly (docs/pynn.md):
 * delays and STDP: NEST treats a connection's whole delay as dendritic (PyNN's
   ``dendritic_delay_fraction=1``, the only value pyNN.nest accepts): its STDP pairs a
   presynaptic spike emitted at t_pre with a postsynaptic spike at t_post as
-  dt_NEST = t_post + d - t_pre. Ours is axonal (fraction 0, as pyNN.brian2): the
-  rule sees the presynaptic spike when it arrives, dt_ours = t_post - (t_pre + d).
-  For the same pair, dt_NEST = dt_ours + 2d, so NEST's weight at lag L is compared
-  with ours at lag L + 2d (simple_STDP: d = 3 ms, lags 1 ms apart: 6 synapses).
+  dt_NEST = t_post + d - t_pre. Ours follows the fraction f (PyNN's default 1):
+  our engine's delays are axonal (the rule sees the presynaptic spike when it
+  arrives), and the rule sees the postsynaptic spikes 2 f d late, so
+  dt_ours = t_post + 2 f d - (t_pre + d): NEST's at f = 1. At f = 0 (as pyNN.brian2)
+  dt_NEST = dt_ours + 2d, so NEST's weight at lag L is compared with ours at lag
+  L + 2d (simple_STDP: d = 3 ms, lags 1 ms apart: 6 synapses).
 * NEST's stdp_synapse changes a weight only when a presynaptic spike arrives: the
   potentiation by postsynaptic spikes after a synapse's last presynaptic spike is
   still pending at the end of a run (ours is applied at the postsynaptic spike). It is
@@ -120,14 +126,17 @@ def numpy2_connector_fix():
     C.MapConnector._standard_connect = _standard_connect
 
 
-def run_example(path, backend):
+def run_example(path, backend, fraction=1.0):
     """Run one of PyNN's example scripts unchanged on ``backend`` (a module name), in a
-    temporary directory (they write under ./Results); returns the script's globals."""
+    temporary directory (they write under ./Results), with the command-line option
+    ``--dendritic-delay-fraction`` (simple_STDP.py's; default 1, the only value
+    pyNN.nest takes) at ``fraction``; returns the script's globals."""
     import pyNN.utility
     numpy2_connector_fix()
     sim = load_backend(backend)
     opts = types.SimpleNamespace(simulator=backend.split(".")[-1], plot_figure=False,
-                                 fit_curve=False, dendritic_delay_fraction=1, debug=None)
+                                 fit_curve=False, dendritic_delay_fraction=fraction,
+                                 debug=None)
     saved, cwd = pyNN.utility.get_simulator, os.getcwd()
     pyNN.utility.get_simulator = lambda *a, **k: (sim, opts)
     try:
@@ -143,14 +152,15 @@ def run_example(path, backend):
 
 
 # ----------------------------------------------------------------- simple STDP
-def simple_stdp(src, backend):
-    g = run_example(os.path.join(src, "examples", "simple_STDP.py"), backend)
+def simple_stdp(src, backend, fraction=1.0):
+    g = run_example(os.path.join(src, "examples", "simple_STDP.py"), backend, fraction)
     post = np.asarray(g["postsynaptic_data"].spiketrains[0].magnitude, dtype=float)
     pre = [np.asarray(st.magnitude, dtype=float)
            for st in g["presynaptic_data"].spiketrains]
     return dict(dt=g["_dt"], post=post, pre=pre,
                 w=np.asarray(g["final_weights"], dtype=float),
-                lags=np.asarray(g["deltas"], dtype=float), delay=float(g["delay"]))
+                lags=np.asarray(g["deltas"], dtype=float), delay=float(g["delay"]),
+                fraction=float(fraction))
 
 
 # simple_STDP.py's parameters
@@ -176,29 +186,99 @@ def nest_deferred_potentiation(pre, post, delay, a_plus=SIMPLE_A_PLUS,
 def compare_simple_stdp(ours, nest):
     """Post spike times (ours + dt vs NEST) and the weight changes: NEST's at lag L
     (plus the potentiation NEST has not applied yet, see
-    :func:`nest_deferred_potentiation`) against ours at lag L + 2 d."""
+    :func:`nest_deferred_potentiation`) against ours at lag L + 2 (1 - f) d, f our
+    dendritic_delay_fraction (NEST's delays are dendritic: f = 1; at f = 0 the
+    synapse sees the pre spikes d later and the post spikes d earlier)."""
     out = {}
     n = min(ours["post"].size, nest["post"].size)
     out["post spikes (ours / NEST)"] = f"{ours['post'].size} / {nest['post'].size}"
     out["post spike times: max |ours + dt - NEST| (ms)"] = float(
         np.max(np.abs(ours["post"][:n] + ours["dt"] - nest["post"][:n]))) if n else np.nan
     d = ours["delay"]
-    shift = int(round(2 * d / 1.0))                  # lags are 1 ms apart, decreasing
+    # lags are 1 ms apart, decreasing
+    shift = int(round(2 * (1.0 - ours["fraction"]) * d / 1.0))
     dw_o = ours["w"] - SIMPLE_W0
     dw_n = nest["w"] - SIMPLE_W0
     dw_n_all = dw_n + nest_deferred_potentiation(nest["pre"], nest["post"], d)
     scale = np.max(np.abs(dw_n_all))
-    # ours at index i has lag lags[i]; NEST's lag L matches ours at L + 2d, which is
-    # index i - shift (lags decrease with the index)
+    # ours at index i has lag lags[i]; NEST's lag L matches ours at L + 2 (1 - f) d,
+    # which is index i - shift (lags decrease with the index)
     a, b, b_raw = dw_o[:dw_o.size - shift], dw_n_all[shift:], dw_n[shift:]
     out["compared synapses (lags in both windows)"] = int(a.size)
-    out["dw: max |ours(L + 2d) - NEST(L) incl. deferred| / max |dw|"] = float(
+    out["dw: max |ours(L + 2(1-f)d) - NEST(L) incl. deferred| / max |dw|"] = float(
         np.max(np.abs(a - b)) / scale)
     out["dw: same, NEST's weights as read (deferred potentiation missing)"] = float(
         np.max(np.abs(a - b_raw)) / scale)
-    out["dw: same, without the 2d lag shift"] = float(
-        np.max(np.abs(dw_o - dw_n_all)) / scale)
+    # control: the other fraction's alignment (2 d - shift)
+    wrong = int(round(2 * d)) - shift
+    out["dw: same, at the other fraction's lag shift"] = float(
+        np.max(np.abs(dw_o[:dw_o.size - wrong] - dw_n_all[wrong:])) / scale)
     return out, (a, b)
+
+
+# ----------------------------------------------------------------- pair protocol
+#: Delta t = t_post - t_pre (ms, our stamps) of the pair protocol's inputs: off the
+#: grid of whole ms, so that no pair coincides in either synapse's frame (NEST's
+#: stdp_synapse counts a coincident pair neither way, ours as pre before post)
+PAIR_LAGS = (-15.5, -6.5, -3.5, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 6.5, 15.5)
+PAIR_A_PLUS, PAIR_A_MINUS, PAIR_W_MAX, PAIR_TAU = 0.01, 0.012, 0.01, 20.0
+
+
+def pair_protocol(backend, delay, fraction=1.0, lags=PAIR_LAGS, n_pairs=5,
+                  period=100.0, dt=0.1):
+    """One IF_curr_exp neuron driven to spike every ``period`` ms (a static kick of
+    10 nA from a SpikeSourceArray; ours spikes 1.8 ms after the kick arrives, at
+    51.8, 151.8, ...), and one input per lag L whose spikes come at t_post - L, through additive pair STDP (w0 = w_max / 2; the weights are too
+    small to move the neuron), plus a last presynaptic spike at the end (NEST's
+    stdp_synapse applies the pending potentiation then, ours at the postsynaptic
+    spike). Spikes on the grid on both sides. Returns (post spike times (ms), the
+    input spike trains, final weights (nA))."""
+    sim = load_backend(backend)
+    sim.setup(timestep=dt, min_delay=dt, max_delay=max(delay, 1.0),
+              spike_precision="on_grid")
+    t_post = 51.8 + period * np.arange(n_pairs)
+    t_end = t_post[-1] + 10 * PAIR_TAU + 2 * delay
+    kick = sim.Population(1, sim.SpikeSourceArray(
+        spike_times=list(np.round(t_post - 1.8 - delay, 6))))
+    trains = [np.round(np.append(t_post - lag, t_end), 6) for lag in lags]
+    pre = sim.Population(len(lags), sim.SpikeSourceArray(
+        spike_times=[list(t) for t in trains]))
+    post = sim.Population(1, sim.IF_curr_exp(tau_refrac=2.0))
+    sim.Projection(kick, post, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=10.0, delay=delay),
+                   receptor_type="excitatory")
+    stdp = sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=PAIR_TAU, tau_minus=PAIR_TAU,
+                                            A_plus=PAIR_A_PLUS, A_minus=PAIR_A_MINUS),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=PAIR_W_MAX),
+        weight=PAIR_W_MAX / 2, delay=delay, dendritic_delay_fraction=fraction)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp,
+                         receptor_type="excitatory")
+    post.record("spikes")
+    sim.run(t_end + delay + 5.0)
+    spikes = np.asarray(post.get_data().segments[0].spiketrains[0].magnitude, float)
+    w = np.asarray(prj.get("weight", format="array"), dtype=float)[:, 0]
+    sim.end()
+    return spikes, trains, w
+
+
+def pair_reference(trains, post, delay, fraction, dt=0.1):
+    """The final weights of :func:`pair_protocol` from the all-to-all pair rule in
+    closed form (NumPy): every pair of a presynaptic spike t_pre (``trains``) and a
+    postsynaptic spike t_post (``post``, our stamps) at its Delta t in the
+    synapse's frame, (t_post + dt) + f d - (t_pre + (1 - f) d) (t_post + dt: the end
+    of its step, NEST's stamp): potentiation A+ w_max exp(-Dt/tau) for Dt >= 0,
+    depression -A- w_max exp(Dt/tau) otherwise (additive; no clipping at these
+    amplitudes)."""
+    out = []
+    post = np.asarray(post, dtype=float)
+    for t_pre in trains:
+        D = (post[None, :] + dt + fraction * delay) - (np.asarray(t_pre)[:, None]
+                                                     + (1 - fraction) * delay)
+        dw = np.where(D >= 0, PAIR_A_PLUS * PAIR_W_MAX * np.exp(-D / PAIR_TAU),
+                      -PAIR_A_MINUS * PAIR_W_MAX * np.exp(D / PAIR_TAU))
+        out.append(PAIR_W_MAX / 2 + dw.sum())
+    return np.array(out)
 
 
 # ----------------------------------------------------------------- Tsodyks-Markram
@@ -454,8 +534,11 @@ def main(argv=None):
             print(f"{model:22s} {k}: {fmt(v)}", flush=True)
 
     if have_src:
-        o, n = simple_stdp(src, "plasticity.pynn"), simple_stdp(src, "pyNN.nest")
-        add("simple_STDP.py", compare_simple_stdp(o, n)[0])
+        n = simple_stdp(src, "pyNN.nest")
+        for f in (1.0, 0.0):
+            o = simple_stdp(src, "plasticity.pynn", f)
+            add(f"simple_STDP.py (ours: dendritic_delay_fraction={f:g})",
+                compare_simple_stdp(o, n)[0])
         o, n = tsodyks_markram(src, "plasticity.pynn"), tsodyks_markram(src, "pyNN.nest")
         add("tsodyksmarkram.py", compare_tsodyks_markram(o, n))
     else:

@@ -3,9 +3,10 @@
 Skipped without NEST (``pip install nest-simulator``, an optional peer) and, for
 PyNN's example scripts, without PyNN's source distribution (``PYNN_SOURCE``, default
 /tmp/pynn_src/pynn-0.13.0; nothing is fetched). The comparisons and the conventions
-they account for (NEST's spike times one step later, its delays dendritic for STDP,
-its deferred potentiation, its three-state Tsodyks-Markram synapse) are those of
-benchmarks/pynn_vs_nest.py, which writes the side-by-side table.
+they account for (NEST's spike times one step later, its delays dendritic for STDP
+where ours follow dendritic_delay_fraction, its deferred potentiation, its
+three-state Tsodyks-Markram synapse) are those of benchmarks/pynn_vs_nest.py, which
+writes the side-by-side table.
 """
 import os
 import sys
@@ -25,20 +26,44 @@ needs_src = pytest.mark.skipif(not os.path.isdir(os.path.join(SRC, "examples")),
 
 
 @needs_src
-def test_simple_stdp_example_same_as_nest():
-    ours = P.simple_stdp(SRC, "plasticity.pynn")
+@pytest.mark.parametrize("fraction,n_compared", [(1.0, 60), (0.0, 54)])
+def test_simple_stdp_example_same_as_nest(fraction, n_compared):
+    """PyNN's simple_STDP.py (60 synapses, lags 1 ms apart, d = 3 ms, dt 0.01 ms):
+    with the script's default dendritic_delay_fraction 1 (NEST's semantics) the same
+    weights as pyNN.nest; with 0 (axonal) the same weights at lag L + 2d."""
+    ours = P.simple_stdp(SRC, "plasticity.pynn", fraction)
     nest = P.simple_stdp(SRC, "pyNN.nest")
     # the same postsynaptic spikes, NEST's one step later
     assert ours["post"].size == nest["post"].size == 10
     np.testing.assert_allclose(ours["post"] + ours["dt"], nest["post"], atol=1e-9)
     res, (a, b) = P.compare_simple_stdp(ours, nest)
-    # the same weight changes at lag L + 2d (NEST's delays are dendritic, ours
-    # axonal), once NEST's deferred potentiation is added: to rounding
-    assert a.size == 54
-    assert res["dw: max |ours(L + 2d) - NEST(L) incl. deferred| / max |dw|"] < 1e-9
+    # the same weight changes at lag L + 2 (1 - f) d, once NEST's deferred
+    # potentiation is added: to rounding
+    assert a.size == n_compared
+    assert res["dw: max |ours(L + 2(1-f)d) - NEST(L) incl. deferred| / max |dw|"] < 1e-9
     # and both conventions matter
     assert res["dw: same, NEST's weights as read (deferred potentiation missing)"] > 0.05
-    assert res["dw: same, without the 2d lag shift"] > 0.5
+    assert res["dw: same, at the other fraction's lag shift"] > 0.5
+
+
+@pytest.mark.parametrize("delay", [1.0, 3.0])
+def test_pair_protocol_weights_same_as_nest(delay):
+    """12 inputs at Delta t from -15.5 to 15.5 ms, 5 pairings each with a driven
+    neuron and a last presynaptic spike (P.pair_protocol), additive STDP: at PyNN's
+    default dendritic_delay_fraction 1 our final weights are NEST's to rounding
+    (NEST's deferred potentiation is applied by the last presynaptic spike); at
+    fraction 0 (axonal) they are not, and both match the pair rule in closed form
+    at their own fraction."""
+    ours_post, trains, ours = P.pair_protocol("plasticity.pynn", delay, 1.0)
+    nest_post, _, nest = P.pair_protocol("pyNN.nest", delay)
+    np.testing.assert_allclose(ours_post + 0.1, nest_post, atol=1e-9)
+    scale = np.max(np.abs(nest - P.PAIR_W_MAX / 2))
+    assert scale > 1e-4 * P.PAIR_W_MAX
+    assert np.max(np.abs(ours - nest)) < 1e-9 * scale
+    ref = P.pair_reference(trains, ours_post, delay, 1.0)
+    assert np.max(np.abs(ref - nest)) < 1e-9 * scale
+    _, _, axonal = P.pair_protocol("plasticity.pynn", delay, 0.0)
+    assert np.max(np.abs(axonal - nest)) > 0.5 * scale
 
 
 @needs_src

@@ -207,7 +207,7 @@ def check_dendritic_delay_fraction(value):
         raise errors.InvalidParameterValueError(
             "dendritic_delay_fraction must be in [0, 1] (the part of the delay in the "
             "dendrite: 0 axonal, 1 dendritic as NEST), got "
-            f"{f.ravel()[np.flatnonzero(bad.ravel())[0]]!r}")
+            f"{float(f.ravel()[np.flatnonzero(bad.ravel())[0]])}")
     return f
 
 
