@@ -262,6 +262,24 @@ def pair_protocol(backend, delay, fraction=1.0, lags=PAIR_LAGS, n_pairs=5,
     return spikes, trains, w
 
 
+def compare_pairs(delay):
+    """:func:`pair_protocol` on both backends: ours at fractions 1 and 0 against
+    NEST's weights and against :func:`pair_reference`, relative to NEST's largest
+    weight change."""
+    so, trains, w1 = pair_protocol("plasticity.pynn", delay, 1.0)
+    _, _, w0 = pair_protocol("plasticity.pynn", delay, 0.0)
+    sn, _, wn = pair_protocol("pyNN.nest", delay)
+    scale = np.max(np.abs(wn - PAIR_W_MAX / 2))
+    return {"post spike times: max |ours + dt - NEST| (ms)": float(
+                np.max(np.abs(so + 0.1 - sn))),
+            "dw: max |ours - NEST| / max |dw|, fraction 1": float(
+                np.max(np.abs(w1 - wn)) / scale),
+            "dw: same, ours at fraction 0": float(np.max(np.abs(w0 - wn)) / scale),
+            "dw: max |ours - closed form| / max |dw|, fraction 1 / 0": "%.2g / %.2g" % (
+                np.max(np.abs(w1 - pair_reference(trains, so, delay, 1.0))) / scale,
+                np.max(np.abs(w0 - pair_reference(trains, so, delay, 0.0))) / scale)}
+
+
 def pair_reference(trains, post, delay, fraction, dt=0.1):
     """The final weights of :func:`pair_protocol` from the all-to-all pair rule in
     closed form (NumPy): every pair of a presynaptic spike t_pre (``trains``) and a
@@ -543,6 +561,8 @@ def main(argv=None):
         add("tsodyksmarkram.py", compare_tsodyks_markram(o, n))
     else:
         print(f"PyNN source not found ({src!r}): the examples are skipped")
+    for d in (1.0, 3.0):
+        add(f"pair protocol (d = {d:g} ms)", compare_pairs(d))
     for dt in (0.1, 0.01):
         o, n = hh_cell("plasticity.pynn", dt), hh_cell("pyNN.nest", dt)
         add(f"HH_cond_exp, one cell (dt {dt:g})", compare_hh(o, n))
