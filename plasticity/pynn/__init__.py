@@ -19,6 +19,7 @@ from pyNN.standardmodels import StandardCellType
 from pyNN import common
 
 from .standardmodels import *                                   # noqa: F401,F403
+from .projections import FixedProbabilityConnector              # noqa: F401
 from .populations import Population, PopulationView, Assembly   # noqa: F401
 from .projections import Projection                             # noqa: F401
 from . import simulator

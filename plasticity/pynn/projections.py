@@ -1,15 +1,32 @@
 """Projection of plasticity.pynn: connections kept as arrays (PyNN units), built into
 one engine projection per (pre group, post group, multiplicity)."""
 import numpy as np
-from pyNN import common
+from pyNN import common, connectors
 from pyNN.core import is_listlike
 from pyNN.space import Space
 
 from . import simulator
 from .simulator import flatten
 from .standardmodels import (StaticSynapse, native_rule, PER_CONNECTION,
-                             check_dendritic_delay_fraction)
+                             check_dendritic_delay_fraction, check_finite_connections)
 from ..synapses import SynapseMatrix
+
+
+class FixedProbabilityConnector(connectors.FixedProbabilityConnector):
+    __doc__ = connectors.FixedProbabilityConnector.__doc__
+
+    def __init__(self, p_connect, *args, **kwargs):
+        # PyNN asserts p >= 0 only (p > 1 would connect every pair, NaN none)
+        from pyNN import errors
+        try:
+            p = float(p_connect)
+        except (TypeError, ValueError):
+            p = None
+        if isinstance(p_connect, (bool, np.bool_)) or p is None or not 0.0 <= p <= 1.0:
+            raise errors.InvalidParameterValueError(
+                f"p_connect of FixedProbabilityConnector must be a probability in "
+                f"[0, 1], got {p_connect!r}")
+        super().__init__(p, *args, **kwargs)
 
 
 class Connection(common.Connection):
@@ -87,6 +104,8 @@ class Projection(common.Projection):
         for name, value in connection_parameters.items():
             if name == "dendritic_delay_fraction":
                 check_dendritic_delay_fraction(value)
+            elif name in ("weight", "delay"):
+                check_finite_connections(name, value)
             v = np.asarray(value, dtype=float)
             attrs[name] = np.broadcast_to(v, (n,)).copy() if v.ndim == 0 else v.ravel()
         if "delay" in attrs:
@@ -168,14 +187,20 @@ class Projection(common.Projection):
         return out
 
     def _set_attributes(self, parameter_space):
-        simulator.state.mark_dirty()
         pre, post = self._arrays()
         parameter_space.evaluate(simplify=False)
+        new = {}
         for name, value in parameter_space.items():
-            if name == "dendritic_delay_fraction":
-                check_dendritic_delay_fraction(value)
             v = np.asarray(value, dtype=float)
-            vals = np.broadcast_to(v, (pre.size,)) if v.ndim == 0 else v[pre, post]
+            # the values of the connections (an array's entries elsewhere, e.g. the
+            # NaN of get(format='array') where there is none, are not looked at)
+            new[name] = np.broadcast_to(v, (pre.size,)) if v.ndim == 0 else v[pre, post]
+            if name == "dendritic_delay_fraction":
+                check_dendritic_delay_fraction(new[name])
+            elif name in ("weight", "delay"):
+                check_finite_connections(name, new[name])
+        simulator.state.mark_dirty()
+        for name, vals in new.items():
             if name == "delay":
                 vals = np.maximum(vals, simulator.state.dt)
             old = self._attrs.get(name)

@@ -15,6 +15,20 @@ class Recorder(recording.Recorder):
         self._signals = {}           # variable -> list of (times, indices, values)
         self._monitors = []
 
+    def _check_sampling_interval(self, sampling_interval):
+        # before PyNN's check and before anything is recorded: a positive multiple
+        # of the time step (0 would silently mean dt, a fraction of it a rounding)
+        if sampling_interval is not None:
+            dt = self._simulator.state.dt
+            ok = isinstance(sampling_interval, (int, float, np.number)) and \
+                not isinstance(sampling_interval, (bool, np.bool_)) and \
+                np.isfinite(sampling_interval) and sampling_interval > 0
+            k = sampling_interval / dt if ok else float("nan")
+            if not ok or abs(k - round(k)) > 1e-9 * max(1.0, k):
+                raise ValueError(f"sampling_interval must be a positive multiple of the "
+                                 f"time step {dt} ms, got {sampling_interval!r}")
+        super()._check_sampling_interval(sampling_interval)
+
     def _record(self, variable, new_ids, sampling_interval=None):
         self.sampling_interval = sampling_interval or self._simulator.state.dt
         simulator.state.mark_dirty()

@@ -10,6 +10,7 @@ import math
 import numpy as np
 from pyNN.standardmodels import build_translations, cells, electrodes, synapses
 from pyNN.standardmodels import StandardCurrentSource
+from pyNN.standardmodels.base import check_weights as pynn_check_weights
 from pyNN.parameters import ParameterSpace, Sequence
 
 from .. import neurons as _neurons
@@ -55,6 +56,11 @@ HH_cond_exp = _standard(cells.HH_cond_exp, state=True)
 SpikeSourcePoisson = _standard(cells.SpikeSourcePoisson)
 SpikeSourceArray = _standard(cells.SpikeSourceArray)
 SpikeSourceGamma = _standard(cells.SpikeSourceGamma)
+# alpha is real here (our GammaGroup; NEST's gamma_sup_generator takes whole numbers):
+# PyNN's default 2 would make it an int parameter, truncating 2.5 to 2 and failing
+# on inf with an OverflowError in lazyarray before any check of ours
+SpikeSourceGamma.default_parameters = dict(cells.SpikeSourceGamma.default_parameters,
+                                           alpha=2.0)
 SpikeSourcePoissonRefractory = _standard(cells.SpikeSourcePoissonRefractory)
 
 
@@ -163,7 +169,36 @@ def native_model(name, p):
 
 
 # -------------------------------------------------------------- synapse types
+def check_finite_connections(name, values):
+    """A connection parameter (``weight``, ``delay``: a scalar or one value per
+    connection) must be finite: else PyNN's InvalidParameterValueError (a
+    ValueError) naming it, the value and the connection."""
+    from pyNN import errors
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise errors.InvalidParameterValueError(
+            f"{name} must be a finite number, got {values!r}") from None
+    bad = ~np.isfinite(v)
+    if np.any(bad):
+        k = int(np.flatnonzero(bad.ravel())[0])
+        where = f" (connection {k})" if v.ndim else ""
+        raise errors.InvalidParameterValueError(
+            f"{name} must be a finite number, got {float(v.ravel()[k])}{where}")
+
+
+def _check_weights(weights, projection):
+    # finite first: PyNN's sign check calls a NaN weight "not positive"
+    check_finite_connections("weight", weights)
+    pynn_check_weights(weights, projection)
+
+
 class _MinDelay:
+    """Our synapse types' shared parts: the minimum delay of our simulator state,
+    and the connector's checks of each connection's parameters (PyNN's, after a
+    finiteness check of the weight)."""
+    parameter_checks = {"weight": _check_weights}
+
     def _get_minimum_delay(self):
         from . import simulator
         return simulator.state.min_delay
