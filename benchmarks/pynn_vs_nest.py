@@ -228,8 +228,9 @@ def pair_protocol(backend, delay, fraction=1.0, lags=PAIR_LAGS, n_pairs=5,
                   period=100.0, dt=0.1):
     """One IF_curr_exp neuron driven to spike every ``period`` ms (a static kick of
     10 nA from a SpikeSourceArray; ours spikes 1.8 ms after the kick arrives, at
-    51.8, 151.8, ...), and one input per lag L whose spikes come at t_post - L, through additive pair STDP (w0 = w_max / 2; the weights are too
-    small to move the neuron), plus a last presynaptic spike at the end (NEST's
+    51.8, 151.8, ...), and one input per lag L whose spikes come at t_post - L,
+    through additive pair STDP (w0 = w_max / 2; the weights are too small to move
+    the neuron), plus a last presynaptic spike at the end (NEST's
     stdp_synapse applies the pending potentiation then, ours at the postsynaptic
     spike). Spikes on the grid on both sides. Returns (post spike times (ms), the
     input spike trains, final weights (nA))."""
