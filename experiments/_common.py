@@ -20,7 +20,7 @@ import dataclasses
 
 from plasticity.config import field
 
-__all__ = ["LearnerConfig", "OneShotConfig", "with_defaults"]
+__all__ = ["LearnerConfig", "OneShotConfig", "oneshot_memory", "with_defaults"]
 
 
 @dataclasses.dataclass
@@ -99,3 +99,27 @@ def with_defaults(base, *, help=None, **defaults):
     cls.__module__ = base.__module__
     cls.__doc__ = base.__doc__
     return cls
+
+
+#: bytes per time step of a trial, neuron (learner and LSG) and episode of the
+#: one-shot episodes' forward and backward passes (two trials, the traces BPTT keeps
+#: for the outer gradient); measured ~80 B on scherr_oneshot_arm
+#: (tests/test_experiment_memory.py)
+ONESHOT_STEP_BYTES = 80.0
+
+
+def oneshot_memory(c, *, T, n_in, n_in_lsg, n_out, eval_chunk):
+    """Bytes a one-shot experiment's outer loop needs (an estimate): ``c.batch``
+    episodes of trials of ``T`` steps (evaluated ``eval_chunk`` episodes at a time),
+    the learner (``n_in`` inputs, ``n_out`` outputs) and LSG (``n_in_lsg`` inputs)
+    weights with their gradients and Adam moments, and each episode's updated learner
+    weights."""
+    episodes = max(c.batch, min(eval_chunk, max(c.n_val, c.n_test)))
+    learner = c.n_learner * (n_in + c.n_learner + n_out)
+    lsg = c.n_lsg * (n_in_lsg + c.n_lsg + c.n_learner)
+    return (ONESHOT_STEP_BYTES * episodes * T * (c.n_learner + c.n_lsg)
+            + 8.0 * 6 * (learner + lsg) + 8.0 * 4 * episodes * learner)
+
+
+#: the keys that make a one-shot run larger (besides an experiment's own)
+ONESHOT_SIZE_KEYS = ("batch", "n_learner", "n_lsg", "n_val", "n_test")

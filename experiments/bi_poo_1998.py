@@ -89,8 +89,7 @@ class Config:
         """The checks between keys (on the resolved config; see plasticity.experiments):
         the window's exponential fits need two spike-time differences on each side of
         0."""
-        d = delta_ts(self)
-        n_neg, n_pos = int(np.sum(d < 0)), int(np.sum(d > 0))
+        n_neg, n_pos = _signs(self)
         if n_neg < 2 or n_pos < 2:
             raise ValueError(
                 f"config keys 'dt_min', 'dt_max', 'dt_step' must give at least two "
@@ -103,10 +102,49 @@ class Config:
 SMALL = {"dt_min": -60.0, "dt_max": 60.0, "dt_step": 10.0}
 
 
+#: the pairing network's memory (:func:`pairing_memory`), measured as peak RSS on small
+#: runs (tests/test_experiment_memory.py): per channel and pair (the spike trains of
+#: the generators and the driver, their flat copies, the recorded post spikes), per
+#: channel, and per channel and plastic projection
+PAIR_BYTES, CHANNEL_BYTES, RULE_BYTES = 100.0, 200.0, 200.0
+
+
+def pairing_memory(n_channels, n_pairs, n_rules):
+    """Bytes the pairing network of ``n_channels`` channels of ``n_pairs`` pairs with
+    ``n_rules`` plastic projections needs (an estimate; :func:`pairing_network`)."""
+    return n_channels * (CHANNEL_BYTES + RULE_BYTES * n_rules + PAIR_BYTES * n_pairs)
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the pairing network, one channel per spike-time difference."""
+    from plasticity._memory import named_after
+    total = pairing_memory(n_delta_ts(config), config.n_pairs, len(TIMINGS))
+    return named_after(config, total, grow=("n_pairs",), shrink=("dt_step",))
+
+
+def n_delta_ts(config):
+    """The number of spike-time differences (channels), without making them."""
+    c = config
+    return max(0, int(math.floor((c.dt_max - c.dt_min) / c.dt_step + 1e-9)) + 1)
+
+
 def delta_ts(config):
     c = config
-    n = int(math.floor((c.dt_max - c.dt_min) / c.dt_step + 1e-9)) + 1
-    return c.dt_min + c.dt_step * np.arange(n)
+    return c.dt_min + c.dt_step * np.arange(n_delta_ts(c))
+
+
+def _signs(config):
+    """(how many spike-time differences are < 0, how many > 0); counted, not made,
+    when there are too many to make (the memory estimate refuses those)."""
+    c, n = config, n_delta_ts(config)
+    if n <= 10 ** 6:
+        d = delta_ts(c)
+        return int(np.sum(d < 0)), int(np.sum(d > 0))
+    k0 = -c.dt_min / c.dt_step                # the index of delta_t = 0
+    n_neg = min(n, max(0, math.ceil(k0 - 1e-9)))
+    zero = int(abs(k0 - round(k0)) < 1e-9 and 0 <= round(k0) < n)
+    return n_neg, n - n_neg - zero
 
 
 def make_timing(config, name):

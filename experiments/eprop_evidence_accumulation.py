@@ -73,6 +73,27 @@ SMALL = {"n_iter": 25, "batch": 32, "validate_every": 5, "n_stop_batches": 2,
          "n_test_batches": 1}
 
 
+#: bytes per time step, trial and recurrent neuron of a batch's forward pass and
+#: gradient (~9 float64 arrays of shape (T, batch, n_rec): the forward traces, the
+#: eligibility and learning-signal terms), and per input channel (the input, float64).
+#: Measured ~74 B and ~6 B (tests/test_experiment_memory.py)
+NEURON_STEP_BYTES, INPUT_STEP_BYTES = 80.0, 8.0
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    a batch of trials through the network and its gradient, and the weights with
+    their gradients and Adam's moments."""
+    from plasticity._memory import named_after
+    c = config
+    n_rec = c.n_lif + c.n_alif
+    T = c.n_cues * c.t_interval + c.t_delay
+    total = (c.batch * T * (NEURON_STEP_BYTES * n_rec + INPUT_STEP_BYTES * c.n_in)
+             + 64.0 * n_rec * (c.n_in + n_rec + 2))
+    return named_after(c, total, grow=("batch", "n_lif", "n_alif", "n_in", "n_cues",
+                                       "t_interval", "t_delay"))
+
+
 def params_of(c):
     alpha = math.exp(-1.0 / c.tau_m)
     rho = math.exp(-1.0 / c.tau_a)

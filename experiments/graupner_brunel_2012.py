@@ -179,10 +179,48 @@ def crossings(x, y, level=1.0):
 # ----------------------------------------------------------------------------
 # the simulations
 # ----------------------------------------------------------------------------
-def delta_grid(config, freq_hz):
+def _half_grid(config, freq_hz):
     half = min(config.dt_max, 500.0 / freq_hz)
-    n = int(math.floor(half / config.dt_step + 1e-9))
+    return int(math.floor(half / config.dt_step + 1e-9))
+
+
+def delta_grid(config, freq_hz):
+    n = _half_grid(config, freq_hz)
     return config.dt_step * np.arange(-n, n + 1)
+
+
+def groups(config):
+    """The pairing networks of a run: [(parameter set, frequency, pairs, kind)]."""
+    c = config
+    out = [("hippocampal_cultures", 1.0, c.n_pairs_hippocampal, None)]
+    out += [("cortical_slices", float(f), c.n_pairs_cortical, None)
+            for f in c.cortical_frequencies]
+    out += [("cortical_slices", float(f), c.n_pairs_cortical, "sjostrom")
+            for f in c.sjostrom_frequencies]
+    return out
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the largest of its pairing networks (one at a time; two channels per delta_t, as
+    ``bi_poo_1998``'s network, and the plastic projection's spike history over the
+    delay D, 12 B per channel and step of D)."""
+    from plasticity._memory import named_after
+    try:
+        from plasticity.experiments.bi_poo_1998 import pairing_memory
+    except ImportError:  # pragma: no cover - loaded from its file
+        from bi_poo_1998 import pairing_memory
+    c = config
+    worst = 0.0
+    for pset, f, n_pairs, kind in groups(c):
+        n_ch = 2 * (2 if kind else 2 * _half_grid(c, f) + 1)
+        delay_steps = GRAUPNER_BRUNEL_2012[pset]["D"] / c.dt
+        worst = max(worst, pairing_memory(n_ch, n_pairs, 1)
+                    + 12.0 * n_ch * (delay_steps + 2))
+    return named_after(c, worst, grow=("n_pairs_hippocampal", "n_pairs_cortical",
+                                       "dt_max", "cortical_frequencies",
+                                       "sjostrom_frequencies"),
+                       shrink=("dt_step", "dt"))
 
 
 def pairing(parameter_set, delta_ts, freq_hz, n_pairs, dt=0.1, seed=0, **overrides):
@@ -286,13 +324,8 @@ def run(config, recorder=None, seed=1):
     the curves under ``"curves"``)."""
     c = config
     metrics, curves = {}, {}
-    groups = [("hippocampal_cultures", 1.0, c.n_pairs_hippocampal, None)]
-    groups += [("cortical_slices", float(f), c.n_pairs_cortical, None)
-               for f in c.cortical_frequencies]
-    groups += [("cortical_slices", float(f), c.n_pairs_cortical, "sjostrom")
-               for f in c.sjostrom_frequencies]
     err = 0.0
-    for pset, f, n_pairs, kind in groups:
+    for pset, f, n_pairs, kind in groups(c):
         dts = np.array([-10.0, 10.0]) if kind else delta_grid(c, f)
         r0, r1, e, p = pairing(pset, dts, f, n_pairs, dt=c.dt, seed=seed)
         err = max(err, e)

@@ -121,6 +121,21 @@ class Config:
 #: a quick run (all 20 patterns take well under a second)
 SMALL = {}
 
+#: bytes per time step of a pattern's run (the input current, the recorded v and the
+#: times, as the engine's and the experiment's arrays; measured 45 B,
+#: tests/test_experiment_memory.py)
+STEP_BYTES = 48.0
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    every pattern's trace is kept to the end, ~48 B per time step."""
+    from plasticity._memory import named_after
+    steps = sum(round(PATTERNS[x][7] / (PATTERNS[x][6] * config.dt_scale)) + 1
+                for x in config.patterns if x in PATTERNS)
+    return named_after(config, STEP_BYTES * steps, grow=("patterns",),
+                       shrink=("dt_scale",))
+
 
 def make_model(letter):
     """(model, init, v_offset): the library model of pattern ``letter``, its initial

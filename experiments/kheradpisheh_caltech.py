@@ -167,6 +167,34 @@ def layers(c):
     )
 
 
+#: the Caltech 101 images of LABELS (435 faces, 798 motorbikes)
+N_IMAGES = 435 + 798
+
+
+def memory_estimate(config, n_images=N_IMAGES, image_shape=None, n_fit=None):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the images, the fit's encoded training set, a batch through the layers and the
+    features (:func:`plasticity.conv.experiment.conv_memory`). ``kheradpisheh_eth80``
+    uses it with its own images."""
+    from plasticity._memory import named_after
+    from plasticity.conv.experiment import conv_memory
+    c = config
+    shape = (c.height, c.width) if image_shape is None else image_shape
+    cells = sum(g * g for g in range(1, c.feature_grid + 1)) if c.feature_pyramid \
+        else c.feature_grid ** 2
+    convs = [l for l in layers(c) if l["type"] == "conv"]
+    maps = convs[(c.feature_layer or len(convs)) - 1]["maps"]
+    if n_fit is None:
+        n_fit = min(n_images, len(LABELS) * c.n_train_per_class)
+    total = conv_memory(layers(c), shape, 2 if c.dog_off else 1, n_images=n_images,
+                        n_fit=n_fit, n_features=maps * cells, batch=200,
+                        chunk=min(c.lr_double_every, n_fit))
+    grow = ("maps1", "maps2", "maps3", "feature_grid", "lr_double_every")
+    if image_shape is None:
+        grow = ("height", "width", "n_train_per_class") + grow
+    return named_after(c, total, grow=grow)
+
+
 def build(c, seed):
     from plasticity.conv import SpikingConvNet
     return SpikingConvNet(layers=layers(c), T=c.T, dog_size=c.dog_size,

@@ -89,6 +89,20 @@ SMALL = {"maps2": 50, "maps3": 50, "images1": 500, "images2": 500, "images3": 50
          "lr_double_every": 100}
 
 
+#: ETH-80: 3280 images of 128 x 128 (the size of the files: height and width are not
+#: used)
+N_IMAGES, IMAGE_SHAPE = 3280, (128, 128)
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    ``kheradpisheh_caltech``'s estimate for ETH-80's images (a fit on the training
+    instances, 10 per category)."""
+    n_fit = N_IMAGES * min(1.0, config.n_train_instances / 10)
+    return _cal.memory_estimate(config, n_images=N_IMAGES, image_shape=IMAGE_SHAPE,
+                                n_fit=n_fit)
+
+
 def run(config, recorder=None, seed=1, log=None):
     from plasticity.datasets import ETH80_CATEGORIES, load_eth80
     if recorder is not None:

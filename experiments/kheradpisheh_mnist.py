@@ -122,6 +122,21 @@ PAPER_VALUES = {
 }
 
 
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the 70 000 images, the fit's encoded images, a batch through the layers and the
+    features (:func:`plasticity.conv.experiment.conv_memory`)."""
+    from plasticity._memory import named_after
+    from plasticity.conv.experiment import conv_memory
+    c = config
+    cells = sum(g * g for g in range(1, c.feature_grid + 1)) if c.feature_pyramid \
+        else c.feature_grid ** 2
+    total = conv_memory(build(c).layers, (28, 28), 1, n_images=70_000, n_fit=c.n_unsup,
+                        n_features=c.maps2 * cells, chunk=min(c.lr_double_every, c.n_unsup))
+    return named_after(c, total, grow=("n_unsup", "maps1", "maps2", "feature_grid",
+                                       "lr_double_every"), shrink=("pool_stride",))
+
+
 def build(config, seed=1):
     from plasticity.conv import SpikingConvNet
     c = config

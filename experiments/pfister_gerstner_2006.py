@@ -45,9 +45,9 @@ from plasticity import STDP, Additive, Pair, Triplet
 from plasticity.config import field
 
 try:  # as a package module (plasticity run) or loaded from its file (tests)
-    from plasticity.experiments.bi_poo_1998 import pairing_network
+    from plasticity.experiments.bi_poo_1998 import pairing_memory, pairing_network
 except ImportError:  # pragma: no cover
-    from bi_poo_1998 import pairing_network
+    from bi_poo_1998 import pairing_memory, pairing_network
 
 #: Sjöström et al. 2001 (via Pfister & Gerstner 2006): frequency (Hz) ->
 #: (mean, SEM) of Delta w / w0 for delta_t = +10 ms and -10 ms (shared/references.md)
@@ -95,6 +95,23 @@ PAPER_VALUES = {
     for name in ("triplet-all-to-all-minimal", "triplet-all-to-all-full",
                  "triplet-nearest-minimal", "triplet-nearest-full")
 }
+
+
+#: bytes per pair of :func:`reference_change`'s event list (one channel at a time;
+#: measured with the network, tests/test_experiment_memory.py)
+REFERENCE_PAIR_BYTES = 200.0
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the pairing network (one channel per frequency and delta_t, six plastic
+    projections) and the Python reference's events of one channel."""
+    from plasticity._memory import named_after
+    c = config
+    n_ch = len(c.frequencies) * len(c.delta_ts)
+    total = (pairing_memory(n_ch, c.n_pairs, len(TRIPLET_SETS) + 2)
+             + REFERENCE_PAIR_BYTES * c.n_pairs)
+    return named_after(c, total, grow=("n_pairs", "frequencies", "delta_ts"))
 
 
 def rule_names():

@@ -44,7 +44,8 @@ import sys
 import numpy as np
 
 from plasticity.config import field
-from plasticity.experiments._common import OneShotConfig, with_defaults
+from plasticity.experiments._common import (ONESHOT_SIZE_KEYS, OneShotConfig, oneshot_memory,
+                                            with_defaults)
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.tasks.arm import Arm, clock_input, random_movements
 from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
@@ -68,6 +69,25 @@ class Config(with_defaults(OneShotConfig, help={
 #: a quick run (about a minute): small networks, 30 outer iterations
 SMALL = {"n_learner": 30, "n_lsg": 40, "T": 100, "n_iter": 30, "eval_every": 10,
          "batch": 4, "n_val": 8, "n_test": 16, "eprop_etas": [1e-3, 1e-2]}
+
+
+#: bytes per time step of the 1024 mean-target movements (the best movement without
+#: learning); measured ~88 B (tests/test_experiment_memory.py)
+MEAN_MOVEMENT_STEP_BYTES = 90.0 * 1024
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the one-shot episodes (:func:`experiments._common.oneshot_memory`) and the mean
+    movement's 1024 targets."""
+    from plasticity._memory import named_after
+    c = config
+    n_in = c.clock_groups * c.clock_per_group
+    total = (oneshot_memory(c, T=c.T, n_in=n_in, n_in_lsg=n_in + 4 + c.n_learner,
+                            n_out=2, eval_chunk=32)
+             + MEAN_MOVEMENT_STEP_BYTES * c.T)
+    return named_after(c, total, grow=ONESHOT_SIZE_KEYS + ("T", "clock_groups",
+                                                           "clock_per_group"))
 
 
 def build(c, seed):

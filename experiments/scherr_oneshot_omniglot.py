@@ -108,7 +108,8 @@ import time
 import numpy as np
 
 from plasticity.config import field
-from plasticity.experiments._common import OneShotConfig, with_defaults
+from plasticity.experiments._common import (ONESHOT_SIZE_KEYS, OneShotConfig, oneshot_memory,
+                                            with_defaults)
 from plasticity.conv.experiment import record_kernels
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
@@ -167,6 +168,34 @@ class Config(with_defaults(
 SMALL = {"n_learner": 30, "n_lsg": 40, "size": 10, "n_iter": 20, "eval_every": 10,
          "batch": 4, "n_val": 20, "n_test": 40, "eprop_etas": [1e-2, 1e-1],
          "conv_images": 300, "t_present": 20}
+
+
+#: Omniglot's images (1623 characters x 20 drawers), and the raw 105 x 105 uint8 copy
+#: the loader caches
+N_IMAGES, RAW_BYTES = 1623 * 20, 1623 * 20 * 105 * 105
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the one-shot episodes (:func:`experiments._common.oneshot_memory`), the images at
+    ``size`` (float32) and, with STDP conv features, at ``conv_size`` with their
+    features (float32, and float64 while they are made). An analytic estimate: the
+    episodes' part is the one measured on ``scherr_oneshot_arm`` (the same learner,
+    LSG and outer loop); the images' part is not measured (no Omniglot in the tests)."""
+    from plasticity._memory import named_after
+    c = config
+    conv = c.features == "stdp_conv"
+    n_in = 100 * c.conv_grid ** 2 if conv else c.size ** 2
+    sizes = {"input": n_in, "task": c.n_way, "activity": c.n_learner}
+    n_in_lsg = sum(sizes.get(k, 0) for k in c.lsg_sees)
+    total = (oneshot_memory(c, T=c.n_way * (c.t_present + c.t_gap), n_in=n_in,
+                            n_in_lsg=n_in_lsg, n_out=c.n_way, eval_chunk=50)
+             + RAW_BYTES + 4.0 * N_IMAGES * c.size ** 2)
+    if conv:
+        total += N_IMAGES * (4.0 * c.conv_size ** 2 + 12.0 * n_in)
+    return named_after(c, total, grow=ONESHOT_SIZE_KEYS + (
+        "n_way", "t_present", "t_gap", "size") + (("conv_size", "conv_grid") if conv
+                                                   else ()))
 
 
 def build(c, seed, n_in):

@@ -91,6 +91,25 @@ SMALL = {"rates": [1.0, 5.0, 20.0, 70.0, 100.0], "n_spikes": 25,
          "stdp_duration": 5000.0}
 
 
+#: part 1: bytes per spike of a train (the sampled conductances around each spike,
+#: kept in dicts, and the recursion); part 3: bytes per Poisson input (source,
+#: synapse, rule state). Measured ~480 B and ~150 B (tests/test_experiment_memory.py)
+SPIKE_BYTES, INPUT_BYTES = 500.0, 160.0
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the larger of part 1 (the trains) and part 3 (the STP+STDP inputs), which run one
+    after the other."""
+    from plasticity._memory import named_after
+    c = config
+    part1 = SPIKE_BYTES * c.n_spikes * (len(c.rates) + len(c.irregular_rates))
+    part3 = INPUT_BYTES * c.stdp_inputs
+    if part3 > part1:
+        return {"stdp_inputs": (c.stdp_inputs, part3)}
+    return named_after(c, part1, grow=("n_spikes", "rates", "irregular_rates"))
+
+
 def synapse_params(c, kind):
     if kind == "depression":
         return dict(U=c.U_dep, tau_d=c.tau_d_dep, tau_f=None)

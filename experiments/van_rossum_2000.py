@@ -65,6 +65,26 @@ NEURON = dict(tau_m=10.0, E_L=-74.0, V_th=-54.0, V_reset=-60.0, E_e=0.0, tau_e=5
               t_ref=0.0)
 
 
+#: bytes per input (the synapse, its rule state, the Poisson source) and per input and
+#: window (a weight snapshot, twice: the list and the array made of it); measured
+#: ~290 B and 16 B (tests/test_experiment_memory.py)
+INPUT_BYTES, SNAPSHOT_BYTES = 300.0, 16.0
+
+
+def n_windows(c):
+    return max(1, int(round(c.phase1 / c.window))) + max(1, int(round(c.phase2 / c.window)))
+
+
+def memory_estimate(config):
+    """What a run needs in memory, by config key (``plasticity run`` checks it first):
+    the inputs and a weight snapshot per rate window."""
+    from plasticity._memory import named_after
+    c = config
+    total = c.n_inputs * (INPUT_BYTES + SNAPSHOT_BYTES * n_windows(c))
+    return named_after(c, total, grow=("n_inputs", "phase1", "phase2"),
+                       shrink=("window",))
+
+
 def make_rule(c):
     return van_rossum_2000(tau_stdp=c.tau_stdp, c_p=c.c_p, c_d=c.c_d, tau_a=c.tau_a,
                            a_goal=c.a_goal, beta=c.beta if c.scaling else 0.0,

@@ -3,7 +3,7 @@
 storm or the OOM killer minutes into a run."""
 import os
 
-__all__ = ["available_bytes", "fmt_bytes", "check"]
+__all__ = ["available_bytes", "fmt_bytes", "check", "fitting", "named_after"]
 
 
 def available_bytes():
@@ -34,10 +34,11 @@ def fmt_bytes(n):
 _ALWAYS_FITS = 16 * 2**20
 
 
-def check(parts, exc=ValueError, what=""):
+def check(parts, exc=ValueError, what="", fits=None):
     """``parts``: {name: (value, bytes)}, what each setting costs. Raises ``exc``
     naming the costliest setting, its value and the estimate when the total exceeds
-    the memory available."""
+    the memory available; ``fits(name, available bytes)``, if given, says what value
+    of it would fit (a phrase, or None)."""
     if not parts:
         return
     total = sum(float(b) for _v, b in parts.values())
@@ -48,6 +49,74 @@ def check(parts, exc=ValueError, what=""):
         return
     name, (value, cost) = max(parts.items(), key=lambda kv: float(kv[1][1]))
     label = f"{what}{name!r}" if what else name
+    hint = fits(name, avail) if fits is not None else None
     raise exc(f"{label} = {value!r} needs about {fmt_bytes(cost)} of memory "
               f"(estimate; {fmt_bytes(total)} in all), more than the "
-              f"{fmt_bytes(avail)} available; make it smaller")
+              f"{fmt_bytes(avail)} available; {hint or 'make it smaller'}")
+
+
+def fitting(total_of, config, name, avail):
+    """What value of config key ``name`` would make ``total_of(config)`` (bytes) fit
+    in ``avail``, the others unchanged: "'name' <= about N would fit" for a key that
+    costs more when larger, "'name' >= about x would fit" for one that costs more
+    when smaller (a step), "no value of it fits" when none does; None for a key that is not a number or
+    whose cost does not change with it. A search over the estimate alone (no work)."""
+    import dataclasses
+    import math
+    v = getattr(config, name)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 \
+            or not math.isfinite(v):
+        return None
+    is_int = isinstance(v, int)
+
+    def cost(x):
+        return total_of(dataclasses.replace(config, **{name: int(x) if is_int else x}))
+    try:
+        here = cost(v)
+        grow = cost(max(1, v // 2) if is_int else v / 2) < here
+        if not grow and not cost(v * 2) < here:
+            return None
+        if grow:          # the largest value in (0, v] that fits
+            lo, hi = (1, v) if is_int else (v * 2.0 ** -60, v)
+            if cost(lo) > avail:
+                return "no value of it fits"
+            for _ in range(200):
+                if (hi - lo <= 1) if is_int else (hi / lo < 1.001):
+                    break
+                mid = (lo + hi) // 2 if is_int else math.sqrt(lo * hi)
+                lo, hi = (mid, hi) if cost(mid) <= avail else (lo, mid)
+            return f"{name!r} <= about {lo:.4g} would fit"
+        lo, hi = v, v          # the smallest value >= v that fits
+        for _ in range(64):
+            if cost(hi) <= avail:
+                break
+            lo, hi = hi, hi * 2
+        else:
+            return "no value of it fits"
+        for _ in range(200):
+            if (hi - lo <= 1) if is_int else (hi / lo < 1.001):
+                break
+            mid = (lo + hi) // 2 if is_int else math.sqrt(lo * hi)
+            lo, hi = (lo, mid) if cost(mid) <= avail else (mid, hi)
+        return f"{name!r} >= about {hi:.4g} would fit"
+    except (ValueError, TypeError, ArithmeticError, MemoryError):
+        return None
+
+
+def named_after(config, total, grow=(), shrink=()):
+    """``{key: (value, total)}``: an estimate of ``total`` bytes that grows with several
+    config keys at once (a product), named after the key farthest from its default in
+    the costly direction (the one a user most likely changed): a key of ``grow`` costs
+    more when larger, one of ``shrink`` when smaller (a step). A list counts by its
+    length; a default of 0 counts as 1."""
+    import dataclasses
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING
+                else f.default_factory() for f in dataclasses.fields(config)}
+
+    def size(v):
+        v = len(v) if isinstance(v, (list, tuple, str)) else abs(float(v))
+        return v if v > 0 else 1.0
+    ratios = {k: size(getattr(config, k)) / size(defaults[k]) for k in grow}
+    ratios.update({k: size(defaults[k]) / size(getattr(config, k)) for k in shrink})
+    name = max(ratios, key=ratios.get)     # ties: the first listed
+    return {name: (getattr(config, name), float(total))}

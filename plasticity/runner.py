@@ -151,7 +151,10 @@ def prepare(name, *, config=None, sets=(), seed=None, out="runs", filename=None,
     cfg = _config.resolve(exp.Config, base=base, overrides=overrides, toml=toml, sets=sets,
                           source=os.fspath(config) if config is not None else None)
     from . import _memory
-    _memory.check(exp.memory_estimate(cfg), exc=_config.ConfigError, what="config key ")
+    def total(c):
+        return sum(float(b) for _v, b in exp.memory_estimate(c).values())
+    _memory.check(exp.memory_estimate(cfg), exc=_config.ConfigError, what="config key ",
+                  fits=lambda name, avail: _memory.fitting(total, cfg, name, avail))
     if seed is None:
         seed = 0
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
