@@ -178,6 +178,7 @@ def memory_estimate(config, n_images=N_IMAGES, image_shape=None, n_fit=None):
     uses it with its own images."""
     from plasticity._memory import named_after
     from plasticity.conv.experiment import conv_memory
+    from plasticity.conv.ops import n_threads
     c = config
     shape = (c.height, c.width) if image_shape is None else image_shape
     cells = sum(g * g for g in range(1, c.feature_grid + 1)) if c.feature_pyramid \
@@ -188,7 +189,8 @@ def memory_estimate(config, n_images=N_IMAGES, image_shape=None, n_fit=None):
         n_fit = min(n_images, len(LABELS) * c.n_train_per_class)
     total = conv_memory(layers(c), shape, 2 if c.dog_off else 1, n_images=n_images,
                         n_fit=n_fit, n_features=maps * cells, batch=200,
-                        chunk=min(c.lr_double_every, n_fit))
+                        chunk=min(c.lr_double_every, n_fit),
+                        threads=n_threads(c.n_jobs or None))
     grow = ("maps1", "maps2", "maps3", "feature_grid", "lr_double_every")
     if image_shape is None:
         grow = ("height", "width", "n_train_per_class") + grow

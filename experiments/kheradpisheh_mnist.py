@@ -128,11 +128,13 @@ def memory_estimate(config):
     features (:func:`plasticity.conv.experiment.conv_memory`)."""
     from plasticity._memory import named_after
     from plasticity.conv.experiment import conv_memory
+    from plasticity.conv.ops import n_threads
     c = config
     cells = sum(g * g for g in range(1, c.feature_grid + 1)) if c.feature_pyramid \
         else c.feature_grid ** 2
     total = conv_memory(build(c).layers, (28, 28), 1, n_images=70_000, n_fit=c.n_unsup,
-                        n_features=c.maps2 * cells, chunk=min(c.lr_double_every, c.n_unsup))
+                        n_features=c.maps2 * cells, chunk=min(c.lr_double_every, c.n_unsup),
+                        threads=n_threads(c.n_jobs or None))
     return named_after(c, total, grow=("n_unsup", "maps1", "maps2", "feature_grid",
                                        "lr_double_every"), shrink=("pool_stride",))
 

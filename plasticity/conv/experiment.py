@@ -7,28 +7,31 @@ import numpy as np
 __all__ = ["conv_memory", "fit_and_evaluate", "fit_checkpoints", "readout",
            "record_kernels"]
 
-#: bytes per input pixel and image of a fit's encoded training set (int16 spike times
-#: per DoG channel, their chunks, the DoG's float64 temporaries), as
-#: ``PIXEL_BYTES + CHANNEL_BYTES * channels``; measured 11.4 B (ON only) and ~17.5 B
-#: (ON/OFF) on Caltech-sized images (tests/test_experiment_memory.py)
-PIXEL_BYTES, CHANNEL_BYTES = 6.0, 6.0
+#: bytes per input pixel and DoG channel of an encoded image kept by a fit (int16
+#: spike times), and of an image being encoded (the DoG's float64 temporaries), per
+#: thread; fitted to the peak RSS of fits on 200 and 1600 Caltech-sized images, 1
+#: and 2 threads (tests/test_experiment_memory.py)
+ENCODED_BYTES, ENCODING_BYTES = 2.0, 24.0
 #: bytes per neuron of a conv layer's output for an image of a batch (int16 times,
 #: float32 potentials, the kernels' buffers)
 MAP_BYTES = 10.0
 
 
 def conv_memory(layers, image_shape, channels, *, n_images, n_fit, n_features,
-                batch=1000, chunk=1):
+                batch=1000, chunk=1, threads=1):
     """Bytes a :class:`plasticity.conv.SpikingConvNet` experiment needs (an estimate):
     ``n_images`` uint8 images of ``image_shape``, a fit on ``n_fit`` of them (their
-    encoding is kept while the layers train), ``batch`` (or the training ``chunk``)
-    images at a time through ``layers``, and ``n_features`` float64 features per image
-    (the features, and the readout's copies). No work: the layer sizes follow from
-    the shapes."""
+    encoding is kept while the layers train; ``threads`` encode chunks at once, as
+    :meth:`SpikingConvNet.encode`), ``batch`` (or the training ``chunk``) images at a
+    time through ``layers``, and ``n_features`` float64 features per image (the
+    features, and the readout's copies). No work: the layer sizes follow from the
+    shapes."""
     from .ops import out_size
     H, W = (int(x) for x in image_shape)
     pixels = float(H) * W
     b = max(int(batch), int(chunk))
+    nt = max(1, int(threads))
+    step = min(int(batch), -(-int(n_fit) // (4 * nt)) if nt > 1 else int(n_fit))
     per_image = 0.0
     for l in layers:
         st = 1 if l["type"] == "conv" else l["stride"]
@@ -36,7 +39,7 @@ def conv_memory(layers, image_shape, channels, *, n_images, n_fit, n_features,
         if l["type"] == "conv":
             per_image += MAP_BYTES * int(l["maps"]) * max(H, 0) * max(W, 0)
     return (float(n_images) * pixels
-            + (PIXEL_BYTES + CHANNEL_BYTES * channels) * pixels * (n_fit + b)
+            + channels * pixels * (ENCODED_BYTES * n_fit + ENCODING_BYTES * nt * step)
             + b * per_image + 3 * 8.0 * n_images * n_features)
 
 
