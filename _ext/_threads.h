@@ -85,6 +85,24 @@ static void pl_fbar_wait(pl_fbar_t* b, int* local_sense) {
     }
 }
 
+/* Seconds on the monotonic clock and of this thread's CPU time: a run on several
+   threads compares them per thread to see whether its threads held their cores
+   (Network's load watch). Only the choice of thread count depends on them. */
+#include <time.h>
+static double pl_wall_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+static double pl_thread_seconds(void) {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    return pl_wall_seconds();   /* unknown: looks like a thread that kept its core */
+}
+
 #ifdef _OPENMP
 #include <omp.h>
 static void pl_barrier(void) {

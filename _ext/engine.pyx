@@ -31,6 +31,8 @@ cdef extern from "_threads.h":
     void pl_barrier() noexcept nogil
     int pl_team_size() noexcept nogil
     int pl_openmp() noexcept nogil
+    double pl_wall_seconds() noexcept nogil
+    double pl_thread_seconds() noexcept nogil
 
 # Poisson input (Network.add_poisson_input): per target neuron and step a count of
 # input spikes k ~ Poisson(lam), exact, from a counter-based hash of (seed, step,
@@ -2227,6 +2229,10 @@ cdef class Engine:
     cdef public int threads     # threads of run_segment (1 without OpenMP)
     cdef public int team        # run_segment calls that ran the team loop (tests)
     cdef public int team_lean   # ... of them without the barrier after projections
+    # the last run_segment on > 1 thread: each thread's CPU seconds and wall seconds
+    # in the step loop (Network's load watch); None after one on a single thread
+    cdef public object thread_cpu
+    cdef public object thread_wall
 
     def __cinit__(self, Py_ssize_t n_pops, Py_ssize_t n_projs, Py_ssize_t n_smons):
         self.pops = <Pop*>calloc(max(n_pops, 1), sizeof(Pop))
@@ -2241,6 +2247,8 @@ cdef class Engine:
         self.threads = 1
         self.team = 0
         self.team_lean = 0
+        self.thread_cpu = None
+        self.thread_wall = None
 
     def __dealloc__(self):
         cdef Py_ssize_t k
@@ -2687,20 +2695,34 @@ cdef class Engine:
         if team:
             self.team_lean += _team_lean(&c)
         self.error = None
+        cpu = np.zeros(nt)
+        wall = np.zeros(nt)
+        cdef double[::1] cpu_v = cpu
+        cdef double[::1] wall_v = wall
+        cdef double w0, c0
+        cdef int tid
         try:
             with nogil:
                 if nt == 1:
                     _run_thread(&c, 0, 1)
-                elif team:
-                    with parallel(num_threads=nt):
-                        _run_team(&c, threadid(), pl_team_size())
                 else:
                     with parallel(num_threads=nt):
-                        _run_thread(&c, threadid(), pl_team_size())
+                        tid = threadid()
+                        w0 = pl_wall_seconds()
+                        c0 = pl_thread_seconds()
+                        if team:
+                            _run_team(&c, tid, pl_team_size())
+                        else:
+                            _run_thread(&c, tid, pl_team_size())
+                        cpu_v[tid] = pl_thread_seconds() - c0
+                        wall_v[tid] = pl_wall_seconds() - w0
         finally:
             free(c.cnt)
             free(c.seg)
             free(c.seg_off)
+        # threads OpenMP did not give (a smaller team) stay at 0: left out
+        self.thread_cpu = cpu[wall > 0] if nt > 1 else None
+        self.thread_wall = wall[wall > 0] if nt > 1 else None
         if c.err_pop >= 0:
             self.error = (c.err_pop, c.err_code, c.t)
         return c.t

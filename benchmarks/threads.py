@@ -64,6 +64,11 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import b1_song, b2_scaled, b3_diehl_cook, common  # noqa: E402
+from plasticity import network as _network  # noqa: E402
+
+# each arm runs on the threads it names: the load watch (fewer threads after a run
+# whose threads lost their cores to another process) is off here
+_network._WATCH_LOAD = False
 
 WARMUP_MS = 50.0   # B2: simulated before the timed runs, both sides (rates settle)
 

@@ -19,6 +19,7 @@ import collections.abc
 import contextlib
 import math
 import os
+import time
 import warnings
 
 import numpy as np
@@ -49,6 +50,35 @@ _OPENMP = _engine.openmp_available()
 # the threads meet a few times per step, which costs more than it saves in small
 # networks; the results are the same for any number (0: no such limit, tests)
 _WORK_PER_THREAD = 50_000
+
+
+# the load watch (Network._watch_load): a run on several threads whose threads held
+# their cores less than _HELD of its wall time (another process ran on them: every
+# barrier then waits for a descheduled thread, and a small network runs 10x slower
+# than on one thread) makes the next runs use as many threads as it had cores, until
+# a probe with all of them after _PROBE_FIRST s (doubling to _PROBE_MAX s while the
+# cores stay busy). Runs shorter than _WATCH_MIN s of wall time do not count. The
+# results are the same for any number of threads. PLASTICITY_WATCH_LOAD=0: off.
+_HELD = 0.75
+_WATCH_MIN = 2e-3
+_PROBE_FIRST = 0.5
+_PROBE_MAX = 16.0
+_WATCH_LOAD = os.environ.get("PLASTICITY_WATCH_LOAD", "1") != "0"
+
+
+def _cores_held(cpu, wall):
+    """From each thread's CPU and wall seconds in a run: None where they held their
+    cores (or the run was too short to tell), else the number of cores they had
+    between them (>= 1, rounded down)."""
+    cpu = np.asarray(cpu, dtype=np.float64)
+    wall = np.asarray(wall, dtype=np.float64)
+    if cpu.size < 2 or wall.size != cpu.size or not np.all(wall > 0) or \
+            wall.max() < _WATCH_MIN:
+        return None
+    held = np.minimum(cpu / wall, 1.0)
+    if held.min() >= _HELD:
+        return None
+    return max(1, int(held.sum() + 1e-9))
 
 
 def default_threads():
@@ -707,6 +737,11 @@ class Network:
         if seed is not None:
             seed = check_int("seed", seed, 0)
         self._seed = seed
+        # the load watch: threads the runs use for now (None: self.threads), when
+        # to try all again, and the wait after the next probe that finds them busy
+        self._load_cap = None
+        self._probe_at = 0.0
+        self._probe_wait = _PROBE_FIRST
         self.threads = threads
         self._seedseq = np.random.SeedSequence(seed)
         self.populations = {}
@@ -765,7 +800,31 @@ class Network:
             work = sum(p.synapses.nnz for p in self.projections.values()) + sum(
                 p.n for p in self.populations.values() if p.model is not None)
             n = max(1, min(n, work // _WORK_PER_THREAD))
+        if self._load_cap is not None and n > self._load_cap:
+            if time.monotonic() < self._probe_at:
+                return self._load_cap
         return n
+
+    def _watch_load(self, eng):
+        """After a run segment: where its threads did not hold their cores
+        (_cores_held), the following segments and runs use fewer threads (the load
+        watch, see _HELD); a segment on all of them that held its cores ends it.
+        Returns the threads for the next segment of this run."""
+        if not _WATCH_LOAD or eng.thread_cpu is None:
+            return eng.threads
+        cores = _cores_held(eng.thread_cpu, eng.thread_wall)
+        if cores is None:
+            if self._load_cap is not None and len(eng.thread_cpu) > self._load_cap:
+                self._load_cap = None          # a probe found the cores free
+                self._probe_wait = _PROBE_FIRST
+            return eng.threads
+        cap = min(cores, len(eng.thread_cpu) - 1)
+        probing = self._load_cap is not None
+        self._load_cap = cap if not probing else min(cap, self._load_cap)
+        if probing:
+            self._probe_wait = min(2 * self._probe_wait, _PROBE_MAX)
+        self._probe_at = time.monotonic() + self._probe_wait
+        return max(1, self._load_cap)
 
     # ---------------------------------------------------------------- building
     @property
@@ -1273,6 +1332,7 @@ class Network:
                     eng.set_generator(k, p._steps, p._sorted_ids, p.pos)
                 reached = eng.run_segment(self.step, stop)
                 self.step = reached
+                eng.threads = self._watch_load(eng)
                 self._drain()
                 if eng.error is not None:
                     self._raise_nonfinite(eng.error)

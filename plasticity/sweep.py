@@ -425,8 +425,19 @@ def _client(workers, scheduler):
             raise SweepError(f"cannot connect to the Dask scheduler at {scheduler!r}: "
                              f"{e}") from None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0")
+                           dashboard_address=":0", env=_worker_env(workers))
     return Client(cluster), cluster
+
+
+def _worker_env(workers):
+    """The environment of the local workers: each runs its networks on its share
+    of this machine's cores (PLASTICITY_THREADS; every worker would otherwise take
+    all of them, and ``workers`` processes on the same cores wait on each other's
+    threads at every step); a PLASTICITY_THREADS set here is passed on as it is."""
+    if os.environ.get("PLASTICITY_THREADS", "").strip():
+        return {"PLASTICITY_THREADS": os.environ["PLASTICITY_THREADS"]}
+    from .network import default_threads
+    return {"PLASTICITY_THREADS": str(max(1, default_threads() // max(1, workers)))}
 
 
 # ------------------------------------------------------------------------ the sweep's phases

@@ -3,8 +3,15 @@
 ``PLASTICITY_RECORD_SKIPPED=FILE`` appends the node id of every skipped test to FILE:
 CI's second stage (``.ci/run``) installs the extras and reruns exactly those, rather
 than the whole suite again.
+
+The network's load watch (fewer threads after a run whose threads lost their cores
+to another process) is off for the suite, here and in the processes it starts: the
+thread tests must run on the threads they ask for however busy the machine is;
+tests/test_load_watch.py turns it on where it tests it.
 """
 import os
+
+os.environ["PLASTICITY_WATCH_LOAD"] = "0"
 
 
 def pytest_runtest_logreport(report):

@@ -286,3 +286,26 @@ def test_plot_effect_errors_and_non_sweep_files(serial, tmp_path, capsys):
     with pytest.raises(sweep.SweepError, match="is a sweep of experiment"):
         sweep.run_sweep("song_abbott_2000", ["rate=10"], out=os.path.dirname(serial.path),
                         workers=1, sets=["duration=10"])
+
+
+def test_local_workers_share_the_cores(monkeypatch):
+    """Each local worker runs its networks on its share of the cores (every worker
+    taking all of them made workers wait on each other's threads at every step); a
+    PLASTICITY_THREADS set by the user is passed on."""
+    from plasticity.network import default_threads
+    monkeypatch.delenv("PLASTICITY_THREADS", raising=False)
+    cores = default_threads()
+    assert sweep._worker_env(1) == {"PLASTICITY_THREADS": str(cores)}
+    assert sweep._worker_env(2) == {"PLASTICITY_THREADS": str(max(1, cores // 2))}
+    assert sweep._worker_env(10 * cores) == {"PLASTICITY_THREADS": "1"}
+    monkeypatch.setenv("PLASTICITY_THREADS", "3")
+    assert sweep._worker_env(2) == {"PLASTICITY_THREADS": "3"}
+    monkeypatch.delenv("PLASTICITY_THREADS")
+    _dask()
+    client, cluster = sweep._client(2, None)
+    try:
+        seen = client.run(lambda: os.environ.get("PLASTICITY_THREADS"))
+        assert sorted(seen.values()) == [str(max(1, cores // 2))] * 2
+    finally:
+        client.close()
+        cluster.close()
