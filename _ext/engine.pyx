@@ -1424,21 +1424,28 @@ cdef inline bint _parallel_rule(const Proj* pr) noexcept nogil:
     return False
 
 
+cdef inline const int32_t* _spikes_ago(const Pop* p, int64_t t, int lag,
+                                       Py_ssize_t* n) noexcept nogil:
+    """The spikes of population p at step t - lag (ascending ids): the step's own
+    list for lag 0, else its history ring (H > lag); none before step 0."""
+    cdef int64_t ts
+    cdef Py_ssize_t slot
+    if lag == 0:
+        n[0] = p.n_spikes
+        return p.spikes
+    ts = t - lag
+    if ts < 0:
+        n[0] = 0
+        return p.spikes
+    slot = ts % p.H
+    n[0] = p.hist_n[slot]
+    return p.hist + slot * p.n
+
+
 cdef inline const int32_t* _arrivals(const Proj* pr, const Pop* pre, int64_t t,
                                      Py_ssize_t* nspk) noexcept nogil:
     """The presynaptic spikes arriving at step t (no delay or a homogeneous one)."""
-    cdef int64_t ts
-    cdef Py_ssize_t slot
-    if pr.delay_mode == DELAY_NONE:
-        nspk[0] = pre.n_spikes
-        return pre.spikes
-    ts = t - pr.delay
-    if ts < 0:
-        nspk[0] = 0
-        return pre.spikes
-    slot = ts % pre.H
-    nspk[0] = pre.hist_n[slot]
-    return pre.hist + slot * pre.n
+    return _spikes_ago(pre, t, 0 if pr.delay_mode == DELAY_NONE else pr.delay, nspk)
 
 
 cdef inline const int32_t* _post_arrivals(const Proj* pr, const Pop* post, int64_t t,
@@ -1446,18 +1453,7 @@ cdef inline const int32_t* _post_arrivals(const Proj* pr, const Pop* post, int64
     """The postsynaptic spikes whose post-side updates run at step t (ascending
     ids): the step's own, or with a post delay P those of step t - P (the post
     population's history ring, H > P: set_post_delay)."""
-    cdef int64_t ts
-    cdef Py_ssize_t slot
-    if pr.post_delay == 0:
-        n[0] = post.n_spikes
-        return post.spikes
-    ts = t - pr.post_delay
-    if ts < 0:
-        n[0] = 0
-        return post.spikes
-    slot = ts % post.H
-    n[0] = post.hist_n[slot]
-    return post.hist + slot * post.n
+    return _spikes_ago(post, t, pr.post_delay, n)
 
 
 cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
