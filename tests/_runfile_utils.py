@@ -12,6 +12,13 @@ TOY = os.path.join(REPO, "tests", "toy_random_walk.py")
 VOLATILE = {"created", "finished", "wall_time_s", "run_id", "resumed", "git_commit"}
 
 
+def experiment_module(name):
+    """The module of the registered experiment ``name`` (experiments/NAME.py), loaded
+    as `plasticity run` loads it (plasticity.experiments.load)."""
+    from plasticity import experiments
+    return experiments.load(name).module
+
+
 def env(**extra):
     """Environment for a subprocess that imports plasticity from this checkout."""
     e = dict(os.environ)

@@ -1,22 +1,14 @@
 """Izhikevich 2004 Fig. 1: each of the 20 firing patterns has its signature."""
-import importlib.util
 import os
 
 import numpy as np
 import pytest
+from _runfile_utils import experiment_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def load(name):
-    path = os.path.join(HERE, "..", "experiments", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-izh = load("izhikevich_2003")
+izh = experiment_module("izhikevich_2003")
 LETTERS = list(izh.PATTERNS)
 
 

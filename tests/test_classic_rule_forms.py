@@ -2,24 +2,16 @@
 pfister_gerstner_2006 written in the rule language (``rule_form = "language"``,
 ``STDP.to_equation_rule``) give the built-in kernels' numbers bit for bit. (Song 2000:
 tests/test_song_abbott_2000.py.)"""
-import importlib.util
 import os
 
 import numpy as np
+from _runfile_utils import experiment_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def load(name):
-    path = os.path.join(HERE, "..", "experiments", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_pfister_gerstner_triplet_rules_in_the_language_bit_for_bit():
-    pg = load("pfister_gerstner_2006")
+    pg = experiment_module("pfister_gerstner_2006")
     runs = {form: pg.run(pg.Config(frequencies=[0.1, 20.0, 50.0], n_pairs=30,
                                    rule_form=form))
             for form in ("kernel", "language")}

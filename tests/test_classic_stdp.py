@@ -1,25 +1,17 @@
 """Classic STDP results: Bi & Poo 1998 window, Pfister & Gerstner 2006 frequency
 dependence, Song, Miller & Abbott 2000 competition."""
-import importlib.util
 import os
 
 import numpy as np
 import pytest
+from _runfile_utils import experiment_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def load(name):
-    path = os.path.join(HERE, "..", "experiments", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 # ------------------------------------------------------------------ Bi & Poo 1998
 def test_pairing_protocol_measures_each_rules_window():
-    bp = load("bi_poo_1998")
+    bp = experiment_module("bi_poo_1998")
     cfg = bp.Config(**bp.SMALL)
     m = bp.run(cfg)
     assert m["post_spike_time_error_ms"] == 0.0
@@ -40,7 +32,7 @@ def test_pairing_protocol_measures_each_rules_window():
 def test_window_is_not_the_isolated_pair_window_at_high_pairing_rate():
     """Control: at 20 Hz the pairs interact, the measurement departs from the
     isolated-pair window and tells the interactions apart (the test above can fail)."""
-    bp = load("bi_poo_1998")
+    bp = experiment_module("bi_poo_1998")
     m = bp.run(bp.Config(**dict(bp.SMALL, pair_rate=20.0, dt_min=-20.0, dt_max=20.0)))
     assert m["max_error/pair-all-to-all"] > 0.05
     a = m["curves"]["pair-all-to-all"][0]
@@ -51,7 +43,7 @@ def test_window_is_not_the_isolated_pair_window_at_high_pairing_rate():
 # ------------------------------------------------------------------ Pfister & Gerstner 2006
 @pytest.fixture(scope="module")
 def pg():
-    mod = load("pfister_gerstner_2006")
+    mod = experiment_module("pfister_gerstner_2006")
     return mod.run(mod.Config())
 
 
@@ -82,7 +74,7 @@ def test_pair_rule_cannot(pg, rule):
 
 # ------------------------------------------------------------------ Song et al. 2000 competition
 def test_correlated_group_wins():
-    comp = load("song_abbott_2000_competition")
+    comp = experiment_module("song_abbott_2000_competition")
     m = comp.run(comp.Config(**comp.SMALL), seed=3)
     c, u = m["mean_weight_correlated_over_gmax"], m["mean_weight_uncorrelated_over_gmax"]
     assert c > 0.85 and c - u > 0.4, m
@@ -92,14 +84,14 @@ def test_correlated_group_wins():
 
 def test_without_correlation_no_group_wins():
     """Control: c = 0, same everything else: the two groups end alike."""
-    comp = load("song_abbott_2000_competition")
+    comp = experiment_module("song_abbott_2000_competition")
     m = comp.run(comp.Config(**dict(comp.SMALL, correlation=0.0)), seed=3)
     c, u = m["mean_weight_correlated_over_gmax"], m["mean_weight_uncorrelated_over_gmax"]
     assert abs(c - u) < 0.15, m
 
 
 def test_correlated_trains_have_the_requested_rate_and_correlation():
-    comp = load("song_abbott_2000_competition")
+    comp = experiment_module("song_abbott_2000_competition")
     rng = np.random.default_rng(0)
     t, i = comp.correlated_trains(40, 20, 15.0, 0.2, 200_000.0, 0.1, rng)
     rates = np.bincount(i, minlength=40) / 200.0

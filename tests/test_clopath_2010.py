@@ -1,26 +1,18 @@
 """Clopath et al. 2010 (experiments/clopath_2010.py): the frequency dependence of
 Sjöström 2001's pairing protocols, the recurrent network's connectivity under rate
 and temporal codes, and the experiment's equations against Brian2 2.9."""
-import importlib.util
 import os
 
 import numpy as np
 import pytest
+from _runfile_utils import experiment_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def load(name):
-    path = os.path.join(HERE, "..", "experiments", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def E():
-    return load("clopath_2010")
+    return experiment_module("clopath_2010")
 
 
 @pytest.fixture(scope="module")

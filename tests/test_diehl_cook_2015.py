@@ -6,9 +6,7 @@ Measured with seeds 1-3 (this machine): accuracy 0.52-0.56, correlation of the
 receptive fields with their class's mean image 0.21-0.27 against 0.02 for the initial
 weights; without learning (the control) 0.20 and 0.03.
 """
-import importlib.util
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from plasticity import results
 
 from _data import find_dataset  # noqa: E402
+from _runfile_utils import experiment_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -31,18 +30,9 @@ pytestmark = pytest.mark.skipif(MNIST is None, reason="MNIST files not found "
                                 "(see data/README.md)")
 
 
-def load_experiment():
-    path = os.path.join(HERE, "..", "experiments", "diehl_cook_2015.py")
-    spec = importlib.util.spec_from_file_location("diehl_cook_2015", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["diehl_cook_2015"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def dc():
-    return load_experiment()
+    return experiment_module("diehl_cook_2015")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +72,7 @@ def test_control_without_learning_fails_both_criteria(dc, data):
 
 
 def test_readout_rules():
-    dc = load_experiment()
+    dc = experiment_module("diehl_cook_2015")
     sums = np.zeros((10, 4))
     sums[3, 0], sums[3, 1], sums[7, 1], sums[2, 2] = 6.0, 1.0, 4.0, 1.0
     counts = np.full(10, 2.0)

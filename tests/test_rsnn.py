@@ -1,11 +1,11 @@
 """plasticity.rsnn: the LIF/ALIF network equations, parameter errors, determinism,
 learning on a tiny pattern task, and the e-prop experiments' quick runs."""
-import importlib.util
 import os
 import re
 
 import numpy as np
 import pytest
+from _runfile_utils import experiment_module
 
 from plasticity.rsnn import (RSNN, SGD, Adam, EProp, RSNNParams, bptt,
                              cross_entropy_loss, mse_loss, rate_regularization)
@@ -226,16 +226,8 @@ def test_evidence_accumulation_batch():
     assert x[:-150, :, 20:30].sum() == 0 and x[-150:, :, 20:30].sum() > 0
 
 
-def load_experiment(name):
-    path = os.path.join(HERE, "..", "experiments", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_pattern_generation_experiment_quick_run_learns():
-    mod = load_experiment("eprop_pattern_generation")
+    mod = experiment_module("eprop_pattern_generation")
     c = mod.Config(n_iter=60, n_rec=50, n_in=50, duration=500, periods=[500, 250, 100],
                    lr=1e-3)
     m = mod.run(c, seed=2)
@@ -244,7 +236,7 @@ def test_pattern_generation_experiment_quick_run_learns():
 
 
 def test_evidence_accumulation_experiment_runs():
-    mod = load_experiment("eprop_evidence_accumulation")
+    mod = experiment_module("eprop_evidence_accumulation")
     c = mod.Config(batch=4, n_iter=2, validate_every=1, t_delay=100, n_test_batches=1)
     m = mod.run(c, seed=1)
     assert m["iterations"] == 2 and 0 <= m["test_error"] <= 1

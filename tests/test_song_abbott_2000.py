@@ -1,25 +1,17 @@
 """Song, Miller & Abbott 2000 gives a bimodal weight distribution (the paper's model),
 with controls that can fail, the convergence measure, the Brian2-example variant that
 benchmark B1 uses, and the rule written in the rule language."""
-import importlib.util
 import os
 import sys
 
 import numpy as np
 import pytest
+from _runfile_utils import experiment_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def load_experiment():
-    path = os.path.join(HERE, "..", "experiments", "song_abbott_2000.py")
-    spec = importlib.util.spec_from_file_location("song_abbott_2000", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-song = load_experiment()
+song = experiment_module("song_abbott_2000")
 
 
 def inner(hist):

@@ -1,27 +1,19 @@
 """Tsodyks-Markram short-term plasticity (experiments/tsodyks_markram_1997.py): the
 engine's responses equal the model's recursion; the paper's qualitative figures;
 STP and STDP in one rule against the NumPy interpreter and Brian2 2.9."""
-import importlib.util
 import math
 import os
 
 import numpy as np
 import pytest
+from _runfile_utils import experiment_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def load():
-    path = os.path.join(HERE, "..", "experiments", "tsodyks_markram_1997.py")
-    spec = importlib.util.spec_from_file_location("tsodyks_markram_1997", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def tm():
-    return load()
+    return experiment_module("tsodyks_markram_1997")
 
 
 @pytest.fixture(scope="module")
