@@ -809,6 +809,7 @@ cdef void _generated_arrivals(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
     (no delay or one delay), or (synapse id, presynaptic neuron id) pairs of the
     synapses reached (per-synapse delays, in the order of the built-in loop: delay,
     spike, synapse)."""
+    cdef Py_ssize_t s0
     cdef Py_ssize_t k, q, i, lo, hi, slot, n = 0
     cdef int64_t ts
     cdef int d
@@ -818,11 +819,12 @@ cdef void _generated_arrivals(Proj* pr, Pop* pre, int64_t t) noexcept nogil:
         pr.gen_spk = _arrivals(pr, pre, t, &n)
         pr.gen_n = n
     else:
+        s0 = t % pre.H
         for d in range(pr.max_delay + 1):
             ts = t - d
             if ts < 0:
                 break
-            slot = ts % pre.H
+            slot = _ring_slot(s0, d, pre.H)
             spk = pre.hist + slot * pre.n
             for k in range(pre.hist_n[slot]):
                 i = spk[k]
@@ -856,6 +858,7 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
     language, a custom or Python rule, or a built-in rule with per-neuron pre traces
     reset at post spikes. The built-in one runs the partitioned code over the full
     post range (the order and the numbers of the threaded step)."""
+    cdef Py_ssize_t s0
     cdef Pop* pre = &pops[pr.pre]
     cdef Pop* post = &pops[pr.post]
     cdef double* target = post.state + pr.target * post.n
@@ -895,11 +898,12 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                 pr.arr[pr.arr_n[0]] = <int32_t>i
                 pr.arr_n[0] += 1
     else:
+        s0 = t % pre.H
         for d in range(pr.max_delay + 1):
             ts = t - d
             if ts < 0:
                 break
-            slot = ts % pre.H
+            slot = _ring_slot(s0, d, pre.H)
             spk = pre.hist + slot * pre.n
             nspk = pre.hist_n[slot]
             for k in range(nspk):
@@ -1237,6 +1241,7 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
     synapses onto post neurons j0 .. j1-1 (thread tid's range of nt; 0 .. n_post
     serially): within a (row, delay) run the synapses are in id order, so in post
     order (_delay_run finds the thread's part)."""
+    cdef Py_ssize_t s0
     cdef StdpParams sp = pr.sp
     cdef const int32_t* dperm = pr.dperm
     cdef const int64_t* dstart = pr.dstart
@@ -1249,11 +1254,12 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
     cdef const int32_t* spk
     cdef int d, ready = 0
     cdef double wv, o1
+    s0 = t % pre.H
     for d in range(pr.max_delay + 1):
         ts = t - d
         if ts < 0:
             break
-        slot = ts % pre.H
+        slot = _ring_slot(s0, d, pre.H)
         spk = pre.hist + slot * pre.n
         nspk = pre.hist_n[slot]
         for k in range(nspk):
@@ -1442,6 +1448,13 @@ cdef inline const int32_t* _spikes_ago(const Pop* p, int64_t t, int lag,
     return p.hist + slot * p.n
 
 
+cdef inline Py_ssize_t _ring_slot(Py_ssize_t s0, int d, Py_ssize_t H) noexcept nogil:
+    """The history slot of step t - d where s0 is step t's (0 <= d < H): the delay
+    loops step back through the ring without a division per delay."""
+    cdef Py_ssize_t s = s0 - d
+    return s + H if s < 0 else s
+
+
 cdef inline const int32_t* _arrivals(const Proj* pr, const Pop* pre, int64_t t,
                                      Py_ssize_t* nspk) noexcept nogil:
     """The presynaptic spikes arriving at step t (no delay or a homogeneous one)."""
@@ -1462,6 +1475,7 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
     and the pre-side rule update, arrival by arrival. Per-neuron pre traces were
     bumped before (_pre_bumps, which kept r2 before the bump): nothing here reads
     x1, so the numbers are those of bumping after each row."""
+    cdef Py_ssize_t s0
     cdef double* target = post.state + pr.target * post.n
     cdef int plastic = pr.rule == RULE_STDP or pr.rule == RULE_MODULATED
     cdef const int32_t* spk
@@ -1517,11 +1531,12 @@ cdef void _pre_range(Proj* pr, Pop* pre, Pop* post, int64_t t, Py_ssize_t j0,
         else:
             _pre_delayed_stdp[float](pr, pre, target, t, pr.w32, j0, j1, tid, nt)
     else:
+        s0 = t % pre.H
         for d in range(pr.max_delay + 1):
             ts = t - d
             if ts < 0:
                 break
-            slot = ts % pre.H
+            slot = _ring_slot(s0, d, pre.H)
             spk = pre.hist + slot * pre.n
             nspk = pre.hist_n[slot]
             for k in range(nspk):
