@@ -44,6 +44,7 @@ directories of the ``PLASTICITY_EXPERIMENT_PATH`` environment variable);
 :func:`load` returns one as an :class:`Experiment`; ``load`` also accepts the path of
 a ``.py`` file, so your own experiments need not live here.
 """
+import ast
 import dataclasses
 import importlib
 import importlib.util
@@ -126,10 +127,71 @@ def _check(mod, name):
         raise ExperimentError(f"experiment {name!r}: Config must be a dataclass")
 
 
+def _bound_names(stmts):
+    """The names the top-level statements ``stmts`` of a module bind (definitions,
+    assignments, imports; into if/try/with/loop bodies, not into functions or
+    classes), or None where a star import makes them unknowable from the source."""
+    names = set()
+    for st in stmts:
+        if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(st.name)
+        elif isinstance(st, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for t in (st.targets if isinstance(st, ast.Assign) else [st.target]):
+                names.update(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(st, (ast.Import, ast.ImportFrom)):
+            for a in st.names:
+                if a.name == "*":
+                    return None
+                names.add(a.asname or a.name.split(".")[0])
+        else:
+            bodies = [getattr(st, k, None) or [] for k in ("body", "orelse",
+                                                           "finalbody")]
+            bodies += [h.body for h in getattr(st, "handlers", None) or []]
+            bodies += [c.body for c in getattr(st, "cases", None) or []]
+            if isinstance(st, (ast.For, ast.AsyncFor)):
+                names.update(n.id for n in ast.walk(st.target) if isinstance(n, ast.Name))
+            if isinstance(st, (ast.With, ast.AsyncWith)):
+                for item in st.items:
+                    if item.optional_vars is not None:
+                        names.update(n.id for n in ast.walk(item.optional_vars)
+                                     if isinstance(n, ast.Name))
+            for body in bodies:
+                inner = _bound_names(body)
+                if inner is None:
+                    return None
+                names |= inner
+    return names
+
+
+def _check_source(path):
+    """Refuse a file that is not an experiment from its source, before running any of
+    it: Python that does not parse, or no top-level ``Config`` and ``run`` (what
+    ``plasticity run`` needs). A star import leaves the names unknown: such a file is
+    checked after its import, as before."""
+    try:
+        source = importlib.util.decode_source(open(path, "rb").read())
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as e:
+        raise ExperimentError(f"experiment file {path!r} is not valid Python (line "
+                              f"{e.lineno}: {e.msg}); nothing of it was run") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ExperimentError(f"cannot read experiment file {path!r}: {e}") from None
+    names = _bound_names(tree.body)
+    if names is None:
+        return
+    missing = [a for a in ("Config", "run") if a not in names]
+    if missing:
+        raise ExperimentError(
+            f"{path!r} is not an experiment: it defines no {' and no '.join(missing)} at "
+            f"its top level (an experiment defines a Config dataclass and run(config, "
+            f"recorder); read from its source, nothing of it was run)")
+
+
 def _from_file(path):
     path = os.path.abspath(path)
     if not os.path.isfile(path):
         raise ExperimentError(f"experiment file {path!r} does not exist")
+    _check_source(path)
     name = os.path.splitext(os.path.basename(path))[0]
     modname = f"_plasticity_user_experiment_{name}"
     spec = importlib.util.spec_from_file_location(modname, path)
