@@ -169,8 +169,8 @@ def analytic_window(timing, dts, n_pairs=1):
     if isinstance(timing, Pair):
         w = timing.window(d)
     else:
-        w = np.where(d >= 0, timing.a2_plus * np.exp(-d / timing.tau_plus),
-                     -timing.a2_minus * np.exp(d / timing.tau_minus))
+        w = np.where(d >= 0, timing.a2_plus * np.exp(-np.maximum(d, 0.0) / timing.tau_plus),
+                     -timing.a2_minus * np.exp(np.minimum(d, 0.0) / timing.tau_minus))
     return n_pairs * w
 
 
@@ -232,26 +232,38 @@ def bi_poo_fit(config, dts):
     """The exponential fit of Bi & Poo's data (relative change after the protocol)."""
     d = np.asarray(dts, float)
     c = config
-    return np.where(d > 0, c.fit_a_plus * np.exp(-d / c.tau_plus),
-                    np.where(d < 0, -c.fit_a_minus * np.exp(d / c.tau_minus), np.nan))
+    return np.where(d > 0, c.fit_a_plus * np.exp(-np.maximum(d, 0.0) / c.tau_plus),
+                    np.where(d < 0, -c.fit_a_minus * np.exp(np.minimum(d, 0.0) / c.tau_minus),
+                             np.nan))
 
 
 def fit_time_constants(dts, dw):
-    """Log-linear fits of the measured window: (tau+, tau-) in ms (NaN if undefined)."""
+    """Log-linear fits of the measured window: (tau+, tau-) in ms. A fit that the
+    window leaves undefined is a :class:`plasticity.results.Undefined` saying why:
+    fewer than two spike-time differences on its side with a change of its sign (no
+    potentiation with ``fit_a_plus = 0``; a tau so far below ``dt_step`` that the
+    change vanishes within one step), or a change that does not decay."""
+    from plasticity.results import Undefined
     d, w = np.asarray(dts, float), np.asarray(dw, float)
     out = []
-    for sel in ((d > 0) & (w > 0), (d < 0) & (w < 0)):
+    for side, sel in (("potentiation at delta_t > 0", (d > 0) & (w > 0)),
+                      ("depression at delta_t < 0", (d < 0) & (w < 0))):
         if sel.sum() < 2:
-            out.append(math.nan)
+            out.append(Undefined(f"fewer than two spike-time differences with "
+                                 f"{side} ({int(sel.sum())}): nothing to fit"))
             continue
         slope = np.polyfit(d[sel], np.log(np.abs(w[sel])), 1)[0]
-        out.append(abs(1.0 / slope) if slope != 0 else math.inf)
+        out.append(abs(1.0 / slope) if slope != 0 else
+                   Undefined(f"the {side} does not decay with |delta_t|"))
     return tuple(out)
 
 
 def run(config, recorder=None, seed=1):
     """Measure the windows; returns the headline metrics (and, without a recorder,
-    the curves under ``"curves"``)."""
+    the curves under ``"curves"``). A metric the config leaves undefined (a fit of no
+    potentiation, an error relative to a window that is 0) is a
+    :class:`plasticity.results.Undefined` saying why; the run is still complete."""
+    from plasticity.results import Undefined
     c = config
     Config.check(c)
     dts = delta_ts(c)
@@ -266,7 +278,9 @@ def run(config, recorder=None, seed=1):
         expected = analytic_window(timing, dts, c.n_pairs) / w0
         scale = np.abs(expected).max()
         curves[name] = (measured, expected)
-        metrics[f"max_error/{name}"] = float(np.abs(measured - expected).max() / scale)
+        metrics[f"max_error/{name}"] = float(np.abs(measured - expected).max() / scale) \
+            if scale > 0 else Undefined(f"the {name} rule's window is 0 at every "
+                                        f"delta_t (no change to compare with)")
     tp, tm = fit_time_constants(dts, curves["pair-all-to-all"][0])
     metrics["fitted_tau_plus_ms"] = tp
     metrics["fitted_tau_minus_ms"] = tm

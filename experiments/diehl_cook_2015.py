@@ -337,10 +337,13 @@ def receptive_fields(synapses, weights=None):
 
 def rf_class_correlation(fields, assignments, class_means):
     """Mean Pearson correlation of each assigned neuron's receptive field with the
-    mean image of its class (NaN if no neuron is assigned)."""
+    mean image of its class (:class:`plasticity.results.Undefined` if no neuron is
+    assigned)."""
     sel = assignments >= 0
     if not sel.any():
-        return float("nan")
+        from plasticity.results import Undefined
+        return Undefined("no neuron is assigned to a class (none spiked for the "
+                         "assignment images)")
     f = fields[sel] - fields[sel].mean(axis=1, keepdims=True)
     m = class_means[assignments[sel]]
     m = m - m.mean(axis=1, keepdims=True)

@@ -271,10 +271,12 @@ def check(letter, trace):
 
 def signature(letter, times, v, I, st):
     """Numbers that characterise a pattern (used by the test and stored as metrics)."""
+    from plasticity.results import Undefined
     isi = np.diff(st)
+    none = Undefined(f"pattern {letter} did not spike")
     out = {"n_spikes": int(st.size),
-           "first_spike_ms": float(st[0]) if st.size else float("nan"),
-           "last_spike_ms": float(st[-1]) if st.size else float("nan")}
+           "first_spike_ms": float(st[0]) if st.size else none,
+           "last_spike_ms": float(st[-1]) if st.size else none}
     if isi.size:
         out["min_isi_ms"] = float(isi.min())
         out["max_isi_ms"] = float(isi.max())

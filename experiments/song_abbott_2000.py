@@ -254,16 +254,20 @@ def convergence(t, middle, hist, duration, horizon=1_000_000.0, tol=0.05, band=0
     between the mean 10-bin histograms of the third and the last quarter),
     ``converged`` (both below ``tol`` in magnitude) and ``settle_time_ms`` (the first
     snapshot after which the middle fraction stays within ``band`` of its last-quarter
-    mean; NaN if no snapshot does).
+    mean). A number the snapshots leave undefined (too few of them in the second
+    half; no snapshot after which the fraction settles) is a
+    :class:`plasticity.results.Undefined` saying why.
     """
+    from plasticity.results import Undefined
     t, middle = np.asarray(t, float), np.asarray(middle, float)
     hist = np.asarray(hist, float).reshape(-1, 10)
     half = t > duration / 2
     q3 = half & (t <= 3 * duration / 4)
     q4 = t > 3 * duration / 4
-    out = dict(fraction_middle_last_quarter=float("nan"), middle_trend=float("nan"),
-               histogram_change=float("nan"), converged=False,
-               settle_time_ms=float("nan"))
+    few = Undefined(f"too few weight snapshots in the run's second half ({int(half.sum())}"
+                    f"; 3 are needed, in its third and its fourth quarter)")
+    out = dict(fraction_middle_last_quarter=few, middle_trend=few, histogram_change=few,
+               converged=False, settle_time_ms=few)
     if not q3.any() or not q4.any() or half.sum() < 3:
         return out
     m4 = middle[q4].mean()
@@ -275,10 +279,12 @@ def convergence(t, middle, hist, duration, horizon=1_000_000.0, tol=0.05, band=0
     elif outside[-1] + 1 < t.size:
         settle = t[outside[-1] + 1]
     else:
-        settle = float("nan")
+        settle = Undefined(f"the middle fraction does not settle within {band:g} of "
+                           f"its last-quarter mean before the last snapshot")
     out.update(fraction_middle_last_quarter=float(m4), middle_trend=float(trend),
                histogram_change=float(tv),
-               converged=bool(abs(trend) < tol and tv < tol), settle_time_ms=float(settle))
+               converged=bool(abs(trend) < tol and tv < tol),
+               settle_time_ms=settle if isinstance(settle, Undefined) else float(settle))
     return out
 
 

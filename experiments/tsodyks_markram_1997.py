@@ -221,6 +221,10 @@ def stp_stdp_network(c, seed, backend="compiled", kind="depression", duration=No
 
 
 def run(config, recorder=None, seed=1):
+    """Run the three parts; returns the headline metrics. A figure's number that the
+    rates leave undefined (no rate far enough above or below the limiting frequency)
+    is a :class:`plasticity.results.Undefined` saying why; the run is complete."""
+    from plasticity.results import Undefined
     c = config
     if recorder is not None:
         seed = recorder.seed
@@ -249,10 +253,13 @@ def run(config, recorder=None, seed=1):
     ar = a_ss["depression"] * rates
     metrics["limiting_frequency_hz"] = lam
     metrics["dep_ss_times_rate_max_dev_high"] = (
-        float(np.max(np.abs(ar[high] / limit - 1))) if high.any() else float("nan"))
+        float(np.max(np.abs(ar[high] / limit - 1))) if high.any() else Undefined(
+            f"no regular rate at or above 4 x the limiting frequency "
+            f"({4 * lam:g} Hz) in rates {list(c.rates)}"))
     metrics["dep_ss_over_U_max_dev_low"] = (
         float(np.max(np.abs(a_ss["depression"][low] / c.U_dep - 1))) if low.any()
-        else float("nan"))
+        else Undefined(f"no regular rate at or below half the limiting frequency "
+                       f"({lam / 2:g} Hz) in rates {list(c.rates)}"))
     k20 = reg[int(np.argmin(np.abs(rates - c.facilitation_rate)))]
     for kind in SYNAPSES:
         a = amps[kind][k20]

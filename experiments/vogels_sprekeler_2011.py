@@ -249,19 +249,26 @@ def build(c, seed):
     return net, ge, gi, neuron, exc, inh, InputGenerator(c, r_in)
 
 
-def pearson(a, b):
+def pearson(a, b, what="the two profiles"):
+    """Pearson's r of ``a`` and ``b``; :class:`plasticity.results.Undefined` when one is
+    constant (``what`` says which numbers, for the reason)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if np.std(a) == 0 or np.std(b) == 0:
-        return float("nan")
+        from plasticity.results import Undefined
+        return Undefined(f"{what}: one of them is the same in every channel (no "
+                         f"correlation)")
     return float(np.corrcoef(a, b)[0, 1])
 
 
 def run(config, recorder=None, seed=1, progress=None):
     """Run the experiment; returns the headline metrics (with a recorder the seed is
-    the recorder's)."""
+    the recorder's). A metric the run leaves undefined (a correlation of profiles one
+    of which is flat, balance terms without spikes) is a
+    :class:`plasticity.results.Undefined` saying why; the run is complete."""
     c = config
     if recorder is not None:
         seed = recorder.seed
+    from plasticity.results import Undefined
     Config.check(c)
     net, ge, gi, neuron, exc, inh, inputs = build(c, seed)
     ch_e, ch_i = channel_of_inputs(c)
@@ -326,10 +333,13 @@ def run(config, recorder=None, seed=1, progress=None):
         "output_rate_hz": float(final_rate),
         "initial_rate_hz": float(rates[0]),
         "target_rate_hz": float(c.rho0),
-        "rate_error": float(abs(final_rate - c.rho0) / c.rho0) if c.rho0 > 0 else float("nan"),
-        "co_tuning": pearson(tuning_e, tuning_i),
+        "rate_error": float(abs(final_rate - c.rho0) / c.rho0) if c.rho0 > 0 else
+        Undefined("the target rate rho0 is 0 (no relative error)"),
+        "co_tuning": pearson(tuning_e, tuning_i, "the excitatory and inhibitory tuning "
+                             "curves"),
         "weight_correlation": pearson(np.bincount(ch_e, exc.weights, c.n_channels),
-                                      w_inh[-1]),
+                                      w_inh[-1], "the excitatory and inhibitory weights "
+                                      "by channel"),
         "initial_co_tuning": float("nan"),
         "mean_inh_weight_over_gbar": float(inh.weights.mean() / c.gbar_i),
         "input_rate_hz": float(n_in / (ge.n + gi.n) / (c.duration * 1e-3)),
@@ -367,6 +377,7 @@ def stdp_balance(c, t_pre, t_post, window):
     ``P_ind = 2 tau_stdp rate_post N_pre``; ``pre_post_excess = P / P_ind - 1`` is the
     correlation's share. At the rule's fixed point (weights stationary) ``P = D``,
     i.e. ``rate_post = rho0 / (1 + pre_post_excess)``: ``rate_fixed_point_hz``."""
+    from plasticity.results import Undefined
     tau = c.tau_stdp
     alpha = 2.0 * c.rho0 * 1e-3 * tau
     t_pre = np.sort(np.asarray(t_pre, float))
@@ -376,11 +387,16 @@ def stdp_balance(c, t_pre, t_post, window):
         p += float(np.exp(-np.abs(t_pre[lo:hi] - tp) / tau).sum())
     d = alpha * t_pre.size
     p_ind = 2.0 * tau * (len(t_post) / window) * t_pre.size
-    excess = p / p_ind - 1.0 if p_ind > 0 else float("nan")
-    return {"stdp_potentiation_over_depression": float(p / d) if d > 0 else float("nan"),
-            "pre_post_excess": float(excess),
-            "rate_fixed_point_hz": float(c.rho0 / (1.0 + excess)) if p_ind > 0
-            else float("nan")}
+    silent = Undefined("no output spike or no inhibitory input spike in the analysis "
+                       "window (no pre-post pairs)")
+    excess = float(p / p_ind - 1.0) if p_ind > 0 else silent
+    return {"stdp_potentiation_over_depression": float(p / d) if d > 0 else Undefined(
+                "no depression term (alpha = 0: rho0 = 0, or no inhibitory input "
+                "spike in the analysis window)"),
+            "pre_post_excess": excess,
+            "rate_fixed_point_hz": float(c.rho0 / (1.0 + excess)) if p_ind > 0 and p > 0
+            else silent if p_ind == 0 else Undefined(
+                f"no pre-post pair within 12 tau_stdp = {12 * tau:g} ms (P = 0)")}
 
 
 def _record_inh(recorder, inh):

@@ -27,6 +27,9 @@ def _err(msg):
 
 
 def _fmt(v):
+    from .results import Undefined
+    if isinstance(v, Undefined):
+        return repr(v)
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.6g}"
     if isinstance(v, np.ndarray):

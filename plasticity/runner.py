@@ -109,8 +109,12 @@ class NonFiniteMetric(ValueError):
 
 
 def _check_finite_metrics(name, metrics):
+    """Raise if a headline metric is NaN or infinite, unless it is an explained
+    :class:`plasticity.results.Undefined` (a fit the config leaves undefined)."""
     import numpy as np
     for k, v in metrics.items():
+        if isinstance(v, _results.Undefined):
+            continue
         try:
             a = np.asarray(v)
         except Exception:  # noqa: BLE001 - not numeric: nothing to check

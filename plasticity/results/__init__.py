@@ -33,7 +33,7 @@ any of our HDF5 files is read). Every name is importable from ``plasticity.resul
 from .common import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FORMAT, FORMAT_VERSION,  # noqa: F401
                      _BUFFER, _COMPRESSION, RunFileError, RunLocked, Spikes, _attr_value,
                      _check_name, _checked, _fsync_path, _git_commit, _h5py, _json_default,
-                     _lock_owner, _now, _RunLock, _version, checkpoint_path,
+                     _lock_owner, _now, _RunLock, _version, Undefined, checkpoint_path,
                      is_being_written, lock_path, open_hdf5, partial_path)
 from .checkpoint import (CheckpointMixin, _CannotResume, _dec_attr, _enc_attr,  # noqa: F401
                          _manifest, _read_state, _restore, _write_state)
@@ -44,4 +44,4 @@ from .reader import (Run, _a, _check_csr, _check_headline, _check_spikes,  # noq
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "RunFileError", "RunLocked", "Recorder", "Run", "load",
            "verify", "lock_path", "is_being_written",
-           "Spikes", "read_config", "partial_path", "checkpoint_path"]
+           "Spikes", "read_config", "partial_path", "checkpoint_path", "Undefined"]

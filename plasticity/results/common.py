@@ -12,7 +12,32 @@ import numpy as np
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION",
            "RunFileError", "RunLocked", "Spikes", "partial_path", "checkpoint_path",
-           "lock_path", "is_being_written", "open_hdf5"]
+           "lock_path", "is_being_written", "open_hdf5", "Undefined"]
+
+class Undefined(float):
+    """A metric that the run cannot define for its config, and why: a fit of fewer than
+    two points, a ratio to a change that is zero everywhere. A NaN as a number (numpy,
+    pandas and sweep tables take it as missing); the run file stores NaN with the
+    reason as the metric's attribute ``undefined``, and :class:`Run` reads it back as
+    an ``Undefined``. A run whose non-finite headline metrics are all ``Undefined`` is
+    complete (any other NaN or infinity fails it: a NaN nobody explained is a bug).
+
+    >>> Undefined("no potentiation to fit")
+    undefined (no potentiation to fit)
+    """
+    def __new__(cls, reason):
+        self = super().__new__(cls, float("nan"))
+        self.reason = str(reason)
+        return self
+
+    def __repr__(self):
+        return f"undefined ({self.reason})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (type(self), (self.reason,))
+
 
 FORMAT = "plasticity-run"
 FORMAT_VERSION = 1

@@ -9,8 +9,8 @@ import numpy as np
 
 from .._csr import check_csr
 from .common import (CHECKPOINT_FORMAT, FORMAT, FORMAT_VERSION, RunFileError, RunLocked,
-                     Spikes, _h5py, _lock_owner, is_being_written, lock_path, open_hdf5,
-                     partial_path)
+                     Spikes, Undefined, _h5py, _lock_owner, is_being_written, lock_path,
+                     open_hdf5, partial_path)
 
 __all__ = ["Run", "load", "read_config", "verify"]
 
@@ -633,6 +633,10 @@ class Run:
                     v = v[()]
                 if isinstance(v, np.generic):
                     v = v.item()
+                if isinstance(v, float) and v != v:     # NaN: explained, or not
+                    why = self._f[f"metrics/{name}"].attrs.get("undefined")
+                    if why is not None:
+                        v = Undefined(_a(why))
                 out[name] = v
             self._metrics = out
         return self._metrics

@@ -17,7 +17,8 @@ from .._csr import check_csr
 from .checkpoint import CheckpointMixin, _CannotResume
 from .common import (_BUFFER, _COMPRESSION, FORMAT, FORMAT_VERSION, LIBVER, _RunLock,
                      _attr_value, _check_name, _checked, _fsync_path, _git_commit, _h5py,
-                     _json_default, _now, _version, checkpoint_path, partial_path)
+                     _json_default, _now, _version, Undefined, checkpoint_path,
+                     partial_path)
 
 __all__ = ["Recorder"]
 
@@ -616,15 +617,19 @@ class Recorder(CheckpointMixin):
 
         Keyword arguments become attributes (e.g. ``units="%"``, ``x=epochs``,
         ``xlabel="epoch"``, ``labels=[...]`` for a confusion matrix). Storing a name
-        again replaces it.
+        again replaces it. An :class:`Undefined` value is stored as NaN with its reason
+        as the attribute ``undefined``.
         """
+        if isinstance(value, Undefined):
+            attrs = dict(attrs, undefined=value.reason)
+            value = float("nan")
         return self._put("metrics", name, value, attrs)
 
     def headline(self, metrics):
         """Store the experiment's headline metrics (a dict) and remember their names."""
         g = self._file["metrics"]
         for k, v in metrics.items():
-            if k in g and g[k].shape == np.shape(v):
+            if k in g and g[k].shape == np.shape(v) and not isinstance(v, Undefined):
                 try:
                     if np.array_equal(g[k][()], np.asarray(v)):
                         continue  # already stored (keep its attributes)

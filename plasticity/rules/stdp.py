@@ -69,8 +69,10 @@ class Pair(Revalidated):
     def window(self, delta_t):
         """Weight change of one pair at ``delta_t = t_post - t_pre`` (ms), additive."""
         d = np.asarray(delta_t, dtype=float)
-        return np.where(d >= 0, self.a_plus * np.exp(-d / self.tau_plus),
-                        -self.a_minus * np.exp(d / self.tau_minus))
+        # each branch's exponent clipped at 0 on the other side: the same values where
+        # it is taken, and no overflow where it is not (a tau far below |delta_t|)
+        return np.where(d >= 0, self.a_plus * np.exp(-np.maximum(d, 0.0) / self.tau_plus),
+                        -self.a_minus * np.exp(np.minimum(d, 0.0) / self.tau_minus))
 
 
 class Triplet(Revalidated):

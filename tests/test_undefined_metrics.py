@@ -1,0 +1,142 @@
+"""Metrics a valid config leaves undefined do not fail a run that simulated.
+
+A non-finite headline metric fails the run (a NaN nobody explained is a bug), but
+some valid extreme configs give numbers that are undefined by nature: bi_poo_1998's
+fit of tau+ with ``fit_a_plus = 0`` (no potentiation to fit) or a tau far below
+``dt_step``; tsodyks_markram_1997's figure numbers when no rate lies far enough from
+the limiting frequency; vogels_sprekeler_2011's correlations of a flat profile.
+These ran to the end and then failed in the analysis ("headline metric ... is nan"),
+the run marked failed. Now such a metric is a :class:`plasticity.results.Undefined`
+(NaN with its reason): the run is complete, the file stores NaN with the reason as
+the attribute ``undefined``, the reader gives it back, the CLI prints it.
+"""
+import math
+import pickle
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from plasticity import results, runner
+from plasticity.results import Undefined
+
+from _runfile_utils import env, plasticity_cmd
+
+EXPERIMENT = '''
+import dataclasses
+from plasticity.results import Undefined
+
+@dataclasses.dataclass
+class Config:
+    value: str = "undefined"
+
+def run(config, recorder):
+    recorder.metric("curve", [1.0, 2.0, 3.0])
+    fit = {"undefined": Undefined("fewer than two points to fit"),
+           "not_a_number": float("nan"), "number": 2.5}[config.value]
+    return {"fit": fit, "n": 3}
+'''
+
+
+@pytest.fixture
+def toy(tmp_path):
+    p = tmp_path / "toy_fit.py"
+    p.write_text(EXPERIMENT)
+    return str(p)
+
+
+def test_undefined_is_a_nan_with_a_reason():
+    u = Undefined("no potentiation to fit")
+    assert isinstance(u, float) and math.isnan(u) and np.isnan(u)
+    assert u.reason == "no potentiation to fit"
+    assert repr(u) == str(u) == "undefined (no potentiation to fit)"
+    v = pickle.loads(pickle.dumps(u))
+    assert isinstance(v, Undefined) and v.reason == u.reason
+
+
+def test_an_undefined_headline_metric_completes_the_run(toy, tmp_path):
+    out = runner.run_experiment(toy, out=tmp_path / "runs", quiet=True)
+    assert isinstance(out.metrics["fit"], Undefined)
+    with results.load(out.path) as run:
+        fit = run.metrics["fit"]
+        assert isinstance(fit, Undefined) and fit.reason == "fewer than two points to fit"
+        assert run.metric_attrs("fit")["undefined"] == "fewer than two points to fit"
+        assert list(run.metrics["curve"]) == [1.0, 2.0, 3.0]
+        assert set(run.headline) == {"fit", "n"}
+    import h5py
+    with h5py.File(out.path, "r") as f:                 # h5py alone: a NaN
+        assert np.isnan(f["metrics/fit"][()])
+        assert f.attrs["status"] == "complete"
+
+
+def test_an_unexplained_nan_still_fails_the_run(toy, tmp_path):
+    with pytest.raises(runner.RunFailed, match=r"headline metric 'fit' is nan"):
+        runner.run_experiment(toy, sets=["value='not_a_number'"], out=tmp_path / "runs", quiet=True)
+
+
+def test_the_cli_prints_the_reason(toy, tmp_path):
+    p = subprocess.run(plasticity_cmd("run", toy, "--out", str(tmp_path / "r"), "--quiet"),
+                       capture_output=True, text=True, env=env(), timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "fit = undefined (fewer than two points to fit)" in p.stdout
+    path = p.stdout.splitlines()[0]
+    p = subprocess.run(plasticity_cmd("inspect", path), capture_output=True, text=True,
+                       env=env(), timeout=120)
+    assert "fit = undefined (fewer than two points to fit)" in p.stdout, p.stdout
+
+
+# ----------------------------------------------------------------------------
+# the experiments: extreme valid values that used to fail after the simulation
+# ----------------------------------------------------------------------------
+BI_POO_SMALL = ["dt_min=-60.0", "dt_max=60.0", "dt_step=10.0"]
+
+
+@pytest.mark.parametrize("sets, metric, reason", [
+    (["fit_a_plus=0.0"], "fitted_tau_plus_ms", r"potentiation at delta_t > 0 \(0\)"),
+    (["tau_plus=0.0168"], "fitted_tau_plus_ms", r"potentiation at delta_t > 0 \(0\)"),
+    (["fit_a_minus=0.0"], "fitted_tau_minus_ms", r"depression at delta_t < 0 \(0\)"),
+    (["fit_a_plus=0.0", "fit_a_minus=0.0"], "max_error/pair-all-to-all",
+     r"window is 0 at every delta_t"),
+])
+def test_bi_poo_fits_that_the_window_leaves_undefined(tmp_path, sets, metric, reason):
+    out = runner.run_experiment("bi_poo_1998", sets=BI_POO_SMALL + sets, out=tmp_path,
+                                quiet=True)
+    with results.load(out.path) as run:
+        m = run.metrics[metric]
+        assert isinstance(m, Undefined), m
+        assert __import__("re").search(reason, m.reason), m.reason
+        # nothing lost: the measured windows are in the file
+        assert np.all(np.isfinite(run.metrics["stdp_window/pair-all-to-all/dw"]))
+
+
+def test_tsodyks_figure_numbers_without_a_low_rate(tmp_path):
+    out = runner.run_experiment(
+        "tsodyks_markram_1997", small=True, sets=["rates=[20.0, 70.0, 100.0]"],
+        out=tmp_path, quiet=True)
+    m = out.metrics["dep_ss_over_U_max_dev_low"]
+    assert isinstance(m, Undefined)
+    assert "no regular rate at or below half the limiting frequency (1.25 Hz)" in m.reason
+    assert np.isfinite(out.metrics["dep_ss_times_rate_max_dev_high"])
+
+
+def test_the_stdp_window_has_no_overflow_for_a_tiny_tau():
+    """np.where computed both branches: exp(-delta_t / tau) of the other side
+    overflowed (a RuntimeWarning) for tau far below |delta_t|; the values taken are
+    unchanged."""
+    from plasticity import Pair
+    from plasticity.experiments import bi_poo_1998 as bp
+    d = np.linspace(-100, 100, 41)
+    p = Pair(0.0168, 0.0337, 0.5, 0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = p.window(d)
+        bp.bi_poo_fit(bp.Config(tau_plus=0.0168, tau_minus=0.0337), d)
+    old = np.where(d >= 0, 0.5 * np.exp(-np.maximum(d, 0) / 0.0168), np.nan)
+    np.testing.assert_array_equal(w[d >= 0], old[d >= 0])
+    q = Pair(16.8, 33.7, 0.5, 0.25)
+    with np.errstate(over="ignore"):
+        ref = np.where(d >= 0, 0.5 * np.exp(-d / 16.8), -0.25 * np.exp(d / 33.7))
+    np.testing.assert_array_equal(q.window(d), ref)   # bit for bit where it was finite
