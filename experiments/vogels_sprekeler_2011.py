@@ -144,6 +144,10 @@ class Config:
         if not 1 <= self.preferred <= self.n_channels:
             raise ValueError(f"config key 'preferred' must be in [1, n_channels = "
                              f"{self.n_channels}], got {self.preferred}")
+        try:      # the neuron's own checks (V_reset < V_th, ...), before any work
+            neuron_model(self)
+        except ValueError as e:
+            raise ValueError(f"config keys of the neuron: {e}") from None
 
 
 #: a quick run (learning has converged after ~20 s; the tests use it)
@@ -227,6 +231,12 @@ def istdp_rule(c):
                                  w_min=0.0, w_max=None)
 
 
+def neuron_model(c):
+    """The neuron (its constructor checks the parameters between them)."""
+    return LIFCond(tau_m=c.tau_m, E_L=c.E_L, V_th=c.V_th, V_reset=c.V_reset, E_e=c.E_e,
+                   E_i=c.E_i, tau_e=c.tau_e, tau_i=c.tau_i, t_ref=c.t_ref)
+
+
 def build(c, seed):
     """(network, generators, neuron, exc projection, inh projection, input generator)."""
     ss = np.random.SeedSequence(seed)
@@ -235,10 +245,7 @@ def build(c, seed):
     n_e, n_i = c.n_channels * c.n_exc, c.n_channels * c.n_inh
     ge = net.add_spike_generator("exc_inputs", n_e, np.zeros(0), np.zeros(0, np.int64))
     gi = net.add_spike_generator("inh_inputs", n_i, np.zeros(0), np.zeros(0, np.int64))
-    neuron = net.add_population(
-        "neuron", 1, LIFCond(tau_m=c.tau_m, E_L=c.E_L, V_th=c.V_th, V_reset=c.V_reset,
-                             E_e=c.E_e, E_i=c.E_i, tau_e=c.tau_e, tau_i=c.tau_i,
-                             t_ref=c.t_ref))
+    neuron = net.add_population("neuron", 1, neuron_model(c))
     neuron["v"] = c.E_L
     we = excitatory_weights(c, r_w)
     exc = net.connect(ge, neuron, SynapseMatrix.all_to_all(n_e, 1, weight=we, dtype=np.float64),

@@ -9,6 +9,10 @@ These ran to the end and then failed in the analysis ("headline metric ... is na
 the run marked failed. Now such a metric is a :class:`plasticity.results.Undefined`
 (NaN with its reason): the run is complete, the file stores NaN with the reason as
 the attribute ``undefined``, the reader gives it back, the CLI prints it.
+
+Also here: vogels_sprekeler_2011's neuron parameters (V_reset < V_th) are checked with
+the config, not found by the neuron's constructor inside run() after the run file
+existed.
 """
 import math
 import pickle
@@ -140,3 +144,29 @@ def test_the_stdp_window_has_no_overflow_for_a_tiny_tau():
     with np.errstate(over="ignore"):
         ref = np.where(d >= 0, 0.5 * np.exp(-d / 16.8), -0.25 * np.exp(d / 33.7))
     np.testing.assert_array_equal(q.window(d), ref)   # bit for bit where it was finite
+
+
+def test_vogels_with_one_input_per_channel(tmp_path):
+    """n_exc = 1: the neuron never fires, the inhibitory weights fall to 0 (a flat
+    tuning curve): the correlations and the balance terms are undefined."""
+    out = runner.run_experiment("vogels_sprekeler_2011", small=True, sets=["n_exc=1"],
+                                out=tmp_path, quiet=True)
+    m = out.metrics
+    assert m["output_rate_hz"] == 0.0
+    for k in ("co_tuning", "weight_correlation", "pre_post_excess",
+              "rate_fixed_point_hz"):
+        assert isinstance(m[k], Undefined), k
+    assert "the same in every channel" in m["co_tuning"].reason
+    assert "no output spike" in m["pre_post_excess"].reason
+    with results.load(out.path) as run:
+        assert run.metrics["inh_weight_by_channel"].shape[1] == 8   # nothing lost
+
+
+def test_vogels_neuron_parameters_are_checked_before_any_work(tmp_path):
+    """V_reset above V_th was refused by the neuron's constructor inside run(), after
+    the run file existed (a failed .partial)."""
+    from plasticity.config import ConfigError
+    with pytest.raises(ConfigError, match=r"config keys of the neuron: V_reset must be "
+                                          r"< V_th"):
+        runner.prepare("vogels_sprekeler_2011", sets=["V_reset=-0.06"], out=tmp_path)
+    assert list(tmp_path.iterdir()) == []
