@@ -11,7 +11,7 @@ growth of the estimate):
 experiment                   configs                          measured  estimate  ratio
 ===========================  ===============================  ========  ========  =====
 bi_poo_1998                  n_pairs 50 000 -> 200 000        135.9 MB  135.0 MB  0.99
-pfister_gerstner_2006        n_pairs 2 000 -> 20 000          10.3 MB   10.8 MB   1.05
+pfister_gerstner_2006        n_pairs 2 000 -> 60 000          32.4 MB   34.8 MB   1.07
 izhikevich_2003              dt_scale 0.1 -> 0.02             29.2 MB   30.8 MB   1.06
 van_rossum_2000              window 1000 -> 10 ms             158.7 MB  158.4 MB  1.00
 tsodyks_markram_1997         stdp_inputs 1000 -> 100 000      15.5 MB   15.8 MB   1.02
@@ -196,7 +196,7 @@ VR = ["phase1=10000", "phase2=10000", "n_inputs=5000"]
 MEASURED = [
     ("bi_poo_1998", [""] + BP + ["n_pairs=50000"], [""] + BP + ["n_pairs=200000"]),
     ("pfister_gerstner_2006", ["", "frequencies=[50.0,40.0]", "n_pairs=2000"],
-     ["", "frequencies=[50.0,40.0]", "n_pairs=20000"]),
+     ["", "frequencies=[50.0,40.0]", "n_pairs=60000"]),
     ("izhikevich_2003", ["", "dt_scale=0.1"], ["", "dt_scale=0.02"]),
     ("van_rossum_2000", [""] + VR + ["window=1000"], [""] + VR + ["window=10"]),
     ("tsodyks_markram_1997", ["--small", "stdp_inputs=1000", "stdp_duration=1000"],
