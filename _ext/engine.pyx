@@ -1266,9 +1266,15 @@ cdef void _pre_delayed_stdp(Proj* pr, const Pop* pre, double* target, int64_t t,
             i = spk[k]
             _delay_run(pr, i, d, j0, j1, tid, nt, &lo, &hi)
             if lo < hi and not ready:
-                for j in range(j0, j1):
-                    o1s[j] = _tv(pr.y1[j], pr.yl[j], t, sp.c_minus, pr.tab_minus,
-                                 pr.K_minus)
+                if _simd and j1 - j0 >= 8:
+                    # 8 post neurons per instruction, the same products (pl_fill_r1:
+                    # tab[0] = 1 for a trace of this step, 0 for a zero trace)
+                    pl_fill_r1(pr.y1 + j0, pr.yl + j0, pr.tab_minus, pr.K_minus,
+                               sp.c_minus, t, j1 - j0, o1s + j0)
+                else:
+                    for j in range(j0, j1):
+                        o1s[j] = _tv(pr.y1[j], pr.yl[j], t, sp.c_minus, pr.tab_minus,
+                                     pr.K_minus)
                 ready = 1
             for q in range(lo, hi):
                 s = dperm[q]
