@@ -71,6 +71,16 @@ def fitting(total_of, config, name, avail):
 
     def cost(x):
         return total_of(dataclasses.replace(config, **{name: int(x) if is_int else x}))
+
+    def narrow(lo, hi, up):
+        """Bisect [lo, hi] (integers to 1, reals to 0.1 %) where ``up(mid)`` says the
+        boundary lies above mid."""
+        for _ in range(200):
+            if (hi - lo <= 1) if is_int else (hi / lo < 1.001):
+                break
+            mid = (lo + hi) // 2 if is_int else math.sqrt(lo * hi)
+            lo, hi = (mid, hi) if up(mid) else (lo, mid)
+        return lo, hi
     try:
         here = cost(v)
         grow = cost(max(1, v // 2) if is_int else v / 2) < here
@@ -80,11 +90,7 @@ def fitting(total_of, config, name, avail):
             lo, hi = (1, v) if is_int else (v * 2.0 ** -60, v)
             if cost(lo) > avail:
                 return "no value of it fits"
-            for _ in range(200):
-                if (hi - lo <= 1) if is_int else (hi / lo < 1.001):
-                    break
-                mid = (lo + hi) // 2 if is_int else math.sqrt(lo * hi)
-                lo, hi = (mid, hi) if cost(mid) <= avail else (lo, mid)
+            lo, hi = narrow(lo, hi, lambda m: cost(m) <= avail)
             return f"{name!r} <= about {lo:.4g} would fit"
         lo, hi = v, v          # the smallest value >= v that fits
         for _ in range(64):
@@ -93,11 +99,7 @@ def fitting(total_of, config, name, avail):
             lo, hi = hi, hi * 2
         else:
             return "no value of it fits"
-        for _ in range(200):
-            if (hi - lo <= 1) if is_int else (hi / lo < 1.001):
-                break
-            mid = (lo + hi) // 2 if is_int else math.sqrt(lo * hi)
-            lo, hi = (lo, mid) if cost(mid) <= avail else (mid, hi)
+        lo, hi = narrow(lo, hi, lambda m: cost(m) > avail)
         return f"{name!r} >= about {hi:.4g} would fit"
     except (ValueError, TypeError, ArithmeticError, MemoryError):
         return None

@@ -237,3 +237,26 @@ def test_conv_memory_follows_the_measured_peak_rss(threads):
     """conv_memory on Caltech-sized images (no data set needed: random images)."""
     _compare(f"conv_memory, {threads} thread(s)", _measure(["-c", CONV, "200", str(threads)]),
              _measure(["-c", CONV, "1600", str(threads)]))
+
+
+def test_fitting_finds_the_boundary():
+    """The value the refusal suggests is the boundary of what fits, for a key that
+    costs more when larger (an integer count) and for one that costs more when
+    smaller (a real step), and none where nothing fits."""
+    import dataclasses
+
+    from plasticity._memory import fitting
+
+    @dataclasses.dataclass
+    class C:
+        n: int = 5000
+        step: float = 1e-6
+
+    def total(c):
+        return 1000.0 * c.n + 1.0 / c.step
+
+    assert fitting(total, C(step=1.0), "n", 100_001.0) == "'n' <= about 100 would fit"
+    got = fitting(total, C(n=1), "step", 2000.0)          # 1000 + 1/step <= 2000
+    assert got.startswith("'step' >= about ") and got.endswith(" would fit")
+    assert 0.001 <= float(got.split()[3]) <= 0.001 * 1.002
+    assert fitting(total, C(step=1.0), "n", 10.0) == "no value of it fits"
