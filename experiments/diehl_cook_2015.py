@@ -161,6 +161,15 @@ class Config:
     record_spikes: bool = field(True, help="write the training spikes of the "
                                            "excitatory population to the run file")
 
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        the neurons' own (V_reset < V_th, ...), before any work and any run file."""
+        try:
+            excitatory_model(self)
+            inhibitory_model(self)
+        except ValueError as e:
+            raise ValueError(f"config keys of the neurons: {e}") from None
+
 
 #: a run of a few minutes: 100 neurons, 5000 training images, labels assigned on
 #: those 5000, 2000 test images

@@ -140,6 +140,18 @@ class Config:
 Config.effective = lambda self: effective(self)   # plasticity.config checks these
 
 
+def _check(self):
+    """The checks between keys (on the resolved config; see plasticity.experiments):
+    the neuron's own (V_reset < V_th, ...), before any work and any run file."""
+    try:
+        neuron_model(effective(self))
+    except ValueError as e:
+        raise ValueError(f"config keys of the neuron: {e}") from None
+
+
+Config.check = _check
+
+
 def effective(config):
     """``config`` with every key left at None set to its model's value."""
     values = {k: v for k, v in MODELS[config.model].items()
@@ -202,14 +214,18 @@ def stdp_rule(config):
     return rule.to_equation_rule() if c.rule_form == "language" else rule
 
 
+def neuron_model(c):
+    """The conductance-based LIF neuron of an effective config ``c`` (its constructor
+    checks the parameters between them)."""
+    return LIFCond(tau_m=c.tau_m, E_L=c.E_L, V_th=c.V_th, V_reset=c.V_reset, E_e=c.E_e,
+                   tau_e=c.tau_e, E_i=c.E_i, tau_i=c.tau_i, t_ref=0.0)
+
+
 def add_plastic_neuron(net, inputs, config, weight_seed):
     """The conductance-based LIF neuron and its STDP projection from ``inputs``
     (weights uniform in [0, gmax] drawn with ``weight_seed``): (projection, neuron)."""
     c = effective(config)
-    neuron = net.add_population(
-        "neuron", 1, LIFCond(tau_m=c.tau_m, E_L=c.E_L, V_th=c.V_th, V_reset=c.V_reset,
-                             E_e=c.E_e, tau_e=c.tau_e, E_i=c.E_i, tau_i=c.tau_i,
-                             t_ref=0.0))
+    neuron = net.add_population("neuron", 1, neuron_model(c))
     weights = SynapseMatrix.all_to_all(
         inputs.n, 1, weight=lambda rng, n: rng.uniform(0.0, c.gmax, n), rng=weight_seed,
         dtype=np.float64)

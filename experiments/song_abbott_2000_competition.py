@@ -52,7 +52,9 @@ class Config(SongConfig):
                           units="ms", min=0.0)
 
     def check(self):
-        """The checks between keys (on the resolved config; see plasticity.experiments)."""
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        song_abbott_2000's (the neuron), then the correlated group's."""
+        super().check()
         if self.n_correlated >= self.n_inputs:
             raise ValueError(f"config key 'n_correlated' must be < n_inputs "
                              f"({self.n_inputs}), got {self.n_correlated}")

@@ -125,6 +125,15 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
     # vogels_sprekeler_2011: inputs per chunk that cannot fit (MemoryError in the run)
     ("vogels_sprekeler_2011", ["n_exc=100007"],
      r"config key 'n_exc' = 100007 needs about .* of memory"),
+    # the neurons' own checks, which ran inside run() once the run file existed
+    ("song_abbott_2000", ["V_reset=-50.0"],
+     r"config keys of the neuron: V_reset must be < V_th"),
+    ("song_abbott_2000_competition", ["V_reset=-50.0"],
+     r"config keys of the neuron: V_reset must be < V_th"),
+    ("diehl_cook_2015", ["v_reset_e=-40.0"],
+     r"config keys of the neurons: V_reset must be < V_th"),
+    ("diehl_cook_2015", ["v_reset_i=-30.0"],
+     r"config keys of the neurons: V_reset must be < V_th"),
 ])
 def test_experiments_refuse_inconsistent_configs_before_any_work(tmp_path, name, sets,
                                                                   match):
