@@ -136,20 +136,16 @@ class Config:
                                             + _by_model("snapshot_interval", "ms"),
                                             units="ms", gt=0.0, multiple_of="dt")
 
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        the neuron's own (V_reset < V_th, ...), before any work and any run file."""
+        try:
+            neuron_model(effective(self))
+        except ValueError as e:
+            raise ValueError(f"config keys of the neuron: {e}") from None
+
 
 Config.effective = lambda self: effective(self)   # plasticity.config checks these
-
-
-def _check(self):
-    """The checks between keys (on the resolved config; see plasticity.experiments):
-    the neuron's own (V_reset < V_th, ...), before any work and any run file."""
-    try:
-        neuron_model(effective(self))
-    except ValueError as e:
-        raise ValueError(f"config keys of the neuron: {e}") from None
-
-
-Config.check = _check
 
 
 def effective(config):

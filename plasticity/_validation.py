@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
            "check_in", "check_range", "check_probability", "check_real_array",
-           "check_ids", "check_size", "Revalidated"]
+           "check_ids", "check_size", "whole_steps", "Revalidated"]
 
 
 def _num(name, value):
@@ -99,6 +99,18 @@ def check_real_array(what, value, n, unit, *, n_name="n", element="source",
         allowed = f"finite and >= 0 {unit}" if nonnegative else f"finite ({unit})"
         raise ValueError(f"{what} must be {allowed}, got {v[k]} ({element} {k})")
     return v
+
+
+def whole_steps(name, value, dt):
+    """``value`` ms as a whole number of steps of ``dt`` ms: within rounding of a
+    whole number of steps (not of the duration: 5e6 ms at dt 0.3 ms is 0.1 ms off,
+    within 1e-6 of the duration but not a multiple); a ValueError naming ``name``
+    otherwise."""
+    q = value / dt
+    n = round(q)
+    if abs(q - n) > 1e-6 + 1e-15 * abs(q):
+        raise ValueError(f"{name} must be a multiple of dt = {dt} ms, got {value}")
+    return int(n)
 
 
 def check_ids(name, value, n, *, unique=False, empty=True, dtype=np.int32):

@@ -26,7 +26,7 @@ import numpy as np
 
 from ._ext import engine as _engine
 from ._validation import (check_finite, check_ids, check_int, check_positive,
-                          check_real_array, check_size)
+                          check_real_array, check_size, whole_steps)
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
@@ -824,7 +824,7 @@ class Network:
         if probing:
             self._probe_wait = min(2 * self._probe_wait, _PROBE_MAX)
         self._probe_at = time.monotonic() + self._probe_wait
-        return max(1, self._load_cap)
+        return self._load_cap
 
     # ---------------------------------------------------------------- building
     @property
@@ -1174,12 +1174,7 @@ class Network:
         if ratio > 2 ** 40:  # also inf: a denormal dt would overflow the step count
             raise ValueError(f"{what} = {duration} ms is {ratio:.3g} steps of dt = "
                              f"{self.dt} ms; at most 2**40 steps are allowed")
-        n = round(ratio)
-        # within rounding of a whole number of steps (not of the duration: 5e6 ms at
-        # dt 0.3 ms is 0.1 ms off, within 1e-6 of the duration but not a multiple)
-        q = duration / self.dt
-        if abs(q - n) > 1e-6 + 1e-15 * abs(q):
-            raise ValueError(f"{what} must be a multiple of dt = {self.dt} ms, got {duration}")
+        n = whole_steps(what, duration, self.dt)
         if n < minimum:
             raise ValueError(f"{what} must be at least {minimum} step(s) of {self.dt} ms, "
                              f"got {duration}")
@@ -1205,9 +1200,9 @@ class Network:
                 proj._delay_mode = 0
             if proj._delay_mode:
                 proj.pre._ensure_history(proj._max_delay + 1)
-            if _post_delay_steps(proj, dt):
-                # the rule reads the post spikes of that many steps ago
-                proj.post._ensure_history(_post_delay_steps(proj, dt) + 1)
+            p = _post_delay_steps(proj, dt)
+            if p:       # the rule reads the post spikes of that many steps ago
+                proj.post._ensure_history(p + 1)
             if proj.rule is not None:
                 proj.rule.bind(proj, dt)
         eng = _engine.Engine(len(pops), len(projs), len(self._state_monitors))

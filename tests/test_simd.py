@@ -250,15 +250,13 @@ def test_simd_loops_equal_scalar_loops_with_per_synapse_delays(rule, monkeypatch
         assert engine.simd(simd) == simd
         net, proj, mon = _network(rule, "dense", np.float64, 0)
         d = np.random.default_rng(9).integers(0, 25, proj.synapses.nnz).astype(np.int32)
-        syn = SynapseMatrix(proj.synapses.indptr, proj.synapses.indices,
-                            proj.synapses.weights.copy(), shape=proj.synapses.shape,
-                            delay=d)
-        net2, proj2, mon2 = _network(rule, "dense", np.float64, 0)
-        proj2.synapses = syn
-        net2.threads = threads
-        w0 = syn.weights.copy()
-        net2.run(300.0)
-        return snapshot(net2, [mon2]), w0
+        proj.synapses = SynapseMatrix(proj.synapses.indptr, proj.synapses.indices,
+                                      proj.synapses.weights.copy(),
+                                      shape=proj.synapses.shape, delay=d)
+        net.threads = threads
+        w0 = proj.synapses.weights.copy()
+        net.run(300.0)
+        return snapshot(net, [mon]), w0
     ref, w0 = run(1, False)
     assert ref["spikes/0/t"].size > 100
     assert np.sum(ref["w/in"] != w0) > 0.5 * w0.size

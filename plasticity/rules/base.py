@@ -37,12 +37,8 @@ class Rule:
     def post_delay_steps(self, dt):
         """``post_delay`` in steps of ``dt``; a ValueError unless it is a whole
         number of them."""
-        q = self.post_delay / dt
-        n = round(q)
-        if abs(q - n) > 1e-6 + 1e-15 * q:
-            raise ValueError(f"post_delay must be a multiple of dt = {dt} ms, got "
-                             f"{self.post_delay}")
-        return int(n)
+        from .._validation import whole_steps
+        return whole_steps("post_delay", self.post_delay, dt)
 
     def bind(self, projection, dt):
         """Called when the network is built; ``projection`` gives ``synapses``,

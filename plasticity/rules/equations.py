@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_nonnegative, check_positive
+from .._validation import check_nonnegative, check_positive, whole_steps
 from . import _codegen
 from .base import Rule
 from .language import UNITS, RuleSyntaxError, _names, parse_rule, resolve
@@ -414,9 +414,9 @@ class EquationRule(Rule):
                 self.state[key] = arr
         for name in (v.name for v in res.variables("shared")):
             self.state.setdefault("sched_pos:" + name, np.zeros(1, dtype=np.int64))
-        self._every = 1 if self.step_every is None else max(1, round(self.step_every / dt))
-        if self.step_every is not None and abs(self._every * dt - self.step_every) > \
-                1e-6 * self.step_every:
+        self._every = 1 if self.step_every is None else \
+            whole_steps("step_every", self.step_every, dt)
+        if self._every < 1:
             raise ValueError(f"step_every must be a multiple of dt = {dt} ms, got "
                              f"{self.step_every}")
         self._consts = self._constants(dt)
