@@ -103,6 +103,37 @@ static double pl_thread_seconds(void) {
     return pl_wall_seconds();   /* unknown: looks like a thread that kept its core */
 }
 
+/* Flush-to-zero and denormals-are-zero in the compiled step loops (pl_ftz_enter
+   on every thread that runs them, pl_ftz_leave after, so Python and NumPy between
+   runs keep IEEE denormals). A decaying conductance, trace or current reaches the
+   smallest denormal and stays there (x * decay rounds back to it), and arithmetic
+   on denormals takes a microcode path on x86: one such value per neuron slowed
+   every step of a whole population 2x (B3's inhibitory g_e). Values below
+   DBL_MIN / FLT_MIN are read and written as 0 instead, identically on every
+   thread, so results stay the same for any number of threads. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+static unsigned long long pl_ftz_enter(void) {
+    unsigned int old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040u);            /* FTZ (bit 15) | DAZ (bit 6) */
+    return old;
+}
+static void pl_ftz_leave(unsigned long long old) { _mm_setcsr((unsigned int)old); }
+#elif defined(__aarch64__)
+static unsigned long long pl_ftz_enter(void) {
+    unsigned long long old;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(old));
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(old | (1ULL << 24)));   /* FZ */
+    return old;
+}
+static void pl_ftz_leave(unsigned long long old) {
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(old));
+}
+#else
+static unsigned long long pl_ftz_enter(void) { return 0; }
+static void pl_ftz_leave(unsigned long long old) { (void)old; }
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
 static void pl_barrier(void) {

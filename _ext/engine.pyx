@@ -33,6 +33,8 @@ cdef extern from "_threads.h":
     int pl_openmp() noexcept nogil
     double pl_wall_seconds() noexcept nogil
     double pl_thread_seconds() noexcept nogil
+    unsigned long long pl_ftz_enter() noexcept nogil
+    void pl_ftz_leave(unsigned long long old) noexcept nogil
 
 # Poisson input (Network.add_poisson_input): per target neuron and step a count of
 # input spikes k ~ Poisson(lam), exact, from a counter-based hash of (seed, step,
@@ -1197,6 +1199,23 @@ def simd(enabled=None, min_synapses=None):
         from plasticity._ext import neurons
         neurons.simd(enabled)
     return bool(_simd)
+
+
+cdef bint _flush_denormals = True
+
+
+def flush_denormals(enabled=None):
+    """Whether the step loop runs with flush-to-zero and denormals-are-zero
+    (_threads.h, pl_ftz_enter; on by default): values below the smallest normal
+    float (2.2e-308 in float64) are read and written as 0 in the loop. Without it a
+    decaying conductance or trace that reaches the denormal range stays there and
+    every step that touches it is several times slower. ``flush_denormals(False)``
+    keeps IEEE denormals (benchmarks and tests compare both). Returns the setting
+    in force."""
+    global _flush_denormals
+    if enabled is not None:
+        _flush_denormals = bool(enabled)
+    return bool(_flush_denormals)
 
 
 cdef enum:
@@ -2718,13 +2737,22 @@ cdef class Engine:
         cdef double[::1] wall_v = wall
         cdef double w0, c0
         cdef int tid
+        cdef unsigned long long fp_mode = 0
+        cdef bint ftz = _flush_denormals
         try:
             with nogil:
+                # flush-to-zero on every thread of the loop (_threads.h, pl_ftz_enter)
                 if nt == 1:
+                    if ftz:
+                        fp_mode = pl_ftz_enter()
                     _run_thread(&c, 0, 1)
+                    if ftz:
+                        pl_ftz_leave(fp_mode)
                 else:
                     with parallel(num_threads=nt):
                         tid = threadid()
+                        if ftz:
+                            fp_mode = pl_ftz_enter()
                         w0 = pl_wall_seconds()
                         c0 = pl_thread_seconds()
                         if team:
@@ -2733,6 +2761,8 @@ cdef class Engine:
                             _run_thread(&c, tid, pl_team_size())
                         cpu_v[tid] = pl_thread_seconds() - c0
                         wall_v[tid] = pl_wall_seconds() - w0
+                        if ftz:
+                            pl_ftz_leave(fp_mode)
         finally:
             free(c.cnt)
             free(c.seg)

@@ -43,7 +43,7 @@ be shared, and peak RSS of this process (ours) and of the Brian2 binaries.
 
     python benchmarks/threads.py [--synapses 16e6] [--b2-ms 600] [--repeats 5]
                                  [--threads 1,2] [--skip-b2] [--skip-b3] [--brian2]
-                                 [--b3-samples 3] [--json FILE]
+                                 [--b3-samples 3] [--b3-parts] [--json FILE]
 
 The quiet measurement of issue 19 item 2 (nothing else running; about 15 min; peak
 RSS ~0.6 GB ours + ~1.2 GB the Brian2 binary):
@@ -297,6 +297,53 @@ def bench_b3(threads, repeats, brian2=False, samples=3):
     return res
 
 
+def bench_b3_parts(threads, repeats):
+    """B3's sample cut in its parts, interleaved over the thread counts: the 350 ms
+    presentation (700 steps), the 150 ms rest (300 steps: after its first 20 no
+    input arrives, so a step is the neuron updates and the threads' synchronisation)
+    and a run of 0 ms (the fixed cost of a ``Network.run`` call, Python). Per step:
+    (run - fixed cost) / steps, in microseconds."""
+    c = dict(b3_diehl_cook.CONFIG)
+    images, source = b3_diehl_cook.load_images(1 + repeats * len(threads))
+    net, inp, exc, proj, mon = b3_diehl_cook.ours_build(c)
+    net.threads = threads[0]
+    b3_diehl_cook.ours_sample(net, inp, proj, images[0], c)     # warm-up sample
+    steps = {"present": round(c["t_present"] / c["dt"]),
+             "rest": round(c["t_rest"] / c["dt"])}
+    times = {(part, n): [] for part in ("present", "rest", "run(0)") for n in threads}
+    k = 1
+    for r in range(repeats):
+        for n in threads:
+            net.threads = n
+            proj.normalize(c["norm"])
+            inp.rates = images[k] / 4.0
+            k += 1
+            for part, ms in (("present", c["t_present"]), ("rest", c["t_rest"]),
+                             ("run(0)", 0.0)):
+                if part == "rest":
+                    inp.rates = 0.0
+                t0 = time.perf_counter()
+                net.run(ms, progress=False)
+                times[(part, n)].append(time.perf_counter() - t0)
+    med = {key: statistics.median(v) for key, v in times.items()}
+    per_step = {f"{part} {n}": round((med[(part, n)] - med[("run(0)", n)])
+                                     / steps[part] * 1e6, 3)
+                for part in steps for n in threads}
+    fixed = {f"run(0) {n}": round(med[("run(0)", n)] * 1e6, 1) for n in threads}
+    print(f"\nB3 in parts ({source} images; medians of {repeats}; per step = (run - "
+          f"run(0)) / steps):")
+    print("| part | " + " | ".join(f"{n} thr" for n in threads) + " | 1st / each |")
+    print("|---|" + "---|" * (len(threads) + 1))
+    for part in steps:
+        v = [per_step[f"{part} {n}"] for n in threads]
+        print(f"| {part}, us per step | " + " | ".join(f"{x:.2f}" for x in v) + " | "
+              + ", ".join(f"{v[0] / x:.2f}x" for x in v) + " |")
+    print("| Network.run(0), us | " + " | ".join(
+        f"{fixed[f'run(0) {n}']:.0f}" for n in threads) + " | |")
+    return dict(name="B3 in parts", images=source, repeats=repeats, steps=steps,
+                us_per_step=per_step, run0_us=fixed)
+
+
 def print_table(results, threads):
     cols = [f"ours {n}" for n in threads]
     brian2 = any("brian2_over_ours" in r for r in results)
@@ -345,6 +392,9 @@ def main(argv=None):
                     help="also Brian2 cpp_standalone with as many OpenMP threads")
     ap.add_argument("--b3-samples", type=int, default=3,
                     help="timed samples per Brian2 B3 run (default 3)")
+    ap.add_argument("--b3-parts", action="store_true",
+                    help="also B3's presentation, rest and a run of 0 ms timed apart "
+                         "(per step; ours only)")
     ap.add_argument("--json")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--config", default=None, help=argparse.SUPPRESS)
@@ -376,6 +426,7 @@ def main(argv=None):
         results.append(bench_b2(a.synapses, a.b2_ms, threads, a.repeats, a.brian2))
     if not a.skip_b3:
         results.append(bench_b3(threads, a.repeats, a.brian2, a.b3_samples))
+    parts = bench_b3_parts(threads, a.repeats) if a.b3_parts else None
     info["peak_rss_mb_this_process"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     info["load_at_end"] = list(os.getloadavg())
@@ -385,7 +436,8 @@ def main(argv=None):
           f"load at start {info['load_at_start']}, at end {info['load_at_end']}")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump([info] + results, f, indent=1, default=str)
+            json.dump([info] + results + ([parts] if parts else []), f, indent=1,
+                      default=str)
     return 0
 
 
