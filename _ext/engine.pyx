@@ -13,6 +13,9 @@ from libc.math cimport exp, floor, isfinite, log
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memset
 from libc.stdlib cimport calloc, free, realloc
+
+cdef extern from "<stdlib.h>" nogil:
+    void* aligned_alloc(size_t alignment, size_t size)
 from numpy.random cimport bitgen_t
 from cython.parallel cimport parallel, threadid
 
@@ -1423,7 +1426,8 @@ ctypedef struct Ctx:
     int stop             # 1: a monitor buffer is full; 2: a non-finite value
     int err_pop
     Py_ssize_t err_code
-    Py_ssize_t* cnt      # (threads, n_pops): a thread's spike count or error code
+    Py_ssize_t* cnt      # (threads, n_pops): a thread's spike count or error code,
+    Py_ssize_t cnt_stride  # its own 64-byte lines per thread (no line written by two)
     pl_bar_t bar         # the barrier of the team
     PInput* pin          # Poisson inputs (Network.add_poisson_input)
     Py_ssize_t n_pin
@@ -1440,8 +1444,17 @@ cdef inline void _sync(Ctx* c, int nt, int* sense) noexcept nogil:
 
 
 cdef inline Py_ssize_t _part(Py_ssize_t n, int r, int nt) noexcept nogil:
-    """Start of thread r's range of n neurons (of nt threads): contiguous, ascending."""
-    return <Py_ssize_t>((<int64_t>n * r) // nt)
+    """Start of thread r's range of n neurons (of nt threads): contiguous, ascending;
+    the inner boundaries at multiples of 8, so that where a row of float64 starts on
+    a 64-byte line (state blocks: neurons.initial_state) no line holds two threads'
+    neurons (a line written by two cores moves between them at every write)."""
+    cdef int64_t q
+    if r <= 0:
+        return 0
+    if r >= nt:
+        return n
+    q = (<int64_t>n * r) // nt
+    return <Py_ssize_t>(q - (q & 7))
 
 
 cdef inline bint _parallel_rule(const Proj* pr) noexcept nogil:
@@ -1740,7 +1753,7 @@ cdef bint _join_spikes(Ctx* c, int nt, int64_t t, bint from_segments) noexcept n
             total = 0
             bad = 0
             for r in range(nt):
-                code = c.cnt[r * c.n_pops + k]
+                code = c.cnt[r * c.cnt_stride + k]
                 if code < 0:
                     if not bad and c.err_pop < 0:
                         c.err_pop = <int>k
@@ -1862,7 +1875,7 @@ cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
             p = &c.pops[k]
             if p.kind == POP_NEURON:
                 i0 = _part(p.n, tid, nt)
-                c.cnt[tid * c.n_pops + k] = neuron_update_range(
+                c.cnt[tid * c.cnt_stride + k] = neuron_update_range(
                     p.model, p.state, p.n, i0, _part(p.n, tid + 1, nt), p.params,
                     p.spikes + i0)
         _sync(c, nt, sense)
@@ -1922,10 +1935,12 @@ cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
 # ----------------------------------------------------------------------------
 cdef inline bint _team_error(const Ctx* c, int nt) noexcept nogil:
     """Whether a thread found a non-finite value in the step (a negative count)."""
-    cdef Py_ssize_t q
-    for q in range(nt * c.n_pops):
-        if c.cnt[q] < 0:
-            return True
+    cdef Py_ssize_t k
+    cdef int r
+    for r in range(nt):
+        for k in range(c.n_pops):
+            if c.cnt[r * c.cnt_stride + k] < 0:
+                return True
     return False
 
 
@@ -1935,7 +1950,7 @@ cdef inline Py_ssize_t _team_spikes(const Ctx* c, int nt, Py_ssize_t k) noexcept
     cdef Py_ssize_t total = 0
     cdef int r
     for r in range(nt):
-        total += c.cnt[r * c.n_pops + k]
+        total += c.cnt[r * c.cnt_stride + k]
     return total
 
 
@@ -1947,7 +1962,7 @@ cdef void _reset_own(Ctx* c, int tid, int nt) noexcept nogil:
     for k in range(c.n_pops):
         p = &c.pops[k]
         if p.kind == POP_NEURON:
-            n = c.cnt[tid * c.n_pops + k]
+            n = c.cnt[tid * c.cnt_stride + k]
             if n > 0:
                 i0 = _part(p.n, tid, nt)
                 neuron_reset(p.model, p.state, p.n, p.params,
@@ -2004,9 +2019,9 @@ cdef void _pre_bumps_team(Ctx* c, Proj* pr, int64_t t, int tid, int nt) noexcept
     elif pr.delay_mode == DELAY_NONE and pre.kind == POP_NEURON:
         # the step's own spikes, being joined by thread 0: this thread's segment
         spk = c.seg + c.seg_off[pr.pre] + i0
-        k1 = c.cnt[tid * c.n_pops + pr.pre]
+        k1 = c.cnt[tid * c.cnt_stride + pr.pre]
         for r in range(tid):
-            koff += c.cnt[r * c.n_pops + pr.pre]
+            koff += c.cnt[r * c.cnt_stride + pr.pre]
         k0 = 0
     else:
         spk = _arrivals(pr, pre, t, &nspk)   # complete and ascending
@@ -2096,7 +2111,7 @@ cdef void _run_team(Ctx* c, int tid, int nt) noexcept nogil:
             p = &c.pops[k]
             if p.kind == POP_NEURON:
                 i0 = _part(p.n, tid, nt)
-                c.cnt[tid * c.n_pops + k] = neuron_update_range(
+                c.cnt[tid * c.cnt_stride + k] = neuron_update_range(
                     p.model, p.state, p.n, i0, _part(p.n, tid + 1, nt), p.params,
                     c.seg + c.seg_off[k] + i0)
         _sync(c, nt, sense)
@@ -2110,6 +2125,8 @@ cdef void _run_team(Ctx* c, int tid, int nt) noexcept nogil:
                     _pre_bumps_team(c, pr, t, tid, nt)
         _sync(c, nt, sense)
         if c.stop == 2:
+            if tid == 0:
+                c.t = t
             return
         for k in range(c.n_pin):
             p = &c.pops[c.pin[k].pop]
@@ -2137,8 +2154,8 @@ cdef void _run_team(Ctx* c, int tid, int nt) noexcept nogil:
             _sync(c, nt, sense)
         t += 1
         pending = 1
-        if tid == 0:
-            c.t = t
+    if tid == 0:
+        c.t = t       # once: its line also holds what every thread reads each step
     if pending:
         _reset_own(c, tid, nt)
 
@@ -2698,7 +2715,10 @@ cdef class Engine:
         c.stop = 0
         c.err_pop = -1
         c.err_code = 0
-        c.cnt = <Py_ssize_t*>calloc(nt * max(self.n_pops, 1), sizeof(Py_ssize_t))
+        c.cnt_stride = (max(self.n_pops, 1) + 7) // 8 * 8
+        c.cnt = <Py_ssize_t*>aligned_alloc(64, nt * c.cnt_stride * sizeof(Py_ssize_t))
+        if c.cnt != NULL:
+            memset(c.cnt, 0, nt * c.cnt_stride * sizeof(Py_ssize_t))
         if c.cnt == NULL:
             raise MemoryError("cannot allocate the engine's thread scratch")
         for k in range(self.n_projs):

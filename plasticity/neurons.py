@@ -34,6 +34,7 @@ import math
 
 import numpy as np
 
+from ._alloc import aligned_empty
 from ._ext import neurons as _neurons_ext
 from ._validation import Revalidated, check_nonnegative, check_positive, check_finite
 
@@ -87,7 +88,7 @@ class NeuronModel(Revalidated):
     def initial_state(self, n):
         """(n_vars, n) float64 state block at rest."""
         init = self.initial()
-        state = np.empty((len(self.variables), n), dtype=np.float64)
+        state = aligned_empty((len(self.variables), n))
         for k, name in enumerate(self.variables):
             state[k] = init.get(name, 0.0)
         return state

@@ -207,6 +207,18 @@ def test_builtin_rules_with_delays_identical_for_any_thread_count(delay, timing,
 
 
 # ------------------------------------------------------------------ delay split tables
+def _part(n, r, nt):
+    """Thread r's first neuron of n on nt threads (the engine's _part): n * r // nt,
+    rounded down to a multiple of 8 inside (each thread's float64 neurons on their
+    own 64-byte lines)."""
+    if r <= 0:
+        return 0
+    if r >= nt:
+        return n
+    q = n * r // nt
+    return q - q % 8
+
+
 def _ref_delay_splits(indptr, indices, dperm, dstart, n_post, max_delay, nt):
     """The split table from its definition: per (row, delay) run of dperm, the first
     position whose post neuron is >= each interior thread boundary, run-relative."""
@@ -218,7 +230,7 @@ def _ref_delay_splits(indptr, indices, dperm, dstart, n_post, max_delay, nt):
             post = indices[run]
             assert np.all(np.diff(post) > 0)
             for r in range(1, nt):
-                out[i, d, r - 1] = np.searchsorted(post, (n_post * r) // nt, "left")
+                out[i, d, r - 1] = np.searchsorted(post, _part(n_post, r, nt), "left")
     return out
 
 
@@ -582,3 +594,29 @@ def test_hodgkin_huxley_traub_nonfinite_names_population_and_step():
         with pytest.raises(SimulationError, match=r"non-finite v in population "
                            r"'cortex_hh' \(neuron 3\) at step 12 \(t = 1.2 ms\)"):
             net.run(5.0, progress=False)
+
+
+def test_state_blocks_start_a_cache_line():
+    """Each thread's neurons own their 64-byte lines only if the state block starts
+    one (with _part's boundaries at multiples of 8): every model's initial state."""
+    from plasticity import neurons as neuron_models
+    from plasticity._alloc import aligned_empty
+    models = [cls() for cls in vars(neuron_models).values()
+              if isinstance(cls, type) and issubclass(cls, neuron_models.NeuronModel)
+              and cls is not neuron_models.NeuronModel and _constructible(cls)]
+    assert len(models) >= 5
+    for model in models:
+        for n in (1, 8, 400, 1001):
+            s = model.initial_state(n)
+            assert s.ctypes.data % 64 == 0, (type(model).__name__, n)
+            assert s.flags.c_contiguous and s.flags.writeable and s.dtype == np.float64
+    a = aligned_empty((3, 5), np.int32)
+    assert a.shape == (3, 5) and a.dtype == np.int32 and a.ctypes.data % 64 == 0
+
+
+def _constructible(cls):
+    try:
+        cls()
+    except TypeError:
+        return False
+    return True
