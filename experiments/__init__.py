@@ -21,6 +21,9 @@ This directory is the package ``plasticity.experiments``. An experiment module d
 - optionally ``memory_estimate(config) -> {key: (value, bytes)}``, what the run needs
   in memory by config key; ``plasticity run`` refuses a config whose estimate exceeds
   the memory available before any work, naming the costliest key;
+- optionally ``find_data(config)``, locating the datasets the run reads (raising
+  :class:`plasticity.datasets.DatasetError` where one is missing); ``plasticity run``
+  reports a missing dataset before any work and before a run file exists;
 - optionally ``print_summary(run)``, printing a few lines about a finished run (a
   :class:`plasticity.results.Run`) after ``plasticity run NAME``'s headline metrics;
 - optionally ``PAPER_VALUES = {metric: (value, source)}``: the paper's values of
@@ -88,6 +91,14 @@ class Experiment:
 
     def run(self, config, recorder):
         return self.module.run(config, recorder)
+
+    def find_data(self, config):
+        """Locate the datasets the run of ``config`` reads (the module's
+        ``find_data(config)``, which raises DatasetError where one is missing), so
+        that a missing dataset is reported before any work and any run file."""
+        fn = getattr(self.module, "find_data", None)
+        if fn is not None:
+            fn(config)
 
     def memory_estimate(self, config):
         """What the run of ``config`` needs in memory, by key: ``{key: (value, bytes)}``

@@ -363,6 +363,12 @@ def rf_class_correlation(fields, assignments, class_means):
 
 # ----------------------------------------------------------------------------- run
 
+def find_data(config):
+    """MNIST's directory (plasticity run calls it before any work; DatasetError)."""
+    from plasticity.datasets import mnist_directory
+    return mnist_directory(config.data_dir or None)
+
+
 def _load(c):
     from plasticity.datasets import load_mnist
     d = c.data_dir or None

@@ -258,6 +258,13 @@ def _log(recorder):
     return lambda *a: print(*a, file=sys.stderr, flush=True)
 
 
+def find_data(config):
+    """The Caltech-101 directory with LABELS (plasticity run calls it before any
+    work; DatasetError)."""
+    from plasticity.datasets import caltech_directory
+    return caltech_directory(config.data_dir or None, LABELS)
+
+
 def run(config, recorder=None, seed=1, log=None):
     from plasticity.datasets import load_caltech
     if recorder is not None:

@@ -103,6 +103,12 @@ def memory_estimate(config):
                                 n_fit=n_fit)
 
 
+def find_data(config):
+    """The ETH-80 directory (plasticity run calls it before any work; DatasetError)."""
+    from plasticity.datasets import eth80_directory
+    return eth80_directory(config.data_dir or None)
+
+
 def run(config, recorder=None, seed=1, log=None):
     from plasticity.datasets import ETH80_CATEGORIES, load_eth80
     if recorder is not None:

@@ -159,6 +159,12 @@ def build(config, seed=1):
                           random_state=seed)
 
 
+def find_data(config):
+    """MNIST's directory (plasticity run calls it before any work; DatasetError)."""
+    from plasticity.datasets import mnist_directory
+    return mnist_directory(config.data_dir or None)
+
+
 def run(config, recorder=None, seed=1, log=None):
     """Run the experiment; returns the headline metrics."""
     from plasticity.conv.experiment import fit_and_evaluate

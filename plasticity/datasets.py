@@ -193,6 +193,20 @@ def dataset_directory(name, directory=None, probe=None):
                        f"directory=..., or set PLASTICITY_DATA; see data/README.md")
 
 
+def caltech_directory(directory=None, categories=("Faces", "Motorbikes")):
+    """The Caltech-101 directory holding ``categories`` (dataset_directory's search);
+    DatasetError where none does."""
+    return dataset_directory("caltech101", directory,
+                             probe=lambda p: all(os.path.isdir(os.path.join(p, c))
+                                                 for c in categories))
+
+
+def eth80_directory(directory=None):
+    """The ETH-80 directory (dataset_directory's search); DatasetError where none."""
+    return dataset_directory("eth80", directory,
+                             probe=lambda p: os.path.isdir(os.path.join(p, "apple")))
+
+
 def _resize_gray(path_or_file, size):
     from PIL import Image
     with Image.open(path_or_file) as im:
@@ -209,9 +223,7 @@ def load_caltech(directory=None, categories=("Faces", "Motorbikes"), height=160,
     (default 160 x 250: the paper's 160 px height; Faces are about 1.5 and Motorbikes
     about 1.6 times wider than high, so a common width of 250 distorts the aspect by
     at most 5 %). ``height=None`` keeps the original size (then a list is returned)."""
-    d = dataset_directory("caltech101", directory,
-                          probe=lambda p: all(os.path.isdir(os.path.join(p, c))
-                                              for c in categories))
+    d = caltech_directory(directory, categories)
     imgs, labels, paths = [], [], []
     for li, cat in enumerate(categories):
         files = sorted(glob.glob(os.path.join(d, cat, "*.jpg")))
@@ -237,8 +249,7 @@ def load_eth80(directory=None, size=None, categories=ETH80_CATEGORIES):
     default all 8 of ``ETH80_CATEGORIES``), object instance numbers (10 per category,
     as in the file names) and (tilt, pan) per image. ``size`` = (H, W) resizes
     (default: as stored, 128 x 128)."""
-    d = dataset_directory("eth80", directory,
-                          probe=lambda p: os.path.isdir(os.path.join(p, "apple")))
+    d = eth80_directory(directory)
     imgs, labels, inst, views = [], [], [], []
     for li, cat in enumerate(categories):
         files = sorted(glob.glob(os.path.join(d, cat, "*", "*.png")))

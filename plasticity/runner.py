@@ -159,6 +159,11 @@ def prepare(name, *, config=None, sets=(), seed=None, out="runs", filename=None,
         return sum(float(b) for _v, b in exp.memory_estimate(c).values())
     _memory.check(exp.memory_estimate(cfg), exc=_config.ConfigError, what="config key ",
                   fits=lambda name, avail: _memory.fitting(total, cfg, name, avail))
+    from .datasets import DatasetError
+    try:
+        exp.find_data(cfg)
+    except DatasetError as e:
+        raise _config.ConfigError(f"{exp.name}: {e}") from None
     if seed is None:
         seed = 0
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:

@@ -184,3 +184,25 @@ def test_a_multiple_of_dt_that_rounds_to_zero_steps_is_refused():
                                           r"step of 'chunk'"):
         runner.prepare("vogels_sprekeler_2011", sets=["analysis_window=1e-6"],
                        small=True)
+
+
+@pytest.mark.parametrize("name", ["diehl_cook_2015", "kheradpisheh_mnist",
+                                  "kheradpisheh_caltech", "kheradpisheh_eth80"])
+def test_a_missing_dataset_is_reported_before_any_work(tmp_path, monkeypatch, name):
+    """A dataset the run reads and cannot find is refused by ``prepare`` (the
+    experiment's find_data), before any run file: it was found inside run(), after
+    the run file existed (a failed .partial)."""
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    out = tmp_path / "out"
+    monkeypatch.setenv("PLASTICITY_DATA", str(empty))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=rf"^{name}: .*not found"):
+        runner.prepare(name, small=True, out=out)
+    assert not out.exists()
+    shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                          "shared", "data")
+    if os.path.isdir(shared):        # where the data is, prepare goes on
+        monkeypatch.setenv("PLASTICITY_DATA", shared)
+        spec = runner.prepare(name, small=True, out=out)
+        assert spec.experiment.name == name and not out.exists()

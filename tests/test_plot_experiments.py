@@ -119,7 +119,9 @@ def _run(name, out):
         lines = p.stderr.strip().splitlines() or ["(no message)"]
         # the CLI's one-line error, or the last line of a traceback
         last = lines[-1] if lines[0].startswith("Traceback") else lines[0]
-        if "DatasetError" in p.stderr:
+        # a missing dataset: refused before the run (the experiment's find_data) or
+        # a DatasetError inside it
+        if "DatasetError" in p.stderr or " not found" in lines[0]:
             return "skip", f"{name}: dataset missing: {last}"
         why = f"{name} --small failed (exit {p.returncode}): {last}"
         return ("fail" if name in ESTABLISHED else "xfail"), why
