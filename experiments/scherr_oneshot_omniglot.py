@@ -397,6 +397,15 @@ def nn_accuracy(tasks, c, seed, transform=None):
     return np.asarray(acc)
 
 
+def find_data(config):
+    """The Omniglot zips the run reads: the background zips, and Lake's runs with
+    ``n_way`` = 20 (plasticity run calls it before any work; DatasetError)."""
+    from plasticity.datasets import omniglot_directory
+    from plasticity.tasks.omniglot import BACKGROUND_ZIPS
+    for z in BACKGROUND_ZIPS + (("all_runs",) if config.n_way == 20 else ()):
+        omniglot_directory(config.data_dir or None, z)
+
+
 def run(config, recorder=None, seed=1, progress=None, log=None):
     """Meta-train on the background alphabets, then measure held-out N-way accuracy."""
     with single_threaded_blas():

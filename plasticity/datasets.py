@@ -24,6 +24,7 @@ import numpy as np
 
 __all__ = ["DatasetError", "load_mnist", "mnist_directory", "MNIST_FILES", "load_caltech",
            "load_eth80", "load_omniglot", "load_omniglot_runs", "dataset_directory",
+           "caltech_directory", "eth80_directory", "omniglot_directory",
            "ETH80_CATEGORIES"]
 
 #: MNIST file names per kind, with their published MD5 (yann.lecun.com / the PyTorch
@@ -207,6 +208,14 @@ def eth80_directory(directory=None):
                              probe=lambda p: os.path.isdir(os.path.join(p, "apple")))
 
 
+def omniglot_directory(directory=None, zip_name="images_background_small1"):
+    """The Omniglot directory holding ``zip_name + '.zip'`` (dataset_directory's
+    search); DatasetError where none does."""
+    return dataset_directory("omniglot", directory,
+                             probe=lambda p: os.path.isfile(os.path.join(p, zip_name +
+                                                                         ".zip")))
+
+
 def _resize_gray(path_or_file, size):
     from PIL import Image
     with Image.open(path_or_file) as im:
@@ -270,8 +279,7 @@ def load_eth80(directory=None, size=None, categories=ETH80_CATEGORIES):
 def load_omniglot(directory=None, which="images_background_small1"):
     """One Omniglot zip (e.g. ``images_background_small1``): images (N, 105, 105) uint8
     (strokes = 255), character labels (0..K-1) and the "alphabet/character" names."""
-    d = dataset_directory("omniglot", directory,
-                          probe=lambda p: os.path.isfile(os.path.join(p, which + ".zip")))
+    d = omniglot_directory(directory, which)
     path = os.path.join(d, which + ".zip")
     imgs, labels, names, index = [], [], [], {}
     with zipfile.ZipFile(path) as z:
@@ -318,8 +326,7 @@ def load_omniglot_runs(directory=None, which="all_runs"):
     labels : ndarray, shape (n_runs, 20), int64
         ``labels[r, i]`` = the index k of the training image of test item i's class.
     """
-    d = dataset_directory("omniglot", directory,
-                          probe=lambda p: os.path.isfile(os.path.join(p, which + ".zip")))
+    d = omniglot_directory(directory, which)
     path = os.path.join(d, which + ".zip")
     try:
         z = zipfile.ZipFile(path)

@@ -187,7 +187,8 @@ def test_a_multiple_of_dt_that_rounds_to_zero_steps_is_refused():
 
 
 @pytest.mark.parametrize("name", ["diehl_cook_2015", "kheradpisheh_mnist",
-                                  "kheradpisheh_caltech", "kheradpisheh_eth80"])
+                                  "kheradpisheh_caltech", "kheradpisheh_eth80",
+                                  "scherr_oneshot_omniglot"])
 def test_a_missing_dataset_is_reported_before_any_work(tmp_path, monkeypatch, name):
     """A dataset the run reads and cannot find is refused by ``prepare`` (the
     experiment's find_data), before any run file: it was found inside run(), after

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_in, check_int, check_nonnegative, check_positive
-from ..datasets import DatasetError, dataset_directory, load_omniglot, load_omniglot_runs
+from ..datasets import DatasetError, load_omniglot, load_omniglot_runs, omniglot_directory
 
 __all__ = ["OmniglotTasks", "Episode", "EncodedEpisode", "EvalResult", "BACKGROUND_ZIPS",
            "stack_episodes",
@@ -167,9 +167,7 @@ def _load_background(directory, zips):
     """Deduplicated raw images (C, n_drawers, 105, 105) uint8 and names, cached."""
     paths = []
     for z in zips:
-        d = dataset_directory(
-            "omniglot", directory,
-            probe=lambda p, z=z: os.path.isfile(os.path.join(p, z + ".zip")))
+        d = omniglot_directory(directory, z)
         p = os.path.abspath(os.path.join(d, z + ".zip"))
         paths.append((p, os.stat(p).st_mtime_ns))
     key = tuple(paths)
