@@ -297,20 +297,25 @@ def bench_b3(threads, repeats, brian2=False, samples=3):
     return res
 
 
+QUIET_MS = 1000.0  # --b3-parts: a run after the rest in which no input arrives at all
+
+
 def bench_b3_parts(threads, repeats):
     """B3's sample cut in its parts, interleaved over the thread counts: the 350 ms
     presentation (700 steps), the 150 ms rest (300 steps: after its first 20 no
-    input arrives, so a step is the neuron updates and the threads' synchronisation)
-    and a run of 0 ms (the fixed cost of a ``Network.run`` call, Python). Per step:
-    (run - fixed cost) / steps, in microseconds."""
+    input arrives), then ``QUIET_MS`` more without input (no arrivals at all: a step
+    is the neuron updates and the threads' synchronisation; not part of a B3
+    sample) and a run of 0 ms (the fixed cost of a ``Network.run`` call, Python).
+    Per step: (run - fixed cost) / steps, in microseconds."""
     c = dict(b3_diehl_cook.CONFIG)
     images, source = b3_diehl_cook.load_images(1 + repeats * len(threads))
     net, inp, exc, proj, mon = b3_diehl_cook.ours_build(c)
     net.threads = threads[0]
     b3_diehl_cook.ours_sample(net, inp, proj, images[0], c)     # warm-up sample
     steps = {"present": round(c["t_present"] / c["dt"]),
-             "rest": round(c["t_rest"] / c["dt"])}
-    times = {(part, n): [] for part in ("present", "rest", "run(0)") for n in threads}
+             "rest": round(c["t_rest"] / c["dt"]), "quiet": round(QUIET_MS / c["dt"])}
+    times = {(part, n): [] for part in ("present", "rest", "quiet", "run(0)")
+             for n in threads}
     k = 1
     for r in range(repeats):
         for n in threads:
@@ -319,7 +324,7 @@ def bench_b3_parts(threads, repeats):
             inp.rates = images[k] / 4.0
             k += 1
             for part, ms in (("present", c["t_present"]), ("rest", c["t_rest"]),
-                             ("run(0)", 0.0)):
+                             ("quiet", QUIET_MS), ("run(0)", 0.0)):
                 if part == "rest":
                     inp.rates = 0.0
                 t0 = time.perf_counter()
