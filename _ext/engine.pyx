@@ -247,7 +247,6 @@ ctypedef struct Pop:
     double* state
     const double* params
     int32_t* spikes
-    Py_ssize_t n_spikes
     # spike history ring for delayed projections: slot (t % H) holds the spikes of t
     int H
     int32_t* hist
@@ -258,7 +257,6 @@ ctypedef struct Pop:
     int64_t* next_step
     int64_t* heap_key
     int32_t* heap_id
-    Py_ssize_t heap_size
     # given spike trains, sorted by (step, id)
     const int64_t* gen_steps
     const int32_t* gen_ids
@@ -282,6 +280,13 @@ ctypedef struct Pop:
     int64_t* mon_steps
     Py_ssize_t mon_cap
     int64_t* mon_len
+    # written by thread 0 at every step, read by the others: on cache lines of their
+    # own (padding on both sides), so that the fields above, which every thread reads
+    # at every step, stay in its cache
+    char _pad_hot0[64]
+    Py_ssize_t n_spikes
+    Py_ssize_t heap_size
+    char _pad_hot1[64]
 
 
 ctypedef struct Proj:
@@ -1428,7 +1433,9 @@ ctypedef struct Ctx:
     Py_ssize_t err_code
     Py_ssize_t* cnt      # (threads, n_pops): a thread's spike count or error code,
     Py_ssize_t cnt_stride  # its own 64-byte lines per thread (no line written by two)
+    char _pad_bar0[64]   # the barrier's line, written at every barrier, holds nothing
     pl_bar_t bar         # the barrier of the team
+    char _pad_bar1[64]   # else (the fields around it are read at every step)
     PInput* pin          # Poisson inputs (Network.add_poisson_input)
     Py_ssize_t n_pin
     # the team loop (_run_team): each neuron population's spikes of the step as the
