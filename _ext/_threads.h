@@ -103,6 +103,29 @@ static double pl_thread_seconds(void) {
     return pl_wall_seconds();   /* unknown: looks like a thread that kept its core */
 }
 
+/* Zeroed memory on whole 64-byte cache lines (pl_line_free to free it): arrays each
+   thread writes a part of at every step, so that no line holds two threads' parts. */
+#include <stdlib.h>
+#include <string.h>
+#if defined(_WIN32)
+#include <malloc.h>
+static void* pl_line_calloc(size_t nbytes) {
+    size_t n = (nbytes + 63) / 64 * 64;
+    void* p = _aligned_malloc(n ? n : 64, 64);
+    if (p) memset(p, 0, n ? n : 64);
+    return p;
+}
+static void pl_line_free(void* p) { _aligned_free(p); }
+#else
+static void* pl_line_calloc(size_t nbytes) {
+    size_t n = (nbytes + 63) / 64 * 64;
+    void* p = aligned_alloc(64, n ? n : 64);
+    if (p) memset(p, 0, n ? n : 64);
+    return p;
+}
+static void pl_line_free(void* p) { free(p); }
+#endif
+
 /* Flush-to-zero and denormals-are-zero in the compiled step loops (pl_ftz_enter
    on every thread that runs them, pl_ftz_leave after, so Python and NumPy between
    runs keep IEEE denormals). A decaying conductance, trace or current reaches the

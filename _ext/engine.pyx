@@ -13,9 +13,6 @@ from libc.math cimport exp, floor, isfinite, log
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memset
 from libc.stdlib cimport calloc, free, realloc
-
-cdef extern from "<stdlib.h>" nogil:
-    void* aligned_alloc(size_t alignment, size_t size)
 from numpy.random cimport bitgen_t
 from cython.parallel cimport parallel, threadid
 
@@ -37,6 +34,8 @@ cdef extern from "_threads.h":
     double pl_wall_seconds() noexcept nogil
     double pl_thread_seconds() noexcept nogil
     unsigned long long pl_ftz_enter() noexcept nogil
+    void* pl_line_calloc(size_t nbytes) noexcept nogil
+    void pl_line_free(void* p) noexcept nogil
     void pl_ftz_leave(unsigned long long old) noexcept nogil
 
 # Poisson input (Network.add_poisson_input): per target neuron and step a count of
@@ -2314,7 +2313,7 @@ cdef class Engine:
         cdef Py_ssize_t k
         if self.projs != NULL:
             for k in range(self.n_projs):
-                free(self.projs[k].o1_step)
+                pl_line_free(self.projs[k].o1_step)
                 free(self.projs[k].r2b_step)
                 free(self.projs[k].r1s)
         free(self.pops)
@@ -2562,9 +2561,7 @@ cdef class Engine:
         pr.per_syn = per_syn
         if per_syn and pr.delay_mode == DELAY_PER_SYNAPSE and pr.o1_step == NULL:
             # on whole 64-byte lines: each thread fills its own neurons' (_part)
-            pr.o1_step = <double*>aligned_alloc(64, (max(pr.n_post, 1) + 7) // 8 * 64)
-            if pr.o1_step != NULL:
-                memset(pr.o1_step, 0, (max(pr.n_post, 1) + 7) // 8 * 64)
+            pr.o1_step = <double*>pl_line_calloc(max(pr.n_post, 1) * sizeof(double))
             if pr.o1_step == NULL:
                 raise MemoryError("cannot allocate the engine's trace scratch")
         if pr.use_x2 and not per_syn and pr.r2b_step == NULL:
@@ -2726,9 +2723,7 @@ cdef class Engine:
         c.err_pop = -1
         c.err_code = 0
         c.cnt_stride = (max(self.n_pops, 1) + 7) // 8 * 8
-        c.cnt = <Py_ssize_t*>aligned_alloc(64, nt * c.cnt_stride * sizeof(Py_ssize_t))
-        if c.cnt != NULL:
-            memset(c.cnt, 0, nt * c.cnt_stride * sizeof(Py_ssize_t))
+        c.cnt = <Py_ssize_t*>pl_line_calloc(nt * c.cnt_stride * sizeof(Py_ssize_t))
         if c.cnt == NULL:
             raise MemoryError("cannot allocate the engine's thread scratch")
         for k in range(self.n_projs):
@@ -2755,7 +2750,7 @@ cdef class Engine:
             if c.seg == NULL or c.seg_off == NULL:
                 free(c.seg)
                 free(c.seg_off)
-                free(c.cnt)
+                pl_line_free(c.cnt)
                 raise MemoryError("cannot allocate the engine's thread scratch")
         self.team += team
         if team:
@@ -2794,7 +2789,7 @@ cdef class Engine:
                         if ftz:
                             pl_ftz_leave(fp_mode)
         finally:
-            free(c.cnt)
+            pl_line_free(c.cnt)
             free(c.seg)
             free(c.seg_off)
         # threads OpenMP did not give (a smaller team) stay at 0: left out
