@@ -10,6 +10,8 @@ names start with ``_`` are not listed).
   batches and evaluation, the e-prop baselines.
 - :func:`with_defaults`: an experiment's own defaults (the paper's values) on one of
   them, with the same help, units and limits.
+- :func:`check_models`: a ``Config.check`` builds the models its run builds (neurons,
+  rules), so that their own checks refuse a config before any work.
 
 The fields stay top-level keys of each experiment's config (``n_iter``, not
 ``learner.n_iter``), so TOML files, ``--set`` keys and run files are those of a config
@@ -20,7 +22,21 @@ import dataclasses
 
 from plasticity.config import field
 
-__all__ = ["LearnerConfig", "OneShotConfig", "oneshot_memory", "with_defaults"]
+__all__ = ["LearnerConfig", "OneShotConfig", "oneshot_memory", "with_defaults",
+           "check_models"]
+
+
+def check_models(what, *builders):
+    """Call ``builders`` (each builds a model of the config the run will build: a
+    neuron, a rule), so that their constructors' checks (``V_reset < V_th``,
+    ``V_T_max >= V_T_rest``, a positive time constant) refuse a bad config in
+    ``Config.check``, before any work and any run file, not inside the run (a failed
+    ``.partial``). A ``ValueError`` becomes ``"config keys of WHAT: ..."``."""
+    try:
+        for build in builders:
+            build()
+    except ValueError as e:
+        raise ValueError(f"config keys of {what}: {e}") from None
 
 
 @dataclasses.dataclass
@@ -66,9 +82,10 @@ class OneShotConfig(LearnerConfig):
     eval_every: int = field(100, help="validation interval (iterations)", min=1)
     n_val: int = field(32, help="validation episodes", min=1)
     n_test: int = field(128, help="held-out test episodes", min=1)
-    eprop_etas: list = field([1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0],
-                             help="inner learning rates tried for the e-prop baselines",
-                             min=0.0)
+    eprop_etas: list[float] = field([1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0,
+                                     3.0], min_len=1, min=0.0,
+                                    help="inner learning rates tried for the e-prop "
+                                         "baselines")
 
 
 def with_defaults(base, *, help=None, **defaults):

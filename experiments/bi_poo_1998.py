@@ -88,7 +88,7 @@ class Config:
     def check(self):
         """The checks between keys (on the resolved config; see plasticity.experiments):
         the window's exponential fits need two spike-time differences on each side of
-        0."""
+        0; the pairing protocol can run (:func:`check_pairing`)."""
         n_neg, n_pos = _signs(self)
         if n_neg < 2 or n_pos < 2:
             raise ValueError(
@@ -96,6 +96,8 @@ class Config:
                 f"spike-time differences below 0 and two above (the fits of tau- and "
                 f"tau+), got dt_min = {self.dt_min}, dt_max = {self.dt_max}, dt_step = "
                 f"{self.dt_step}: {n_neg} below and {n_pos} above")
+        check_pairing("pair_rate", self.pair_rate, self.n_pairs, self.dt,
+                      (self.dt_min, self.dt_max))
 
 
 #: a quick run: every 10 ms from -60 to +60 ms
@@ -174,6 +176,37 @@ def analytic_window(timing, dts, n_pairs=1):
     return n_pairs * w
 
 
+#: the refractory period (ms) of :func:`pairing_network`'s forced postsynaptic neurons
+#: (``graupner_brunel_2012``'s too): requested spikes closer than it are lost
+FORCED_T_REF = 0.5
+
+
+def check_pairing(key, rate_hz, n_pairs, dt, delta_ts, t_ref=FORCED_T_REF):
+    """Raise ValueError (naming config key ``key``) where a pairing protocol of
+    ``n_pairs`` pairs at ``rate_hz`` with spike-time differences ``delta_ts`` cannot
+    run as requested on a forced neuron of refractory period ``t_ref`` (ms) at step
+    ``dt``: pairs closer than ``t_ref`` plus a step (two presynaptic spikes in one
+    step, or postsynaptic ones lost: an infinite post spike time error after the
+    whole run), or a protocol of more than 2**40 steps. Config.check calls it (of
+    bi_poo_1998, pfister_gerstner_2006, graupner_brunel_2012, clopath_2010), before
+    any work; these were found inside the run."""
+    from plasticity.config import MAX_STEPS
+    period = 1000.0 / rate_hz
+    if not period > t_ref + dt:
+        raise ValueError(
+            f"config key {key!r}: pairs at {rate_hz:g} Hz are {period:.3g} ms apart; the "
+            f"forced postsynaptic neuron spikes at most once per {t_ref:g} ms (its "
+            f"refractory period) + one step (dt = {dt:g} ms): it must be < "
+            f"{1000.0 / (t_ref + dt):.6g} Hz")
+    d = max((abs(float(x)) for x in delta_ts), default=0.0)
+    length = 100.0 + d + period * n_pairs + 300.0    # the runs' margins, at the most
+    if not length / dt <= MAX_STEPS:
+        raise ValueError(
+            f"config key {key!r}: {n_pairs} pairs at {rate_hz:g} Hz with |delta_t| up "
+            f"to {d:g} ms make a protocol of {length:.3g} ms, {length / dt:.3g} steps "
+            f"of dt = {dt:g} ms; at most 2**40 steps are allowed")
+
+
 def pairing_network(pre_times, post_times, rules, *, dt=0.1, w0=1.0, w_max=10.0, seed=0):
     """Run independent pre/post channels under several rules in one network.
 
@@ -181,7 +214,8 @@ def pairing_network(pre_times, post_times, rules, *, dt=0.1, w0=1.0, w_max=10.0,
     ``rules`` maps a name to a :class:`plasticity.STDP` rule (one plastic one-to-one
     projection per rule, weights ``w0``). The postsynaptic neurons are forced to spike
     at ``post_times``. Returns ``({name: final weights (n_channels,)},
-    max |post spike time - requested|)``.
+    max |post spike time - requested|)``; ValueError where a neuron did not spike
+    as often as requested (:func:`check_pairing`).
     """
     n = len(pre_times)
     net = Network(dt=dt, seed=seed)
@@ -192,7 +226,7 @@ def pairing_network(pre_times, post_times, rules, *, dt=0.1, w0=1.0, w_max=10.0,
         return t, i
     pre = net.add_spike_generator("pre", n, *flat(pre_times))
     driver = net.add_spike_generator("driver", n, *flat(post_times, -dt))
-    post = net.add_population("post", n, LIF(t_ref=0.5, tau_syn_ex=0.01))
+    post = net.add_population("post", n, LIF(t_ref=FORCED_T_REF, tau_syn_ex=0.01))
     net.connect(driver, post, SynapseMatrix.one_to_one(n, weight=1e7), "I_syn_ex",
                 name="drive")
     projs = {}
@@ -209,9 +243,10 @@ def pairing_network(pre_times, post_times, rules, *, dt=0.1, w0=1.0, w_max=10.0,
     for k in range(n):
         got = np.sort(mon.times[mon.ids == k])
         want = np.sort(np.asarray(post_times[k], float))
-        if got.size != want.size:
-            err = math.inf
-            break
+        if got.size != want.size:     # check_pairing refuses configs that lead here
+            raise ValueError(f"channel {k}: the forced postsynaptic neuron spiked "
+                             f"{got.size} times, {want.size} requested (spikes closer "
+                             f"than its refractory period, {FORCED_T_REF} ms, are lost)")
         if got.size:
             err = max(err, float(np.abs(got - want).max()))
     return {name: p.weights.copy() for name, p in projs.items()}, err

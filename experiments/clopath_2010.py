@@ -149,13 +149,16 @@ import numpy as np
 
 from plasticity import Network, SynapseMatrix
 from plasticity.config import field
+from plasticity.experiments._common import check_models
 from plasticity.neurons import AdExClopath
 from plasticity.rules import clopath_2010
 
 try:  # as a package module (plasticity run) or loaded from its file (tests)
     from plasticity.experiments.pfister_gerstner_2006 import SJOSTROM_2001, data_arrays, score
+    from plasticity.experiments.bi_poo_1998 import check_pairing
 except ImportError:  # pragma: no cover
     from pfister_gerstner_2006 import SJOSTROM_2001, data_arrays, score
+    from bi_poo_1998 import check_pairing
 
 __all__ = ["Config", "SMALL", "run", "figure", "SJOSTROM_2001"]
 
@@ -169,9 +172,10 @@ CONDITIONS = ("rate", "temporal")
 @dataclasses.dataclass
 class Config:
     # --- pairing protocol (Fig. 2b)
-    frequencies: list = field([0.1, 10.0, 20.0, 40.0, 50.0], help="pairing frequencies",
-                              units="Hz", gt=0.0)
-    delta_ts: list = field([10.0, -10.0], help="t_post - t_pre of each protocol", units="ms")
+    frequencies: list[float] = field([0.1, 10.0, 20.0, 40.0, 50.0], min_len=1,
+                                     help="pairing frequencies", units="Hz", gt=0.0)
+    delta_ts: list[float] = field([10.0, -10.0], help="t_post - t_pre of each protocol",
+                                  units="ms", min_len=1, multiple_of="dt")
     n_pairs_per_train: int = field(5, help="pairs per train", min=1)
     n_trains: int = field(15, help="trains per protocol (10 s apart: changes add)", min=1)
     n_trains_0_1_hz: int = field(10, help="trains at 0.1 Hz (50 pairs, as the authors' "
@@ -228,8 +232,9 @@ class Config:
     tau_homeo: float = field(1200.0, help="homeostatic time constant", units="ms", gt=0.0)
     # --- recurrent network (Fig. 4)
     n_neurons: int = field(10, help="excitatory neurons", min=2)
-    rates: list = field([2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0],
-                        help="rate code: input rate of each neuron", units="Hz", min=0.0)
+    rates: list[float] = field([2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0],
+                               help="rate code: input rate of each neuron", units="Hz",
+                               min=0.0)
     sequence_interval: float = field(20.0, help="temporal code: delay between neurons",
                                      units="ms", gt=0.0)
     w_max_rate: float = field(0.25, help="rate code: w_max", units="mV", gt=0.0)
@@ -245,17 +250,14 @@ class Config:
     network_duration_s: float = field(100.0, help="network run per condition", units="s",
                                       gt=0.0)
     homeostasis: bool = field(False, help="network: homeostatic A_LTD (see docstring)")
-    conditions: list = field(["rate", "temporal"], help="network conditions to run")
+    conditions: list[str] = field(["rate", "temporal"], help="network conditions to run",
+                                  choices=CONDITIONS)
 
     def check(self):
         """The checks between keys (on the resolved config; see plasticity.experiments)."""
         if len(self.rates) != self.n_neurons:
             raise ValueError(f"config key 'rates' must have n_neurons = {self.n_neurons} "
                              f"values, got {len(self.rates)}")
-        bad = [x for x in self.conditions if x not in CONDITIONS]
-        if bad:
-            raise ValueError(f"config key 'conditions' must be a list of "
-                             f"{', '.join(map(repr, CONDITIONS))}, got {bad[0]!r}")
         if "temporal" in self.conditions:
             # the temporal code's cycles start at 10 ms, one per n * sequence_interval
             period = self.n_neurons * self.sequence_interval
@@ -264,6 +266,13 @@ class Config:
                     f"config key 'network_duration_s' must hold one temporal-code cycle "
                     f"(10 ms + n_neurons x sequence_interval = {period + 10.0:g} ms), "
                     f"got {self.network_duration_s} s")
+        for f in self.frequencies:     # the forced spike lasts t_clamp
+            check_pairing("frequencies", f, self.n_pairs_per_train, self.dt,
+                          self.delta_ts, t_ref=self.t_clamp)
+        check_models("the neuron and the rule", lambda: neuron(self),
+                     lambda: rule(self, 100.0 * self.w0, False),     # the pairing's
+                     lambda: rule(self, self.w_max_rate, self.homeostasis),
+                     lambda: rule(self, self.w_max_temporal, self.homeostasis))
         if self.sequence_interval < self.dt:
             raise ValueError(f"config key 'sequence_interval' must be at least one step "
                              f"of dt = {self.dt} ms, got {self.sequence_interval}")
@@ -577,6 +586,7 @@ def network(c, condition, seed=0, recorder=None):
 
 # ----------------------------------------------------------------------------- run
 def run(config, recorder=None, seed=0):
+    from plasticity.results import Undefined
     c = config
     Config.check(c)
     if recorder is not None:
@@ -588,7 +598,9 @@ def run(config, recorder=None, seed=0):
     metrics["pairing/missing_spikes"] = missing
     z = (dw - mean) / sem
     ok = np.isfinite(z)
-    metrics["pairing/max_abs_z"] = float(np.abs(z[ok]).max())
+    metrics["pairing/max_abs_z"] = float(np.abs(z[ok]).max()) if ok.any() else Undefined(
+        "no protocol of delta_ts x frequencies has a data point (Sjostrom et al. 2001: "
+        "+-10 ms at 0.1-50 Hz)")
     freqs = np.array([r for r, _ in keys])
     dts = np.array([d for _, d in keys])
     nets = {}

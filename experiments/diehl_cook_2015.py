@@ -82,6 +82,7 @@ import numpy as np
 
 from plasticity import STDP, Additive, Network, SynapseMatrix, Triplet
 from plasticity.config import field
+from plasticity.experiments._common import check_models
 from plasticity.neurons import LIFCond
 
 N_INPUT = 784
@@ -164,11 +165,8 @@ class Config:
     def check(self):
         """The checks between keys (on the resolved config; see plasticity.experiments):
         the neurons' own (V_reset < V_th, ...), before any work and any run file."""
-        try:
-            excitatory_model(self)
-            inhibitory_model(self)
-        except ValueError as e:
-            raise ValueError(f"config keys of the neurons: {e}") from None
+        check_models("the neurons", lambda: excitatory_model(self),
+                     lambda: inhibitory_model(self))
 
 
 #: a run of a few minutes: 100 neurons, 5000 training images, labels assigned on

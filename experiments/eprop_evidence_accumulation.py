@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from plasticity.config import field
-from plasticity.experiments._common import LearnerConfig, with_defaults
+from plasticity.experiments._common import LearnerConfig, check_models, with_defaults
 from plasticity.rsnn import (RSNN, Adam, EProp, RSNNParams, bptt, cross_entropy_loss,
                              rate_regularization)
 from plasticity.rsnn.util import single_threaded_blas
@@ -67,6 +67,12 @@ class Config(with_defaults(LearnerConfig, lr=0.005,
     n_stop_batches: int = field(8, help="batches confirming the stopping criterion", min=1)
     n_test_batches: int = field(4, help="held-out batches of the final error", min=1)
 
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        the network's own (n_lif + n_alif >= 1, a membrane that decays), before any
+        work and any run file."""
+        check_models("the network", lambda: params_of(self))
+
 
 #: a quick run: 25 iterations of 32 trials (a few minutes of CPU; a smoke run, not the criterion)
 SMALL = {"n_iter": 25, "batch": 32, "validate_every": 5, "n_stop_batches": 2,
@@ -97,6 +103,10 @@ def memory_estimate(config):
 def params_of(c):
     alpha = math.exp(-1.0 / c.tau_m)
     rho = math.exp(-1.0 / c.tau_a)
+    if alpha == 1.0:     # beta below would divide by zero
+        raise ValueError(f"tau_m must be below about 1e16 ms (exp(-1 / tau_m) rounds to "
+                         f"1 in float64: no decay per step, beta = beta_factor (1 - rho) "
+                         f"/ (1 - alpha) is undefined), got {c.tau_m}")
     beta = c.beta_factor * (1 - rho) / (1 - alpha)
     return RSNNParams(n_in=c.n_in, n_lif=c.n_lif, n_alif=c.n_alif, n_out=2, tau_m=c.tau_m,
                       tau_a=c.tau_a, beta=beta, v_th=c.v_th, n_ref=c.n_ref, gamma=c.gamma,

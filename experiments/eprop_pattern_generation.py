@@ -44,21 +44,27 @@ class Config(with_defaults(LearnerConfig, tau_m=30.0, tau_out=30.0, v_th=0.03, l
     n_rec: int = field(100, help="number of LIF neurons", min=1)
     input_rate: float = field(50.0, help="input rate", units="Hz", min=0.0, max=1000.0)
     duration: int = field(1000, help="length of the pattern (1 ms steps)", min=2)
-    periods: list = field([1000, 500, 333, 200], help="periods of the sines", units="ms",
-                          gt=0.0)
+    periods: list[float] = field([1000, 500, 333, 200], help="periods of the sines",
+                                 units="ms", gt=0.0, min_len=1)
     gamma: float = field(0.3, help="pseudo-derivative dampening", gt=0.0)
     reg: float = field(300.0, help="regulariser coefficient (rates in kHz)", min=0.0)
-    methods: list = field(list(METHODS), help="learning rules to compare (eprop_symmetric, "
-                                              "eprop_random, bptt; also eprop_adaptive)")
+    methods: list[str] = field(list(METHODS), help="learning rules to compare "
+                               "(eprop_symmetric, eprop_random, bptt; also eprop_adaptive)",
+                               min_len=1, choices=ALL_METHODS)
     adaptive_decay: float = field(0.0, help="weight decay of W_out and B (eprop_adaptive)",
                                   min=0.0)
 
     def check(self):
-        """The checks between keys (on the resolved config; see plasticity.experiments)."""
-        bad = [m for m in self.methods if m not in ALL_METHODS]
-        if bad:
-            raise ValueError(f"config key 'methods' must be a list of "
-                             f"{', '.join(ALL_METHODS)}, got {bad[0]!r}")
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        each sine spans a whole number of its periods over the pattern
+        (tasks.eprop.sum_of_sines_target), so one longer than the pattern is constant:
+        it added nothing, and with no shorter one the target was 0 (ZeroDivisionError
+        after training)."""
+        long = [p for p in self.periods if p > self.duration]
+        if long:
+            raise ValueError(f"config key 'periods' must be <= duration ({self.duration} "
+                             f"ms; a sine spans whole periods of the pattern), got "
+                             f"{long[0]}")
 
 
 #: a quick run: each method 400 iterations (about a minute in all on one core)

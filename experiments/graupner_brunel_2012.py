@@ -52,9 +52,14 @@ import sys
 import numpy as np
 
 from plasticity import Network, SynapseMatrix
-from plasticity.config import field
+from plasticity.config import MAX_STEPS, field
 from plasticity.neurons import LIF
 from plasticity.rules.library import GRAUPNER_BRUNEL_2012, graupner_brunel_2012
+
+try:  # as a package module (plasticity run) or loaded from its file (tests)
+    from plasticity.experiments.bi_poo_1998 import FORCED_T_REF, check_pairing
+except ImportError:  # pragma: no cover
+    from bi_poo_1998 import FORCED_T_REF, check_pairing
 
 #: Sjöström et al. 2001 (via Pfister & Gerstner 2006, shared/references.md):
 #: delta_t (ms) -> frequency (Hz) -> (mean, SEM) of Delta w / w0
@@ -77,13 +82,13 @@ class Config:
                                      min=1)
     n_pairs_cortical: int = field(75, help="pairs per frequency, cortical slices fit "
                                   "(Fig. 4B)", min=1)
-    cortical_frequencies: list = field([1.0, 20.0, 30.0, 40.0, 50.0],
-                                       help="pairing frequencies of the cortical curves",
-                                       units="Hz", gt=0.0)
-    sjostrom_frequencies: list = field([0.1, 10.0, 20.0, 40.0, 50.0],
-                                       help="frequencies of the +-10 ms points beside "
-                                       "Sjöström's data (empty: skip)", units="Hz",
-                                       gt=0.0)
+    cortical_frequencies: list[float] = field([1.0, 20.0, 30.0, 40.0, 50.0],
+                                              help="pairing frequencies of the cortical "
+                                              "curves", units="Hz", gt=0.0)
+    sjostrom_frequencies: list[float] = field([0.1, 10.0, 20.0, 40.0, 50.0],
+                                              help="frequencies of the +-10 ms points "
+                                              "beside Sjöström's data (empty: skip)",
+                                              units="Hz", gt=0.0)
     bistability_dt: float = field(10.0, help="time step of the bistability run (no "
                                   "spikes)", units="ms", gt=0.0)
     bistability_taus: float = field(25.0, help="bistability run length, in units of the "
@@ -91,7 +96,12 @@ class Config:
 
     def check(self):
         """The checks between keys (on the resolved config; see plasticity.experiments):
-        each set's bistability run lasts at least one step of bistability_dt."""
+        each set's bistability run lasts at least one step of bistability_dt; each
+        pairing protocol can run (bi_poo_1998.check_pairing)."""
+        for pset, f, n_pairs, kind in groups(self):
+            key = ("n_pairs_hippocampal" if pset == "hippocampal_cultures" else
+                   "sjostrom_frequencies" if kind else "cortical_frequencies")
+            check_pairing(key, f, n_pairs, self.dt, [self.dt_max, 10.0])
         for pset in SETS:
             length = self.bistability_taus * GRAUPNER_BRUNEL_2012[pset]["tau"]
             if round(length / self.bistability_dt) < 1:
@@ -99,6 +109,11 @@ class Config:
                     f"config keys 'bistability_taus' x tau of {pset!r} = {length:g} ms "
                     f"must be at least one step of 'bistability_dt' = "
                     f"{self.bistability_dt} ms (a run of no step)")
+            if not length / self.bistability_dt <= MAX_STEPS:   # (found inside the run)
+                raise ValueError(
+                    f"config keys 'bistability_taus' x tau of {pset!r} = {length:g} ms "
+                    f"is {length / self.bistability_dt:.3g} steps of 'bistability_dt' = "
+                    f"{self.bistability_dt} ms; at most 2**40 steps are allowed")
 
 
 #: a quick run: 10 ms spacing, the Sjöström points without 0.1 Hz, shorter relaxation
@@ -245,7 +260,7 @@ def pairing(parameter_set, delta_ts, freq_hz, n_pairs, dt=0.1, seed=0, **overrid
     net = Network(dt=dt, seed=seed)
     g_pre = net.add_spike_generator("pre", 2 * n, *flat(pre))
     driver = net.add_spike_generator("driver", 2 * n, *flat(post, -dt))
-    neuron = net.add_population("post", 2 * n, LIF(t_ref=0.5, tau_syn_ex=0.01))
+    neuron = net.add_population("post", 2 * n, LIF(t_ref=FORCED_T_REF, tau_syn_ex=0.01))
     net.connect(driver, neuron, SynapseMatrix.one_to_one(2 * n, weight=1e7), "I_syn_ex",
                 name="drive")
     p = rule.params
@@ -259,9 +274,10 @@ def pairing(parameter_set, delta_ts, freq_hz, n_pairs, dt=0.1, seed=0, **overrid
     err = 0.0
     for k in range(2 * n):
         got = np.sort(mon.times[mon.ids == k])
-        if got.size != len(post[k]):
-            err = math.inf
-            break
+        if got.size != len(post[k]):   # check_pairing refuses configs that lead here
+            raise ValueError(f"channel {k}: the forced postsynaptic neuron spiked "
+                             f"{got.size} times, {len(post[k])} requested (spikes closer "
+                             f"than its refractory period, {FORCED_T_REF} ms, are lost)")
         err = max(err, float(np.abs(got - np.sort(post[k])).max()))
     return rho[:n], rho[n:], err, rule.paper
 

@@ -99,13 +99,15 @@ import sys
 import numpy as np
 
 from plasticity.config import field
+from plasticity.experiments._common import check_models
 
 
 @dataclasses.dataclass
-class Config:
+class NetworkConfig:
+    """The keys of the network, its training and the readout, which
+    ``kheradpisheh_eth80`` shares (its images and splits are its own: a key it would
+    inherit and not use would silently do nothing)."""
     T: int = field(30, help="time steps of the latency code", min=1, max=32000)
-    height: int = field(160, help="image height after resizing", units="px", min=8)
-    width: int = field(250, help="image width after resizing", units="px", min=8)
     dog_size: int = field(7, help="DoG kernel size", units="px", min=1)
     dog_off: bool = field(False, help="add the OFF-centre DoG channel (the paper: ON only)")
     dog_threshold: float = field(0.1, help="DoG responses at or below it do not spike",
@@ -137,14 +139,34 @@ class Config:
                                               "by side (spatial pyramid)")
     feature_layer: int = field(0, help="0: the last conv layer's potentials (paper); k: "
                                        "conv k's", min=0, max=3)
-    n_train_per_class: int = field(200, min=1)
     n_splits: int = field(5, help="random train/test splits (mean accuracy)", min=1)
     svm_C: float = field(1.0, gt=0.0)
     svm_standardize: bool = field(False, help="standardize each feature (training mean "
                                   "and sd) before the SVM; the paper does not say")
     n_jobs: int = field(0, help="threads of training and feature extraction (0: PLASTICITY_THREADS or all cores)", min=0)
+
+
+@dataclasses.dataclass
+class Config(NetworkConfig):
+    height: int = field(160, help="image height after resizing", units="px", min=8)
+    width: int = field(250, help="image width after resizing", units="px", min=8)
+    n_train_per_class: int = field(200, min=1)
     data_dir: str = field("", help="directory with Faces/ and Motorbikes/ (empty: "
                                    "$PLASTICITY_DATA/caltech101 or ./data/caltech101)")
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        the training images per category leave test images of each (the draw of a
+        split failed inside the run); images of height x width fit the layers and the
+        feature grid (found inside the run)."""
+        smallest = min(CATEGORY_SIZES, key=CATEGORY_SIZES.get)
+        n = CATEGORY_SIZES[smallest]
+        if self.n_train_per_class >= n:
+            raise ValueError(f"config key 'n_train_per_class' must be < {n} (the images "
+                             f"of the smallest category, {smallest}: test images of each "
+                             f"must remain), got {self.n_train_per_class}")
+        check_models("the network", lambda: build(self, 1).check_image_shape(
+            (self.height, self.width)))
 
 
 SMALL = {"images1": 800, "images2": 800, "images3": 800, "n_splits": 1,
@@ -168,7 +190,8 @@ def layers(c):
 
 
 #: the Caltech 101 images of LABELS (435 faces, 798 motorbikes)
-N_IMAGES = 435 + 798
+CATEGORY_SIZES = {"Faces": 435, "Motorbikes": 798}
+N_IMAGES = sum(CATEGORY_SIZES.values())
 
 
 def memory_estimate(config, n_images=N_IMAGES, image_shape=None, n_fit=None):

@@ -59,10 +59,13 @@ import numpy as np
 
 from plasticity.config import field
 from plasticity.experiments import kheradpisheh_caltech as _cal
+from plasticity.experiments._common import check_models
 
 
 @dataclasses.dataclass
-class Config(_cal.Config):
+class Config(_cal.NetworkConfig):
+    # (not kheradpisheh_caltech's Config: its height, width and n_train_per_class
+    # would be keys that do nothing here; the images are used as stored)
     maps2: int = field(400, min=1)
     maps3: int = field(400, min=1)
     dog_threshold: float = field(0.05, help="DoG responses at or below it do not spike",
@@ -84,13 +87,19 @@ class Config(_cal.Config):
     data_dir: str = field("", help="ETH-80 directory (empty: $PLASTICITY_DATA/eth80 or "
                                    "./data/eth80)")
 
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        ETH-80's images (IMAGE_SHAPE) fit the layers and the feature grid (found inside
+        the run, after the data was loaded)."""
+        check_models("the network", lambda: _cal.build(self, 1).check_image_shape(
+            IMAGE_SHAPE))
+
 
 SMALL = {"maps2": 50, "maps3": 50, "images1": 500, "images2": 500, "images3": 500,
          "lr_double_every": 100}
 
 
-#: ETH-80: 3280 images of 128 x 128 (the size of the files: height and width are not
-#: used)
+#: ETH-80: 3280 images of 128 x 128 (the size of the files, used as stored)
 N_IMAGES, IMAGE_SHAPE = 3280, (128, 128)
 
 

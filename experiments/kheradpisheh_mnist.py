@@ -61,6 +61,7 @@ import sys
 import numpy as np
 
 from plasticity.config import field
+from plasticity.experiments._common import check_models
 
 
 @dataclasses.dataclass
@@ -109,6 +110,12 @@ class Config:
     n_jobs: int = field(0, help="threads of training and feature extraction (0: PLASTICITY_THREADS or all cores)", min=0)
     data_dir: str = field("", help="MNIST directory (empty: $PLASTICITY_DATA/mnist or "
                                    "./data/mnist)")
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        MNIST's 28 x 28 images fit the layers and the feature grid (found inside the
+        run, after the data was loaded)."""
+        check_models("the network", lambda: build(self).check_image_shape((28, 28)))
 
 
 #: about a minute on 2 cores: 3000 images per layer, SVM on 10,000, all 10,000 tests

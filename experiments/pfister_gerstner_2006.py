@@ -45,9 +45,10 @@ from plasticity import STDP, Additive, Pair, Triplet
 from plasticity.config import field
 
 try:  # as a package module (plasticity run) or loaded from its file (tests)
-    from plasticity.experiments.bi_poo_1998 import pairing_memory, pairing_network
+    from plasticity.experiments.bi_poo_1998 import (check_pairing, pairing_memory,
+                                                    pairing_network)
 except ImportError:  # pragma: no cover
-    from bi_poo_1998 import pairing_memory, pairing_network
+    from bi_poo_1998 import check_pairing, pairing_memory, pairing_network
 
 #: Sjöström et al. 2001 (via Pfister & Gerstner 2006): frequency (Hz) ->
 #: (mean, SEM) of Delta w / w0 for delta_t = +10 ms and -10 ms (shared/references.md)
@@ -64,10 +65,11 @@ TRIPLET_SETS = [("all-to-all", "full"), ("all-to-all", "minimal"), ("nearest", "
 
 @dataclasses.dataclass
 class Config:
-    frequencies: list = field([0.1, 10.0, 20.0, 40.0, 50.0], help="pairing frequencies",
-                              units="Hz", gt=0.0)
-    delta_ts: list = field([10.0, -10.0], help="t_post - t_pre of each protocol",
-                           units="ms")
+    frequencies: list[float] = field([0.1, 10.0, 20.0, 40.0, 50.0],
+                                     help="pairing frequencies", units="Hz", gt=0.0,
+                                     min_len=1)
+    delta_ts: list[float] = field([10.0, -10.0], min_len=1, multiple_of="dt",
+                                  help="t_post - t_pre of each protocol", units="ms")
     n_pairs: int = field(60, help="pairs per protocol", min=1)
     dt: float = field(0.1, help="time step", units="ms", gt=0.0)
     tau_plus: float = field(16.8, help="pair rule: tau+", units="ms", gt=0.0)
@@ -77,6 +79,12 @@ class Config:
     rule_form: str = field("kernel", help="every rule as the built-in kernel or written "
                            "in the rule language (STDP.to_equation_rule; same numbers)",
                            choices=("kernel", "language"))
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        each frequency's protocol can run (bi_poo_1998.check_pairing)."""
+        for f in self.frequencies:
+            check_pairing("frequencies", f, self.n_pairs, self.dt, self.delta_ts)
 
 
 #: a quick run (the same protocol: it takes a few seconds)

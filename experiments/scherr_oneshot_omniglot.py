@@ -135,8 +135,9 @@ class Config(with_defaults(
                           "meta-train images)", choices=("pixels", "stdp_conv"))
     size: int = field(10, help="image side after downsampling (the pixels the learner "
                       "sees with features='pixels'; the pixel 1-NN baseline)", units="px",
-                      min=4)
-    conv_size: int = field(28, help="image side given to the conv net", units="px", min=8)
+                      min=4, max=105)
+    conv_size: int = field(28, help="image side given to the conv net (Omniglot's are "
+                           "105)", units="px", min=8, max=105)
     conv_grid: int = field(2, help="grid of maxima per conv map (100 grid^2 features)",
                            min=1)
     conv_images: int = field(6000, help="STDP budget of each conv layer (images)", min=1)
@@ -148,10 +149,12 @@ class Config(with_defaults(
                             "(intensity in [0, 1])", choices=("standardize", "none"))
     label_amplitude: float = field(5.0, help="current of the one-hot label the LSG sees",
                                    min=0.0)
-    lsg_sees: list = field(["task", "activity"], help="what the LSG sees: the "
-                           "images ('input'), the labels ('task'), the learner's spikes "
-                           "('activity')")
-    plastic: list = field(["w_in", "w_rec"], help="learner weights changed by the update")
+    lsg_sees: list[str] = field(["task", "activity"], help="what the LSG sees: the "
+                                "images ('input'), the labels ('task'), the learner's "
+                                "spikes ('activity')", min_len=1,
+                                choices=("input", "task", "activity"))
+    plastic: list[str] = field(["w_in", "w_rec"], help="learner weights changed by the "
+                               "update", choices=("w_in", "w_rec"))
     train_learner: bool = field(False, help="meta-learn the learner's initial input and "
                                 "recurrent weights too")
     train_learner_after: int = field(-1, help="with train_learner: iteration from which "

@@ -69,6 +69,7 @@ import numpy as np
 
 from plasticity import STDP, Additive, Multiplicative, Network, Pair, SynapseMatrix
 from plasticity.config import field
+from plasticity.experiments._common import check_models
 from plasticity.neurons import LIFCond
 
 #: each model's values of the keys left at None (times in ms)
@@ -139,10 +140,7 @@ class Config:
     def check(self):
         """The checks between keys (on the resolved config; see plasticity.experiments):
         the neuron's own (V_reset < V_th, ...), before any work and any run file."""
-        try:
-            neuron_model(effective(self))
-        except ValueError as e:
-            raise ValueError(f"config keys of the neuron: {e}") from None
+        check_models("the neuron", lambda: neuron_model(effective(self)))
 
 
 Config.effective = lambda self: effective(self)   # plasticity.config checks these

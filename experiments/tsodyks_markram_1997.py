@@ -42,6 +42,7 @@ import numpy as np
 
 from plasticity import STDP, Additive, Network, Pair, SynapseMatrix  # noqa: F401
 from plasticity.config import field
+from plasticity.experiments._common import check_models
 from plasticity.neurons import LIFCond
 from plasticity.rules import EquationRule, tsodyks_markram_1997
 
@@ -59,10 +60,10 @@ class Config:
                              units="ms", gt=0.0)
     tau_f_fac: float = field(530.0, help="facilitating synapse: facilitation time "
                              "constant", units="ms", gt=0.0)
-    rates: list = field([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 70.0, 100.0],
-                        help="regular train rates", units="Hz", gt=0.0)
-    irregular_rates: list = field([5.0, 20.0, 50.0], help="Poisson train rates",
-                                  units="Hz", gt=0.0)
+    rates: list[float] = field([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 70.0, 100.0],
+                               help="regular train rates", units="Hz", gt=0.0)
+    irregular_rates: list[float] = field([5.0, 20.0, 50.0], help="Poisson train rates",
+                                         units="Hz", gt=0.0)
     n_spikes: int = field(30, help="spikes per train", min=2)
     facilitation_rate: float = field(70.0, help="rate of the facilitation figure's "
                                      "train (one of rates)", units="Hz", gt=0.0)
@@ -84,6 +85,12 @@ class Config:
         if self.facilitation_rate not in self.rates:
             raise ValueError(f"config key 'facilitation_rate' must be one of rates "
                              f"{self.rates}, got {self.facilitation_rate}")
+        if self.stdp_w0 > self.stdp_w_max:   # (the run started outside the bounds)
+            raise ValueError(f"config key 'stdp_w0' must be <= stdp_w_max "
+                             f"({self.stdp_w_max}), got {self.stdp_w0}")
+        # at most one input spike per step (the Poisson source's check, inside the run)
+        check_models("the inputs", lambda: Network(dt=self.dt).add_poisson(
+            "stdp_rate", 1, self.stdp_rate))
 
 
 #: a quick run (the tests use it)

@@ -29,6 +29,7 @@ import numpy as np
 
 from plasticity import Network, SynapseMatrix
 from plasticity.config import field
+from plasticity.experiments._common import check_models
 from plasticity.neurons import LIFCond
 from plasticity.rules.library import van_rossum_2000
 
@@ -50,12 +51,20 @@ class Config:
     tau_stdp: float = field(20.0, help="STDP time constant", units="ms", gt=0.0)
     c_p: float = field(4e-4, help="potentiation step (additive)", min=0.0)
     c_d: float = field(0.02, help="relative depression step (multiplicative)", gt=0.0)
-    a_goal: float = field(10.0, help="target output rate", units="Hz", min=0.0)
+    a_goal: float = field(10.0, help="target output rate (the rate errors are relative "
+                          "to it)", units="Hz", gt=0.0)
     tau_a: float = field(2000.0, help="activity sensor time constant", units="ms",
                          gt=0.0)
     beta: float = field(0.05, help="proportional scaling (s^-1 Hz^-1)", min=0.0)
     gamma: float = field(5e-6, help="integral scaling (s^-2 Hz^-1)", min=0.0)
     scaling: bool = field(True, help="synaptic scaling on (False: the control)")
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        the input rates are at most one spike per step of dt (the Poisson source's own
+        check, which ran inside the run)."""
+        check_models("the inputs", *(lambda k=k: Network(dt=self.dt).add_poisson(
+            k, 1, getattr(self, k)) for k in ("rate1", "rate2")))
 
 
 #: a quick run: 40 s per phase
@@ -135,6 +144,7 @@ def distribution(w, bins=20):
 
 
 def run(config, recorder=None, seed=1):
+    from plasticity.results import Undefined
     c = config
     if recorder is not None:
         seed = recorder.seed
@@ -150,7 +160,9 @@ def run(config, recorder=None, seed=1):
         "rel_error_end_phase1": abs(r1 - c.a_goal) / c.a_goal,
         "rel_error_end_phase2": abs(r2 - c.a_goal) / c.a_goal,
         "weight_mean": float(w.mean()),
-        "weight_cv": float(w.std() / w.mean()),
+        "weight_cv": float(w.std() / w.mean()) if w.mean() > 0 else Undefined(
+            "every weight is 0 (the rule drove them to the lower bound): no spread "
+            "relative to the mean"),
         "weight_modes": n_modes,
         "fraction_below_5pct_of_max": float(np.mean(w < 0.05 * w.max())),
         "stdp_fixed_point_c_p_over_c_d": c.c_p / c.c_d,

@@ -82,6 +82,7 @@ import numpy as np
 
 from plasticity import Network, SynapseMatrix
 from plasticity.config import field
+from plasticity.experiments._common import check_models
 from plasticity.neurons import LIFCond
 from plasticity.rules import vogels_sprekeler_2011
 
@@ -144,10 +145,7 @@ class Config:
         if not 1 <= self.preferred <= self.n_channels:
             raise ValueError(f"config key 'preferred' must be in [1, n_channels = "
                              f"{self.n_channels}], got {self.preferred}")
-        try:      # the neuron's own checks (V_reset < V_th, ...), before any work
-            neuron_model(self)
-        except ValueError as e:
-            raise ValueError(f"config keys of the neuron: {e}") from None
+        check_models("the neuron", lambda: neuron_model(self))
 
 
 #: a quick run (learning has converged after ~20 s; the tests use it)

@@ -42,7 +42,8 @@ __all__ = ["ConfigError", "field", "resolve", "from_dict", "to_dict", "to_flat",
            "to_json", "config_hash", "load_toml", "parse_assignment", "to_toml",
            "describe", "keys"]
 
-_META_KEYS = ("help", "units", "min", "max", "gt", "lt", "choices", "multiple_of")
+_META_KEYS = ("help", "units", "min", "max", "gt", "lt", "choices", "multiple_of",
+              "min_len")
 #: the most time steps one interval may have (``multiple_of``): a run longer than this
 #: would not finish, and a denormal dt would overflow the step count
 MAX_STEPS = 2 ** 40
@@ -54,18 +55,20 @@ class ConfigError(ValueError):
 
 def field(default=dataclasses.MISSING, *, default_factory=dataclasses.MISSING,
           help=None, units=None, min=None, max=None, gt=None, lt=None, choices=None,
-          multiple_of=None):
+          multiple_of=None, min_len=None):
     """A dataclass field with validation metadata.
 
     ``min``/``max`` are inclusive bounds, ``gt``/``lt`` exclusive ones, ``choices`` the
-    allowed values; ``help`` and ``units`` document the field (``plasticity config``).
+    allowed values (of each item, for a list); ``min_len`` the fewest items of a list;
+    ``help`` and ``units`` document the field (``plasticity config``).
     ``multiple_of`` names another key of the same table (e.g. ``"dt"``): the value must
-    be a whole number (at most :data:`MAX_STEPS`) of that key's value, checked once the
-    whole config is resolved. Mutable defaults (lists) are copied per instance.
+    be a whole number (at most :data:`MAX_STEPS`) of that key's value (each item of a
+    list), checked once the whole config is resolved. Mutable defaults (lists) are
+    copied per instance.
     """
     meta = {k: v for k, v in dict(help=help, units=units, min=min, max=max, gt=gt,
-                                  lt=lt, choices=choices,
-                                  multiple_of=multiple_of).items() if v is not None}
+                                  lt=lt, choices=choices, multiple_of=multiple_of,
+                                  min_len=min_len).items() if v is not None}
     if isinstance(default, (list, dict, set)):
         value = default
         default_factory = lambda: type(value)(value)  # noqa: E731
@@ -96,7 +99,9 @@ def _type_name(tp):
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin in (list, tuple):
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        inner = _type_name(args[0]) if args else "value"
+        plural = {bool: "booleans (true/false)", int: "integers", float: "numbers",
+                  str: "strings"}
+        inner = (plural.get(args[0]) or _type_name(args[0])) if args else "values"
         return f"a list of {inner}"
     if tp is type(None):
         return "none"
@@ -202,10 +207,19 @@ def _src(source):
 def _check_value(key, value, meta, source):
     """Range/choice checks from field metadata."""
     choices = meta.get("choices")
-    if choices is not None and value not in tuple(choices):
-        raise ConfigError(f"config key {key!r} must be one of "
-                          f"{', '.join(repr(c) for c in choices)}, got {value!r}"
-                          f"{_src(source)}")
+    is_list = isinstance(value, (list, tuple))
+    if choices is not None:
+        for item in (value if is_list else [value]):
+            if item not in tuple(choices):
+                what = "a list of" if is_list else "one of"
+                got = f"{item!r} in {value!r}" if is_list else repr(value)
+                raise ConfigError(f"config key {key!r} must be {what} "
+                                  f"{', '.join(repr(c) for c in choices)}, got {got}"
+                                  f"{_src(source)}")
+    n = meta.get("min_len")
+    if n is not None and is_list and len(value) < n:
+        raise ConfigError(f"config key {key!r} must be a list of at least {n} "
+                          f"value{'s' if n > 1 else ''}, got {value!r}{_src(source)}")
     vals = value if isinstance(value, (list, tuple)) else [value]
     bounded = any(meta.get(b) is not None for b in ("min", "max", "gt", "lt"))
     for v in vals:
@@ -224,6 +238,22 @@ def _check_value(key, value, meta, source):
             if b is not None and not ok(b):
                 raise ConfigError(f"config key {key!r} must be {op} {b}{units}, "
                                   f"got {v!r}{_src(source)}")
+
+
+def _mismatch(key, tp, value):
+    """The message of a value that is not of type ``tp``; for a list, the first item
+    that is not of the item type."""
+    got = f"{value!r} ({type(value).__name__})"
+    args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+    if typing.get_origin(tp) in (list, tuple) and len(args) == 1 and \
+            isinstance(value, (list, tuple)):
+        for item in value:
+            try:
+                _coerce(args[0], item)
+            except _Mismatch:
+                got = f"{item!r} ({type(item).__name__}) in {value!r}"
+                break
+    return f"config key {key!r} must be {_type_name(tp)}, got {got}"
 
 
 def _apply(cfg, data, prefix, source):
@@ -247,8 +277,7 @@ def _apply(cfg, data, prefix, source):
         try:
             v = _coerce(tp, value)
         except _Mismatch:
-            raise ConfigError(f"config key {full!r} must be {_type_name(tp)}, got "
-                              f"{value!r} ({type(value).__name__}){_src(source)}") from None
+            raise ConfigError(_mismatch(full, tp, value) + _src(source)) from None
         _check_value(full, v, f.metadata, source)
         changes[key] = v
     try:
@@ -270,8 +299,7 @@ def _validate_all(cfg, prefix=""):
         try:
             _coerce(tp, v)
         except _Mismatch:
-            raise ConfigError(f"config key {prefix + f.name!r} must be {_type_name(tp)}, "
-                              f"got {v!r} ({type(v).__name__})") from None
+            raise ConfigError(_mismatch(prefix + f.name, tp, v)) from None
         _check_value(prefix + f.name, v, f.metadata, "")
 
 
@@ -287,23 +315,30 @@ def _check_multiples(cfg, prefix=""):
             _check_multiples(v, prefix + f.name + ".")
             continue
         step_key = f.metadata.get("multiple_of")
-        if step_key is None or not isinstance(v, numbers.Real) or isinstance(v, bool):
+        if step_key is None:
             continue
         step = getattr(cfg, step_key)
         key, skey = prefix + f.name, prefix + step_key
         units = f" {f.metadata['units']}" if f.metadata.get("units") else ""
-        n = float(v) / float(step) if step else math.inf
-        if not math.isfinite(n) or abs(n) > MAX_STEPS:
-            raise ConfigError(f"config key {key!r} = {v!r}{units} is {n:.3g} steps of "
-                              f"{skey!r} = {step!r}{units}; at most {MAX_STEPS} (2**40) "
-                              f"steps are allowed (is {skey!r} too small?)")
-        k = round(n)
-        if abs(n - k) > 1e-6 + 1e-15 * abs(n):      # in steps, not in v's units
-            raise ConfigError(f"config key {key!r} must be a multiple of {skey!r} = "
-                              f"{step!r}{units}, got {v!r} ({n:.6g} steps)")
-        if k == 0 and v != 0:   # within rounding of 0 steps: a value that acts as 0
-            raise ConfigError(f"config key {key!r} must be 0 or at least one step of "
-                              f"{skey!r} = {step!r}{units}, got {v!r} ({n:.3g} steps)")
+        for v in (v if isinstance(v, (list, tuple)) else [v]):    # a list: each item
+            if isinstance(v, numbers.Real) and not isinstance(v, bool):
+                _check_multiple(key, v, skey, step, units)
+
+
+def _check_multiple(key, v, skey, step, units):
+    """``v`` (of config key ``key``) is a whole number of steps ``step`` (of ``skey``)."""
+    n = float(v) / float(step) if step else math.inf
+    if not math.isfinite(n) or abs(n) > MAX_STEPS:
+        raise ConfigError(f"config key {key!r} = {v!r}{units} is {n:.3g} steps of "
+                          f"{skey!r} = {step!r}{units}; at most {MAX_STEPS} (2**40) "
+                          f"steps are allowed (is {skey!r} too small?)")
+    k = round(n)
+    if abs(n - k) > 1e-6 + 1e-15 * abs(n):      # in steps, not in v's units
+        raise ConfigError(f"config key {key!r} must be a multiple of {skey!r} = "
+                          f"{step!r}{units}, got {v!r} ({n:.6g} steps)")
+    if k == 0 and v != 0:   # within rounding of 0 steps: a value that acts as 0
+        raise ConfigError(f"config key {key!r} must be 0 or at least one step of "
+                          f"{skey!r} = {step!r}{units}, got {v!r} ({n:.3g} steps)")
 
 
 def _nest(flat, source):
@@ -539,7 +574,11 @@ def to_toml(cfg, *, comments=True):
                 if name in m:
                     note.append(f"{sym} {m[name]}")
             if "choices" in m:
-                note.append("one of " + ", ".join(repr(c) for c in m["choices"]))
+                note.append(("each " if isinstance(v, (list, tuple)) else "") +
+                            "one of " + ", ".join(repr(c) for c in m["choices"]))
+            if "min_len" in m:
+                note.append(f"at least {m['min_len']} "
+                            f"value{'s' if m['min_len'] > 1 else ''}")
             line = f"{k} = {_toml_value(v)}"
             if note:
                 line += "  # " + " ".join(note)

@@ -65,6 +65,31 @@ def test_bounded_list_fields_hold_numbers_in_range(value, match):
         resolve(_Cfg, sets=[f"rates={value}"])
 
 
+@dataclasses.dataclass
+class _Lists:
+    ts: list[float] = field([1.0, -1.0], min_len=1)
+    names: list[str] = field(["a"], choices=("a", "b"))
+
+
+@pytest.mark.parametrize("sets, match", [
+    # a typed list names its first item of the wrong type (an untyped list without
+    # bounds took strings: ["a"] as spike-time differences failed inside the run)
+    (['ts=["x", 2.0]'], r"'ts' must be a list of numbers, got 'x' \(str\) in \['x', 2.0\]"),
+    (["names=[1]"], r"'names' must be a list of strings, got 1 \(int\) in \[1\]"),
+    # choices of a list apply to each item (they compared the whole list)
+    (['names=["a", "c"]'], r"'names' must be a list of 'a', 'b', got 'c' in \['a', 'c'\]"),
+    # min_len: an empty list of what a run loops over (it ran and recorded nothing)
+    (["ts=[]"], r"'ts' must be a list of at least 1 value, got \[\]"),
+])
+def test_list_items_types_choices_and_length(sets, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve(_Lists, sets=sets)
+    cfg = resolve(_Lists, sets=["ts=[2, 3.5]", 'names=["b", "a"]'])
+    assert cfg.ts == [2.0, 3.5] and all(type(t) is float for t in cfg.ts)
+    assert cfg.names == ["b", "a"]
+    assert resolve(_Lists, sets=["names=[]"]).names == []      # no min_len: allowed
+
+
 _TOML_N_INPUTS = "n_inputs = 100\n"
 
 
@@ -75,6 +100,10 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"'facilitation_rate' must be one of rates .*, got 3.0"),
     ("tsodyks_markram_1997", ["rates=[0.0, 70.0]"], r"'rates' must be > 0.0 Hz, got 0.0"),
     ("tsodyks_markram_1997", ['irregular_rates=["x"]'], r"must be a list of numbers"),
+    # initial weights above the rule's upper bound (the run completed, started outside
+    # its bounds)
+    ("tsodyks_markram_1997", ["stdp_w0=2.0"],
+     r"'stdp_w0' must be <= stdp_w_max \(1.0\), got 2.0"),
     ("vogels_sprekeler_2011", ["preferred=9"],
      r"'preferred' must be in \[1, n_channels = 8\], got 9"),
     ("vogels_sprekeler_2011", ["analysis_window=45000.0"],
@@ -87,6 +116,11 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
     ("eprop_pattern_generation", ['methods=["bptt", "x"]'],
      r"'methods' must be a list of .*, got 'x'"),
     ("eprop_pattern_generation", ["periods=[0]"], r"'periods' must be > 0.0 ms"),
+    # a period longer than the pattern: a constant sine (nothing added; alone, a
+    # target of 0 and a ZeroDivisionError after training)
+    ("eprop_pattern_generation", ["periods=[2000.0]"],
+     r"'periods' must be <= duration \(1000 ms; a sine spans whole periods of the "
+     r"pattern\), got 2000.0"),
     ("bi_poo_1998", ["dt_min=0.0"], r"at least two spike-time differences below 0"),
     ("bi_poo_1998", ["dt_max=-5.0"], r"0 above"),
     ("bi_poo_1998", ["dt=0.3"], r"'dt_step' must be a multiple of 'dt'"),
@@ -134,6 +168,82 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"config keys of the neurons: V_reset must be < V_th"),
     ("diehl_cook_2015", ["v_reset_i=-30.0"],
      r"config keys of the neurons: V_reset must be < V_th"),
+    # experiments that build their neurons and rules inside run(): the constructors'
+    # checks run in Config.check (found inside the run, a failed .partial)
+    ("clopath_2010", ["V_T_rest=0.0"],
+     r"config keys of the neuron and the rule: V_T_max must be >= V_T_rest"),
+    ("clopath_2010", ["V_reset=30.0"],
+     r"config keys of the neuron and the rule: V_reset must be < V_peak"),
+    # list items: types, choices, empty lists (found inside the run or never)
+    ("pfister_gerstner_2006", ['delta_ts=["a"]'],
+     r"'delta_ts' must be a list of numbers, got 'a' \(str\)"),
+    ("pfister_gerstner_2006", ["frequencies=[]"], r"'frequencies' must be a list of at "
+                                                  r"least 1 value"),
+    ("clopath_2010", ["delta_ts=[]"], r"'delta_ts' must be a list of at least 1 value"),
+    ("eprop_pattern_generation", ["methods=[]"], r"'methods' must be a list of at least"),
+    ("scherr_oneshot_arm", ["eprop_etas=[]"], r"'eprop_etas' must be a list of at least"),
+    ("scherr_oneshot_omniglot", ['lsg_sees=["images"]'],
+     r"'lsg_sees' must be a list of 'input', 'task', 'activity', got 'images'"),
+    ("scherr_oneshot_omniglot", ['plastic=["w_out"]'],
+     r"'plastic' must be a list of 'w_in', 'w_rec', got 'w_out'"),
+    # pairing protocols (bi_poo_1998.check_pairing): pairs closer than the forced
+    # neuron's refractory period + a step (two presynaptic spikes in one step, or
+    # post spikes lost: post_spike_time_error_ms = inf after the run), protocols of
+    # more than 2**40 steps (both inside the run)
+    ("bi_poo_1998", ["pair_rate=2000.0"],
+     r"config key 'pair_rate': pairs at 2000 Hz are 0.5 ms apart; the forced "
+     r"postsynaptic neuron spikes at most once per 0.5 ms .* must be < 1666.67 Hz"),
+    ("bi_poo_1998", ["pair_rate=1e-12"], r"'pair_rate': 60 pairs at 1e-12 Hz .* at most "
+                                         r"2\*\*40 steps"),
+    ("pfister_gerstner_2006", ["frequencies=[1e30]"], r"'frequencies': pairs at 1e\+30 Hz"),
+    ("graupner_brunel_2012", ["cortical_frequencies=[5000.0]"],
+     r"'cortical_frequencies': pairs at 5000 Hz"),
+    ("clopath_2010", ["frequencies=[1000.0]"],
+     r"'frequencies': pairs at 1000 Hz .* once per 2 ms"),
+    # spike-time differences off the step grid; a dt above them (a driver spike
+    # before 0 ms inside the run)
+    ("pfister_gerstner_2006", ["delta_ts=[10.05]"],
+     r"'delta_ts' must be a multiple of 'dt' = 0.1 ms, got 10.05"),
+    ("pfister_gerstner_2006", ["dt=1e30"], r"'delta_ts' must be 0 or at least one step"),
+    ("clopath_2010", ["delta_ts=[1e30]"], r"'delta_ts' = 1e\+30 ms is 1e\+31 steps"),
+    # Poisson inputs above one spike per step, a bistability run of more than 2**40
+    # steps (the network's own checks, inside the run)
+    ("van_rossum_2000", ["rate2=20000.0"], r"config keys of the inputs: rates of 'rate2' "
+                                           r"must be <= 1000 / dt = 10000 Hz"),
+    ("tsodyks_markram_1997", ["stdp_rate=1e30"],
+     r"config keys of the inputs: rates of 'stdp_rate' must be <= 1000 / dt"),
+    ("graupner_brunel_2012", ["bistability_dt=1e-12"],
+     r"'bistability_taus' x tau of 'hippocampal_cultures' = .* steps of "
+     r"'bistability_dt' = 1e-12 ms; at most 2\*\*40 steps"),
+    # van_rossum_2000: the rate errors relative to a target of 0 (ZeroDivisionError
+    # after the run)
+    ("van_rossum_2000", ["a_goal=0.0"], r"'a_goal' must be > 0.0 Hz, got 0.0"),
+    # eprop_evidence_accumulation: the network's checks (inside the run) and a
+    # membrane that does not decay (ZeroDivisionError)
+    ("eprop_evidence_accumulation", ["n_lif=0", "n_alif=0"],
+     r"config keys of the network: n_lif \+ n_alif must be >= 1"),
+    ("eprop_evidence_accumulation", ["tau_m=1e30"],
+     r"config keys of the network: tau_m must be below about 1e16 ms"),
+    # kheradpisheh_caltech: more training images per category than Faces has (the
+    # split's draw failed inside the run)
+    ("kheradpisheh_caltech", ["n_train_per_class=435"],
+     r"'n_train_per_class' must be < 435 \(the images of the smallest category, Faces"),
+    # the conv nets: images that do not fit the layers, a feature grid finer than the
+    # feature maps (found inside the run, once the data was loaded)
+    ("kheradpisheh_mnist", ["size1=40"],
+     r"config keys of the network: layer 1 \(conv\): a 40x40 window with padding 2 "
+     r"does not fit its input of 28x28"),
+    ("kheradpisheh_caltech", ["height=8", "width=8"],
+     r"config keys of the network: layer 3 \(conv\): a 16x16 window with padding 0 "
+     r"does not fit its input of 1x1 \(images of 8x8\)"),
+    ("kheradpisheh_eth80", ["feature_grid=60"],
+     r"config keys of the network: feature_grid must be in \[1, 3\] for feature maps "
+     r"of 3 x 3, got 60"),
+    ("scherr_oneshot_omniglot", ["size=200"], r"'size' must be <= 105 px, got 200"),
+    # kheradpisheh_eth80: caltech's image size and per-class count did nothing there
+    ("kheradpisheh_eth80", ["height=64"], r"unknown config key 'height'"),
+    ("kheradpisheh_eth80", ["n_train_per_class=10"],
+     r"unknown config key 'n_train_per_class'"),
 ])
 def test_experiments_refuse_inconsistent_configs_before_any_work(tmp_path, name, sets,
                                                                   match):
@@ -149,6 +259,17 @@ def test_song_competition_layers_lowering_both_sizes(tmp_path):
     spec = runner.prepare("song_abbott_2000_competition", config=toml,
                           sets=["n_correlated=20"], out=tmp_path)
     assert (spec.config.n_inputs, spec.config.n_correlated) == (100, 20)
+
+
+def test_the_pairing_network_refuses_spikes_its_neuron_cannot_make():
+    """Post spikes closer than the forced neuron's refractory period: a ValueError
+    naming the channel (the error was inf, then a generic 'headline metric is inf')."""
+    from plasticity import STDP, Additive, Pair
+    from plasticity.experiments import bi_poo_1998 as bp
+    rules = {"pair": STDP(Pair(), Additive(0.0, 10.0))}
+    with pytest.raises(ValueError, match=r"channel 0: the forced postsynaptic neuron "
+                                         r"spiked 1 times, 2 requested"):
+        bp.pairing_network([[10.0]], [[20.0, 20.3]], rules)
 
 
 def test_bi_poo_pairing_network_runs_any_pairing_period():

@@ -86,7 +86,7 @@ ENGINES = {
     "song_abbott_2000": ["duration=20000", "snapshot_interval=100"],
     # RSNN engine: e-prop, one checkpoint per iteration
     "eprop_pattern_generation": ["n_iter=60", "methods=['eprop_random', 'bptt']",
-                                 "n_rec=50", "duration=500"],
+                                 "n_rec=50", "duration=500", "periods=[500, 250]"],
     # conv engine: Kheradpisheh on MNIST, one checkpoint per batch of 10 training
     # images (the a+ schedule), 2 x 400 images (no early stop), a small readout
     "kheradpisheh_mnist": ["n_unsup=2000", "images1=400", "images2=400",

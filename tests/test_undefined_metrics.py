@@ -170,3 +170,24 @@ def test_vogels_neuron_parameters_are_checked_before_any_work(tmp_path):
                                           r"< V_th"):
         runner.prepare("vogels_sprekeler_2011", sets=["V_reset=-0.06"], out=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_van_rossum_weights_all_at_zero(tmp_path):
+    """A rule that drives every weight to 0 (gamma = 1e30: the integral term of the
+    scaling) leaves the weights' CV undefined (0 / 0); the run failed on a NaN."""
+    out = runner.run_experiment("van_rossum_2000", small=True, sets=["gamma=1e30"],
+                                out=tmp_path, quiet=True)
+    with results.load(out.path) as run:
+        assert run.metrics["weight_mean"] == 0.0
+        m = run.metrics["weight_cv"]
+        assert isinstance(m, Undefined) and "every weight is 0" in m.reason
+
+
+def test_clopath_pairing_without_a_data_point(tmp_path):
+    """delta_ts the data has no point at (-1 ms) leave the largest |z| against the
+    data undefined; the run failed inside (max of an empty array)."""
+    out = runner.run_experiment("clopath_2010", small=True,
+                                sets=["delta_ts=[-1.0]", 'conditions=["rate"]'],
+                                out=tmp_path, quiet=True)
+    m = out.metrics["pairing/max_abs_z"]
+    assert isinstance(m, Undefined) and "has a data point" in m.reason

@@ -322,7 +322,7 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
         """
         layers = self._check_params()
         X = self._images(X, reset=True)
-        self._check_grid(layers, X.shape[1:])    # before training, not after
+        self.check_image_shape(X.shape[1:])    # before training, not after
         rng = np.random.default_rng(self.random_state)
         n = X.shape[0]
         enc = self.encode(X)
@@ -473,6 +473,26 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
             raise ValueError(f"feature_layer must be None (the last conv layer) or an "
                              f"integer in [1, {len(convs)}] (the conv layers), got {fl!r}")
         return int(fl) - 1, convs[int(fl) - 1]
+
+    def check_image_shape(self, image_shape):
+        """Raise ValueError where images of ``image_shape`` (H, W) do not fit the
+        layers (a window larger than its padded input) or ``feature_grid`` has more
+        cells per side than the feature layer's maps: what :meth:`fit` would find
+        after encoding, found from the shapes alone (an experiment's ``Config.check``
+        calls it, before any work)."""
+        layers = self._check_params()
+        H, W = (int(x) for x in image_shape)
+        for i, l in enumerate(layers):
+            st = 1 if l["type"] == "conv" else l["stride"]
+            Ho, Wo = (ops.out_size(n, l["size"], st, l["pad"]) for n in (H, W))
+            if Ho < 1 or Wo < 1:
+                raise ValueError(
+                    f"layer {i + 1} ({l['type']}): a {l['size']}x{l['size']} window with "
+                    f"padding {l['pad']} does not fit its input of {H}x{W} (images of "
+                    f"{image_shape[0]}x{image_shape[1]}): the images are too small for "
+                    f"this architecture")
+            H, W = Ho, Wo
+        self._check_grid(layers, image_shape)
 
     def _check_grid(self, layers, image_shape):
         """Raise if ``feature_grid`` has more cells per side than the feature layer's
