@@ -113,6 +113,9 @@ class Config:
     def check(self):
         """The checks between keys (on the resolved config; see plasticity.experiments)."""
         bad = [x for x in self.patterns if x not in PATTERNS]
+        if not self.patterns:      # (it ran nothing and completed)
+            raise ValueError(f"config key 'patterns' must be at least one letter of "
+                             f"{''.join(PATTERNS)}, got ''")
         if bad:
             raise ValueError(f"config key 'patterns' must be letters of "
                              f"{''.join(PATTERNS)}, got {bad[0]!r} in {self.patterns!r}")

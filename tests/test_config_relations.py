@@ -113,6 +113,7 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"'conditions' must be a list of 'rate', 'temporal', got 'x'"),
     ("clopath_2010", ["frequencies=[-1.0]"], r"'frequencies' must be > 0.0 Hz"),
     ("izhikevich_2003", ["patterns=AZ"], r"'patterns' must be letters of .*, got 'Z'"),
+    ("izhikevich_2003", ['patterns=""'], r"'patterns' must be at least one letter of "),
     ("eprop_pattern_generation", ['methods=["bptt", "x"]'],
      r"'methods' must be a list of .*, got 'x'"),
     ("eprop_pattern_generation", ["periods=[0]"], r"'periods' must be > 0.0 ms"),
