@@ -140,7 +140,11 @@ class Config:
     def check(self):
         """The checks between keys (on the resolved config; see plasticity.experiments):
         the neuron's own (V_reset < V_th, ...), before any work and any run file."""
-        check_models("the neuron", lambda: neuron_model(effective(self)))
+        c = effective(self)
+        check_models("the neuron", lambda: neuron_model(c))
+        # at most one input spike per step (the Poisson sources' check, inside the run)
+        check_models("the inputs", *(lambda k=k: Network(dt=c.dt).add_poisson(
+            k, 1, getattr(c, k)) for k in ("rate", "rate_inhibitory")))
 
 
 Config.effective = lambda self: effective(self)   # plasticity.config checks these
@@ -404,6 +408,7 @@ def bimodality(weights, gmax, bins=10):
 def run(config, recorder=None, seed=1, progress=None):
     """Run the experiment; returns the headline metrics. With a recorder (the
     ``plasticity run`` command), the seed is the recorder's."""
+    from plasticity.results import Undefined
     if recorder is not None:
         seed = recorder.seed
     c = effective(config)
@@ -414,9 +419,13 @@ def run(config, recorder=None, seed=1, progress=None):
     w = proj.weights
     hist, edges, (r_low, r_high) = bimodality(w, c.gmax)
     u = w / c.gmax
+    # every weight in an edge bin: the ratios are infinite (bimodal stays right), a
+    # headline inf would fail the run
+    empty = Undefined("no weight in the middle bins (0.1-0.9 gmax): every weight "
+                      "ended near a bound")
     metrics = {
-        "edge_ratio_low": float(r_low),
-        "edge_ratio_high": float(r_high),
+        "edge_ratio_low": float(r_low) if np.isfinite(r_low) else empty,
+        "edge_ratio_high": float(r_high) if np.isfinite(r_high) else empty,
         "bimodal": bool(r_low >= 2 and r_high >= 2),
         "fraction_middle": float(np.mean((u >= 0.1) & (u <= 0.9))),
         "fraction_near_gmax": float(np.mean(u > 0.9)),

@@ -211,6 +211,10 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
     # steps (the network's own checks, inside the run)
     ("van_rossum_2000", ["rate2=20000.0"], r"config keys of the inputs: rates of 'rate2' "
                                            r"must be <= 1000 / dt = 10000 Hz"),
+    ("song_abbott_2000", ["rate=20000.0"],
+     r"config keys of the inputs: rates of 'rate' must be <= 1000 / dt = 10000 Hz"),
+    ("song_abbott_2000", ["rate_inhibitory=1e30"],
+     r"config keys of the inputs: rates of 'rate_inhibitory' must be <= 1000 / dt"),
     ("tsodyks_markram_1997", ["stdp_rate=1e30"],
      r"config keys of the inputs: rates of 'stdp_rate' must be <= 1000 / dt"),
     ("graupner_brunel_2012", ["bistability_dt=1e-12"],

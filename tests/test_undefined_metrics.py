@@ -191,3 +191,15 @@ def test_clopath_pairing_without_a_data_point(tmp_path):
                                 out=tmp_path, quiet=True)
     m = out.metrics["pairing/max_abs_z"]
     assert isinstance(m, Undefined) and "has a data point" in m.reason
+
+
+def test_song_abbott_with_every_weight_at_a_bound(tmp_path):
+    """depression_ratio = 0 (no depression): every weight ends near gmax, no weight in
+    the middle bins; the edge ratios were inf and failed the run ('headline metric is
+    inf')."""
+    out = runner.run_experiment("song_abbott_2000", small=True,
+                                sets=["depression_ratio=0.0"], out=tmp_path, quiet=True)
+    m = out.metrics
+    assert isinstance(m["edge_ratio_high"], Undefined)
+    assert "no weight in the middle bins" in m["edge_ratio_high"].reason
+    assert m["bimodal"] in (True, False) and np.isfinite(m["fraction_near_gmax"])
