@@ -109,29 +109,26 @@ static double pl_thread_seconds(void) {
 #include <string.h>
 #if defined(_WIN32)
 #include <malloc.h>
-static void* pl_line_calloc(size_t nbytes) {
-    size_t n = (nbytes + 63) / 64 * 64;
-    void* p = _aligned_malloc(n ? n : 64, 64);
-    if (p) memset(p, 0, n ? n : 64);
-    return p;
-}
-static void pl_line_free(void* p) { _aligned_free(p); }
+#define PL_LINE_ALLOC(n) _aligned_malloc((n), 64)
+#define PL_LINE_FREE(p) _aligned_free(p)
 #else
+#define PL_LINE_ALLOC(n) aligned_alloc(64, (n))
+#define PL_LINE_FREE(p) free(p)
+#endif
 static void* pl_line_calloc(size_t nbytes) {
-    size_t n = (nbytes + 63) / 64 * 64;
-    void* p = aligned_alloc(64, n ? n : 64);
-    if (p) memset(p, 0, n ? n : 64);
+    size_t n = nbytes ? (nbytes + 63) / 64 * 64 : 64;
+    void* p = PL_LINE_ALLOC(n);
+    if (p) memset(p, 0, n);
     return p;
 }
-static void pl_line_free(void* p) { free(p); }
-#endif
+static void pl_line_free(void* p) { PL_LINE_FREE(p); }
 
 /* Flush-to-zero and denormals-are-zero in the compiled step loops (pl_ftz_enter
    on every thread that runs them, pl_ftz_leave after, so Python and NumPy between
    runs keep IEEE denormals). A decaying conductance, trace or current reaches the
    smallest denormal and stays there (x * decay rounds back to it), and arithmetic
-   on denormals takes a microcode path on x86: one such value per neuron slowed
-   every step of a whole population 2x (B3's inhibitory g_e). Values below
+   on denormals takes a slow path: B3's inhibitory g_e made a training sample
+   1.18-1.32x slower (benchmarks/denormals.py). Values below
    DBL_MIN / FLT_MIN are read and written as 0 instead, identically on every
    thread, so results stay the same for any number of threads. */
 #if defined(__x86_64__) || defined(__i386__)

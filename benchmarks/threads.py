@@ -298,6 +298,7 @@ def bench_b3(threads, repeats, brian2=False, samples=3):
 
 
 QUIET_MS = 1000.0  # --b3-parts: a run after the rest in which no input arrives at all
+SETTLE_MS = 2000.0  # then untimed, until every conductance has decayed to exactly 0
 
 
 def bench_b3_parts(threads, repeats):
@@ -305,16 +306,20 @@ def bench_b3_parts(threads, repeats):
     presentation (700 steps), the 150 ms rest (300 steps: after its first 20 no
     input arrives), then ``QUIET_MS`` more without input (no arrivals at all: a step
     is the neuron updates and the threads' synchronisation; not part of a B3
-    sample) and a run of 0 ms (the fixed cost of a ``Network.run`` call, Python).
-    Per step: (run - fixed cost) / steps, in microseconds."""
+    sample), ``SETTLE_MS`` untimed and ``QUIET_MS`` once more ("idle": every
+    conductance is 0, the membrane update needs no exp; what is left of a step is
+    the threads' synchronisation) and a run of 0 ms (the fixed cost of a
+    ``Network.run`` call, Python). Per step: (run - fixed cost) / steps, in
+    microseconds."""
     c = dict(b3_diehl_cook.CONFIG)
     images, source = b3_diehl_cook.load_images(1 + repeats * len(threads))
     net, inp, exc, proj, mon = b3_diehl_cook.ours_build(c)
     net.threads = threads[0]
     b3_diehl_cook.ours_sample(net, inp, proj, images[0], c)     # warm-up sample
     steps = {"present": round(c["t_present"] / c["dt"]),
-             "rest": round(c["t_rest"] / c["dt"]), "quiet": round(QUIET_MS / c["dt"])}
-    times = {(part, n): [] for part in ("present", "rest", "quiet", "run(0)")
+             "rest": round(c["t_rest"] / c["dt"]), "quiet": round(QUIET_MS / c["dt"]),
+             "idle": round(QUIET_MS / c["dt"])}
+    times = {(part, n): [] for part in ("present", "rest", "quiet", "idle", "run(0)")
              for n in threads}
     k = 1
     for r in range(repeats):
@@ -324,9 +329,11 @@ def bench_b3_parts(threads, repeats):
             inp.rates = images[k] / 4.0
             k += 1
             for part, ms in (("present", c["t_present"]), ("rest", c["t_rest"]),
-                             ("quiet", QUIET_MS), ("run(0)", 0.0)):
+                             ("quiet", QUIET_MS), ("idle", QUIET_MS), ("run(0)", 0.0)):
                 if part == "rest":
                     inp.rates = 0.0
+                if part == "idle":
+                    net.run(SETTLE_MS, progress=False)
                 t0 = time.perf_counter()
                 net.run(ms, progress=False)
                 times[(part, n)].append(time.perf_counter() - t0)

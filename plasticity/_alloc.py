@@ -16,8 +16,7 @@ def aligned_empty(shape, dtype=np.float64):
     aligned. The result is a view of a slightly larger byte buffer.
     """
     dtype = np.dtype(dtype)
-    shape = tuple(int(x) for x in np.atleast_1d(shape)) if not np.isscalar(shape) \
-        else (int(shape),)
+    shape = (int(shape),) if np.isscalar(shape) else tuple(int(x) for x in shape)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     buf = np.empty(nbytes + LINE, dtype=np.uint8)
     off = (-buf.ctypes.data) % LINE
