@@ -208,8 +208,9 @@ def _check_value(key, value, meta, source):
     """Range/choice checks from field metadata."""
     choices = meta.get("choices")
     is_list = isinstance(value, (list, tuple))
+    vals = value if is_list else [value]
     if choices is not None:
-        for item in (value if is_list else [value]):
+        for item in vals:
             if item not in tuple(choices):
                 what = "a list of" if is_list else "one of"
                 got = f"{item!r} in {value!r}" if is_list else repr(value)
@@ -220,7 +221,6 @@ def _check_value(key, value, meta, source):
     if n is not None and is_list and len(value) < n:
         raise ConfigError(f"config key {key!r} must be a list of at least {n} "
                           f"value{'s' if n > 1 else ''}, got {value!r}{_src(source)}")
-    vals = value if isinstance(value, (list, tuple)) else [value]
     bounded = any(meta.get(b) is not None for b in ("min", "max", "gt", "lt"))
     for v in vals:
         if not isinstance(v, numbers.Real) or isinstance(v, bool):
