@@ -153,6 +153,40 @@ def test_neo_block_and_run_file(tmp_path):
     assert run.weight_times("tm").size == 41
 
 
+def test_reset_keeps_the_recordings_as_segments():
+    """reset() starts a new segment of the projection's recordings, as it does for a
+    population's: the runs before it stay in get_data (they were dropped), numbered
+    as the population's segments; the same run twice gives the same values; clear
+    forgets them all."""
+    prj = _tm_net()
+    cell = prj.post
+    cell.record("v")
+    prj.record(["weight", "u"], 1.0)
+    sim.run(20.0)
+    first_u = prj.get_history("u")[1].copy()
+    sim.reset()
+    sim.run(20.0)
+    t, u = prj.get_history("u")                 # the current segment's only
+    np.testing.assert_array_equal(u, first_u)
+    assert t.size == 21 and t[0] == 0.0
+    block = prj.get_data()
+    names = [s.name for s in block.segments]
+    assert names == [s.name for s in cell.get_data().segments] == ["segment000",
+                                                                   "segment001"]
+    a, b = ({g.name: g for g in seg.analogsignals} for seg in block.segments)
+    assert set(a) == set(b) == {"weight", "u"}
+    np.testing.assert_array_equal(a["u"].magnitude, b["u"].magnitude)
+    np.testing.assert_array_equal(a["u"].magnitude, first_u)
+    sim.reset()                                 # nothing recorded in between: no gap
+    sim.run(5.0)
+    assert len(prj.get_data().segments) == 3
+    prj.get_data(clear=True)
+    block = prj.get_data()
+    assert all(not seg.analogsignals for seg in block.segments)
+    with pytest.raises(ValueError, match=r"variables must be among .*got \['y'\]"):
+        prj.get_data("y")
+
+
 def test_record_rejects_unknown_variables_and_bad_intervals():
     prj = _tm_net()
     with pytest.raises(ValueError, match=r"variables must be among \['weight', 'u', "

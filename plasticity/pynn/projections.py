@@ -86,6 +86,7 @@ class Projection(common.Projection):
         self._rec_interval = None        # record(): ms, or None
         self._rec_vars = []              # recorded variables (PyNN names)
         self._history = []               # (times (k,), {var: (k, n_connections)})
+        self._past = []                  # (segment number, _history) before reset()s
         simulator.state.projections.append(self)
         simulator.state.mark_dirty()
         connector.connect(self)
@@ -288,17 +289,10 @@ class Projection(common.Projection):
         for u, x)."""
         self._harvest_weights()
         n = len(self)
-        rows = [(t, h[variable]) for t, h in self._history if variable in h]
-        if not rows:
-            if variable not in self.recordable():
-                raise ValueError(f"variable must be among {self.recordable()}, got "
-                                 f"{variable!r}")
-            out = np.zeros(0), np.zeros((0, n))
-        else:
-            t = np.concatenate([r[0] for r in rows])
-            v = np.vstack([r[1] for r in rows])
-            t, first = np.unique(np.round(t, 9), return_index=True)
-            out = t, v[first]
+        if variable not in self.recordable():
+            raise ValueError(f"variable must be among {self.recordable()}, got "
+                             f"{variable!r}")
+        out = _rows(self._history, variable, n)
         if clear:
             self._clear_history(variable)
         return out
@@ -308,30 +302,47 @@ class Projection(common.Projection):
         return self.get_history("weight", clear)
 
     def _clear_history(self, variable):
-        kept = []
-        for t, h in self._history:
-            h = {k: v for k, v in h.items() if k != variable}
-            if h:
-                kept.append((t, h))
-        self._history = kept
+        self._history = _without(self._history, variable)
 
     def get_data(self, variables="all", clear=False):
-        """The recorded variables as a ``neo.Block`` with one ``Segment``: one
-        ``AnalogSignal`` per variable (``IrregularlySampledSignal`` if recording was
-        interrupted), shape (n_samples, n_connections), named by the variable, with
-        ``presynaptic_index`` and ``postsynaptic_index`` as array annotations (one
-        per connection, the order of ``get('weight', format='list')``)."""
+        """The recorded variables as a ``neo.Block``: one ``Segment`` per run between
+        ``reset()``s (``segment000``, ``segment001``, ... as a population's
+        ``get_data``; the segments of earlier runs are kept until ``clear``), each
+        with one ``AnalogSignal`` per variable (``IrregularlySampledSignal`` if
+        recording was interrupted), shape (n_samples, n_connections), named by the
+        variable, with ``presynaptic_index`` and ``postsynaptic_index`` as array
+        annotations (one per connection, the order of ``get('weight',
+        format='list')``). ``clear``: forget what was returned, the earlier
+        segments' too."""
         import neo
-        import quantities as pq
         names = (list(self._rec_vars) if variables == "all" else
                  [variables] if isinstance(variables, str) else list(variables))
-        pre, post = self._arrays()
+        known = self.recordable()
+        bad = [v for v in names if v not in known]
+        if bad:
+            raise ValueError(f"variables must be among {known}, got {bad!r}")
         block = neo.Block(name=f"{self.label} (synapses)")
-        seg = neo.Segment(name="segment000")
-        block.segments.append(seg)
+        self._harvest_weights()
+        for number, history in self._past:
+            block.segments.append(self._segment(number, history, names))
+        block.segments.append(self._segment(simulator.state.segment_counter,
+                                            self._history, names))
+        if clear:
+            for name in names:
+                self._past = [(k, _without(h, name)) for k, h in self._past]
+                self._clear_history(name)
+            self._past = [(k, h) for k, h in self._past if h]
+        return block
+
+    def _segment(self, number, history, names):
+        """One Neo segment of the recorded ``history`` (see :meth:`get_data`)."""
+        import neo
+        import quantities as pq
+        pre, post = self._arrays()
+        seg = neo.Segment(name="segment%03d" % max(number, 0))
         wunit = "uS" if getattr(self.post.celltype, "conductance_based", True) else "nA"
         for name in names:
-            t, v = self.get_history(name, clear=clear)
+            t, v = _rows(history, name, len(self))
             if t.size == 0:
                 continue
             units = wunit if name == "weight" else "dimensionless"
@@ -348,7 +359,7 @@ class Projection(common.Projection):
                                                    array_annotations=ann)
                 seg.irregularlysampledsignals.append(sig)
             sig.segment = seg
-        return block
+        return seg
 
     def _harvest_weights(self):
         """Move the engine monitors' samples into the history, one column per
@@ -386,7 +397,12 @@ class Projection(common.Projection):
         self._history.append((times, out))
 
     # ------------------------------------------------------------ engine
-    def _restore_initial(self):
+    def _restore_initial(self, finished):
+        """reset(): the weights of creation (or the last set()); what was recorded
+        since the last reset() becomes segment number ``finished`` of get_data."""
+        self._harvest_weights()
+        if self._history:
+            self._past.append((finished, self._history))
         self._arrays()
         if "weight" in self._attrs:
             self._attrs["weight"] = self._w0.copy()
@@ -534,3 +550,25 @@ class Projection(common.Projection):
                                           "plasticity.pynn")
             out[name] = float(v[0]) if v.size else float("nan")
         return out
+
+
+def _rows(history, variable, n):
+    """(times (k,), values (k, n)) of ``variable`` in a projection's recorded
+    ``history`` (a list of (times, {variable: values})), each sample time once."""
+    rows = [(t, h[variable]) for t, h in history if variable in h]
+    if not rows:
+        return np.zeros(0), np.zeros((0, n))
+    t = np.concatenate([r[0] for r in rows])
+    v = np.vstack([r[1] for r in rows])
+    t, first = np.unique(np.round(t, 9), return_index=True)
+    return t, v[first]
+
+
+def _without(history, variable):
+    """``history`` without ``variable`` (entries left empty dropped)."""
+    kept = []
+    for t, h in history:
+        h = {k: v for k, v in h.items() if k != variable}
+        if h:
+            kept.append((t, h))
+    return kept

@@ -94,6 +94,7 @@ class State(common.control.BaseState):
         self.running = False
         self.t_start = 0
         self.step = 0
+        finished = self.segment_counter   # the segment the projections keep
         self.segment_counter += 1
         self.net = None
         self.dirty = True
@@ -105,7 +106,7 @@ class State(common.control.BaseState):
         for source in self.current_sources:
             source._reset_recording()
         for prj in self.projections:
-            prj._restore_initial()
+            prj._restore_initial(finished)
 
     # ------------------------------------------------------------ building
     def sync(self):
