@@ -187,6 +187,29 @@ def test_reset_keeps_the_recordings_as_segments():
         prj.get_data("y")
 
 
+@pytest.mark.parametrize("connector", [sim.FromListConnector([]),
+                                       sim.FixedProbabilityConnector(0.0)])
+def test_a_projection_without_connections(connector):
+    """No connection made: recordable(), get(), record() and get_data() work as for
+    one with connections (recordable() raised KeyError: the rule was built from the
+    connections' parameters, of which there were none)."""
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=TRAINS))
+    cell = sim.Population(2, sim.IF_cond_exp())
+    syn = sim.TsodyksMarkramSynapse(weight=0.01, delay=1.0, U=0.3, tau_rec=80.0,
+                                    tau_facil=40.0)
+    prj = sim.Projection(src, cell, connector, syn)
+    assert len(prj) == 0 and prj.recordable() == ["weight", "u", "x"]
+    assert prj.get("weight", format="list") == []
+    assert np.isnan(prj.get("weight", format="array")).all()
+    prj.record("all", 1.0)
+    sim.run(5.0)
+    t, u = prj.get_history("u")
+    assert u.shape == (t.size, 0)
+    sim.reset()
+    sim.run(2.0)
+    assert [s.name for s in prj.get_data().segments] == ["segment000", "segment001"]
+
+
 def test_record_rejects_unknown_variables_and_bad_intervals():
     prj = _tm_net()
     with pytest.raises(ValueError, match=r"variables must be among \['weight', 'u', "

@@ -130,6 +130,9 @@ class Projection(common.Projection):
             self._chunks = []
             if hasattr(self, "_w0"):
                 self._w0 = np.concatenate([self._w0, attrs["weight"][self._w0.size:]])
+        if self._pre.size == 0 and not self._attrs:
+            # no connection made: every parameter, with no values (get() -> [])
+            self._attrs = {k: np.zeros(0) for k in self._type_parameters()}
         return self._pre, self._post
 
     def __len__(self):
@@ -401,7 +404,7 @@ class Projection(common.Projection):
         """reset(): the weights of creation (or the last set()); what was recorded
         since the last reset() becomes segment number ``finished`` of get_data."""
         self._harvest_weights()
-        if self._history:
+        if self._history or self._rec_vars:   # a segment even with no sample (as PyNN's)
             self._past.append((finished, self._history))
         self._arrays()
         if "weight" in self._attrs:
@@ -538,9 +541,21 @@ class Projection(common.Projection):
                     f"{name} of {type(self.synapse_type).__name__} must be a probability "
                     f"in [0, 1], got {v[k]} (connection {k})")
 
+    def _type_parameters(self):
+        """The synapse type's own native parameters, one value each (a projection
+        without connections: what depends only on them, recordable() and the
+        rule's kind, works as for one with connections)."""
+        ps = self.synapse_type.native_parameters
+        ps.shape = (1,)
+        ps.evaluate(simplify=False)
+        return {k: np.asarray(v, dtype=float).ravel() for k, v in ps.items()}
+
     def _homogeneous(self, sel):
+        attrs = self._attrs
+        if len(self) == 0:
+            attrs, sel = self._type_parameters(), np.zeros(1, dtype=np.int64)
         out = {}
-        for name, arr in self._attrs.items():
+        for name, arr in attrs.items():
             if name in ("weight", "delay") or name in self._per_connection():
                 continue
             v = arr[sel]
