@@ -92,3 +92,38 @@ def test_record_weights_rejects_off_grid_interval():
     with pytest.raises(ValueError, match="sampling_interval"):
         prj.record_weights(0.25)
     sim.end()
+
+
+def test_run_file_holds_the_neuron_and_synapse_parameters(tmp_path):
+    """The populations' and projections' parameters are in the run file (they were
+    always empty): one number where every neuron / connection has the same value,
+    the names of those that differ listed; an STDP mechanism's timing and weight
+    dependence by name."""
+    path = str(tmp_path / "run.h5")
+    sim.setup(timestep=0.1, seed=3)
+    src = sim.Population(4, sim.SpikeSourceArray(spike_times=[[1.0, 5.0]] * 4),
+                         label="src")
+    cells = sim.Population(2, sim.IF_cond_exp(tau_m=15.0, v_thresh=-52.0),
+                           label="cells")
+    cells[0:1].set(tau_m=12.0)
+    tm = sim.TsodyksMarkramSynapse(weight=0.01, delay=1.0, U=0.3, tau_rec=80.0,
+                                   tau_facil=40.0)
+    sim.Projection(src, cells, sim.AllToAllConnector(), tm, label="tm")
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=15.0),
+                             weight_dependence=sim.MultiplicativeWeightDependence(
+                                 w_max=0.5),
+                             weight=0.01, delay=sim.RandomDistribution("uniform",
+                                                                       (1.0, 3.0)),
+                             dendritic_delay_fraction=0)
+    sim.Projection(src, cells, sim.AllToAllConnector(), stdp, label="stdp")
+    sim.run(10.0)
+    sim.end(run_file=path)
+    run = load(path)
+    p = run.populations["cells"]["parameters"]
+    assert p["v_thresh"] == -52.0 and p["per_neuron"] == ["tau_m"] and "tau_m" not in p
+    assert run.projections["tm"]["rule_parameters"] == {
+        "U": 0.3, "delay": 1.0, "tau_facil": 40.0, "tau_rec": 80.0}
+    r = run.projections["stdp"]["rule_parameters"]
+    assert r["tau_plus"] == 15.0 and r["w_max"] == 0.5 and r["per_connection"] == ["delay"]
+    assert r["timing_dependence"] == "SpikePairRule"
+    assert r["weight_dependence"] == "MultiplicativeWeightDependence"

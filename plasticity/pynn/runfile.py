@@ -34,16 +34,41 @@ def _names(objs, prefix):
     return out
 
 
-def _homogeneous(ps):
-    out = {}
-    for name in ps.keys():
-        try:
-            v = np.asarray(ps[name].evaluate(simplify=True) if hasattr(ps[name], "evaluate")
-                           else ps[name])
-        except Exception:  # noqa: BLE001 - a parameter that cannot be stored as a number
+def _parameters(arrays, varying_key, skip=()):
+    """Parameters for a run file: each one the same for every neuron (connection)
+    as one number, the names of those that differ under ``varying_key``; the values
+    the objects hold (``Population._parameters``, ``Projection._attrs``, one per
+    neuron / connection). (Taken from the cell or synapse type before, they were
+    always empty: its lazy parameter space has no shape to evaluate on.)"""
+    out, varying = {}, []
+    for name, values in sorted(arrays.items()):
+        if name in skip:
             continue
-        if v.ndim == 0 and np.issubdtype(v.dtype, np.number):
-            out[name] = float(v)
+        try:
+            v = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):    # spike times: stored as spikes, not here
+            continue
+        if v.size == 0:
+            continue
+        if np.all(v == v[0]):
+            out[name] = float(v[0])
+        else:
+            varying.append(name)
+    if varying:
+        out[varying_key] = varying
+    return out
+
+
+def _synapse_parameters(prj):
+    """A projection's ``rule_parameters``: :func:`_parameters` of its connections
+    (the weights are the matrix) and an STDP mechanism's timing and weight
+    dependence by class name."""
+    prj._arrays()
+    out = _parameters(prj._attrs, "per_connection", skip=("weight",))
+    for part in ("timing_dependence", "weight_dependence"):
+        dep = getattr(prj.synapse_type, part, None)
+        if dep is not None:
+            out[part] = type(dep).__name__
     return out
 
 
@@ -60,11 +85,7 @@ def write_run_file(path, experiment="pynn", config=None, seed=None):
                   seed=int(seed if seed is not None else (st.seed or 0)),
                   quiet=True, overwrite=True) as rec:
         for pop, name in zip(pops, pnames):
-            params = {}
-            try:
-                params = _homogeneous(pop.celltype.parameter_space)
-            except Exception:  # noqa: BLE001
-                params = {}
+            params = _parameters(pop._parameters, "per_neuron")
             rec.add_population(name, model=type(pop.celltype).__name__, n=int(pop.size),
                                parameters=params)
             recorded = {v.name if hasattr(v, "name") else str(v): ids
@@ -94,12 +115,7 @@ def write_run_file(path, experiment="pynn", config=None, seed=None):
             n_pre, n_post = int(prj.pre.size), int(prj.post.size)
             indptr = np.zeros(n_pre + 1, dtype=np.int64)
             np.cumsum(np.bincount(pre, minlength=n_pre), out=indptr[1:])
-            params = {}
-            try:
-                params = _homogeneous(prj.synapse_type.parameter_space)
-            except Exception:  # noqa: BLE001
-                params = {}
-            params.pop("weight", None)
+            params = _synapse_parameters(prj)
             pre_name = pnames[pops.index(prj.pre)] if prj.pre in pops else str(prj.pre.label)
             post_name = (pnames[pops.index(prj.post)] if prj.post in pops
                          else str(prj.post.label))
