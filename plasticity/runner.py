@@ -90,6 +90,11 @@ def check_output(path, *, checkpoint_every=60.0):
         raise _config.ConfigError(f"--checkpoint-every must be a number of seconds >= 0, "
                                   f"got {checkpoint_every!r}")
     d = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(d) and d.lower().endswith((".h5", ".hdf5")):
+        # a file name given as --out would become a directory of that name
+        raise OutputError(f"--out is the directory of the run file; {d!r} does not "
+                          f"exist and looks like a file name: use --out DIR --name "
+                          f"{os.path.basename(d)}")
     try:
         os.makedirs(d, exist_ok=True)
     except OSError as e:

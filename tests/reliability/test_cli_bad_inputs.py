@@ -49,6 +49,9 @@ CASES = [
      r"bin.toml' is not valid TOML: not UTF-8"),
     ("out-under-a-file", ["run", "{toy}", "--small", "--quiet", "--out", "{tmp}/file/x"], 2,
      r"--out '.*file/x' cannot be created: Not a directory"),
+    ("out-a-file-name", ["run", "{toy}", "--small", "--quiet", "--out", "{tmp}/run.h5"],
+     2, r"--out is the directory of the run file; '.*run.h5' does not exist and looks "
+        r"like a file name: use --out DIR --name run.h5"),
     ("dir-at-partial", RUN + ["--name", "d", "--force"], 2,
      r"out/d.h5.partial is a directory where the run writes a file"),
     ("dir-at-h5", RUN + ["--name", "e", "--force"], 2,
