@@ -67,3 +67,15 @@ def test_old_omniglot_command_still_runs():
                          capture_output=True, text=True, env=env(), check=True)
     assert "--baselines" in out.stdout
     assert "plasticity.tasks.omniglot" in out.stdout
+
+
+def test_omniglot_runs_as_a_module_without_warning():
+    """`python -m plasticity.tasks.omniglot` (the baselines, docs/omniglot.md): the
+    package does not import the module first, which made runpy warn."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m",
+                        "plasticity.tasks.omniglot", "--help"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "--baselines" in r.stdout and "Warning" not in r.stderr
