@@ -387,6 +387,7 @@ ctypedef struct Proj:
     void** gen_ctx
     int32_t* gen_arr
     int gen_parallel          # its per-synapse work may run per postsynaptic range
+    int gen_phases            # bit k: phase k of its step function has code
     const int32_t* gen_spk    # this step's arrivals (set by _generated_arrivals)
     Py_ssize_t gen_n
     int gen_is_syn
@@ -1845,14 +1846,14 @@ cdef void _generated_parallel(Ctx* c, Proj* pr, int64_t t, int tid, int nt,
     if tid == 0:
         _generated_arrivals(pr, pre, t)
         _generated_call(pr, post, t, 0, pr.n_post, 0)
-    _sync(c, nt, sense)
     for phase in range(1, 7):
+        if not (pr.gen_phases >> phase) & 1:
+            continue            # no code (pair STDP: phases 1 and 3 only): no barrier
+        _sync(c, nt, sense)     # after the last phase that had code
         if phase % 2 == 1:
             _generated_call(pr, post, t, j0, j1, phase)
         elif tid == 0:
             _generated_call(pr, post, t, 0, pr.n_post, phase)
-        if phase < 6:
-            _sync(c, nt, sense)
 
 
 cdef void _run_thread(Ctx* c, int tid, int nt) noexcept nogil:
@@ -2648,19 +2649,28 @@ cdef class Engine:
         pr.rule = RULE_CUSTOM
 
     def set_generated_rule(self, Py_ssize_t k, size_t fn, ctx, scratch, signal_slots,
-                           signal_pops, bint by_post_range=False):
+                           signal_pops, bint by_post_range=False, phases=None):
         """Attach a rule of the rule language: ``fn`` the address of its compiled
         step function, ``ctx`` (uint64) the addresses it reads (Layout), ``scratch``
         int32 room for one step's arriving synapse ids (per-synapse delays); slot
         ``signal_slots[m]`` of ctx gets the address of population
         ``signal_pops[m]``'s spike count of the step. ``by_post_range``: its per-synapse
         work may run per postsynaptic range on the threads (no per-synapse statement
-        writes a shared variable)."""
+        writes a shared variable). ``phases``: the phases (0-6) of the step function
+        that have code (default: all); on threads the others are left out with
+        their barriers."""
         cdef Proj* pr = &self.projs[k]
         cdef uint64_t[::1] c = ctx
         cdef Py_ssize_t m
+        cdef int mask = 0x7F
         if fn == 0:
             raise ValueError("the rule's step function address is NULL")
+        if phases is not None:
+            mask = 1
+            for m in phases:
+                if not 0 <= m <= 6:
+                    raise ValueError(f"phases must be in 0..6, got {list(phases)}")
+                mask |= 1 << m
         for m in range(len(signal_slots)):
             if not 0 <= signal_pops[m] < self.n_pops:
                 raise ValueError(f"signal population index {signal_pops[m]} out of range")
@@ -2670,6 +2680,7 @@ cdef class Engine:
         pr.gen_ctx = <void**>&c[0]
         pr.gen_arr = self._i32(scratch)
         pr.gen_parallel = by_post_range
+        pr.gen_phases = mask
         pr.rule = RULE_GENERATED
 
     def set_snapshot(self, Py_ssize_t k, snap):

@@ -561,6 +561,30 @@ def test_language_rules_by_post_range_identical_for_any_thread_count(name, delay
     assert net.projections["ff"].rule._parallel_safe() == (name != "shared per synapse")
 
 
+def test_language_rules_leave_out_the_phases_without_code():
+    """The engine runs only the phases that have code in the generated function (and
+    only their barriers): ``Layout.phases`` lists exactly the ``PHASE(k)`` blocks of
+    the code, and it differs between rules, so that the equality above covers sparse
+    phase sets (Tsodyks-Markram 0-2) and the full one (the noisy rule, with on_step
+    and clock-driven variables)."""
+    import re
+    from plasticity.rules import _codegen
+    phases = {}
+    for name, make_rule in _language_rules().items():
+        rule = make_rule()
+        make, run = _rule_net(lambda: rule, "none", dtype=np.float64, duration=5.0)
+        net, _ = make()
+        net.run(1.0)
+        (code, layout), = rule._code.values()
+        assert layout.phases == sorted({int(k) for k in re.findall(r"PHASE\((\d)\)",
+                                                                   code)})
+        assert layout.phases[0] == 0
+        phases[name] = layout.phases
+    assert phases["tsodyks_markram"] == [0, 1, 2]
+    assert phases["noisy, signals"] == [0, 1, 2, 3, 4, 5, 6]
+    assert len({tuple(p) for p in phases.values()}) >= 3
+
+
 def test_hodgkin_huxley_traub_identical_for_any_thread_count():
     """Conductance-based HH (Traub & Miles, NEST's hh_cond_exp_traub) driven by
     Poisson input through both receptors, with a current: bit for bit."""

@@ -21,6 +21,7 @@ import ast
 import ctypes
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -622,7 +623,12 @@ def generate(res, is64, post_order=False):
             emit(f"        H_{n}[R_{n} + j] = {val};")
         emit("    }")
     emit("}")
-    return "\n".join(out) + "\n", L
+    code = "\n".join(out) + "\n"
+    # the phases with code, for the threaded engine: everything of a phase call is
+    # inside its PHASE(k) blocks, so a phase without one does nothing, and the engine
+    # leaves it out with its barrier (the same numbers, fewer barriers per step)
+    L.phases = sorted({int(k) for k in re.findall(r"\bPHASE\((\d)\)", code)})
+    return code, L
 
 
 # ----------------------------------------------------------------------------

@@ -626,7 +626,7 @@ class EquationRule(Rule):
                        for _, p, _ in self._signals]
         self._keep = (keep, ptrs, scratch, tabs, wp, pos)
         engine.set_generated_rule(k, addr, ctx, scratch, signal_slots, signal_pops,
-                                  self._parallel_safe())
+                                  self._parallel_safe(), layout.phases)
         if self.post_delay_steps(dt):
             # the network gave the post population a history of more steps (_build)
             engine.set_post_delay(k, self.post_delay_steps(dt))
