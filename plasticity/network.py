@@ -136,6 +136,15 @@ def _check_rule_bounds(name, synapses, rule):
 _CHUNK = 1 << 22
 
 
+def _check_sink(sink):
+    """A monitor's ``sink``: None or a callable (refused here, not at its first call
+    in the middle of a run)."""
+    if sink is not None and not callable(sink):
+        raise TypeError(f"sink must be None or a callable, got {sink!r} "
+                        f"({type(sink).__name__})")
+    return sink
+
+
 def _check_variables(variables, model):
     """``variables`` (a name or a non-empty sequence of distinct names of ``model``'s
     variables) as a list."""
@@ -975,6 +984,17 @@ class Network:
             raise ValueError(f"{what} must be a population of this network, got {pop!r}")
         return pop
 
+    def _proj(self, proj, what):
+        """``proj`` (a Projection or its name) as a projection of this network: one
+        of another network (or a name this network does not have) is refused, as
+        :meth:`_pop` refuses such populations (its weights are not this run's)."""
+        if isinstance(proj, str):
+            proj = self.projections.get(proj)
+        if not isinstance(proj, Projection) or \
+                self.projections.get(proj.name) is not proj:
+            raise ValueError(f"{what} must be a projection of this network, got {proj!r}")
+        return proj
+
     def connect(self, pre, post, synapses, target, rule=None, name=None):
         """Connect ``pre`` to ``post`` through ``synapses`` (a SynapseMatrix of shape
         (pre.n, post.n)) onto the receptor variable ``target`` of the post model,
@@ -1051,7 +1071,7 @@ class Network:
 
     def monitor_spikes(self, pop, sink=None):
         """Record the spikes of ``pop``; returns a :class:`SpikeMonitor`."""
-        m = SpikeMonitor(self._pop(pop, "pop"), sink)
+        m = SpikeMonitor(self._pop(pop, "pop"), _check_sink(sink))
         self._spike_monitors.append(m)
         return m
 
@@ -1065,17 +1085,14 @@ class Network:
         ids = (np.arange(pop.n, dtype=np.int32) if neurons is None else
                check_ids("neurons", neurons, pop.n, empty=False))
         every = 1 if interval is None else self._steps("interval", interval, 1)
-        m = StateMonitor(pop, variables, ids, every, sink)
+        m = StateMonitor(pop, variables, ids, every, _check_sink(sink))
         self._state_monitors.append(m)
         return m
 
     def monitor_weights(self, proj, interval, sink=None):
         """Snapshot the weights of ``proj`` every ``interval`` ms."""
-        if isinstance(proj, str):
-            proj = self.projections.get(proj)
-        if not isinstance(proj, Projection):
-            raise ValueError(f"proj must be a projection of this network, got {proj!r}")
-        m = WeightMonitor(proj, self._steps("interval", interval, 1), sink)
+        proj = self._proj(proj, "proj")
+        m = WeightMonitor(proj, self._steps("interval", interval, 1), _check_sink(sink))
         self._weight_monitors.append(m)
         return m
 
@@ -1084,10 +1101,8 @@ class Network:
         ``interval`` ms; returns a :class:`RuleMonitor`. ``proj.rule.recordable()``
         lists the variables and where each lives (per synapse, pre or post neuron,
         shared)."""
-        if isinstance(proj, str):
-            proj = self.projections.get(proj)
-        if not isinstance(proj, Projection):
-            raise ValueError(f"proj must be a projection of this network, got {proj!r}")
+        proj = self._proj(proj, "proj")
+        sink = _check_sink(sink)
         if isinstance(variables, str):
             variables = [variables]
         variables = list(variables)
@@ -1441,29 +1456,15 @@ class Network:
         return out
 
     def restore(self, state):
-        """Return to a state saved by :meth:`store` (same network structure)."""
-        if not isinstance(state, dict) or "step" not in state:
-            raise TypeError(f"state must be a dict returned by Network.store(), got "
-                            f"{type(state).__name__}")
-        if set(state.get("populations", {})) != set(self.populations) or \
-                set(state.get("projections", {})) != set(self.projections):
-            raise ValueError("state does not match this network's populations and "
-                             "projections")
-        if set(state.get("poisson_inputs", {})) != set(self.poisson_inputs):
-            raise ValueError("state does not match this network's Poisson inputs: "
-                             f"{sorted(state.get('poisson_inputs', {}))} stored, "
-                             f"{sorted(self.poisson_inputs)} here")
-        for name, proj in self.projections.items():
-            d, syn = state["projections"][name], proj.synapses
-            if not (np.array_equal(d["indptr"], syn.indptr)
-                    and np.array_equal(d["indices"], syn.indices)):
-                raise ValueError(f"the connectivity of projection {name!r} differs from "
-                                 "the stored state's")
+        """Return to a state saved by :meth:`store` (same network structure).
+
+        Every part of ``state`` is checked against this network before anything
+        changes: a state that does not fit (another structure, arrays of other
+        shapes, non-finite values, a negative step) raises a ValueError naming the
+        part, and the network is left as it was."""
+        self._check_state(state)
         for name, p in self.populations.items():
             d = state["populations"][name]
-            if d.get("state") is not None and d["state"].shape != p.state.shape:
-                raise ValueError(f"population {name!r} has state shape {p.state.shape}, "
-                                 f"the stored state {d['state'].shape}")
             if "hist" in d and d["hist"].shape != p.hist.shape:
                 p.H = d["hist_n"].shape[0]
                 p.hist = d["hist"].copy()
@@ -1486,3 +1487,57 @@ class Network:
             inp.rate = d["rate"]
             inp.weight = d["weight"]
         self.step = int(state["step"])
+
+    def _check_state(self, state):
+        """Raise unless :meth:`restore` can apply ``state`` whole (so that a state
+        that does not fit changes nothing)."""
+        if not isinstance(state, dict) or "step" not in state:
+            raise TypeError(f"state must be a dict returned by Network.store(), got "
+                            f"{type(state).__name__}")
+        step = state["step"]
+        if isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)) \
+                or step < 0:
+            raise ValueError(f"state['step'] must be an integer >= 0 (a step of "
+                             f"Network.store()), got {step!r}")
+        if set(state.get("populations", {})) != set(self.populations) or \
+                set(state.get("projections", {})) != set(self.projections):
+            raise ValueError("state does not match this network's populations and "
+                             "projections")
+        if set(state.get("poisson_inputs", {})) != set(self.poisson_inputs):
+            raise ValueError("state does not match this network's Poisson inputs: "
+                             f"{sorted(state.get('poisson_inputs', {}))} stored, "
+                             f"{sorted(self.poisson_inputs)} here")
+
+        def fits(what, stored, arr):
+            if not isinstance(stored, np.ndarray) or stored.shape != arr.shape:
+                got = (f"shape {stored.shape}" if isinstance(stored, np.ndarray)
+                       else type(stored).__name__)
+                raise ValueError(f"state: {what} must be an array of shape {arr.shape} "
+                                 f"(this network's), got {got}")
+            if stored.dtype.kind == "f" and not np.all(np.isfinite(stored)):
+                k = int(np.flatnonzero(~np.isfinite(stored.reshape(-1)))[0])
+                raise ValueError(f"state: {what} must be finite, got "
+                                 f"{stored.reshape(-1)[k]} (flat index {k})")
+
+        for name, proj in self.projections.items():
+            d, syn = state["projections"][name], proj.synapses
+            if not (np.array_equal(d.get("indptr"), syn.indptr)
+                    and np.array_equal(d.get("indices"), syn.indices)):
+                raise ValueError(f"the connectivity of projection {name!r} differs from "
+                                 "the stored state's")
+            fits(f"weights of projection {name!r}", d.get("weights"), syn.weights)
+            if "rule" in d and proj.rule is None:
+                raise ValueError(f"state: projection {name!r} has no rule here, the "
+                                 "stored state holds a rule's state")
+        for name, p in self.populations.items():
+            d = state["populations"][name]
+            for k, arr in p._state_arrays().items():
+                if k not in d:
+                    raise ValueError(f"state: population {name!r} lacks {k!r}")
+                if k not in ("hist", "hist_n"):   # the spike history may differ in size
+                    fits(f"{k} of population {name!r}", d[k], arr)
+            if p.kind == 1:
+                for k in ("rng", "rates", "dirty"):
+                    if k not in d:
+                        raise ValueError(f"state: population {name!r} lacks {k!r}")
+                fits(f"rates of population {name!r}", d["rates"], p._rates)

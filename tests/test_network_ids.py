@@ -128,3 +128,88 @@ def test_check_ids_helper():
     assert check_ids("x", [], 3).size == 0
     with pytest.raises(TypeError, match="x must be integers"):
         check_ids("x", np.array([1, True], dtype=object), 3)
+
+
+# release check (qa4): a projection of another network was monitored (its weights
+# are not this run's), a sink that is not callable failed at its first call in the
+# middle of a run, and restore() of a state that did not fit raised a KeyError, an
+# AttributeError or a NumPy broadcast error after changing part of the network, or
+# took a negative step and NaN weights without a word
+def _proj_net(rule=True):
+    from plasticity import STDP, Additive, Pair, SynapseMatrix
+    net = Network(dt=0.1, seed=1)
+    s = net.add_poisson("s", 5, 50.0)
+    b = net.add_population("b", 3, LIF())
+    r = STDP(Pair(), Additive(0.0, 1.0)) if rule else None
+    proj = net.connect(s, b, SynapseMatrix.all_to_all(5, 3, weight=0.1), "I_syn_ex",
+                       rule=r, name="p")
+    return net, proj
+
+
+@pytest.mark.parametrize("monitor", ["monitor_weights", "monitor_rule"])
+def test_monitors_refuse_a_projection_of_another_network(monitor):
+    net, _ = _proj_net()
+    _, foreign = _proj_net()
+    args = (foreign, "w", 1.0) if monitor == "monitor_rule" else (foreign, 1.0)
+    with pytest.raises(ValueError, match="proj must be a projection of this network"):
+        getattr(net, monitor)(*args)
+    with pytest.raises(ValueError, match="proj must be a projection of this network"):
+        getattr(net, monitor)("nope", *args[1:])
+
+
+@pytest.mark.parametrize("monitor", ["spikes", "state", "weights", "rule"])
+def test_monitor_sinks_must_be_callable(monitor):
+    net, proj = _proj_net()
+    call = {"spikes": lambda: net.monitor_spikes("b", sink=3),
+            "state": lambda: net.monitor_state("b", "v", sink=3),
+            "weights": lambda: net.monitor_weights(proj, 1.0, sink=3),
+            "rule": lambda: net.monitor_rule(proj, "w", 1.0, sink=3)}[monitor]
+    with pytest.raises(TypeError, match=r"sink must be None or a callable, got 3 \(int\)"):
+        call()
+
+
+def _bad_state(kind, state):
+    if kind == "step":
+        state["step"] = -5
+    elif kind == "weights_nan":
+        state["projections"]["p"]["weights"][:] = np.nan
+    elif kind == "weights_shape":
+        state["projections"]["p"]["weights"] = state["projections"]["p"]["weights"][:3]
+    elif kind == "state_nan":
+        state["populations"]["b"]["state"][0, 1] = np.inf
+    elif kind == "rng":
+        del state["populations"]["s"]["rng"]
+    return state
+
+
+@pytest.mark.parametrize("kind, match", [
+    ("step", r"state\['step'\] must be an integer >= 0 .*got -5"),
+    ("weights_nan", "state: weights of projection 'p' must be finite, got nan"),
+    ("weights_shape", r"state: weights of projection 'p' must be an array of shape "
+                      r"\(15,\) \(this network's\), got shape \(3,\)"),
+    ("state_nan", "state: state of population 'b' must be finite, got inf"),
+    ("rng", "state: population 's' lacks 'rng'"),
+])
+def test_restore_checks_the_whole_state_before_changing_anything(kind, match):
+    net, proj = _proj_net()
+    net.run(5.0)
+    state = _bad_state(kind, net.store())
+    net.run(5.0)
+    before = net.store()
+    with pytest.raises(ValueError, match=match):
+        net.restore(state)
+    after = net.store()
+    assert after["step"] == before["step"]
+    np.testing.assert_array_equal(after["populations"]["b"]["state"],
+                                  before["populations"]["b"]["state"])
+    np.testing.assert_array_equal(after["populations"]["s"]["next_step"],
+                                  before["populations"]["s"]["next_step"])
+    np.testing.assert_array_equal(proj.weights, before["projections"]["p"]["weights"])
+
+
+def test_restore_refuses_a_rule_state_where_the_projection_has_no_rule():
+    net, _ = _proj_net(rule=True)
+    net.run(1.0)
+    plain, _ = _proj_net(rule=False)
+    with pytest.raises(ValueError, match="projection 'p' has no rule here"):
+        plain.restore(net.store())
