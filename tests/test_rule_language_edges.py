@@ -8,10 +8,16 @@
   ``np.asarray(text, float)`` before they were computed; non-numeric values were found
   only at the first run with NumPy's message.
 - A delay of 1e12 ms in ``delayed()`` allocated its history (MemoryError).
+- A part of a statement reading only parameters and numbers with no finite value
+  (``1/0``, ``10**400``, ``log(tau - 20)`` at tau = 20) ran until the first event
+  (SimulationError); it is refused when the run starts, as are ``rule.params``
+  missing a name of the rule (a NameError in the generated code).
 - A long expression (a sum of thousands of terms) ended in RecursionError, or in the
   interpreter's "too many nested parentheses" at ~300 terms while the compiled
   backend took it.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -35,16 +41,57 @@ def _net(rule, run=2.0):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("stmt, var", [("A += 1 / 0", "A"),
-                                       ("A += 0.3\nB = (-A) ** 0.5", "B"),
-                                       ("A += 0.3\nB = 10 ** 400 * A", "B"),
-                                       ("A += 0.3\nB = 1 / (tau - 20)", "B")])
+@pytest.mark.parametrize("stmt, var", [("A += 0.3\nB = (-A) ** 0.5", "B"),
+                                       ("A += 0.3\nB = A / (A - A)", "B")])
 def test_non_finite_arithmetic_stops_both_backends_alike(backend, stmt, var):
     rule = EquationRule(model="dA/dt = -A/tau : 1 (event-driven)\nB : 1", on_pre=stmt,
                         params=dict(tau=20.0), backend=backend)
     with pytest.raises(SimulationError, match=rf"non-finite rule variable '{var}' in "
                                               rf"projection 'src_p'"):
         _net(rule)
+
+
+# release check (qa4): a part of a statement that reads only parameters and numbers
+# and has no finite value (1/0, 10**400, 1/(tau - 20) with tau = 20) ran, and the
+# run stopped with SimulationError at the first event; it is refused when the run
+# starts, before any step, naming the line, the part and the parameters
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stmt, part, reason", [
+    ("A += 1 / 0", "1 / 0", "divide by zero"),
+    ("A += 0.3\nB = 10 ** 400 * A", "10 ** 400", "overflow"),
+    ("A += 0.3\nB = 1 / (tau - 20) * A", "1 / (tau - 20)", "divide by zero"),
+    ("A += log(tau - 20)", "log(tau - 20)", "divide by zero"),
+    ("A += sqrt(-tau)", "sqrt(-tau)", "invalid value"),
+    ("A += (inf - inf) * A", "inf - inf", "invalid value"),
+])
+def test_constant_parts_without_a_value_are_refused_before_the_run(backend, stmt, part,
+                                                                    reason):
+    rule = EquationRule(model="dA/dt = -A/tau : 1 (event-driven)\nB : 1", on_pre=stmt,
+                        params=dict(tau=20.0), backend=backend)
+    net = _net(rule, run=0)
+    with pytest.raises(ValueError, match=rf"on_pre line \d \(.*\): {re.escape(part)} is "
+                                         rf"not a number for params .* \({reason}"):
+        net.run(1.0)
+    assert net.step == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_constant_parts_with_infinite_bounds_or_underflow_run(backend):
+    rule = EquationRule(model="dA/dt = -A/tau : 1 (event-driven)",
+                        on_pre="A += exp(-1000 / tau) + 1\n"
+                               "w = clip(w + eta * A, -w_max, w_max * 2)",
+                        params=dict(tau=0.5, eta=1e-3, w_max=np.inf), backend=backend)
+    _net(rule)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rule_params_missing_a_name_are_refused_before_the_run(backend):
+    rule = EquationRule(model="dA/dt = -A/tau : 1 (event-driven)", on_pre="A += 1",
+                        params=dict(tau=20.0), backend=backend)
+    net = _net(rule, run=0)
+    rule.params = {}
+    with pytest.raises(ValueError, match=r"params: \['tau'\] missing"):
+        net.run(1.0)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -15,7 +15,8 @@ import numpy as np
 from .._validation import check_nonnegative, check_positive, whole_steps
 from . import _codegen
 from .base import Rule
-from .language import UNITS, RuleSyntaxError, _names, parse_rule, resolve
+from .language import (RANDOM, UNITS, RuleSyntaxError, _copy, _names, parse_rule,
+                       resolve)
 
 __all__ = ["EquationRule"]
 
@@ -24,6 +25,26 @@ _MATH = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqr
          "cos": math.cos, "tan": math.tan, "tanh": math.tanh, "int": math.trunc,
          "sign": lambda x: float(np.sign(x)), "clip": lambda x, a, b: min(max(x, a), b),
          "minimum": min, "maximum": max}
+
+
+# the functions of the rule language on IEEE doubles, as the compiled code computes
+# them (math's raise on log(0) or floor(inf); NumPy's follow np.errstate)
+_NP_MATH = {"exp": np.exp, "log": np.log, "log10": np.log10, "sqrt": np.sqrt,
+            "abs": np.abs, "sign": np.sign, "floor": np.floor, "ceil": np.ceil,
+            "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
+            "int": np.trunc, "clip": lambda x, a, b: np.minimum(np.maximum(x, a), b),
+            "minimum": np.minimum, "maximum": np.maximum}
+
+
+class _FloatLiterals(ast.NodeTransformer):
+    """Number literals as float64 (``10**400`` overflows as in C, not as a Python
+    int)."""
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return ast.Call(func=ast.Name(id="_f64", ctx=ast.Load()),
+                            args=[ast.Constant(float(node.value))], keywords=[])
+        return node
 
 
 def _eval_const(node, params, dt):
@@ -373,6 +394,9 @@ class EquationRule(Rule):
     def bind(self, projection, dt):
         super().bind(projection, dt)
         res = self.validate(projection)
+        # the parameters and the constant parts of the text first: a bad value
+        # changes nothing
+        consts = self._constants(dt)
         syn = projection.synapses
         sizes = {"syn": syn.nnz, "pre": syn.n_pre, "post": syn.n_post, "shared": 1}
         for v in self.spec.variables.values():
@@ -419,7 +443,7 @@ class EquationRule(Rule):
         if self._every < 1:
             raise ValueError(f"step_every must be a multiple of dt = {dt} ms, got "
                              f"{self.step_every}")
-        self._consts = self._constants(dt)
+        self._consts = consts
 
     def _delay_steps(self, d, dt):
         """The delay of delayed copy ``d`` in steps of ``dt`` (checked: finite, >= 0,
@@ -446,6 +470,11 @@ class EquationRule(Rule):
     def _constants(self, dt):
         """Parameter values and the equations' coefficients at this dt."""
         out = {"dt": dt}
+        missing = sorted(set(self.spec.params) - set(self.params))
+        if missing:
+            raise ValueError(f"params: {missing} missing (the rule was built with "
+                             f"{sorted(self.spec.params)}; rule.params has "
+                             f"{sorted(self.params)}): set rule.params[name] = value")
         for k, v in self.params.items():
             if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
                     or math.isnan(float(v)):
@@ -466,7 +495,75 @@ class EquationRule(Rule):
                     f"{v.name} + {ast.unparse(v.lin_b)}) has no finite coefficients for "
                     f"params {used} at dt = {dt} ms ({type(e).__name__}: {e}); a time "
                     f"constant must be > 0") from None
+        self._check_constant_parts(out)
         return out
+
+    def _check_constant_parts(self, consts):
+        """Refuse, before the run, a part of a statement or of a clock-driven
+        equation that reads only parameters, units, numbers and ``dt`` and has no
+        finite value with these ``consts`` (``1/0``, ``log(0)``, ``sqrt(-1)``,
+        ``1/(tau - tau)``, ``10**400``, ``inf - inf``): the compiled code would
+        write inf or NaN into the rule's state at the first event. Computed as the
+        C code does (IEEE doubles), with division by zero, invalid operations and
+        overflow raised; a bare ``inf`` (a bound) and underflow to 0 are fine."""
+        res = self._res
+        parts = [(block, st.lineno, st.text, st.value_expr())
+                 for block, stmts in res.blocks.items() for st in stmts]
+        parts += [("model", v.line[0], v.line[1], v.rhs_resolved)
+                  for where in ("syn", "pre", "post", "shared")
+                  for v in res.variables(where) if v.dynamics is not None]
+        scope = {k: np.float64(v) for k, v in UNITS.items()}
+        scope.update({k: np.float64(v) for k, v in consts.items()})
+        scope.update(_NP_MATH)
+        scope["_f64"] = np.float64
+
+        def constant(node):
+            if isinstance(node, ast.Name):
+                try:
+                    kind = res.lookup(node.id, "model", 0, "")[0]
+                except RuleSyntaxError:
+                    return False
+                return kind in ("param", "unit", "dt")
+            if isinstance(node, ast.Call):
+                return node.func.id not in RANDOM and all(constant(a) for a in node.args)
+            if isinstance(node, ast.Constant):
+                return True
+            if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp)):
+                return all(constant(c) for c in ast.iter_child_nodes(node)
+                           if isinstance(c, ast.expr))
+            return False
+
+        def value(node):
+            body = _FloatLiterals().visit(_copy(node))
+            expr = ast.fix_missing_locations(ast.Expression(body=body))
+            with np.errstate(divide="raise", invalid="raise", over="raise",
+                             under="ignore"):
+                v = eval(compile(expr, "<rule>", "eval"), {"__builtins__": {}}, scope)
+            return float(v)
+
+        for block, lineno, text, expr in parts:
+            todo = [expr]
+            while todo:
+                node = todo.pop()
+                if isinstance(node, (ast.Name, ast.Constant)) or not constant(node):
+                    todo.extend(c for c in ast.iter_child_nodes(node)
+                                if isinstance(c, ast.expr) and not
+                                (isinstance(node, ast.Call) and c is node.func))
+                    continue
+                try:
+                    v, err = value(node), "NaN"
+                except (ArithmeticError, FloatingPointError, ValueError,
+                        TypeError) as e:
+                    v, err = math.nan, str(e)
+                if not math.isnan(v):
+                    continue
+                used = {k: self.params[k] for k in sorted(self.params)
+                        if k in _names(node)}
+                raise ValueError(
+                    f"{block} line {lineno} ({text!r}): {ast.unparse(node)} is not a "
+                    f"number for params {used} at dt = {consts['dt']} ms ({err}); it "
+                    f"reads only parameters and numbers, so the run would write inf or "
+                    f"NaN at the first event")
 
     def _coefficients(self, v, dt, out):
         """The exact update's coefficients of linear variable ``v`` into ``out``."""
