@@ -76,6 +76,12 @@ ERRORS = [
     (dict(model="x : 1 (pre)", on_post="x += 1"), ["model line 1", "x", "pre"]),
     (dict(on_pre="w = t_pre"), ["on_pre line 1", "spike source"]),
     (dict(on_pre="w = 1", params=dict(exp=2.0)), ["params", "'exp'", "reserved"]),
+    # release check (qa4): a parameter named like a neuron's variable (v_post) hid
+    # the neuron's variable silently (a declared variable of that name is refused)
+    (dict(on_pre="w = v_post", params=dict(v_post=2.0)), ["params", "'v_post'",
+                                                          "hide", "'v'"]),
+    (dict(on_pre="w = g_e_post * 2", params=dict(g_e_post=2.0)), ["params",
+                                                                 "'g_e_post'", "hide"]),
     (dict(on_pre="w = a", params=dict(a=float("nan"))), ["params", "a", "number"]),
     (dict(model="x_post : 1"), ["model line 1", "_post"]),
     (dict(model="x : 1 (fast)"), ["model line 1", "fast"]),
@@ -204,6 +210,9 @@ def test_bad_arguments_are_refused():
         EquationRule(model="x : 1", init={"y": 1.0})
     with pytest.raises(ValueError, match="step_every must be > 0"):
         EquationRule(step_every=-1.0)
+    with pytest.raises(TypeError, match=r"params must map parameter names to numbers, "
+                                        r"got \[1, 2\] \(list\)"):
+        EquationRule(on_pre="w += 0", params=[1, 2])
 
 
 # ----------------------------------------------------------------------------

@@ -69,6 +69,7 @@ import ast
 import math
 import re
 import textwrap
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -335,6 +336,9 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
     spec = RuleSpec()
     spec.text = "\n".join(["model:", model or "", "on_pre:", on_pre or "", "on_post:",
                            on_post or "", "on_step:", on_step or ""])
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(f"params must map parameter names to numbers, got "
+                        f"{params!r:.60} ({type(params).__name__})")
     params = dict(params or {})
     for name, value in params.items():
         if not _valid_name(name):
@@ -503,6 +507,14 @@ class Resolved:
         self.receptors = set(post_receptors)
         self.receptor_writes = []
         self.blocks = {}
+        for name in spec.params:    # a parameter would hide the neuron's variable
+            for suffix, vars_, whose in (("_post", self.post_vars, "postsynaptic"),
+                                         ("_pre", self.pre_vars or (), "presynaptic")):
+                if name.endswith(suffix) and name[:-len(suffix)] in vars_:
+                    raise RuleSyntaxError(
+                        f"params: {name!r} would hide the {whose} neurons' variable "
+                        f"{name[:-len(suffix)]!r} (read as {name}); rename the "
+                        "parameter")
         self._resolve()
 
     # -- names
