@@ -79,24 +79,26 @@ def check_in(name, value, allowed):
     return value
 
 
-def check_real_array(what, value, n, unit, *, n_name="n", element="source",
+def check_real_array(what, value, n, unit="", *, n_name="n", element="source",
                      nonnegative=False):
     """``value`` (a scalar or an array of ``n``) as a new float64 array of ``n``:
     real, finite (and >= 0 with ``nonnegative``); ``what`` names it in the errors,
-    ``element`` the kind of element whose index a bad value reports."""
+    ``unit`` (if any) is named with it, ``element`` the kind of element whose index a
+    bad value reports."""
+    u = f" ({unit})" if unit else ""
     v = np.asarray(value)
     if v.dtype.kind not in "iuf":
-        raise TypeError(f"{what} must be real numbers ({unit}), got {v.dtype} values "
+        raise TypeError(f"{what} must be real numbers{u}, got {v.dtype} values "
                         f"({value!r:.60})")
     v = v.astype(np.float64)
     if v.ndim > 1 or (v.ndim == 1 and v.shape[0] != n):
-        raise ValueError(f"{what} must be a scalar or an array of length {n_name} = {n} "
-                         f"({unit}), got shape {v.shape}")
+        raise ValueError(f"{what} must be a scalar or an array of length {n_name} = {n}"
+                         f"{u}, got shape {v.shape}")
     v = np.broadcast_to(v, (n,)).copy()
     ok = np.isfinite(v) & (v >= 0) if nonnegative else np.isfinite(v)
     if not np.all(ok):
         k = int(np.flatnonzero(~ok)[0])
-        allowed = f"finite and >= 0 {unit}" if nonnegative else f"finite ({unit})"
+        allowed = f"finite and >= 0 {unit}".rstrip() if nonnegative else f"finite{u}"
         raise ValueError(f"{what} must be {allowed}, got {v[k]} ({element} {k})")
     return v
 

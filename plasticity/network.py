@@ -136,6 +136,19 @@ def _check_rule_bounds(name, synapses, rule):
 _CHUNK = 1 << 22
 
 
+def _real_values(name, value, unit=""):
+    """``value`` as a float64 array of any shape; real numbers only (a string or an
+    object is a TypeError naming ``name``, not NumPy's conversion message)."""
+    a = np.asarray(value)
+    if a.size == 0 and a.dtype.kind not in "iuf":
+        a = a.astype(np.float64)
+    if a.dtype.kind not in "iuf":
+        u = f" ({unit})" if unit else ""
+        raise TypeError(f"{name} must be real numbers{u}, got {a.dtype} values "
+                        f"({value!r:.60})")
+    return a.astype(np.float64)
+
+
 def _check_sink(sink):
     """A monitor's ``sink``: None or a callable (refused here, not at its first call
     in the middle of a run)."""
@@ -224,14 +237,7 @@ class Population:
 
     def __setitem__(self, var, value):
         row = self.state[self.model.var_index(var)]
-        value = np.asarray(value, dtype=np.float64)
-        if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != self.n):
-            raise ValueError(f"{self.name}.{var} must be a scalar or an array of length "
-                             f"n = {self.n}, got shape {value.shape}")
-        value = np.broadcast_to(value, row.shape)
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"{self.name}.{var} must be finite")
-        row[:] = value
+        row[:] = check_real_array(f"{self.name}.{var}", value, self.n, element="neuron")
 
     def __len__(self):
         return self.n
@@ -316,13 +322,15 @@ class SpikeGeneratorGroup(Population):
 
     kind = 2
 
-    def __init__(self, name, n, times, ids):
+    def __init__(self, name, n, times, ids, dt=None):
         super().__init__(name, n, None)
+        self._dt = dt  # the network's: two spikes of a neuron in one step are refused
         self.set_spikes(times, ids)
 
     def set_spikes(self, times, ids):
-        """Replace the spike trains (times in ms >= 0, neuron ids in [0, n))."""
-        t = np.asarray(times, dtype=np.float64)
+        """Replace the spike trains (times in ms >= 0, neuron ids in [0, n); at most
+        one spike per neuron and step)."""
+        t = _real_values(f"spike times of {self.name!r}", times, "ms")
         i = np.asarray(ids)
         if t.ndim != 1 or i.ndim != 1:
             raise ValueError(f"times and ids of {self.name!r} must be 1-D arrays, got "
@@ -332,17 +340,24 @@ class SpikeGeneratorGroup(Population):
                              f"and {i.size}")
         if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
             raise ValueError(f"spike times of {self.name!r} must be finite and >= 0 ms")
-        self._ids = check_ids(f"spike ids of {self.name!r}", i, self.n)
+        ids = check_ids(f"spike ids of {self.name!r}", i, self.n)
+        if getattr(self, "_dt", None) is not None:    # checked here, not at run()
+            self._compile(self._dt, t, ids)
+        self._ids = ids
         self._times = t
         self._steps = None
         self.pos = np.zeros(1, dtype=np.int64)
 
-    def _compile(self, dt):
+    def _compile(self, dt, times=None, ids=None):
+        """The spikes (``times``, ``ids``; default the group's) in steps of ``dt``,
+        sorted; a neuron with two spikes in one step is a ValueError."""
+        times = self._times if times is None else times
+        ids = self._ids if ids is None else ids
         # a time beyond 2**62 steps is never reached: held there (a cast of more
         # than 2**63 to int64 is undefined)
-        steps = np.round(np.minimum(self._times / dt, 2.0 ** 62)).astype(np.int64)
-        order = np.lexsort((self._ids, steps))
-        steps, ids = steps[order], self._ids[order]
+        steps = np.round(np.minimum(times / dt, 2.0 ** 62)).astype(np.int64)
+        order = np.lexsort((ids, steps))
+        steps, ids = steps[order], ids[order]
         dup = (np.diff(steps) == 0) & (np.diff(ids) == 0)
         if np.any(dup):
             k = int(np.argmax(dup))
@@ -897,7 +912,7 @@ class Network:
         """Add ``n`` sources emitting the given spikes (``times`` in ms, ``ids``)."""
         _check_name(name, self._names())
         n = check_size("n", n, _BYTES_PER_SOURCE)
-        return self._add(SpikeGeneratorGroup(name, n, times, ids))
+        return self._add(SpikeGeneratorGroup(name, n, times, ids, dt=self.dt))
 
     def add_poisson_input(self, target, target_var, N, rate, weight, name=None):
         """Add independent Poisson input onto every neuron of ``target``, without
@@ -1050,13 +1065,13 @@ class Network:
         if interpolation not in ("previous", "linear"):
             raise ValueError(f"interpolation must be 'previous' or 'linear', got "
                              f"{interpolation!r}")
-        t = np.asarray(times, dtype=np.float64).ravel()
+        t = _real_values("times", times, "ms").ravel()
         if t.size == 0 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
             raise ValueError("times must be a non-empty, finite, strictly increasing "
                              f"sequence (ms), got {t}")
         ids = (np.arange(pop.n, dtype=np.int32) if neurons is None else
                check_ids("neurons", neurons, pop.n, unique=True, empty=False))
-        a = np.asarray(amplitudes, dtype=np.float64)
+        a = _real_values("amplitudes", amplitudes)
         if a.ndim == 1:
             a = np.repeat(a[:, None], ids.size, axis=1)
         if a.shape != (t.size, ids.size):

@@ -213,3 +213,38 @@ def test_restore_refuses_a_rule_state_where_the_projection_has_no_rule():
     plain, _ = _proj_net(rule=False)
     with pytest.raises(ValueError, match="projection 'p' has no rule here"):
         plain.restore(net.store())
+
+
+# release check (qa4): values that are not real numbers ended in NumPy's "could not
+# convert string to float: 'a'" (naming neither the population nor the variable), and
+# two spikes of a neuron in one step were found only by run(), not where they were
+# given
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda net: net.populations["p"].__setitem__("v", "abc"), TypeError,
+     r"p\.v must be real numbers, got <U3 values"),
+    (lambda net: net.add_population("q", 2, LIF(), init={"v": 1j}), TypeError,
+     r"q\.v must be real numbers, got complex128 values"),
+    (lambda net: net.add_spike_generator("g", 2, ["a"], [0]), TypeError,
+     r"spike times of 'g' must be real numbers \(ms\), got <U1 values"),
+    (lambda net: net.add_current("p", ["x"], [1.0]), TypeError,
+     r"times must be real numbers \(ms\), got <U1 values"),
+    (lambda net: net.add_current("p", [1.0], ["x"]), TypeError,
+     r"amplitudes must be real numbers, got <U1 values"),
+    (lambda net: net.add_spike_generator("g", 2, [1.0, 1.04], [1, 1]), ValueError,
+     r"neuron 1 of 'g' has two spikes in the same time step \(step 10, dt = 0.1 ms\)"),
+])
+def test_values_that_are_not_real_numbers_or_share_a_step_are_refused(call, exc, match):
+    net, _ = _net()
+    with pytest.raises(exc, match=match):
+        call(net)
+    assert "g" not in net.populations and "q" not in net.populations
+
+
+def test_set_spikes_checks_the_step_too():
+    net, _ = _net()
+    g = net.add_spike_generator("g", 2, [1.0], [0])
+    with pytest.raises(ValueError, match="two spikes in the same time step"):
+        g.set_spikes([2.0, 2.01], [0, 0])
+    m = net.monitor_spikes(g)
+    net.run(3.0)                       # the old trains are kept
+    np.testing.assert_array_equal(m.times, [1.0])
