@@ -1360,7 +1360,8 @@ class Network:
                 eng.threads = self._watch_load(eng)
                 self._drain()
                 if eng.error is not None:
-                    self._raise_nonfinite(eng.error)
+                    self._raise_nonfinite(eng.error, t0, reached,
+                                          {id(p): p._wp for _, p in post_ordered})
                 if per_step and reached > t0:
                     self._python_hooks(reached - 1)
                 self._check_weights(t0, reached, {id(p): p._wp for _, p in post_ordered})
@@ -1406,13 +1407,22 @@ class Network:
         for fn in self._callbacks:
             fn(self, step)
 
-    def _raise_nonfinite(self, error):
+    def _raise_nonfinite(self, error, t0, t1, private=None):
+        """A neuron's non-finite state (the engine's ``error``), and where a
+        projection's weights or rule variables went non-finite in the same segment
+        (steps t0 to t1), those too: they are often the cause (an inf weight makes
+        v inf at its next delivery), and the message names both."""
         k, code, step = error
         pop = self._pops[k]
         var = pop.model.variables[code // pop.n]
+        also = ""
+        try:
+            self._check_weights(t0, t1, private)
+        except SimulationError as e:
+            also = f"; also {e}"
         raise SimulationError(
             f"non-finite {var} in population {pop.name!r} (neuron {code % pop.n}) at step "
-            f"{step} (t = {step * self.dt:g} ms)")
+            f"{step} (t = {step * self.dt:g} ms){also}")
 
     def _check_weights(self, t0, t1, private=None):
         threads = self._eng.threads

@@ -78,3 +78,27 @@ def test_rule_variables_of_post_ordered_weights_are_checked(backend, threads):
         _run(rule, steps=6000, threads=threads)
     if backend == "compiled":
         assert rule.post_ordered_weights      # the path that skipped the check
+
+
+# release check (qa4): a compiled rule whose weight became inf delivered it at the
+# next spike; the engine stopped on the neuron's v and the message named only the
+# population, not the projection whose weights caused it (the NumPy backend, checked
+# after every step, named the weights): it names both now
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_non_finite_neuron_names_the_non_finite_weights_of_its_segment_too(threads):
+    rule = EquationRule(on_pre="w *= 1e100")
+    with pytest.raises(SimulationError, match=r"non-finite v in population 'p' \(neuron "
+                                              r"\d\) at step \d+ .*; also non-finite "
+                                              r"weight in projection 'src_p' \(synapse "
+                                              r"\d+\) between steps 0 and \d+"):
+        _run(rule, threads=threads)
+
+
+def test_a_non_finite_neuron_alone_is_named_alone():
+    net = Network(dt=0.1, seed=3, threads=1)
+    post = net.add_population("p", 4, LIF())
+    net.add_callback(lambda n, step: post.state.__setitem__(
+        (0, 2), np.inf) if step == 5 else None)
+    with pytest.raises(SimulationError, match=r"non-finite v in population 'p' \(neuron "
+                                              r"2\) at step 6 \(t = 0.6 ms\)$"):
+        net.run(1.0)
