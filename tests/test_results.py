@@ -159,6 +159,21 @@ def test_failure_keeps_partial_and_never_writes_h5(tmp_path):
     (lambda r: r.add_population("p", "LIF", 4), "already exists"),
     (lambda r: r.add_population("a/b", "LIF", 4), "without '/'"),
     (lambda r: r.append_state("m", "v", [0.0], np.zeros((2, 3))), "values must have shape"),
+    # release check (qa4): append_spikes took t_stop = inf or nan, which set_t_stop
+    # refuses (a file whose rates() failed with 'Maximum allowed size exceeded');
+    # strings ended in NumPy's conversion messages; NaN state times were stored;
+    # headline(3) was an AttributeError
+    (lambda r: r.append_spikes("p", [1.0], [0], t_stop=np.inf),
+     "t_stop of 'p' must be a finite time in ms, got inf"),
+    (lambda r: r.append_spikes("p", [1.0], [0], t_stop=np.nan),
+     "t_stop of 'p' must be a finite time in ms, got nan"),
+    (lambda r: r.append_spikes("p", ["a"], [0]),
+     r"spikes of 'p': times_ms must be real numbers, got <U1"),
+    (lambda r: r.append_spikes("p", [1.0], ["a"]),
+     r"spikes of 'p': node_ids must be integers, got <U1"),
+    (lambda r: r.append_state("m", "v", [np.nan], np.zeros((1, 3))),
+     r"state m/v: times must be finite \(ms\), got nan"),
+    (lambda r: r.headline(3), r"metrics must be a dict of name -> value, got 3 \(int\)"),
 ])
 def test_writer_validation_names_the_problem(tmp_path, call, match):
     rec = Recorder(str(tmp_path / "v.h5"), experiment="x", config={}, seed=0)

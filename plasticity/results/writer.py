@@ -58,6 +58,27 @@ class _Appendable:
 
 
 
+def _check_t_stop(pop, t_stop):
+    """``t_stop`` (ms) of population ``pop`` as float: a finite number (the end of the
+    simulated interval; the rates divide by it). One check for append_spikes and
+    set_t_stop."""
+    if isinstance(t_stop, (bool, np.bool_)) or \
+            not isinstance(t_stop, (int, float, np.number)) or not np.isfinite(t_stop):
+        raise ValueError(f"t_stop of {pop!r} must be a finite time in ms, got "
+                         f"{t_stop!r}")
+    return float(t_stop)
+
+
+def _real_array(what, value):
+    """``value`` as a float64 array; real numbers only (a TypeError naming ``what``,
+    not NumPy's 'could not convert string to float')."""
+    a = np.asarray(value)
+    if a.size and a.dtype.kind not in "iuf":
+        raise TypeError(f"{what} must be real numbers, got {a.dtype} values "
+                        f"({value!r:.60})")
+    return a.astype(np.float64)
+
+
 class Recorder(CheckpointMixin):
     """Writes one run file, streaming.
 
@@ -343,8 +364,13 @@ class Recorder(CheckpointMixin):
             raise ValueError(f"unknown population {pop!r}; add it with add_population "
                              f"first (known: {sorted(self._spk)})")
         b = self._spk[pop]
-        t = np.asarray(times_ms, dtype=np.float64).ravel()
+        if t_stop is not None:
+            t_stop = _check_t_stop(pop, t_stop)
+        t = _real_array(f"spikes of {pop!r}: times_ms", times_ms).ravel()
         i = np.asarray(node_ids).ravel()
+        if i.size and i.dtype.kind not in "iuf":
+            raise TypeError(f"spikes of {pop!r}: node_ids must be integers, got {i.dtype} "
+                            f"values ({node_ids!r:.60})")
         if t.shape != i.shape:
             raise ValueError(f"spikes of {pop!r}: times_ms and node_ids must have the same "
                              f"length, got {t.shape[0]} and {i.shape[0]}")
@@ -366,7 +392,7 @@ class Recorder(CheckpointMixin):
                             else float(t.max()))
             b["t_stop"] = max(b["t_stop"], float(t.max()))
         if t_stop is not None:
-            b["t_stop"] = max(b["t_stop"], float(t_stop))
+            b["t_stop"] = max(b["t_stop"], t_stop)
         self._app[f"spikes/{pop}/timestamps"].append(t)
         self._app[f"spikes/{pop}/node_ids"].append(i)
 
@@ -381,12 +407,8 @@ class Recorder(CheckpointMixin):
         if pop not in self._spk:
             raise ValueError(f"unknown population {pop!r}; add it with add_population "
                              f"first (known: {sorted(self._spk)})")
-        if isinstance(t_stop, bool) or not isinstance(t_stop, (int, float, np.number)) \
-                or not np.isfinite(t_stop):
-            raise ValueError(f"t_stop of {pop!r} must be a finite time in ms, got "
-                             f"{t_stop!r}")
         b = self._spk[pop]
-        b["t_stop"] = max(b["t_stop"], float(t_stop))
+        b["t_stop"] = max(b["t_stop"], _check_t_stop(pop, t_stop))
 
     # ------------------------------------------------------------------ synapses
     def set_synapses(self, proj, indptr, indices, data, shape, pre, post, rule=None,
@@ -551,7 +573,10 @@ class Recorder(CheckpointMixin):
         _check_name("variable", var)
         if var in reserved:
             raise ValueError(f"state variable name {var!r} is reserved")
-        times = np.asarray(times, dtype=np.float64).ravel()
+        times = _real_array(f"{label}/{var}: times", times).ravel()
+        if not np.all(np.isfinite(times)):
+            raise ValueError(f"{label}/{var}: times must be finite (ms), got "
+                             f"{times[~np.isfinite(times)][0]}")
         values = np.asarray(values, dtype=np.float64)
         if values.ndim == 1:
             values = values[:, None]
@@ -627,6 +652,10 @@ class Recorder(CheckpointMixin):
 
     def headline(self, metrics):
         """Store the experiment's headline metrics (a dict) and remember their names."""
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"metrics must be a dict of name -> value, got {metrics!r:.60}"
+                            f" ({type(metrics).__name__})")
+        self._require_open()
         g = self._file["metrics"]
         for k, v in metrics.items():
             if k in g and g[k].shape == np.shape(v) and not isinstance(v, Undefined):
