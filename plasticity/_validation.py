@@ -10,7 +10,8 @@ import numpy as np
 
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
            "check_in", "check_range", "check_probability", "check_real_array",
-           "check_ids", "check_size", "whole_steps", "Revalidated"]
+           "check_ids", "check_size", "whole_steps", "check_schedule", "steps_of",
+           "Revalidated"]
 
 
 def _num(name, value):
@@ -113,6 +114,37 @@ def whole_steps(name, value, dt):
     if abs(q - n) > 1e-6 + 1e-15 * abs(q):
         raise ValueError(f"{name} must be a multiple of dt = {dt} ms, got {value}")
     return int(n)
+
+
+def check_schedule(what, times, amounts):
+    """A schedule of events: ``times`` (ms) and ``amounts`` (one per time, or one for
+    all) as two new 1-D float64 arrays of one length; real numbers, finite, times
+    >= 0. ``what`` names them in the errors ('reward' -> 'reward times')."""
+    t = np.asarray(times)
+    a = np.asarray(amounts)
+    for name, x, value in (("times", t, times), ("amounts", a, amounts)):
+        if x.size and x.dtype.kind not in "iuf":
+            raise TypeError(f"{what} {name} must be real numbers, got {x.dtype} values "
+                            f"({value!r:.60})")
+    t = np.atleast_1d(t.astype(np.float64)).ravel()
+    a = a.astype(np.float64)
+    if a.ndim > 1 or (a.ndim == 1 and a.shape[0] not in (1, t.shape[0])):
+        raise ValueError(f"{what} amounts must be one number or one per time "
+                         f"({t.shape[0]}), got shape {a.shape}")
+    a = np.broadcast_to(a, t.shape).copy()
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"{what} times must be finite and >= 0 ms, got {t}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{what} amounts must be finite, got {a}")
+    return t, a
+
+
+def steps_of(times, dt):
+    """``times`` (ms, finite, >= 0) as int64 numbers of steps of ``dt``, rounded to
+    the nearest; a time beyond 2**62 steps is never reached and is held there (a cast
+    of more than 2**63 to int64 is undefined: 1e300 ms became a negative step)."""
+    t = np.asarray(times, dtype=np.float64)
+    return np.round(np.minimum(t / dt, 2.0 ** 62)).astype(np.int64)
 
 
 def check_ids(name, value, n, *, unique=False, empty=True, dtype=np.int32):

@@ -26,7 +26,7 @@ import numpy as np
 
 from ._ext import engine as _engine
 from ._validation import (check_finite, check_ids, check_int, check_positive,
-                          check_real_array, check_size, whole_steps)
+                          check_real_array, check_size, steps_of, whole_steps)
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
@@ -353,9 +353,7 @@ class SpikeGeneratorGroup(Population):
         sorted; a neuron with two spikes in one step is a ValueError."""
         times = self._times if times is None else times
         ids = self._ids if ids is None else ids
-        # a time beyond 2**62 steps is never reached: held there (a cast of more
-        # than 2**63 to int64 is undefined)
-        steps = np.round(np.minimum(times / dt, 2.0 ** 62)).astype(np.int64)
+        steps = steps_of(times, dt)
         order = np.lexsort((ids, steps))
         steps, ids = steps[order], ids[order]
         dup = (np.diff(steps) == 0) & (np.diff(ids) == 0)

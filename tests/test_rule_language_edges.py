@@ -167,3 +167,39 @@ def test_expression_depth_counts_substituted_subexpressions():
     with pytest.raises(RuleSyntaxError, match=r"nested too deeply .*with its "
                                               r"subexpressions substituted"):
         _net(rule, run=0.0)
+
+
+# release check (qa4): a schedule time beyond the step range (1e300 ms) was cast to
+# int64 out of range (undefined: it became a negative step); it is held at 2**62
+# steps and never reached, as a spike generator's; times and amounts that are not
+# real numbers or of another length, and a gain that is not a number, are clear
+# errors (they were NumPy's conversion and broadcast messages)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_schedules_beyond_the_step_range_are_never_reached(backend):
+    from plasticity import Pair, RewardModulated, STDP, Additive  # noqa: F401
+    rule = EquationRule(model="d : 1 (shared)", on_pre="w = clip(w + d, 0, 10)",
+                        backend=backend)
+    rule.schedule("d", [0.5, 1e300], [1.0, 5.0])
+    with np.errstate(all="raise"):      # no invalid cast to int64
+        _net(rule)
+    assert rule["d"] == 1.0
+    reward = RewardModulated(Pair(), Additive(0.0, 10.0), rewards=([1e300], [1.0]))
+    with np.errstate(all="raise"):
+        _net(reward)
+    assert reward.modulator[0] == 0.0
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda r: r.schedule("d", ["a"], [1.0]), TypeError,
+     "schedule of 'd': times must be real numbers"),
+    (lambda r: r.schedule("d", [1.0, 2.0], [1.0, 2.0, 3.0]), ValueError,
+     r"schedule of 'd': amounts must be one number or one per time \(2\)"),
+    (lambda r: r.schedule("d", [2.0, 1.0], [1.0]), ValueError,
+     "schedule of 'd': times must be non-decreasing"),
+    (lambda r: r.add_signal("d", "p", gain="x"), TypeError,
+     "add_signal: gain must be a real number, got 'x'"),
+])
+def test_schedule_and_signal_arguments_are_checked(call, exc, match):
+    rule = EquationRule(model="d : 1 (shared)", on_pre="w = clip(w + d, 0, 10)")
+    with pytest.raises(exc, match=match):
+        call(rule)

@@ -290,6 +290,11 @@ def test_event_driven_trace_equals_exponential():
     (lambda: PowerLaw(mu_plus=-1), "mu_plus must be >= 0"),
     (lambda: RewardModulated(tau_c=0), "tau_c must be > 0"),
     (lambda: RewardModulated(rewards=([-1.0], [1.0])), "reward times must be finite"),
+    # release check (qa4): strings and amounts of another length ended in NumPy's
+    # conversion and broadcast messages
+    (lambda: RewardModulated(rewards=(["a"], [1.0])), "reward times must be real numbers"),
+    (lambda: RewardModulated(rewards=([1.0, 2.0], [1.0, 2.0, 3.0])),
+     r"reward amounts must be one number or one per time \(2\), got shape \(3,\)"),
     (lambda: STDP(timing=Additive()), "timing must be a Pair or Triplet"),
     (lambda: STDP(weight=Pair()), "weight must be"),
     (lambda: Triplet.pfister_gerstner_2006("hippocampal", "all-to-all", "full"),

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from .._validation import check_nonnegative, check_positive, whole_steps
+from .._validation import (check_finite, check_nonnegative, check_positive, check_schedule,
+                           steps_of, whole_steps)
 from . import _codegen
 from .base import Rule
 from .language import (RANDOM, UNITS, RuleSyntaxError, _copy, _names, parse_rule,
@@ -303,12 +304,10 @@ class EquationRule(Rule):
         v = self._variable(variable)
         if v.where != "shared" and "shared" not in v.flags:
             raise ValueError(f"schedule: {variable!r} must be a (shared) variable")
-        t = np.asarray(times, dtype=np.float64).ravel()
-        a = np.broadcast_to(np.asarray(amounts, dtype=np.float64), t.shape).copy()
-        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(a))):
-            raise ValueError("schedule: times and amounts must be finite")
-        if t.size and (t.min() < 0 or np.any(np.diff(t) < 0)):
-            raise ValueError("schedule: times must be >= 0 ms and non-decreasing")
+        t, a = check_schedule(f"schedule of {variable!r}:", times, amounts)
+        if np.any(np.diff(t) < 0):
+            raise ValueError(f"schedule of {variable!r}: times must be non-decreasing, "
+                             f"got {t}")
         self._schedules[variable] = (t, a)
 
     def add_signal(self, variable, population, gain=1.0):
@@ -318,8 +317,7 @@ class EquationRule(Rule):
         v = self._variable(variable)
         if "shared" not in v.flags:
             raise ValueError(f"add_signal: {variable!r} must be a (shared) variable")
-        if not math.isfinite(float(gain)):
-            raise ValueError(f"add_signal: gain must be finite, got {gain}")
+        gain = check_finite("add_signal: gain", gain)
         if len(self._signals) >= 4:
             raise ValueError("add_signal: at most 4 signals per rule")
         self._signals.append((variable, population, float(gain)))
@@ -607,7 +605,7 @@ class EquationRule(Rule):
         out = {}
         for v in self._res.variables("shared"):
             t, a = self._schedules.get(v.name, (np.zeros(0), np.zeros(0)))
-            steps = np.round(np.asarray(t) / dt).astype(np.int64)
+            steps = steps_of(t, dt)
             position = self.state["sched_pos:" + v.name]
             position[0] = np.searchsorted(steps, step)
             out[v.name] = (steps, np.ascontiguousarray(a, dtype=np.float64), position)

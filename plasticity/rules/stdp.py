@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .._validation import (Revalidated, check_finite, check_in, check_nonnegative,
-                           check_positive)
+                           check_positive, check_schedule, steps_of)
 from .._ext import rules as _rules
 from .base import Rule
 
@@ -461,12 +461,7 @@ class RewardModulated(STDP):
 
     def schedule_rewards(self, times, amounts):
         """Add rewards at the given times (ms, >= 0) with the given amounts."""
-        t = np.atleast_1d(np.asarray(times, dtype=float))
-        a = np.broadcast_to(np.asarray(amounts, dtype=float), t.shape)
-        if not np.all(np.isfinite(t)) or np.any(t < 0):
-            raise ValueError(f"reward times must be finite and >= 0 ms, got {t}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"reward amounts must be finite, got {a}")
+        t, a = check_schedule("reward", times, amounts)
         times = np.concatenate([self._reward_times, t])
         amounts = np.concatenate([self._reward_amounts, a])
         order = np.argsort(times, kind="stable")
@@ -494,7 +489,7 @@ class RewardModulated(STDP):
 
     def reward_schedule(self, dt, t0):
         """Rewards as (steps int64, amounts) from step t0 on."""
-        steps = np.round(self._reward_times / dt).astype(np.int64)
+        steps = steps_of(self._reward_times, dt)
         keep = steps >= t0
         return steps[keep], self._reward_amounts[keep].copy()
 
