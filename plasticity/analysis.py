@@ -6,6 +6,8 @@ The same functions are methods of :class:`plasticity.results.Run`
 a whole sweep as one table. Tables are pandas DataFrames when pandas is installed and
 NumPy record arrays otherwise (``as_pandas=False`` asks for the record array).
 """
+import math
+import numbers
 import os
 from collections import namedtuple
 
@@ -74,12 +76,22 @@ def binned_rate(times_ms, n, t_start, t_stop, bin_ms=None, *, node_ids=None):
     -------
     Rates
     """
+    if bin_ms is not None and (isinstance(bin_ms, (bool, np.bool_)) or
+                               not isinstance(bin_ms, numbers.Real)):
+        raise TypeError(f"bin_ms must be a number > 0 ms, got {bin_ms!r} "
+                        f"({type(bin_ms).__name__})")
     if bin_ms is not None and not (np.isfinite(bin_ms) and bin_ms > 0):
         raise ValueError(f"bin_ms must be a number > 0 ms, got {bin_ms!r}")
-    if not t_stop > t_start:
-        raise ValueError(f"the interval must have t_stop > t_start, got [{t_start}, "
-                         f"{t_stop}] ms")
+    if not (np.isfinite(t_start) and np.isfinite(t_stop) and t_stop > t_start):
+        raise ValueError(f"the interval must be finite with t_stop > t_start, got "
+                         f"[{t_start}, {t_stop}] ms")
     width = float(bin_ms) if bin_ms else float(t_stop - t_start)
+    # the bins' arrays fit in memory (a bin of 1e-9 ms over 400 s: 3 TB), checked
+    # before they are allocated: a ValueError naming bin_ms, not a MemoryError
+    from . import _memory
+    n_bins = math.ceil((t_stop - t_start) / width) + 1
+    per_bin = 8 * (4 + (int(n) if node_ids is not None else 0))
+    _memory.check({"bin_ms": (bin_ms, n_bins * per_bin)})
     edges = np.arange(t_start, t_stop, width)
     edges = np.append(edges, t_stop) if edges[-1] < t_stop else edges
     if edges.size > 2 and t_stop - edges[-2] < 1e-9 * width:  # round-off sliver
@@ -167,8 +179,8 @@ def rates(run, population=None, bin_ms=None, *, per_neuron=False):
     t0, t1 = run.time_range(pop)
     if not t1 > t0:
         raise RunFileError(f"{run.path}: the spikes of population {pop!r} were not "
-                           f"recorded (t_stop == t_start == {t0:g} ms), so its rate is "
-                           f"unknown")
+                           f"recorded (t_start = {t0:g} ms, t_stop = {t1:g} ms), so its "
+                           f"rate is unknown")
     s = run.spikes(pop)
     n = run.populations[pop]["n"]
     return binned_rate(s.times, n, t0, t1, bin_ms,

@@ -81,6 +81,33 @@ def test_rates_are_spike_counts_per_neuron_per_second(toy):
         toy.rates("inputs", 0)
 
 
+# release check (qa4): a tiny bin allocated its bins (1e-9 ms over the run: a
+# MemoryError of terabytes), a bin given as text was NumPy's ufunc message, a file
+# whose t_stop is inf gave 'Maximum allowed size exceeded', a file whose t_start is
+# after t_stop said 't_stop == t_start', and load(3) Python's fspath message
+def test_rates_refuse_bins_that_do_not_fit_and_bad_recorded_intervals(toy, tmp_path):
+    with pytest.raises(ValueError, match=r"bin_ms = 1e-09 needs about .* of memory"):
+        toy.rates("inputs", 1e-9)
+    with pytest.raises(TypeError, match=r"bin_ms must be a number > 0 ms, got 'x' "
+                                        r"\(str\)"):
+        toy.rates("inputs", "x")
+    import shutil
+    import h5py
+    for k, (attr, value, match) in enumerate([
+            ("t_stop", np.inf, "has no valid attribute t_stop .*, got inf"),
+            ("t_start", 1e9, r"not recorded \(t_start = 1e\+09 ms, t_stop = ")]):
+        p = str(tmp_path / f"bad{k}.h5")
+        shutil.copy(toy.path, p)
+        with h5py.File(p, "r+") as f:
+            f["spikes/inputs"].attrs[attr] = value
+        with results.load(p) as run:
+            with pytest.raises(RunFileError, match=match):
+                run.rates("inputs", 10.0)
+    with pytest.raises(TypeError, match=r"path must be a run file's path .*got 3 "
+                                        r"\(int\)"):
+        results.load(3)
+
+
 def test_rates_of_an_unrecorded_population_say_so(song_dir):
     with results.load(str(song_dir / "run.h5")) as run:
         with pytest.raises(RunFileError, match="'inputs' were not recorded"):

@@ -2,6 +2,7 @@
 it reads), :func:`read_config` and :func:`verify` (every dataset, chunk by chunk)."""
 import functools
 import json
+import math
 import os
 from collections.abc import Mapping
 
@@ -22,7 +23,11 @@ _H5_ERRORS = (OSError, KeyError, RuntimeError, UnicodeError)
 
 
 def _open_checked(path, allow_partial):
-    path = os.fspath(path)
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a run file's path (str or os.PathLike), got "
+                        f"{path!r:.60} ({type(path).__name__})") from None
 
     def hint(path):
         if os.path.exists(partial_path(path)):
@@ -547,7 +552,17 @@ class Run:
         """``(t_start, t_stop)`` in ms of population ``pop``'s recording."""
         pop = self._pop_check(pop)
         a = self._f["spikes"][pop].attrs
-        return float(a.get("t_start", 0.0)), float(a.get("t_stop", 0.0))
+        out = []
+        for k in ("t_start", "t_stop"):
+            try:
+                v = float(a.get(k, 0.0))
+            except (TypeError, ValueError):
+                v = math.nan
+            if not math.isfinite(v):    # rates() would divide by it
+                raise RunFileError(f"{self.path}: /spikes/{pop} has no valid attribute "
+                                   f"{k} (a finite time in ms), got {a.get(k)}")
+            out.append(v)
+        return tuple(out)
 
     def _proj_check(self, proj):
         return self._pick("synapses", proj, "projection", "no projection")
