@@ -776,6 +776,16 @@ class Network:
         self.step = 0
 
     @property
+    def step(self):
+        """The number of steps run so far (t = step * dt); assignable (an integer
+        >= 0: a float made run() loop without end)."""
+        return self._step
+
+    @step.setter
+    def step(self, value):
+        self._step = check_int("step", value, 0)
+
+    @property
     def dt(self):
         """The time step (ms), fixed at construction: sources, rules and the step
         count ``t = step * dt`` are built on it."""
@@ -1153,6 +1163,18 @@ class Network:
                                  f"{proj.synapses.shape}, expected "
                                  f"({proj.pre.n}, {proj.post.n})")
             proj.synapses._check_engine_arrays(f"projection {proj.name!r}", threads)
+            # the receptor row the engine writes into, and the rule it calls
+            try:
+                row = proj.post.model.receptor_index(proj.target)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"projection {proj.name!r}: {e}") from None
+            if proj.target_row != row:
+                raise ValueError(f"projection {proj.name!r}: target_row must be the row of "
+                                 f"its target {proj.target!r} ({row}), got "
+                                 f"{proj.target_row!r}")
+            if proj.rule is not None and not isinstance(proj.rule, Rule):
+                raise TypeError(f"projection {proj.name!r}: rule must be a "
+                                f"plasticity.rules.Rule or None, got {proj.rule!r}")
         for pop in self.populations.values():
             arrays = [("spikes_buf", pop.spikes_buf, np.int32, (max(pop.n, 1),))]
             if pop.model is not None:

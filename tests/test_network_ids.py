@@ -248,3 +248,47 @@ def test_set_spikes_checks_the_step_too():
     m = net.monitor_spikes(g)
     net.run(3.0)                       # the old trains are kept
     np.testing.assert_array_equal(m.times, [1.0])
+
+
+# release check (qa4): net.step = 2.5 made run() loop without end (and -5 ran), a
+# projection's target_row set to 99 ran (the engine would write outside the state),
+# proj.rule = 3 and STDP's timing/weight replaced by the wrong kind of object failed
+# inside run() with an AttributeError
+def test_step_must_be_a_whole_number_of_steps():
+    net, _ = _proj_net()
+    with pytest.raises(TypeError, match=r"step must be an integer, got 2.5"):
+        net.step = 2.5
+    with pytest.raises(ValueError, match=r"step must be an integer in \[0, inf\], got -5"):
+        net.step = -5
+    net.step = np.int64(10)
+    net.run(1.0)
+    assert net.step == 20
+
+
+@pytest.mark.parametrize("attr, value, exc, match", [
+    ("target_row", 99, ValueError,
+     r"projection 'p': target_row must be the row of its target 'I_syn_ex' \(1\), "
+     r"got 99"),
+    ("target", "zz", ValueError, r"projection 'p': target must be one of"),
+    ("rule", 3, TypeError,
+     r"projection 'p': rule must be a plasticity.rules.Rule or None, got 3"),
+])
+def test_a_projection_changed_after_connect_is_checked_before_the_run(attr, value, exc,
+                                                                     match):
+    net, proj = _proj_net()
+    setattr(proj, attr, value)
+    with pytest.raises(exc, match=match):
+        net.run(1.0)
+    assert net.step == 0
+
+
+def test_stdp_parts_are_checked_when_assigned():
+    from plasticity import STDP, Additive, Pair
+    rule = STDP(Pair(), Additive(0.0, 1.0))
+    with pytest.raises(TypeError, match="timing must be a Pair or Triplet"):
+        rule.timing = Additive()
+    with pytest.raises(TypeError, match="weight must be Additive, Multiplicative"):
+        rule.weight = Pair()
+    with pytest.raises(ValueError, match="post_delay must be >= 0 ms, got -1"):
+        rule.post_delay = -1
+    assert isinstance(rule.timing, Pair) and rule.post_delay == 0.0

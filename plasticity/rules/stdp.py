@@ -257,16 +257,45 @@ class STDP(Rule):
     compiled = True
 
     def __init__(self, timing=None, weight=None, *, post_delay=0.0):
-        timing = Pair() if timing is None else timing
-        weight = Additive() if weight is None else weight
-        if not isinstance(timing, (Pair, Triplet)):
-            raise TypeError(f"timing must be a Pair or Triplet, got {timing!r}")
-        if not isinstance(weight, _WeightDependence):
+        self.timing = Pair() if timing is None else timing
+        self.weight = Additive() if weight is None else weight
+        self.post_delay = post_delay
+
+    # timing, weight and post_delay are checked when assigned later too (a rule
+    # given another kind of object between runs failed inside run() with an
+    # AttributeError)
+    @property
+    def timing(self):
+        """The timing dependence (Pair or Triplet); assignable."""
+        return self._timing
+
+    @timing.setter
+    def timing(self, value):
+        if not isinstance(value, (Pair, Triplet)):
+            raise TypeError(f"timing must be a Pair or Triplet, got {value!r}")
+        self._timing = value
+
+    @property
+    def weight(self):
+        """The weight dependence (Additive, Multiplicative, PowerLaw or
+        Kheradpisheh); assignable."""
+        return self._weight
+
+    @weight.setter
+    def weight(self, value):
+        if not isinstance(value, _WeightDependence):
             raise TypeError("weight must be Additive, Multiplicative, PowerLaw or "
-                            f"Kheradpisheh, got {weight!r}")
-        self.timing = timing
-        self.weight = weight
-        self.post_delay = check_nonnegative("post_delay", post_delay, "ms")
+                            f"Kheradpisheh, got {value!r}")
+        self._weight = value
+
+    @property
+    def post_delay(self):
+        """The delay (ms, >= 0) with which the synapse sees post spikes; assignable."""
+        return self._post_delay
+
+    @post_delay.setter
+    def post_delay(self, value):
+        self._post_delay = check_nonnegative("post_delay", value, "ms")
 
     def validate(self, projection):
         self.post_delay_steps(projection._network.dt)
