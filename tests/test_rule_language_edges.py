@@ -203,3 +203,42 @@ def test_schedule_and_signal_arguments_are_checked(call, exc, match):
     rule = EquationRule(model="d : 1 (shared)", on_pre="w = clip(w + d, 0, 10)")
     with pytest.raises(exc, match=match):
         call(rule)
+
+
+# release check (qa4): an on_pre statement reading the receptor its own projection
+# delivers into (g_e_post with target g_e, v_post with target v) read a value that
+# changes with each synapse's delivery within the step (the compiled code runs a
+# synapse's statements right after its delivery): it depended on the order of the
+# synapses, and the two backends gave different weights and spikes. Refused when
+# connected; on_post and on_step (after all arrivals) may read it.
+@pytest.mark.parametrize("kw, target", [
+    (dict(on_pre="w = clip(w + 1e-2 * g_e_post, 0, 1)"), "g_e"),
+    (dict(model="c : 1", on_pre="g_i += w\nc = g_i_post"), "g_i"),
+    (dict(on_pre="w = clip(w + 1e-3 * v_post, 0, 10)"), "v"),
+])
+def test_on_pre_reading_the_receptor_the_projection_delivers_into_is_refused(kw,
+                                                                            target):
+    from plasticity.neurons import IF, LIFCond
+    net = Network(dt=0.1, seed=1)
+    src = net.add_poisson("src", 5, 200.0)
+    post = net.add_population("p", 3, IF() if target == "v" else LIFCond())
+    with pytest.raises(RuleSyntaxError, match=rf"on_pre line \d \(.*\): reads "
+                                              rf"'{target}_post', the receptor "
+                                              rf"'{target}' projection 'src_p' delivers"):
+        net.connect(src, post, SynapseMatrix.all_to_all(5, 3, weight=0.1), target,
+                    rule=EquationRule(**kw))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_delivering_and_reading_other_variables_is_fine(backend):
+    from plasticity.neurons import LIFCond
+    net = Network(dt=0.1, seed=1)
+    src = net.add_poisson("src", 5, 200.0)
+    post = net.add_population("p", 3, LIFCond())
+    rule = EquationRule(model="dx/dt = -x / 5 : 1 (event-driven)",
+                        on_pre="g_e += w * (1 + x)\nx += 1\n"
+                               "w = clip(w + 1e-3 * (v_post + g_i_post), 0, 1)",
+                        on_post="w = clip(w + 1e-3 * g_e_post, 0, 1)",
+                        backend=backend)
+    net.connect(src, post, SynapseMatrix.all_to_all(5, 3, weight=0.1), "g_e", rule=rule)
+    net.run(2.0)

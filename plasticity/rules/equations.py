@@ -344,6 +344,7 @@ class EquationRule(Rule):
                 f"{[post_vars[r] for r in res.receptor_writes]} itself, but the "
                 f"projection's target is {projection.target!r}: connect with one of "
                 "those targets")
+        self._check_delivery_reads(res, projection)
         self._res = res
         if self.post_delay:
             self.post_delay_steps(projection._network.dt)
@@ -356,6 +357,34 @@ class EquationRule(Rule):
             self._seed = int(net._seedseq.spawn(1)[0].generate_state(1, np.uint64)[0])
             self._seed_from = projection
         return res
+
+    def _check_delivery_reads(self, res, projection):
+        """Refuse an ``on_pre`` statement that reads a receptor this projection
+        delivers into (its target, or the receptors its statements add to): the
+        statements of each arriving synapse run right after its delivery, so the
+        value read includes the deliveries of the synapses before it in the step and
+        depends on their order (and the NumPy backend, which runs on_pre after all
+        of them, gave other weights). Brian2 refuses such order-dependent code too.
+        ``on_post``, ``on_step`` and the equations run after all of the step's
+        arrivals and may read it."""
+        rows = set(res.receptor_writes) | {projection.target_row}
+        post_vars = list(projection.post.model.variables)
+        for st in res.blocks.get("on_pre", ()):
+            # 'g_e += e' reads g_e only to add to it: the delivery itself
+            expr = st.expr if st.kind[0] == "post" else st.value_expr()
+            for name in sorted(_names(expr)):
+                try:
+                    kind = res.lookup(name, "on_pre", st.lineno, st.text)
+                except RuleSyntaxError:
+                    continue
+                if kind[0] == "post" and kind[1] in rows:
+                    raise RuleSyntaxError(
+                        f"on_pre line {st.lineno} ({st.text.strip()!r}): reads {name!r}, "
+                        f"the receptor {post_vars[kind[1]]!r} projection "
+                        f"{projection.name!r} delivers into: on_pre runs after each "
+                        "synapse's delivery, so the value would depend on the order of "
+                        "the synapses arriving in the step; read it in on_post or "
+                        "on_step, or keep a trace of the input in the rule")
 
     def _check_post_delay(self, res):
         """With a post delay the synapse lives post_delay / 2 later than the
