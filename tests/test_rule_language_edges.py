@@ -242,3 +242,16 @@ def test_delivering_and_reading_other_variables_is_fine(backend):
                         backend=backend)
     net.connect(src, post, SynapseMatrix.all_to_all(5, 3, weight=0.1), "g_e", rule=rule)
     net.run(2.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_constant_parts_are_checked_again_when_the_params_change(backend):
+    rule = EquationRule(model="A : 1", on_pre="A += 1 / (k - 1)", params=dict(k=2.0),
+                        backend=backend)
+    net = _net(rule, run=1.0)
+    rule.params["k"] = 1.0
+    with pytest.raises(ValueError, match=r"1 / \(k - 1\) is not a number for params "
+                                         r"\{'k': 1.0\}"):
+        net.run(1.0)
+    rule.params["k"] = 3.0
+    net.run(1.0)

@@ -534,6 +534,9 @@ class EquationRule(Rule):
         C code does (IEEE doubles), with division by zero, invalid operations and
         overflow raised; a bare ``inf`` (a bound) and underflow to 0 are fine."""
         res = self._res
+        key = (id(res), tuple(sorted(consts.items())))
+        if getattr(self, "_constants_checked", None) == key:
+            return      # the same text and values as the last run's (runs of 0.1 ms)
         parts = [(block, st.lineno, st.text, st.value_expr())
                  for block, stmts in res.blocks.items() for st in stmts]
         parts += [("model", v.line[0], v.line[1], v.rhs_resolved)
@@ -591,6 +594,7 @@ class EquationRule(Rule):
                     f"number for params {used} at dt = {consts['dt']} ms ({err}); it "
                     f"reads only parameters and numbers, so the run would write inf or "
                     f"NaN at the first event")
+        self._constants_checked = key
 
     def _coefficients(self, v, dt, out):
         """The exact update's coefficients of linear variable ``v`` into ``out``."""
