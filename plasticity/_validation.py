@@ -11,7 +11,7 @@ import numpy as np
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
            "check_in", "check_range", "check_probability", "check_real_array",
            "check_ids", "check_size", "whole_steps", "check_schedule", "steps_of",
-           "Revalidated"]
+           "check_rate_per_step", "Revalidated"]
 
 
 def _num(name, value):
@@ -145,6 +145,55 @@ def steps_of(times, dt):
     of more than 2**63 to int64 is undefined: 1e300 ms became a negative step)."""
     t = np.asarray(times, dtype=np.float64)
     return np.round(np.minimum(t / dt, 2.0 ** 62)).astype(np.int64)
+
+
+def check_rate_per_step(what, rates, dt, *, steps=None, got=None):
+    """Spike sources draw at most one spike per step of ``dt`` ms (per ``steps``
+    steps, an array of n or a scalar, for a dead time of D steps): a rate above
+    ``1000 / (steps dt)`` Hz cannot be drawn (it would saturate silently). The one
+    check of every source (:class:`~plasticity.network.PoissonGroup`,
+    :mod:`plasticity.sources`) and the configs that build them.
+
+    Parameters
+    ----------
+    what : str
+        Names the rates in the error (``"rates of 'inp'"``).
+    rates : ndarray of float
+        Rates in Hz, one per source.
+    dt : float
+        The network's step (ms).
+    steps : ndarray or float, optional
+        Steps of a dead time per source, D >= 1: at most one spike per D steps (the
+        error then names ``1000 / (D dt)``). None: one step.
+    got : callable, optional
+        ``got(k)``: what the error says source ``k`` was given (default ``"R Hz"``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``what``, the limit, the first source above it and its value.
+    """
+    rates = np.asarray(rates, dtype=np.float64)
+    if rates.size == 0:
+        return
+    dead = steps is not None
+    steps = np.broadcast_to(np.asarray(1.0 if steps is None else steps,
+                                       dtype=np.float64), rates.shape)
+    # within rounding of the limit is at the limit (1000 / (D dt) given back as a rate)
+    bad = rates * steps * dt > 1000.0 * (1 + 1e-12)
+    if not np.any(bad):
+        return
+    k = int(np.flatnonzero(bad)[0])
+    D = steps[k]
+    if not dead:
+        limit, why = "1000 / dt", f"one spike per step of dt = {dt} ms"
+    else:
+        limit = "1000 / (D dt)"
+        why = (f"D dt = {D * dt:g} ms being the dead time on the grid (at least one step "
+               f"of dt = {dt} ms)")
+    given = got(k) if got is not None else f"{rates[k]} Hz"
+    raise ValueError(f"{what} must be <= {limit} = {1000.0 / (D * dt):g} Hz ({why}), "
+                     f"got {given} (source {k})")
 
 
 def check_ids(name, value, n, *, unique=False, empty=True, dtype=np.int32):

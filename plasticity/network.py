@@ -26,7 +26,8 @@ import numpy as np
 
 from ._ext import engine as _engine
 from ._validation import (check_finite, check_ids, check_int, check_positive,
-                          check_real_array, check_size, steps_of, whole_steps)
+                          check_rate_per_step, check_real_array, check_size, steps_of,
+                          whole_steps)
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
@@ -289,20 +290,10 @@ class PoissonGroup(Population):
     def rates(self, value):
         r = check_real_array(f"rates of {self.name!r}", value, self.n, "Hz",
                              nonnegative=True)
-        self._check_max_rate(r)
+        if self._dt is not None:
+            check_rate_per_step(f"rates of {self.name!r}", r, self._dt)
         self._rates = r
         self._dirty = True
-
-    def _check_max_rate(self, r):
-        """At most one spike per step: a rate above 1000 / dt Hz would saturate."""
-        if self._dt is None or r.size == 0:
-            return
-        limit = 1000.0 / self._dt
-        if r.max() > limit:
-            k = int(np.argmax(r))
-            raise ValueError(f"rates of {self.name!r} must be <= 1000 / dt = {limit:g} Hz "
-                             f"(one spike per step of dt = {self._dt} ms), got {r[k]} Hz "
-                             f"(source {k})")
 
     def _log1m_p(self, dt):
         p = self._rates * dt / 1000.0

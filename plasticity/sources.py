@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_real_array
+from ._validation import check_rate_per_step, check_real_array
 from .network import SpikeGeneratorGroup, Population, _NEVER
 from .rules._interpreter import _rand
 
@@ -185,14 +185,8 @@ class GammaGroup(_RenewalGroup):
             k = int(np.flatnonzero(b < 0)[0])
             raise ValueError(f"beta of {self.name!r} must be >= 0 Hz, got {b[k]} "
                              f"(source {k})")
-        rate = b / a
-        limit = 1000.0 / self._dt
-        if np.any(rate > limit):
-            k = int(np.argmax(rate))
-            raise ValueError(f"beta / alpha of {self.name!r} (the mean rate) must be <= "
-                             f"1000 / dt = {limit:g} Hz (one spike per step of dt = "
-                             f"{self._dt} ms), got beta = {b[k]} Hz, alpha = {a[k]} "
-                             f"(source {k})")
+        check_rate_per_step(f"beta / alpha of {self.name!r} (the mean rate)", b / a,
+                            self._dt, got=lambda k: f"beta = {b[k]} Hz, alpha = {a[k]}")
         changed = (a != self._alpha) | (b != self._beta)
         self._alpha, self._beta = a.copy(), b.copy()
         self.pending[changed] = 1
@@ -300,15 +294,9 @@ class PoissonRefractoryGroup(_RenewalGroup):
             k = int(np.flatnonzero(d < 0)[0])
             raise ValueError(f"dead_time of {self.name!r} must be >= 0 ms, got {d[k]} "
                              f"(source {k})")
-        D = self._dead_steps(d)
-        bad = r * D * self._dt > 1000.0 * (1 + 1e-12)
-        if np.any(bad):
-            k = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"rates of {self.name!r} must be <= 1000 / (D dt) = "
-                f"{1000.0 / (D[k] * self._dt):g} Hz, D dt = {D[k] * self._dt:g} ms being "
-                f"the dead time on the grid (at least one step of dt = {self._dt} ms), "
-                f"got rate {r[k]} Hz with dead_time {d[k]} ms (source {k})")
+        check_rate_per_step(f"rates of {self.name!r}", r, self._dt,
+                            steps=self._dead_steps(d),
+                            got=lambda k: f"rate {r[k]} Hz with dead_time {d[k]} ms")
         changed = (r != self._rates) | (d != self._dead_time)
         self._rates, self._dead_time = r.copy(), d.copy()
         self.pending[changed] = 1

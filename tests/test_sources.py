@@ -317,3 +317,27 @@ def test_setter_errors_leave_the_parameters():
     assert np.array_equal(g.rates, [10.0, 10.0])
     with pytest.raises(TypeError, match="draws its own spikes"):
         g.set_spikes([1.0], [0])
+
+
+def test_every_source_takes_rates_up_to_one_spike_per_step_alike():
+    """One check (``_validation.check_rate_per_step``) for the Poisson, gamma and dead-
+    time sources: the same limit, the same rounding at it, the same words. The network's
+    Poisson group refused a rate one ulp above 1000 / dt that the dead-time source took
+    (two copies of the check, one with a tolerance); gamma likewise."""
+    dt = 0.3
+    limit = 1000.0 / dt
+    at = np.nextafter(limit, np.inf)        # the limit, within rounding
+    net = Network(dt=dt)
+    net.add_poisson("p", 1, at)
+    net.add_gamma("g", 1, 1.0, at)
+    net.add_poisson_refractory("r", 1, at, 0.0)
+    words = rf"must be <= 1000 / dt = {limit:g} Hz \(one spike per step of dt = 0.3 ms\)"
+    for add, what in [(lambda: net.add_poisson("p2", 2, [1.0, 1.01 * limit]), "rates"),
+                      (lambda: net.add_gamma("g2", 2, 1.0, [1.0, 1.01 * limit]),
+                       r"beta / alpha of 'g2' \(the mean rate\)")]:
+        with pytest.raises(ValueError, match=rf"{what}.* {words}, got .* \(source 1\)"):
+            add()
+    with pytest.raises(ValueError, match=r"rates of 'r2' must be <= 1000 / \(D dt\) = "
+                                         r"1666.67 Hz \(D dt = 0.6 ms being the dead "
+                                         r"time on the grid"):
+        net.add_poisson_refractory("r2", 1, 2000.0, 0.5)
