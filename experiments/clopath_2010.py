@@ -269,7 +269,8 @@ class Config:
         for f in self.frequencies:     # the forced spike lasts t_clamp
             check_pairing("frequencies", f, self.n_pairs_per_train, self.dt,
                           self.delta_ts, t_ref=self.t_clamp)
-        check_models("the neuron and the rule", lambda: neuron(self),
+        check_models("the neuron and the rule",
+                     lambda: neuron(self).packed_params(self.dt),   # with the run's dt
                      lambda: rule(self, 100.0 * self.w0, False),     # the pairing's
                      lambda: rule(self, self.w_max_rate, self.homeostasis),
                      lambda: rule(self, self.w_max_temporal, self.homeostasis))

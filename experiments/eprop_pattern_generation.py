@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from plasticity.config import field
+from plasticity.errors import SimulationError
 from plasticity.experiments._common import LearnerConfig, with_defaults
 from plasticity.rsnn.util import single_threaded_blas
 from plasticity.rsnn import (RSNN, SGD, EProp, RSNNParams, bptt, mse_loss,
@@ -118,8 +119,19 @@ def train(c, seed, method, *, start=None, on_iter=None):
         tr = net.forward(x)
         _, dy = mse_loss(tr.y, target)
         _, dz = rate_regularization(tr.z, c.reg_rate, c.reg)
-        nmse.append(float(np.mean((tr.y - target) ** 2)) / var)
+        with np.errstate(over="ignore"):
+            nmse.append(float(np.mean((tr.y - target) ** 2)) / var)
         rates.append(float(tr.z.mean()) * 1000.0)
+        if not np.isfinite(nmse[-1]):
+            # where the iteration diverges (v_th = 1e-12: every neuron fires at ~440
+            # Hz, and plain gradient descent at lr on the readout grows w_out by a
+            # constant factor per iteration), not 'final_nmse is inf' after every method
+            big = max(params, key=lambda k: float(np.abs(params[k]).max()))
+            raise SimulationError(
+                f"{method}: the NMSE is {nmse[-1]} at iteration {it}: gradient descent "
+                f"diverged (max |{big}| = {float(np.abs(params[big]).max()):.3g}, mean "
+                f"rate {rates[-1]:.3g} Hz; lr = {c.lr} is too large for this network: "
+                f"lower lr, or raise v_th = {c.v_th} to lower the rates)")
         if it == c.n_iter:
             break
         g = bptt(net, tr, dy, dz) if rule is None else rule.gradients(tr, dy, dz)

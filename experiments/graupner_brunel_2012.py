@@ -76,8 +76,9 @@ class Config:
     dt: float = field(0.1, help="time step of the pairing protocols", units="ms", gt=0.0)
     dt_step: float = field(2.0, help="spacing of the spike-time differences", units="ms",
                            gt=0.0)
-    dt_max: float = field(100.0, help="largest |t_post - t_pre| (and at most half the "
-                          "period)", units="ms", gt=0.0)
+    dt_max: float = field(100.0, help="largest |t_post - t_pre| (each curve stops at "
+                          "half its period; at most half the longest)", units="ms",
+                          gt=0.0)
     n_pairs_hippocampal: int = field(60, help="pairs at 1 Hz, hippocampal cultures fit",
                                      min=1)
     n_pairs_cortical: int = field(75, help="pairs per frequency, cortical slices fit "
@@ -97,7 +98,17 @@ class Config:
     def check(self):
         """The checks between keys (on the resolved config; see plasticity.experiments):
         each set's bistability run lasts at least one step of bistability_dt; each
-        pairing protocol can run (bi_poo_1998.check_pairing)."""
+        pairing protocol can run (bi_poo_1998.check_pairing); dt_max reaches at least
+        one curve."""
+        curves = [f for _, f, _, kind in groups(self) if not kind]
+        slowest = min(curves)
+        # the curves stop at half the period (_half_grid): above half the longest one,
+        # dt_max changed nothing and ran as that (1e30 was refused as a protocol of
+        # 1e30 ms that no curve would make)
+        if self.dt_max > 500.0 / slowest:
+            raise ValueError(f"config key 'dt_max' must be <= half the longest pairing "
+                             f"period ({500.0 / slowest:g} ms at {slowest:g} Hz), got "
+                             f"{self.dt_max}")
         for pset, f, n_pairs, kind in groups(self):
             key = ("n_pairs_hippocampal" if pset == "hippocampal_cultures" else
                    "sjostrom_frequencies" if kind else "cortical_frequencies")

@@ -45,7 +45,7 @@ import numpy as np
 
 from plasticity.config import field
 from plasticity.experiments._common import (ONESHOT_SIZE_KEYS, OneShotConfig, oneshot_memory,
-                                            with_defaults)
+                                            check_models, with_defaults)
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.tasks.arm import Arm, clock_input, random_movements
 from plasticity.rsnn.metalearn import best_learning_rate, meta_train, record_outer_loop
@@ -64,6 +64,12 @@ class Config(with_defaults(OneShotConfig, help={
     clock_groups: int = field(10, help="clock groups", min=1)
     clock_per_group: int = field(5, help="channels per clock group", min=1)
     clock_rate: float = field(100.0, help="clock rate", units="Hz", min=0.0, max=1000.0)
+
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        the learner's and the LSG's own (an LSG adaptation whose gradient grows without
+        bound: lsg_beta = 1e30 overflowed in the outer loop's optimiser)."""
+        check_models("the networks", lambda: params_of(self))
 
 
 #: a quick run (about a minute): small networks, 30 outer iterations
@@ -90,15 +96,21 @@ def memory_estimate(config):
                                                            "clock_per_group"))
 
 
-def build(c, seed):
-    ss = np.random.SeedSequence(seed)
-    r_clock, r_learner, r_lsg, r_fb = (np.random.default_rng(s) for s in ss.spawn(4))
+def params_of(c):
+    """The learner's and the LSG's RSNNParams."""
     pl = RSNNParams(n_in=c.clock_groups * c.clock_per_group, n_lif=c.n_learner, n_out=2,
                     v_th=c.v_th, n_ref=c.n_ref, tau_m=c.tau_m, tau_out=c.tau_out)
     n_alif = int(round(c.lsg_alif * c.n_lsg))
     pg = RSNNParams(n_in=pl.n_in + 4 + c.n_learner, n_lif=c.n_lsg - n_alif, n_alif=n_alif,
                     n_out=c.n_learner, tau_m=c.tau_m, tau_a=c.lsg_tau_a, beta=c.lsg_beta,
                     v_th=c.v_th, n_ref=c.n_ref, tau_out=c.tau_out)
+    return pl, pg
+
+
+def build(c, seed):
+    ss = np.random.SeedSequence(seed)
+    r_clock, r_learner, r_lsg, r_fb = (np.random.default_rng(s) for s in ss.spawn(4))
+    pl, pg = params_of(c)
     learner = RSNN(pl, seed=r_learner, scale_in=c.scale_in, scale_rec=c.scale_rec,
                    scale_out=c.scale_out)
     lsg = RSNN(pg, seed=r_lsg, scale_in=c.lsg_scale_in, scale_rec=c.scale_rec,

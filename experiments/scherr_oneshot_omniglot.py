@@ -109,7 +109,7 @@ import numpy as np
 
 from plasticity.config import field
 from plasticity.experiments._common import (ONESHOT_SIZE_KEYS, OneShotConfig, oneshot_memory,
-                                            with_defaults)
+                                            check_models, with_defaults)
 from plasticity.conv.experiment import record_kernels
 from plasticity.rsnn import RSNN, Adam, RSNNParams
 from plasticity.rsnn.losses import softmax
@@ -166,6 +166,13 @@ class Config(with_defaults(
     data_dir: str = field("", help="Omniglot directory (default: $PLASTICITY_DATA/omniglot "
                           "or ./data/omniglot)")
 
+    def check(self):
+        """The checks between keys (on the resolved config; see plasticity.experiments):
+        the learner's and the LSG's own (an LSG adaptation whose gradient grows without
+        bound: lsg_beta = 1e30 overflowed in the outer loop's optimiser). ``n_way``
+        against the characters of the data: :func:`find_data`."""
+        check_models("the networks", lambda: params_of(self, n_inputs(self)))
+
 
 #: a quick run (about a minute): small networks, 20 outer iterations
 SMALL = {"n_learner": 30, "n_lsg": 40, "size": 10, "n_iter": 20, "eval_every": 10,
@@ -188,7 +195,7 @@ def memory_estimate(config):
     from plasticity._memory import named_after
     c = config
     conv = c.features == "stdp_conv"
-    n_in = 100 * c.conv_grid ** 2 if conv else c.size ** 2
+    n_in = n_inputs(c)
     sizes = {"input": n_in, "task": c.n_way, "activity": c.n_learner}
     n_in_lsg = sum(sizes.get(k, 0) for k in c.lsg_sees)
     total = (oneshot_memory(c, T=c.n_way * (c.t_present + c.t_gap), n_in=n_in,
@@ -201,9 +208,8 @@ def memory_estimate(config):
                                                    else ()))
 
 
-def build(c, seed, n_in):
-    ss = np.random.SeedSequence(seed)
-    r_learner, r_lsg, r_fb = (np.random.default_rng(s) for s in ss.spawn(3))
+def params_of(c, n_in):
+    """The learner's and the LSG's RSNNParams, for ``n_in`` inputs per image."""
     pl = RSNNParams(n_in=n_in, n_lif=c.n_learner, n_out=c.n_way, v_th=c.v_th,
                     n_ref=c.n_ref, tau_m=c.tau_m, tau_out=c.tau_out)
     n_alif = int(round(c.lsg_alif * c.n_lsg))
@@ -211,6 +217,18 @@ def build(c, seed, n_in):
     pg = RSNNParams(n_in=sum(sizes[k] for k in c.lsg_sees), n_lif=c.n_lsg - n_alif,
                     n_alif=n_alif, n_out=c.n_learner, tau_m=c.tau_m, tau_a=c.lsg_tau_a,
                     beta=c.lsg_beta, v_th=c.v_th, n_ref=c.n_ref, tau_out=c.tau_out)
+    return pl, pg
+
+
+def n_inputs(c):
+    """Inputs per image: the conv net's features (100 maps x conv_grid^2) or pixels."""
+    return 100 * c.conv_grid ** 2 if c.features == "stdp_conv" else c.size ** 2
+
+
+def build(c, seed, n_in):
+    ss = np.random.SeedSequence(seed)
+    r_learner, r_lsg, r_fb = (np.random.default_rng(s) for s in ss.spawn(3))
+    pl, pg = params_of(c, n_in)
     learner = RSNN(pl, seed=r_learner, scale_in=c.scale_in, scale_rec=c.scale_rec,
                    scale_out=c.scale_out)
     lsg = RSNN(pg, seed=r_lsg, scale_in=c.lsg_scale_in, scale_rec=c.scale_rec,
@@ -402,11 +420,24 @@ def nn_accuracy(tasks, c, seed, transform=None):
 
 def find_data(config):
     """The Omniglot zips the run reads: the background zips, and Lake's runs with
-    ``n_way`` = 20 (plasticity run calls it before any work; DatasetError)."""
+    ``n_way`` = 20 (plasticity run calls it before any work; DatasetError); ``n_way``
+    against the characters of each split (ConfigError)."""
+    from plasticity.config import ConfigError
     from plasticity.datasets import omniglot_directory
-    from plasticity.tasks.omniglot import BACKGROUND_ZIPS
+    from plasticity.tasks.omniglot import BACKGROUND_ZIPS, split_classes
     for z in BACKGROUND_ZIPS + (("all_runs",) if config.n_way == 20 else ()):
         omniglot_directory(config.data_dir or None, z)
+    # the episodes draw n_way characters of a split (training and validation: the
+    # meta-train alphabets, test: the held-out ones): more than a split has failed
+    # inside the run (at the first test episode, after the whole outer loop, where
+    # only the held-out split was too small)
+    n = split_classes(config.data_dir or None)
+    if config.n_way > min(n.values()):
+        raise ConfigError(
+            f"config key 'n_way' must be <= {min(n.values())} (the characters of the "
+            f"meta-train alphabets: {n['train']}, of the held-out ones: {n['test']}, in "
+            f"{omniglot_directory(config.data_dir or None, BACKGROUND_ZIPS[0])}), got "
+            f"{config.n_way}")
 
 
 def run(config, recorder=None, seed=1, progress=None, log=None):

@@ -41,6 +41,7 @@ import sys
 import numpy as np
 
 from plasticity import STDP, Additive, Network, Pair, SynapseMatrix  # noqa: F401
+from plasticity._validation import check_rate_per_step
 from plasticity.config import field
 from plasticity.experiments._common import check_models
 from plasticity.neurons import LIFCond
@@ -88,9 +89,13 @@ class Config:
         if self.stdp_w0 > self.stdp_w_max:   # (the run started outside the bounds)
             raise ValueError(f"config key 'stdp_w0' must be <= stdp_w_max "
                              f"({self.stdp_w_max}), got {self.stdp_w0}")
-        # at most one input spike per step (the Poisson source's check, inside the run)
+        # at most one input spike per step (the Poisson source's check, inside the run);
+        # the trains of part 1 likewise (their spikes on the step grid: a train above
+        # 1000 / dt ran as one spike per step under its label)
         check_models("the inputs", lambda: Network(dt=self.dt).add_poisson(
-            "stdp_rate", 1, self.stdp_rate))
+            "stdp_rate", 1, self.stdp_rate), *(
+            lambda k=k: check_rate_per_step(f"rates of {k!r}", getattr(self, k), self.dt)
+            for k in ("rates", "irregular_rates")))
 
 
 #: a quick run (the tests use it)

@@ -23,7 +23,8 @@ import zipfile
 import numpy as np
 
 __all__ = ["DatasetError", "load_mnist", "mnist_directory", "MNIST_FILES", "load_caltech",
-           "load_eth80", "load_omniglot", "load_omniglot_runs", "dataset_directory",
+           "load_eth80", "load_omniglot", "omniglot_characters", "load_omniglot_runs",
+           "dataset_directory",
            "caltech_directory", "eth80_directory", "omniglot_directory",
            "ETH80_CATEGORIES"]
 
@@ -276,6 +277,25 @@ def load_eth80(directory=None, size=None, categories=ETH80_CATEGORIES):
             np.asarray(inst, dtype=np.int64), np.asarray(views, dtype=np.int64))
 
 
+def _omniglot_character(member):
+    """The "alphabet/character" of an Omniglot zip member (None: not an image)."""
+    if not member.endswith(".png"):
+        return None
+    return "/".join(member.split("/")[-3:-1])
+
+
+def omniglot_characters(directory=None, which="images_background_small1"):
+    """The "alphabet/character" names of one Omniglot zip, sorted, from its index
+    alone (no image is read: what a config check can afford)."""
+    path = os.path.join(omniglot_directory(directory, which), which + ".zip")
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.namelist()
+    except (OSError, zipfile.BadZipFile) as e:
+        raise DatasetError(f"cannot read {path}: {e}") from None
+    return sorted({k for k in map(_omniglot_character, members) if k is not None})
+
+
 def load_omniglot(directory=None, which="images_background_small1"):
     """One Omniglot zip (e.g. ``images_background_small1``): images (N, 105, 105) uint8
     (strokes = 255), character labels (0..K-1) and the "alphabet/character" names."""
@@ -284,10 +304,9 @@ def load_omniglot(directory=None, which="images_background_small1"):
     imgs, labels, names, index = [], [], [], {}
     with zipfile.ZipFile(path) as z:
         for n in sorted(z.namelist()):
-            if not n.endswith(".png"):
+            key = _omniglot_character(n)
+            if key is None:
                 continue
-            parts = n.split("/")
-            key = "/".join(parts[-3:-1])
             if key not in index:
                 index[key] = len(names)
                 names.append(key)

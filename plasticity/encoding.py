@@ -14,7 +14,7 @@ Example::
 """
 import numpy as np
 
-__all__ = ["dog_kernel", "dog_filter", "latency_code", "spike_wave", "to_float_images"]
+__all__ = ["dog_kernel", "check_dog_size", "dog_filter", "latency_code", "spike_wave", "to_float_images"]
 
 
 def dog_kernel(size=7, sigma_center=1.0, sigma_surround=2.0):
@@ -34,6 +34,18 @@ def dog_kernel(size=7, sigma_center=1.0, sigma_surround=2.0):
     k -= k.mean()
     m = np.abs(k).max()
     return k / m if m > 0 else k
+
+
+def check_dog_size(size, image_shape):
+    """Raise ValueError where a DoG kernel of ``size`` is wider than images of
+    ``image_shape`` (H, W): beyond the image it would correlate only the border's
+    reflections, and scipy's correlate ran out of memory (dog_size = 301 on 160 x 250
+    images: a MemoryError inside the run). :func:`dog_filter` and
+    :meth:`plasticity.conv.SpikingConvNet.check_image_shape` call it."""
+    H, W = (int(x) for x in image_shape)
+    if int(size) > min(H, W):
+        raise ValueError(f"dog_size must be <= the images' smaller side ({min(H, W)} px "
+                         f"of {H} x {W}), got {size}")
 
 
 def to_float_images(X):
@@ -63,6 +75,7 @@ def dog_filter(images, size=7, sigma_center=1.0, sigma_surround=2.0, on=True, of
     if not (on or off):
         raise ValueError("at least one of on/off must be true")
     k = dog_kernel(size, sigma_center, sigma_surround)
+    check_dog_size(size, X.shape[1:])
     resp = correlate(X, k[None], mode=mode, cval=0.0)
     chans = []
     if on:

@@ -118,6 +118,30 @@ def _check_dt(dt):
     return check_positive("dt", dt, "ms")
 
 
+def _check_euler_step(name, tau, dt, got=None):
+    """A linear decay of time constant ``tau`` (ms) integrated by forward Euler at step
+    ``dt`` keeps ``1 - dt / tau`` of its distance to the fixed point per step: a step
+    longer than ``tau`` overshoots the fixed point (a sign flip each step), one longer
+    than ``2 tau`` diverges (``tau_w = 1e-12`` ms: a non-finite w within a few steps,
+    a SimulationError in the run). Refused here, where ``dt`` is known, before any
+    step. Exactly integrated decays (``_decay``) have no such bound: a tiny tau there
+    is a decay to the fixed point within one step."""
+    if not tau >= dt:
+        got = f"{tau:g} ms" if got is None else got
+        raise ValueError(f"{name} must be >= dt = {dt} ms (forward Euler: a step longer "
+                         f"than the time constant overshoots the fixed point, two steps "
+                         f"diverge), got {got}")
+
+
+def _check_adex_steps(p, dt):
+    """The AdEx family's forward-Euler decays: w (tau_w) and the leak of v (C_m / g_L;
+    the exponential and the conductances add to it, input-dependent)."""
+    _check_euler_step("tau_w", p["tau_w"], dt)
+    _check_euler_step("C_m / g_L (the membrane time constant)", p["C_m"] / p["g_L"], dt,
+                      got=f"{p['C_m'] / p['g_L']:g} ms (C_m = {p['C_m']} pF, g_L = "
+                          f"{p['g_L']} nS)")
+
+
 def _check_tau_or_inf(name, value, unit="ms"):
     """A time constant > 0, or ``math.inf`` (no decay)."""
     if isinstance(value, (int, float, np.floating, np.integer)) and \
@@ -142,6 +166,10 @@ def _psc_propagator(dt, tau_m, tau_s, C_m):
     r = 1.0 / tau_m - 1.0 / tau_s
     if r == 0.0:
         return dt / C_m * math.exp(-dt / tau_m)
+    if r * dt > 700.0:
+        # tau_m far below dt (1e-12 ms): expm1 overflows (an OverflowError when the
+        # network started); the difference of the two decays is exact enough there
+        return (math.exp(-dt / tau_s) - math.exp(-dt / tau_m)) / (r * C_m)
     return math.exp(-dt / tau_m) * math.expm1(r * dt) / (r * C_m)
 
 
@@ -178,6 +206,10 @@ def _alpha_psc_propagator(dt, tau_m, tau_s, C_m):
             f += (k - 1) * term
             k += 1
             term *= x / k
+    elif x > 700.0:
+        # tau_m far below dt: e^x overflows; exp(-dt/tau_m) e^x = exp(-dt/tau_s)
+        return math.e / (tau_s * C_m) * dt * dt * (
+            math.exp(-dt / tau_s) * (x - 1.0) + math.exp(-dt / tau_m)) / (x * x)
     else:
         f = (x * math.exp(x) - math.expm1(x)) / (x * x)
     return math.e / (tau_s * C_m) * math.exp(-dt / tau_m) * dt * dt * f
@@ -659,6 +691,9 @@ class Izhikevich(NeuronModel):
     def packed_params(self, dt):
         dt = _check_dt(dt)
         p = self._params
+        if p["a"] > 0:      # u relaxes to b v with time constant 1 / a, by Euler
+            _check_euler_step("1 / a (the recovery variable's time constant)",
+                              1.0 / p["a"], dt, got=f"a = {p['a']} / ms")
         return np.array([dt, p["a"], p["b"], p["c"], p["d"], p["k1"], p["k2"], p["k3"],
                          p["v_peak"], _decay(dt, p["tau_syn"]),
                          float(self.integrator == "semi_implicit_euler")],
@@ -748,6 +783,7 @@ class AdEx(NeuronModel):
     def packed_params(self, dt):
         dt = _check_dt(dt)
         p = self._params
+        _check_adex_steps(p, dt)
         return np.array([dt, p["C_m"], p["g_L"], p["E_L"], p["V_T"], p["Delta_T"],
                          p["tau_w"], p["a"], p["b"], p["V_reset"], p["V_peak"],
                          _ref_steps(p["t_ref"], dt), math.exp(-dt / p["tau_syn_ex"]),
@@ -999,6 +1035,7 @@ class AdExClopath(NeuronModel):
     def packed_params(self, dt):
         dt = _check_dt(dt)
         p = self._params
+        _check_adex_steps(p, dt)
         return np.array([dt, p["C_m"], p["g_L"], p["E_L"], p["V_T_rest"], p["Delta_T"],
                          p["tau_w"], p["a"], p["b"], p["V_reset"], p["V_peak"],
                          _ref_steps(p["t_ref"], dt), math.exp(-dt / p["tau_syn_ex"]),

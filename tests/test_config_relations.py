@@ -245,6 +245,41 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"config keys of the network: feature_grid must be in \[1, 3\] for feature maps "
      r"of 3 x 3, got 60"),
     ("scherr_oneshot_omniglot", ["size=200"], r"'size' must be <= 105 px, got 200"),
+    # forward-Euler decays with a step above their time constant (a non-finite w in
+    # the run: SimulationError); exactly integrated decays keep any tau > 0
+    ("clopath_2010", ["tau_w=1e-12"],
+     r"config keys of the neuron and the rule: tau_w must be >= dt = 0.1 ms \(forward "
+     r"Euler: .*\), got 1e-12 ms"),
+    ("clopath_2010", ["C_m=1e-12"],
+     r"C_m / g_L \(the membrane time constant\) must be >= dt = 0.1 ms .* got "
+     r"3.33333e-14 ms \(C_m = 1e-12 pF, g_L = 30.0 nS\)"),
+    # an ALIF adaptation whose gradient factor rho - beta psi leaves [-1, 1] (the
+    # gradients overflowed in the optimiser inside the run)
+    ("eprop_evidence_accumulation", ["tau_a=1e-12"],
+     r"config keys of the network: beta gamma / v_th must be <= 1 \+ rho = 1 \+ "
+     r"exp\(-dt / tau_a\) = 1 .* got beta = 34.8571, gamma = 0.3, v_th = 0.6"),
+    ("scherr_oneshot_arm", ["lsg_beta=1e30"],
+     r"config keys of the networks: beta gamma / v_th must be <= 1 \+ rho"),
+    ("scherr_oneshot_omniglot", ["lsg_beta=1e30"],
+     r"config keys of the networks: beta gamma / v_th must be <= 1 \+ rho"),
+    # a DoG kernel wider than the images (MemoryError in scipy's correlate, inside
+    # the run)
+    ("kheradpisheh_caltech", ["dog_size=301"],
+     r"config keys of the network: dog_size must be <= the images' smaller side "
+     r"\(160 px of 160 x 250\), got 301"),
+    ("kheradpisheh_mnist", ["dog_size=29"], r"dog_size must be <= the images' smaller "
+                                            r"side \(28 px of 28 x 28\), got 29"),
+    # trains above one spike per step (they ran as one spike per step under their
+    # label); a dt_max beyond every curve (1e30: refused as a protocol no curve makes)
+    ("tsodyks_markram_1997", ["irregular_rates=[1e30]"],
+     r"config keys of the inputs: rates of 'irregular_rates' must be <= 1000 / dt = "
+     r"10000 Hz \(one spike per step of dt = 0.1 ms\), got 1e\+30 Hz"),
+    ("tsodyks_markram_1997", ["rates=[1.0, 20000.0]", "facilitation_rate=1.0"],
+     r"rates of 'rates' must be <= 1000 / dt = 10000 Hz .* got 20000.0 Hz \(source 1\)"),
+    ("graupner_brunel_2012", ["dt_max=600.0"],
+     r"'dt_max' must be <= half the longest pairing period \(500 ms at 1 Hz\), got "
+     r"600.0"),
+    ("graupner_brunel_2012", ["dt_max=1e30"], r"'dt_max' must be <= half the longest"),
     # kheradpisheh_eth80: caltech's image size and per-class count did nothing there
     ("kheradpisheh_eth80", ["height=64"], r"unknown config key 'height'"),
     ("kheradpisheh_eth80", ["n_train_per_class=10"],
@@ -333,3 +368,40 @@ def test_a_missing_dataset_is_reported_before_any_work(tmp_path, monkeypatch, na
         monkeypatch.setenv("PLASTICITY_DATA", shared)
         spec = runner.prepare(name, small=True, out=out)
         assert spec.experiment.name == name and not out.exists()
+
+
+def test_omniglot_n_way_is_checked_against_the_data(tmp_path, monkeypatch):
+    """More classes per episode than a split has characters: refused by find_data,
+    which knows the data directory (the episodes' draw failed inside the run: at the
+    first test episode, after the whole outer loop, for n_way in (64, 178])."""
+    shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                          "shared", "data")
+    data = os.environ.get("PLASTICITY_DATA") or shared
+    if not os.path.isfile(os.path.join(data, "omniglot", "images_background_small1.zip")):
+        pytest.skip("Omniglot zips not found (see data/README.md)")
+    monkeypatch.setenv("PLASTICITY_DATA", data)
+    for n_way in (65, 179):
+        with pytest.raises(ConfigError, match=rf"config key 'n_way' must be <= 64 \(the "
+                                              rf"characters of the meta-train alphabets: "
+                                              rf"178, of the held-out ones: 64, in .*\), "
+                                              rf"got {n_way}"):
+            runner.prepare("scherr_oneshot_omniglot", sets=[f"n_way={n_way}"], small=True,
+                           out=tmp_path)
+    assert runner.prepare("scherr_oneshot_omniglot", sets=["n_way=64"], small=True,
+                          out=tmp_path).config.n_way == 64
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_diverging_eprop_pattern_training_names_where(tmp_path):
+    """Gradient descent that diverges (no config bound predicts it: it depends on the
+    rates the network reaches) fails at the iteration it does, naming the method, the
+    iteration and what to change (it was 'headline metric final_nmse is inf' after
+    every method had run)."""
+    spec = runner.prepare("eprop_pattern_generation", sets=[
+        "v_th=1e-12", "lr=1e10", "n_iter=50", 'methods=["eprop_symmetric"]'],
+        out=tmp_path)
+    with pytest.raises(runner.RunFailed, match=r"SimulationError: eprop_symmetric: the "
+                                               r"NMSE is inf at iteration \d+: gradient "
+                                               r"descent diverged \(max \|w_out\| = .*"
+                                               r"lower lr, or raise v_th"):
+        runner.execute(spec, quiet=True)

@@ -79,3 +79,12 @@ def test_latency_code_properties():
 def test_latency_code_empty_image():
     t = latency_code(np.zeros((1, 2, 3, 3)), 5)
     assert np.all(t == 5)
+
+
+def test_a_dog_kernel_wider_than_the_images_is_refused():
+    """Beyond the image it correlates only reflections (and scipy's correlate ran out
+    of memory: kheradpisheh_caltech dog_size = 301 on 160 x 250 images)."""
+    with pytest.raises(ValueError, match=r"dog_size must be <= the images' smaller side "
+                                         r"\(8 px of 8 x 12\), got 9"):
+        dog_filter(np.zeros((1, 8, 12)), size=9)
+    assert dog_filter(np.zeros((1, 8, 12)), size=7).shape == (1, 2, 8, 12)

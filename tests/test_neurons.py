@@ -9,6 +9,7 @@ from scipy.linalg import expm
 
 from plasticity import neurons as N
 from plasticity._ext import neurons as ext
+from plasticity.network import Network
 
 DT = 0.1
 
@@ -782,6 +783,54 @@ def test_wrong_state_or_params_shape_rejected():
 # ---------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------
+@pytest.mark.parametrize("model, kw, match", [
+    (N.AdEx, dict(tau_w=0.05), r"tau_w must be >= dt = 0.1 ms \(forward Euler: .*\), "
+                               r"got 0.05 ms"),
+    (N.AdExClopath, dict(tau_w=1e-12), r"tau_w must be >= dt = 0.1 ms .* got 1e-12 ms"),
+    (N.AdExCond, dict(tau_w=1e-12), r"tau_w must be >= dt"),
+    (N.AdExCondAlpha, dict(C_m=1.0, g_L=30.0),
+     r"C_m / g_L \(the membrane time constant\) must be >= dt = 0.1 ms .* got "
+     r"0.0333333 ms \(C_m = 1.0 pF, g_L = 30.0 nS\)"),
+    (N.Izhikevich, dict(a=1e30), r"1 / a \(the recovery variable's time constant\) "
+                                 r"must be >= dt = 0.1 ms .* got a = 1e\+30 / ms"),
+])
+def test_forward_euler_decays_need_a_step_below_their_time_constant(model, kw, match):
+    """A forward-Euler decay keeps 1 - dt / tau per step: dt > tau overshoots, dt > 2 tau
+    diverges (AdExClopath tau_w = 1e-12 ms: a non-finite w at step 276 of the run).
+    Refused when the step is known (packed_params, before the network runs); the model
+    alone, and every exactly integrated decay at any tau > 0, stay legal."""
+    m = model(**kw)                              # no dt yet: legal
+    with pytest.raises(ValueError, match=match):
+        m.packed_params(0.1)
+    m.packed_params(1e-31)                       # a step below the time constant
+    net = Network(dt=0.1)
+    pop = net.add_population("p", 1, m)
+    with pytest.raises(ValueError, match=match):
+        net.run(1.0)
+    assert pop.n == 1
+
+
+def test_exactly_integrated_decays_take_any_time_constant():
+    """tau_syn, tau_z, tau_V_T (AdEx family: exact exponentials) and LIF's tau_m 1e-12 ms
+    below dt: a decay within the step, no bound."""
+    N.AdExClopath(tau_z=1e-12, tau_V_T=1e-12, tau_syn_ex=1e-12).packed_params(0.1)
+    N.LIF(tau_m=1e-12, tau_syn_ex=1e-12).packed_params(0.1)
+    N.Izhikevich(a=-1e30).packed_params(0.1)            # growth, not a decay
+    # tau_m far below dt with a slower synapse: the current propagators overflowed
+    # (OverflowError when the network started); v follows the current, v = tau_m I / C_m
+    for model in (N.LIF, N.ALIF, N.LIFAlpha):
+        model(tau_m=1e-12).packed_params(0.1)
+    tau_m, tau_s, C_m, dt = 1e-12, 5.0, 250.0, 0.1
+    assert N._psc_propagator(dt, tau_m, tau_s, C_m) == pytest.approx(
+        tau_m / C_m * math.exp(-dt / tau_s), rel=1e-9)
+    assert N._alpha_psc_propagator(dt, tau_m, tau_s, C_m) == pytest.approx(
+        tau_m / C_m * math.e * dt / tau_s * math.exp(-dt / tau_s), rel=1e-9)
+    # either side of the switch to the overflow-free form: the same function
+    for prop in (N._psc_propagator, N._alpha_psc_propagator):
+        lo, hi = (prop(dt, dt / (x + dt / tau_s), tau_s, C_m) for x in (699.999, 700.001))
+        assert hi == pytest.approx(lo, rel=1e-5)
+
+
 BAD = [
     (N.LIF, dict(tau_m=-5.0), r"tau_m must be > 0 ms, got -5.0"),
     (N.LIF, dict(C_m=0.0), r"C_m must be > 0 pF, got 0.0"),

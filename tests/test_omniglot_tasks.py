@@ -9,7 +9,7 @@ from plasticity.tasks.omniglot import (Episode, OmniglotTasks, downsample_area,
                                       encode_episode, encode_images, evaluate_episodes,
                                       lake_runs, mean_confidence_interval,
                                       nearest_neighbour, preprocess_images,
-                                      stack_episodes)
+                                      split_classes, stack_episodes)
 
 
 ZIPS = ("images_background_small1.zip", "images_background_small2.zip", "all_runs.zip")
@@ -137,6 +137,16 @@ def test_alphabet_split_counts_and_disjoint(tasks):
     assert tr == set(tasks.train_alphabets) and te == set(tasks.test_alphabets)
     assert not set(tasks.class_names("train")) & set(tasks.class_names("test"))
     assert tasks.class_images("test").shape == (64, 20, 196)
+
+
+@needs_omniglot
+@pytest.mark.parametrize("kw", [{}, dict(test_alphabets=["Tagalog"], rotations=True),
+                                dict(split_seed=1, n_test_alphabets=3)])
+def test_split_classes_from_the_zip_indexes_alone(kw):
+    """What a config check reads without loading an image (scherr_oneshot_omniglot's
+    n_way): the classes of each split, as the tasks of the same arguments have."""
+    t = OmniglotTasks(OMNIGLOT, size=7, **kw)
+    assert split_classes(OMNIGLOT, **kw) == {s: t.n_classes(s) for s in ("train", "test")}
 
 
 @needs_omniglot

@@ -1,5 +1,6 @@
 """plasticity.rsnn: the LIF/ALIF network equations, parameter errors, determinism,
 learning on a tiny pattern task, and the e-prop experiments' quick runs."""
+import math
 import os
 import re
 
@@ -110,6 +111,24 @@ def test_bad_parameters_name_the_parameter(kw, name):
     args.update(kw)
     with pytest.raises(ValueError, match=re.escape(name)):
         RSNNParams(**args)
+
+
+def test_an_adaptation_whose_gradient_grows_is_refused_a_tiny_tau_a_alone_is_not():
+    """The gradient through the adaptation is carried by rho - beta psi per step, psi
+    up to gamma / v_th: outside [-1, 1] it grows geometrically (beta = 1e30, or
+    eprop_evidence_accumulation's beta at tau_a = 1e-12 ms: overflowing gradients).
+    rho = exp(-dt / tau_a) is exact: tau_a = 1e-12 ms with a small beta, or any tau_a
+    without ALIF neurons, stays legal."""
+    with pytest.raises(ValueError, match=r"beta gamma / v_th must be <= 1 \+ rho = 1 \+ "
+                                         r"exp\(-dt / tau_a\) = 1 \(.*\), got beta = 1e\+30, "
+                                         r"gamma = 0.3, v_th = 0.6, tau_a = 1e-12 ms"):
+        RSNNParams(n_in=2, n_lif=1, n_alif=1, tau_a=1e-12, beta=1e30)
+    bound = (1.0 + math.exp(-1.0 / 30.0)) * 0.6 / 0.3
+    RSNNParams(n_in=2, n_lif=1, n_alif=1, tau_a=30.0, beta=bound)            # at it
+    with pytest.raises(ValueError, match=r"beta gamma / v_th must be <= 1 \+ rho"):
+        RSNNParams(n_in=2, n_lif=1, n_alif=1, tau_a=30.0, beta=bound * 1.01)
+    assert RSNNParams(n_in=2, n_lif=1, n_alif=1, tau_a=1e-12, beta=0.5).rho == 0.0
+    RSNNParams(n_in=2, n_lif=2, tau_a=1e-12, beta=1e30)       # no ALIF: beta unused
 
 
 def test_bad_arguments_name_the_argument():

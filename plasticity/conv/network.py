@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..encoding import dog_filter, latency_code
+from ..encoding import check_dog_size, dog_filter, latency_code
 from ..progress import Progress
 from . import ops
 
@@ -476,11 +476,12 @@ class SpikingConvNet(TransformerMixin, BaseEstimator):
 
     def check_image_shape(self, image_shape):
         """Raise ValueError where images of ``image_shape`` (H, W) do not fit the
-        layers (a window larger than its padded input) or ``feature_grid`` has more
+        DoG kernel or the layers (a window larger than its padded input) or ``feature_grid`` has more
         cells per side than the feature layer's maps: what :meth:`fit` would find
         after encoding, found from the shapes alone (an experiment's ``Config.check``
         calls it, before any work)."""
         layers = self._check_params()
+        check_dog_size(self.dog_size, image_shape)
         H, W = (int(x) for x in image_shape)
         for i, l in enumerate(layers):
             st = 1 if l["type"] == "conv" else l["stride"]

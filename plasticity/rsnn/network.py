@@ -150,6 +150,19 @@ class RSNNParams:
         check_positive("tau_out", self.tau_out, "ms")
         check_positive("dt", self.dt, "ms")
         check_in("autapses", self.autapses, (True, False))
+        # The gradient through the adaptation (e-prop's eps_a, BPTT's delta_a) is
+        # carried from step to step by rho - beta psi, psi in [0, gamma / v_th]: where
+        # that leaves [-1, 1] it grows geometrically over near-threshold steps (tau_a =
+        # 1e-12 ms with eprop_evidence_accumulation's beta, lsg_beta = 1e30: gradients
+        # overflowed in the optimiser). rho = exp(-dt / tau_a) is exact: a tiny tau_a
+        # alone is legal.
+        if self.n_alif and self.beta * self.gamma / self.v_th > 1.0 + self.rho:
+            raise ValueError(
+                f"beta gamma / v_th must be <= 1 + rho = 1 + exp(-dt / tau_a) = "
+                f"{1.0 + self.rho:.6g} (the adaptation's gradient factor rho - beta psi, "
+                f"psi up to gamma / v_th, within [-1, 1]), got beta = {self.beta:g}, "
+                f"gamma = {self.gamma:g}, v_th = {self.v_th:g}, tau_a = {self.tau_a:g} ms: "
+                f"{self.beta * self.gamma / self.v_th:.6g}")
 
     @property
     def n_rec(self):

@@ -29,7 +29,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_in, check_int, check_nonnegative, check_positive
-from ..datasets import DatasetError, load_omniglot, load_omniglot_runs, omniglot_directory
+from ..datasets import (DatasetError, load_omniglot, load_omniglot_runs,
+                        omniglot_characters, omniglot_directory)
 
 __all__ = ["OmniglotTasks", "Episode", "EncodedEpisode", "EvalResult", "BACKGROUND_ZIPS",
            "stack_episodes",
@@ -200,6 +201,39 @@ def _load_background(directory, zips):
     return raw, names
 
 
+def _held_out(alphabets, n_test_alphabets, split_seed, test_alphabets):
+    """The held-out (meta-test) alphabets of the sorted ``alphabets``: see
+    :class:`OmniglotTasks`."""
+    n_alpha = len(alphabets)
+    if test_alphabets is not None:
+        if isinstance(test_alphabets, str):
+            test_alphabets = [test_alphabets]
+        bad = [a for a in test_alphabets if a not in alphabets]
+        if bad or not test_alphabets or len(set(test_alphabets)) >= n_alpha:
+            raise ValueError(f"test_alphabets must be 1..{n_alpha - 1} distinct names "
+                             f"from {list(alphabets)}, got {list(test_alphabets)}")
+        return set(test_alphabets)
+    n_test_alphabets = check_int("n_test_alphabets", n_test_alphabets, 1, n_alpha - 1)
+    split_seed = check_int("split_seed", split_seed, 0)
+    perm = np.random.default_rng(split_seed).permutation(n_alpha)
+    return {alphabets[i] for i in perm[:n_test_alphabets]}
+
+
+def split_classes(directory=None, *, n_test_alphabets=2, split_seed=0,
+                  test_alphabets=None, rotations=False, zips=BACKGROUND_ZIPS):
+    """``{"train": n, "test": n}``: the classes of each split of the
+    :class:`OmniglotTasks` of these arguments (the largest ``n_way`` each can draw),
+    from the zips' indexes alone, without reading an image: a config check knows
+    before any work whether its episodes fit the data."""
+    names = sorted({n for z in zips for n in omniglot_characters(directory, z)})
+    char_alpha = [n.split("/")[0] for n in names]
+    test = _held_out(tuple(sorted(set(char_alpha))), n_test_alphabets, split_seed,
+                     test_alphabets)
+    n_test = sum(a in test for a in char_alpha)
+    n_train = len(names) - n_test
+    return {"train": n_train * (4 if rotations else 1), "test": n_test}
+
+
 class OmniglotTasks:
     """N-way 1-shot episodes from the Omniglot background alphabets, split by alphabet.
 
@@ -258,21 +292,7 @@ class OmniglotTasks:
         self.n_drawers = raw.shape[1]
         char_alpha = [n.split("/")[0] for n in names]
         self.alphabets = tuple(sorted(set(char_alpha)))
-        n_alpha = len(self.alphabets)
-        if test_alphabets is not None:
-            if isinstance(test_alphabets, str):
-                test_alphabets = [test_alphabets]
-            bad = [a for a in test_alphabets if a not in self.alphabets]
-            if bad or not test_alphabets or len(set(test_alphabets)) >= n_alpha:
-                raise ValueError(f"test_alphabets must be 1..{n_alpha - 1} distinct names "
-                                 f"from {list(self.alphabets)}, got {list(test_alphabets)}")
-            test = set(test_alphabets)
-        else:
-            n_test_alphabets = check_int("n_test_alphabets", n_test_alphabets, 1,
-                                         n_alpha - 1)
-            split_seed = check_int("split_seed", split_seed, 0)
-            perm = np.random.default_rng(split_seed).permutation(n_alpha)
-            test = {self.alphabets[i] for i in perm[:n_test_alphabets]}
+        test = _held_out(self.alphabets, n_test_alphabets, split_seed, test_alphabets)
         self.test_alphabets = tuple(a for a in self.alphabets if a in test)
         self.train_alphabets = tuple(a for a in self.alphabets if a not in test)
         C, R = raw.shape[:2]
