@@ -76,11 +76,13 @@ Choices where the paper and code leave something open, or where we differ:
   the paper's 82.9 % with the original code's model in one pass.
 """
 import dataclasses
+import math
 import time
 
 import numpy as np
 
 from plasticity import STDP, Additive, Network, SynapseMatrix, Triplet
+from plasticity._validation import check_rate_per_step
 from plasticity.config import field
 from plasticity.experiments._common import check_models
 from plasticity.neurons import LIFCond
@@ -167,6 +169,29 @@ class Config:
         the neurons' own (V_reset < V_th, ...), before any work and any run file."""
         check_models("the neurons", lambda: excitatory_model(self),
                      lambda: inhibitory_model(self))
+        # the brightest pixel's rate at the highest intensity the retries reach, at
+        # most one spike per step (the Poisson input's check: found inside the run,
+        # at the first image or at the first retry above the limit)
+        top = highest_intensity(self)
+        check_models("the inputs", lambda: check_rate_per_step(
+            f"the brightest pixel's input rate, 255 / 8 x the highest intensity {top:g} "
+            f"(intensity = {self.intensity:g}, + 1 per retry up to max_intensity = "
+            f"{self.max_intensity:g}),", [255.0 / 8.0 * top], self.dt, element=None))
+        # (U[0, 1) + 0.01) w_init_scale: the rule's bounds hold every initial weight
+        # (the network refused them inside the run)
+        if not 1.01 * self.w_init_scale <= self.w_max:
+            raise ValueError(f"config key 'w_init_scale' must be <= w_max / 1.01 = "
+                             f"{self.w_max / 1.01:.6g} (initial weights (U[0, 1) + 0.01) x "
+                             f"w_init_scale within [0, w_max = {self.w_max}]), got "
+                             f"{self.w_init_scale}")
+
+
+def highest_intensity(c):
+    """The highest intensity :meth:`present`'s retries reach: ``intensity``, + 1 per
+    retry while it stays <= ``max_intensity`` (no retry with ``min_spikes = 0``)."""
+    if c.min_spikes == 0 or c.max_intensity < c.intensity + 1:
+        return c.intensity
+    return c.intensity + math.floor(c.max_intensity - c.intensity)
 
 
 #: a run of a few minutes: 100 neurons, 5000 training images, labels assigned on

@@ -94,7 +94,8 @@ class Config:
         # 1000 / dt ran as one spike per step under its label)
         check_models("the inputs", lambda: Network(dt=self.dt).add_poisson(
             "stdp_rate", 1, self.stdp_rate), *(
-            lambda k=k: check_rate_per_step(f"rates of {k!r}", getattr(self, k), self.dt)
+            lambda k=k: check_rate_per_step(f"rates of {k!r}", getattr(self, k), self.dt,
+                                            element="item")
             for k in ("rates", "irregular_rates")))
 
 

@@ -399,9 +399,14 @@ def stdp_balance(c, t_pre, t_post, window):
                 "no depression term (alpha = 0: rho0 = 0, or no inhibitory input "
                 "spike in the analysis window)"),
             "pre_post_excess": excess,
-            "rate_fixed_point_hz": float(c.rho0 / (1.0 + excess)) if p_ind > 0 and p > 0
+            "rate_fixed_point_hz": float(c.rho0 / (1.0 + excess))
+            if p_ind > 0 and p > 0 and 1.0 + excess > 0
             else silent if p_ind == 0 else Undefined(
-                f"no pre-post pair within 12 tau_stdp = {12 * tau:g} ms (P = 0)")}
+                f"no pre-post pair within 12 tau_stdp = {12 * tau:g} ms (P = 0)") if p == 0
+            # tau_stdp = 1e30 ms: P_ind (pairs at every distance) dwarfs P, the pairs
+            # within the window, to 1 + excess = 0 (a ZeroDivisionError after the run)
+            else Undefined(f"P / P_ind rounds to 0: tau_stdp = {tau:g} ms is beyond the "
+                           f"analysis window ({window:g} ms)")}
 
 
 def _record_inh(recorder, inh):

@@ -147,7 +147,7 @@ def steps_of(times, dt):
     return np.round(np.minimum(t / dt, 2.0 ** 62)).astype(np.int64)
 
 
-def check_rate_per_step(what, rates, dt, *, steps=None, got=None):
+def check_rate_per_step(what, rates, dt, *, steps=None, got=None, element="source"):
     """Spike sources draw at most one spike per step of ``dt`` ms (per ``steps``
     steps, an array of n or a scalar, for a dead time of D steps): a rate above
     ``1000 / (steps dt)`` Hz cannot be drawn (it would saturate silently). The one
@@ -167,6 +167,9 @@ def check_rate_per_step(what, rates, dt, *, steps=None, got=None):
         error then names ``1000 / (D dt)``). None: one step.
     got : callable, optional
         ``got(k)``: what the error says source ``k`` was given (default ``"R Hz"``).
+    element : str or None, optional
+        What the error calls the index of the first rate above the limit (``"source"``,
+        ``"item"`` of a config list; None: no index, a single rate).
 
     Raises
     ------
@@ -192,8 +195,9 @@ def check_rate_per_step(what, rates, dt, *, steps=None, got=None):
         why = (f"D dt = {D * dt:g} ms being the dead time on the grid (at least one step "
                f"of dt = {dt} ms)")
     given = got(k) if got is not None else f"{rates[k]} Hz"
+    where = f" ({element} {k})" if element else ""
     raise ValueError(f"{what} must be <= {limit} = {1000.0 / (D * dt):g} Hz ({why}), "
-                     f"got {given} (source {k})")
+                     f"got {given}{where}")
 
 
 def check_ids(name, value, n, *, unique=False, empty=True, dtype=np.int32):

@@ -275,11 +275,24 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"config keys of the inputs: rates of 'irregular_rates' must be <= 1000 / dt = "
      r"10000 Hz \(one spike per step of dt = 0.1 ms\), got 1e\+30 Hz"),
     ("tsodyks_markram_1997", ["rates=[1.0, 20000.0]", "facilitation_rate=1.0"],
-     r"rates of 'rates' must be <= 1000 / dt = 10000 Hz .* got 20000.0 Hz \(source 1\)"),
+     r"rates of 'rates' must be <= 1000 / dt = 10000 Hz .* got 20000.0 Hz \(item 1\)"),
     ("graupner_brunel_2012", ["dt_max=600.0"],
      r"'dt_max' must be <= half the longest pairing period \(500 ms at 1 Hz\), got "
      r"600.0"),
     ("graupner_brunel_2012", ["dt_max=1e30"], r"'dt_max' must be <= half the longest"),
+    # diehl_cook_2015: input rates above one spike per step at the first image or at
+    # the retries' highest intensity; initial weights above w_max (both inside the run)
+    ("diehl_cook_2015", ["intensity=1e30"],
+     r"config keys of the inputs: the brightest pixel's input rate, 255 / 8 x the "
+     r"highest intensity 1e\+30 .* must be <= 1000 / dt = 2000 Hz \(one spike per step "
+     r"of dt = 0.5 ms\), got 3.1875e\+31 Hz$"),
+    ("diehl_cook_2015", ["max_intensity=64"],
+     r"the highest intensity 64 \(intensity = 2, \+ 1 per retry up to max_intensity = "
+     r"64\), must be <= 1000 / dt = 2000 Hz .* got 2040.0 Hz"),
+    ("diehl_cook_2015", ["w_init_scale=1e30"],
+     r"'w_init_scale' must be <= w_max / 1.01 = 0.990099 .* got 1e\+30"),
+    ("diehl_cook_2015", ["w_max=1e-12"], r"'w_init_scale' must be <= w_max / 1.01 = "
+                                         r"9.90099e-13 .* got 0.3"),
     # kheradpisheh_eth80: caltech's image size and per-class count did nothing there
     ("kheradpisheh_eth80", ["height=64"], r"unknown config key 'height'"),
     ("kheradpisheh_eth80", ["n_train_per_class=10"],

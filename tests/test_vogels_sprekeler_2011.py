@@ -86,6 +86,22 @@ def test_input_channels_rates_and_dead_time():
     assert np.corrcoef(ce, ci)[0, 1] > 0.5
 
 
+def test_stdp_balance_of_a_window_far_beyond_the_analysis_is_undefined():
+    """tau_stdp = 1e30 ms: P / P_ind rounds to 0, the fixed point rho0 / (1 + excess)
+    divided by zero after the whole run (ZeroDivisionError); it is Undefined, with
+    why, and the run completes. A usual window still gives a number."""
+    from plasticity.results import Undefined
+    vs = experiment_module("vogels_sprekeler_2011")
+    rng = np.random.default_rng(0)
+    pre, post = np.sort(rng.uniform(0, 1000, 200)), np.sort(rng.uniform(0, 1000, 10))
+    far = vs.stdp_balance(vs.Config(tau_stdp=1e30), pre, post, 1000.0)
+    assert isinstance(far["rate_fixed_point_hz"], Undefined)
+    assert "tau_stdp = 1e+30 ms is beyond the analysis window (1000 ms)" in \
+        far["rate_fixed_point_hz"].reason
+    near = vs.stdp_balance(vs.Config(), pre, post, 1000.0)
+    assert np.isfinite(near["rate_fixed_point_hz"])
+
+
 @pytest.mark.peer
 def test_experiment_network_matches_brian2():
     """The experiment's own network and inputs (one 1.5 s run, 1000 inputs, the
