@@ -143,7 +143,7 @@ class Config(with_defaults(
     conv_images: int = field(6000, help="STDP budget of each conv layer (images)", min=1)
     t_present: int = field(50, help="presentation of each image", units="ms", min=1)
     t_gap: int = field(5, help="blank after each image", units="ms", min=0)
-    amplitude: float = field(1.0, help="input current scale", min=0.0)
+    amplitude: float = field(1.0, help="input current scale", gt=0.0)
     input_norm: str = field("standardize", help="image -> current: 'standardize' (zero "
                             "mean, unit RMS per image: a signed current) or 'none' "
                             "(intensity in [0, 1])", choices=("standardize", "none"))

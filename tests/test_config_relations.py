@@ -260,6 +260,8 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"exp\(-dt / tau_a\) = 1 .* got beta = 34.8571, gamma = 0.3, v_th = 0.6"),
     ("scherr_oneshot_arm", ["lsg_beta=1e30"],
      r"config keys of the networks: beta gamma / v_th must be <= 1 \+ rho"),
+    # a zero input current scale (the encoder refused it inside the run)
+    ("scherr_oneshot_omniglot", ["amplitude=0.0"], r"'amplitude' must be > 0.0, got 0.0"),
     ("scherr_oneshot_omniglot", ["lsg_beta=1e30"],
      r"config keys of the networks: beta gamma / v_th must be <= 1 \+ rho"),
     # a DoG kernel wider than the images (MemoryError in scipy's correlate, inside
