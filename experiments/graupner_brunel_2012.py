@@ -54,7 +54,8 @@ import numpy as np
 from plasticity import Network, SynapseMatrix
 from plasticity.config import MAX_STEPS, field
 from plasticity.neurons import LIF
-from plasticity.rules.library import GRAUPNER_BRUNEL_2012, graupner_brunel_2012
+from plasticity.rules.library import (GRAUPNER_BRUNEL_2012, graupner_brunel_2012,
+                                      graupner_brunel_2012_max_dt)
 
 try:  # as a package module (plasticity run) or loaded from its file (tests)
     from plasticity.experiments.bi_poo_1998 import FORCED_T_REF, check_pairing
@@ -99,7 +100,8 @@ class Config:
         """The checks between keys (on the resolved config; see plasticity.experiments):
         each set's bistability run lasts at least one step of bistability_dt; each
         pairing protocol can run (bi_poo_1998.check_pairing); dt_max reaches at least
-        one curve."""
+        one curve; dt and bistability_dt keep the forward-Euler efficacy stable
+        (graupner_brunel_2012_max_dt)."""
         curves = [f for _, f, _, kind in groups(self) if not kind]
         slowest = min(curves)
         # the curves stop at half the period (_half_grid): above half the longest one,
@@ -125,6 +127,17 @@ class Config:
                     f"config keys 'bistability_taus' x tau of {pset!r} = {length:g} ms "
                     f"is {length / self.bistability_dt:.3g} steps of 'bistability_dt' = "
                     f"{self.bistability_dt} ms; at most 2**40 steps are allowed")
+            # rho integrates by forward Euler: a step within its stability bound, with
+            # calcium (the pairings) and without (the bistability run)
+            for key, step, calcium in (("dt", self.dt, True),
+                                       ("bistability_dt", self.bistability_dt, False)):
+                limit = graupner_brunel_2012_max_dt(GRAUPNER_BRUNEL_2012[pset], calcium)
+                if step > limit:
+                    raise ValueError(
+                        f"config key {key!r} must be <= {limit:.6g} ms for {pset!r} (the "
+                        f"efficacy rho integrates by forward Euler: tau / (max(rho_star, "
+                        f"1 - rho_star){' + gamma_p + gamma_d' if calcium else ''}); a "
+                        f"longer step overshoots its stable states), got {step}")
 
 
 #: a quick run: 10 ms spacing, the Sjöström points without 0.1 Hz, shorter relaxation

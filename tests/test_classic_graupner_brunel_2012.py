@@ -94,3 +94,19 @@ def test_small_run_writes_a_run_file(tmp_path):
     assert bool(run.metrics["bistable/cortical_slices"])
     fig = gb.figure(run)
     assert len(fig.axes) == 3
+
+
+def test_the_efficacys_forward_euler_step_bound():
+    """rho integrates by forward Euler: below graupner_brunel_2012_max_dt it relaxes
+    monotonically into [0, 1]; above it, it overshoots its stable states (and at 2.5x
+    does not settle): the bound the config checks refuse (bistability_dt = 1e6 ms ran
+    and reported a wrong relaxation)."""
+    from plasticity.rules.library import GRAUPNER_BRUNEL_2012, graupner_brunel_2012_max_dt
+    p = GRAUPNER_BRUNEL_2012["hippocampal_cultures"]
+    limit = graupner_brunel_2012_max_dt(p, calcium=False)
+    assert limit == pytest.approx(p["tau"] / 0.5)
+    rho0 = np.array([0.05, 0.45, 0.55, 0.95])
+    _, rows, _ = gb.relax("hippocampal_cultures", rho0, 40 * 0.99 * limit, 0.99 * limit)
+    assert rows.min() >= 0.0 and rows.max() <= 1.0
+    _, rows, _ = gb.relax("hippocampal_cultures", rho0, 40 * 1.5 * limit, 1.5 * limit)
+    assert rows.min() < 0.0 and rows.max() > 1.0

@@ -282,6 +282,15 @@ _TOML_N_INPUTS = "n_inputs = 100\n"
      r"'dt_max' must be <= half the longest pairing period \(500 ms at 1 Hz\), got "
      r"600.0"),
     ("graupner_brunel_2012", ["dt_max=1e30"], r"'dt_max' must be <= half the longest"),
+    # graupner_brunel_2012: steps beyond the forward-Euler efficacy's bound (the run
+    # completed with rho overshooting its stable states)
+    ("graupner_brunel_2012", ["bistability_dt=1e6"],
+     r"'bistability_dt' must be <= 67519.2 ms for 'hippocampal_cultures' \(the efficacy "
+     r"rho integrates by forward Euler: .*\), got 1000000.0"),
+    ("graupner_brunel_2012", ["cortical_frequencies=[1.0]", "sjostrom_frequencies=[]",
+                              "dt=300.0"],
+     r"'dt' must be <= 192.587 ms for 'hippocampal_cultures' \(.* \+ gamma_p \+ "
+     r"gamma_d\); a longer step overshoots its stable states\), got 300.0"),
     # diehl_cook_2015: input rates above one spike per step at the first image or at
     # the retries' highest intensity; initial weights above w_max (both inside the run)
     ("diehl_cook_2015", ["intensity=1e30"],

@@ -252,6 +252,20 @@ GRAUPNER_BRUNEL_2012 = {
 }
 
 
+def graupner_brunel_2012_max_dt(params, calcium=True):
+    """The longest step (ms) at which the forward-Euler efficacy of
+    :func:`graupner_brunel_2012` (parameters ``params``, a dict as
+    :data:`GRAUPNER_BRUNEL_2012`'s) does not overshoot: ``tau / r``, r the largest
+    relaxation rate of rho (times tau) at its stable states, ``max(rho_star, 1 -
+    rho_star)``, plus ``gamma_p + gamma_d`` where the calcium can be above both
+    thresholds (``calcium``). A longer step jumps past 0 or 1 (a step above twice it
+    diverges): the bistability run at ``bistability_dt = 1e6`` ms ran and reported a
+    wrong relaxation."""
+    rs = params["rho_star"]
+    r = max(rs, 1.0 - rs) + (params["gamma_p"] + params["gamma_d"] if calcium else 0.0)
+    return params["tau"] / r
+
+
 def graupner_brunel_2012(parameter_set="cortical_slices", rho0=0.0, w_down=1.0,
                          w_up=None, name="graupner_brunel_2012", **overrides):
     """Calcium-based plasticity with a bistable efficacy, Graupner & Brunel (2012),
