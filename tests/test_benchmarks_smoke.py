@@ -137,3 +137,18 @@ def test_threads_brian2_side_runs_and_is_compared(tmp_path):
     assert r["brian2_over_ours"]["1"] == pytest.approx(
         r["median_s"]["brian2 1"] / r["median_s"]["ours 1"], rel=0.01)
     assert r["brian2"]["1"]["peak_rss_mb"] > 0
+
+
+def test_run_overhead_parts_add_up_and_are_put_back():
+    from benchmarks import run_overhead
+    from plasticity import network as nw
+    before = (nw.Network.__dict__["_build"], nw.PoissonGroup.__dict__["rates"])
+    med = run_overhead.main(["--repeats", "1", "--threads", "1,2"])
+    assert (nw.Network.__dict__["_build"], nw.PoissonGroup.__dict__["rates"]) == before
+    for n in (1, 2):
+        m = med[n]
+        assert m["_build"] > 0 and m["_check_engine_arrays"] > 0 and m["normalize"] > 0
+        assert m["steps + rest of run"] > 0
+        parts = sum(m[p] for p in run_overhead.PARTS) + m["normalize"] + m["rates"]
+        assert m["serial"] == pytest.approx(parts)
+        assert m["serial"] + m["steps + rest of run"] <= m["sample"] * 1.0001
