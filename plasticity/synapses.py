@@ -113,10 +113,21 @@ def _check_finite_weights(name, w, note=""):
         raise ValueError(f"{name} must be finite{note}, got {name}[{pos}]={w[pos]}")
 
 
-def _resolve_delay(delay, nnz):
-    """(delays int32 array or None, delay int) from ``delay`` (None, int or array)."""
+def _resolve_delay(delay, nnz, rng=None, builder=False):
+    """(delays int32 array or None, delay int) from ``delay`` (None, int or array;
+    with ``builder``, the constructors that draw synapses, also a callable
+    ``f(rng, size)`` returning one delay per synapse, called after the weights')."""
     if delay is None:
         return None, 0
+    if callable(delay) and builder:
+        if rng is None:
+            raise TypeError("delay is a callable f(rng, size), so rng must be given "
+                            "(an int seed or a numpy.random.Generator)")
+        d = np.asarray(delay(rng, nnz))
+        if d.shape != (nnz,):
+            raise ValueError(f"delay callable must return an array of shape ({nnz},) "
+                             f"(one delay in steps per synapse), got shape {d.shape}")
+        return _resolve_delay(d, nnz)
     if np.ndim(delay) == 0:
         if isinstance(delay, np.ndarray):
             delay = delay.item()
@@ -472,11 +483,13 @@ class SynapseMatrix:
         return self._dtype_fixed
 
     @classmethod
-    def _new(cls, indptr, indices, weights, shape, delay=None):
-        """Trusted constructor for the builders: arrays already valid and owned."""
+    def _new(cls, indptr, indices, weights, shape, delay=None, rng=None, draws=False):
+        """Trusted constructor for the builders: arrays already valid and owned;
+        ``delay`` may be a callable f(rng, size) for the builders that draw
+        (``draws``)."""
         _check_nnz(indices.shape[0])
         self = cls.__new__(cls)
-        delays, d = _resolve_delay(delay, indices.shape[0])
+        delays, d = _resolve_delay(delay, indices.shape[0], rng, builder=draws)
         self._set(indptr, indices, weights, shape, delays, d)
         return self
 
@@ -740,8 +753,10 @@ class SynapseMatrix:
             pre and post are the same population).
         dtype : {None, numpy.float32, numpy.float64}, optional
             Weight dtype (default float32).
-        delay : int or array_like of int, optional
-            Delay(s) in steps, see :class:`SynapseMatrix`.
+        delay : int, array_like of int or callable, optional
+            Delay(s) in steps, see :class:`SynapseMatrix`; or a callable
+            ``f(rng, size)`` returning one whole number of steps per synapse (synapse
+            order), called after the weights are drawn.
 
         Returns
         -------
@@ -765,7 +780,7 @@ class SynapseMatrix:
         del flat
         _check_nnz(indices.shape[0])
         weights = _resolve_weight(weight, indices.shape[0], rng, dtype)
-        return cls._new(indptr, indices, weights, (n_pre, n_post), delay)
+        return cls._new(indptr, indices, weights, (n_pre, n_post), delay, rng, draws=True)
 
     @staticmethod
     def _geometric_pairs(rng, n_pairs, p, max_chunk=None):
@@ -820,8 +835,10 @@ class SynapseMatrix:
             If False, post neuron ``j`` never receives a synapse from pre neuron ``j``.
         dtype : {None, numpy.float32, numpy.float64}, optional
             Weight dtype (default float32).
-        delay : int or array_like of int, optional
-            Delay(s) in steps, see :class:`SynapseMatrix`.
+        delay : int, array_like of int or callable, optional
+            Delay(s) in steps, see :class:`SynapseMatrix`; or a callable
+            ``f(rng, size)`` returning one whole number of steps per synapse (synapse
+            order), called after the weights are drawn.
 
         Returns
         -------
@@ -848,7 +865,7 @@ class SynapseMatrix:
         indptr, _, indices = _k._build_post_index(colptr, pres, n_pre)
         del pres, _
         weights = _resolve_weight(weight, indices.shape[0], rng, dtype)
-        return cls._new(indptr, indices, weights, (n_pre, n_post), delay)
+        return cls._new(indptr, indices, weights, (n_pre, n_post), delay, rng, draws=True)
 
     @staticmethod
     def _indegree_sample(rng, n_pre, n_post, k, allow_self):
@@ -904,8 +921,10 @@ class SynapseMatrix:
             Needed only when ``weight`` is a callable.
         dtype : {None, numpy.float32, numpy.float64}, optional
             Weight dtype (default float32).
-        delay : int or array_like of int, optional
-            Delay(s) in steps, see :class:`SynapseMatrix`.
+        delay : int, array_like of int or callable, optional
+            Delay(s) in steps, see :class:`SynapseMatrix`; or a callable
+            ``f(rng, size)`` returning one whole number of steps per synapse (synapse
+            order), called after the weights are drawn.
 
         Returns
         -------
@@ -918,7 +937,7 @@ class SynapseMatrix:
         indptr = np.arange(n + 1, dtype=np.int64)
         indices = np.arange(n, dtype=np.int32)
         weights = _resolve_weight(weight, n, rng, dtype)
-        return cls._new(indptr, indices, weights, (n, n), delay)
+        return cls._new(indptr, indices, weights, (n, n), delay, rng, draws=True)
 
     @classmethod
     def all_to_all(cls, n_pre, n_post, *, weight=1.0, allow_self=True, rng=None,
@@ -938,8 +957,10 @@ class SynapseMatrix:
             Needed only when ``weight`` is a callable.
         dtype : {None, numpy.float32, numpy.float64}, optional
             Weight dtype (default float32).
-        delay : int or array_like of int, optional
-            Delay(s) in steps, see :class:`SynapseMatrix`.
+        delay : int, array_like of int or callable, optional
+            Delay(s) in steps, see :class:`SynapseMatrix`; or a callable
+            ``f(rng, size)`` returning one whole number of steps per synapse (synapse
+            order), called after the weights are drawn.
 
         Returns
         -------
@@ -963,7 +984,7 @@ class SynapseMatrix:
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         weights = _resolve_weight(weight, indices.shape[0], rng, dtype)
-        return cls._new(indptr, indices, weights, (n_pre, n_post), delay)
+        return cls._new(indptr, indices, weights, (n_pre, n_post), delay, rng, draws=True)
 
 
 def _delay_get(self):
@@ -978,8 +999,11 @@ def _delay_set(self, value):
         raise AttributeError("SynapseMatrix.delay cannot be set on a matrix with "
                              "per-synapse delays (delays); build a new SynapseMatrix")
     if np.ndim(value) != 0:
-        raise TypeError(f"delay must be a whole number of steps >= 0 (one for every "
-                        f"synapse), got {value!r:.60}")
+        raise TypeError(f"SynapseMatrix.delay takes one whole number of steps >= 0, "
+                        f"shared by every synapse, got {value!r:.60}; per-synapse "
+                        f"delays are given when the matrix is built (delay=array, or "
+                        f"delay=f(rng, size) in fixed_probability and the other "
+                        f"builders)")
     self._delay = _resolve_delay(value, self._nnz)[1]
 
 

@@ -394,6 +394,36 @@ def test_delay_errors(delay, exc, msg):
         SM.one_to_one(3, delay=delay)
 
 
+def test_delay_callable_in_the_builders_that_draw():
+    draw = lambda r, n: r.integers(0, 40, n)   # noqa: E731
+    m = SM.fixed_probability(50, 30, 0.2, weight=lambda r, n: r.random(n), rng=5,
+                             delay=draw)
+    # drawn after the weights, from the same generator
+    r = np.random.default_rng(5)
+    ref = SM.fixed_probability(50, 30, 0.2, weight=lambda r, n: r.random(n), rng=r)
+    np.testing.assert_array_equal(m.indices, ref.indices)
+    np.testing.assert_array_equal(m.weights, ref.weights)
+    assert m.delays.tolist() == r.integers(0, 40, m.nnz).tolist()
+    assert SM.fixed_indegree(20, 10, 4, rng=1, delay=draw).delays.shape == (40,)
+    assert SM.all_to_all(3, 4, rng=2, delay=lambda r, n: np.full(n, 3)).delay == 3
+    with pytest.raises(TypeError, match=r"delay is a callable .* rng must be given"):
+        SM.one_to_one(3, delay=draw)
+    with pytest.raises(ValueError, match=r"delay callable must return an array of "
+                                         r"shape \(4,\)"):
+        SM.one_to_one(4, rng=0, delay=lambda r, n: np.ones(n + 1, int))
+    with pytest.raises(ValueError, match=r"delay\[0\]=-1"):
+        SM.one_to_one(2, rng=0, delay=lambda r, n: -np.ones(n, int))
+    with pytest.raises(TypeError, match="delay must be an integer number of steps"):
+        SM.from_dense(np.eye(2), delay=draw)    # no generator there
+
+
+def test_delay_setter_names_per_synapse_delays_at_construction():
+    m = SM.one_to_one(3)
+    with pytest.raises(TypeError, match=r"one whole number of steps >= 0, shared by "
+                                        r"every synapse.*delay=f\(rng, size\)"):
+        m.delay = np.arange(3)
+
+
 # ---------------------------------------------------------------------------
 # builders
 # ---------------------------------------------------------------------------
