@@ -379,6 +379,12 @@ ctypedef struct Proj:
     int py_deliver
     int32_t* arr
     int64_t* arr_n
+    # copies of the post and pre populations' state taken right after this
+    # projection's deliveries (NULL: none): what the rule language's NumPy backend
+    # reads as the neuron variables, the values the compiled code reads at this
+    # projection's turn in the step (set_python_snapshots)
+    double* py_snap_post
+    double* py_snap_pre
     # a user's compiled rule
     CustomRule* custom
     # a rule of the rule language: its step function, its context, and a scratch
@@ -927,6 +933,11 @@ cdef void _projection_step(Proj* pr, Pop* pops, int64_t t) noexcept nogil:
                     if pr.rule == RULE_PYTHON:
                         pr.arr[pr.arr_n[0]] = <int32_t>s
                         pr.arr_n[0] += 1
+    if pr.rule == RULE_PYTHON:
+        if pr.py_snap_post != NULL:
+            memcpy(pr.py_snap_post, post.state, post.n_vars * post.n * sizeof(double))
+        if pr.py_snap_pre != NULL:
+            memcpy(pr.py_snap_pre, pre.state, pre.n_vars * pre.n * sizeof(double))
 
 
 ctypedef fused real_t:
@@ -2689,6 +2700,27 @@ cdef class Engine:
         cdef Pop* p = &self.pops[k]
         p.n_vars = snap.shape[0] // max(p.n, 1)
         p.snap = self._d(snap)
+
+    def set_python_snapshots(self, Py_ssize_t k, post_snap, pre_snap):
+        """Python rule k: copy its post population's state into ``post_snap`` (and,
+        unless None, its pre population's into ``pre_snap``) right after the
+        projection's deliveries of every step, before the resets: the neuron values
+        of the step at this projection's turn (earlier projections' deliveries in,
+        later ones' not), as a compiled rule of the rule language reads them."""
+        cdef Proj* pr = &self.projs[k]
+        cdef Pop* post = &self.pops[pr.post]
+        cdef Pop* pre = &self.pops[pr.pre]
+        if post_snap.shape[0] != post.n_vars * post.n:
+            raise ValueError(f"post_snap must hold {post.n_vars * post.n} values, got "
+                             f"{post_snap.shape[0]}")
+        pr.py_snap_post = self._d(post_snap)
+        if pre_snap is None:
+            pr.py_snap_pre = NULL
+        else:
+            if pre.kind != POP_NEURON or pre_snap.shape[0] != pre.n_vars * pre.n:
+                raise ValueError(f"pre_snap must hold {pre.n_vars * pre.n} values of a "
+                                 f"neuron population, got {pre_snap.shape[0]}")
+            pr.py_snap_pre = self._d(pre_snap)
 
     def set_python_rule(self, Py_ssize_t k, arr, arr_n, bint deliver=True):
         cdef Proj* pr = &self.projs[k]

@@ -245,7 +245,8 @@ def test_pair_rule_in_the_language_equals_the_builtin(delay):
 # compiled code against the NumPy interpreter
 # ----------------------------------------------------------------------------
 def _network(rule_factory, backend, *, delay="none", dtype=np.float32, post="lifcond",
-             T=400.0, seed=0, target="g_e", n_pre=40, n_post=6, weight=0.03, drive=0.0):
+             T=400.0, seed=0, target="g_e", n_pre=40, n_post=6, weight=0.03, drive=0.0,
+             static=None):
     rng = np.random.default_rng(seed)
     net = Network(dt=0.1, seed=seed)
     times = np.sort(rng.uniform(0, T, 8 * n_pre)).round(1)
@@ -266,6 +267,10 @@ def _network(rule_factory, backend, *, delay="none", dtype=np.float32, post="lif
     if delay == "per-synapse":
         syn = SynapseMatrix(syn.indptr, syn.indices, syn.weights, syn.shape,
                             delay=rng.integers(0, 25, syn.nnz))
+    if static is not None:      # a static projection onto g_e, delivered before
+        net.connect(pre, out, SynapseMatrix.fixed_probability(
+            n_pre, n_post, 0.5, weight=static, rng=np.random.default_rng(seed + 1)),
+            target="g_e", name="static")
     rule = as_backend(rule_factory(), backend)
     proj = net.connect(pre, out, syn, target=target, rule=rule)
     sp = net.monitor_spikes(out)
@@ -330,6 +335,34 @@ def test_rules_read_the_membrane_before_the_reset():
     net.run(10.0)
     assert sp.times.size == 3
     assert rule["vmax"][0] >= 10.0
+
+
+@pytest.mark.parametrize("kw", [
+    dict(on_post="w += eta * g_e_post"),
+    dict(on_step="w = clip(w + 1e-3 * eta * (g_e_post - g_i_post), 0, 1)"),
+    dict(on_post="w = clip(w + eta * g_i_post, 0, 1)", target="g_i"),
+    dict(on_pre="w = clip(w + eta * g_e_post, 0, 1)", target="g_i"),
+    dict(model="dz/dt = (g_e_post - z) / 5 : 1 (clock-driven)",
+         on_post="w = clip(w + eta * z, 0, 1)"),
+    # a receptor written in on_pre, read in on_step of the same step
+    dict(model="dx/dt = (1 - x) / 50 : 1 (event-driven)",
+         on_pre="g_e += w * x\nx -= 0.3 * x",
+         on_step="w = clip(w + 1e-3 * eta * g_e_post, 0, 1)"),
+], ids=["on_post", "on_step", "on_post-own-target", "on_pre-other", "clock", "stp"])
+def test_receptors_read_alike_in_both_backends(kw):
+    """Both backends read a receptor (g_e_post, g_i_post) as it is at the projection's
+    turn in the step: after its own and the earlier projections' deliveries, before
+    the resets (docs/writing-rules.md: on_post and on_step run after all arrivals).
+    The NumPy backend read a copy taken before the deliveries (other spikes, other
+    weights); here a static projection onto g_e is delivered before the rule's."""
+    kw = dict(kw)
+    target = kw.pop("target", "g_e")
+    factory = lambda: EquationRule(params=dict(eta=1e-3), **kw)  # noqa: E731
+    sp, proj, rule = _compare(factory, static=0.02, target=target, drive=DRIVE,
+                              T=300.0)
+    w = proj.synapses.weights
+    assert sp.times.size > 50
+    assert np.ptp(w) > 0 or np.all((w != np.float32(0.03)) & (w != 1.0))
 
 
 # ----------------------------------------------------------------------------

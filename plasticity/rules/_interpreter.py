@@ -256,6 +256,10 @@ class Interpreter:
                         # this interpreter, running after the step, has seen already
                         continue
                     row[j[m]] += sign * val[m]
+                    # and into the values the later statements read (on_post,
+                    # on_step, clock-driven: the compiled code reads the receptor
+                    # with this write in)
+                    self.post_snap[st.kind[1], j[m]] += sign * val[m]
                 continue
             S[st.target] = val.copy()
             if self.V[st.target].where == "shared":
@@ -323,10 +327,11 @@ class Interpreter:
             n = self.net._eng.n_spikes(self.net._pop_index[pop.name if hasattr(
                 pop, "name") else pop])
             rule.state["val:" + var][0] += gain * float(n)
-        self.post_snap = self.proj.post._snap.reshape(self.proj.post.state.shape)
+        self.post_snap = self.post_buf.reshape(self.proj.post.state.shape)
         pre = self.proj.pre
-        self.pre_snap = pre._snap.reshape(pre.state.shape) if pre.state is not None \
-            else None
+        self.pre_snap = (None if pre.state is None else self.post_snap
+                         if pre is self.proj.post else
+                         self.pre_buf.reshape(pre.state.shape))
         # on_pre
         syn = self.syn
         self.post_spiked = set(int(x) for x in self.pending_post)
@@ -454,6 +459,14 @@ def attach_interpreter(rule, engine, k, projection, network):
     interp.sched = rule.schedule_steps(network.dt, network.step)
     rule._interp = interp
     attach_per_step(engine, k, projection, network,
-                    deliver=not rule._res.receptor_writes,
-                    snapshots=[p for p in (projection.post, projection.pre)
-                               if p.state is not None])
+                    deliver=not rule._res.receptor_writes)
+    # the neuron values the statements read: the post (and pre) state right after
+    # this projection's deliveries in the step, before the resets, as the compiled
+    # code reads them at the projection's turn (docs/writing-rules.md: on_post and
+    # on_step run after all arrivals); a snapshot after the neuron update alone
+    # missed the step's deliveries (g_e_post read in on_post / on_step)
+    post, pre = projection.post, projection.pre
+    interp.post_buf = np.zeros(post.state.size)
+    interp.pre_buf = (np.zeros(pre.state.size) if pre.state is not None
+                      and pre is not post else None)
+    engine.set_python_snapshots(k, interp.post_buf, interp.pre_buf)
