@@ -607,13 +607,18 @@ class SynapseMatrix:
             numbers for any number (one thread per ``_PAR_MIN`` synapses at most;
             one without OpenMP).
 
-        Notes
-        -----
-        With mixed-sign weights a column sum near 0 gives a large factor; the caller
-        is responsible for such columns.
+        Raises
+        ------
+        ValueError
+            Before any weight changes, where the scaling is not a normalisation: a
+            column with weights of both signs (its sum is no measure of them; near 0
+            it gives huge factors, inf weights), a ``target`` whose sign is not that
+            of a column's weights (it would flip their sign), or a ``|target|``
+            beyond the weights' dtype (inf weights).
         """
         target = check_finite("target", target)
         threads = check_int("threads", threads, 1)
+        self._check_normalizable(target)
         threads = min(threads, self._nnz // _PAR_MIN)
         if threads > 1:
             from ._ext import engine
@@ -622,6 +627,60 @@ class SynapseMatrix:
         else:
             _k._normalize_columns(self.indptr, self.indices, self.n_post, self.weights,
                                   target)
+
+    def _check_normalizable(self, target):
+        """Raise (naming the column) unless :meth:`normalize_columns` to ``target``
+        is a normalisation: each column's weights of one sign, that of ``target``
+        (or 0), and ``|target|`` within the dtype. Weights of one sign overall (the
+        usual case) cost a min and a max; else one pass in chunks (no temporary of
+        the size of the weights)."""
+        if target == 0.0:
+            # the kernel's factor 0 marks a column summing to 0: the weights would
+            # be left as they are, not zeroed
+            raise ValueError("target must be != 0 (a column sum to scale the weights "
+                             "to), got 0.0; set the weights to 0 directly")
+        w = self.weights
+        if w.size == 0:
+            return
+        big = float(np.finfo(w.dtype).max)
+        if abs(target) > big:
+            raise ValueError(f"target must be within the {w.dtype} weights' range "
+                             f"[-{big:g}, {big:g}], got {target}")
+        lo, hi = float(w.min()), float(w.max())
+        if lo >= 0.0 and hi <= 0.0:
+            return                              # all 0: nothing is scaled
+        if lo >= 0.0 or hi <= 0.0:              # one sign everywhere
+            pos = np.zeros(self.n_post, dtype=bool)
+            neg = pos
+            if (target < 0.0 and lo >= 0.0) or (target > 0.0 and hi <= 0.0):
+                pos = np.zeros(self.n_post, dtype=bool)
+                neg = np.zeros(self.n_post, dtype=bool)
+                (pos if lo >= 0.0 else neg)[self.indices[w != 0]] = True
+        else:
+            pos = np.zeros(self.n_post, dtype=bool)
+            neg = np.zeros(self.n_post, dtype=bool)
+            step = 1 << 22
+            for a in range(0, w.size, step):
+                part, idx = w[a:a + step], self.indices[a:a + step]
+                pos[idx[part > 0]] = True
+                neg[idx[part < 0]] = True
+        mixed = np.flatnonzero(pos & neg)
+        if mixed.size:
+            j = int(mixed[0])
+            col = w[self.indices == j]
+            raise ValueError(
+                f"normalize_columns: the weights onto post neuron {j} have both signs "
+                f"(from {col.min()} to {col.max()}; {mixed.size} of {self.n_post} "
+                f"columns so): a column must be of one sign to be scaled to a sum "
+                f"(a sum near 0 gives huge factors, inf weights)")
+        flip = np.flatnonzero(neg if target > 0.0 else pos)
+        if flip.size:
+            j = int(flip[0])
+            sign = "negative" if target > 0.0 else "positive"
+            raise ValueError(
+                f"target must have the sign of the weights it scales, got {target} for "
+                f"the {sign} weights onto post neuron {j} ({flip.size} of "
+                f"{self.n_post} columns so): their sign would flip")
 
     # -- builders -------------------------------------------------------------------------
     @classmethod

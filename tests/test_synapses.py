@@ -158,9 +158,52 @@ def test_normalize_columns_contiguous_rows_match_reference(dtype):
     target = 78.0
     m = SM(indptr, indices, w.copy(), (len(rows), n_post))
     expected = ref_normalize(indices, w, n_post, target)
-    m.normalize_columns(target)
+    # the kernel itself: normalize_columns refuses the mixed-sign column first
+    _k._normalize_columns(m.indptr, m.indices, m.n_post, m.weights, target)
     np.testing.assert_array_equal(m.weights, expected)
     np.testing.assert_array_equal(m.weights[col], w[col])
+    with pytest.raises(ValueError, match="onto post neuron 77 have both signs"):
+        SM(indptr, indices, w.copy(), (len(rows), n_post)).normalize_columns(target)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_columns_refuses_what_is_not_a_normalisation(dtype):
+    """Refused before any weight changes, naming the column: weights of both signs
+    onto a neuron (a sum near 0 made inf weights), a target of the other sign than
+    a column's weights (flipped them silently), a target beyond the dtype (inf
+    weights). Columns of one sign each, of either sign, scale as before."""
+    W = np.array([[1.0, -2.0, 0.0], [3.0, -1.0, 0.0]])
+    m = SM.from_dense(W, mask=np.ones_like(W, bool), dtype=dtype)
+    before = m.weights.copy()
+    with pytest.raises(ValueError, match=r"target must have the sign of the weights it "
+                                         r"scales, got 1.0 for the negative weights "
+                                         r"onto post neuron 1 \(1 of 3 columns so\)"):
+        m.normalize_columns(1.0)
+    with pytest.raises(ValueError, match=r"got -1.0 for the positive weights onto post "
+                                         r"neuron 0"):
+        m.normalize_columns(-1.0)
+    with pytest.raises(ValueError, match=r"target must be != 0 .* got 0.0"):
+        m.normalize_columns(0.0)            # was silently no change at all
+    np.testing.assert_array_equal(m.weights, before)
+    pos = SM.from_dense(np.abs(W), mask=np.ones_like(W, bool), dtype=dtype)
+    with pytest.raises(ValueError, match=r"got -78.0 for the positive weights onto post "
+                                         r"neuron 0 \(2 of 3 columns so\)"):
+        pos.normalize_columns(-78.0)
+    mixed = SM.from_dense([[1.0, 2.0], [-1.0 + 1e-6, 3.0]], dtype=dtype)
+    w0 = mixed.weights.copy()
+    with pytest.raises(ValueError, match=r"onto post neuron 0 have both signs .* 1 of 2 "
+                                         r"columns so"):
+        mixed.normalize_columns(78.0)
+    np.testing.assert_array_equal(mixed.weights, w0)      # untouched
+    if dtype == np.float32:                 # float64: any finite target fits
+        with pytest.raises(ValueError, match=r"target must be within the float32 "
+                                             r"weights' range .* got 1e\+39"):
+            pos.normalize_columns(1e39)
+    # one sign per column, both signs in the matrix: each scaled to the target's sign
+    neg = SM.from_dense(-np.abs(W), mask=np.ones_like(W, bool), dtype=dtype)
+    neg.normalize_columns(-2.0)
+    np.testing.assert_allclose(np.bincount(neg.indices, neg.weights)[:2], -2.0,
+                               rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
