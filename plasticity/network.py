@@ -49,7 +49,10 @@ _DELAY_SPLIT_BYTES = 1
 _OPENMP = _engine.openmp_available()
 # a run uses at most one thread per this many synapses + neurons (at least one):
 # the threads meet a few times per step, which costs more than it saves in small
-# networks; the results are the same for any number (0: no such limit, tests)
+# networks; and at most one per core the process may use (available_cores): a
+# thread more meets the others at every barrier descheduled, for no gain. The
+# results are the same for any number (0: neither limit, tests of teams larger
+# than the machine)
 _WORK_PER_THREAD = 50_000
 
 
@@ -82,9 +85,19 @@ def _cores_held(cpu, wall):
     return max(1, int(held.sum() + 1e-9))
 
 
+def available_cores():
+    """The cores this process may run on (``os.sched_getaffinity``; ``os.cpu_count``
+    where that does not exist), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):   # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def default_threads():
     """Threads of a Network created without ``threads``: ``PLASTICITY_THREADS`` if
-    set, else every core this process may run on (``os.sched_getaffinity``)."""
+    set (an integer >= 1; an upper bound as ``threads`` is), else every core this
+    process may run on (:func:`available_cores`)."""
     env = os.environ.get("PLASTICITY_THREADS", "").strip()
     if env:
         try:
@@ -94,10 +107,7 @@ def default_threads():
         if n < 1:
             raise ValueError(f"PLASTICITY_THREADS must be an integer >= 1, got {env!r}")
         return n
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):   # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def _check_name(name, existing):
@@ -738,8 +748,11 @@ class Network:
         Seed of every random draw during runs (Poisson sources); same seed and same
         network give identical results, bit for bit.
     threads : int or None
-        Threads of the compiled step loop (OpenMP), >= 1. None: the environment
-        variable ``PLASTICITY_THREADS`` if set, else every core the process may use.
+        The most threads of the compiled step loop (OpenMP), an integer >= 1. None:
+        the environment variable ``PLASTICITY_THREADS`` if set, else every core the
+        process may use. A run uses at most one thread per core the process may use
+        (``os.sched_getaffinity``) and one per 50,000 synapses + neurons: a larger
+        number asks for no more (nothing is allocated per thread asked for).
         Results are identical, bit for bit, for every number of threads (the work is
         partitioned by postsynaptic neuron; docs/internals.md, "Threads"). A build
         without OpenMP runs on one thread (with a warning when more were asked for).
@@ -813,7 +826,8 @@ class Network:
 
     def _run_threads(self):
         """The threads a run uses: ``threads``, at most one per _WORK_PER_THREAD
-        synapses and neurons, or 1 without OpenMP (warned)."""
+        synapses and neurons and one per core the process may use, or 1 without
+        OpenMP (warned)."""
         n = self._threads
         if n > 1 and not _OPENMP:
             warnings.warn(f"plasticity was built without OpenMP: running on 1 thread "
@@ -822,7 +836,7 @@ class Network:
         if _WORK_PER_THREAD > 0:
             work = sum(p.synapses.nnz for p in self.projections.values()) + sum(
                 p.n for p in self.populations.values() if p.model is not None)
-            n = max(1, min(n, work // _WORK_PER_THREAD))
+            n = max(1, min(n, work // _WORK_PER_THREAD, available_cores()))
         if self._load_cap is not None and n > self._load_cap:
             if time.monotonic() < self._probe_at:
                 return self._load_cap
@@ -1065,9 +1079,11 @@ class Network:
             raise ValueError(f"interpolation must be 'previous' or 'linear', got "
                              f"{interpolation!r}")
         t = _real_values("times", times, "ms").ravel()
-        if t.size == 0 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        if t.size == 0 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0) \
+                or t[0] < 0:
+            # a negative time is before the network's t = 0: no step is there
             raise ValueError("times must be a non-empty, finite, strictly increasing "
-                             f"sequence (ms), got {t}")
+                             f"sequence of times >= 0 ms, got {t}")
         ids = (np.arange(pop.n, dtype=np.int32) if neurons is None else
                check_ids("neurons", neurons, pop.n, unique=True, empty=False))
         a = _real_values("amplitudes", amplitudes)

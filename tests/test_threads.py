@@ -482,6 +482,35 @@ def test_threads_setting(monkeypatch):
         Network()
 
 
+@needs_openmp
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_threads_beyond_the_cores_run_on_the_cores(how, monkeypatch):
+    """``threads`` is an upper bound: 10**9 threads (or PLASTICITY_THREADS=10**9) is
+    accepted and a run uses at most one thread per core the process may use (a team
+    of 10**9 threads was asked of OpenMP, with scratch per thread), with the results
+    of one thread. The cores are made 3 here, whatever this machine has."""
+    monkeypatch.setattr(network_module, "_WORK_PER_THREAD", 1)   # no work limit
+    monkeypatch.setattr(network_module, "available_cores", lambda: 3)
+    monkeypatch.setattr(network_module, "_WATCH_LOAD", False)  # 3 threads on 2 cores
+    make, run = _rule_net(lambda: STDP(TIMINGS["pair-all"](), Additive(0.0, 1.0)),
+                          "none", duration=50.0)
+    net, mons = make()
+    net.threads = 1
+    run(net)
+    ref = _snapshot(net, mons)
+    if how == "environment":
+        monkeypatch.setenv("PLASTICITY_THREADS", str(10 ** 9))
+        net, mons = make()
+        net.threads = None
+    else:
+        net, mons = make()
+        net.threads = 10 ** 9
+    assert net.threads == 10 ** 9        # the bound asked for, as given
+    run(net)
+    assert net._eng.threads == 3
+    _assert_identical(ref, _snapshot(net, mons), "threads = 10**9")
+
+
 def test_without_openmp_one_thread_and_a_warning(monkeypatch):
     """A build without OpenMP (simulated: the flag network.py reads from the engine)
     warns and runs on one thread with the same results."""

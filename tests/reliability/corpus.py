@@ -255,6 +255,9 @@ case("net-current-amp-nan",
      r"amplitudes")
 case("net-current-empty", "net, a, b = net2(); net.add_current(b, [], [])", "ValueError",
      r"times")
+case("net-current-negative-time",
+     "net, a, b = net2(); net.add_current(b, [-5.0, 1.0], [1.0, 2.0])", "ValueError",
+     r"times must be .* times >= 0 ms, got \[-5\.  1\.\]")
 case("net-callback", "net, a, b = net2(); net.add_callback(3)", "TypeError", r"callback")
 # risky: state replaced by the user behind the engine's back, then run (compiled loop)
 case("net-state-set-wrong-shape", "net, a, b = net2(); b['v'] = np.zeros(5); net.run(1.0)",
