@@ -11,7 +11,7 @@ import numpy as np
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
            "check_in", "check_range", "check_probability", "check_real_array",
            "check_ids", "check_size", "whole_steps", "check_schedule", "steps_of",
-           "check_rate_per_step", "Revalidated"]
+           "check_rate_per_step", "Revalidated", "UnknownName", "unknown_name"]
 
 
 def _num(name, value):
@@ -244,6 +244,21 @@ def check_size(name, n, bytes_each, *, high=2 ** 31 - 1):
     return n
 
 
+class UnknownName(KeyError, ValueError):
+    """A name that is not among those allowed (``rule['zz']``, ``monitor['zz']``): a
+    KeyError (a lookup by name) and a ValueError (bad input) whose message reads as
+    written (a KeyError's prints quoted, as a key)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+def unknown_name(what, name, allowed, hint=""):
+    """An :class:`UnknownName` naming ``what`` (``"variable of the rule"``), the
+    ``name`` asked for and the ``allowed`` names (sorted), with ``hint`` appended."""
+    return UnknownName(f"{name!r} is not a {what}; allowed: {sorted(allowed)}{hint}")
+
+
 class Revalidated:
     """Mixin for parameter objects whose constructor checks its arguments: assigning a
     constructor parameter later (``pair.a_plus = x``, ``model.tau_m = x``) goes through
@@ -276,6 +291,13 @@ class Revalidated:
                 fresh = type(self)(**args)
                 self.__dict__.update(fresh.__dict__)
                 return
+        elif not name.startswith("_") and not hasattr(type(self), name):
+            args = self._ctor_args()
+            if args is not None:
+                # constructed, and no such parameter: a misspelt one (pair.a_plu =
+                # 0.02) would be a new attribute that nothing reads
+                raise AttributeError(f"{type(self).__name__} has no parameter {name!r}; "
+                                     f"its parameters are {sorted(args)}")
         object.__setattr__(self, name, value)
 
     def __getattr__(self, name):            # parameters kept in _params

@@ -27,7 +27,7 @@ import numpy as np
 from ._ext import engine as _engine
 from ._validation import (check_finite, check_ids, check_int, check_positive,
                           check_rate_per_step, check_real_array, check_size, steps_of,
-                          whole_steps)
+                          unknown_name, whole_steps)
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
@@ -638,6 +638,9 @@ class StateMonitor:
         return {name: allv[:, k] for k, name in enumerate(self.variables)}
 
     def __getitem__(self, var):
+        if var not in self.variables:
+            raise unknown_name(f"variable recorded by this monitor of {self.pop.name!r}",
+                               var, self.variables)
         return self.values[var]
 
 
@@ -713,6 +716,9 @@ class RuleMonitor(WeightMonitor):
 
     def __getitem__(self, var):
         # one variable: stack its rows only, not every recorded variable's
+        if var not in self._rows:
+            raise unknown_name(f"variable recorded by this monitor of projection "
+                               f"{self.proj.name!r}", var, self.variables)
         rows = self._rows[var]
         return np.stack(rows) if rows else self.values[var]
 

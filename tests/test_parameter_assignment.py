@@ -115,3 +115,78 @@ def test_rule_time_constant_zero_is_a_clear_error(backend):
         net.run(1.0)
     rule.params["tau"] = math.inf          # no decay: allowed
     net.run(1.0)
+
+
+# release check (qa5): a misspelt name was taken silently or failed unhelpfully
+@pytest.mark.parametrize("obj, name", [
+    (N.LIF(), "tau"), (N.AdEx(), "tau_W"), (Pair(), "a_plu"), (Triplet(), "A_plus"),
+    (Additive(), "wmax"), (PowerLaw(), "mu")], ids=lambda x: getattr(x, "__name__",
+                                                                       str(x))[:12])
+def test_a_misspelt_parameter_is_refused(obj, name):
+    """``pair.a_plu = 0.02`` made a new attribute that nothing reads (the run went on
+    with a_plus unchanged): an AttributeError naming the parameters."""
+    before = obj.parameters()
+    with pytest.raises(AttributeError, match=rf"{type(obj).__name__} has no parameter "
+                                             rf"'{name}'; its parameters are \["):
+        setattr(obj, name, 0.5)
+    assert obj.parameters() == before and name not in vars(obj)
+
+
+def _rule_net():
+    net = Network(dt=0.1, seed=1)
+    src = net.add_poisson("src", 5, 50.0)
+    p = net.add_population("p", 2, N.LIF())
+    rule = EquationRule(model="dA/dt = -A/tau : 1 (event-driven)",
+                        on_pre="A += 1\nw = clip(w + eta * A, 0, 1)",
+                        params=dict(tau=20.0, eta=1e-3))
+    proj = net.connect(src, p, SynapseMatrix.all_to_all(5, 2, weight=0.5), "I_syn_ex",
+                       rule=rule)
+    return net, proj, rule
+
+
+def test_a_rule_refuses_names_it_does_not_have():
+    """``rule.params['zz'] = 1`` (a misspelt parameter) was kept and never read;
+    ``rule['zz'] = 1`` raised a KeyError whose message printed as a quoted key;
+    ``rule['eta'] = 1`` did not say that eta is a parameter."""
+    from plasticity._validation import UnknownName
+    net, proj, rule = _rule_net()
+    with pytest.raises(UnknownName) as e:
+        rule["zz"] = 1.0
+    assert isinstance(e.value, KeyError) and isinstance(e.value, ValueError)
+    assert str(e.value) == ("'zz' is not a variable of the rule; allowed: ['A', 'w']; "
+                            "parameters (rule.params): ['eta', 'tau']")
+    with pytest.raises(KeyError, match=r"'eta' is a parameter: set "
+                                       r"rule.params\['eta'\] = value"):
+        rule["eta"] = 2.0
+    with pytest.raises(ValueError, match=r"'zz' is not a parameter of the rule; allowed: "
+                                         r"\['eta', 'tau'\]"):
+        rule.params["zz"] = 1.0
+    with pytest.raises(ValueError, match="'zz' is not a parameter"):
+        rule.params.update(zz=1.0)
+    with pytest.raises(ValueError, match="'zz' is not a parameter"):
+        rule.params = {"tau": 20.0, "eta": 1e-3, "zz": 1.0}
+    assert dict(rule.params) == {"tau": 20.0, "eta": 1e-3}
+    rule.params["eta"] = 2e-3                   # a parameter: taken
+    rule.params = dict(tau=10.0, eta=1e-3)      # the whole set: taken
+    net.run(1.0)
+    import copy
+    clone = copy.deepcopy(rule.params)          # a copy keeps the check
+    with pytest.raises(ValueError, match="'zz' is not a parameter"):
+        clone["zz"] = 1.0
+    with pytest.raises(TypeError, match=r"STDP has no variables to set by name "
+                                        r"\(rule\['zz'\] = \.\.\.\)"):
+        STDP(Pair(), Additive())["zz"] = 1.0
+
+
+def test_monitors_refuse_a_variable_they_do_not_record():
+    net, proj, rule = _rule_net()
+    sm = net.monitor_state("p", ["v"])
+    rm = net.monitor_rule(proj, ["A"], 1.0)
+    net.run(2.0)
+    with pytest.raises(KeyError, match=r"'I_ext' is not a variable recorded by this "
+                                       r"monitor of 'p'; allowed: \['v'\]"):
+        sm["I_ext"]
+    with pytest.raises(KeyError, match=r"'w' is not a variable recorded by this monitor "
+                                       r"of projection 'src_p'; allowed: \['A'\]"):
+        rm["w"]
+    assert sm["v"].shape == (20, 2) and rm["A"].shape[0] == 3

@@ -83,6 +83,16 @@ ERRORS = [
     (dict(on_pre="w = g_e_post * 2", params=dict(g_e_post=2.0)), ["params",
                                                                  "'g_e_post'", "hide"]),
     (dict(on_pre="w = a", params=dict(a=float("nan"))), ["params", "a", "number"]),
+    # release check (qa5): a parameter or variable named like a unit shadowed it in
+    # every expression (20*ms was 20 times the parameter), as Brian2 refuses
+    (dict(on_pre="w += 2 * ms", params=dict(ms=5.0)), ["params", "parameter 'ms' is a "
+                                                       "unit", "rename"]),
+    (dict(on_pre="w += mV", params=dict(mV=5.0)), ["params", "'mV' is a unit"]),
+    (dict(model="Hz : 1", on_pre="w += Hz"), ["model line 1", "variable 'Hz' is a unit"]),
+    (dict(model="dsecond/dt = -second / 10 : 1 (clock-driven)"),
+     ["model line 1", "'second' is a unit"]),
+    (dict(model="nS = 2 * w : 1", on_pre="w += nS"),
+     ["model line 1", "subexpression 'nS' is a unit"]),
     (dict(model="x_post : 1"), ["model line 1", "_post"]),
     (dict(model="x : 1 (fast)"), ["model line 1", "fast"]),
     (dict(model="dé/dt = -é / 10 : 1 (event-driven)"), ["model line 1", "'é'", "ASCII"]),
@@ -390,19 +400,19 @@ def random_rule(draw):
     dx/dt = (0.2 - x) / 20 : 1 ({draw(st.sampled_from(['event-driven', 'clock-driven']))})
     c : 1 (shared)
     """
-    pre = [f"w = clip(w + amp * ({expr()}), 0, 1)", pre_inc]
+    pre = [f"w = clip(w + eta * ({expr()}), 0, 1)", pre_inc]
     if draw(st.booleans()):
         pre.append(f"x = clip(x + 0.1 * ({expr()}), -2, 2)")
     if draw(st.booleans()):
         pre.reverse()
-    post = [f"w = clip(w + amp * ({expr()}), 0, 1)", post_inc]
+    post = [f"w = clip(w + eta * ({expr()}), 0, 1)", post_inc]
     if draw(st.booleans()):
         post.reverse()
     step = ""
     if draw(st.booleans()):
         step = "c = c * 0.99\nw = clip(w + 1e-5 * (Apre - c), 0, 1)"
     return dict(model=model, on_pre="\n".join(pre), on_post="\n".join(post),
-                on_step=step, params=dict(tau2=tau2, amp=amp), init={"x": 0.2, "c": 1.0})
+                on_step=step, params=dict(tau2=tau2, eta=amp), init={"x": 0.2, "c": 1.0})
 
 
 @settings(max_examples=12, deadline=None,

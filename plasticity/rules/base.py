@@ -109,8 +109,13 @@ class Rule:
         return {}
 
     def __getitem__(self, name):
-        raise KeyError(f"{name!r} is not a recordable variable of {self.name} "
-                       f"(recordable: {sorted(self.recordable())})")
+        from .._validation import unknown_name
+        raise unknown_name(f"recordable variable of {self.name}", name, self.recordable())
+
+    def __setitem__(self, name, value):
+        raise TypeError(f"{self.name} has no variables to set by name (rule[{name!r}] "
+                        f"= ...): its parameters are attributes "
+                        f"({self.name}.parameters(): {sorted(self.parameters())})")
 
     @property
     def name(self):

@@ -9,11 +9,12 @@ interpreter instead (the reference the compiled code is tested against; slow).
 """
 import ast
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
 from .._validation import (check_finite, check_nonnegative, check_positive, check_schedule,
-                           steps_of, whole_steps)
+                           steps_of, unknown_name, whole_steps)
 from . import _codegen
 from .base import Rule
 from .language import (RANDOM, UNITS, RuleSyntaxError, _copy, _names, parse_rule,
@@ -108,6 +109,49 @@ def held_v_rows(model):
     return -1, -1
 
 
+class _Params(dict):
+    """``EquationRule.params``: a dict whose keys are among the names the rule was
+    built with (values are checked when a run starts, as they may change between
+    runs)."""
+
+    def __init__(self, allowed):
+        super().__init__()
+        self._allowed = tuple(allowed)
+
+    def _check(self, name):
+        if name not in self._allowed:
+            raise unknown_name("parameter of the rule", name, self._allowed,
+                               " (the parameters are those the rule was built with)")
+
+    def __setitem__(self, name, value):
+        self._check(name)
+        super().__setitem__(name, value)
+
+    def update(self, *args, **kw):
+        for k, v in dict(*args, **kw).items():
+            self[k] = v
+
+    def setdefault(self, name, value=None):
+        if name not in self:
+            self[name] = value
+        return self[name]
+
+    def clear_missing(self, value):
+        """Keep only the names in ``value`` (an assigned mapping may leave some out:
+        refused when a run starts, naming them)."""
+        for k in [k for k in self if k not in value]:
+            del self[k]
+
+    def __reduce__(self):       # a copy or pickle keeps the allowed names
+        return (_params_of, (self._allowed, dict(self)))
+
+
+def _params_of(allowed, values):
+    p = _Params(allowed)
+    p.update(values)
+    return p
+
+
 class EquationRule(Rule):
     """A plasticity rule given as equations and statements (the rule language).
 
@@ -171,7 +215,7 @@ class EquationRule(Rule):
         self.spec = parse_rule(model, on_pre, on_post, on_step, params)
         self.text = dict(model=model or "", on_pre=on_pre or "", on_post=on_post or "",
                          on_step=on_step or "")
-        self.params = dict(self.spec.params)
+        self.params = self.spec.params
         self.init = dict(init or {})
         for k in self.init:
             if k not in self.spec.variables:
@@ -198,6 +242,23 @@ class EquationRule(Rule):
         self._last = {}
 
     # ------------------------------------------------------------- public API
+    @property
+    def params(self):
+        """The parameters' values (a dict of the rule's parameter names; change
+        them between runs). A name the rule was not built with is refused (a
+        misspelt parameter would be a new entry that nothing reads)."""
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        if not isinstance(value, Mapping):
+            raise TypeError(f"params must map parameter names to numbers, got "
+                            f"{value!r:.60} ({type(value).__name__})")
+        p = _Params(self.spec.params)
+        p.update(value)
+        p.clear_missing(value)
+        self._params = p
+
     @property
     def name(self):
         return self._name
@@ -291,10 +352,12 @@ class EquationRule(Rule):
         last[:] = step
 
     def _variable(self, name):
-        v = self.spec.variables.get(name)
+        v = self.spec.variables.get(name) if isinstance(name, str) else None
         if v is None:
-            raise KeyError(f"{name!r} is not a variable of the rule (variables: "
-                           f"{sorted(self.spec.variables)})")
+            hint = (f" ({name!r} is a parameter: set rule.params[{name!r}] = value "
+                    f"between runs)" if name in self.spec.params else
+                    f"; parameters (rule.params): {sorted(self.spec.params)}")
+            raise unknown_name("variable of the rule", name, self.spec.variables, hint)
         return v
 
     def schedule(self, variable, times, amounts):
@@ -498,6 +561,10 @@ class EquationRule(Rule):
         """Parameter values and the equations' coefficients at this dt."""
         out = {"dt": dt}
         missing = sorted(set(self.spec.params) - set(self.params))
+        extra = sorted(set(self.params) - set(self.spec.params))
+        if extra:
+            raise ValueError(f"params: {extra} are not parameters of the rule (it was "
+                             f"built with {sorted(self.spec.params)})")
         if missing:
             raise ValueError(f"params: {missing} missing (the rule was built with "
                              f"{sorted(self.spec.params)}; rule.params has "

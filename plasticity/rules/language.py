@@ -101,7 +101,7 @@ FUNCTIONS = {"exp": 1, "log": 1, "log10": 1, "sqrt": 1, "abs": 1, "sign": 1,
              "rand": 0, "randn": 0}
 RANDOM = ("rand", "randn")
 
-# names that cannot be declared; a variable or parameter named like a unit shadows it
+# names that cannot be declared (nor named like a unit: _unit_name)
 _RESERVED = {"t", "dt", "w", "i", "j", "lastupdate", "N", "inf", "delayed"} | set(FUNCTIONS)
 _FLAGS = {"event-driven", "clock-driven", "shared", "pre", "post", "constant"}
 _UNIT_RE = re.compile(r"^[\sA-Za-z0-9_*/().+-]*$")
@@ -318,6 +318,18 @@ def _valid_name(name):
         and not name.startswith("__")
 
 
+def _unit_name(name):
+    """Why ``name`` (a unit, e.g. ``ms``) cannot be a variable's or a parameter's:
+    it would silently shadow the unit in every expression of the rule (``20*ms``
+    would be 20 times the parameter), as Brian2 refuses it; else None."""
+    if name in UNITS and name != "inf":
+        return (f"{name!r} is a unit ({name} = {UNITS[name]:g} in the rule's units: "
+                f"ms, mV, nS, pA) and cannot name a variable or a parameter (it would "
+                f"shadow the unit in every expression, and Brian2 refuses it too); "
+                f"rename it")
+    return None
+
+
 def _check_name(name, block, lineno, line, what):
     if not _valid_name(name):
         _fail(block, lineno, line, f"{what} {name!r} is not a valid name (ASCII letters, "
@@ -325,6 +337,8 @@ def _check_name(name, block, lineno, line, what):
     if name in _RESERVED and name != "w":
         _fail(block, lineno, line, f"{name!r} is reserved (a function or "
               "built-in name) and cannot be declared")
+    if _unit_name(name):
+        _fail(block, lineno, line, f"{what} {_unit_name(name)}")
     if name.endswith("_pre") or name.endswith("_post"):
         _fail(block, lineno, line, f"{name!r}: names ending in _pre/_post refer to the "
               "neurons' variables and cannot be declared")
@@ -347,6 +361,8 @@ def parse_rule(model="", on_pre="", on_post="", on_step="", params=None):
         if name in _RESERVED:
             raise RuleSyntaxError(f"params: {name!r} is reserved (a function or "
                                   "built-in name)")
+        if _unit_name(name):
+            raise RuleSyntaxError(f"params: parameter {_unit_name(name)}")
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
                 or math.isnan(float(value)):
             raise RuleSyntaxError(f"params: {name} must be a number (finite, or +-inf "
