@@ -118,18 +118,24 @@ def _check_name(name, existing):
     return name
 
 
-def _check_rule_bounds(name, synapses, rule):
-    """Initial weights outside a rule's [w_min, w_max] (its weight dependence's, or its
-    own) would be clipped silently at their first update: refuse them at connect."""
-    wd = getattr(rule, "weight", None)
-    src = wd if hasattr(wd, "w_min") and hasattr(wd, "w_max") else rule
-    lo, hi = getattr(src, "w_min", None), getattr(src, "w_max", None)
+def _check_rule_bounds(name, synapses, rule, dt, what="initial weights"):
+    """Weights outside a rule's bounds (``rule.weight_bounds``: an STDP weight
+    dependence's [w_min, w_max], the clip bounds of a rule-language rule whose every
+    write of w clips it) would be clipped silently at their first update: refused at
+    connect (``what`` = "initial weights") and when a run starts (weights set since,
+    or bounds changed), naming the projection, the bounds, the first weight outside
+    and how many are."""
+    bounds = rule.weight_bounds(dt)
     w = synapses.weights
-    if lo is None or hi is None or w.size == 0:
+    if bounds is None or w.size == 0:
         return
+    lo, hi, how = bounds
     # compared in the weights' dtype: a float32 weight drawn in [lo, hi] stays in it;
-    # in chunks (whole-array comparisons would hold 3 B per synapse of bool arrays)
+    # a min and a max first (no temporaries), in chunks only where one is outside
+    # (whole-array comparisons would hold 3 B per synapse of bool arrays)
     lo_, hi_ = np.asarray(lo, dtype=w.dtype), np.asarray(hi, dtype=w.dtype)
+    if w.min() >= lo_ and w.max() <= hi_:
+        return
     first, count = -1, 0
     for a, b in _chunks(w.size):
         part = w[a:b]
@@ -139,9 +145,10 @@ def _check_rule_bounds(name, synapses, rule):
             first = a + int(np.flatnonzero(out)[0])
         count += n_out
     if count:
-        raise ValueError(f"initial weights of projection {name!r} must be within the "
-                         f"rule's bounds [w_min, w_max] = [{lo}, {hi}], got {w[first]} "
-                         f"(synapse {first}; {count} of {w.size} outside)")
+        raise ValueError(f"{what} of projection {name!r} must be within the rule's "
+                         f"bounds {how} = [{lo}, {hi}], got {w[first]} (synapse "
+                         f"{first}; {count} of {w.size} outside; a weight outside is "
+                         f"clipped silently at its first update)")
 
 
 _CHUNK = 1 << 22
@@ -1064,7 +1071,7 @@ class Network:
                 rule.forget_state()
             # a rule checks itself against the projection here, before anything runs
             rule.validate(proj)
-            _check_rule_bounds(name, synapses, rule)
+            _check_rule_bounds(name, synapses, rule, self.dt)
         self.projections[name] = proj
         if rule is not None:
             rule._owner = proj
@@ -1188,6 +1195,9 @@ class Network:
             if proj.rule is not None and not isinstance(proj.rule, Rule):
                 raise TypeError(f"projection {proj.name!r}: rule must be a "
                                 f"plasticity.rules.Rule or None, got {proj.rule!r}")
+            if proj.rule is not None:
+                _check_rule_bounds(proj.name, proj.synapses, proj.rule, self.dt,
+                                   "weights")
         for pop in self.populations.values():
             arrays = [("spikes_buf", pop.spikes_buf, np.int32, (max(pop.n, 1),))]
             if pop.model is not None:

@@ -255,3 +255,51 @@ def test_constant_parts_are_checked_again_when_the_params_change(backend):
         net.run(1.0)
     rule.params["k"] = 3.0
     net.run(1.0)
+
+
+# release check (qa5): weights outside the clip bounds of a rule whose every write of
+# w clips it were clipped silently at their first update; refused at connect and when
+# a run starts, for both backends; rules without such bounds take any weights
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("on_pre, on_post, bounds", [
+    ("w = clip(w + eta, 0, w_max)", "", (0.0, 0.5)),
+    ("w = clip(w + eta, -w_max, w_max)", "w = clip(w - eta, 0.25, inf)", (0.25, 0.5)),
+    ("w = clip(w + eta, 0, w_max * ms / dt)", "", (0.0, 5.0)),     # units and dt
+    ("w += eta", "", None),                                        # no clip
+    ("w = clip(w + eta, 0, w_max)", "w += eta", None),             # one write unclipped
+    ("w = clip(w + eta, 0, v_post)", "", None),                    # not a constant
+    ("w = minimum(w + eta, w_max)", "", None),                     # not clip()
+])
+def test_weights_outside_an_equation_rules_clip_bounds(backend, on_pre, on_post,
+                                                       bounds):
+    def net_of(weight):
+        rule = EquationRule(on_pre=on_pre, on_post=on_post,
+                            params=dict(eta=1e-3, w_max=0.5), backend=backend)
+        net = Network(dt=0.1, seed=1)
+        src = net.add_poisson("src", 5, 200.0)
+        post = net.add_population("p", 3, LIF())
+        proj = net.connect(src, post, SynapseMatrix.all_to_all(5, 3, weight=weight),
+                           "I_syn_ex", rule=rule)
+        return net, proj, rule
+
+    if bounds is None:
+        net, proj, rule = net_of(10.0)               # any weights: taken
+        assert rule.weight_bounds(0.1) is None
+        net.run(1.0)
+        return
+    what = (rf"weights of projection 'src_p' must be within the rule's bounds "
+            rf"\(w = clip\(\.\.\., lo, hi\) in on_pre line 1.*\) = \[{bounds[0]}, "
+            rf"{bounds[1]}\], got 10.0 \(synapse 0; 15 of 15 outside")
+    with pytest.raises(ValueError, match="initial " + what):
+        net_of(10.0)
+    net, proj, rule = net_of(bounds[1])              # at the bound: taken
+    assert rule.weight_bounds(0.1)[:2] == bounds
+    proj.weights[:] = 10.0                           # set after connect
+    with pytest.raises(ValueError, match=what):
+        net.run(1.0)
+    assert net.step == 0
+    proj.weights[:] = bounds[1]
+    net.run(1.0)
+    rule.params["w_max"] = 0.3                       # bounds lowered between runs
+    with pytest.raises(ValueError, match=r"must be within the rule's bounds"):
+        net.run(1.0)

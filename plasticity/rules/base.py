@@ -101,6 +101,14 @@ class Rule:
         """The rule's parameters as a flat dict (stored in run files)."""
         return {}
 
+    def weight_bounds(self, dt):
+        """``(lo, hi, how)`` where every update of the rule clips the weights to
+        ``[lo, hi]`` (``how`` says where the bounds come from, for the messages), or
+        None where the rule has no such bounds. ``Network`` refuses weights outside
+        them at connect and when a run starts: they would be clipped silently at
+        their first update."""
+        return None
+
     def recordable(self, projection=None):
         """The variables :meth:`Network.monitor_rule` can sample on ``projection``
         (default: the one bound), name -> where (``'syn'``, ``'pre'``, ``'post'`` or

@@ -320,6 +320,37 @@ class EquationRule(Rule):
         out["w"] = "syn"
         return out
 
+    def weight_bounds(self, dt):
+        """Where every statement that writes ``w`` is ``w = clip(e, lo, hi)`` with
+        bounds of parameters and numbers (and ``w`` has no equation): the range all
+        of them keep, ``[max lo, min hi]`` (a weight outside one statement's range
+        is clipped by it silently); else None (the rule keeps no known range, or
+        its parameters are not valid now: the run's check of them says why)."""
+        if self._res is None or self.spec.variables["w"].dynamics is not None:
+            return None
+        lo, hi, lines = -math.inf, math.inf, []
+        for block, stmts in self._res.blocks.items():
+            for st in stmts:
+                if st.target != "w":
+                    continue
+                e = st.expr
+                if st.op is not None or not (isinstance(e, ast.Call) and isinstance(
+                        e.func, ast.Name) and e.func.id == "clip" and len(e.args) == 3):
+                    return None
+                try:
+                    with np.errstate(all="ignore"):
+                        a = _eval_const(e.args[1], self.params, dt)
+                        b = _eval_const(e.args[2], self.params, dt)
+                except Exception:       # not constant, or the parameters are bad
+                    return None
+                if math.isnan(a) or math.isnan(b):
+                    return None
+                lo, hi = max(lo, a), min(hi, b)
+                lines.append(f"{block} line {st.lineno}")
+        if not lines or lo > hi:
+            return None
+        return lo, hi, f"(w = clip(..., lo, hi) in {', '.join(lines)})"
+
     def _parallel_safe(self):
         """Whether the engine may run the per-synapse work on several threads (by
         postsynaptic range): no statement run per synapse writes a shared variable

@@ -447,6 +447,13 @@ class STDP(Rule):
     def forget_state(self):
         self._shape = None
 
+    def weight_bounds(self, dt):
+        """[w_min, w_max] of the weight dependence (every update clips to them)."""
+        wd = self.weight
+        if hasattr(wd, "w_min") and hasattr(wd, "w_max"):
+            return wd.w_min, wd.w_max, "[w_min, w_max]"
+        return None
+
     def parameters(self):
         # post_delay only where set: the parameters (and run files) of every rule
         # without it stay as they were
