@@ -119,12 +119,13 @@ def _check_name(name, existing):
 
 
 def _check_rule_bounds(name, synapses, rule, dt, what="initial weights"):
-    """Weights outside a rule's bounds (``rule.weight_bounds``: an STDP weight
-    dependence's [w_min, w_max], the clip bounds of a rule-language rule whose every
-    write of w clips it) would be clipped silently at their first update: refused at
-    connect (``what`` = "initial weights") and when a run starts (weights set since,
-    or bounds changed), naming the projection, the bounds, the first weight outside
-    and how many are."""
+    """Initial weights outside a rule's bounds (``rule.weight_bounds``: an STDP
+    weight dependence's [w_min, w_max], the clip bounds of a rule-language rule whose
+    every write of w clips it) would be clipped silently at their first update:
+    refused at connect and when the projection's first run starts (weights set after
+    connect, bounds changed before it), naming the projection, the bounds, the first
+    weight outside and how many are. Between runs weights may leave the bounds (a
+    normalisation, Diehl & Cook 2015): the rule clips them at their next update."""
     bounds = rule.weight_bounds(dt)
     w = synapses.weights
     if bounds is None or w.size == 0:
@@ -1195,9 +1196,12 @@ class Network:
             if proj.rule is not None and not isinstance(proj.rule, Rule):
                 raise TypeError(f"projection {proj.name!r}: rule must be a "
                                 f"plasticity.rules.Rule or None, got {proj.rule!r}")
-            if proj.rule is not None:
+            if proj.rule is not None and not getattr(proj, "_ran", False):
+                # the weights a projection starts from (set after connect too); not
+                # between runs: weights scaled past the bounds there (Diehl & Cook's
+                # normalisation) are clipped at their next update by design
                 _check_rule_bounds(proj.name, proj.synapses, proj.rule, self.dt,
-                                   "weights")
+                                   "initial weights")
         for pop in self.populations.values():
             arrays = [("spikes_buf", pop.spikes_buf, np.int32, (max(pop.n, 1),))]
             if pop.model is not None:
@@ -1373,6 +1377,8 @@ class Network:
         for k, proj in post_ordered:
             proj._wp = proj._gather_post_order()
             proj.rule.set_post_order(eng, k, proj._wp, proj._post_position())
+        for proj in self._projs:
+            proj._ran = True        # its initial weights were checked (above)
         t_end = self.step + n_steps
         bar = None
         if progress is not False and n_steps > 0:
@@ -1546,6 +1552,9 @@ class Network:
         for name, proj in self.projections.items():
             d = state["projections"][name]
             np.copyto(proj.synapses.weights, d["weights"])
+            # a run's state goes on as it was (its weights are not initial weights:
+            # _check_rule_bounds; normalised ones may be past the bounds)
+            proj._ran = int(state["step"]) > 0
             if "rule" in d:
                 if not hasattr(proj.rule, "projection"):
                     proj.rule.bind(proj, self.dt)

@@ -257,9 +257,10 @@ def test_constant_parts_are_checked_again_when_the_params_change(backend):
     net.run(1.0)
 
 
-# release check (qa5): weights outside the clip bounds of a rule whose every write of
-# w clips it were clipped silently at their first update; refused at connect and when
-# a run starts, for both backends; rules without such bounds take any weights
+# release check (qa5): initial weights outside the clip bounds of a rule whose every
+# write of w clips it were clipped silently at their first update; refused at connect
+# and when the first run starts, for both backends; rules without such bounds take
+# any weights
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("on_pre, on_post, bounds", [
     ("w = clip(w + eta, 0, w_max)", "", (0.0, 0.5)),
@@ -295,11 +296,47 @@ def test_weights_outside_an_equation_rules_clip_bounds(backend, on_pre, on_post,
     net, proj, rule = net_of(bounds[1])              # at the bound: taken
     assert rule.weight_bounds(0.1)[:2] == bounds
     proj.weights[:] = 10.0                           # set after connect
-    with pytest.raises(ValueError, match=what):
+    with pytest.raises(ValueError, match="initial " + what):
         net.run(1.0)
     assert net.step == 0
+    rule.params["w_max"] = 0.3                       # bounds lowered before the run
     proj.weights[:] = bounds[1]
-    net.run(1.0)
-    rule.params["w_max"] = 0.3                       # bounds lowered between runs
     with pytest.raises(ValueError, match=r"must be within the rule's bounds"):
         net.run(1.0)
+    rule.params["w_max"] = 0.5
+    net.run(1.0)
+    # between runs weights may leave the bounds (a normalisation, Diehl & Cook): the
+    # rule clips them at their next update, by design
+    proj.weights[:] = 10.0
+    net.run(1.0)
+
+
+def test_a_restored_run_goes_on_with_weights_past_the_bounds():
+    """A run's state (Network.store at step > 0) is no initial state: weights that a
+    normalisation put past the rule's bounds between runs (Diehl & Cook) continue
+    after restore, as in the uninterrupted run; a state of step 0 is checked."""
+    from plasticity import STDP, Additive, Pair
+
+    def make():
+        net = Network(dt=0.1, seed=1)
+        src = net.add_poisson("src", 5, 200.0)
+        post = net.add_population("p", 3, LIF())
+        proj = net.connect(src, post, SynapseMatrix.all_to_all(5, 3, weight=0.5),
+                           "I_syn_ex", rule=STDP(Pair(), Additive(0.0, 1.0)))
+        return net, proj
+
+    net, proj = make()
+    at0 = net.store()
+    net.run(1.0)
+    proj.weights[:] = 3.0                  # past w_max between runs: taken
+    state = net.store()
+    net.run(1.0)
+    net2, proj2 = make()
+    net2.restore(state)
+    net2.run(1.0)
+    np.testing.assert_array_equal(proj2.weights, proj.weights)
+    net3, proj3 = make()
+    at0["projections"]["src_p"]["weights"][:] = 3.0
+    net3.restore(at0)
+    with pytest.raises(ValueError, match="initial weights of projection 'src_p'"):
+        net3.run(1.0)

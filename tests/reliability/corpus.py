@@ -205,9 +205,9 @@ case("net-weights-below-rule-bound",
      "net, a, b = net2(); net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=-0.1),"
      " 'I_syn_ex', rule=STDP(Pair(), Multiplicative(0.0, 1.0)))", "ValueError",
      r"within the rule's bounds .* got -0.1")
-# release check (qa5): weights outside a rule's bounds were clipped silently at their
-# first update when they came from a rule-language rule's clip(), or were set (or the
-# bounds lowered) after connect
+# release check (qa5): initial weights outside a rule's bounds were clipped silently at
+# their first update when they came from a rule-language rule's clip(), or were set
+# (or the bounds lowered) after connect, before the first run
 case("net-weights-above-equation-rule-clip",
      "from plasticity.rules import EquationRule; net, a, b = net2();"
      "r = EquationRule(model='dA/dt = -A/tau : 1 (event-driven)', on_pre='A += 1\\n"
@@ -222,12 +222,12 @@ case("net-weights-set-above-rule-bound-after-connect",
      "net, a, b = net2(); p = net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=0.5),"
      " 'I_syn_ex', rule=STDP(Pair(), Additive(0.0, 1.0))); p.weights[4] = 3.0;"
      " net.run(1.0)", "ValueError",
-     r"weights of projection 'a_b' must be within the rule's bounds \[w_min, w_max\] = "
-     r"\[0.0, 1.0\], got 3.0 \(synapse 4; 1 of 6 outside")
-case("net-rule-bound-lowered-between-runs",
+     r"initial weights of projection 'a_b' must be within the rule's bounds \[w_min, "
+     r"w_max\] = \[0.0, 1.0\], got 3.0 \(synapse 4; 1 of 6 outside")
+case("net-rule-bound-lowered-before-the-first-run",
      "net, a, b = net2(); r = STDP(Pair(), Additive(0.0, 1.0));"
      "net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=0.5), 'I_syn_ex', rule=r);"
-     " net.run(1.0); r.weight.w_max = 0.25; net.run(1.0)", "ValueError",
+     " r.weight.w_max = 0.25; net.run(1.0)", "ValueError",
      r"bounds \[w_min, w_max\] = \[0.0, 0.25\], got 0.5")
 case("net-gen-nan", "Network().add_spike_generator('g', 2, [np.nan], [0])", "ValueError",
      r"times")
