@@ -174,6 +174,17 @@ def test_failure_keeps_partial_and_never_writes_h5(tmp_path):
     (lambda r: r.append_state("m", "v", [np.nan], np.zeros((1, 3))),
      r"state m/v: times must be finite \(ms\), got nan"),
     (lambda r: r.headline(3), r"metrics must be a dict of name -> value, got 3 \(int\)"),
+    # release check (qa5): a checkpoint's step was int(step): -1 taken (a resume at
+    # step -1), 1.5 truncated, True taken as 1, NaN 'cannot convert float NaN to
+    # integer'; add_population stored t_start = nan
+    (lambda r: r.checkpoint(-1, {}, force=True),
+     r"step must be an integer in \[0, inf\], got -1"),
+    (lambda r: r.checkpoint(1.5, {}, force=True), r"step must be an integer, got 1.5"),
+    (lambda r: r.checkpoint(True, {}, force=True), r"step must be an integer, got True"),
+    (lambda r: r.checkpoint(float("nan"), {}, force=True),
+     r"step must be an integer, got nan"),
+    (lambda r: r.add_population("q", "LIF", 3, t_start=np.nan),
+     r"t_start of 'q' must be a finite time in ms, got nan"),
 ])
 def test_writer_validation_names_the_problem(tmp_path, call, match):
     rec = Recorder(str(tmp_path / "v.h5"), experiment="x", config={}, seed=0)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._validation import check_int
 from .common import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, LIBVER, _checked, _fsync_path,
                      _h5py, _now)
 
@@ -39,6 +40,9 @@ class CheckpointMixin:
         dicts/lists of these; tuples come back as lists.
         """
         self._require_open()
+        # the position a resumed run continues from: an integer >= 0 (int() took
+        # -1, truncated 1.5 to 1 and True to 1; NaN failed in int())
+        step = check_int("step", step, 0)
         if not force and not self.checkpoint_due():
             return False
         if callable(state):

@@ -58,13 +58,13 @@ class _Appendable:
 
 
 
-def _check_t_stop(pop, t_stop):
+def _check_t_stop(pop, t_stop, what="t_stop"):
     """``t_stop`` (ms) of population ``pop`` as float: a finite number (the end of the
-    simulated interval; the rates divide by it). One check for append_spikes and
-    set_t_stop."""
+    simulated interval; the rates divide by it). One check for append_spikes,
+    set_t_stop and add_population's ``t_start`` (``what``)."""
     if isinstance(t_stop, (bool, np.bool_)) or \
             not isinstance(t_stop, (int, float, np.number)) or not np.isfinite(t_stop):
-        raise ValueError(f"t_stop of {pop!r} must be a finite time in ms, got "
+        raise ValueError(f"{what} of {pop!r} must be a finite time in ms, got "
                          f"{t_stop!r}")
     return float(t_stop)
 
@@ -315,6 +315,7 @@ class Recorder(CheckpointMixin):
         _check_name("population", name)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"population {name!r}: n must be an integer >= 0, got {n!r}")
+        t_start = _check_t_stop(name, t_start, "t_start")
         pops = self._file["populations"]
         if name in pops:
             old = pops[name].attrs
