@@ -204,9 +204,13 @@ class GammaGroup(_RenewalGroup):
         """Steps of t_next; a spike on or before the last spike's step is merged
         into it (the next interval is drawn instead)."""
         while idx.size:
-            s = np.floor(self.t_next[idx] / self._dt + 0.5)
-            s = np.where(np.isfinite(s), s, _NEVER).astype(np.int64)
-            self.next_step[idx] = np.minimum(s, _NEVER)
+            # held at _NEVER before the cast: a step beyond 2**63 (beta = 1e-20 Hz:
+            # intervals of 1e23 ms) cast to int64 is undefined (INT64_MIN here: a
+            # clash with the last spike at every draw, a run that never ended)
+            with np.errstate(over="ignore"):
+                s = np.floor(np.minimum(self.t_next[idx] / self._dt + 0.5,
+                                        float(_NEVER)))
+            self.next_step[idx] = np.minimum(s.astype(np.int64), _NEVER)
             clash = idx[self.next_step[idx] <= self.last_step[idx]]
             if clash.size:
                 self.t_next[clash] += self._interval(clash, self._alpha[clash], 0)

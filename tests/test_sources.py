@@ -91,6 +91,28 @@ def gamma_reference(seed, i, alpha, beta, n_steps, dt=DT):
         k += 1
 
 
+@pytest.mark.parametrize("beta", [1e-20, 1e-300])
+def test_gamma_at_a_rate_near_zero_is_silent(beta):
+    """Release check (qa5): beta = 1e-20 Hz gives intervals of ~1e23 ms, beyond 2**63
+    steps: their cast to int64 was undefined (INT64_MIN), a clash with the last
+    spike at every draw, and run() never returned. Such a source is silent; a
+    source beside it is not disturbed."""
+    import signal
+
+    def hung(*_):
+        raise TimeoutError("run() did not return within 60 s")
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        net, src, t, ids = spikes(lambda net: net.add_gamma(
+            "g", 4, [1.0, 3.0, 1.0, 2.0], [beta, beta, 50.0, beta]), 200.0)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert np.all(ids == 2) and t.size > 2
+    assert np.all(src.next_step[[0, 1, 3]] > 2 ** 61)
+
+
 def test_gamma_matches_python_reference():
     """The vectorised segment fill equals a one-interval-at-a-time reference (with
     merges: a mean interval of 1.5 steps rounds many spikes into one step)."""
