@@ -37,6 +37,7 @@ __all__ = ["Network", "Population", "PoissonGroup", "SpikeGeneratorGroup",
            "PoissonInput", "Projection", "SpikeMonitor", "StateMonitor", "WeightMonitor", "RuleMonitor"]
 
 _NEVER = 0x3FFFFFFFFFFFFFFF
+_MAX_STEP = 2 ** 61          # the last Network.step (well below _NEVER)
 _SEGMENT = 20000  # steps between returns to Python (progress, monitors, checks)
 # a run of at least this many steps keeps the weights of STDP projections in
 # post-synaptic order while it runs (identical numbers; faster post-spike updates);
@@ -148,8 +149,8 @@ def _check_rule_bounds(name, synapses, rule, dt, what="initial weights"):
     if count:
         raise ValueError(f"{what} of projection {name!r} must be within the rule's "
                          f"bounds {how} = [{lo}, {hi}], got {w[first]} (synapse "
-                         f"{first}; {count} of {w.size} outside; a weight outside is "
-                         f"clipped silently at its first update)")
+                         f"{first}; {count} of {w.size} outside): a weight outside is "
+                         f"clipped silently at its first update")
 
 
 _CHUNK = 1 << 22
@@ -801,7 +802,13 @@ class Network:
 
     @step.setter
     def step(self, value):
-        self._step = check_int("step", value, 0)
+        # at most _MAX_STEP (run() refuses to go beyond): below the engine's 'never'
+        # step (2**62 - 1) and in int64 (2**70 was an OverflowError from the
+        # compiled loop)
+        value = check_int("step", value, 0)
+        if value > _MAX_STEP:
+            raise ValueError(f"step must be at most 2**61 = {_MAX_STEP}, got {value}")
+        self._step = value
 
     @property
     def dt(self):
@@ -1020,10 +1027,12 @@ class Network:
         return inp
 
     def _pop(self, pop, what):
+        given = pop
         if isinstance(pop, str):
             pop = self.populations.get(pop)
         if not isinstance(pop, Population) or self.populations.get(pop.name) is not pop:
-            raise ValueError(f"{what} must be a population of this network, got {pop!r}")
+            raise ValueError(f"{what} must be a population of this network (one of "
+                             f"{sorted(self.populations)}), got {given!r}")
         return pop
 
     def _proj(self, proj, what):
@@ -1053,7 +1062,8 @@ class Network:
         row = post.model.receptor_index(target)
         if rule is not None and not isinstance(rule, Rule):
             raise TypeError(f"rule must be a plasticity.rules.Rule, got {rule!r}")
-        name = name or f"{pre.name}_{post.name}"
+        # None: the default name ('' is refused by _check_name, not replaced)
+        name = f"{pre.name}_{post.name}" if name is None else name
         _check_name(name, self._names())
         proj = Projection(name, pre, post, synapses, target, row, rule)
         proj._network = self
@@ -1153,10 +1163,12 @@ class Network:
         rule = proj.rule
         known = dict(rule.recordable(proj)) if rule is not None else {}
         known["w"] = "syn"
-        bad = [v for v in variables if v not in known]
-        if not variables or bad:
+        bad = [v for v in variables if not isinstance(v, str) or v not in known]
+        if not variables or bad or len(set(variables)) != len(variables):
+            # a name twice recorded each sample twice into one list (twice the rows
+            # of the times)
             raise ValueError(f"variables of projection {proj.name!r} must be among "
-                             f"{sorted(known)}, got {variables!r}")
+                             f"{sorted(known)}, each once, got {variables!r}")
         m = RuleMonitor(proj, variables, self._steps("interval", interval, 1), sink)
         m.where = {v: known[v] for v in variables}
         self._weight_monitors.append(m)
@@ -1350,6 +1362,10 @@ class Network:
             seconds, and not inside an experiment's own progress or a quiet run.
         """
         n_steps = self._steps("duration", duration)
+        if self.step + n_steps > _MAX_STEP:
+            raise ValueError(f"duration = {duration} ms would take the network from step "
+                             f"{self.step} to {self.step + n_steps}, beyond the last step "
+                             f"2**61 = {_MAX_STEP}")
         for proj in self.projections.values():
             owner = getattr(proj.rule, "_owner", proj)
             if proj.rule is not None and owner is not proj:
@@ -1576,6 +1592,9 @@ class Network:
                 or step < 0:
             raise ValueError(f"state['step'] must be an integer >= 0 (a step of "
                              f"Network.store()), got {step!r}")
+        if step > _MAX_STEP:
+            raise ValueError(f"state['step'] must be at most 2**61 = {_MAX_STEP} (a step "
+                             f"of Network.store()), got {step!r}")
         if set(state.get("populations", {})) != set(self.populations) or \
                 set(state.get("projections", {})) != set(self.projections):
             raise ValueError("state does not match this network's populations and "

@@ -323,9 +323,8 @@ class Interpreter:
                 if steps[pos[0]] == step:
                     rule.state["val:" + name][0] += amt[pos[0]]
                 pos[0] += 1
-        for var, pop, gain in rule._signals:
-            n = self.net._eng.n_spikes(self.net._pop_index[pop.name if hasattr(
-                pop, "name") else pop])
+        for (var, _, gain), k in zip(rule._signals, rule._signal_pops):
+            n = self.net._eng.n_spikes(k)
             rule.state["val:" + var][0] += gain * float(n)
         self.post_snap = self.post_buf.reshape(self.proj.post.state.shape)
         pre = self.proj.pre

@@ -224,6 +224,9 @@ class EquationRule(Rule):
             _check_init(k, self.init[k])
         self.step_every = None if step_every is None else check_positive(
             "step_every", step_every, "ms")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string (stored in run files) or None, got "
+                            f"{name!r} ({type(name).__name__})")
         self._name = name or "EquationRule"
         if seed is not None:
             from .._validation import check_int
@@ -763,6 +766,11 @@ class EquationRule(Rule):
     # ------------------------------------------------------------- engine
     def attach(self, engine, k, projection, network):
         """Compile (or load) the code and hand it to the engine as projection k."""
+        # the signals' populations, checked alike for both backends (the NumPy one
+        # took a population of another network by its name, and an unknown name
+        # was a KeyError in the first step)
+        self._signal_pops = [network._pop_index[network._pop(p, "signal population").name]
+                             for _, p, _ in self._signals]
         if self.backend == "numpy":
             from ._interpreter import attach_interpreter
             return attach_interpreter(self, engine, k, projection, network)
@@ -848,8 +856,7 @@ class EquationRule(Rule):
         scratch = np.zeros(2 * max(syn.nnz, 1) if syn.delays is not None else 1,
                            dtype=np.int32)
         signal_slots = [layout.slot(f"signal:{m}") for m in range(len(self._signals))]
-        signal_pops = [network._pop_index[network._pop(p, "signal population").name]
-                       for _, p, _ in self._signals]
+        signal_pops = self._signal_pops
         self._keep = (keep, ptrs, scratch, tabs, wp, pos)
         engine.set_generated_rule(k, addr, ctx, scratch, signal_slots, signal_pops,
                                   self._parallel_safe(), layout.phases)

@@ -216,8 +216,8 @@ case("net-weights-above-equation-rule-clip",
      "net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=1.5), 'I_syn_ex', rule=r)",
      "ValueError", r"initial weights of projection 'a_b' must be within the rule's bounds "
      r"\(w = clip\(\.\.\., lo, hi\) in on_pre line 2, on_post line 1\) = \[0.0, 1.0\], "
-     r"got 1.5 \(synapse 0; 6 of 6 outside; a weight outside is clipped silently at "
-     r"its first update\)")
+     r"got 1.5 \(synapse 0; 6 of 6 outside\): a weight outside is clipped silently at "
+     r"its first update")
 case("net-weights-set-above-rule-bound-after-connect",
      "net, a, b = net2(); p = net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=0.5),"
      " 'I_syn_ex', rule=STDP(Pair(), Additive(0.0, 1.0))); p.weights[4] = 3.0;"
@@ -282,6 +282,41 @@ case("net-current-empty", "net, a, b = net2(); net.add_current(b, [], [])", "Val
 case("net-current-negative-time",
      "net, a, b = net2(); net.add_current(b, [-5.0, 1.0], [1.0, 2.0])", "ValueError",
      r"times must be .* times >= 0 ms, got \[-5\.  1\.\]")
+# release check (qa5): a step beyond int64 was an OverflowError from the compiled loop
+# (2**62: past the engine's 'never' step); a rule variable named twice was recorded
+# twice per sample; name='' was replaced by the default name; a signal population
+# unknown to the network was a KeyError in the first step of the NumPy backend, and
+# one of another network was taken there by its name
+case("net-step-huge", "net, a, b = net2(); net.step = 2**70", "ValueError",
+     r"step must be at most 2\*\*61 = 2305843009213693952, got 1180591620717411303424")
+case("net-run-past-the-last-step",
+     "net, a, b = net2(); net.step = 2**61 - 5; net.run(1.0)", "ValueError",
+     r"duration = 1.0 ms would take the network from step 2305843009213693947 to "
+     r"2305843009213693957, beyond the last step")
+case("net-monitor-rule-twice",
+     "net, a, b = net2(); p = net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=0.5),"
+     " 'I_syn_ex', rule=STDP(Pair(), Additive())); net.monitor_rule(p, ['r1', 'r1'], 1.0)",
+     "ValueError", r"variables of projection 'a_b' must be among \['o1', 'r1', 'w'\], "
+     r"each once, got \['r1', 'r1'\]")
+case("net-connect-name-empty",
+     "net, a, b = net2(); net.connect(a, b, SynapseMatrix.all_to_all(3, 2), 'I_syn_ex',"
+     " name='')", "ValueError", r"name must be a Python identifier, got ''")
+case("rule-eq-name-int", "from plasticity.rules import EquationRule;"
+     "EquationRule(on_pre='w += 0', name=3)", "TypeError",
+     r"name must be a string \(stored in run files\) or None, got 3 \(int\)")
+case("rule-eq-signal-unknown-numpy",
+     "from plasticity.rules import EquationRule; net, a, b = net2();"
+     "r = EquationRule(model='c : 1 (shared)', on_pre='w += 0 * c', backend='numpy');"
+     "r.add_signal('c', 'zzz'); net.connect(a, b, SynapseMatrix.all_to_all(3, 2),"
+     " 'I_syn_ex', rule=r); net.run(1.0)", "ValueError",
+     r"signal population must be a population of this network \(one of \['a', 'b'\]\), "
+     r"got 'zzz'")
+case("rule-eq-signal-foreign-numpy",
+     "from plasticity.rules import EquationRule; net, a, b = net2(); n2, a2, b2 = net2();"
+     "r = EquationRule(model='c : 1 (shared)', on_pre='w += 0 * c', backend='numpy');"
+     "r.add_signal('c', b2); net.connect(a, b, SynapseMatrix.all_to_all(3, 2),"
+     " 'I_syn_ex', rule=r); net.run(1.0)", "ValueError",
+     r"signal population must be a population of this network")
 case("net-callback", "net, a, b = net2(); net.add_callback(3)", "TypeError", r"callback")
 # risky: state replaced by the user behind the engine's back, then run (compiled loop)
 case("net-state-set-wrong-shape", "net, a, b = net2(); b['v'] = np.zeros(5); net.run(1.0)",
