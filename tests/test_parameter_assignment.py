@@ -190,3 +190,35 @@ def test_monitors_refuse_a_variable_they_do_not_record():
                                        r"of projection 'src_p'; allowed: \['A'\]"):
         rm["w"]
     assert sm["v"].shape == (20, 2) and rm["A"].shape[0] == 3
+
+
+def test_a_rule_variable_set_between_runs_is_checked():
+    """``rule['B'] = 'x'`` ended in NumPy's 'could not convert string to float',
+    ``rule['B'] = True`` was taken as 1.0, ``rule['B'] = nan`` said 'got shape ()';
+    reading a variable before the first run was a KeyError 'val:B'."""
+    net, proj, rule = _rule_net()
+    rule2 = EquationRule(model="B : 1\nc : 1 (shared)", on_pre="w = clip(w + B * c, 0, 1)",
+                         init={"B": 0.5})
+    net.connect("src", "p", SynapseMatrix.all_to_all(5, 2, weight=0.5), "I_syn_in",
+                rule=rule2, name="second")
+    with pytest.raises(RuntimeError, match=r"'B' has no values yet: the rule's state is "
+                                           r"made when the network first runs \(its "
+                                           r"initial value: init\['B'\] = 0.5\)"):
+        rule2["B"]
+    net.run(1.0)
+    for bad, exc, match in [
+            ("x", TypeError, r"B must be real numbers \(a scalar or an array of shape "
+                             r"\(10,\)\), got 'x'"),
+            (True, TypeError, r"B must be real numbers .* got True \(bool\)"),
+            (1 + 2j, TypeError, r"B must be real numbers .* got \(1\+2j\)"),
+            (np.nan, ValueError, r"B must be finite, got nan"),
+            ([1.0, np.inf] * 5, ValueError, r"B must be finite, got inf"),
+            ([1.0, 2.0], ValueError, r"B must be a finite scalar or an array of shape "
+                                     r"\(10,\), got shape \(2,\)")]:
+        with pytest.raises(exc, match=match):
+            rule2["B"] = bad
+        np.testing.assert_array_equal(rule2["B"], 0.5)      # unchanged
+    with pytest.raises(TypeError, match=r"c must be real numbers"):
+        rule2["c"] = "1"
+    rule2["B"] = np.arange(10.0)
+    np.testing.assert_array_equal(rule2["B"], np.arange(10.0))

@@ -282,7 +282,14 @@ class EquationRule(Rule):
         current step (a copy), the others a view; shared variables as a float."""
         v = self._variable(name)
         if name == "w":
+            if getattr(self, "projection", None) is None:
+                raise RuntimeError("the rule's w is its projection's weights: it has "
+                                   "none before the network first runs")
             return self.projection.synapses.weights
+        if "val:" + name not in self.state:
+            raise RuntimeError(f"{name!r} has no values yet: the rule's state is made "
+                               f"when the network first runs (its initial value: "
+                               f"init[{name!r}] = {self.init.get(name, 0.0)!r})")
         if v.where == "shared" and "val:" + name in self.state:
             return float(self.state["val:" + name][0])
         if v.dynamics == "event" and self._last.get(v.where) is not None \
@@ -300,11 +307,19 @@ class EquationRule(Rule):
             _check_init(name, value)
             self.init[name] = value
             return
-        value = np.asarray(value, dtype=np.float64)
-        if value.ndim > 1 or (value.ndim == 1 and value.shape != arr.shape) \
-                or not np.all(np.isfinite(value)):
+        a = np.asarray(value)
+        if a.dtype.kind not in "iuf":
+            # a string, complex, None or bool: NumPy's conversion message, or a bool
+            # taken as 1.0
+            raise TypeError(f"{name} must be real numbers (a scalar or an array of shape "
+                            f"{arr.shape}), got {value!r:.60} ({a.dtype})")
+        value = a.astype(np.float64)
+        if value.ndim > 1 or (value.ndim == 1 and value.shape != arr.shape):
             raise ValueError(f"{name} must be a finite scalar or an array of shape "
                              f"{arr.shape}, got shape {value.shape}")
+        if not np.all(np.isfinite(value)):
+            bad = value.reshape(-1)[~np.isfinite(value.reshape(-1))][0]
+            raise ValueError(f"{name} must be finite, got {bad}")
         if v.dynamics == "event":
             # its place's event-driven variables share one 'last update' step:
             # bring them all to now, then the new value is the value now
