@@ -13,6 +13,13 @@ from plasticity.conv import SpikingConvNet, ops
 THREADS = (1, 2, 3, 7)
 
 
+@pytest.fixture(autouse=True)
+def _any_team(monkeypatch):
+    """Teams larger than this machine (7 threads on 2 cores): the cap at the cores
+    (ops.n_threads) lifted, so that every team size is held to the others."""
+    monkeypatch.setattr(ops, "available_cores", lambda: 64)
+
+
 def _batch(seed, B=6, T=10):
     rng = np.random.default_rng(seed)
     C, H, W, F = (int(rng.integers(1, 4)), int(rng.integers(9, 17)),
@@ -194,6 +201,23 @@ def test_threads_taken_as_a_network_takes_them(monkeypatch):
     monkeypatch.setenv("PLASTICITY_THREADS", "zero")
     with pytest.raises(ValueError, match="PLASTICITY_THREADS must be an integer >= 1"):
         ops.n_threads()
+
+
+def test_threads_are_an_upper_bound(monkeypatch):
+    """Release check (qa5): threads=2**31 (or PLASTICITY_THREADS=2**31) was an
+    OverflowError in the kernels; 10**9 a team of one thread per image. At most one
+    thread per core the process may use (3 here, whatever this machine has), the
+    numbers of one thread."""
+    monkeypatch.setattr(ops, "available_cores", lambda: 3)
+    assert ops.n_threads(10 ** 9) == ops.n_threads(2 ** 31) == 3
+    assert ops.n_threads(2) == 2
+    monkeypatch.setenv("PLASTICITY_THREADS", str(2 ** 40))
+    assert ops.n_threads() == 3
+    times, w, thr, pad, T = _batch(1)
+    ref = ops.conv_forward(times, w, thr, T, pad, threads=1)
+    got = ops.conv_forward(times, w, thr, T, pad, threads=2 ** 31)
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_n_jobs_is_a_deprecated_alias():

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .._ext import conv as _k
-from ..network import default_threads
+from ..network import available_cores, default_threads
 from .._validation import check_int
 
 __all__ = ["conv_forward", "pool_first", "winners", "stdp_update", "train_layer",
@@ -23,14 +23,18 @@ __all__ = ["conv_forward", "pool_first", "winners", "stdp_update", "train_layer"
 def n_threads(threads=None):
     """Threads to use: ``threads`` (an integer >= 1), or where None as a ``Network``
     takes it (``plasticity.network.default_threads``: ``PLASTICITY_THREADS`` if set,
-    else every core the process may use). A build without OpenMP runs on one thread
-    (with a warning when more were asked for)."""
+    else every core the process may use). An upper bound, as a ``Network``'s: at most
+    one thread per core the process may use (``available_cores``; the kernels also
+    take at most one per image or row), so ``threads=2**31`` is the machine's cores
+    (it was an OverflowError in the kernels, and a team of one thread per image
+    before that). A build without OpenMP runs on one thread (with a warning when
+    more were asked for)."""
     n = default_threads() if threads is None else check_int("threads", threads, 1)
     if n > 1 and not _k.openmp_available():
         warnings.warn(f"plasticity was built without OpenMP: the conv kernels run on 1 "
                       f"thread instead of {n}", RuntimeWarning, stacklevel=3)
         return 1
-    return n
+    return min(n, available_cores())
 
 
 def kernels_internal(weights):
