@@ -10,7 +10,8 @@ import numpy as np
 
 __all__ = ["check_positive", "check_nonnegative", "check_finite", "check_int",
            "check_in", "check_range", "check_probability", "check_real_array",
-           "check_ids", "check_size", "whole_steps", "check_schedule", "steps_of",
+           "check_ids", "check_size", "whole_steps", "duration_steps", "check_schedule",
+           "steps_of",
            "check_rate_per_step", "Revalidated", "UnknownName", "unknown_name"]
 
 
@@ -113,6 +114,34 @@ def whole_steps(name, value, dt):
     n = round(q)
     if abs(q - n) > 1e-6 + 1e-15 * abs(q):
         raise ValueError(f"{name} must be a multiple of dt = {dt} ms, got {value}")
+    return int(n)
+
+
+#: the most steps a duration may have (Network.run, monitor intervals, step_every):
+#: far beyond any run, well inside int64 (a duration of 1e300 ms was an
+#: OverflowError in the compiled loop)
+MAX_DURATION_STEPS = 2 ** 40
+
+
+def duration_steps(what, duration, dt, minimum=0):
+    """``duration`` (ms: a real number, finite, >= 0, a multiple of ``dt``) as an int
+    number of steps of ``dt``, at least ``minimum`` and at most 2**40; ``what``
+    names it in the errors. The one check of every duration given in ms that the
+    engine counts in steps (``Network.run``, monitor intervals, ``step_every``)."""
+    if isinstance(duration, (bool, np.bool_)) or \
+            not isinstance(duration, (int, float, np.number)):
+        raise TypeError(f"{what} must be a number of ms, got {duration!r}")
+    duration = float(duration)
+    if not math.isfinite(duration) or duration < 0:
+        raise ValueError(f"{what} must be finite and >= 0 ms, got {duration}")
+    ratio = duration / dt
+    if ratio > MAX_DURATION_STEPS:  # also inf: a denormal dt overflows the count
+        raise ValueError(f"{what} = {duration} ms is {ratio:.3g} steps of dt = "
+                         f"{dt} ms; at most 2**40 steps are allowed")
+    n = whole_steps(what, duration, dt)
+    if n < minimum:
+        raise ValueError(f"{what} must be at least {minimum} step(s) of {dt} ms, "
+                         f"got {duration}")
     return int(n)
 
 

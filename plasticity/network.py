@@ -26,8 +26,8 @@ import numpy as np
 
 from ._ext import engine as _engine
 from ._validation import (check_finite, check_ids, check_int, check_positive,
-                          check_rate_per_step, check_real_array, check_size, steps_of,
-                          unknown_name, whole_steps)
+                          check_rate_per_step, check_real_array, check_size,
+                          duration_steps, steps_of, unknown_name)
 from .errors import SimulationError
 from .neurons import NeuronModel
 from .rules.base import Rule
@@ -1254,20 +1254,7 @@ class Network:
         _memory.check(parts)
 
     def _steps(self, what, duration, minimum=0):
-        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.number)):
-            raise TypeError(f"{what} must be a number of ms, got {duration!r}")
-        duration = float(duration)
-        if not math.isfinite(duration) or duration < 0:
-            raise ValueError(f"{what} must be finite and >= 0 ms, got {duration}")
-        ratio = duration / self.dt
-        if ratio > 2 ** 40:  # also inf: a denormal dt would overflow the step count
-            raise ValueError(f"{what} = {duration} ms is {ratio:.3g} steps of dt = "
-                             f"{self.dt} ms; at most 2**40 steps are allowed")
-        n = whole_steps(what, duration, self.dt)
-        if n < minimum:
-            raise ValueError(f"{what} must be at least {minimum} step(s) of {self.dt} ms, "
-                             f"got {duration}")
-        return int(n)
+        return duration_steps(what, duration, self.dt, minimum)
 
     # ---------------------------------------------------------------- running
     def _build(self):

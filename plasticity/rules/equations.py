@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._validation import (check_finite, check_nonnegative, check_positive, check_schedule,
-                           steps_of, unknown_name, whole_steps)
+                           duration_steps, steps_of, unknown_name)
 from . import _codegen
 from .base import Rule
 from .language import (RANDOM, UNITS, RuleSyntaxError, _copy, _names, parse_rule,
@@ -578,7 +578,7 @@ class EquationRule(Rule):
         for name in (v.name for v in res.variables("shared")):
             self.state.setdefault("sched_pos:" + name, np.zeros(1, dtype=np.int64))
         self._every = 1 if self.step_every is None else \
-            whole_steps("step_every", self.step_every, dt)
+            duration_steps("step_every", self.step_every, dt)
         if self._every < 1:
             raise ValueError(f"step_every must be a multiple of dt = {dt} ms, got "
                              f"{self.step_every}")

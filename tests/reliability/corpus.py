@@ -317,6 +317,12 @@ case("rule-eq-signal-foreign-numpy",
      "r.add_signal('c', b2); net.connect(a, b, SynapseMatrix.all_to_all(3, 2),"
      " 'I_syn_ex', rule=r); net.run(1.0)", "ValueError",
      r"signal population must be a population of this network")
+case("rule-eq-step-every-huge",
+     "from plasticity.rules import EquationRule; net, a, b = net2();"
+     "r = EquationRule(on_step='w += 0', step_every=1e300);"
+     "net.connect(a, b, SynapseMatrix.all_to_all(3, 2), 'I_syn_ex', rule=r); net.run(1.0)",
+     "ValueError", r"step_every = 1e\+300 ms is 1e\+301 steps of dt = 0.1 ms; at most "
+     r"2\*\*40 steps are allowed")
 case("net-callback", "net, a, b = net2(); net.add_callback(3)", "TypeError", r"callback")
 # risky: state replaced by the user behind the engine's back, then run (compiled loop)
 case("net-state-set-wrong-shape", "net, a, b = net2(); b['v'] = np.zeros(5); net.run(1.0)",
