@@ -135,7 +135,8 @@ def _check_rule_bounds(name, synapses, rule, dt, what="initial weights"):
     # compared in the weights' dtype: a float32 weight drawn in [lo, hi] stays in it;
     # a min and a max first (no temporaries), in chunks only where one is outside
     # (whole-array comparisons would hold 3 B per synapse of bool arrays)
-    lo_, hi_ = np.asarray(lo, dtype=w.dtype), np.asarray(hi, dtype=w.dtype)
+    with np.errstate(over="ignore"):    # a bound beyond the dtype: +-inf there
+        lo_, hi_ = np.asarray(lo, dtype=w.dtype), np.asarray(hi, dtype=w.dtype)
     if w.min() >= lo_ and w.max() <= hi_:
         return
     first, count = -1, 0

@@ -36,9 +36,9 @@ class Rule:
 
     def post_delay_steps(self, dt):
         """``post_delay`` in steps of ``dt``; a ValueError unless it is a whole
-        number of them."""
-        from .._validation import whole_steps
-        return whole_steps("post_delay", self.post_delay, dt)
+        number of them (at most 2**40: 1e300 ms named a 300-digit step count)."""
+        from .._validation import duration_steps
+        return duration_steps("post_delay", self.post_delay, dt)
 
     def bind(self, projection, dt):
         """Called when the network is built; ``projection`` gives ``synapses``,

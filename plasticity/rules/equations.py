@@ -599,6 +599,11 @@ class EquationRule(Rule):
             raise ValueError(f"model line {lineno} ({line!r}): the delay of {d.name} "
                              f"must be >= 0 ms and a whole number of steps of dt = {dt} "
                              f"ms, got {delay!r} ms")
+        if steps > 2 ** 62:     # beyond int64 (the memory check printed 300 digits);
+            # below, the memory check refuses what does not fit
+            raise ValueError(f"model line {lineno} ({line!r}): the delay of {d.name} = "
+                             f"{delay!r} ms is {steps:.3g} steps of dt = {dt} ms; at most "
+                             f"2**62 steps can be counted")
         return int(steps)
 
     def _step_now(self):

@@ -4,7 +4,7 @@ Every function returns an :class:`~plasticity.rules.equations.EquationRule`; its
 (``rule.text``) is the whole definition. Values marked UNVERIFIED were not checked
 against the paper's text here.
 """
-from .._validation import check_nonnegative, check_positive, check_range
+from .._validation import check_finite, check_nonnegative, check_positive, check_range
 from .equations import EquationRule
 
 __all__ = ["vogels_sprekeler_2011", "tsodyks_markram_1997", "clopath_2010",
@@ -188,9 +188,14 @@ def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
     for k, v in (("tau_minus", tau_minus), ("tau_plus", tau_plus), ("tau_x", tau_x),
                  ("t_clamp", t_clamp), ("tau_homeo", tau_homeo)):
         check_positive(k, v, "ms")
-    w_max = check_range("w_max", w_max, w_min)
-    params = dict(A_LTD=float(A_LTD), A_LTP=float(A_LTP), theta_minus=float(theta_minus),
-                  theta_plus=float(theta_plus), tau_minus=tau_minus, tau_plus=tau_plus,
+    # the potentials and w_min checked by name (float('x') was NumPy's "could not
+    # convert", a string w_min "'<' not supported", a string E_L was kept unused)
+    theta_minus = check_finite("theta_minus", theta_minus, "mV")
+    theta_plus = check_finite("theta_plus", theta_plus, "mV")
+    E_L = check_finite("E_L", E_L, "mV")
+    w_max = check_range("w_max", w_max, check_finite("w_min", w_min))
+    params = dict(A_LTD=float(A_LTD), A_LTP=float(A_LTP), theta_minus=theta_minus,
+                  theta_plus=theta_plus, tau_minus=tau_minus, tau_plus=tau_plus,
                   tau_x=tau_x, w_min=float(w_min), w_max=w_max)
     init = {"u_minus": theta_minus, "u_plus": theta_minus}
     u, u_p, u_m, extra, on_post, ltd = "v_post", "u_plus", "u_minus", "", "", "A_LTD"
@@ -206,7 +211,8 @@ def clopath_2010(A_LTD=14e-5, A_LTP=8e-5, theta_minus=-70.6, theta_plus=-45.3,
         extra += """
         dclamp/dt = -1 : 1 (event-driven)
         u = (clamp > 0.5 * dt) * V_clamp + (clamp <= 0.5 * dt) * v_post : mV"""
-        params.update(t_clamp=float(t_clamp), V_clamp=float(V_clamp))
+        params.update(t_clamp=float(t_clamp),
+                      V_clamp=check_finite("V_clamp", V_clamp, "mV"))
     if u_ref2 is not None:
         ltd = "A_LTD * u_bar_bar / u_ref2"
         extra += f"""
@@ -313,7 +319,7 @@ def graupner_brunel_2012(parameter_set="cortical_slices", rho0=0.0, w_down=1.0,
         if k not in p:
             raise ValueError(f"unknown parameter {k!r} of graupner_brunel_2012 "
                              f"(parameters: {sorted(p)})")
-        p[k] = float(v)
+        p[k] = check_finite(k, v)      # float('x') was NumPy's "could not convert"
     for k in ("tau_Ca", "tau"):
         check_positive(k, p[k], "ms")
     for k in ("C_pre", "C_post", "gamma_p", "gamma_d", "D"):
@@ -378,7 +384,7 @@ def van_rossum_2000(tau_stdp=20.0, c_p=1e-4, c_d=3e-3, tau_a=5000.0, a_goal=10.0
     for k, v in (("c_p", c_p), ("c_d", c_d), ("a_goal", a_goal), ("beta", beta),
                  ("gamma", gamma)):
         check_nonnegative(k, v)
-    w_max = check_range("w_max", w_max, w_min)
+    w_max = check_range("w_max", w_max, check_finite("w_min", w_min))
     return EquationRule(
         model="""
         dApre/dt = -Apre / tau_stdp : 1 (event-driven)

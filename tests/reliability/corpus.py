@@ -323,6 +323,34 @@ case("rule-eq-step-every-huge",
      "net.connect(a, b, SynapseMatrix.all_to_all(3, 2), 'I_syn_ex', rule=r); net.run(1.0)",
      "ValueError", r"step_every = 1e\+300 ms is 1e\+301 steps of dt = 0.1 ms; at most "
      r"2\*\*40 steps are allowed")
+# release check (qa5): the rule library's potentials and w_min went through float() or
+# a comparison (NumPy's and Python's messages), a string E_L was kept unused; a
+# post_delay or delayed() delay of 1e300 ms named a 300-digit count of steps
+case("rule-clopath-theta-str", "from plasticity.rules import clopath_2010;"
+     "clopath_2010(theta_minus='x')", "TypeError",
+     r"theta_minus must be a real number, got 'x' \(str\)")
+case("rule-clopath-E_L-nan", "from plasticity.rules import clopath_2010;"
+     "clopath_2010(E_L=float('nan'))", "ValueError", r"E_L must be finite, got nan")
+case("rule-clopath-w_min-str", "from plasticity.rules import clopath_2010;"
+     "clopath_2010(w_min='x')", "TypeError", r"w_min must be a real number, got 'x'")
+case("rule-vanrossum-w_min-str", "from plasticity.rules.library import van_rossum_2000;"
+     "van_rossum_2000(w_min='x')", "TypeError", r"w_min must be a real number, got 'x'")
+case("rule-graupner-override-str",
+     "from plasticity.rules.library import graupner_brunel_2012;"
+     "graupner_brunel_2012(theta_p='x')", "TypeError",
+     r"theta_p must be a real number, got 'x'")
+case("rule-post-delay-huge",
+     "from plasticity.rules import vogels_sprekeler_2011; net, a, b = net2();"
+     "net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=0.5), 'I_syn_in',"
+     " rule=vogels_sprekeler_2011(post_delay=1e300)); net.run(1.0)", "ValueError",
+     r"post_delay = 1e\+300 ms is 1e\+301 steps of dt = 0.1 ms; at most 2\*\*40")
+case("rule-delayed-huge",
+     "from plasticity.rules import clopath_2010; net = Network(dt=0.1);"
+     "a = net.add_poisson('a', 3, 10.0); b = net.add_population('b', 2, N.AdEx());"
+     "net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=0.5), 'I_syn_ex',"
+     " rule=clopath_2010(delay_u_bars=1e300)); net.run(1.0)", "ValueError",
+     r"the delay of u_minus_d = 1e\+300 ms is 1e\+301 steps of dt = 0.1 ms; at most "
+     r"2\*\*62 steps can be counted")
 case("net-callback", "net, a, b = net2(); net.add_callback(3)", "TypeError", r"callback")
 # risky: state replaced by the user behind the engine's back, then run (compiled loop)
 case("net-state-set-wrong-shape", "net, a, b = net2(); b['v'] = np.zeros(5); net.run(1.0)",
