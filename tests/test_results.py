@@ -185,12 +185,51 @@ def test_failure_keeps_partial_and_never_writes_h5(tmp_path):
      r"step must be an integer, got nan"),
     (lambda r: r.add_population("q", "LIF", 3, t_start=np.nan),
      r"t_start of 'q' must be a finite time in ms, got nan"),
+    # node ids < 0 or not one per column were stored as given; strings and shapes
+    # ended in NumPy's, int()'s or h5py's messages; pre_shape (-1, -3) was taken (its
+    # product is n_pre)
+    (lambda r: r.append_state("m", "v", [0.0], np.zeros((1, 2)), node_ids=[-1, 7]),
+     r"state m/v: node_ids must be 2 integers >= 0 \(one per column of values\), got "
+     r"\[-1, 7\]"),
+    (lambda r: r.append_state("m", "v", [0.0], np.zeros((1, 2)), node_ids=[0, 1, 2]),
+     r"node_ids must be 2 integers >= 0"),
+    (lambda r: r.append_state("m", "v", [0.0], [["a", "b"]]),
+     r"state m/v: values must be real numbers, got <U1"),
+    (lambda r: r.set_synapses("w", [0, 1, 1, 1], [0], [1.0], ("3", "x"), "p", "p"),
+     r"projection 'w': shape must be \(n_pre, n_post\), two integers >= 0, got "
+     r"\('3', 'x'\)"),
+    (lambda r: r.set_synapses("w", [0, 1, 1, 1], [0], np.ones(1), (3, 3), "p", "p",
+                              pre_shape=(-1, -3)),
+     r"projection 'w': pre_shape must be sizes >= 1, got \(-1, -3\)"),
+    (lambda r: r.add_population("big", "LIF", 10 ** 30),
+     r"population 'big': n must be an integer in \[0, 2\*\*63 - 1\]"),
 ])
 def test_writer_validation_names_the_problem(tmp_path, call, match):
     rec = Recorder(str(tmp_path / "v.h5"), experiment="x", config={}, seed=0)
     rec.add_population("p", "LIF", 3)
     with pytest.raises((ValueError, TypeError), match=match):
         call(rec)
+    rec.close()
+
+
+def test_writer_validation_of_snapshots_rule_state_and_the_recorder(tmp_path):
+    with pytest.raises(ValueError, match=r"seed must be an integer >= 0, got -1"):
+        Recorder(str(tmp_path / "s.h5"), experiment="x", config={}, seed=-1)
+    with pytest.raises(ValueError, match=r"checkpoint_every must be >= 0 s or None, got "
+                                         r"'5'"):
+        Recorder(str(tmp_path / "c.h5"), experiment="x", config={}, checkpoint_every="5")
+    rec = Recorder(str(tmp_path / "v.h5"), experiment="x", config={}, seed=0)
+    rec.add_population("p", "LIF", 3)
+    rec.set_synapses("w", [0, 1, 2, 2], [0, 1], np.ones(2, np.float32), (3, 3), "p", "p")
+    with pytest.raises(ValueError, match=r"time_ms of the weight snapshot of 'w' must be "
+                                         r"a finite time in ms, got 'x'"):
+        rec.append_weight_snapshot("w", "x", np.ones(2))
+    with pytest.raises(TypeError, match=r"weight snapshot of 'w': data must be real "
+                                        r"numbers"):
+        rec.append_weight_snapshot("w", 1.0, ["a", "b"])
+    with pytest.raises(TypeError, match=r"rule state w/u: values must be real numbers"):
+        rec.append_rule_state("w", "u", [0.0], [["a", "b"]])
+    assert "state" not in rec.file or "m" not in rec.file["state"]
     rec.close()
 
 

@@ -127,9 +127,14 @@ class Recorder(CheckpointMixin):
         self.config = json.loads(json.dumps(config, default=_json_default))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed must be an integer, got {seed!r}")
+        if seed < 0:        # the experiments' SeedSequence(seed) refuses it, later
+            raise ValueError(f"seed must be an integer >= 0, got {seed}")
         self.seed = int(seed)
         self.quiet = bool(quiet)
-        if checkpoint_every is not None and not checkpoint_every >= 0:
+        if checkpoint_every is not None and (
+                isinstance(checkpoint_every, (bool, np.bool_))
+                or not isinstance(checkpoint_every, (int, float, np.number))
+                or not checkpoint_every >= 0):
             raise ValueError(f"checkpoint_every must be >= 0 s or None, got {checkpoint_every!r}")
         self.checkpoint_every = checkpoint_every
         self._extra_attrs = dict(attrs or {})
@@ -313,8 +318,10 @@ class Recorder(CheckpointMixin):
         """
         self._require_open()
         _check_name("population", name)
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"population {name!r}: n must be an integer >= 0, got {n!r}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0 or \
+                n > 2 ** 63 - 1:    # node ids are int64 (10**30 was h5py's TypeError)
+            raise ValueError(f"population {name!r}: n must be an integer in "
+                             f"[0, 2**63 - 1], got {n!r}")
         t_start = _check_t_stop(name, t_start, "t_start")
         pops = self._file["populations"]
         if name in pops:
@@ -426,9 +433,16 @@ class Recorder(CheckpointMixin):
         indptr = np.asarray(indptr)
         indices = np.asarray(indices)
         data = np.asarray(data)
-        shape = tuple(int(s) for s in shape)
-        if len(shape) != 2 or min(shape) < 0:
-            raise ValueError(f"projection {proj!r}: shape must be (n_pre, n_post), got {shape}")
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            shape = None
+        if shape is None or len(shape) != 2 or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+                and n >= 0 for n in shape):
+            raise ValueError(f"projection {proj!r}: shape must be (n_pre, n_post), two "
+                             f"integers >= 0, got {shape!r}")
+        shape = tuple(int(n) for n in shape)
         try:
             check_csr(indptr, indices, shape, weights=data)
         except (TypeError, ValueError) as e:
@@ -466,6 +480,9 @@ class Recorder(CheckpointMixin):
             g.attrs["units"] = str(units)
         if pre_shape is not None:
             ps = np.asarray(pre_shape, dtype=np.int64)
+            if ps.ndim != 1 or ps.size == 0 or np.any(ps < 1):
+                raise ValueError(f"projection {proj!r}: pre_shape must be sizes >= 1, got "
+                                 f"{tuple(np.atleast_1d(ps).tolist())}")
             if int(np.prod(ps)) != shape[0]:
                 raise ValueError(f"projection {proj!r}: pre_shape {tuple(ps)} has "
                                  f"{int(np.prod(ps))} elements, n_pre is {shape[0]}")
@@ -500,11 +517,12 @@ class Recorder(CheckpointMixin):
             raise ValueError(f"unknown projection {proj!r}; call set_synapses first "
                              f"(known: {sorted(self._file['synapses'])})")
         ds = self._app[key].ds
-        data = np.asarray(data, dtype=ds.dtype).ravel()
+        data = _real_array(f"weight snapshot of {proj!r}: data", data).astype(
+            ds.dtype).ravel()
         if data.shape[0] != ds.shape[1]:
             raise ValueError(f"weight snapshot of {proj!r} must have nnz={ds.shape[1]} "
                              f"values, got {data.shape[0]}")
-        t = float(time_ms)
+        t = _check_t_stop(proj, time_ms, "time_ms of the weight snapshot")
         if not math.isfinite(t) or not np.all(np.isfinite(data)):
             raise ValueError(f"weight snapshot of {proj!r} at t={time_ms} is not finite")
         self._app[key].append(data[None, :])
@@ -523,11 +541,21 @@ class Recorder(CheckpointMixin):
         _check_name("variable", var)
         if var in ("times", "node_ids"):
             raise ValueError(f"state variable name {var!r} is reserved")
+        values = _real_array(f"state {monitor}/{var}: values", values)
+        if node_ids is not None:
+            # checked before anything is written (ids < 0, not integers, or not one
+            # per column were stored as they were)
+            ids = np.asarray(node_ids)
+            width = values.shape[1] if values.ndim == 2 else 1
+            if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu") or \
+                    ids.shape[0] != width or (ids.size and ids.min() < 0):
+                raise ValueError(f"state {monitor}/{var}: node_ids must be {width} "
+                                 f"integers >= 0 (one per column of values), got "
+                                 f"{node_ids!r:.80}")
         root = self._file["state"]
         g = root[monitor] if monitor in root else root.create_group(monitor)
         if node_ids is not None and "node_ids" not in g:
-            g.create_dataset("node_ids", data=np.asarray(node_ids, dtype=np.int64),
-                             **_checked(node_ids))
+            g.create_dataset("node_ids", data=ids.astype(np.int64), **_checked(ids))
         self._append_rows(g, f"state/{monitor}", f"state {monitor}", f"monitor {monitor!r}",
                           var, times, values, units, ("times", "node_ids"), "n_neurons")
 
@@ -556,7 +584,7 @@ class Recorder(CheckpointMixin):
         if rs is not None and var in rs and rs[var].attrs.get("where") != where:
             raise ValueError(f"rule state {proj}/{var} is stored per "
                              f"{rs[var].attrs.get('where')!r}, got where={where!r}")
-        values = np.asarray(values, dtype=np.float64)
+        values = _real_array(f"rule state {proj}/{var}: values", values)
         if values.ndim == 2 and values.shape[1] != sizes[where]:
             raise ValueError(f"rule state {proj}/{var}: {where!r} values must have "
                              f"{sizes[where]} columns, got {values.shape[1]}")
