@@ -375,6 +375,40 @@ def test_receptors_read_alike_in_both_backends(kw):
     assert np.ptp(w) > 0 or np.all((w != np.float32(0.03)) & (w != 1.0))
 
 
+@pytest.mark.parametrize("kw", [
+    dict(on_post="w = clip(w + eta * (g_e_pre + v_pre + 70), 0, 1)"),
+    dict(model="dx/dt = (1 - x) / 50 : 1 (event-driven)",
+         on_pre="g_e += w * x\nx -= 0.3 * x",
+         on_step="w = clip(w + eta * (g_e_pre - g_e_post), 0, 1)"),
+], ids=["pre-vars", "stp-pre-is-post"])
+def test_recurrent_rules_read_alike_in_both_backends(kw):
+    """A recurrent projection (pre is post) after a feed-forward one: the presynaptic
+    neurons' variables too are read at the projection's turn, with its own receptor
+    writes in (g_e_pre is g_e_post's population); spikes identical, weights to
+    1e-12, as _compare."""
+    def run(backend):
+        net = Network(dt=0.1, seed=0)
+        inp = net.add_poisson("inp", 30, 40.0)
+        out = net.add_population("out", 12, LIFCond(), init={"I_ext": 20.0})
+        net.connect(inp, out, SynapseMatrix.fixed_probability(
+            30, 12, 0.5, weight=0.03, rng=np.random.default_rng(2)), target="g_e")
+        rule = EquationRule(params=dict(eta=1e-4), backend=backend, **kw)
+        proj = net.connect(out, out, SynapseMatrix.fixed_probability(
+            12, 12, 0.5, weight=0.02, rng=np.random.default_rng(3), allow_self=False),
+            target="g_e", rule=rule, name="rec")
+        sp = net.monitor_spikes(out)
+        net.run(300.0)
+        return sp, proj
+    a_sp, a_proj = run("compiled")
+    b_sp, b_proj = run("numpy")
+    assert a_sp.times.size > 100
+    np.testing.assert_array_equal(a_sp.times, b_sp.times)
+    np.testing.assert_array_equal(a_sp.ids, b_sp.ids)
+    np.testing.assert_allclose(a_proj.synapses.weights, b_proj.synapses.weights,
+                               rtol=1e-12, atol=1e-12)
+    assert np.any(a_proj.synapses.weights != np.float32(0.02))     # it learned
+
+
 # ----------------------------------------------------------------------------
 # randomly generated rules
 # ----------------------------------------------------------------------------
