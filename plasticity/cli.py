@@ -85,17 +85,28 @@ def _cmd_list(args):
     return 0
 
 
-def _prepare(args):
+def _prepare(args, data=True):
     from . import runner
     return runner.prepare(args.name, config=args.config, sets=args.set or (), seed=args.seed,
-                          out=args.out, filename=args.file_name, small=args.small)
+                          out=args.out, filename=args.file_name, small=args.small,
+                          data=data)
 
 
 def _cmd_config(args):
-    from . import config
-    spec = _prepare(args)
+    # the config is printed without the datasets (it is what one edits before getting
+    # them); a missing one is a note on stderr, so that stdout stays a TOML file
+    from . import config, runner
+    spec = _prepare(args, data=False)
+    missing = None
+    try:  # where the data is, the keys checked against it (omniglot's n_way) are too
+        runner.find_data(spec.experiment, spec.config)
+    except runner.MissingData as e:
+        missing = e
     sys.stdout.write(f"# {spec.experiment.name}: {spec.experiment.summary}\n")
     sys.stdout.write(config.to_toml(spec.config))
+    if missing is not None:
+        print(f"plasticity: note: `plasticity run` will need the data: {missing}",
+              file=sys.stderr)
     return 0
 
 

@@ -13,7 +13,7 @@ from . import progress as _progress
 from . import results as _results
 
 __all__ = ["RunSpec", "RunOutcome", "RunFailed", "OutputError", "prepare", "execute",
-           "run_experiment", "check_output"]
+           "run_experiment", "check_output", "find_data", "MissingData"]
 
 
 class RunFailed(RuntimeError):
@@ -131,12 +131,15 @@ def _check_finite_metrics(name, metrics):
 
 
 def prepare(name, *, config=None, sets=(), seed=None, out="runs", filename=None,
-            small=False):
+            small=False, data=True):
     """Resolve experiment ``name`` and its config into a :class:`RunSpec`.
 
     ``config`` is a TOML file, or a run file (``.h5``/``.h5.partial``) whose stored
     config (and seed, unless ``seed`` is given) is reused. Order of precedence, lowest
     first: the Config defaults, ``SMALL`` (if ``small``), ``config``, ``sets``.
+    With ``data`` (the default, for a run) the datasets the run reads are located
+    too (:func:`find_data`); ``data=False`` resolves the config alone, as
+    ``plasticity config`` prints it on a machine without the datasets.
     """
     from . import experiments
     exp = experiments.load(name)
@@ -164,11 +167,8 @@ def prepare(name, *, config=None, sets=(), seed=None, out="runs", filename=None,
         return sum(float(b) for _v, b in exp.memory_estimate(c).values())
     _memory.check(exp.memory_estimate(cfg), exc=_config.ConfigError, what="config key ",
                   fits=lambda name, avail: _memory.fitting(total, cfg, name, avail))
-    from .datasets import DatasetError
-    try:
-        exp.find_data(cfg)
-    except DatasetError as e:
-        raise _config.ConfigError(f"{exp.name}: {e}") from None
+    if data:
+        find_data(exp, cfg)
     if seed is None:
         seed = 0
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
@@ -179,6 +179,23 @@ def prepare(name, *, config=None, sets=(), seed=None, out="runs", filename=None,
         filename = _check_filename(filename)
     return RunSpec(experiment=exp, config=cfg, seed=int(seed),
                    path=os.path.join(os.fspath(out), filename))
+
+
+class MissingData(_config.ConfigError):
+    """A dataset the run reads is not found (a usage error, found before any work)."""
+
+
+def find_data(exp, cfg):
+    """Locate the datasets the run of ``cfg`` reads (the experiment's ``find_data``);
+    a missing one is a :class:`MissingData` naming the experiment and how to point at
+    the data (the experiment's ``data_dir`` key where it has one, or PLASTICITY_DATA)."""
+    from .datasets import DatasetError
+    try:
+        exp.find_data(cfg)
+    except DatasetError as e:
+        how = (" (on the command line: --set data_dir=DIR)"
+               if any(f.name == "data_dir" for f in dataclasses.fields(cfg)) else "")
+        raise MissingData(f"{exp.name}: {e}{how}") from None
 
 
 def execute(spec, *, resume=False, quiet=False, checkpoint_every=60.0, overwrite=False):

@@ -161,6 +161,39 @@ def test_config_command_prints_valid_toml(capsys, tmp_path):
     assert out2 == out
 
 
+@pytest.mark.parametrize("name", ["diehl_cook_2015", "kheradpisheh_mnist",
+                                  "kheradpisheh_caltech", "kheradpisheh_eth80",
+                                  "scherr_oneshot_omniglot"])
+def test_config_command_needs_no_dataset(name, capsys, tmp_path, monkeypatch):
+    """`plasticity config` prints (and `--config` reads back) the config of an
+    experiment whose dataset is missing: the dataset is a note on stderr naming it and
+    how to point at it (it was an error, exit 2, without PLASTICITY_DATA); `run` still
+    refuses before any work."""
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    monkeypatch.setenv("PLASTICITY_DATA", str(empty))
+    monkeypatch.chdir(tmp_path)
+    for small in ((), ("--small",)):
+        rc, out, err = _run(capsys, "config", name, *small)
+        assert rc == 0, err
+        assert out.startswith(f"# {name}: ")
+        assert "data_dir" in tomllib.loads(out)
+        assert err.startswith("plasticity: note: `plasticity run` will need the data: ")
+        assert "not found" in err and "PLASTICITY_DATA" in err
+        assert "--set data_dir=DIR" in err
+    f = tmp_path / "c.toml"
+    f.write_text(out)
+    rc, out2, _ = _run(capsys, "config", name, "--config", str(f))
+    assert rc == 0 and out2.splitlines()[1:] == out.splitlines()[1:]
+    monkeypatch.delenv("PLASTICITY_DATA")
+    rc, _, err = _run(capsys, "config", name)
+    assert rc == 0 and "data/" in err
+    rc, out, err = _run(capsys, "run", name, "--small", "--out", str(tmp_path / "o"))
+    assert rc == 2 and err.startswith(f"plasticity: error: {name}: ") and "not found" in err
+    assert "--set data_dir=DIR" in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_rerun_from_stored_config_gives_same_data(toy_run, tmp_path, capsys):
     rc, out, err = _run(capsys, "run", TOY, "--config", toy_run, "--out", str(tmp_path),
                         "--name", "toy.h5", "--quiet")
