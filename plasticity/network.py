@@ -1481,13 +1481,19 @@ class Network:
         threads = self._eng.threads
         def when():
             """The step of a failure: exact for a one-step segment (the NumPy rule
-            backend and per-step hooks are checked after every step); else the segment
-            of steps the compiled code ran (a check at every store in its loops, which
-            would name the step, cost 3-12 % of a run's CPU time: not made)."""
+            backend and per-step hooks are checked after every step); else the steps
+            the compiled code ran, t0 to t1 - 1, and the step after which it was found
+            (a check at every store in its loops, which would name the step, cost
+            3-12 % of a run's CPU time; a replay of the segment needs a copy of the
+            whole state before every segment: neither is made)."""
+            last = t1 - 1
             if t1 - t0 == 1:
                 return f"at step {t0} (t = {t0 * self.dt:g} ms)"
-            return (f"between steps {t0} and {t1} (t = {t0 * self.dt:g} to "
-                    f"{t1 * self.dt:g} ms)")
+            return (f"in one of steps {t0} to {last} (t = {t0 * self.dt:g} to "
+                    f"{last * self.dt:g} ms): found by the check after step {last}; "
+                    f"compiled rules are checked once per run segment, not per step "
+                    f"(EquationRule(backend='numpy'), or run() one dt at a time, names "
+                    f"the step)")
         for proj in self._projs:
             if proj.rule is None:
                 continue
