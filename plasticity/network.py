@@ -129,9 +129,22 @@ def _check_rule_bounds(name, synapses, rule, dt, what="initial weights"):
     normalisation, Diehl & Cook 2015): the rule clips them at their next update."""
     bounds = rule.weight_bounds(dt)
     w = synapses.weights
-    if bounds is None or w.size == 0:
+    if bounds is None:
         return
     lo, hi, how = bounds
+    # a finite bound beyond the weights' dtype is inf there: a weight clipped to it is
+    # inf (1e39 at float32 weights); refused whatever the initial weights (an infinite
+    # bound is no bound: left alone)
+    big = float(np.finfo(w.dtype).max)
+    for b in (lo, hi):
+        b64 = np.asarray(b, dtype=np.float64)
+        if np.any(np.isfinite(b64) & (np.abs(b64) > big)):
+            raise ValueError(f"the rule's bounds {how} = [{lo}, {hi}] of projection "
+                             f"{name!r} must be finite in its {w.dtype} weights (each "
+                             f"within +-{big:.8g} or infinite), got {b}: a weight "
+                             f"clipped to it would be inf")
+    if w.size == 0:
+        return
     # compared in the weights' dtype: a float32 weight drawn in [lo, hi] stays in it;
     # a min and a max first (no temporaries), in chunks only where one is outside
     # (whole-array comparisons would hold 3 B per synapse of bool arrays)

@@ -390,3 +390,41 @@ def test_a_duration_a_fraction_of_a_step_off_is_not_a_multiple_of_dt():
     from plasticity import runner
     with pytest.raises(ConfigError, match="'duration' must be a multiple of 'dt'"):
         runner.prepare("song_abbott_2000", sets=["dt=0.3", "duration=5000000"])
+
+
+@pytest.mark.parametrize("key", ["w_min", "w_max"])
+def test_rule_bounds_beyond_the_weights_dtype_are_refused_at_connect(key):
+    """A rule's bound beyond float32's range is inf in float32 weights: a weight
+    clipped to it became inf (and the bounds check cast it with NumPy's overflow
+    RuntimeWarning). Refused at connect, naming the bounds, the projection, the dtype
+    and the limit; float64 weights take it, and an infinite bound (no bound) is left
+    alone. The same for a rule-language rule's clip bounds."""
+    import warnings
+    from plasticity import EquationRule
+    bounds = {"w_min": (-1e39, 1.0), "w_max": (0.0, 1e39)}[key]
+    bad = rf"{'-' if key == 'w_min' else ''}1e\+39"
+    rules = (lambda: STDP(Pair(), Additive(*bounds)),
+             lambda: EquationRule(on_pre="w = clip(w + 0.1, lo, hi)",
+                                  params=dict(lo=bounds[0], hi=bounds[1])))
+    for make, how in zip(rules, (r"\[w_min, w_max\]", r".*")):
+        for dtype in (np.float32, np.float64):
+            net = Network(dt=0.1)
+            a = net.add_population("a", 3, LIF())
+            b = net.add_population("b", 2, LIF())
+            syn = SynapseMatrix.all_to_all(3, 2, weight=0.5, dtype=dtype)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                if dtype is np.float64:
+                    net.connect(a, b, syn, "I_syn_ex", rule=make())
+                    continue
+                with pytest.raises(ValueError, match=rf"^the rule's bounds {how} = .* of "
+                                                     rf"projection 'a_b' must be finite in "
+                                                     rf"its float32 weights \(each within "
+                                                     rf"\+-3.4028235e\+38 or infinite\), "
+                                                     rf"got {bad}: a weight clipped to it "
+                                                     rf"would be inf$"):
+                    net.connect(a, b, syn, "I_syn_ex", rule=make())
+    net = Network(dt=0.1)
+    a, b = net.add_population("a", 3, LIF()), net.add_population("b", 2, LIF())
+    net.connect(a, b, SynapseMatrix.all_to_all(3, 2, weight=0.5), "I_syn_ex",
+                rule=EquationRule(on_pre="w = clip(w + 0.1, -inf, inf)"))
