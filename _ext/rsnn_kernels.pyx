@@ -138,7 +138,9 @@ def simulate(const double[:, :, ::1] i_in, const double[:, :, ::1] w_rec,
                     else:
                         zj = 1.0 if dist > 0 else 0.0
                         r = 1.0 - fabs(dist) / v_th
-                        ps = c_psi * (0.0 if r < 0.0 else r)   # NaN stays NaN
+                        # NaN stays NaN; + 0 dist: NaN for an infinite v too (as
+                        # network.pseudo_derivative), else the same value
+                        ps = c_psi * (0.0 if r < 0.0 else r) + 0.0 * dist
                     if zj != 0.0:
                         ref[b, j] = ref_after
                         spk[b, m] = <int32_t>j

@@ -113,29 +113,40 @@ def train(c, seed, method, *, start=None, on_iter=None):
         for k in params:
             params[k][...] = start[k]
         nmse, rates = list(start["nmse"]), list(start["rate"])
+    def diverged(what, rate):
+        # where the iteration diverges (v_th = 1e-12: every neuron fires at ~440 Hz,
+        # and plain gradient descent at lr on the readout grows w_out by a constant
+        # factor per iteration), not 'final_nmse is inf' after every method
+        size = {k: float(np.max(np.abs(np.nan_to_num(v, nan=np.inf))))
+                for k, v in params.items()}
+        big = max(size, key=size.get)
+        return SimulationError(
+            f"{method}: {what}: gradient descent diverged (max |{big}| = "
+            f"{size[big]:.3g}{rate}; lr = {c.lr} is too large for this network: lower "
+            f"lr, or raise v_th = {c.v_th} to lower the rates)")
     for it in range(it0, c.n_iter + 1):
         if on_iter is not None:
             on_iter(it, params, nmse, rates)
-        tr = net.forward(x)
-        _, dy = mse_loss(tr.y, target)
-        _, dz = rate_regularization(tr.z, c.reg_rate, c.reg)
-        with np.errstate(over="ignore"):
+        try:
+            tr = net.forward(x)
+        except SimulationError as e:   # weights of the last step too large
+            raise diverged(f"the forward pass of iteration {it} failed ({e})", "") from None
+        # a diverging readout's error squares to inf here: reported below, by iteration
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, dy = mse_loss(tr.y, target)
             nmse.append(float(np.mean((tr.y - target) ** 2)) / var)
+        _, dz = rate_regularization(tr.z, c.reg_rate, c.reg)
         rates.append(float(tr.z.mean()) * 1000.0)
         if not np.isfinite(nmse[-1]):
-            # where the iteration diverges (v_th = 1e-12: every neuron fires at ~440
-            # Hz, and plain gradient descent at lr on the readout grows w_out by a
-            # constant factor per iteration), not 'final_nmse is inf' after every method
-            big = max(params, key=lambda k: float(np.abs(params[k]).max()))
-            raise SimulationError(
-                f"{method}: the NMSE is {nmse[-1]} at iteration {it}: gradient descent "
-                f"diverged (max |{big}| = {float(np.abs(params[big]).max()):.3g}, mean "
-                f"rate {rates[-1]:.3g} Hz; lr = {c.lr} is too large for this network: "
-                f"lower lr, or raise v_th = {c.v_th} to lower the rates)")
+            raise diverged(f"the NMSE is {nmse[-1]} at iteration {it}",
+                           f", mean rate {rates[-1]:.3g} Hz")
         if it == c.n_iter:
             break
-        g = bptt(net, tr, dy, dz) if rule is None else rule.gradients(tr, dy, dz)
-        opt.step(params, g)
+        # a diverging step's gradients or weights overflow here: the next forward pass
+        # reports it (there is one: the loop ends before the last step)
+        with np.errstate(over="ignore", invalid="ignore"):
+            g = bptt(net, tr, dy, dz) if rule is None else rule.gradients(tr, dy, dz)
+            opt.step(params, g)
     return net, np.array(nmse), np.array(rates), tr, target
 
 

@@ -416,11 +416,15 @@ def test_omniglot_n_way_is_checked_against_the_data(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_a_diverging_eprop_pattern_training_names_where(tmp_path):
     """Gradient descent that diverges (no config bound predicts it: it depends on the
     rates the network reaches) fails at the iteration it does, naming the method, the
     iteration and what to change (it was 'headline metric final_nmse is inf' after
-    every method had run)."""
+    every method had run), and without NumPy's overflow RuntimeWarnings (the loss,
+    the gradients and the optimiser step overflowed on the way: the inf is expected
+    there, and reported). Weights that overflow the next forward pass: that pass's
+    error (step, episode, neuron or output) within the iteration's."""
     spec = runner.prepare("eprop_pattern_generation", sets=[
         "v_th=1e-12", "lr=1e10", "n_iter=50", 'methods=["eprop_symmetric"]'],
         out=tmp_path)
@@ -428,4 +432,14 @@ def test_a_diverging_eprop_pattern_training_names_where(tmp_path):
                                                r"NMSE is inf at iteration \d+: gradient "
                                                r"descent diverged \(max \|w_out\| = .*"
                                                r"lower lr, or raise v_th"):
+        runner.execute(spec, quiet=True)
+    spec = runner.prepare("eprop_pattern_generation", sets=[
+        "lr=1e308", "n_iter=5", 'methods=["bptt"]'], out=tmp_path)
+    with pytest.raises(runner.RunFailed, match=r"SimulationError: bptt: the forward pass "
+                                               r"of iteration 1 failed \(RSNN: non-finite "
+                                               r"membrane potential at step \d+ \(t = \d+ "
+                                               r"ms, of 1000 steps\), episode 0 of the "
+                                               r"batch, neuron \d+ \(LIF \d+\): weights "
+                                               r"too large\?\): gradient "
+                                               r"descent diverged .*lower lr"):
         runner.execute(spec, quiet=True)

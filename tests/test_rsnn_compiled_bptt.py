@@ -257,3 +257,19 @@ def test_oneshot_episode_compiled_equals_numpy():
     for k in a["grads"]:
         assert np.any(a["grads"][k] != 0), k
         assert rel(b["grads"][k], a["grads"][k]) < 1e-11, k
+
+
+@pytest.mark.parametrize("m", ["numpy", "compiled"])
+def test_non_finite_names_the_step_episode_and_neuron(m):
+    """The first non-finite membrane potential is named by step (and ms), episode and
+    neuron, LIF or ALIF (it said only 'non-finite membrane potential')."""
+    net, x, _ = make(3, 2, 0, 4, seed=2)
+    x = np.zeros_like(x)
+    x[37, 2, 5] = 10.0            # input channel 5 at step 37, episode 2 ...
+    w_in = np.zeros_like(net.w_in)
+    w_in[5, 4] = 1e308            # ... into neuron 4 (the second ALIF): 1e309 = inf
+    with pytest.raises(SimulationError, match=r"^RSNN: non-finite membrane potential at "
+                                              r"step 37 \(t = 37 ms, of 120 steps\), "
+                                              r"episode 2 of the batch, neuron 4 \(ALIF "
+                                              r"1\): weights too large\?$"):
+        simulate(net.params, w_in, net.w_rec, net.w_out, x, method=m)

@@ -221,8 +221,13 @@ def _smooth_q(u):
 
 
 def pseudo_derivative(v_minus_thr, v_th, gamma):
-    """psi = (gamma / v_th) max(0, 1 - |v - A| / v_th)."""
-    return (gamma / v_th) * np.maximum(0.0, 1.0 - np.abs(v_minus_thr) / v_th)
+    """psi = (gamma / v_th) max(0, 1 - |v - A| / v_th); NaN where v - A is not finite.
+
+    (An infinite v gave psi = 0, so that the non-finite check of the forward pass,
+    which reads psi, never saw it; ``+ 0 (v - A)`` adds -0 or +0, which changes no
+    value, where it is finite, and NaN where it is not.)"""
+    return ((gamma / v_th) * np.maximum(0.0, 1.0 - np.abs(v_minus_thr) / v_th)
+            + 0.0 * v_minus_thr)
 
 
 def pseudo_derivative_slope(psi, v_minus_thr, v_th, gamma):
@@ -420,8 +425,18 @@ def simulate(p, w_in, w_rec, w_out, x, *, record_state=False, spike_fn="heavisid
     floats to rounding (tests/test_rsnn_compiled_bptt.py)."""
     check_in("spike_fn", spike_fn, SPIKE_FUNCTIONS)
     _check_sim_args(p, w_in, w_rec, w_out, x)
-    if resolve_method(method, spike_fn) == "compiled":
-        return _simulate_compiled(p, w_in, w_rec, w_out, x, record_state)
+    # an overflow is reported below, naming its step (a diverging training's weights
+    # overflow here, and NumPy's RuntimeWarnings said nothing more)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if resolve_method(method, spike_fn) == "compiled":
+            tr = _simulate_compiled(p, w_in, w_rec, w_out, x, record_state)
+        else:
+            tr = _simulate_numpy(p, w_in, w_rec, w_out, x, record_state, spike_fn)
+    _check_trace(p, tr)
+    return tr
+
+
+def _simulate_numpy(p, w_in, w_rec, w_out, x, record_state, spike_fn):
     T, B, _ = x.shape
     n = p.n_rec
     if w_in.ndim == 2:
@@ -444,14 +459,29 @@ def simulate(p, w_in, w_rec, w_out, x, *, record_state=False, spike_fn="heavisid
         if record_state:
             v_rec[t] = state.v
             a_rec[t] = state.a
-    if not np.all(np.isfinite(psi_rec)):
-        from ..errors import SimulationError
-        raise SimulationError("RSNN: non-finite membrane potential (weights too large?)")
     if w_out.ndim == 2:
         u = (z_rec.reshape(T * B, n) @ w_out).reshape(T, B, p.n_out)
     else:
         u = np.einsum("tbj,bjk->tbk", z_rec, w_out)
     return Trace(x, z_rec, psi_rec, filter_forward(u, p.kappa), v_rec, a_rec)
+
+
+def _check_trace(p, tr):
+    """Raise a SimulationError naming the first step (then episode, neuron) whose
+    pseudo-derivative, a function of the membrane potential (:func:`pseudo_derivative`:
+    NaN for an infinite v), is not finite; then the same for the readout."""
+    from ..errors import SimulationError
+    for arr, what in ((tr.psi, "membrane potential"), (tr.y, "readout")):
+        if np.all(np.isfinite(arr)):
+            continue
+        t, b, j = np.unravel_index(int(np.flatnonzero(~np.isfinite(arr))[0]), arr.shape)
+        if arr is tr.psi:
+            who = f"neuron {j} ({f'LIF {j}' if j < p.n_lif else f'ALIF {j - p.n_lif}'})"
+        else:
+            who = f"output {j}"
+        raise SimulationError(
+            f"RSNN: non-finite {what} at step {t} (t = {t * p.dt:g} ms, of {arr.shape[0]} "
+            f"steps), episode {b} of the batch, {who}: weights too large?")
 
 
 def _simulate_compiled(p, w_in, w_rec, w_out, x, record_state):
@@ -474,9 +504,6 @@ def _simulate_compiled(p, w_in, w_rec, w_out, x, record_state):
         wo = np.ascontiguousarray(np.broadcast_to(wo, (B,) + wo.shape[1:]))
     _k.simulate(i_in, wr, wo, _c64(p.beta_vec), p.alpha, p.rho, p.kappa, p.v_th,
                 p.gamma, p.n_ref, z, psi, y, v, a)
-    if not np.all(np.isfinite(psi)):
-        from ..errors import SimulationError
-        raise SimulationError("RSNN: non-finite membrane potential (weights too large?)")
     return Trace(x, z, psi, y, v, a)
 
 
