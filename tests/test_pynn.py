@@ -29,20 +29,20 @@ IF_COND = dict(IF_CURR, e_rev_E=5.0, e_rev_I=-75.0)
 
 @pytest.mark.parametrize("pynn_name, ours, factor", [
     ("v_rest", "E_L", 1.0), ("cm", "C_m", 1000.0), ("tau_m", "tau_m", 1.0),
-    ("tau_refrac", "t_ref", 1.0), ("tau_syn_E", "tau_syn_ex", 1.0),
+    ("tau_syn_E", "tau_syn_ex", 1.0),
     ("tau_syn_I", "tau_syn_in", 1.0), ("v_reset", "V_reset", 1.0),
     ("v_thresh", "V_th", 1.0)])
 def test_if_curr_exp_parameter(pynn_name, ours, factor):
-    info = native_model("IF_curr_exp", IF_CURR)
+    info = native_model("IF_curr_exp", IF_CURR, 0.1)
     assert info.model.parameters()[ours] == pytest.approx(IF_CURR[pynn_name] * factor)
 
 
 @pytest.mark.parametrize("pynn_name, ours", [
-    ("v_rest", "E_L"), ("tau_m", "tau_m"), ("tau_refrac", "t_ref"),
+    ("v_rest", "E_L"), ("tau_m", "tau_m"),
     ("tau_syn_E", "tau_e"), ("tau_syn_I", "tau_i"), ("v_reset", "V_reset"),
     ("v_thresh", "V_th"), ("e_rev_E", "E_e"), ("e_rev_I", "E_i")])
 def test_if_cond_exp_parameter(pynn_name, ours):
-    info = native_model("IF_cond_exp", IF_COND)
+    info = native_model("IF_cond_exp", IF_COND, 0.1)
     assert info.model.parameters()[ours] == pytest.approx(IF_COND[pynn_name])
 
 
@@ -58,17 +58,17 @@ HH = dict(gbar_Na=21.0, gbar_K=5.5, g_leak=0.012, cm=0.25, v_offset=-62.0,
     ("e_rev_I", "E_in", 1.0), ("tau_syn_E", "tau_syn_ex", 1.0),
     ("tau_syn_I", "tau_syn_in", 1.0)])
 def test_hh_cond_exp_parameter(pynn_name, ours, factor):
-    info = native_model("HH_cond_exp", HH)
+    info = native_model("HH_cond_exp", HH, 0.1)
     assert info.model.parameters()[ours] == pytest.approx(HH[pynn_name] * factor)
     # each parameter on its own: changing it changes only its counterpart
-    other = native_model("HH_cond_exp", dict(HH, **{pynn_name: HH[pynn_name] * 0.9}))
+    other = native_model("HH_cond_exp", dict(HH, **{pynn_name: HH[pynn_name] * 0.9}), 0.1)
     diff = {k for k, v in other.model.parameters().items()
             if v != info.model.parameters()[k]}
     assert diff == {ours}
 
 
 def test_hh_cond_exp_units_state_and_nest_refractory_period():
-    info = native_model("HH_cond_exp", HH)
+    info = native_model("HH_cond_exp", HH, 0.1)
     assert info.model.parameters()["t_ref"] == 2.0          # NEST's default
     assert info.current_scale == 1000.0                      # nA -> pA
     assert info.receptors == {"excitatory": ("g_ex", 1000.0),
@@ -103,12 +103,12 @@ def test_hh_cond_exp_runs_with_pynn_initial_values_and_units():
 
 def test_units_of_currents_weights_and_conductances():
     # IF_curr_exp: nA -> pA for i_offset, injected currents and weights
-    info = native_model("IF_curr_exp", IF_CURR)
+    info = native_model("IF_curr_exp", IF_CURR, 0.1)
     assert info.current_scale == 1000.0
     assert info.receptors == {"excitatory": ("I_syn_ex", 1000.0),
                               "inhibitory": ("I_syn_in", 1000.0)}
     # IF_cond_exp: uS relative to g_L = cm / tau_m; nA -> R I in mV
-    info = native_model("IF_cond_exp", IF_COND)
+    info = native_model("IF_cond_exp", IF_COND, 0.1)
     R = IF_COND["tau_m"] / IF_COND["cm"]
     assert info.current_scale == pytest.approx(R)
     assert info.receptors["excitatory"] == ("g_e", pytest.approx(R))
@@ -117,7 +117,7 @@ def test_units_of_currents_weights_and_conductances():
     # Izhikevich: NEST's units: i_offset (nA -> pA) enters dv/dt as is; weights are
     # jumps of v (nA -> pA -> mV)
     p = dict(a=0.03, b=0.25, c=-60.0, d=4.0, i_offset=0.0)
-    info = native_model("Izhikevich", p)
+    info = native_model("Izhikevich", p, 0.1)
     for k in "abcd":
         assert info.model.parameters()[k] == p[k]
     assert info.current_scale == 1000.0 and info.receptors["excitatory"] == ("v", 1000.0)
@@ -250,8 +250,10 @@ def _pair_network(pynn, w0=0.4, A_plus=0.01, A_minus=0.012, w_max=1.0, fraction=
     t = np.concatenate(times)
     i = np.concatenate([np.full(len(x), k) for k, x in enumerate(times)])
     src = net.add_spike_generator("src", 20, t, i)
+    # PyNN's tau_refrac = 2 ms holds v 20 steps after the spike's, as NEST: our t_ref
+    # counts as Brian2, 21 steps (plasticity.pynn.standardmodels.native_t_ref)
     out = net.add_population("out", 3, LIF(tau_m=20.0, C_m=1000.0, E_L=-65.0,
-                                           V_th=-60.0, V_reset=-65.0, t_ref=2.0,
+                                           V_th=-60.0, V_reset=-65.0, t_ref=2.1,
                                            tau_syn_ex=5.0, tau_syn_in=5.0))
     out["v"] = -65.0
     steps = np.round(delays / 0.1).astype(np.int64) - 1  # PyNN's delay d: d/dt - 1 steps
@@ -295,7 +297,7 @@ def test_poisson_network_identical_to_our_api():
         net = Network(dt=0.1, seed=11)
         src = net.add_poisson("p0", 50, rates=20.0)
         out = net.add_population("p1", 2, native_model("IF_cond_exp", dict(
-            sim.IF_cond_exp.default_parameters)).model)
+            sim.IF_cond_exp.default_parameters), 0.1).model)
         net.connect(src, out, SynapseMatrix.all_to_all(50, 2, weight=0.02 * 20.0 / 1.0,
                                                        dtype=np.float64), "g_e")
         m = net.monitor_spikes(out)

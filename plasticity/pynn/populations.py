@@ -230,7 +230,8 @@ class Population(common.Population):
         for g, row in enumerate(uniq):
             members = np.flatnonzero(inverse == g)
             info = native_model(self.celltype.__class__.__name__,
-                                dict(zip(names, (float(x) for x in row))))
+                                dict(zip(names, (float(x) for x in row))),
+                                simulator.state.dt)
             epop = net.add_population(f"{name}_g{g}" if len(uniq) > 1 else name,
                                       members.size, info.model)
             for var, (mvar, scale) in info.state.items():

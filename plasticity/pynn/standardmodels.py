@@ -95,22 +95,51 @@ class NativeInfo:
 CONDUCTANCE_STEP = "mean"
 
 
-def _cond_lif(p):
+#: NEST's time grid: tics per ms (its default), in which it rounds t_ref and dt
+NEST_TICS_PER_MS = 1000
+
+
+def nest_refractory_steps(tau_refrac, dt):
+    """The steps NEST holds V_m at V_reset after a spike: t_ref rounded up to whole
+    steps of dt, as NEST's ``Time(Time::ms(t_ref)).get_steps()`` counts them in tics
+    (iaf_psc_exp/alpha, iaf_cond_exp/alpha, aeif_cond_exp/alpha; measured with NEST
+    3: t_ref 0.05, 0.14, 0.15, 1.55, 2.0 ms at dt 0.1 ms hold 1, 2, 2, 16, 20 steps,
+    the shortest inter-spike interval is one step more)."""
+    tics = round(tau_refrac * NEST_TICS_PER_MS)
+    step = round(dt * NEST_TICS_PER_MS)
+    return -(-tics // step)
+
+
+def native_t_ref(tau_refrac, dt):
+    """Our models' ``t_ref`` for PyNN's ``tau_refrac``, so that v is held as NEST
+    holds it (pyNN.nest is PyNN's reference backend). NEST holds V_m for the R =
+    :func:`nest_refractory_steps` steps after the spike's step; our neuron models
+    count as Brian2 (plasticity.neurons._ref_steps: the update of step s + R'
+    integrates again after a spike at step s), one step less for the same time, so
+    they get R + 1 steps: t_ref = (R + 1) dt. (It was tau_refrac: at 2 ms and dt
+    0.1 ms, held 19 steps against NEST's 20, each interval one step shorter.)"""
+    return (nest_refractory_steps(tau_refrac, dt) + 1) * dt
+
+
+def _cond_lif(p, dt):
     """LIFCond's/LIFCondAlpha's parameters from IF_cond_*'s (PyNN units)."""
     return dict(tau_m=p["tau_m"], E_L=p["v_rest"], V_th=p["v_thresh"],
                 V_reset=p["v_reset"], E_e=p["e_rev_E"], E_i=p["e_rev_I"],
-                tau_e=p["tau_syn_E"], tau_i=p["tau_syn_I"], t_ref=p["tau_refrac"])
+                tau_e=p["tau_syn_E"], tau_i=p["tau_syn_I"],
+                t_ref=native_t_ref(p["tau_refrac"], dt))
 
 
-def native_model(name, p):
+def native_model(name, p, dt):
     """Our model for PyNN cell type ``name`` with scalar parameters ``p`` (PyNN
-    units), and the unit conversions (:class:`NativeInfo`)."""
+    units) at time step ``dt`` (ms: the refractory period is counted in its steps,
+    :func:`native_t_ref`), and the unit conversions (:class:`NativeInfo`)."""
     # alpha synapses: the weight (the peak) goes to the second variable y of the pair
     alpha = "alpha" in name
     if name in ("IF_curr_exp", "IF_curr_alpha"):
         model = (_neurons.LIFAlpha if alpha else _neurons.LIF)(
             tau_m=p["tau_m"], C_m=p["cm"] * 1000.0, E_L=p["v_rest"], V_th=p["v_thresh"],
-            V_reset=p["v_reset"], t_ref=p["tau_refrac"], tau_syn_ex=p["tau_syn_E"],
+            V_reset=p["v_reset"], t_ref=native_t_ref(p["tau_refrac"], dt),
+            tau_syn_ex=p["tau_syn_E"],
             tau_syn_in=p["tau_syn_I"])
         ex, inh = ("y_ex", "y_in") if alpha else ("I_syn_ex", "I_syn_in")
         return NativeInfo(model, 1000.0,
@@ -122,8 +151,9 @@ def native_model(name, p):
         R = p["tau_m"] / p["cm"]   # ms / nF = MOhm = 1 / uS
         # both hold each conductance at its exact mean over the step (LIFCond's
         # conductance_step): NEST integrates iaf_cond_exp/alpha to RKF45 precision
-        model = (_neurons.LIFCondAlpha(**_cond_lif(p)) if alpha
-                 else _neurons.LIFCond(**_cond_lif(p), conductance_step=CONDUCTANCE_STEP))
+        model = (_neurons.LIFCondAlpha(**_cond_lif(p, dt)) if alpha
+                 else _neurons.LIFCond(**_cond_lif(p, dt),
+                                       conductance_step=CONDUCTANCE_STEP))
         ex, inh = ("y_e", "y_i") if alpha else ("g_e", "g_i")
         return NativeInfo(model, R, {"excitatory": (ex, R), "inhibitory": (inh, R)},
                           {"v": ("v", 1.0), "gsyn_exc": ("g_e", R),
@@ -134,7 +164,7 @@ def native_model(name, p):
             C_m=p["cm"] * 1000.0, g_L=p["cm"] * 1000.0 / p["tau_m"], E_L=p["v_rest"],
             V_T=p["v_thresh"], Delta_T=p["delta_T"], tau_w=p["tau_w"], a=p["a"],
             b=p["b"] * 1000.0, V_reset=p["v_reset"], V_peak=p["v_spike"],
-            t_ref=p["tau_refrac"], E_e=p["e_rev_E"], E_i=p["e_rev_I"],
+            t_ref=native_t_ref(p["tau_refrac"], dt), E_e=p["e_rev_E"], E_i=p["e_rev_I"],
             tau_e=p["tau_syn_E"], tau_i=p["tau_syn_I"])
         ex, inh = ("y_e", "y_i") if alpha else ("g_e", "g_i")
         return NativeInfo(model, 1000.0,
