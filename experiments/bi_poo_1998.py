@@ -207,6 +207,13 @@ def check_pairing(key, rate_hz, n_pairs, dt, delta_ts, t_ref=FORCED_T_REF):
             f"of dt = {dt:g} ms; at most 2**40 steps are allowed")
 
 
+def protocol_end(t_end, dt):
+    """``t_end`` (ms) rounded up to whole steps of ``dt``: a pairing protocol's length
+    at any pairing period (1000 / 30 Hz is not a multiple of 0.1 ms, and
+    ``Network.run`` takes whole steps only). Shared by the pairing experiments."""
+    return math.ceil(t_end / dt - 1e-6) * dt
+
+
 def pairing_network(pre_times, post_times, rules, *, dt=0.1, w0=1.0, w_max=10.0, seed=0):
     """Run independent pre/post channels under several rules in one network.
 
@@ -237,8 +244,7 @@ def pairing_network(pre_times, post_times, rules, *, dt=0.1, w0=1.0, w_max=10.0,
     mon = net.monitor_spikes(post)
     t_end = max(max(np.max(p) for p in pre_times if len(p)),
                 max(np.max(p) for p in post_times if len(p))) + 100.0
-    t_end = math.ceil(t_end / dt - 1e-6) * dt   # whole steps (any pairing period)
-    net.run(t_end)
+    net.run(protocol_end(t_end, dt))
     err = 0.0
     for k in range(n):
         got = np.sort(mon.times[mon.ids == k])

@@ -58,9 +58,10 @@ from plasticity.rules.library import (GRAUPNER_BRUNEL_2012, graupner_brunel_2012
                                       graupner_brunel_2012_max_dt)
 
 try:  # as a package module (plasticity run) or loaded from its file (tests)
-    from plasticity.experiments.bi_poo_1998 import FORCED_T_REF, check_pairing
+    from plasticity.experiments.bi_poo_1998 import (FORCED_T_REF, check_pairing,
+                                                    protocol_end)
 except ImportError:  # pragma: no cover
-    from bi_poo_1998 import FORCED_T_REF, check_pairing
+    from bi_poo_1998 import FORCED_T_REF, check_pairing, protocol_end
 
 #: Sjöström et al. 2001 (via Pfister & Gerstner 2006, shared/references.md):
 #: delta_t (ms) -> frequency (Hz) -> (mean, SEM) of Delta w / w0
@@ -293,7 +294,9 @@ def pairing(parameter_set, delta_ts, freq_hz, n_pairs, dt=0.1, seed=0, **overrid
         dtype=np.float64, delay=d_steps)
     net.connect(g_pre, neuron, syn, "I_syn_in", rule=rule, name="plastic")
     mon = net.monitor_spikes(neuron)
-    net.run(t0 + n_pairs * period)
+    # whole steps: n_pairs periods of 1000 / f ms are not (75 at 30 Hz happen to be,
+    # 1 was 'duration must be a multiple of dt' inside the run)
+    net.run(protocol_end(t0 + n_pairs * period, dt))
     rho = rule["rho"].copy()
     err = 0.0
     for k in range(2 * n):

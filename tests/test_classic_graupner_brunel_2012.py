@@ -110,3 +110,13 @@ def test_the_efficacys_forward_euler_step_bound():
     assert rows.min() >= 0.0 and rows.max() <= 1.0
     _, rows, _ = gb.relax("hippocampal_cultures", rho0, 40 * 1.5 * limit, 1.5 * limit)
     assert rows.min() < 0.0 and rows.max() > 1.0
+
+
+@pytest.mark.parametrize("freq, n_pairs", [(30.0, 1), (30.0, 2), (33.3, 4), (7.0, 3)])
+def test_a_protocol_of_any_period_runs_whole_steps(freq, n_pairs):
+    """n_pairs periods of 1000 / freq ms need not be whole steps of dt: the run ends
+    at the next step (bi_poo_1998.protocol_end). n_pairs_cortical = 1 at 30 Hz was
+    'duration must be a multiple of dt = 0.1 ms, got 143.333' inside the run."""
+    down, up, err, _ = gb.pairing("cortical_slices", [10.0, -10.0], freq, n_pairs)
+    assert err == 0.0 and down.shape == up.shape == (2,)
+    assert np.all(np.isfinite(down)) and np.all(np.isfinite(up))
