@@ -81,6 +81,7 @@ import time
 import numpy as np
 
 from plasticity import Network, SynapseMatrix
+from plasticity._validation import check_rate_per_step
 from plasticity.config import field
 from plasticity.experiments._common import check_models
 from plasticity.neurons import LIFCond
@@ -146,6 +147,11 @@ class Config:
             raise ValueError(f"config key 'preferred' must be in [1, n_channels = "
                              f"{self.n_channels}], got {self.preferred}")
         check_models("the neuron", lambda: neuron_model(self))
+        # the input trains are Bernoulli draws per step (InputGenerator.chunk): a rate
+        # floor above one spike per step saturated silently (1e30 Hz ran, every input
+        # firing at its dead time's limit; the shared check of every source)
+        check_rate_per_step("config key 'background_rate'", [self.background_rate],
+                            self.dt, element=None)
 
 
 #: a quick run (learning has converged after ~20 s; the tests use it)

@@ -443,3 +443,19 @@ def test_a_diverging_eprop_pattern_training_names_where(tmp_path):
                                                r"too large\?\): gradient "
                                                r"descent diverged .*lower lr"):
         runner.execute(spec, quiet=True)
+
+
+def test_vogels_background_rate_within_one_spike_per_step(tmp_path):
+    """The input trains are Bernoulli draws per step: a rate floor above 1000 / dt Hz
+    saturated silently (1e30 Hz ran, slowly, every input at its dead time's limit);
+    refused naming the key, the limit and the value; the limit itself is taken."""
+    for v, dt in (("1e30", "0.1"), ("10000.1", "0.1"), ("20000.5", "0.05")):
+        with pytest.raises(ConfigError, match=r"config key 'background_rate' must be <= "
+                                              r"1000 / dt = \d+ Hz \(one spike per step "
+                                              rf"of dt = {dt} ms\), got {v} Hz"
+                                              .replace("e30", r"e\+30")):
+            runner.prepare("vogels_sprekeler_2011", sets=[f"background_rate={v}",
+                                                          f"dt={dt}"], out=tmp_path)
+    spec = runner.prepare("vogels_sprekeler_2011", sets=["background_rate=10000"],
+                          out=tmp_path)
+    assert spec.config.background_rate == 10000.0
