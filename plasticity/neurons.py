@@ -142,6 +142,27 @@ def _check_adex_steps(p, dt):
                           f"{p['g_L']} nS)")
 
 
+#: the largest forward-Euler step of v that the AdEx family's V_peak may allow (mV):
+#: far from DBL_MAX, so that the step's other terms cannot overflow it either
+_ADEX_MAX_STEP = 1e300
+
+
+def _check_adex_peak(p, dt, V_T, V_T_name="V_T"):
+    """The exponential is evaluated at ``min(v, V_peak)``: its largest forward-Euler
+    step, ``dt g_L Delta_T exp((V_peak - V_T) / Delta_T) / C_m`` from just below
+    V_peak, must be finite (V_peak = 1e30 mV: exp overflowed, a non-finite v at the
+    first spike, a SimulationError in the run). Refused with the step, before any;
+    the limit is mV thousands above any model's V_peak."""
+    scale = dt * p["g_L"] * p["Delta_T"] / p["C_m"]
+    limit = V_T + p["Delta_T"] * (math.log(_ADEX_MAX_STEP) - math.log(scale))
+    if not p["V_peak"] <= limit:
+        raise ValueError(
+            f"V_peak must be <= {V_T_name} + Delta_T ln(1e300 C_m / (dt g_L Delta_T)) = "
+            f"{limit:.6g} mV at dt = {dt} ms (forward Euler's step of v below V_peak, "
+            f"dt g_L Delta_T exp((V_peak - {V_T_name}) / Delta_T) / C_m, must be "
+            f"finite), got {p['V_peak']}")
+
+
 def _check_tau_or_inf(name, value, unit="ms"):
     """A time constant > 0, or ``math.inf`` (no decay)."""
     if isinstance(value, (int, float, np.floating, np.integer)) and \
@@ -784,6 +805,8 @@ class AdEx(NeuronModel):
         dt = _check_dt(dt)
         p = self._params
         _check_adex_steps(p, dt)
+        if getattr(self, "_exponential", True):   # AdExCond with Delta_T = 0: none
+            _check_adex_peak(p, dt, p["V_T"])
         return np.array([dt, p["C_m"], p["g_L"], p["E_L"], p["V_T"], p["Delta_T"],
                          p["tau_w"], p["a"], p["b"], p["V_reset"], p["V_peak"],
                          _ref_steps(p["t_ref"], dt), math.exp(-dt / p["tau_syn_ex"]),
@@ -854,6 +877,7 @@ class AdExCond(NeuronModel):
         self._params = {k: v for k, v in self._adex._params.items()
                         if not k.startswith("tau_syn")}
         self._params.update(syn, Delta_T=Delta_T)
+        self._adex._exponential = Delta_T > 0   # its Delta_T 1.0 stands in for none
         if Delta_T == 0:
             _check_below("V_reset", self._params["V_reset"], "V_T (Delta_T = 0)",
                          self._params["V_T"])
@@ -1036,6 +1060,8 @@ class AdExClopath(NeuronModel):
         dt = _check_dt(dt)
         p = self._params
         _check_adex_steps(p, dt)
+        # the threshold relaxes to V_T_rest from above: there the exponential is largest
+        _check_adex_peak(p, dt, p["V_T_rest"], "V_T_rest")
         return np.array([dt, p["C_m"], p["g_L"], p["E_L"], p["V_T_rest"], p["Delta_T"],
                          p["tau_w"], p["a"], p["b"], p["V_reset"], p["V_peak"],
                          _ref_steps(p["t_ref"], dt), math.exp(-dt / p["tau_syn_ex"]),

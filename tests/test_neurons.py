@@ -1065,3 +1065,34 @@ def test_hh_traub_conductance_input_depolarises_and_decays_exactly():
     ext.update(m.model_id, s, m.packed_params(DT))
     assert s[4, 0] == pytest.approx(30.0 * math.exp(-DT / 5.0), rel=1e-13)
     assert s[0, 0] > m.initial()["v"]
+
+
+@pytest.mark.parametrize("model, vt", [(N.AdEx, "V_T"), (N.AdExCond, "V_T"),
+                                       (N.AdExCondAlpha, "V_T"),
+                                       (N.AdExClopath, "V_T_rest")])
+def test_adex_v_peak_whose_euler_step_overflows_is_refused(model, vt):
+    """V_peak = 1e30 mV: the exponential at min(v, V_peak) overflowed, a non-finite v
+    at the first spike (clopath_2010 --set V_peak=1e30: a SimulationError in the run).
+    Refused by packed_params(dt) (the config check builds it), naming V_peak, the
+    limit and the value; at the limit a neuron driven to spike stays finite."""
+    dt = 0.1
+    p = model().parameters()
+    limit = p[vt] + p["Delta_T"] * (math.log(1e300)
+                                    - math.log(dt * p["g_L"] * p["Delta_T"] / p["C_m"]))
+    with pytest.raises(ValueError, match=rf"^V_peak must be <= {vt} \+ Delta_T .* = "
+                                         rf"{limit:.6g} mV at dt = 0.1 ms .*got 1e\+30$"):
+        model(V_peak=1e30).packed_params(dt)
+    with pytest.raises(ValueError, match=r"^V_peak must be <="):
+        model(V_peak=limit + 1.0).packed_params(dt)
+    net = Network(dt=dt, seed=1)
+    pop = net.add_population("p", 1, model(V_peak=limit - 1e-9 * abs(limit)))
+    src = net.add_spike_generator("s", 1, np.arange(1.0, 30.0, 1.0),
+                                  np.zeros(29, dtype=np.int64))
+    net.connect(src, pop, __import__("plasticity").SynapseMatrix.one_to_one(1, weight=5e3),
+                model.receptors[0])
+    mon = net.monitor_spikes(pop)
+    net.run(40.0)                        # no SimulationError: every v finite
+    assert mon.times.size >= 1
+    assert np.all(np.isfinite(pop.state))
+    if model is N.AdExCond:              # Delta_T = 0: no exponential, no such bound
+        model(Delta_T=0.0, V_peak=1e30).packed_params(dt)
