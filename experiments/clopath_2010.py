@@ -287,11 +287,17 @@ def memory_estimate(config):
     """What a run needs in memory, by config key (``plasticity run`` checks it first):
     per network condition, a float64 per time step and neuron for the input trains and
     the recorded spikes, at the most (the rate code's Poisson trains are drawn on the
-    step grid)."""
+    step grid); the rule's delay lines of u_minus and u_plus."""
     c = config
     steps = c.network_duration_s * 1000.0 / c.dt
+    # the rule's delayed u_minus, u_plus: a float64 history of delay_u_bars / dt + 1
+    # steps per postsynaptic neuron each (delay_u_bars = 1e30 was refused at bind,
+    # inside the run: a MemoryError of 8e17 PB)
+    n_post = max(c.n_neurons, len(c.delta_ts) * len(c.frequencies))
     return {"network_duration_s": (c.network_duration_s,
-                                   8.0 * steps * max(1, c.n_neurons) * 0.1 + 8.0 * steps)}
+                                   8.0 * steps * max(1, c.n_neurons) * 0.1 + 8.0 * steps),
+            "delay_u_bars": (c.delay_u_bars,
+                             16.0 * (c.delay_u_bars / c.dt + 1.0) * n_post)}
 
 
 def neuron(c):

@@ -87,9 +87,16 @@ def fitting(total_of, config, name, avail):
         if not grow and not cost(v * 2) < here:
             return None
         if grow:          # the largest value in (0, v] that fits
-            lo, hi = (1, v) if is_int else (v * 2.0 ** -60, v)
-            if cost(lo) > avail:
-                return "no value of it fits"
+            # halving from v until one fits (as the doubling below; a fixed floor of
+            # v 2**-60 said 'no value of it fits' of delay_u_bars = 1e30, where 4 did)
+            hi = v
+            while True:
+                lo = max(1, hi // 2) if is_int else hi / 2
+                if cost(lo) <= avail:
+                    break
+                if lo == hi or lo == 0 or (is_int and lo == 1):
+                    return "no value of it fits"
+                hi = lo
             lo, hi = narrow(lo, hi, lambda m: cost(m) <= avail)
             return f"{name!r} <= about {lo:.4g} would fit"
         lo, hi = v, v          # the smallest value >= v that fits

@@ -37,6 +37,7 @@ set in the tests): the image parts of the Kheradpisheh experiments (uint8 images
 import json
 import os
 import subprocess
+import dataclasses
 import sys
 
 import pytest
@@ -268,3 +269,30 @@ def test_fitting_finds_the_boundary():
     assert got.startswith("'step' >= about ") and got.endswith(" would fit")
     assert 0.001 <= float(got.split()[3]) <= 0.001 * 1.002
     assert fitting(total, C(step=1.0), "n", 10.0) == "no value of it fits"
+
+
+def test_a_value_far_too_large_gets_a_value_that_fits(monkeypatch):
+    """The search for a value that fits went down to v 2**-60 only: of 1e30 it said
+    'no value of it fits' where 4 ms did. It halves until one fits now; and
+    clopath_2010's delay_u_bars (its rule's delay lines) is in its estimate: 1e30 was
+    a MemoryError at bind, inside the run."""
+    from plasticity._memory import fitting
+
+    @dataclasses.dataclass
+    class C:
+        x: float = 1.0
+
+    def total(c):
+        return 8.0 * c.x
+    got = fitting(total, C(x=1e30), "x", 800.0)             # x <= 100 fits
+    assert got.startswith("'x' <= about ") and 99.0 <= float(got.split()[3]) <= 100.0
+    got = fitting(total, C(x=1e300), "x", 800.0)
+    assert 99.0 <= float(got.split()[3]) <= 100.0
+    assert fitting(lambda c: 1e3 + c.x, C(x=1e30), "x", 10.0) == "no value of it fits"
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 16 * GB)
+    with pytest.raises(ConfigError, match=r"^config key 'delay_u_bars' = 1e\+30 needs "
+                                          r"about .* more than the 16 GB available; "
+                                          r"'delay_u_bars' <= about [\d.e+]+ would fit$"):
+        runner.prepare("clopath_2010", sets=["delay_u_bars=1e30"], out="unused")
+    assert runner.prepare("clopath_2010", sets=["delay_u_bars=4"],
+                          out="unused").config.delay_u_bars == 4.0
