@@ -32,6 +32,7 @@ import sys
 import numpy as np
 
 from plasticity import Network
+from plasticity._validation import check_rate_per_step
 from plasticity.config import field
 from plasticity.experiments import song_abbott_2000 as song
 from plasticity.experiments.song_abbott_2000 import Config as SongConfig
@@ -58,6 +59,19 @@ class Config(SongConfig):
         if self.n_correlated >= self.n_inputs:
             raise ValueError(f"config key 'n_correlated' must be < n_inputs "
                              f"({self.n_inputs}), got {self.n_correlated}")
+        # the correlated inputs copy a mother train of rate / correlation Hz (drawn on
+        # the step grid): above one spike per step its spikes merged, the inputs'
+        # rates fell short, and correlation = 1e-12 asked for PiB of it (a MemoryError
+        # in the run). The shared check of every source's rate
+        c = song.effective(self)
+        if self.correlation > 0:
+            mother = c.rate / self.correlation
+            check_rate_per_step(
+                "config key 'correlation': the correlated group's mother train, rate / "
+                "correlation,", [mother], self.dt, element=None,
+                got=lambda k: (f"{c.rate:g} / {self.correlation:g} = {mother:g} Hz "
+                               f"(correlation must be 0 or >= rate dt / 1000 = "
+                               f"{c.rate * self.dt / 1000.0:g})"))
 
 
 def memory_estimate(config):
@@ -66,8 +80,12 @@ def memory_estimate(config):
     ids, steps and the sort's temporaries: ~48 B per spike, twice for the copies)."""
     c = song.effective(config)
     n_spikes = 2.0 * c.n_inputs * c.rate * c.duration / 1000.0
+    # the mother train (times and ids of its copies) and the draw of which inputs
+    # copy each of its spikes: a byte per correlated input and mother spike
+    n_mother = c.rate / c.correlation * c.duration / 1000.0 if c.correlation > 0 else 0
     return {"n_inputs": (c.n_inputs, song.BYTES_PER_INPUT * c.n_inputs),
-            "duration": (c.duration, 48.0 * n_spikes)}
+            "duration": (c.duration, 48.0 * n_spikes),
+            "correlation": (c.correlation, (c.n_correlated + 16.0) * n_mother)}
 
 
 #: a quick run: the separation is already clear after 30 s

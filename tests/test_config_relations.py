@@ -459,3 +459,23 @@ def test_vogels_background_rate_within_one_spike_per_step(tmp_path):
     spec = runner.prepare("vogels_sprekeler_2011", sets=["background_rate=10000"],
                           out=tmp_path)
     assert spec.config.background_rate == 10000.0
+
+
+def test_song_competition_mother_train_within_one_spike_per_step(tmp_path):
+    """The correlated inputs copy a mother train of rate / correlation Hz on the step
+    grid: correlation = 1e-12 was a MemoryError of 3 PiB inside the run, and any
+    mother train above one spike per step merged spikes (the inputs' rates fell
+    short). Refused with the config naming the key, the limit and the value; the
+    limit (rate dt / 1000) and 0 (no correlation) are taken."""
+    for v in ("1e-12", "0.001"):
+        with pytest.raises(ConfigError, match=r"config key 'correlation': the correlated "
+                                              r"group's mother train, rate / correlation, "
+                                              r"must be <= 1000 / dt = 10000 Hz .*got 15 / "
+                                              r".* Hz \(correlation must be 0 or >= rate "
+                                              r"dt / 1000 = 0.0015\)"):
+            runner.prepare("song_abbott_2000_competition", sets=[f"correlation={v}"],
+                           small=True, out=tmp_path)
+    for v in (0.0015, 0.0):
+        spec = runner.prepare("song_abbott_2000_competition", sets=[f"correlation={v}"],
+                              small=True, out=tmp_path)
+        assert spec.config.correlation == v
