@@ -273,3 +273,18 @@ def test_non_finite_names_the_step_episode_and_neuron(m):
                                               r"episode 2 of the batch, neuron 4 \(ALIF "
                                               r"1\): weights too large\?$"):
         simulate(net.params, w_in, net.w_rec, net.w_out, x, method=m)
+
+
+def test_pseudo_derivative_is_nan_for_an_infinite_v_without_a_warning():
+    """psi of an infinite v - A is NaN (it was 0: the forward pass's check of psi
+    missed an infinite v), with no NumPy warning (the NaN is intended); finite values
+    unchanged, -0 included."""
+    import warnings
+    from plasticity.rsnn.network import pseudo_derivative
+    d = np.array([np.inf, -np.inf, np.nan, 0.1, -0.7, 0.0, -0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        psi = pseudo_derivative(d, 0.6, 0.3)
+    assert np.all(np.isnan(psi[:3]))
+    want = (0.3 / 0.6) * np.maximum(0.0, 1.0 - np.abs(d[3:]) / 0.6)
+    assert np.array_equal(psi[3:], want) and not np.any(np.signbit(psi[3:]))

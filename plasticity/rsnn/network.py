@@ -226,8 +226,10 @@ def pseudo_derivative(v_minus_thr, v_th, gamma):
     (An infinite v gave psi = 0, so that the non-finite check of the forward pass,
     which reads psi, never saw it; ``+ 0 (v - A)`` adds -0 or +0, which changes no
     value, where it is finite, and NaN where it is not.)"""
+    with np.errstate(invalid="ignore"):   # 0 inf = NaN: intended, reported by callers
+        nan_where_infinite = 0.0 * v_minus_thr
     return ((gamma / v_th) * np.maximum(0.0, 1.0 - np.abs(v_minus_thr) / v_th)
-            + 0.0 * v_minus_thr)
+            + nan_where_infinite)
 
 
 def pseudo_derivative_slope(psi, v_minus_thr, v_th, gamma):
