@@ -78,9 +78,13 @@ def test_synapse_delay_assignment():
     s = SynapseMatrix.all_to_all(2, 2, weight=1.0)
     s.delay = 3
     assert s.delay == 3
-    for bad, exc in [(-1, ValueError), (1.5, ValueError), ("2", TypeError),
-                     (np.ones(4), TypeError)]:
-        with pytest.raises(exc, match="delay must be"):
+    for bad, exc, match in [(-1, ValueError, "delay must be"),
+                            (1.5, ValueError, "delay must be"),
+                            ("2", TypeError, "delay must be"),
+                            # the setter's message for an array since e1cb4e1
+                            (np.ones(4), TypeError, "SynapseMatrix.delay takes one "
+                                                    "whole number of steps")]:
+        with pytest.raises(exc, match=match):
             s.delay = bad
     assert s.delay == 3
     hetero = SynapseMatrix(np.array([0, 2]), np.array([0, 1]), np.ones(2), (1, 2),
