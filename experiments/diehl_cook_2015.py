@@ -184,6 +184,18 @@ class Config:
                              f"{self.w_max / 1.01:.6g} (initial weights (U[0, 1) + 0.01) x "
                              f"w_init_scale within [0, w_max = {self.w_max}]), got "
                              f"{self.w_init_scale}")
+        # each example first scales every column of input weights to sum to norm: a
+        # mean weight norm / 784 above w_max puts weights above the rule's bounds
+        # (norm = 1e30: refused by the network when the first run started, inside the
+        # run). A necessary bound; where the largest initial weight after scaling
+        # exceeds w_max depends on the seed's draw (about norm > 390 w_max), refused
+        # by the network at the first run, naming the synapse
+        if self.learning and not self.norm <= N_INPUT * self.w_max:
+            raise ValueError(f"config key 'norm' must be <= {N_INPUT} x w_max = "
+                             f"{N_INPUT * self.w_max:g} (each example scales the input "
+                             f"weights onto a neuron to sum to norm: their mean norm / "
+                             f"{N_INPUT} must be within [0, w_max = {self.w_max}]), got "
+                             f"{self.norm}")
 
 
 def highest_intensity(c):

@@ -479,3 +479,20 @@ def test_song_competition_mother_train_within_one_spike_per_step(tmp_path):
         spec = runner.prepare("song_abbott_2000_competition", sets=[f"correlation={v}"],
                               small=True, out=tmp_path)
         assert spec.config.correlation == v
+
+
+def test_diehl_norm_within_n_input_w_max(tmp_path, monkeypatch):
+    """Each example scales the input weights onto a neuron to sum to norm: a mean
+    norm / 784 above w_max cannot be within the rule's bounds (norm = 1e30 was
+    refused by the network at the first run, inside the run). Refused with the
+    config; the limit is taken, and no bound without learning (no scaling)."""
+    monkeypatch.setattr(runner, "find_data", lambda exp, cfg: None)
+    for v in ("1e30", "785"):
+        with pytest.raises(ConfigError, match=r"config key 'norm' must be <= 784 x w_max "
+                                              r"= 784 \(each example scales .*\), got "
+                                              + v.replace("e30", r"e\+30")):
+            runner.prepare("diehl_cook_2015", sets=[f"norm={v}"], out=tmp_path)
+    assert runner.prepare("diehl_cook_2015", sets=["norm=784"],
+                          out=tmp_path).config.norm == 784.0
+    assert runner.prepare("diehl_cook_2015", sets=["norm=1e30", "learning=false"],
+                          out=tmp_path).config.norm == 1e30
