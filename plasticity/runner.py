@@ -60,11 +60,12 @@ def _check_filename(filename):
     stem = filename[:-3] if filename.endswith(".h5") else filename
     if not stem.strip():
         raise _config.ConfigError(f"--name must not be empty, got {filename!r}")
-    if stem.startswith("."):
-        raise _config.ConfigError(f"--name must not start with '.' (a hidden file), got "
-                                  f"{filename!r}")
+    # directories first: '../x' is a path (it was called a hidden file)
     if os.sep in stem or "/" in stem or "\0" in stem:
         raise _config.ConfigError(f"--name must be a file name without directories, got "
+                                  f"{filename!r}")
+    if stem.startswith("."):
+        raise _config.ConfigError(f"--name must not start with '.' (a hidden file), got "
                                   f"{filename!r}")
     filename = stem + ".h5"
     longest = len(os.fsencode(partial_path_name(filename)))
@@ -95,6 +96,8 @@ def check_output(path, *, checkpoint_every=60.0):
         raise OutputError(f"--out is the directory of the run file; {d!r} does not "
                           f"exist and looks like a file name: use --out DIR --name "
                           f"{os.path.basename(d)}")
+    if os.path.exists(d) and not os.path.isdir(d):   # makedirs said 'File exists'
+        raise OutputError(f"--out {d!r} exists and is not a directory")
     try:
         os.makedirs(d, exist_ok=True)
     except OSError as e:

@@ -45,6 +45,12 @@ CASES = [
     ("name-empty", RUN + ["--name", ""], 2, r"--name must not be empty, got ''"),
     ("name-only-suffix", RUN + ["--name", ".h5"], 2, r"--name must not be empty"),
     ("name-hidden", RUN + ["--name", ".run"], 2, r"--name must not start with '.'"),
+    # release check (qa6): '../x' was called a hidden file; --out naming a file said
+    # 'cannot be created: File exists'
+    ("name-parent-dir", RUN + ["--name", "../x"], 2,
+     r"--name must be a file name without directories, got '../x'"),
+    ("out-is-a-file", ["run", "{toy}", "--small", "--quiet", "--out", "{tmp}/file"], 2,
+     r"--out '.*file' exists and is not a directory$"),
     ("config-binary-toml", RUN + ["--config", "{bin}"], 2,
      r"bin.toml' is not valid TOML: not UTF-8"),
     ("out-under-a-file", ["run", "{toy}", "--small", "--quiet", "--out", "{tmp}/file/x"], 2,
