@@ -44,6 +44,7 @@ import sys
 import numpy as np
 
 from plasticity.config import field
+from plasticity.results import Undefined
 from plasticity.experiments._common import (ONESHOT_SIZE_KEYS, OneShotConfig, oneshot_memory,
                                             check_models, with_defaults)
 from plasticity.rsnn import RSNN, Adam, RSNNParams
@@ -82,6 +83,13 @@ SMALL = {"n_learner": 30, "n_lsg": 40, "T": 100, "n_iter": 30, "eval_every": 10,
 MEAN_MOVEMENT_STEP_BYTES = 90.0 * 1024
 
 
+def movement_step_bytes(n_components):
+    """Bytes per time step and movement while :func:`plasticity.tasks.random_movements`
+    draws them: its (T, batch, 2, n_components) sums of sines (~16 B per component
+    each) and omega, positions (~40 B); ~88 B at 3 components (measured, above)."""
+    return 16.0 * n_components + 42.0
+
+
 def memory_estimate(config):
     """What a run needs in memory, by config key (``plasticity run`` checks it first):
     the one-shot episodes (:func:`experiments._common.oneshot_memory`) and the mean
@@ -89,11 +97,18 @@ def memory_estimate(config):
     from plasticity._memory import named_after
     c = config
     n_in = c.clock_groups * c.clock_per_group
+    # the movements are drawn whole (the validation and test sets are kept: omega and
+    # positions, 32 B per step and movement; n_test = 1e9 was a MemoryError in the
+    # run, n_components = 1e9 swapped)
     total = (oneshot_memory(c, T=c.T, n_in=n_in, n_in_lsg=n_in + 4 + c.n_learner,
                             n_out=2, eval_chunk=32)
-             + MEAN_MOVEMENT_STEP_BYTES * c.T)
+             + MEAN_MOVEMENT_STEP_BYTES / 90.0 * movement_step_bytes(c.n_components)
+             * c.T
+             + c.T * (movement_step_bytes(c.n_components) * max(c.n_val, c.n_test)
+                      + 32.0 * (c.n_val + c.n_test)))
     return named_after(c, total, grow=ONESHOT_SIZE_KEYS + ("T", "clock_groups",
-                                                           "clock_per_group"))
+                                                           "clock_per_group",
+                                                           "n_components"))
 
 
 def params_of(c):
@@ -213,8 +228,10 @@ def _run(c, recorder, seed, log):
         res[name], _ = episode_losses(osl, c, clock, *test, mode="eprop",
                                       eta=best[name][0], feedback=fb)
     metrics = {f"test_loss/{k}": float(v.mean()) for k, v in res.items()}
-    for k, v in res.items():
-        metrics[f"test_loss_sem/{k}"] = float(v.std(ddof=1) / math.sqrt(len(v)))
+    for k, v in res.items():   # one test movement has no SEM (NumPy: a warning, NaN)
+        metrics[f"test_loss_sem/{k}"] = (
+            float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else
+            Undefined("one test movement (n_test = 1): a standard error needs two"))
     metrics["ratio_update_to_no_update"] = metrics["test_loss/lsg"] / metrics["test_loss/no_update"]
     metrics["ratio_update_to_mean_movement"] = (metrics["test_loss/lsg"]
                                                 / metrics["test_loss/mean_movement"])

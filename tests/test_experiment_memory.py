@@ -296,3 +296,16 @@ def test_a_value_far_too_large_gets_a_value_that_fits(monkeypatch):
         runner.prepare("clopath_2010", sets=["delay_u_bars=1e30"], out="unused")
     assert runner.prepare("clopath_2010", sets=["delay_u_bars=4"],
                           out="unused").config.delay_u_bars == 4.0
+
+
+@pytest.mark.parametrize("key", ["n_test", "n_val", "n_components"])
+def test_scherr_arm_movements_are_in_the_estimate(key, monkeypatch):
+    """The movements are drawn whole: n_test or n_val = 1e9 was a MemoryError of 45 GB
+    inside the run, n_components = 1e9 swapped (its sums of sines); refused before
+    any work naming the key, with a value that fits."""
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 16 * GB)
+    with pytest.raises(ConfigError, match=rf"^config key '{key}' = 1000000000 needs about "
+                                          rf".* more than the 16 GB available; '{key}' <= "
+                                          rf"about [\d.e+]+ would fit$"):
+        runner.prepare("scherr_oneshot_arm", sets=[f"{key}=1000000000"], small=True,
+                       out="unused")

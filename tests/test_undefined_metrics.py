@@ -203,3 +203,19 @@ def test_song_abbott_with_every_weight_at_a_bound(tmp_path):
     assert isinstance(m["edge_ratio_high"], Undefined)
     assert "no weight in the middle bins" in m["edge_ratio_high"].reason
     assert m["bimodal"] in (True, False) and np.isfinite(m["fraction_near_gmax"])
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_scherr_arm_one_test_movement_has_no_sem(tmp_path):
+    """n_test = 1 (valid: a quick look) gave every test_loss_sem NaN with NumPy's
+    'Degrees of freedom <= 0' RuntimeWarning; it is Undefined, saying why, and the
+    run completes."""
+    out = runner.run_experiment("scherr_oneshot_arm", small=True, out=tmp_path,
+                                sets=["n_test=1", "n_iter=2", "eval_every=1",
+                                      "eprop_etas=[1e-3]"], quiet=True)
+    sem = {k: v for k, v in out.metrics.items() if k.startswith("test_loss_sem/")}
+    assert sem and all(isinstance(v, Undefined) and "n_test = 1" in v.reason
+                       for v in sem.values())
+    with results.load(out.path) as run:
+        assert run.status == "complete"
+        assert isinstance(run.metrics["test_loss_sem/lsg"], Undefined)
