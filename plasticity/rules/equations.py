@@ -412,15 +412,25 @@ class EquationRule(Rule):
     def schedule(self, variable, times, amounts):
         """Add ``amounts[k]`` to the shared ``variable`` at ``times[k]`` (ms; within
         the next runs), before the step's events: a reward or neuromodulator
-        schedule."""
+        schedule. Calls add up (as ``RewardModulated.schedule_rewards``): the times
+        of every call are merged in time order, equal times in the order given;
+        :meth:`clear_schedule` forgets them."""
         v = self._variable(variable)
         if v.where != "shared" and "shared" not in v.flags:
             raise ValueError(f"schedule: {variable!r} must be a (shared) variable")
         t, a = check_schedule(f"schedule of {variable!r}:", times, amounts)
-        if np.any(np.diff(t) < 0):
-            raise ValueError(f"schedule of {variable!r}: times must be non-decreasing, "
-                             f"got {t}")
-        self._schedules[variable] = (t, a)
+        t0, a0 = self._schedules.get(variable, (np.zeros(0), np.zeros(0)))
+        t, a = np.concatenate([t0, t]), np.concatenate([a0, a])
+        order = np.argsort(t, kind="stable")
+        self._schedules[variable] = (t[order], a[order])
+
+    def clear_schedule(self, variable=None):
+        """Forget the schedule of the shared ``variable`` (None: of every one)."""
+        if variable is None:
+            self._schedules.clear()
+        else:
+            self._variable(variable)
+            self._schedules.pop(variable, None)
 
     def add_signal(self, variable, population, gain=1.0):
         """At every step, add ``gain`` x (the number of spikes ``population`` emitted
