@@ -1151,7 +1151,7 @@ class Network:
             raise ValueError(f"{pop.name!r} is a source and has no state")
         variables = _check_variables(variables, pop.model)
         ids = (np.arange(pop.n, dtype=np.int32) if neurons is None else
-               check_ids("neurons", neurons, pop.n, empty=False))
+               check_ids("neurons", neurons, pop.n, unique=True, empty=False))
         every = 1 if interval is None else self._steps("interval", interval, 1)
         m = StateMonitor(pop, variables, ids, every, _check_sink(sink))
         self._state_monitors.append(m)

@@ -28,8 +28,9 @@ BAD_IDS = [
 ]
 
 
-@pytest.mark.parametrize("ids, exc, match", BAD_IDS)
-def test_monitor_state_neurons(ids, exc, match):
+@pytest.mark.parametrize("ids, exc, match", BAD_IDS + [
+    ([1, 2, 1], ValueError, r"neurons must not repeat an id, got 1 2 times")])
+def test_monitor_state_neurons(ids, exc, match):   # a repeat was recorded twice
     net, p = _net()
     with pytest.raises(exc, match=match):
         net.monitor_state(p, "v", neurons=ids)
