@@ -271,7 +271,9 @@ class Population:
 
     def __setitem__(self, var, value):
         row = self.state[self.model.var_index(var)]
-        row[:] = check_real_array(f"{self.name}.{var}", value, self.n, element="neuron")
+        v = check_real_array(f"{self.name}.{var}", value, self.n, element="neuron")
+        self.model.check_state_values(var, v, f"{self.name}.{var}")
+        row[:] = v
 
     def __len__(self):
         return self.n

@@ -62,6 +62,28 @@ class NeuronModel(Revalidated):
     integrator = "exact"
     #: the variable holding the external (injected) current, if any
     current_variable = "I_ext"
+    #: allowed values of state variables beyond finiteness: name -> (low, high,
+    #: whole); the refractory counter counts whole steps down to 0 (2**53: beyond it
+    #: a step's decrement is lost), gating variables are probabilities
+    domains = {"refractory": (0.0, 2.0 ** 53, True),
+               "m": (0.0, 1.0, False), "h": (0.0, 1.0, False), "n": (0.0, 1.0, False)}
+
+    def check_state_values(self, var, values, what):
+        """A ValueError naming ``what``, the first neuron and its value where
+        ``values`` of variable ``var`` are outside the variable's domain."""
+        dom = self.domains.get(var) if var in self.variables else None
+        if dom is None:
+            return
+        lo, hi, whole = dom
+        v = np.asarray(values, dtype=np.float64)
+        bad = (v < lo) | (v > hi)
+        if whole:
+            bad |= v != np.floor(v)
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
+            kind = "whole numbers of steps" if whole else "values"
+            raise ValueError(f"{what} must be {kind} in [{lo:g}, {hi:g}] for "
+                             f"{type(self).__name__}, got {v.flat[k]} (neuron {k})")
 
     def var_index(self, name):
         """Row of variable ``name`` in the (n_vars, n) state block."""

@@ -293,3 +293,29 @@ def test_stdp_parts_are_checked_when_assigned():
     with pytest.raises(ValueError, match="post_delay must be >= 0 ms, got -1"):
         rule.post_delay = -1
     assert isinstance(rule.timing, Pair) and rule.post_delay == 0.0
+
+
+@pytest.mark.parametrize("model, var, value, match", [
+    (LIF(), "refractory", 1e300, r"p.refractory must be whole numbers of steps in "
+                                 r"\[0, 9.0072e\+15\] for LIF, got 1e\+300 \(neuron 0\)"),
+    (LIF(), "refractory", [0.0, 2.5, 1.0], r"got 2.5 \(neuron 1\)"),
+    (LIF(), "refractory", -1.0, r"got -1.0 \(neuron 0\)"),
+    ("hh", "m", [0.1, 1.2, 0.0], r"p.m must be values in \[0, 1\] for "
+                                 r"HodgkinHuxley, got 1.2 \(neuron 1\)"),
+    ("hh", "h", -0.1, r"p.h must be values in \[0, 1\]"),
+])
+def test_state_values_outside_their_domain(model, var, value, match):
+    # a refractory count of 1e300 silenced a neuron for good, 2.5 held it a step
+    # longer than a whole count, a gating variable of 1.2 is no probability
+    from plasticity.neurons import HodgkinHuxley
+    model = HodgkinHuxley() if model == "hh" else model
+    net = Network(dt=0.01, seed=1)
+    p = net.add_population("p", 3, model)
+    before = p[var].copy()
+    with pytest.raises(ValueError, match=match):
+        p[var] = value
+    np.testing.assert_array_equal(p[var], before)
+    with pytest.raises(ValueError, match=match.replace("p.", "q.", 1)):
+        net.add_population("q", 3, model, init={var: value})
+    p[var] = 0.0 if var == "refractory" else 0.5      # inside: taken
+    net.run(0.1)
